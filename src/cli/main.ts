@@ -1,0 +1,1 @@
+console.log('chainscope: not yet implemented');
