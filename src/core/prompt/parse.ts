@@ -1,0 +1,743 @@
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
+import { analyzeTemplate } from './template';
+import { closestMatch, didYouMean, LineIndex } from './text';
+import {
+  EXTRACTOR_TYPES,
+  SCORER_TYPES,
+  SCORERS_NEEDING_EXPECTED,
+  VARIANT_KINDS,
+  type Case,
+  type DatasetRef,
+  type Diagnostic,
+  type Example,
+  type ExtractorSpec,
+  type ExtractorType,
+  type ParseResult,
+  type PromptDocument,
+  type Range,
+  type Sampling,
+  type ScorerSpec,
+  type ScorerType,
+  type Severity,
+  type TextFormat,
+  type Variant,
+  type VariantKind,
+  type Vars,
+} from './types';
+
+/** Dotprompt's own frontmatter keys: accepted and passed through. */
+const DOTPROMPT_KEYS = ['name', 'variant', 'version', 'description', 'model', 'tools', 'toolDefs', 'config', 'input', 'output', 'raw', 'ext', 'metadata'];
+/** Chainscope's evaluation keys. */
+const EVAL_KEYS = ['samples', 'variants', 'examples', 'cases', 'dataset', 'extract', 'scorer', 'threshold', 'text_format'];
+export const TOP_LEVEL_KEYS = [...DOTPROMPT_KEYS, ...EVAL_KEYS];
+
+/** Sampling keys in `config`: OpenAI-style names and Dotprompt's names for the same thing. */
+const SAMPLING_ALIASES: Record<string, keyof Sampling> = {
+  temperature: 'temperature',
+  top_p: 'topP',
+  topP: 'topP',
+  top_k: 'topK',
+  topK: 'topK',
+  max_tokens: 'maxTokens',
+  maxOutputTokens: 'maxTokens',
+  stop: 'stop',
+  stopSequences: 'stop',
+  seed: 'seed',
+};
+export const CONFIG_KEYS = Object.keys(SAMPLING_ALIASES);
+
+export const VARIANT_KEYS = ['type', 'name', 'k', 'trigger', 'answer_prompt'];
+export const EXAMPLE_KEYS = ['input', 'reasoning', 'output'];
+export const CASE_KEYS = ['name', 'input', 'vars', 'expected'];
+export const DATASET_KEYS = ['path', 'expected', 'input', 'limit'];
+export const EXTRACT_KEYS = ['type', 'pattern', 'flags', 'group', 'match', 'path', 'choices'];
+export const SCORER_KEYS = ['type', 'tolerance', 'pattern', 'case_sensitive', 'file'];
+export const TEXT_FORMAT_KEYS = ['input_prefix', 'output_prefix', 'separator'];
+
+export const DEFAULT_TRIGGER = "Let's think step by step.";
+export const DEFAULT_TEXT_FORMAT: TextFormat = { inputPrefix: 'Q: ', outputPrefix: 'A:', separator: '\n\n' };
+
+const FRONTMATTER_OPEN = /^\uFEFF?---[ \t]*\r?\n/;
+const FRONTMATTER_CLOSE = /^---[ \t]*(?:\r?\n|$)/m;
+
+/**
+ * Parses a `.prompt` file: YAML frontmatter (Dotprompt's keys plus Chainscope's evaluation keys) and a
+ * Handlebars body. Never throws: every problem becomes a diagnostic with the range it concerns.
+ */
+export function parsePrompt(text: string): ParseResult {
+  try {
+    return new PromptParser(text).parse();
+  } catch (error) {
+    // A bug in the parser must not take the editor or the CLI down: report it at the top of the file.
+    const message = error instanceof Error ? error.message : String(error);
+    return {
+      document: emptyDocument(text, 0),
+      diagnostics: [{ range: zeroRange(), severity: 'error', message: `Internal parser error: ${message}`, code: 'internal' }],
+    };
+  }
+}
+
+function zeroRange(): Range {
+  return { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
+}
+
+function emptyDocument(template: string, templateLine: number): PromptDocument {
+  return {
+    sampling: {},
+    samples: 1,
+    variants: [],
+    variantsDefaulted: true,
+    examples: [],
+    cases: [],
+    datasets: [],
+    extract: { type: 'auto' },
+    scorer: { type: 'exact' },
+    threshold: 1,
+    textFormat: { ...DEFAULT_TEXT_FORMAT },
+    inputDefaults: {},
+    template,
+    templateLine,
+    templateVariables: [],
+    frontmatter: {},
+  };
+}
+
+class PromptParser {
+  private readonly index: LineIndex;
+  private readonly diagnostics: Diagnostic[] = [];
+  /** Offset of the YAML text inside the file. */
+  private yamlOffset = 0;
+
+  constructor(private readonly text: string) {
+    this.index = new LineIndex(text);
+  }
+
+  parse(): ParseResult {
+    const { yamlText, bodyOffset, frontmatterEnd } = this.splitFrontmatter();
+    const body = this.text.slice(bodyOffset);
+    const document = emptyDocument(body, this.index.positionAt(bodyOffset).line);
+    if (frontmatterEnd !== undefined) document.frontmatterRange = this.index.range(0, frontmatterEnd);
+
+    let root: YAMLMap | undefined;
+    if (yamlText !== undefined) root = this.parseYaml(yamlText, document);
+
+    const template = analyzeTemplate(body, bodyOffset, this.index);
+    this.diagnostics.push(...template.diagnostics);
+    document.templateVariables = template.variables;
+
+    if (root) this.readFrontmatter(root, document);
+    this.checkDocument(document);
+    return { document, diagnostics: this.diagnostics };
+  }
+
+  // ---- structure -------------------------------------------------------------------------------
+
+  private splitFrontmatter(): { yamlText?: string; bodyOffset: number; frontmatterEnd?: number } {
+    const open = FRONTMATTER_OPEN.exec(this.text);
+    if (!open) return { bodyOffset: 0 };
+    const yamlStart = open[0].length;
+    const rest = this.text.slice(yamlStart);
+    this.yamlOffset = yamlStart;
+    const close = FRONTMATTER_CLOSE.exec(rest);
+    if (!close) {
+      this.report(this.index.range(0, Math.min(3 + (this.text.startsWith('\uFEFF') ? 1 : 0), this.text.length)), 'error', 'frontmatter-unclosed',
+        "The frontmatter starts with '---' but is never closed: add a line '---' after the YAML.");
+      return { yamlText: rest, bodyOffset: this.text.length };
+    }
+    const closeEnd = yamlStart + close.index + close[0].length;
+    const fenceEnd = yamlStart + close.index + 3;
+    return { yamlText: rest.slice(0, close.index), bodyOffset: closeEnd, frontmatterEnd: fenceEnd };
+  }
+
+  private parseYaml(yamlText: string, document: PromptDocument): YAMLMap | undefined {
+    const parsed = parseDocument(yamlText, { prettyErrors: false, uniqueKeys: true, lineCounter: new LineCounter() });
+    for (const problem of [...parsed.errors, ...parsed.warnings]) {
+      const [start, end] = problem.pos;
+      const message = (problem.message.split('\n')[0] ?? problem.message).replace(/ at line \d+, column \d+:?$/, '');
+      const severity: Severity = parsed.errors.includes(problem as never) ? 'error' : 'warning';
+      this.report(this.yamlRange(start, Math.max(end, start + 1)), severity, 'yaml', `YAML: ${message}`);
+    }
+    if (parsed.errors.length > 0) return undefined;
+    const contents = parsed.contents;
+    if (contents === null || (isScalar(contents) && (contents.value === null || contents.value === undefined))) return undefined;
+    if (!isMap(contents)) {
+      this.report(this.nodeRange(contents), 'error', 'frontmatter-not-map', 'The frontmatter must be a YAML mapping of keys to values.');
+      return undefined;
+    }
+    const data: unknown = parsed.toJS({ maxAliasCount: 100 });
+    if (data && typeof data === 'object') document.frontmatter = data as Record<string, unknown>;
+    return contents;
+  }
+
+  private readFrontmatter(root: YAMLMap, document: PromptDocument): void {
+    const entries = this.entries(root, TOP_LEVEL_KEYS, 'top-level key', (key) => key.includes('.'));
+    const get = (key: string) => entries.get(key);
+
+    const name = get('name');
+    if (name) document.name = this.string(name.value, 'name');
+    const description = get('description');
+    if (description) document.description = this.string(description.value, 'description');
+    const model = get('model');
+    if (model) {
+      document.model = this.string(model.value, 'model');
+      document.modelRange = this.nodeRange(model.value ?? model.key);
+    }
+    const config = get('config');
+    if (config) this.readConfig(config.value, document);
+    const input = get('input');
+    if (input) this.readInput(input.value, document);
+    const textFormat = get('text_format');
+    if (textFormat) this.readTextFormat(textFormat.value, document);
+
+    const samples = get('samples');
+    if (samples) document.samples = this.integer(samples.value, 'samples', 1, 10_000) ?? 1;
+    const threshold = get('threshold');
+    if (threshold) document.threshold = this.number(threshold.value, 'threshold', 0, 1) ?? 1;
+
+    const examples = get('examples');
+    if (examples) document.examples = this.readExamples(examples.value, document);
+    const cases = get('cases');
+    if (cases) document.cases = this.readCases(cases.value, document);
+    const dataset = get('dataset');
+    if (dataset) document.datasets = this.readDatasets(dataset.value);
+    const extract = get('extract');
+    if (extract) document.extract = this.readExtractor(extract.value);
+    const scorer = get('scorer');
+    if (scorer) document.scorer = this.readScorer(scorer.value);
+
+    const variants = get('variants');
+    if (variants) {
+      document.variants = this.readVariants(variants.value);
+      document.variantsDefaulted = false;
+    }
+  }
+
+  private readConfig(node: YamlNode | null, document: PromptDocument): void {
+    const map = this.map(node, 'config');
+    if (!map) return;
+    const seen = new Map<keyof Sampling, string>();
+    for (const pair of map.items) {
+      const key = this.keyName(pair);
+      if (key === undefined) continue;
+      const field = SAMPLING_ALIASES[key];
+      const keyRange = this.nodeRange(pair.key as YamlNode);
+      if (!field) {
+        // Dotprompt lets providers add their own config keys, so an unknown one is a warning.
+        this.report(keyRange, 'warning', 'unknown-key', `Unknown config key '${key}' (Chainscope ignores it)${didYouMean(key, CONFIG_KEYS)}`);
+        continue;
+      }
+      const previous = seen.get(field);
+      if (previous) this.report(keyRange, 'warning', 'duplicate-key', `'${key}' sets the same thing as '${previous}'; the later one wins.`);
+      seen.set(field, key);
+      const value = pair.value as YamlNode | null;
+      switch (field) {
+        case 'temperature':
+          document.sampling.temperature = this.number(value, key, 0, 2);
+          break;
+        case 'topP':
+          document.sampling.topP = this.number(value, key, 0, 1);
+          break;
+        case 'topK':
+          document.sampling.topK = this.integer(value, key, 0, 1_000_000);
+          break;
+        case 'maxTokens':
+          document.sampling.maxTokens = this.integer(value, key, 1, 10_000_000);
+          break;
+        case 'seed':
+          document.sampling.seed = this.integer(value, key, -(2 ** 53), 2 ** 53);
+          break;
+        case 'stop':
+          document.sampling.stop = this.stringList(value, key);
+          break;
+      }
+    }
+  }
+
+  private readInput(node: YamlNode | null, document: PromptDocument): void {
+    const map = this.map(node, 'input');
+    if (!map) return;
+    for (const pair of map.items) {
+      if (this.keyName(pair) !== 'default') continue;
+      const value = pair.value as YamlNode | null;
+      if (isMap(value)) document.inputDefaults = value.toJSON() as Vars;
+      else this.report(this.nodeRange(value ?? (pair.key as YamlNode)), 'error', 'type', "'input.default' must be a mapping of variable names to values.");
+    }
+  }
+
+  private readTextFormat(node: YamlNode | null, document: PromptDocument): void {
+    const entries = this.entries(this.map(node, 'text_format'), TEXT_FORMAT_KEYS, 'text_format key');
+    const inputPrefix = entries.get('input_prefix');
+    if (inputPrefix) document.textFormat.inputPrefix = this.string(inputPrefix.value, 'input_prefix', true) ?? document.textFormat.inputPrefix;
+    const outputPrefix = entries.get('output_prefix');
+    if (outputPrefix) document.textFormat.outputPrefix = this.string(outputPrefix.value, 'output_prefix', true) ?? document.textFormat.outputPrefix;
+    const separator = entries.get('separator');
+    if (separator) document.textFormat.separator = this.string(separator.value, 'separator', true) ?? document.textFormat.separator;
+  }
+
+  private readVariants(node: YamlNode | null): Variant[] {
+    const seq = this.seq(node, 'variants');
+    if (!seq) return [];
+    const variants: Variant[] = [];
+    const names = new Set<string>();
+    for (const item of seq.items as (YamlNode | null)[]) {
+      const range = this.nodeRange(item);
+      let kind: VariantKind | undefined;
+      const variant: Partial<Variant> = { range };
+      if (isScalar(item)) {
+        kind = this.variantKind(item);
+      } else if (isMap(item)) {
+        const entries = this.entries(item, VARIANT_KEYS, 'variant key');
+        const type = entries.get('type');
+        if (type) kind = this.variantKind(type.value);
+        else this.report(range, 'error', 'missing-key', `A variant needs a 'type': one of ${VARIANT_KINDS.join(', ')}.`);
+        const name = entries.get('name');
+        if (name) variant.name = this.string(name.value, 'name');
+        const k = entries.get('k');
+        if (k) variant.k = this.integer(k.value, 'k', 0, 10_000);
+        const trigger = entries.get('trigger');
+        if (trigger) variant.trigger = this.string(trigger.value, 'trigger');
+        const answerPrompt = entries.get('answer_prompt');
+        if (answerPrompt) variant.answerPrompt = this.string(answerPrompt.value, 'answer_prompt');
+        if (kind && kind !== 'zero-shot-cot') {
+          for (const key of ['trigger', 'answer_prompt'] as const) {
+            const entry = entries.get(key);
+            if (entry) this.report(this.nodeRange(entry.key), 'warning', 'ignored-key', `'${key}' only applies to zero-shot-cot variants.`);
+          }
+        }
+        if (kind && !kind.startsWith('few-shot') && k) {
+          this.report(this.nodeRange(k.key), 'warning', 'ignored-key', "'k' only applies to few-shot variants.");
+        }
+      } else {
+        this.report(range, 'error', 'type', 'A variant is a name (e.g. few-shot) or a mapping with a type.');
+      }
+      if (!kind) continue;
+      variant.kind = kind;
+      if (kind === 'zero-shot-cot') variant.trigger ??= DEFAULT_TRIGGER;
+      variant.name ??= kind;
+      if (names.has(variant.name)) {
+        this.report(range, 'error', 'duplicate-variant', `Variant name '${variant.name}' is used twice: give one a 'name'.`);
+        continue;
+      }
+      names.add(variant.name);
+      variants.push(variant as Variant);
+    }
+    if (variants.length === 0 && seq.items.length === 0) {
+      this.report(this.nodeRange(seq), 'warning', 'empty', 'No variants listed: nothing will be evaluated.');
+    }
+    return variants;
+  }
+
+  private variantKind(node: YamlNode | null | undefined): VariantKind | undefined {
+    return this.oneOf(node, VARIANT_KINDS, 'variant');
+  }
+
+  private readExamples(node: YamlNode | null, document: PromptDocument): Example[] {
+    const seq = this.seq(node, 'examples');
+    if (!seq) return [];
+    const examples: Example[] = [];
+    for (const item of seq.items as (YamlNode | null)[]) {
+      const range = this.nodeRange(item);
+      if (!isMap(item)) {
+        this.report(range, 'error', 'type', "An example is a mapping with 'input', 'output' and optional 'reasoning'.");
+        continue;
+      }
+      const entries = this.entries(item, EXAMPLE_KEYS, 'example key');
+      const input = this.readVars(entries.get('input'), range, 'example', document);
+      const outputEntry = entries.get('output');
+      const output = outputEntry ? this.scalarText(outputEntry.value, 'output') : undefined;
+      if (!outputEntry) this.report(range, 'error', 'missing-key', "This example has no 'output'.");
+      const reasoningEntry = entries.get('reasoning');
+      const reasoning = reasoningEntry ? this.scalarText(reasoningEntry.value, 'reasoning') : undefined;
+      if (input && output !== undefined) examples.push({ input, output, ...(reasoning !== undefined ? { reasoning } : {}), range });
+    }
+    return examples;
+  }
+
+  private readCases(node: YamlNode | null, document: PromptDocument): Case[] {
+    const seq = this.seq(node, 'cases');
+    if (!seq) return [];
+    const cases: Case[] = [];
+    const ids = new Set<string>();
+    seq.items.forEach((raw, position) => {
+      const item = raw as YamlNode | null;
+      const range = this.nodeRange(item);
+      if (!isMap(item)) {
+        this.report(range, 'error', 'type', "A case is a mapping with 'input' (or 'vars') and 'expected'.");
+        return;
+      }
+      const entries = this.entries(item, CASE_KEYS, 'case key');
+      const nameEntry = entries.get('name');
+      const name = nameEntry ? this.string(nameEntry.value, 'name') : undefined;
+      const inputEntry = entries.get('input');
+      const varsEntry = entries.get('vars');
+      if (inputEntry && varsEntry) this.report(this.nodeRange(varsEntry.key), 'error', 'duplicate-key', "Give either 'input' or 'vars', not both.");
+      const input = this.readVars(inputEntry ?? varsEntry, range, 'case', document);
+      let id = name ?? `case-${position + 1}`;
+      if (ids.has(id)) {
+        if (nameEntry) this.report(this.nodeRange(nameEntry.value), 'warning', 'duplicate-case', `Another case is also named '${id}'.`);
+        id = `${id}#${position + 1}`;
+      }
+      ids.add(id);
+      const expectedEntry = entries.get('expected');
+      const kase: Case = { id, input: input ?? {}, range };
+      if (name !== undefined) kase.name = name;
+      if (expectedEntry) kase.expected = (expectedEntry.value as YamlNode | null)?.toJSON?.() ?? null;
+      cases.push(kase);
+    });
+    return cases;
+  }
+
+  /** `input` is a mapping of variables, or a plain string when the template reads exactly one variable. */
+  private readVars(entry: { key: YamlNode; value: YamlNode | null } | undefined, ownerRange: Range, owner: string, document: PromptDocument): Vars | undefined {
+    if (!entry) {
+      // A template without variables needs no input.
+      if (this.uniqueVariables(document).length === 0) return {};
+      this.report(ownerRange, 'error', 'missing-key', `This ${owner} has no 'input'.`);
+      return undefined;
+    }
+    const value = entry.value;
+    if (isMap(value)) return value.toJSON() as Vars;
+    if (isScalar(value)) {
+      const variables = this.uniqueVariables(document);
+      if (variables.length === 1 && variables[0]) return { [variables[0]]: value.value };
+      const message =
+        variables.length === 0
+          ? `This ${owner}'s 'input' is a plain value but the template reads no variable.`
+          : `This ${owner}'s 'input' is a plain value but the template reads ${variables.length} variables (${variables.join(', ')}): give a mapping.`;
+      this.report(this.nodeRange(value), 'error', 'input-shape', message);
+      return undefined;
+    }
+    this.report(this.nodeRange(value ?? entry.key), 'error', 'type', `'input' must be a mapping of variables (or a plain value for a one-variable template).`);
+    return undefined;
+  }
+
+  private uniqueVariables(document: PromptDocument): string[] {
+    return [...new Set(document.templateVariables.map((variable) => variable.name))];
+  }
+
+  private readDatasets(node: YamlNode | null): DatasetRef[] {
+    const items = isSeq(node) ? (node.items as (YamlNode | null)[]) : [node];
+    const datasets: DatasetRef[] = [];
+    for (const item of items) {
+      const range = this.nodeRange(item);
+      if (isScalar(item)) {
+        const path = this.string(item, 'dataset');
+        if (path) datasets.push({ path, range });
+        continue;
+      }
+      if (!isMap(item)) {
+        this.report(range, 'error', 'type', "A dataset is a path or a mapping with 'path'.");
+        continue;
+      }
+      const entries = this.entries(item, DATASET_KEYS, 'dataset key');
+      const pathEntry = entries.get('path');
+      if (!pathEntry) {
+        this.report(range, 'error', 'missing-key', "This dataset has no 'path'.");
+        continue;
+      }
+      const path = this.string(pathEntry.value, 'path');
+      if (!path) continue;
+      const dataset: DatasetRef = { path, range: this.nodeRange(pathEntry.value) };
+      const expected = entries.get('expected');
+      if (expected) dataset.expectedField = this.string(expected.value, 'expected');
+      const limit = entries.get('limit');
+      if (limit) dataset.limit = this.integer(limit.value, 'limit', 1, 10_000_000);
+      const input = entries.get('input');
+      if (input) {
+        const map = this.map(input.value, 'input');
+        if (map) {
+          dataset.inputMap = {};
+          for (const pair of map.items) {
+            const variable = this.keyName(pair);
+            const column = this.string(pair.value as YamlNode | null, variable ?? 'column');
+            if (variable && column) dataset.inputMap[variable] = column;
+          }
+        }
+      }
+      datasets.push(dataset);
+    }
+    return datasets;
+  }
+
+  private readExtractor(node: YamlNode | null): ExtractorSpec {
+    const range = this.nodeRange(node);
+    if (isScalar(node)) return { type: this.oneOf(node, EXTRACTOR_TYPES, 'extractor') ?? 'auto', range };
+    const entries = this.entries(this.map(node, 'extract'), EXTRACT_KEYS, 'extract key');
+    const typeEntry = entries.get('type');
+    const spec: ExtractorSpec = { type: 'auto', range };
+    if (typeEntry) spec.type = this.oneOf(typeEntry.value, EXTRACTOR_TYPES, 'extractor') ?? 'auto';
+    else if (entries.get('pattern')) spec.type = 'regex';
+    else if (entries.get('path')) spec.type = 'json';
+    else if (entries.size > 0) this.report(range, 'error', 'missing-key', `'extract' needs a 'type': one of ${EXTRACTOR_TYPES.join(', ')}.`);
+    const pattern = entries.get('pattern');
+    const flags = entries.get('flags');
+    if (flags) spec.flags = this.string(flags.value, 'flags');
+    if (pattern) {
+      spec.pattern = this.string(pattern.value, 'pattern');
+      if (spec.pattern !== undefined) this.checkRegex(spec.pattern, spec.flags, pattern.value);
+    }
+    const group = entries.get('group');
+    if (group) spec.group = this.integer(group.value, 'group', 0, 99);
+    const match = entries.get('match');
+    if (match) spec.match = this.oneOf(match.value, ['first', 'last'] as const, 'match');
+    const path = entries.get('path');
+    if (path) {
+      spec.path = this.string(path.value, 'path');
+      if (spec.path !== undefined && !isValidJsonPath(spec.path)) {
+        this.report(this.nodeRange(path.value), 'error', 'json-path', `'${spec.path}' is not a JSON path such as $.answer or $.items[0].name.`);
+      }
+    }
+    const choices = entries.get('choices');
+    if (choices) spec.choices = this.stringList(choices.value, 'choices');
+    this.requireFor(spec.type as ExtractorType, 'regex', 'pattern', spec.pattern, range);
+    this.requireFor(spec.type as ExtractorType, 'json', 'path', spec.path, range);
+    return spec;
+  }
+
+  private readScorer(node: YamlNode | null): ScorerSpec {
+    const range = this.nodeRange(node);
+    if (isScalar(node)) return { type: this.oneOf(node, SCORER_TYPES, 'scorer') ?? 'exact', range };
+    const entries = this.entries(this.map(node, 'scorer'), SCORER_KEYS, 'scorer key');
+    const spec: ScorerSpec = { type: 'exact', range };
+    const typeEntry = entries.get('type');
+    if (typeEntry) spec.type = this.oneOf(typeEntry.value, SCORER_TYPES, 'scorer') ?? 'exact';
+    else this.report(range, 'error', 'missing-key', `'scorer' needs a 'type': one of ${SCORER_TYPES.join(', ')}.`);
+    const tolerance = entries.get('tolerance');
+    if (tolerance) spec.tolerance = this.number(tolerance.value, 'tolerance', 0, Number.MAX_VALUE);
+    const pattern = entries.get('pattern');
+    if (pattern) {
+      spec.pattern = this.string(pattern.value, 'pattern');
+      if (spec.pattern !== undefined) this.checkRegex(spec.pattern, undefined, pattern.value);
+    }
+    const caseSensitive = entries.get('case_sensitive');
+    if (caseSensitive) spec.caseSensitive = this.boolean(caseSensitive.value, 'case_sensitive');
+    const file = entries.get('file');
+    if (file) spec.file = this.string(file.value, 'file');
+    this.requireFor(spec.type, 'custom', 'file', spec.file, range);
+    return spec;
+  }
+
+  private requireFor<T extends string>(type: T, when: T, key: string, value: unknown, range: Range): void {
+    if (type === when && value === undefined) this.report(range, 'error', 'missing-key', `A '${when}' ${key === 'file' ? 'scorer' : 'extractor'} needs '${key}'.`);
+  }
+
+  private checkRegex(pattern: string, flags: string | undefined, node: YamlNode | null): void {
+    try {
+      new RegExp(pattern, flags);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.report(this.nodeRange(node), 'error', 'regex', `Invalid regular expression: ${reason}`);
+    }
+  }
+
+  // ---- cross-checks ----------------------------------------------------------------------------
+
+  private checkDocument(document: PromptDocument): void {
+    if (document.variantsDefaulted) document.variants = defaultVariants(document);
+    this.checkVariants(document);
+    this.checkVariablesDefined(document);
+    this.checkExpected(document);
+    this.checkSampling(document);
+  }
+
+  private checkVariants(document: PromptDocument): void {
+    const examples = document.examples.length;
+    const withReasoning = document.examples.filter((example) => example.reasoning !== undefined).length;
+    for (const variant of document.variants) {
+      if (document.variantsDefaulted) continue;
+      if ((variant.kind === 'one-shot' || variant.kind === 'few-shot') && examples === 0) {
+        this.report(variant.range, 'error', 'needs-examples', `Variant '${variant.name}' needs at least one entry in 'examples'.`);
+      }
+      if (variant.kind === 'few-shot-cot') {
+        if (withReasoning === 0) this.report(variant.range, 'error', 'needs-reasoning', `Variant '${variant.name}' needs examples with 'reasoning'.`);
+        else if (withReasoning < examples) this.report(variant.range, 'warning', 'needs-reasoning', `Only ${withReasoning} of ${examples} examples have 'reasoning'; '${variant.name}' uses just those.`);
+      }
+      const available = variant.kind === 'few-shot-cot' ? withReasoning : examples;
+      if (variant.k !== undefined && variant.k > available && available > 0) {
+        this.report(variant.range, 'warning', 'k-too-large', `k = ${variant.k} but only ${available} examples can be used.`);
+      }
+    }
+  }
+
+  /** Every variable the template reads must have a value in each case and example (or a default). */
+  private checkVariablesDefined(document: PromptDocument): void {
+    const owners: { label: string; input: Vars; range: Range }[] = [
+      ...document.examples.map((example, i) => ({ label: `example ${i + 1}`, input: example.input, range: example.range })),
+      ...document.cases.map((kase) => ({ label: kase.name ? `case '${kase.name}'` : kase.id.replace('case-', 'case '), input: kase.input, range: kase.range })),
+    ];
+    const reported = new Set<string>();
+    for (const variable of document.templateVariables) {
+      if (reported.has(variable.name) || variable.name in document.inputDefaults) continue;
+      const missing = owners.filter((owner) => !(variable.name in owner.input));
+      if (missing.length === 0) continue;
+      reported.add(variable.name);
+      const where = missing.slice(0, 3).map((owner) => `${owner.label} (line ${owner.range.start.line + 1})`).join(', ');
+      const more = missing.length > 3 ? ` and ${missing.length - 3} more` : '';
+      const known = [...new Set(owners.flatMap((owner) => Object.keys(owner.input)))];
+      this.report(variable.range, 'error', 'undefined-variable',
+        `Template variable '${variable.name}' is not defined by ${where}${more}${didYouMean(variable.name, known)}`);
+    }
+  }
+
+  private checkExpected(document: PromptDocument): void {
+    const scorer = document.scorer.type;
+    if (!SCORERS_NEEDING_EXPECTED.has(scorer)) return;
+    for (const kase of document.cases) {
+      if (kase.expected === undefined || kase.expected === null) {
+        this.report(kase.range, 'error', 'missing-expected', `${kase.name ? `Case '${kase.name}'` : 'This case'} has no 'expected', but the '${scorer}' scorer needs one.`);
+      } else if (scorer === 'numeric' && !Number.isFinite(Number(String(kase.expected).replace(/[,\s]/g, '')))) {
+        this.report(kase.range, 'error', 'expected-type', `The 'numeric' scorer needs a number as 'expected', got '${String(kase.expected)}'.`);
+      }
+    }
+  }
+
+  private checkSampling(document: PromptDocument): void {
+    const samplesRange = this.findTopLevelKeyRange('samples');
+    if (document.samples > 1 && document.sampling.temperature === 0 && samplesRange) {
+      this.report(samplesRange, 'warning', 'samples-at-zero-temperature',
+        `samples: ${document.samples} at temperature 0 gives ${document.samples} near-identical chains: raise the temperature for self-consistency.`);
+    }
+  }
+
+  private findTopLevelKeyRange(key: string): Range | undefined {
+    const match = new RegExp(`^${key}[ \\t]*:`, 'm').exec(this.text);
+    return match ? this.index.range(match.index, match.index + key.length) : undefined;
+  }
+
+  // ---- typed node readers ------------------------------------------------------------------------
+
+  /** The pairs of a mapping by key; unknown keys get a warning with a suggestion. */
+  private entries(map: YAMLMap | undefined, allowed: readonly string[], what: string, alsoAllowed?: (key: string) => boolean) {
+    const result = new Map<string, { key: YamlNode; value: YamlNode | null }>();
+    if (!map) return result;
+    for (const pair of map.items) {
+      const key = this.keyName(pair);
+      if (key === undefined) continue;
+      if (!allowed.includes(key) && !alsoAllowed?.(key)) {
+        this.report(this.nodeRange(pair.key as YamlNode), 'warning', 'unknown-key', `Unknown ${what} '${key}'${didYouMean(key, allowed)}`);
+        continue;
+      }
+      result.set(key, { key: pair.key as YamlNode, value: pair.value as YamlNode | null });
+    }
+    return result;
+  }
+
+  private keyName(pair: Pair): string | undefined {
+    const key = pair.key as YamlNode | null;
+    if (isScalar(key) && (typeof key.value === 'string' || typeof key.value === 'number')) return String(key.value);
+    this.report(this.nodeRange(key), 'error', 'key', 'Keys must be plain names.');
+    return undefined;
+  }
+
+  private map(node: YamlNode | null | undefined, what: string): YAMLMap | undefined {
+    if (isMap(node)) return node;
+    if (node && !(isScalar(node) && node.value === null)) this.report(this.nodeRange(node), 'error', 'type', `'${what}' must be a mapping.`);
+    return undefined;
+  }
+
+  private seq(node: YamlNode | null | undefined, what: string) {
+    if (isSeq(node)) return node;
+    if (node && !(isScalar(node) && node.value === null)) this.report(this.nodeRange(node), 'error', 'type', `'${what}' must be a list.`);
+    return undefined;
+  }
+
+  private oneOf<T extends string>(node: YamlNode | null | undefined, allowed: readonly T[], what: string): T | undefined {
+    const value = this.string(node, what);
+    if (value === undefined) return undefined;
+    if ((allowed as readonly string[]).includes(value)) return value as T;
+    const normalized = value.toLowerCase().replace(/[_\s]+/g, '-');
+    const suggestion = closestMatch(normalized, allowed) ?? closestMatch(value, allowed);
+    const hint = suggestion ? ` — did you mean '${suggestion}'?` : ` (one of ${allowed.join(', ')})`;
+    this.report(this.nodeRange(node ?? null), 'error', `unknown-${what}`, `Unknown ${what} '${value}'${hint}`);
+    return undefined;
+  }
+
+  private string(node: YamlNode | null | undefined, what: string, allowEmpty = false): string | undefined {
+    if (isScalar(node) && typeof node.value === 'string' && (allowEmpty || node.value.length > 0)) return node.value;
+    this.report(this.nodeRange(node ?? null), 'error', 'type', `'${what}' must be ${allowEmpty ? 'a string' : 'a non-empty string'}.`);
+    return undefined;
+  }
+
+  /** Scalars of any type read as text (an output of `4` is the text "4"). */
+  private scalarText(node: YamlNode | null | undefined, what: string): string | undefined {
+    if (isScalar(node) && node.value !== null && typeof node.value !== 'object') return String(node.value);
+    this.report(this.nodeRange(node ?? null), 'error', 'type', `'${what}' must be text.`);
+    return undefined;
+  }
+
+  private stringList(node: YamlNode | null | undefined, what: string): string[] | undefined {
+    if (isScalar(node) && typeof node.value === 'string') return [node.value];
+    if (isSeq(node)) {
+      const values: string[] = [];
+      for (const item of node.items as (YamlNode | null)[]) {
+        const value = this.string(item, what, true);
+        if (value !== undefined) values.push(value);
+      }
+      return values;
+    }
+    this.report(this.nodeRange(node ?? null), 'error', 'type', `'${what}' must be a string or a list of strings.`);
+    return undefined;
+  }
+
+  private number(node: YamlNode | null | undefined, what: string, min: number, max: number): number | undefined {
+    if (isScalar(node) && typeof node.value === 'number' && Number.isFinite(node.value)) {
+      if (node.value >= min && node.value <= max) return node.value;
+      this.report(this.nodeRange(node), 'error', 'range', `'${what}' must be between ${min} and ${max}, got ${node.value}.`);
+      return undefined;
+    }
+    this.report(this.nodeRange(node ?? null), 'error', 'type', `'${what}' must be a number.`);
+    return undefined;
+  }
+
+  private integer(node: YamlNode | null | undefined, what: string, min: number, max: number): number | undefined {
+    const value = this.number(node, what, min, max);
+    if (value === undefined) return undefined;
+    if (Number.isInteger(value)) return value;
+    this.report(this.nodeRange(node ?? null), 'error', 'type', `'${what}' must be a whole number, got ${value}.`);
+    return undefined;
+  }
+
+  private boolean(node: YamlNode | null | undefined, what: string): boolean | undefined {
+    if (isScalar(node) && typeof node.value === 'boolean') return node.value;
+    this.report(this.nodeRange(node ?? null), 'error', 'type', `'${what}' must be true or false.`);
+    return undefined;
+  }
+
+  // ---- ranges --------------------------------------------------------------------------------------
+
+  private yamlRange(start: number, end: number): Range {
+    return this.index.range(this.yamlOffset + start, this.yamlOffset + end);
+  }
+
+  /** The range of a node's value (without trailing comments), or the frontmatter start when unknown. */
+  private nodeRange(node: YamlNode | null | undefined): Range {
+    const range = node?.range;
+    if (!range) return this.index.range(this.yamlOffset, this.yamlOffset);
+    const start = this.yamlOffset + range[0];
+    let end = this.yamlOffset + Math.max(range[0], range[1]);
+    // Block collections end after their last line break; a range reads better ending on the last character.
+    while (end > start && /\s/.test(this.text[end - 1] ?? '')) end--;
+    return this.index.range(start, end);
+  }
+
+  private report(range: Range, severity: Severity, code: string, message: string): void {
+    this.diagnostics.push({ range, severity, code, message });
+  }
+}
+
+/** Variants when the file lists none: every kind its examples make possible. */
+export function defaultVariants(document: Pick<PromptDocument, 'examples'>): Variant[] {
+  const range = zeroRange();
+  const kinds: VariantKind[] = ['zero-shot'];
+  if (document.examples.length > 1) kinds.push('one-shot');
+  if (document.examples.length > 0) kinds.push('few-shot');
+  kinds.push('zero-shot-cot');
+  if (document.examples.some((example) => example.reasoning !== undefined)) kinds.push('few-shot-cot');
+  return kinds.map((kind) => ({ name: kind, kind, range, ...(kind === 'zero-shot-cot' ? { trigger: DEFAULT_TRIGGER } : {}) }));
+}
+
+/** Accepts the JSON paths the extractor understands: `$`, `.name`, `['name']`, `[0]`. */
+export function isValidJsonPath(path: string): boolean {
+  return /^\$(?:\.[A-Za-z_$][\w$-]*|\[\d+\]|\['[^']*'\]|\["[^"]*"\])*$/.test(path.trim());
+}
+

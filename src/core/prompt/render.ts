@@ -1,0 +1,131 @@
+import { Dotprompt, type Message, type PromptFunction } from 'dotprompt';
+import type { Example, PromptDocument, Variant, Vars } from './types';
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+/** One variant of one case, ready for a chat model (`messages`) or a base model (`text`). */
+export interface RenderedPrompt {
+  variant: Variant;
+  messages: ChatMessage[];
+  text: string;
+  /** The examples shown, in order. */
+  examples: Example[];
+}
+
+const dotprompt = new Dotprompt();
+const compiled = new Map<string, Promise<PromptFunction>>();
+
+/** Renders the Handlebars body with Dotprompt, so `{{role}}`, `{{history}}` and its helpers behave as in Dotprompt. */
+export async function renderTemplate(template: string, vars: Vars): Promise<ChatMessage[]> {
+  let render = compiled.get(template);
+  if (!render) {
+    render = dotprompt.compile(template);
+    compiled.set(template, render);
+    // Bounded: the editor re-renders as the user types.
+    if (compiled.size > 64) compiled.delete(compiled.keys().next().value as string);
+  }
+  const rendered = await (await render)({ input: vars });
+  return rendered.messages.map(toChatMessage).filter((message) => message.content.length > 0 || message.role !== 'system');
+}
+
+function toChatMessage(message: Message): ChatMessage {
+  const role = message.role === 'model' ? 'assistant' : message.role === 'system' ? 'system' : message.role === 'user' ? 'user' : 'user';
+  const content = message.content
+    .map((part) => ('text' in part && typeof part.text === 'string' ? part.text : 'media' in part ? `[media: ${part.media.url}]` : ''))
+    .join('')
+    .trim();
+  return { role, content };
+}
+
+/** The examples a variant shows, in file order. */
+export function examplesFor(document: PromptDocument, variant: Variant): Example[] {
+  switch (variant.kind) {
+    case 'zero-shot':
+    case 'zero-shot-cot':
+      return [];
+    case 'one-shot':
+      return document.examples.slice(0, 1);
+    case 'few-shot':
+      return document.examples.slice(0, variant.k ?? document.examples.length);
+    case 'few-shot-cot': {
+      const withReasoning = document.examples.filter((example) => example.reasoning !== undefined);
+      return withReasoning.slice(0, variant.k ?? withReasoning.length);
+    }
+  }
+}
+
+/** What an example's answer turn says: its output, preceded by its reasoning in chain-of-thought variants. */
+export function exampleAnswer(example: Example, variant: Variant): string {
+  if (variant.kind === 'few-shot-cot' && example.reasoning) return `${example.reasoning.trim()} ${example.output.trim()}`;
+  return example.output.trim();
+}
+
+/**
+ * Renders one variant for one case. Examples become user/assistant turns before the final user turn;
+ * the plain-text form lays the same turns out as `Q: … / A: …` blocks (configurable in `text_format`).
+ */
+export async function renderVariant(document: PromptDocument, variant: Variant, vars: Vars): Promise<RenderedPrompt> {
+  const withDefaults = (input: Vars): Vars => ({ ...document.inputDefaults, ...input });
+  const messages = await renderTemplate(document.template, withDefaults(vars));
+  const examples = examplesFor(document, variant);
+
+  // The query is the last user turn (or the last turn of any role when there is no user turn).
+  let queryIndex = -1;
+  for (let i = messages.length - 1; i >= 0; i--) {
+    if (messages[i]?.role === 'user') {
+      queryIndex = i;
+      break;
+    }
+  }
+  if (queryIndex < 0) queryIndex = messages.length - 1;
+  const preamble = queryIndex >= 0 ? messages.slice(0, queryIndex) : [];
+  const query = queryIndex >= 0 ? (messages[queryIndex] as ChatMessage) : { role: 'user' as const, content: '' };
+  const after = queryIndex >= 0 ? messages.slice(queryIndex + 1) : [];
+
+  const exampleTurns: ChatMessage[] = [];
+  for (const example of examples) {
+    const exampleMessages = await renderTemplate(document.template, withDefaults(example.input));
+    const exampleQuery = [...exampleMessages].reverse().find((message) => message.role === 'user') ?? exampleMessages.at(-1);
+    exampleTurns.push({ role: 'user', content: exampleQuery?.content ?? '' }, { role: 'assistant', content: exampleAnswer(example, variant) });
+  }
+
+  const trigger = variant.kind === 'zero-shot-cot' ? (variant.trigger ?? '').trim() : '';
+  const finalQuery: ChatMessage = trigger ? { role: query.role, content: `${query.content}\n\n${trigger}` } : query;
+  const chat = [...preamble, ...exampleTurns, finalQuery, ...after];
+
+  return { variant, messages: chat, text: toPlainText(document, preamble, exampleTurns, query, after, trigger), examples };
+}
+
+function toPlainText(
+  document: PromptDocument,
+  preamble: ChatMessage[],
+  exampleTurns: ChatMessage[],
+  query: ChatMessage,
+  after: ChatMessage[],
+  trigger: string,
+): string {
+  const { inputPrefix, outputPrefix, separator } = document.textFormat;
+  const blocks: string[] = [];
+  const turns = [...preamble.filter((message) => message.role !== 'system'), ...exampleTurns];
+  const system = preamble.filter((message) => message.role === 'system').map((message) => message.content).join('\n');
+  if (system) blocks.push(system);
+  for (let i = 0; i < turns.length; i++) {
+    const turn = turns[i] as ChatMessage;
+    const next = turns[i + 1];
+    if (turn.role === 'user' && next?.role === 'assistant') {
+      blocks.push(`${inputPrefix}${turn.content}\n${outputPrefix} ${next.content}`);
+      i++;
+    } else if (turn.role === 'assistant') {
+      blocks.push(`${outputPrefix} ${turn.content}`);
+    } else {
+      blocks.push(`${inputPrefix}${turn.content}`);
+    }
+  }
+  const answerStart = trigger ? `${outputPrefix} ${trigger}` : outputPrefix;
+  const trailing = after.map((message) => message.content).join('\n');
+  blocks.push(`${inputPrefix}${query.content}${trailing ? `\n${trailing}` : ''}\n${answerStart}`);
+  return blocks.join(separator);
+}

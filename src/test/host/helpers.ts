@@ -1,0 +1,117 @@
+// Shared helpers for the extension-host suite: locate the extension and its fixtures, open
+// documents, and wait on real VS Code events (with a deadline so a missing feature fails, not hangs).
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import packageJson from '../../../package.json';
+
+/** `publisher.name` from package.json: the id VS Code knows the extension by. */
+export const EXTENSION_ID = `${packageJson.publisher}.${packageJson.name}`;
+
+/** Commands every build must register; later issues append to this list. */
+export const REQUIRED_COMMANDS: readonly string[] = ['chainscope.checkDocument', 'chainscope.showTokenCounts'];
+
+/** Commands declared in package.json `contributes.commands`. */
+export const CONTRIBUTED_COMMANDS: readonly string[] = packageJson.contributes.commands.map((c) => c.command);
+
+const DEFAULT_WAIT_MS = 10_000;
+
+export function extension(): vscode.Extension<unknown> {
+  const ext = vscode.extensions.getExtension(EXTENSION_ID);
+  if (!ext) throw new Error(`extension ${EXTENSION_ID} is not loaded in this host`);
+  return ext;
+}
+
+export function fixtureUri(name: string): vscode.Uri {
+  return vscode.Uri.file(path.join(extension().extensionPath, 'testFixtures', 'host', name));
+}
+
+export async function openFixture(name: string): Promise<vscode.TextEditor> {
+  const document = await vscode.workspace.openTextDocument(fixtureUri(name));
+  return vscode.window.showTextDocument(document);
+}
+
+/** Range of the `occurrence`-th (0-based) match of `needle` in the document, searched from `after`. */
+export function rangeOf(document: vscode.TextDocument, needle: string, after = ''): vscode.Range {
+  const text = document.getText();
+  const from = after ? text.indexOf(after) : 0;
+  if (from < 0) throw new Error(`anchor ${JSON.stringify(after)} not in ${document.uri.fsPath}`);
+  const start = text.indexOf(needle, from);
+  if (start < 0) throw new Error(`${JSON.stringify(needle)} not in ${document.uri.fsPath}`);
+  return new vscode.Range(document.positionAt(start), document.positionAt(start + needle.length));
+}
+
+/** Resolves with the diagnostics of `uri` once `accept` holds, now or after a change event. */
+export function waitForDiagnostics(
+  uri: vscode.Uri,
+  accept: (diagnostics: readonly vscode.Diagnostic[]) => boolean,
+  timeoutMs = DEFAULT_WAIT_MS,
+): Promise<readonly vscode.Diagnostic[]> {
+  return new Promise((resolve, reject) => {
+    const check = (): boolean => {
+      const current = vscode.languages.getDiagnostics(uri);
+      if (!accept(current)) return false;
+      finish();
+      resolve(current);
+      return true;
+    };
+    const subscription = vscode.languages.onDidChangeDiagnostics((event) => {
+      if (event.uris.some((changed) => changed.toString() === uri.toString())) check();
+    });
+    const timer = setTimeout(() => {
+      finish();
+      const seen = vscode.languages.getDiagnostics(uri).map(describeDiagnostic);
+      reject(new Error(`diagnostics of ${path.basename(uri.fsPath)} did not match in ${timeoutMs} ms; have: ${JSON.stringify(seen)}`));
+    }, timeoutMs);
+    const finish = (): void => {
+      clearTimeout(timer);
+      subscription.dispose();
+    };
+    check();
+  });
+}
+
+/**
+ * Waits until the extension is active. The API has no activation event, so this polls with a
+ * deadline; activation itself is triggered by the caller (e.g. by opening a `.prompt` file).
+ */
+export async function waitForActivation(ext: vscode.Extension<unknown>, timeoutMs = DEFAULT_WAIT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ext.isActive) {
+    if (Date.now() > deadline) throw new Error(`${ext.id} not active after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Opens a fixture and waits until the extension has activated for it. */
+export async function openActivated(name: string): Promise<vscode.TextEditor> {
+  const editor = await openFixture(name);
+  await waitForActivation(extension());
+  return editor;
+}
+
+export function describeDiagnostic(d: vscode.Diagnostic): string {
+  const { start, end } = d.range;
+  const severity = vscode.DiagnosticSeverity[d.severity];
+  return `${severity} ${start.line}:${start.character}-${end.line}:${end.character} [${d.source ?? ''}] ${d.message}`;
+}
+
+export function describeRange(r: vscode.Range): string {
+  return `${r.start.line}:${r.start.character}-${r.end.line}:${r.end.character}`;
+}
+
+/** Plain text of a hover's contents, whatever form each part takes. */
+export function hoverText(hover: vscode.Hover): string {
+  return hover.contents
+    .map((part) => (typeof part === 'string' ? part : part.value))
+    .join('\n');
+}
+
+/** Depth-first search of a document symbol tree. */
+export function findSymbol(symbols: readonly vscode.DocumentSymbol[], name: string): vscode.DocumentSymbol | undefined {
+  for (const symbol of symbols) {
+    if (symbol.name === name) return symbol;
+    const inChild = findSymbol(symbol.children, name);
+    if (inChild) return inChild;
+  }
+  return undefined;
+}
