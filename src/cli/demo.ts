@@ -1,5 +1,4 @@
-import { renderVariant } from '../core/prompt/render';
-import { countChatTokens, countTokens, encodingForModel } from '../core/tokens';
+import { tokenReport } from '../core/prompt/tokenReport';
 import { findPromptFiles, formatDiagnostic, loadPromptFile } from './check';
 
 /** Until the engine lands: each shipped prompt's variants and what they cost in tokens. */
@@ -9,18 +8,15 @@ export async function runDemo(folder: string, out: (line: string) => void): Prom
   for (const file of files) {
     const loaded = await loadPromptFile(file);
     const { document } = loaded;
-    const encoding = encodingForModel(document.model);
-    out(`\n${file}  (${document.model ?? 'no model'}, ${loaded.cases.length} cases × ${document.variants.length} variants × ${document.samples} samples, ${encoding})`);
+    const report = await tokenReport(document, loaded.cases);
+    out(`\n${file}  (${document.model ?? 'no model'}: ${loaded.cases.length} cases × ${document.variants.length} variants × ${document.samples} samples; tokens in ${report.encoding})`);
     for (const diagnostic of loaded.diagnostics.filter((d) => d.severity === 'error')) {
       out(`  ${formatDiagnostic(file, diagnostic)}`);
       failed = true;
     }
-    const first = loaded.cases[0];
-    if (!first) continue;
-    out(`  ${'variant'.padEnd(16)} ${'chat tokens'.padStart(11)} ${'text tokens'.padStart(11)}  examples`);
-    for (const variant of document.variants) {
-      const rendered = await renderVariant(document, variant, first.input);
-      out(`  ${variant.name.padEnd(16)} ${String(countChatTokens(rendered.messages, encoding)).padStart(11)} ${String(countTokens(rendered.text, encoding)).padStart(11)}  ${rendered.examples.length}`);
+    out(`  ${'variant'.padEnd(16)} ${'examples'.padStart(8)} ${'chat'.padStart(6)} ${'text'.padStart(6)} ${'mean chat'.padStart(10)}`);
+    for (const row of report.rows) {
+      out(`  ${row.variant.name.padEnd(16)} ${String(row.examples).padStart(8)} ${String(row.chatTokens).padStart(6)} ${String(row.textTokens).padStart(6)} ${row.meanChatTokens.toFixed(1).padStart(10)}`);
     }
   }
   return failed ? 1 : 0;

@@ -69,10 +69,7 @@ async function loadDataset(dataset: DatasetRef, directory: string, fs: FileSyste
   }
 
   const rows = extension === '.csv' ? readCsvRows(content, file, diagnostics) : readJsonlRows(content, file, diagnostics);
-  const fileErrors = diagnostics.length;
-  if (fileErrors > 0) {
-    error(`Dataset ${dataset.path} has ${fileErrors} bad row${fileErrors === 1 ? '' : 's'}; the first is at line ${(diagnostics[0]?.range.start.line ?? 0) + 1}.`, 'dataset-rows');
-  }
+  const malformedRows = diagnostics.length;
 
   const variables = [...new Set(parsed.document.templateVariables.map((variable) => variable.name))];
   const expectedField = dataset.expectedField;
@@ -80,8 +77,19 @@ async function loadDataset(dataset: DatasetRef, directory: string, fs: FileSyste
   const cases: Case[] = [];
   const limit = dataset.limit ?? Infinity;
   const relative = dataset.path;
+  let rowsMissingColumns = 0;
   for (const row of rows) {
     if (cases.length >= limit) break;
+    const absent = variables.filter((variable) => !(variable in parsed.document.inputDefaults) && !((dataset.inputMap?.[variable] ?? variable) in row.values));
+    if (absent.length > 0) {
+      // A row without a variable would render a prompt with a hole in it: skip it, say where.
+      rowsMissingColumns++;
+      if (rowsMissingColumns <= 20) {
+        const columns = absent.map((variable) => dataset.inputMap?.[variable] ?? variable).join(', ');
+        diagnostics.push({ range: lineRange(row.line), severity: 'error', code: 'dataset-row', file, message: `${path.basename(file)}:${row.line}: no value for ${columns}; this row is skipped.` });
+      }
+      continue;
+    }
     const expectedKey = expectedField ?? (row.values.expected !== undefined ? 'expected' : row.values.answer !== undefined ? 'answer' : undefined);
     const input: Vars = {};
     for (const variable of variables) {
@@ -95,6 +103,11 @@ async function loadDataset(dataset: DatasetRef, directory: string, fs: FileSyste
     cases.push(kase);
   }
 
+  const badRows = malformedRows + rowsMissingColumns;
+  if (badRows > 0) {
+    const firstBad = Math.min(...diagnostics.filter((d) => d.file === file).map((d) => d.range.start.line)) + 1;
+    error(`Dataset ${dataset.path} has ${badRows} bad row${badRows === 1 ? '' : 's'} (first at line ${firstBad}); see the problems reported in it.`, 'dataset-rows');
+  }
   const first = rows[0];
   if (first) {
     const columns = Object.keys(first.values);
@@ -108,7 +121,7 @@ async function loadDataset(dataset: DatasetRef, directory: string, fs: FileSyste
     if (needsExpected && !cases.some((kase) => kase.expected !== undefined)) {
       error(`Dataset ${dataset.path} has no '${expectedField ?? 'expected'}' column, but the '${parsed.document.scorer.type}' scorer needs one (set 'expected: <column>').`, 'dataset-column');
     }
-  } else if (fileErrors === 0) {
+  } else if (malformedRows === 0) {
     diagnostics.push({ range: dataset.range, severity: 'warning', code: 'dataset-empty', message: `Dataset ${dataset.path} has no rows.` });
   }
   return { cases, diagnostics };

@@ -98,6 +98,7 @@ function emptyDocument(template: string, templateLine: number): PromptDocument {
     template,
     templateLine,
     templateVariables: [],
+    keyRanges: {},
     frontmatter: {},
   };
 }
@@ -172,6 +173,11 @@ class PromptParser {
   private readFrontmatter(root: YAMLMap, document: PromptDocument): void {
     const entries = this.entries(root, TOP_LEVEL_KEYS, 'top-level key', (key) => key.includes('.'));
     const get = (key: string) => entries.get(key);
+    for (const [key, entry] of entries) {
+      const keyRange = this.nodeRange(entry.key);
+      const valueRange = entry.value ? this.nodeRange(entry.value) : keyRange;
+      document.keyRanges[key] = { key: keyRange, full: { start: keyRange.start, end: valueRange.end } };
+    }
 
     const name = get('name');
     if (name) document.name = this.string(name.value, 'name');
@@ -592,16 +598,11 @@ class PromptParser {
   }
 
   private checkSampling(document: PromptDocument): void {
-    const samplesRange = this.findTopLevelKeyRange('samples');
+    const samplesRange = document.keyRanges.samples?.key;
     if (document.samples > 1 && document.sampling.temperature === 0 && samplesRange) {
       this.report(samplesRange, 'warning', 'samples-at-zero-temperature',
         `samples: ${document.samples} at temperature 0 gives ${document.samples} near-identical chains: raise the temperature for self-consistency.`);
     }
-  }
-
-  private findTopLevelKeyRange(key: string): Range | undefined {
-    const match = new RegExp(`^${key}[ \\t]*:`, 'm').exec(this.text);
-    return match ? this.index.range(match.index, match.index + key.length) : undefined;
   }
 
   // ---- typed node readers ------------------------------------------------------------------------

@@ -34,7 +34,7 @@ export async function renderTemplate(template: string, vars: Vars): Promise<Chat
 function toChatMessage(message: Message): ChatMessage {
   const role = message.role === 'model' ? 'assistant' : message.role === 'system' ? 'system' : message.role === 'user' ? 'user' : 'user';
   const content = message.content
-    .map((part) => ('text' in part && typeof part.text === 'string' ? part.text : 'media' in part ? `[media: ${part.media.url}]` : ''))
+    .map((part) => ('text' in part && typeof part.text === 'string' ? part.text : 'media' in part && part.media ? `[media: ${part.media.url}]` : ''))
     .join('')
     .trim();
   return { role, content };

@@ -137,6 +137,7 @@ function templateSyntaxDiagnostic(error: unknown, body: string, bodyOffset: numb
   const err = (error ?? {}) as HandlebarsError;
   const rawMessage = typeof err.message === 'string' ? err.message : String(error);
 
+  let summaryOverride: string | undefined;
   let startOffset: number | undefined;
   let endOffset: number | undefined;
   if (typeof err.lineNumber === 'number' && typeof err.column === 'number') {
@@ -145,6 +146,12 @@ function templateSyntaxDiagnostic(error: unknown, body: string, bodyOffset: numb
       typeof err.endLineNumber === 'number' && typeof err.endColumn === 'number'
         ? offsetInBody(body, err.endLineNumber, err.endColumn)
         : startOffset + 1;
+  } else if (/got 'EOF'/.test(rawMessage) && /OPEN_ENDBLOCK/.test(rawMessage) && unclosedBlock(body)) {
+    // The parser only notices at the end of the file; the useful place is the block left open.
+    const open = unclosedBlock(body) as { start: number; end: number; name: string };
+    startOffset = open.start;
+    endOffset = open.end;
+    summaryOverride = `${body.slice(open.start, open.end)} is never closed: add {{/${open.name}}}`;
   } else {
     startOffset = locateJisonError(rawMessage, body);
     const rest = body.slice(startOffset);
@@ -154,13 +161,30 @@ function templateSyntaxDiagnostic(error: unknown, body: string, bodyOffset: numb
   const start = bodyOffset + Math.min(startOffset, body.length);
   const end = Math.max(start, bodyOffset + Math.min(endOffset, body.length));
 
-  const summary = summarizeHandlebarsMessage(rawMessage);
+  const summary = summaryOverride ?? summarizeHandlebarsMessage(rawMessage);
   return {
     range: index.range(start, end === start && end < index.text.length ? end + 1 : end),
     severity: 'error',
     message: `Template syntax error: ${summary}`,
     code: 'template-syntax',
   };
+}
+
+/** The last `{{#block}}` opener without its `{{/block}}`, found by matching openers and closers in order. */
+function unclosedBlock(body: string): { start: number; end: number; name: string } | undefined {
+  const stack: { name: string; start: number; end: number }[] = [];
+  const tag = /\{\{~?\s*([#/^])\s*>?\s*([\w.-]+)[^}]*\}\}/g;
+  for (let match = tag.exec(body); match; match = tag.exec(body)) {
+    const [text, sigil, name] = match;
+    if (sigil === '/') {
+      const index = stack.map((open) => open.name).lastIndexOf(name ?? '');
+      if (index >= 0) stack.length = index;
+    } else {
+      stack.push({ name: name ?? '', start: match.index, end: match.index + text.length });
+    }
+  }
+  const last = stack.at(-1);
+  return last;
 }
 
 function offsetInBody(body: string, line: number, column: number): number {

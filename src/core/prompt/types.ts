@@ -152,6 +152,8 @@ export interface PromptDocument {
   templateVariables: TemplateVariable[];
   /** Lines of the frontmatter including its `---` fences; undefined when the file has none. */
   frontmatterRange?: Range;
+  /** Top-level frontmatter keys: the key's range and the range of the key with its value. */
+  keyRanges: Record<string, { key: Range; full: Range }>;
   /** The frontmatter as plain data, for tools that want keys this model does not type. */
   frontmatter: Record<string, unknown>;
 }

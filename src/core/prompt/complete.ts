@@ -1,0 +1,140 @@
+import {
+  CASE_KEYS,
+  CONFIG_KEYS,
+  DATASET_KEYS,
+  EXAMPLE_KEYS,
+  EXTRACT_KEYS,
+  SCORER_KEYS,
+  TEXT_FORMAT_KEYS,
+  TOP_LEVEL_KEYS,
+  VARIANT_KEYS,
+} from './parse';
+import { LineIndex } from './text';
+import { EXTRACTOR_TYPES, SCORER_TYPES, VARIANT_KINDS, type Position, type PromptDocument } from './types';
+
+export type CompletionKind = 'property' | 'value' | 'variable' | 'function';
+
+export interface CompletionItem {
+  label: string;
+  kind: CompletionKind;
+  detail?: string;
+  /** Text to insert; defaults to the label. */
+  insertText?: string;
+}
+
+const KEYS_BY_PARENT: Record<string, readonly string[]> = {
+  '': TOP_LEVEL_KEYS,
+  config: CONFIG_KEYS,
+  variants: VARIANT_KEYS,
+  examples: EXAMPLE_KEYS,
+  cases: CASE_KEYS,
+  dataset: DATASET_KEYS,
+  extract: EXTRACT_KEYS,
+  scorer: SCORER_KEYS,
+  text_format: TEXT_FORMAT_KEYS,
+};
+
+const KEY_DETAILS: Record<string, string> = {
+  model: 'backend and model, e.g. local:arith-tiny or openai:gpt-4o-mini',
+  config: 'sampling: temperature, top_p, max_tokens, stop, seed',
+  samples: 'reasoning chains sampled per case and variant',
+  variants: 'zero-shot, one-shot, few-shot, zero-shot-cot, few-shot-cot',
+  examples: 'demonstrations: input, reasoning, output',
+  cases: 'test cases: input and expected',
+  dataset: 'cases from a .jsonl or .csv file',
+  extract: 'how the answer is pulled out of a completion',
+  scorer: 'how an answer is compared with the expected one',
+  threshold: 'score a chain needs to pass (0–1)',
+  text_format: 'Q:/A: layout for base models',
+};
+
+const MODEL_SUGGESTIONS = ['local:arith-tiny', 'openai:gpt-4o-mini', 'azure:<deployment>', 'ollama:llama3.2', 'vllm:<model>'];
+const HELPERS = ['role "system"', 'role "user"', 'role "model"', '#if', '#each', '#unless', 'json', 'history', 'section', 'media url='];
+
+/**
+ * Completions at a position: keys for the mapping the cursor is in, names for `variants`, `scorer`
+ * and `extract`, and template variables inside `{{ }}` in the body.
+ */
+export function completionsAt(text: string, position: Position, document: PromptDocument): CompletionItem[] {
+  const index = new LineIndex(text);
+  const line = index.lineText(position.line);
+  const before = line.slice(0, position.character);
+
+  if (position.line >= document.templateLine || !document.frontmatterRange) {
+    return /\{\{[^}]*$/.test(before) ? variableCompletions(document) : [];
+  }
+  if (position.line <= document.frontmatterRange.start.line) return [];
+
+  const valueMatch = /^(\s*)(?:-\s+)?([\w.-]+):\s*(?:\[.*,\s*|\[\s*)?[\w.:-]*$/.exec(before);
+  const listItemMatch = /^(\s*)-\s+[\w-]*$/.exec(before);
+  const keyMatch = /^(\s*)(?:-\s+)?[\w.-]*$/.exec(before);
+  const parents = parentPath(index, position.line, indentOf(before));
+
+  if (valueMatch) {
+    const key = valueMatch[2] ?? '';
+    const parent = parents.at(-1) ?? '';
+    return valueCompletions(key, parent);
+  }
+  if (listItemMatch && parents.at(-1) === 'variants' && parents.length === 1) {
+    return VARIANT_KINDS.map((kind) => ({ label: kind, kind: 'value' }));
+  }
+  if (keyMatch) {
+    const container = parents.at(-1) ?? '';
+    if (parents.length >= 2 && (container === 'input' || container === 'vars') && (parents[0] === 'cases' || parents[0] === 'examples')) {
+      return variableCompletions(document).filter((item) => item.kind === 'variable').map((item) => ({ ...item, insertText: `${item.label}: ` }));
+    }
+    const keys = KEYS_BY_PARENT[parents.length <= 1 ? container : ''] ?? [];
+    if (parents.length > 1) return [];
+    return keys.map((key) => ({ label: key, kind: 'property', detail: KEY_DETAILS[key] ?? '', insertText: `${key}: ` }));
+  }
+  return [];
+}
+
+function valueCompletions(key: string, parent: string): CompletionItem[] {
+  const values = (list: readonly string[]): CompletionItem[] => list.map((label) => ({ label, kind: 'value' }));
+  if (key === 'scorer' || (key === 'type' && parent === 'scorer')) return values(SCORER_TYPES);
+  if (key === 'extract' || (key === 'type' && parent === 'extract')) return values(EXTRACTOR_TYPES);
+  if (key === 'variants' || (key === 'type' && parent === 'variants')) return values(VARIANT_KINDS);
+  if (key === 'model') return values(MODEL_SUGGESTIONS);
+  if (key === 'match') return values(['last', 'first']);
+  return [];
+}
+
+function variableCompletions(document: PromptDocument): CompletionItem[] {
+  const names = new Set<string>();
+  for (const variable of document.templateVariables) names.add(variable.name);
+  for (const owner of [...document.cases, ...document.examples]) for (const name of Object.keys(owner.input)) names.add(name);
+  for (const name of Object.keys(document.inputDefaults)) names.add(name);
+  const variables: CompletionItem[] = [...names].sort().map((name) => ({ label: name, kind: 'variable', detail: 'template variable' }));
+  return [...variables, ...HELPERS.map((helper): CompletionItem => ({ label: helper, kind: 'function', detail: 'Dotprompt helper' }))];
+}
+
+function indentOf(text: string): number {
+  const match = /^(\s*)(-\s+)?/.exec(text);
+  return (match?.[1]?.length ?? 0) + (match?.[2]?.length ?? 0);
+}
+
+/** The keys enclosing a line, from the outermost, found by walking up to lines of smaller indentation. */
+function parentPath(index: LineIndex, line: number, indent: number): string[] {
+  const path: string[] = [];
+  let limit = indent;
+  for (let current = line - 1; current >= 0 && limit > 0; current--) {
+    const text = index.lineText(current);
+    if (text.trim() === '' || text.trimStart().startsWith('#') || text.startsWith('---')) continue;
+    const own = /^(\s*)/.exec(text)?.[1]?.length ?? 0;
+    const keyed = /^(\s*)(-\s+)?([\w.-]+):/.exec(text);
+    const item = /^(\s*)-\s/.exec(text);
+    if (item && own < limit) {
+      // A list item's first key (`- input:`) opens a block for the lines indented below it.
+      const itemKeyIndent = own + (keyed?.[2]?.length ?? 0);
+      if (keyed?.[3] && itemKeyIndent < limit && /:\s*$/.test(text)) path.unshift(keyed[3]);
+      limit = own;
+      continue;
+    }
+    if (keyed && own < limit) {
+      path.unshift(keyed[3] ?? '');
+      limit = own;
+    }
+  }
+  return path;
+}

@@ -1,0 +1,45 @@
+import * as vscode from 'vscode';
+import { tokenReport } from '../core/prompt/tokenReport';
+import type { PromptDiagnostics } from './diagnostics';
+import type { PromptDocuments } from './documents';
+import type { Logger } from './log';
+
+function activePromptEditor(): vscode.TextEditor | undefined {
+  const editor = vscode.window.activeTextEditor;
+  return editor?.document.languageId === 'prompt' ? editor : undefined;
+}
+
+/** Commands stay registered when they cannot act, and say why. */
+export function registerCommands(documents: PromptDocuments, diagnostics: PromptDiagnostics, log: Logger): vscode.Disposable[] {
+  return [
+    vscode.commands.registerCommand('chainscope.checkDocument', async (uri?: vscode.Uri) => {
+      const document = uri ? await vscode.workspace.openTextDocument(uri) : activePromptEditor()?.document;
+      if (!document) {
+        void vscode.window.showInformationMessage('Chainscope: open a .prompt file to check it.');
+        return [];
+      }
+      const problems = await diagnostics.update(document);
+      const errors = problems.filter((problem) => problem.severity === vscode.DiagnosticSeverity.Error).length;
+      void vscode.window.setStatusBarMessage(`Chainscope: ${errors} error(s), ${problems.length - errors} other problem(s)`, 5000);
+      return problems;
+    }),
+    vscode.commands.registerCommand('chainscope.showTokenCounts', async (uri?: vscode.Uri) => {
+      const document = uri ? await vscode.workspace.openTextDocument(uri) : activePromptEditor()?.document;
+      if (!document) {
+        void vscode.window.showInformationMessage('Chainscope: open a .prompt file to count its tokens.');
+        return undefined;
+      }
+      const loaded = await documents.get(document);
+      const report = await tokenReport(loaded.document, loaded.cases);
+      const items = report.rows.map((row) => ({
+        label: row.variant.name,
+        description: `${row.chatTokens} chat tokens · ${row.textTokens} text tokens`,
+        detail: `${row.examples} examples · mean ${row.meanChatTokens.toFixed(1)} over ${row.casesMeasured} cases (${report.encoding})`,
+      }));
+      log.info('tokens', items.map((item) => `${item.label}: ${item.description}`).join('; '));
+      void vscode.window.showQuickPick(items, { title: `Token counts (${report.encoding})`, canPickMany: false });
+      return report.rows.map((row) => ({ variant: row.variant.name, chatTokens: row.chatTokens, textTokens: row.textTokens }));
+    }),
+    vscode.commands.registerCommand('chainscope.showLog', () => log.show()),
+  ];
+}

@@ -1,0 +1,116 @@
+import * as vscode from 'vscode';
+import { completionsAt, type CompletionKind } from '../core/prompt/complete';
+import { foldingRanges, outline, type OutlineSymbol, type SymbolKind } from '../core/prompt/outline';
+import { tokenReport } from '../core/prompt/tokenReport';
+import type { Case, Range, Variant } from '../core/prompt/types';
+import { encodingForModel } from '../core/tokens';
+import { readSettings } from './config';
+import { toRange } from './convert';
+import { PROMPT_SELECTOR, type PromptDocuments } from './documents';
+
+const SYMBOL_KINDS: Record<SymbolKind, vscode.SymbolKind> = {
+  module: vscode.SymbolKind.Module,
+  namespace: vscode.SymbolKind.Namespace,
+  field: vscode.SymbolKind.Field,
+  object: vscode.SymbolKind.Object,
+  event: vscode.SymbolKind.Event,
+  string: vscode.SymbolKind.String,
+  function: vscode.SymbolKind.Function,
+};
+
+const COMPLETION_KINDS: Record<CompletionKind, vscode.CompletionItemKind> = {
+  property: vscode.CompletionItemKind.Property,
+  value: vscode.CompletionItemKind.EnumMember,
+  variable: vscode.CompletionItemKind.Variable,
+  function: vscode.CompletionItemKind.Function,
+};
+
+function contains(range: Range, position: vscode.Position): boolean {
+  return toRange(range).contains(position);
+}
+
+function toSymbol(symbol: OutlineSymbol): vscode.DocumentSymbol {
+  const result = new vscode.DocumentSymbol(symbol.name, symbol.detail, SYMBOL_KINDS[symbol.kind], toRange(symbol.range), toRange(symbol.selectionRange));
+  result.children = symbol.children.map(toSymbol);
+  return result;
+}
+
+/** Hover, completion, outline and folding for `.prompt` files. */
+export function registerLanguageFeatures(documents: PromptDocuments): vscode.Disposable[] {
+  return [
+    vscode.languages.registerHoverProvider(PROMPT_SELECTOR, {
+      provideHover: (document, position, token) => provideTokenHover(documents, document, position, token),
+    }),
+    vscode.languages.registerCompletionItemProvider(
+      PROMPT_SELECTOR,
+      {
+        async provideCompletionItems(document, position) {
+          const { document: parsed } = await documents.get(document);
+          return completionsAt(document.getText(), position, parsed).map((item) => {
+            const completion = new vscode.CompletionItem(item.label, COMPLETION_KINDS[item.kind]);
+            if (item.detail) completion.detail = item.detail;
+            if (item.insertText) completion.insertText = item.insertText;
+            return completion;
+          });
+        },
+      },
+      ':',
+      ' ',
+      '{',
+      '-',
+    ),
+    vscode.languages.registerDocumentSymbolProvider(PROMPT_SELECTOR, {
+      async provideDocumentSymbols(document) {
+        const { document: parsed } = await documents.get(document);
+        return outline(parsed).map(toSymbol);
+      },
+    }),
+    vscode.languages.registerFoldingRangeProvider(PROMPT_SELECTOR, {
+      async provideFoldingRanges(document) {
+        const { document: parsed } = await documents.get(document);
+        return foldingRanges(parsed).map((range) => new vscode.FoldingRange(range.startLine, range.endLine));
+      },
+    }),
+  ];
+}
+
+/**
+ * Token counts: over a case, that case in every variant; over a variant, that variant; anywhere else in the
+ * body or on `variants`/`samples`, every variant (first case, and the mean over the first 20 cases).
+ */
+async function provideTokenHover(
+  documents: PromptDocuments,
+  document: vscode.TextDocument,
+  position: vscode.Position,
+  token: vscode.CancellationToken,
+): Promise<vscode.Hover | undefined> {
+  const loaded = await documents.get(document);
+  const parsed = loaded.document;
+  const inBody = position.line >= parsed.templateLine;
+  const hoveredCase = parsed.cases.find((kase) => contains(kase.range, position));
+  const hoveredVariant = parsed.variantsDefaulted ? undefined : parsed.variants.find((variant) => contains(variant.range, position));
+  const onSummaryKey = ['variants', 'samples', 'model'].some((key) => {
+    const range = parsed.keyRanges[key];
+    return range ? contains(range.key, position) : false;
+  });
+  if (!inBody && !hoveredCase && !hoveredVariant && !onSummaryKey) return undefined;
+
+  const setting = readSettings(document.uri).tokenizerEncoding;
+  const encoding = setting === 'auto' ? encodingForModel(parsed.model) : setting;
+  const cases: Case[] = hoveredCase ? [hoveredCase] : loaded.cases;
+  const variants: Variant[] = hoveredVariant ? [hoveredVariant] : parsed.variants;
+  const report = await tokenReport(parsed, cases, { encoding, variants });
+  if (token.isCancellationRequested) return undefined;
+
+  const markdown = new vscode.MarkdownString();
+  const subject = hoveredCase ? `case **${hoveredCase.name ?? hoveredCase.id}**` : cases.length > 1 ? `first case (mean over ${report.rows[0]?.casesMeasured ?? 0})` : 'the case';
+  markdown.appendMarkdown(`**Prompt tokens** — ${subject}, \`${report.encoding}\`\n\n`);
+  markdown.appendMarkdown('| variant | examples | chat tokens | text tokens |' + (cases.length > 1 ? ' mean chat |' : '') + '\n');
+  markdown.appendMarkdown('|---|--:|--:|--:|' + (cases.length > 1 ? '--:|' : '') + '\n');
+  for (const row of report.rows) {
+    markdown.appendMarkdown(`| ${row.variant.name} | ${row.examples} | ${row.chatTokens} | ${row.textTokens} |` + (cases.length > 1 ? ` ${row.meanChatTokens.toFixed(1)} |` : '') + '\n');
+  }
+  const calls = loaded.cases.length * parsed.variants.length;
+  markdown.appendMarkdown(`\n${loaded.cases.length} cases × ${parsed.variants.length} variants × ${parsed.samples} chains = ${calls * parsed.samples} completions`);
+  return new vscode.Hover(markdown);
+}
