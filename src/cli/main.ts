@@ -33,6 +33,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+// `chainscope check | head` closes the pipe early; that is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

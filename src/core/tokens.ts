@@ -35,6 +35,7 @@ function loadRanks(name: EncodingName): TiktokenBPE {
   if (fs.existsSync(bundled)) return JSON.parse(fs.readFileSync(bundled, 'utf8')) as TiktokenBPE;
   // Computed so that the bundler leaves the multi-megabyte rank tables out of the bundle.
   const specifier = ['js-tiktoken', 'ranks', name].join('/');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy, synchronous load is the point here
   const ranks = require(specifier) as { default?: TiktokenBPE } & TiktokenBPE;
   return ranks.default ?? ranks;
 }

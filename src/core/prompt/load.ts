@@ -155,10 +155,13 @@ function readJsonlRows(content: string, file: string, diagnostics: Diagnostic[])
 
 function readCsvRows(content: string, file: string, diagnostics: Diagnostic[]): Row[] {
   try {
-    const records = parseCsv(content, { columns: true, skip_empty_lines: true, bom: true, info: true, trim: true }) as {
-      record: Record<string, string>;
-      info: { lines: number };
-    }[];
+    const records: { record: Record<string, string>; info: { lines: number } }[] = parseCsv(content, {
+      columns: true,
+      skip_empty_lines: true,
+      bom: true,
+      info: true,
+      trim: true,
+    });
     return records.map(({ record, info }) => ({ line: info.lines, values: record }));
   } catch (cause) {
     const reason = cause instanceof Error ? cause.message : String(cause);

@@ -1,4 +1,4 @@
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document as YamlDocument, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
 import { analyzeTemplate } from './template';
 import { closestMatch, didYouMean, LineIndex } from './text';
 import {
@@ -11,13 +11,11 @@ import {
   type Diagnostic,
   type Example,
   type ExtractorSpec,
-  type ExtractorType,
   type ParseResult,
   type PromptDocument,
   type Range,
   type Sampling,
   type ScorerSpec,
-  type ScorerType,
   type Severity,
   type TextFormat,
   type Variant,
@@ -106,6 +104,7 @@ function emptyDocument(template: string, templateLine: number): PromptDocument {
 class PromptParser {
   private readonly index: LineIndex;
   private readonly diagnostics: Diagnostic[] = [];
+  private yamlDocument: YamlDocument | undefined;
   /** Offset of the YAML text inside the file. */
   private yamlOffset = 0;
 
@@ -128,7 +127,8 @@ class PromptParser {
 
     if (root) this.readFrontmatter(root, document);
     this.checkDocument(document);
-    return { document, diagnostics: this.diagnostics };
+    const byPosition = this.diagnostics.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
+    return { document, diagnostics: byPosition };
   }
 
   // ---- structure -------------------------------------------------------------------------------
@@ -155,7 +155,7 @@ class PromptParser {
     for (const problem of [...parsed.errors, ...parsed.warnings]) {
       const [start, end] = problem.pos;
       const message = (problem.message.split('\n')[0] ?? problem.message).replace(/ at line \d+, column \d+:?$/, '');
-      const severity: Severity = parsed.errors.includes(problem as never) ? 'error' : 'warning';
+      const severity: Severity = parsed.errors.includes(problem) ? 'error' : 'warning';
       this.report(this.yamlRange(start, Math.max(end, start + 1)), severity, 'yaml', `YAML: ${message}`);
     }
     if (parsed.errors.length > 0) return undefined;
@@ -165,7 +165,8 @@ class PromptParser {
       this.report(this.nodeRange(contents), 'error', 'frontmatter-not-map', 'The frontmatter must be a YAML mapping of keys to values.');
       return undefined;
     }
-    const data: unknown = parsed.toJS({ maxAliasCount: 100 });
+    this.yamlDocument = parsed;
+    const data = this.toData(contents);
     if (data && typeof data === 'object') document.frontmatter = data as Record<string, unknown>;
     return contents;
   }
@@ -265,7 +266,7 @@ class PromptParser {
     for (const pair of map.items) {
       if (this.keyName(pair) !== 'default') continue;
       const value = pair.value as YamlNode | null;
-      if (isMap(value)) document.inputDefaults = value.toJSON() as Vars;
+      if (isMap(value)) document.inputDefaults = (this.toData(value) ?? {}) as Vars;
       else this.report(this.nodeRange(value ?? (pair.key as YamlNode)), 'error', 'type', "'input.default' must be a mapping of variable names to values.");
     }
   }
@@ -387,7 +388,7 @@ class PromptParser {
       const expectedEntry = entries.get('expected');
       const kase: Case = { id, input: input ?? {}, range };
       if (name !== undefined) kase.name = name;
-      if (expectedEntry) kase.expected = (expectedEntry.value as YamlNode | null)?.toJSON?.() ?? null;
+      if (expectedEntry) kase.expected = this.toData(expectedEntry.value) ?? null;
       cases.push(kase);
     });
     return cases;
@@ -402,7 +403,7 @@ class PromptParser {
       return undefined;
     }
     const value = entry.value;
-    if (isMap(value)) return value.toJSON() as Vars;
+    if (isMap(value)) return this.toData(value) as Vars | undefined;
     if (isScalar(value)) {
       const variables = this.uniqueVariables(document);
       if (variables.length === 1 && variables[0]) return { [variables[0]]: value.value };
@@ -495,8 +496,8 @@ class PromptParser {
     }
     const choices = entries.get('choices');
     if (choices) spec.choices = this.stringList(choices.value, 'choices');
-    this.requireFor(spec.type as ExtractorType, 'regex', 'pattern', spec.pattern, range);
-    this.requireFor(spec.type as ExtractorType, 'json', 'path', spec.path, range);
+    this.requireFor(spec.type, 'regex', 'pattern', spec.pattern, range);
+    this.requireFor(spec.type, 'json', 'path', spec.path, range);
     return spec;
   }
 
@@ -591,8 +592,8 @@ class PromptParser {
     for (const kase of document.cases) {
       if (kase.expected === undefined || kase.expected === null) {
         this.report(kase.range, 'error', 'missing-expected', `${kase.name ? `Case '${kase.name}'` : 'This case'} has no 'expected', but the '${scorer}' scorer needs one.`);
-      } else if (scorer === 'numeric' && !Number.isFinite(Number(String(kase.expected).replace(/[,\s]/g, '')))) {
-        this.report(kase.range, 'error', 'expected-type', `The 'numeric' scorer needs a number as 'expected', got '${String(kase.expected)}'.`);
+      } else if (scorer === 'numeric' && !isNumberLike(kase.expected)) {
+        this.report(kase.range, 'error', 'expected-type', `The 'numeric' scorer needs a number as 'expected', got ${JSON.stringify(kase.expected)}.`);
       }
     }
   }
@@ -602,6 +603,17 @@ class PromptParser {
     if (document.samples > 1 && document.sampling.temperature === 0 && samplesRange) {
       this.report(samplesRange, 'warning', 'samples-at-zero-temperature',
         `samples: ${document.samples} at temperature 0 gives ${document.samples} near-identical chains: raise the temperature for self-consistency.`);
+    }
+  }
+
+  /** Plain data of a node; an alias to an anchor that does not exist becomes a diagnostic, not an exception. */
+  private toData(node: YamlNode | null | undefined): unknown {
+    if (!node) return undefined;
+    try {
+      return node.toJS(this.yamlDocument as YamlDocument, { maxAliasCount: 100 });
+    } catch (error) {
+      this.report(this.nodeRange(node), 'error', 'yaml', `YAML: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
     }
   }
 
@@ -661,7 +673,8 @@ class PromptParser {
 
   /** Scalars of any type read as text (an output of `4` is the text "4"). */
   private scalarText(node: YamlNode | null | undefined, what: string): string | undefined {
-    if (isScalar(node) && node.value !== null && typeof node.value !== 'object') return String(node.value);
+    const value: unknown = isScalar(node) ? node.value : undefined;
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
     this.report(this.nodeRange(node ?? null), 'error', 'type', `'${what}' must be text.`);
     return undefined;
   }
@@ -735,6 +748,11 @@ export function defaultVariants(document: Pick<PromptDocument, 'examples'>): Var
   kinds.push('zero-shot-cot');
   if (document.examples.some((example) => example.reasoning !== undefined)) kinds.push('few-shot-cot');
   return kinds.map((kind) => ({ name: kind, kind, range, ...(kind === 'zero-shot-cot' ? { trigger: DEFAULT_TRIGGER } : {}) }));
+}
+
+function isNumberLike(value: unknown): boolean {
+  if (typeof value === 'number') return Number.isFinite(value);
+  return typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value.replace(/[,\s]/g, '')));
 }
 
 /** Accepts the JSON paths the extractor understands: `$`, `.name`, `['name']`, `[0]`. */

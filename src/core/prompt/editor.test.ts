@@ -1,0 +1,71 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { completionsAt } from './complete';
+import { foldingRanges, outline } from './outline';
+import { parsePrompt } from './parse';
+
+const root = path.resolve(__dirname, '../../..');
+
+/** Splits a `|` cursor marker out of a document. */
+function atCursor(marked: string) {
+  const offset = marked.indexOf('|');
+  const text = marked.slice(0, offset) + marked.slice(offset + 1);
+  const before = text.slice(0, offset).split('\n');
+  return { text, position: { line: before.length - 1, character: (before.at(-1) ?? '').length } };
+}
+
+function labels(marked: string): string[] {
+  const { text, position } = atCursor(marked);
+  return completionsAt(text, position, parsePrompt(text).document).map((item) => item.label);
+}
+
+describe('completion', () => {
+  it('offers top-level keys, and keys of the mapping the cursor is in', () => {
+    assert.ok(labels('---\nsam|\n---\nx\n').includes('samples'));
+    assert.deepEqual(labels('---\nconfig:\n  te|\n---\nx\n').slice(0, 3), ['temperature', 'top_p', 'topP']);
+    assert.ok(labels('---\ncases:\n  - input: x\n    exp|\n---\n{{q}}\n').includes('expected'));
+    assert.ok(labels('---\nextract:\n  pat|\n---\nx\n').includes('pattern'));
+  });
+
+  it('offers names of variants, scorers and extractors', () => {
+    assert.deepEqual(labels('---\nvariants:\n  - |\n---\nx\n'), ['zero-shot', 'one-shot', 'few-shot', 'zero-shot-cot', 'few-shot-cot']);
+    assert.ok(labels('---\nvariants: [zero-shot, f|]\n---\nx\n').includes('few-shot-cot'));
+    assert.ok(labels('---\nscorer: |\n---\nx\n').includes('field-f1'));
+    assert.ok(labels('---\nscorer:\n  type: |\n---\nx\n').includes('numeric'));
+    assert.ok(labels('---\nextract: |\n---\nx\n').includes('number'));
+  });
+
+  it('offers variables in the body and inside a case input', () => {
+    const body = labels('---\ncases:\n  - input: {topic: a, question: b}\n---\n{{|\n');
+    assert.ok(body.includes('topic') && body.includes('question') && body.includes('role "system"'));
+    assert.deepEqual(labels('---\ncases:\n  - input:\n      |\n---\n{{question}} {{topic}}\n'), ['question', 'topic']);
+    assert.deepEqual(labels('---\nname: x\n---\nplain text |\n'), []);
+  });
+});
+
+describe('outline and folding', () => {
+  const text = fs.readFileSync(path.join(root, 'prompts/ner-zh.prompt'), 'utf8');
+  const { document } = parsePrompt(text);
+
+  it('lists variants, examples, cases and role sections', () => {
+    const symbols = outline(document);
+    assert.deepEqual(symbols.map((s) => s.name), ['variants', 'examples', 'cases', 'template']);
+    const cases = symbols.find((s) => s.name === 'cases');
+    assert.deepEqual(cases?.children.map((c) => c.name), ['张三', '李四', '王芳']);
+    assert.equal(cases?.children[0]?.range.start.line, 17);
+    assert.deepEqual(symbols.at(-1)?.children.map((c) => c.name), ['system', 'user']);
+  });
+
+  it('names unnamed cases by position', () => {
+    const { document: unnamed } = parsePrompt('---\ncases:\n  - {input: {q: 1}, expected: 1}\n  - {input: {q: 2}, expected: 2}\n---\n{{q}}\n');
+    assert.deepEqual(outline(unnamed).find((s) => s.name === 'cases')?.children.map((c) => c.name), ['case 1', 'case 2']);
+  });
+
+  it('folds the frontmatter, blocks, items and sections', () => {
+    const ranges = foldingRanges(document);
+    assert.ok(ranges.some((r) => r.startLine === 0 && r.endLine === document.templateLine - 1));
+    assert.ok(ranges.some((r) => r.startLine === 17 && r.endLine === 19), JSON.stringify(ranges));
+    assert.ok(ranges.every((r) => r.endLine > r.startLine));
+  });
+});

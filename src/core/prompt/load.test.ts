@@ -1,0 +1,60 @@
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { loadPrompt, nodeFileSystem, type FileSystem } from './load';
+
+const root = path.resolve(__dirname, '../../..');
+
+function memoryFs(files: Record<string, string>): FileSystem {
+  return {
+    readFile: (file) => {
+      const content = files[file];
+      return content === undefined ? Promise.reject(new Error(`ENOENT ${file}`)) : Promise.resolve(content);
+    },
+    exists: (file) => Promise.resolve(file in files),
+  };
+}
+
+describe('loadPrompt', () => {
+  it('loads JSONL rows as cases, mapping columns to variables', async () => {
+    const text = '---\nscorer: numeric\ndataset:\n  path: data/q.jsonl\n  expected: answer\n  input: {question: q}\n---\n{{question}}\n';
+    const fs = memoryFs({ '/w/data/q.jsonl': '{"q": "1+1", "answer": 2, "tag": "easy"}\n\n{"q": "2+2", "answer": 4}\n' });
+    const loaded = await loadPrompt('/w/a.prompt', text, fs);
+    assert.deepEqual(loaded.diagnostics, []);
+    assert.deepEqual(loaded.cases.map((c) => [c.id, c.input, c.expected, c.origin?.line]), [
+      ['data/q.jsonl:1', { question: '1+1', q: '1+1', tag: 'easy' }, 2, 1],
+      ['data/q.jsonl:3', { question: '2+2', q: '2+2' }, 4, 3],
+    ]);
+  });
+
+  it('loads CSV with quoted fields and picks the answer column by default', async () => {
+    const text = '---\ndataset: d.csv\nlimit: 1\n---\n{{question}}\n';
+    const fs = memoryFs({ '/w/d.csv': 'question,answer\n"Hello, world",hi\nsecond,2\n' });
+    const loaded = await loadPrompt('/w/a.prompt', text, fs);
+    assert.deepEqual(loaded.cases.map((c) => [c.input.question, c.expected, c.origin?.line]), [['Hello, world', 'hi', 2], ['second', '2', 3]]);
+    // 'limit' belongs inside the dataset mapping: at top level it is an unknown key.
+    assert.deepEqual(loaded.diagnostics.map((d) => d.code), ['unknown-key']);
+  });
+
+  it('names the file and line of each bad row, and skips rows missing a variable', async () => {
+    const loaded = await loadPrompt(path.join(root, 'testFixtures/broken/bad-dataset.prompt'), await nodeFileSystem.readFile(path.join(root, 'testFixtures/broken/bad-dataset.prompt')), nodeFileSystem);
+    const rows = loaded.diagnostics.filter((d) => d.file?.endsWith('bad-rows.jsonl'));
+    assert.deepEqual(rows.map((d) => d.range.start.line + 1), [2, 3, 4]);
+    assert.match(rows[0]?.message ?? '', /^bad-rows\.jsonl:2: invalid JSON/);
+    assert.match(rows[2]?.message ?? '', /^bad-rows\.jsonl:4: no value for question/);
+    const summary = loaded.diagnostics.find((d) => d.code === 'dataset-rows');
+    assert.match(summary?.message ?? '', /3 bad rows \(first at line 2\)/);
+    assert.deepEqual(loaded.cases.map((c) => c.expected), [2]);
+  });
+
+  it('reports a missing dataset at its path, and missing columns', async () => {
+    const missing = await loadPrompt('/w/a.prompt', '---\ndataset: nope.jsonl\n---\n{{q}}\n', memoryFs({}));
+    assert.deepEqual(missing.diagnostics.map((d) => [d.code, d.range.start.line, d.range.start.character]), [['missing-file', 1, 9]]);
+    const columns = await loadPrompt('/w/a.prompt', '---\ndataset: d.jsonl\n---\n{{question}}\n', memoryFs({ '/w/d.jsonl': '{"questoin": "x", "expected": 1}\n' }));
+    assert.ok(columns.diagnostics.some((d) => d.code === 'dataset-column' && /did you mean 'questoin'/.test(d.message)));
+  });
+
+  it('reports a custom scorer file that does not exist', async () => {
+    const loaded = await loadPrompt('/w/a.prompt', '---\nscorer: {type: custom, file: score.js}\n---\nx\n', memoryFs({}));
+    assert.deepEqual(loaded.diagnostics.map((d) => d.code), ['missing-file']);
+  });
+});

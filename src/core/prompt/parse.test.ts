@@ -1,0 +1,135 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parsePrompt } from './parse';
+import type { Diagnostic } from './types';
+
+const root = path.resolve(__dirname, '../../..');
+const read = (relative: string): string => fs.readFileSync(path.join(root, relative), 'utf8');
+
+/** `line:col severity code` (1-based), the way the CLI prints it, for compact expectations. */
+function located(diagnostics: readonly Diagnostic[]): string[] {
+  return diagnostics.map((d) => `${d.range.start.line + 1}:${d.range.start.character + 1}-${d.range.end.line + 1}:${d.range.end.character + 1} ${d.severity} ${d.code}`);
+}
+
+describe('parsePrompt', () => {
+  it('reads frontmatter, sampling aliases, variants, examples and cases', () => {
+    const { document, diagnostics } = parsePrompt(read('prompts/apples-cot.prompt'));
+    assert.deepEqual(diagnostics, []);
+    assert.equal(document.name, 'apples-cot');
+    assert.equal(document.model, 'openai:gpt-4o-mini');
+    assert.deepEqual(document.sampling, { temperature: 0.7, maxTokens: 256 });
+    assert.equal(document.samples, 8);
+    assert.deepEqual(document.variants.map((v) => [v.name, v.kind]), [
+      ['zero-shot', 'zero-shot'],
+      ['few-shot', 'few-shot'],
+      ['zero-shot-cot', 'zero-shot-cot'],
+      ['few-shot-cot', 'few-shot-cot'],
+    ]);
+    assert.equal(document.variants[2]?.trigger, "Let's think step by step.");
+    assert.equal(document.variants[2]?.answerPrompt, 'Therefore, the answer (arabic numerals) is');
+    assert.equal(document.examples.length, 1);
+    assert.match(document.examples[0]?.reasoning ?? '', /14 - 10 = 4/);
+    assert.deepEqual(document.cases.map((c) => [c.id, c.expected]), [['marbles', 0], ['bus', 30], ['cookies', 15]]);
+    // A plain-string input maps onto the template's only variable.
+    assert.deepEqual(Object.keys(document.cases[0]?.input ?? {}), ['problem']);
+    assert.deepEqual(document.extract.type, 'number');
+    assert.deepEqual(document.scorer.type, 'numeric');
+    assert.equal(document.scorer.tolerance, 0);
+  });
+
+  it('accepts Dotprompt names for sampling settings', () => {
+    const { document, diagnostics } = parsePrompt('---\nconfig:\n  topP: 0.9\n  maxOutputTokens: 10\n  stopSequences: [END, STOP]\n  topK: 5\n  seed: 3\n---\nhi\n');
+    assert.deepEqual(diagnostics, []);
+    assert.deepEqual(document.sampling, { topP: 0.9, maxTokens: 10, stop: ['END', 'STOP'], topK: 5, seed: 3 });
+  });
+
+  it('locates each problem of a broken file exactly', () => {
+    const { diagnostics } = parsePrompt(read('testFixtures/broken/problems.prompt'));
+    assert.deepEqual(located(diagnostics), [
+      '3:1-3:8 warning unknown-key', // smaples
+      '6:3-6:12 warning unknown-key', // max_tokns
+      '7:23-7:32 error unknown-variant', // few-shots
+      '8:10-8:15 error unknown-extractor', // nmber
+      '9:9-9:14 error unknown-scorer', // exakt
+      '15:5-16:44 error missing-expected', // case no-expected
+      '22:9-22:14 error undefined-variable', // {{topic}} missing in case no-topic
+    ]);
+    const messages = diagnostics.map((d) => d.message);
+    assert.match(messages[0] ?? '', /did you mean 'samples'/);
+    assert.match(messages[1] ?? '', /did you mean 'max_tokens'/);
+    assert.match(messages[2] ?? '', /did you mean 'few-shot'/);
+    assert.match(messages[3] ?? '', /did you mean 'number'/);
+    assert.match(messages[4] ?? '', /did you mean 'exact'/);
+    assert.match(messages[6] ?? '', /'topic' is not defined by case 'no-topic' \(line 17\)/);
+  });
+
+  it('reports YAML errors at their position and still reads the template', () => {
+    const { document, diagnostics } = parsePrompt(read('testFixtures/broken/yaml-error.prompt'));
+    assert.equal(diagnostics.length, 1);
+    assert.equal(diagnostics[0]?.code, 'yaml');
+    assert.equal(diagnostics[0]?.range.start.line, 4);
+    assert.deepEqual(document.templateVariables.map((v) => v.name), ['question']);
+  });
+
+  it('points a template syntax error at the block left open', () => {
+    const { diagnostics } = parsePrompt(read('testFixtures/broken/template-error.prompt'));
+    assert.deepEqual(located(diagnostics), ['6:1-6:17 error template-syntax']);
+    assert.match(diagnostics[0]?.message ?? '', /\{\{#if question\}\} is never closed: add \{\{\/if\}\}/);
+  });
+
+  it('locates an unclosed expression on its line', () => {
+    const { diagnostics } = parsePrompt('---\ncases: []\n---\nline one\nsay {{name\n');
+    assert.equal(diagnostics[0]?.code, 'template-syntax');
+    assert.equal(diagnostics[0]?.range.start.line, 4);
+  });
+
+  it('reports an unclosed frontmatter', () => {
+    const { diagnostics } = parsePrompt('---\nname: x\nhello {{name}}\n');
+    assert.equal(diagnostics[0]?.code, 'frontmatter-unclosed');
+    assert.deepEqual(diagnostics[0]?.range.start, { line: 0, character: 0 });
+  });
+
+  it('checks types and ranges of values', () => {
+    const { diagnostics } = parsePrompt('---\nsamples: 0\nthreshold: 2\nconfig:\n  temperature: hot\n  max_tokens: 1.5\n---\nx\n');
+    assert.deepEqual(located(diagnostics), ['2:10-2:11 error range', '3:12-3:13 error range', '5:16-5:19 error type', '6:15-6:18 error type']);
+    assert.match(diagnostics[3]?.message ?? '', /'max_tokens' must be a whole number, got 1.5/);
+  });
+
+  it('warns when several samples are drawn at temperature 0', () => {
+    const { diagnostics } = parsePrompt('---\nsamples: 5\nconfig: {temperature: 0}\ncases: [{input: {}, expected: a}]\n---\nhi\n');
+    assert.deepEqual(diagnostics.map((d) => d.code), ['samples-at-zero-temperature']);
+    assert.deepEqual(diagnostics[0]?.range, { start: { line: 1, character: 0 }, end: { line: 1, character: 7 } });
+  });
+
+  it('flags variants that lack the examples they need', () => {
+    const { diagnostics } = parsePrompt('---\nvariants: [one-shot, few-shot-cot, {type: few-shot, k: 5}]\nexamples:\n  - {input: {q: a}, output: b}\n---\n{{q}}\n');
+    assert.deepEqual(diagnostics.map((d) => d.code), ['needs-reasoning', 'k-too-large']);
+  });
+
+  it('rejects invalid regular expressions and JSON paths where they are written', () => {
+    const { diagnostics } = parsePrompt('---\nextract:\n  type: regex\n  pattern: "(unclosed"\nscorer:\n  type: regex\n  pattern: "[a-"\n---\nx\n');
+    assert.deepEqual(located(diagnostics), ['4:12-4:23 error regex', '7:12-7:17 error regex']);
+    const json = parsePrompt('---\nextract: {type: json, path: "answer"}\n---\nx\n');
+    assert.deepEqual(json.diagnostics.map((d) => d.code), ['json-path']);
+  });
+
+  it('chooses default variants from the examples', () => {
+    const plain = parsePrompt('---\ncases: [{input: {q: 1}, expected: 1}]\n---\n{{q}}\n');
+    assert.deepEqual(plain.document.variants.map((v) => v.kind), ['zero-shot', 'zero-shot-cot']);
+    const rich = parsePrompt('---\nexamples:\n  - {input: {q: 1}, output: a, reasoning: r}\n  - {input: {q: 2}, output: b}\n---\n{{q}}\n');
+    assert.deepEqual(rich.document.variants.map((v) => v.kind), ['zero-shot', 'one-shot', 'few-shot', 'zero-shot-cot', 'few-shot-cot']);
+  });
+
+  it('does not count variables inside #each blocks as inputs', () => {
+    const { document } = parsePrompt('{{#each items}}{{name}} {{this}} {{../title}} {{@index}}{{/each}} {{@root.footer}} {{#if flag}}{{inner}}{{/if}}');
+    assert.deepEqual(document.templateVariables.map((v) => v.name), ['items', 'title', 'footer', 'flag', 'inner']);
+  });
+
+  it('ships prompts that parse without problems', () => {
+    for (const file of fs.readdirSync(path.join(root, 'prompts')).filter((name) => name.endsWith('.prompt'))) {
+      const { diagnostics } = parsePrompt(read(`prompts/${file}`));
+      assert.deepEqual(diagnostics, [], file);
+    }
+  });
+});
