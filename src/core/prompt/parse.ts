@@ -1,4 +1,4 @@
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document as YamlDocument, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
+import { isMap, isScalar, isSeq, parseYamlTree, type YamlMap, type YamlNode, type YamlPair } from './yamlTree';
 import { analyzeTemplate } from './template';
 import { closestMatch, didYouMean, LineIndex } from './text';
 import {
@@ -104,7 +104,6 @@ function emptyDocument(template: string, templateLine: number): PromptDocument {
 class PromptParser {
   private readonly index: LineIndex;
   private readonly diagnostics: Diagnostic[] = [];
-  private yamlDocument: YamlDocument | undefined;
   /** Offset of the YAML text inside the file. */
   private yamlOffset = 0;
 
@@ -118,7 +117,7 @@ class PromptParser {
     const document = emptyDocument(body, this.index.positionAt(bodyOffset).line);
     if (frontmatterEnd !== undefined) document.frontmatterRange = this.index.range(0, frontmatterEnd);
 
-    let root: YAMLMap | undefined;
+    let root: YamlMap | undefined;
     if (yamlText !== undefined) root = this.parseYaml(yamlText, document);
 
     const template = analyzeTemplate(body, bodyOffset, this.index);
@@ -150,28 +149,22 @@ class PromptParser {
     return { yamlText: rest.slice(0, close.index), bodyOffset: closeEnd, frontmatterEnd: fenceEnd };
   }
 
-  private parseYaml(yamlText: string, document: PromptDocument): YAMLMap | undefined {
-    const parsed = parseDocument(yamlText, { prettyErrors: false, uniqueKeys: true, lineCounter: new LineCounter() });
-    for (const problem of [...parsed.errors, ...parsed.warnings]) {
-      const [start, end] = problem.pos;
-      const message = (problem.message.split('\n')[0] ?? problem.message).replace(/ at line \d+, column \d+:?$/, '');
-      const severity: Severity = parsed.errors.includes(problem) ? 'error' : 'warning';
-      this.report(this.yamlRange(start, Math.max(end, start + 1)), severity, 'yaml', `YAML: ${message}`);
-    }
-    if (parsed.errors.length > 0) return undefined;
-    const contents = parsed.contents;
-    if (contents === null || (isScalar(contents) && (contents.value === null || contents.value === undefined))) return undefined;
-    if (!isMap(contents)) {
-      this.report(this.nodeRange(contents), 'error', 'frontmatter-not-map', 'The frontmatter must be a YAML mapping of keys to values.');
+  private parseYaml(yamlText: string, document: PromptDocument): YamlMap | undefined {
+    const { root, error } = parseYamlTree(yamlText);
+    if (error) {
+      this.report(this.yamlRange(error.start, error.end), 'error', 'yaml', `YAML: ${error.message}`);
       return undefined;
     }
-    this.yamlDocument = parsed;
-    const data = this.toData(contents);
-    if (data && typeof data === 'object') document.frontmatter = data as Record<string, unknown>;
-    return contents;
+    if (!root || (isScalar(root) && root.value === null)) return undefined;
+    if (!isMap(root)) {
+      this.report(this.nodeRange(root), 'error', 'frontmatter-not-map', 'The frontmatter must be a YAML mapping of keys to values.');
+      return undefined;
+    }
+    if (root.value && typeof root.value === 'object') document.frontmatter = root.value as Record<string, unknown>;
+    return root;
   }
 
-  private readFrontmatter(root: YAMLMap, document: PromptDocument): void {
+  private readFrontmatter(root: YamlMap, document: PromptDocument): void {
     const entries = this.entries(root, TOP_LEVEL_KEYS, 'top-level key', (key) => key.includes('.'));
     const get = (key: string) => entries.get(key);
     for (const [key, entry] of entries) {
@@ -223,11 +216,11 @@ class PromptParser {
     const map = this.map(node, 'config');
     if (!map) return;
     const seen = new Map<keyof Sampling, string>();
-    for (const pair of map.items) {
+    for (const pair of map.pairs) {
       const key = this.keyName(pair);
       if (key === undefined) continue;
       const field = SAMPLING_ALIASES[key];
-      const keyRange = this.nodeRange(pair.key as YamlNode);
+      const keyRange = this.nodeRange(pair.key);
       if (!field) {
         // Dotprompt lets providers add their own config keys, so an unknown one is a warning.
         this.report(keyRange, 'warning', 'unknown-key', `Unknown config key '${key}' (Chainscope ignores it)${didYouMean(key, CONFIG_KEYS)}`);
@@ -236,7 +229,7 @@ class PromptParser {
       const previous = seen.get(field);
       if (previous) this.report(keyRange, 'warning', 'duplicate-key', `'${key}' sets the same thing as '${previous}'; the later one wins.`);
       seen.set(field, key);
-      const value = pair.value as YamlNode | null;
+      const value = pair.value;
       switch (field) {
         case 'temperature':
           document.sampling.temperature = this.number(value, key, 0, 2);
@@ -263,11 +256,11 @@ class PromptParser {
   private readInput(node: YamlNode | null, document: PromptDocument): void {
     const map = this.map(node, 'input');
     if (!map) return;
-    for (const pair of map.items) {
+    for (const pair of map.pairs) {
       if (this.keyName(pair) !== 'default') continue;
-      const value = pair.value as YamlNode | null;
+      const value = pair.value;
       if (isMap(value)) document.inputDefaults = (this.toData(value) ?? {}) as Vars;
-      else this.report(this.nodeRange(value ?? (pair.key as YamlNode)), 'error', 'type', "'input.default' must be a mapping of variable names to values.");
+      else this.report(this.nodeRange(value ?? (pair.key)), 'error', 'type', "'input.default' must be a mapping of variable names to values.");
     }
   }
 
@@ -286,7 +279,7 @@ class PromptParser {
     if (!seq) return [];
     const variants: Variant[] = [];
     const names = new Set<string>();
-    for (const item of seq.items as (YamlNode | null)[]) {
+    for (const item of seq.items) {
       const range = this.nodeRange(item);
       let kind: VariantKind | undefined;
       const variant: Partial<Variant> = { range };
@@ -342,7 +335,7 @@ class PromptParser {
     const seq = this.seq(node, 'examples');
     if (!seq) return [];
     const examples: Example[] = [];
-    for (const item of seq.items as (YamlNode | null)[]) {
+    for (const item of seq.items) {
       const range = this.nodeRange(item);
       if (!isMap(item)) {
         this.report(range, 'error', 'type', "An example is a mapping with 'input', 'output' and optional 'reasoning'.");
@@ -365,8 +358,7 @@ class PromptParser {
     if (!seq) return [];
     const cases: Case[] = [];
     const ids = new Set<string>();
-    seq.items.forEach((raw, position) => {
-      const item = raw as YamlNode | null;
+    seq.items.forEach((item, position) => {
       const range = this.nodeRange(item);
       if (!isMap(item)) {
         this.report(range, 'error', 'type', "A case is a mapping with 'input' (or 'vars') and 'expected'.");
@@ -423,7 +415,7 @@ class PromptParser {
   }
 
   private readDatasets(node: YamlNode | null): DatasetRef[] {
-    const items = isSeq(node) ? (node.items as (YamlNode | null)[]) : [node];
+    const items = isSeq(node) ? (node.items) : [node];
     const datasets: DatasetRef[] = [];
     for (const item of items) {
       const range = this.nodeRange(item);
@@ -454,9 +446,9 @@ class PromptParser {
         const map = this.map(input.value, 'input');
         if (map) {
           dataset.inputMap = {};
-          for (const pair of map.items) {
+          for (const pair of map.pairs) {
             const variable = this.keyName(pair);
-            const column = this.string(pair.value as YamlNode | null, variable ?? 'column');
+            const column = this.string(pair.value, variable ?? 'column');
             if (variable && column) dataset.inputMap[variable] = column;
           }
         }
@@ -606,43 +598,37 @@ class PromptParser {
     }
   }
 
-  /** Plain data of a node; an alias to an anchor that does not exist becomes a diagnostic, not an exception. */
+  /** Plain data of a node (js-yaml already resolved aliases and merges). */
   private toData(node: YamlNode | null | undefined): unknown {
-    if (!node) return undefined;
-    try {
-      return node.toJS(this.yamlDocument as YamlDocument, { maxAliasCount: 100 });
-    } catch (error) {
-      this.report(this.nodeRange(node), 'error', 'yaml', `YAML: ${error instanceof Error ? error.message : String(error)}`);
-      return undefined;
-    }
+    return node?.value;
   }
 
   // ---- typed node readers ------------------------------------------------------------------------
 
   /** The pairs of a mapping by key; unknown keys get a warning with a suggestion. */
-  private entries(map: YAMLMap | undefined, allowed: readonly string[], what: string, alsoAllowed?: (key: string) => boolean) {
+  private entries(map: YamlMap | undefined, allowed: readonly string[], what: string, alsoAllowed?: (key: string) => boolean) {
     const result = new Map<string, { key: YamlNode; value: YamlNode | null }>();
     if (!map) return result;
-    for (const pair of map.items) {
+    for (const pair of map.pairs) {
       const key = this.keyName(pair);
       if (key === undefined) continue;
       if (!allowed.includes(key) && !alsoAllowed?.(key)) {
-        this.report(this.nodeRange(pair.key as YamlNode), 'warning', 'unknown-key', `Unknown ${what} '${key}'${didYouMean(key, allowed)}`);
+        this.report(this.nodeRange(pair.key), 'warning', 'unknown-key', `Unknown ${what} '${key}'${didYouMean(key, allowed)}`);
         continue;
       }
-      result.set(key, { key: pair.key as YamlNode, value: pair.value as YamlNode | null });
+      result.set(key, { key: pair.key, value: pair.value });
     }
     return result;
   }
 
-  private keyName(pair: Pair): string | undefined {
-    const key = pair.key as YamlNode | null;
+  private keyName(pair: YamlPair): string | undefined {
+    const key = pair.key;
     if (isScalar(key) && (typeof key.value === 'string' || typeof key.value === 'number')) return String(key.value);
     this.report(this.nodeRange(key), 'error', 'key', 'Keys must be plain names.');
     return undefined;
   }
 
-  private map(node: YamlNode | null | undefined, what: string): YAMLMap | undefined {
+  private map(node: YamlNode | null | undefined, what: string): YamlMap | undefined {
     if (isMap(node)) return node;
     if (node && !(isScalar(node) && node.value === null)) this.report(this.nodeRange(node), 'error', 'type', `'${what}' must be a mapping.`);
     return undefined;
@@ -683,7 +669,7 @@ class PromptParser {
     if (isScalar(node) && typeof node.value === 'string') return [node.value];
     if (isSeq(node)) {
       const values: string[] = [];
-      for (const item of node.items as (YamlNode | null)[]) {
+      for (const item of node.items) {
         const value = this.string(item, what, true);
         if (value !== undefined) values.push(value);
       }
@@ -725,13 +711,8 @@ class PromptParser {
 
   /** The range of a node's value (without trailing comments), or the frontmatter start when unknown. */
   private nodeRange(node: YamlNode | null | undefined): Range {
-    const range = node?.range;
-    if (!range) return this.index.range(this.yamlOffset, this.yamlOffset);
-    const start = this.yamlOffset + range[0];
-    let end = this.yamlOffset + Math.max(range[0], range[1]);
-    // Block collections end after their last line break; a range reads better ending on the last character.
-    while (end > start && /\s/.test(this.text[end - 1] ?? '')) end--;
-    return this.index.range(start, end);
+    if (!node) return this.index.range(this.yamlOffset, this.yamlOffset);
+    return this.yamlRange(node.start, node.end);
   }
 
   private report(range: Range, severity: Severity, code: string, message: string): void {
