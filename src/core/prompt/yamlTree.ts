@@ -120,7 +120,7 @@ export function parseYamlTree(text: string): { root?: YamlNode; error?: YamlErro
   };
 
   try {
-    load(text, { schema: CORE_SCHEMA, listener: listener as never, json: false });
+    load(text, { schema: CORE_SCHEMA, listener: listener, json: false });
   } catch (error) {
     if (error instanceof YAMLException) {
       const position = Math.min(error.mark?.position ?? 0, text.length);
