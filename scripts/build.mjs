@@ -21,11 +21,23 @@ const entries = [
   { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
 ];
 
+// The results webview runs in a browser frame: its own bundle, plus uPlot's styles with ours.
+const webview = { entryPoints: ['media/panel/main.ts'], outfile: 'dist/webview/panel.js', bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: false, minify: production, logLevel: 'warning' };
+
+async function buildStyles() {
+  const fs = await import('node:fs/promises');
+  await fs.mkdir('dist/webview', { recursive: true });
+  const css = await Promise.all(['node_modules/uplot/dist/uPlot.min.css', 'media/panel/panel.css'].map((file) => fs.readFile(file, 'utf8')));
+  await fs.writeFile('dist/webview/panel.css', css.join('\n'));
+}
+
 if (watch) {
   for (const entry of entries) {
     const context = await esbuild.context({ ...common, ...entry });
     await context.watch();
   }
+  await (await esbuild.context(webview)).watch();
+  await buildStyles();
 } else {
-  await Promise.all(entries.map((entry) => esbuild.build({ ...common, ...entry })));
+  await Promise.all([...entries.map((entry) => esbuild.build({ ...common, ...entry })), esbuild.build(webview), buildStyles()]);
 }

@@ -1,15 +1,37 @@
 import { parseArgs } from 'node:util';
 import { runCheck } from './check';
+import * as path from 'node:path';
 import { runDemo } from './demo';
+import { runEval } from './eval';
 
 const USAGE = `Usage: chainscope <command> [options]
 
 Commands:
   check <files or folders>   Check .prompt files; prints file:line:col: severity: message; exit 1 on errors.
+  eval <files, folders or globs> [options]
+                             Evaluate prompts: variants × cases × sampled chains, scored, with self-consistency.
+      --backend NAME         openai | azure | ollama | vllm | lmstudio | llamacpp | local | <base URL>
+                             (default: the provider in the prompt's 'model')
+      --model NAME           model or deployment (default: the prompt's 'model')
+      --base-url URL         endpoint of an OpenAI-compatible server
+      --variants a,b         only these variants
+      --cases id,id          only these cases
+      --samples N            chains per case (default: the prompt's 'samples')
+      --concurrency N        requests in flight
+      --json FILE            write the results (schema chainscope.report/1, see docs/results-schema.md)
+      --html FILE            write a self-contained HTML report
+      --junit FILE           write JUnit XML (one test per case and variant)
+      --fail-under RATE      exit 1 when a variant's majority-vote accuracy is below RATE (0–1)
+      --resume RUNFILE       continue an interrupted run (only missing or failed chains are requested)
+      --runs-dir DIR         where run files go (default: .chainscope/runs)
+      --no-cache             do not reuse cached completions
+      --quiet                no progress output
   demo [folder]              Show each prompt's variants with their token counts (default folder: prompts).
 
 Options:
   -h, --help                 Show this help.`;
+
+class UsageError extends Error {}
 
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -22,6 +44,72 @@ export async function main(argv: readonly string[]): Promise<number> {
     case 'check': {
       const { positionals } = parseArgs({ args: [...rest], allowPositionals: true, options: {} });
       return runCheck(positionals, out);
+    }
+    case 'eval': {
+      const { values, positionals } = parseArgs({
+        args: [...rest],
+        allowPositionals: true,
+        options: {
+          backend: { type: 'string' },
+          model: { type: 'string' },
+          'base-url': { type: 'string' },
+          variants: { type: 'string' },
+          cases: { type: 'string' },
+          samples: { type: 'string' },
+          concurrency: { type: 'string' },
+          json: { type: 'string' },
+          html: { type: 'string' },
+          junit: { type: 'string' },
+          'fail-under': { type: 'string' },
+          resume: { type: 'string' },
+          'runs-dir': { type: 'string' },
+          'no-cache': { type: 'boolean' },
+          quiet: { type: 'boolean' },
+        },
+      });
+      const number = (name: string, value: string | undefined, min: number, max: number): number | undefined => {
+        if (value === undefined) return undefined;
+        const parsed = Number(value);
+        if (!Number.isFinite(parsed) || parsed < min || parsed > max) throw new UsageError(`--${name} must be a number from ${min} to ${max}, got '${value}'`);
+        return parsed;
+      };
+      const list = (value: string | undefined): string[] | undefined => value?.split(',').map((item) => item.trim()).filter(Boolean);
+      const controller = new AbortController();
+      const interrupt = (): void => {
+        if (controller.signal.aborted) process.exit(130);
+        process.stderr.write('\nInterrupted: stopping after the chains in flight (Ctrl-C again to quit at once)…\n');
+        controller.abort();
+      };
+      process.on('SIGINT', interrupt);
+      process.on('SIGTERM', interrupt);
+      try {
+        return await runEval(
+          {
+            targets: positionals,
+            ...(values.backend ? { backend: values.backend } : {}),
+            ...(values.model ? { model: values.model } : {}),
+            ...(values['base-url'] ? { baseUrl: values['base-url'] } : {}),
+            ...(list(values.variants) ? { variants: list(values.variants) } : {}),
+            ...(list(values.cases) ? { cases: list(values.cases) } : {}),
+            ...(values.samples ? { samples: number('samples', values.samples, 1, 10_000) } : {}),
+            ...(values.concurrency ? { concurrency: number('concurrency', values.concurrency, 1, 256) } : {}),
+            ...(values.json ? { json: values.json } : {}),
+            ...(values.html ? { html: values.html } : {}),
+            ...(values.junit ? { junit: values.junit } : {}),
+            ...(values['fail-under'] ? { failUnder: number('fail-under', values['fail-under'], 0, 1) } : {}),
+            ...(values.resume ? { resume: values.resume } : {}),
+            runsDir: path.resolve(values['runs-dir'] ?? '.chainscope/runs'),
+            cache: !values['no-cache'],
+            quiet: values.quiet === true,
+          },
+          out,
+          (line) => void process.stderr.write(`${line}\n`),
+          controller.signal,
+        );
+      } finally {
+        process.off('SIGINT', interrupt);
+        process.off('SIGTERM', interrupt);
+      }
     }
     case 'demo': {
       const { positionals } = parseArgs({ args: [...rest], allowPositionals: true, options: {} });
@@ -44,7 +132,10 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`chainscope: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    // Expected failures (bad flags, a missing key, an unknown backend) get their message, not a stack.
+    const known = error instanceof UsageError || (error instanceof Error && !(error instanceof TypeError) && !(error instanceof RangeError));
+    const text = error instanceof Error ? (known ? error.message : (error.stack ?? error.message)) : String(error);
+    process.stderr.write(`chainscope: ${text}\n`);
     process.exitCode = 2;
   },
 );

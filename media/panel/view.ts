@@ -1,0 +1,278 @@
+// Renders a run's results into the DOM. Model output and case data are only ever set as text
+// (textContent / text nodes), never parsed as HTML.
+import uPlot from 'uplot';
+import type { CellResult, ChainResult, RunResult, VariantSummary } from '../../src/core/eval/results';
+import type { PanelState } from '../../src/shared/protocol';
+
+type Child = Node | string | number | null | undefined | false;
+
+/** Creates an element; strings become text nodes, so no markup from data can ever be interpreted. */
+export function h(tag: string, attributes: Record<string, string | number | boolean | undefined> = {}, ...children: Child[]): HTMLElement {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === false) continue;
+    if (name.startsWith('on')) continue; // event handlers are attached with addEventListener only
+    if (name === 'style') {
+      // Through the CSSOM: a strict CSP blocks style attributes but not element.style.
+      for (const declaration of String(value).split(';')) {
+        const [property, ...rest] = declaration.split(':');
+        if (property && rest.length > 0) element.style.setProperty(property.trim(), rest.join(':').trim());
+      }
+      continue;
+    }
+    element.setAttribute(name, value === true ? '' : String(value));
+  }
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    element.append(typeof child === 'string' || typeof child === 'number' ? document.createTextNode(String(child)) : child);
+  }
+  return element;
+}
+
+const percent = (value: number): string => `${(value * 100).toFixed(1)}%`;
+
+const SERIES_COLOURS = ['--vscode-charts-blue', '--vscode-charts-orange', '--vscode-charts-green', '--vscode-charts-purple', '--vscode-charts-red', '--vscode-charts-yellow'];
+
+function themeColour(variable: string, fallback: string): string {
+  const value = getComputedStyle(document.body).getPropertyValue(variable).trim();
+  return value || fallback;
+}
+
+export interface ViewCallbacks {
+  onReveal?: (file: string, line: number) => void;
+  onExport?: (format: 'csv' | 'json' | 'html') => void;
+  onSelect?: (selection: { variant: string; caseId: string } | undefined) => void;
+}
+
+export class ResultsView {
+  private state: PanelState | undefined;
+  private selected: { variant: string; caseId: string } | undefined;
+  private chart: uPlot | undefined;
+
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly callbacks: ViewCallbacks = {},
+  ) {}
+
+  render(state: PanelState, selected?: { variant: string; caseId: string }): void {
+    this.state = state;
+    if (selected) this.selected = selected;
+    this.chart?.destroy();
+    this.chart = undefined;
+    const result = state.result;
+    this.root.replaceChildren(
+      this.header(result, state),
+      this.summary(result, state),
+      h('section', { class: 'chart-section', 'aria-label': 'Majority vote accuracy against the number of chains' }, h('h2', {}, 'maj@k — accuracy of the majority vote of k chains'), h('div', { id: 'majk-chart', 'data-testid': 'majk-chart' })),
+      this.matrix(result),
+      h('section', { id: 'chain-viewer', 'data-testid': 'chain-viewer', 'aria-live': 'polite' }),
+    );
+    this.drawChart(result);
+    const cell = this.selected ? result.cells.find((c) => c.variant === this.selected?.variant && c.caseId === this.selected.caseId) : undefined;
+    this.showChains(cell ?? result.cells.find((c) => c.chains.length > 0));
+  }
+
+  private header(result: RunResult, state: PanelState): HTMLElement {
+    const cases = new Set(result.cells.map((cell) => cell.caseId)).size;
+    const progress = state.progress ? ` — ${state.progress.done}/${state.progress.total} chains` : '';
+    const actions = this.callbacks.onExport
+      ? h('div', { class: 'actions' }, ...(['csv', 'json', 'html'] as const).map((format) => {
+          const button = h('button', { type: 'button', 'data-export': format }, `Export ${format.toUpperCase()}`);
+          button.addEventListener('click', () => this.callbacks.onExport?.(format));
+          return button;
+        }))
+      : null;
+    return h(
+      'header',
+      {},
+      h('h1', {}, result.promptName ?? result.promptFile.split(/[\\/]/).pop() ?? 'Results'),
+      h('p', { class: 'meta', 'data-testid': 'run-meta' },
+        `${result.backend.id}:${result.backend.model} · ${cases} cases × ${result.variants.length} variants × ${result.samples} chains · ${result.extract} → ${result.scorer} · `,
+        h('span', { class: `status status-${result.status}`, 'data-testid': 'run-status' }, result.status + progress)),
+      actions,
+    );
+  }
+
+  private summary(result: RunResult, state: PanelState): HTMLElement {
+    const showScore = result.scorer === 'field-f1' || result.scorer === 'token-f1';
+    const previous = new Map(state.comparison?.variants.map((v) => [v.name, v]) ?? []);
+    const head = h('tr', {}, ...['Variant', 'Single chain', 'Majority vote', `maj@${result.samples}`, 'Agreement', 'Entropy', 'Invalid', ...(showScore ? ['Mean F1'] : []), 'Tokens', 'Latency', 'Cost', ...(state.comparison ? ['vs. previous'] : [])].map((title) => h('th', { scope: 'col' }, title)));
+    const rows = result.variants.map((variant) => {
+      const before = previous.get(variant.name);
+      const delta = before ? before.after - before.before : undefined;
+      return h('tr', { 'data-testid': 'variant-row', 'data-variant': variant.name },
+        h('th', { scope: 'row' }, variant.name),
+        h('td', {}, this.accuracyBar(variant, 'single')),
+        h('td', {}, this.accuracyBar(variant, 'majority')),
+        h('td', { 'data-testid': 'majk-last', 'data-value': variant.majAtK[variant.majAtK.length - 1] ?? 0 }, percent(variant.majAtK[variant.majAtK.length - 1] ?? 0)),
+        h('td', { 'data-value': variant.meanAgreement }, percent(variant.meanAgreement)),
+        h('td', {}, variant.meanEntropy.toFixed(2)),
+        h('td', {}, percent(variant.invalidRate)),
+        showScore ? h('td', { 'data-testid': 'mean-score', 'data-value': variant.meanScore }, variant.meanScore.toFixed(3)) : null,
+        h('td', {}, String(variant.promptTokens + variant.completionTokens)),
+        h('td', {}, `${Math.round(variant.meanLatencyMs)} ms`),
+        h('td', {}, variant.cost === null ? '—' : `$${variant.cost.toFixed(4)}`),
+        state.comparison ? h('td', { class: delta === undefined ? '' : delta > 0 ? 'better' : delta < 0 ? 'worse' : '' }, delta === undefined ? '—' : `${delta >= 0 ? '+' : ''}${(delta * 100).toFixed(1)} pt`) : null,
+      );
+    });
+    return h('section', { class: 'summary' }, h('h2', {}, 'Accuracy per variant (95% Wilson interval)'), h('table', { 'data-testid': 'variant-table' }, h('thead', {}, head), h('tbody', {}, ...rows)));
+  }
+
+  private accuracyBar(variant: VariantSummary, which: 'single' | 'majority'): HTMLElement {
+    const accuracy = which === 'single' ? variant.singleChain : variant.majorityVote;
+    const bar = h('span', { class: 'bar', role: 'img', 'aria-label': `${percent(accuracy.value)}, interval ${percent(accuracy.low)} to ${percent(accuracy.high)}` },
+      h('span', { class: 'interval', style: `left:${accuracy.low * 100}%;width:${(accuracy.high - accuracy.low) * 100}%` }),
+      h('span', { class: 'point', style: `left:${accuracy.value * 100}%` }));
+    return h('span', { class: 'accuracy', 'data-testid': `${which}-accuracy`, 'data-value': accuracy.value },
+      h('span', { class: 'value' }, percent(accuracy.value)), bar,
+      h('span', { class: 'ci' }, `${percent(accuracy.low)}–${percent(accuracy.high)} (${accuracy.successes}/${accuracy.trials})`));
+  }
+
+  private drawChart(result: RunResult): void {
+    const container = this.root.querySelector<HTMLElement>('#majk-chart');
+    const length = Math.max(0, ...result.variants.map((variant) => variant.majAtK.length));
+    if (!container || length === 0) return;
+    const xs = Array.from({ length }, (_, i) => i + 1);
+    const data: uPlot.AlignedData = [xs, ...result.variants.map((variant) => xs.map((k) => (variant.majAtK[k - 1] === undefined ? null : (variant.majAtK[k - 1] as number) * 100)))];
+    const foreground = themeColour('--vscode-foreground', '#444');
+    const grid = themeColour('--vscode-editorWidget-border', '#8884');
+    const axis = { stroke: foreground, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } };
+    const width = Math.max(320, Math.min(900, container.clientWidth || 640));
+    this.chart = new uPlot(
+      {
+        width,
+        height: 240,
+        scales: { x: { time: false }, y: { range: [0, 100] } },
+        axes: [
+          { ...axis, label: 'chains k', incrs: [1, 2, 4, 8, 16, 32, 64] },
+          { ...axis, label: 'accuracy %', values: (_u: uPlot, ticks: number[]) => ticks.map((tick) => `${tick}%`) },
+        ],
+        series: [
+          { label: 'k' },
+          ...result.variants.map((variant, i) => ({
+            label: variant.name,
+            stroke: themeColour(SERIES_COLOURS[i % SERIES_COLOURS.length] as string, ['#3794ff', '#d18616', '#388a34', '#652d90', '#e51400', '#bf8803'][i % 6] as string),
+            width: 2,
+            points: { show: true, size: 5 },
+            value: (_u: uPlot, v: number | null) => (v === null ? '—' : `${v.toFixed(1)}%`),
+          })),
+        ],
+        legend: { show: true },
+      },
+      data,
+      container,
+    );
+  }
+
+  private matrix(result: RunResult): HTMLElement {
+    const caseIds = [...new Set(result.cells.map((cell) => cell.caseId))];
+    const byKey = new Map(result.cells.map((cell) => [`${cell.variant}\u0000${cell.caseId}`, cell]));
+    const head = h('tr', {}, h('th', { scope: 'col' }, 'Case'), h('th', { scope: 'col' }, 'Expected'), ...result.variants.map((variant) => h('th', { scope: 'col' }, variant.name)));
+    const rows = caseIds.map((caseId, row) => {
+      const first = result.cells.find((cell) => cell.caseId === caseId);
+      const name = h('th', { scope: 'row' }, first?.caseName ?? caseId);
+      if (first && this.callbacks.onReveal) {
+        const link = h('button', { type: 'button', class: 'link', title: 'Show the case in the editor' }, '↗');
+        link.addEventListener('click', () => this.callbacks.onReveal?.(first.location.file, first.location.line));
+        name.append(' ', link);
+      }
+      return h('tr', {}, name, h('td', { class: 'expected' }, first?.expected === undefined ? '—' : formatValue(first.expected)),
+        ...result.variants.map((variant, column) => {
+          const cell = byKey.get(`${variant.name}\u0000${caseId}`);
+          return h('td', {}, cell ? this.cellButton(cell, row, column) : '—');
+        }));
+    });
+    const table = h('table', { class: 'matrix', 'data-testid': 'matrix' }, h('thead', {}, head), h('tbody', {}, ...rows));
+    table.addEventListener('keydown', (event) => this.navigate(event, caseIds.length, result.variants.length));
+    return h('section', {}, h('h2', {}, 'Cases × variants — majority answer and agreement'), table);
+  }
+
+  private cellButton(cell: CellResult, row: number, column: number): HTMLElement {
+    const state = cell.chains.length === 0 ? 'pending' : cell.majorityPass ? 'pass' : 'fail';
+    const mark = state === 'pending' ? '…' : state === 'pass' ? '✓' : '✗';
+    const button = h('button', {
+      type: 'button',
+      class: `cell cell-${state}`,
+      'data-testid': 'cell',
+      'data-variant': cell.variant,
+      'data-case': cell.caseId,
+      'data-row': row,
+      'data-column': column,
+      'aria-label': `${cell.variant}, ${cell.caseName ?? cell.caseId}: ${state}, majority ${cell.majority ?? 'none'}, agreement ${percent(cell.agreement)}`,
+    },
+    h('span', { class: 'mark' }, mark),
+    h('span', { class: 'majority' }, cell.majority ?? (cell.chains.length ? '(no answer)' : '')),
+    h('span', { class: 'agreement', title: `agreement ${percent(cell.agreement)}` }, h('span', { style: `width:${cell.agreement * 100}%` })),
+    cell.errors > 0 ? h('span', { class: 'errors', title: cell.chains.find((c) => c.error)?.error ?? '' }, `${cell.errors} failed`) : null);
+    button.addEventListener('click', () => {
+      this.selected = { variant: cell.variant, caseId: cell.caseId };
+      this.callbacks.onSelect?.(this.selected);
+      this.showChains(cell);
+    });
+    return button;
+  }
+
+  /** Arrow keys move between cells of the matrix; Enter/Space open the chains (native buttons). */
+  private navigate(event: KeyboardEvent, rows: number, columns: number): void {
+    const target = event.target as HTMLElement;
+    if (!target.dataset.row) return;
+    let row = Number(target.dataset.row);
+    let column = Number(target.dataset.column);
+    if (event.key === 'ArrowDown') row = Math.min(rows - 1, row + 1);
+    else if (event.key === 'ArrowUp') row = Math.max(0, row - 1);
+    else if (event.key === 'ArrowRight') column = Math.min(columns - 1, column + 1);
+    else if (event.key === 'ArrowLeft') column = Math.max(0, column - 1);
+    else return;
+    event.preventDefault();
+    this.root.querySelector<HTMLElement>(`[data-row="${row}"][data-column="${column}"]`)?.focus();
+  }
+
+  private showChains(cell: CellResult | undefined): void {
+    const viewer = this.root.querySelector<HTMLElement>('#chain-viewer');
+    if (!viewer) return;
+    for (const button of this.root.querySelectorAll('.cell[aria-pressed]')) button.removeAttribute('aria-pressed');
+    if (!cell) {
+      viewer.replaceChildren(h('p', { class: 'empty' }, 'No chains yet.'));
+      return;
+    }
+    this.root.querySelector(`.cell[data-variant="${CSS.escape(cell.variant)}"][data-case="${CSS.escape(cell.caseId)}"]`)?.setAttribute('aria-pressed', 'true');
+    const total = Math.max(1, cell.chains.length);
+    const histogram = h('div', { class: 'histogram', 'data-testid': 'vote-histogram' },
+      ...cell.distinct.map((entry) => h('div', { class: `vote ${entry.answer === cell.majority ? 'vote-majority' : ''}` },
+        h('span', { class: 'vote-answer' }, entry.answer),
+        h('span', { class: 'vote-bar' }, h('span', { style: `width:${(entry.count / total) * 100}%` })),
+        h('span', { class: 'vote-count' }, `${entry.count}`))),
+      cell.invalid > 0 ? h('div', { class: 'vote vote-invalid' }, h('span', { class: 'vote-answer' }, '(no answer)'), h('span', { class: 'vote-bar' }, h('span', { style: `width:${(cell.invalid / total) * 100}%` })), h('span', { class: 'vote-count' }, `${cell.invalid}`)) : null);
+    viewer.replaceChildren(
+      h('h2', {}, `Chains — ${cell.variant} · ${cell.caseName ?? cell.caseId}`),
+      h('p', { class: 'meta' }, 'Expected ', h('code', { 'data-testid': 'expected' }, cell.expected === undefined ? '—' : formatValue(cell.expected)),
+        ' · majority ', h('code', { 'data-testid': 'majority' }, cell.majority ?? '(none)'),
+        ` · agreement ${percent(cell.agreement)} · entropy ${cell.entropy.toFixed(2)} bits`),
+      histogram,
+      h('div', { class: 'chains' }, ...cell.chains.map((chain) => this.chainCard(chain))),
+    );
+  }
+
+  private chainCard(chain: ChainResult): HTMLElement {
+    const source = chain.answerText ?? chain.text;
+    const body = h('pre', { class: 'chain-text', 'data-testid': 'chain-text' });
+    if (chain.answerText !== undefined) body.append(document.createTextNode(`${chain.text}\n\n`));
+    if (chain.span) {
+      const [start, end] = chain.span;
+      body.append(document.createTextNode(source.slice(0, start)), h('mark', { class: 'answer' }, source.slice(start, end)), document.createTextNode(source.slice(end)));
+    } else {
+      body.append(document.createTextNode(source));
+    }
+    return h('article', { class: `chain ${chain.pass ? 'chain-pass' : 'chain-fail'}`, 'data-testid': 'chain', 'data-sample': chain.sample },
+      h('header', {}, h('span', { class: 'mark' }, chain.pass ? '✓' : '✗'), ` #${chain.sample + 1} `,
+        h('code', { class: 'answer-value' }, chain.answer ?? '(no answer)'),
+        h('span', { class: 'chain-meta' }, ` ${chain.completionTokens} tok · ${Math.round(chain.latencyMs)} ms${chain.cached ? ' · cached' : ''}${chain.finishReason === 'length' ? ' · cut at max_tokens' : ''}`)),
+      chain.error ? h('p', { class: 'error' }, chain.error) : null,
+      body,
+      h('p', { class: 'reason' }, chain.reason));
+  }
+}
+
+function formatValue(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}

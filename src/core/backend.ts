@@ -1,0 +1,64 @@
+import type { ChatMessage } from './prompt/render';
+
+/**
+ * One request to a model: a chat (`messages`) or a plain-text prompt (`text`), sampled `n` times.
+ * Backends implement this for OpenAI-compatible APIs and for local ONNX models.
+ */
+export interface CompletionRequest {
+  messages?: ChatMessage[];
+  text?: string;
+  n: number;
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  maxTokens?: number;
+  stop?: string[];
+  seed?: number;
+  /** Index of the first sample this request produces: sample i of a case is always the same sample. */
+  firstSample: number;
+}
+
+export type FinishReason = 'stop' | 'length' | 'cancelled' | 'error' | 'filtered';
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export interface Completion {
+  /** Sample index within the case (firstSample + position in the request). */
+  sample: number;
+  text: string;
+  finishReason: FinishReason;
+  usage: Usage;
+  /** Wall time from sending the request to this completion being finished. */
+  latencyMs: number;
+  /** Set when this completion failed for good; `text` is then empty. */
+  error?: string;
+}
+
+export interface CompletionOptions {
+  signal: AbortSignal;
+  /** Streamed text as it is generated, for progress; optional for backends. */
+  onDelta?: (sample: number, text: string) => void;
+}
+
+export interface Backend {
+  /** `openai`, `azure`, `local`, …: part of the cache key. */
+  readonly id: string;
+  readonly model: string;
+  /** Whether the model takes chat messages or plain text (base models). */
+  readonly input: 'chat' | 'text';
+  /** Produces the request's n completions, each as soon as it is finished. */
+  complete(request: CompletionRequest, options: CompletionOptions): AsyncIterable<Completion>;
+  /** Requests this backend can have in flight at once. */
+  readonly maxConcurrency?: number;
+  dispose?(): Promise<void>;
+}
+
+export class CancelledError extends Error {
+  constructor() {
+    super('cancelled');
+    this.name = 'CancelledError';
+  }
+}

@@ -1,0 +1,294 @@
+import OpenAI, { AzureOpenAI } from 'openai';
+import type { Backend, Completion, CompletionOptions, CompletionRequest, FinishReason } from '../backend';
+
+export interface OpenAIBackendOptions {
+  /** `openai`, `azure`, `ollama`, `vllm`, … — names the endpoint in messages and the cache. */
+  id: string;
+  model: string;
+  apiKey: string;
+  baseUrl?: string;
+  /** Azure OpenAI: resource endpoint, deployment and API version. */
+  azure?: { endpoint: string; deployment: string; apiVersion: string };
+  /** Chat completions (default) or the legacy text completions endpoint for base models. */
+  input?: 'chat' | 'text';
+  /** Per-attempt time without a byte from the server before the attempt is abandoned. */
+  timeoutMs?: number;
+  /** Attempts per request, retries included. */
+  maxAttempts?: number;
+  maxConcurrency?: number;
+  /** Base of the exponential backoff. */
+  backoffMs?: number;
+  /** Upper bound of one wait, also for `Retry-After`. */
+  maxBackoffMs?: number;
+  log?: (level: 'info' | 'warn', message: string) => void;
+  /** Injected for tests that want no real waiting; defaults to setTimeout. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+/** A request that failed for good, with a message a person can act on. */
+export class BackendError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+    readonly retryable = false,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'BackendError';
+  }
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(new Error('cancelled'));
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(new Error('cancelled'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** `Retry-After` in seconds or as an HTTP date, or OpenAI's `retry-after-ms`. */
+export function retryAfterMs(headers: Headers | undefined, now = Date.now()): number | undefined {
+  if (!headers) return undefined;
+  const milliseconds = Number(headers.get('retry-after-ms'));
+  if (headers.get('retry-after-ms') !== null && Number.isFinite(milliseconds)) return Math.max(0, milliseconds);
+  const value = headers.get('retry-after');
+  if (value === null) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isFinite(date) ? Math.max(0, date - now) : undefined;
+}
+
+/**
+ * An OpenAI-compatible endpoint through the `openai` SDK: streaming chat completions with `n` chains per
+ * request, falling back to one request per chain for servers that ignore `n`; retries with exponential
+ * backoff and jitter that honour `Retry-After`; an idle timeout per attempt; cancellation at once.
+ */
+export class OpenAIBackend implements Backend {
+  readonly id: string;
+  readonly model: string;
+  readonly input: 'chat' | 'text';
+  readonly maxConcurrency: number;
+  private readonly client: OpenAI;
+  private warnedAboutN = false;
+  private warnedAboutUsage = false;
+
+  constructor(private readonly options: OpenAIBackendOptions) {
+    this.id = options.id;
+    this.model = options.model;
+    this.input = options.input ?? 'chat';
+    this.maxConcurrency = options.maxConcurrency ?? 4;
+    // Retries live here, not in the SDK, so that stream failures and malformed bodies are retried too.
+    this.client = options.azure
+      ? new AzureOpenAI({ apiKey: options.apiKey, endpoint: options.azure.endpoint, deployment: options.azure.deployment, apiVersion: options.azure.apiVersion, maxRetries: 0, timeout: 10 * 60_000, logLevel: 'off' })
+      : new OpenAI({ apiKey: options.apiKey, ...(options.baseUrl ? { baseURL: options.baseUrl } : {}), maxRetries: 0, timeout: 10 * 60_000, logLevel: 'off' });
+  }
+
+  get endpoint(): string {
+    return this.options.azure ? `${this.options.azure.endpoint} (deployment ${this.options.azure.deployment})` : this.client.baseURL;
+  }
+
+  async *complete(request: CompletionRequest, options: CompletionOptions): AsyncIterable<Completion> {
+    const started = Date.now();
+    const finished = new Set<number>();
+    try {
+      for await (const completion of this.withRetries(request, options, started)) {
+        finished.add(completion.sample);
+        yield completion;
+      }
+    } catch (error) {
+      if (options.signal.aborted) return;
+      throw error;
+    }
+    // A server that ignores `n` returns fewer choices: ask again for each missing chain, one at a time.
+    const missing: number[] = [];
+    for (let sample = request.firstSample; sample < request.firstSample + request.n; sample++) if (!finished.has(sample)) missing.push(sample);
+    if (missing.length === 0 || options.signal.aborted) return;
+    if (!this.warnedAboutN) {
+      this.warnedAboutN = true;
+      this.options.log?.('warn', `${this.id}: the server returned ${request.n - missing.length} of ${request.n} choices (it ignores 'n'); requesting each missing chain separately.`);
+    }
+    for (const sample of missing) {
+      const single: CompletionRequest = { ...request, n: 1, firstSample: sample, ...(request.seed !== undefined ? { seed: request.seed + sample } : {}) };
+      for await (const completion of this.withRetries(single, options, started)) {
+        if (completion.sample === sample) yield completion;
+      }
+    }
+  }
+
+  /** One logical request: attempts until success, a permanent error, or the attempts run out. */
+  private async *withRetries(request: CompletionRequest, options: CompletionOptions, started: number): AsyncIterable<Completion> {
+    const maxAttempts = this.options.maxAttempts ?? 4;
+    const sleep = this.options.sleep ?? abortableSleep;
+    const delivered = new Set<number>();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        for await (const completion of this.attempt(request, options, started)) {
+          // A fallback or retried request never delivers a chain twice.
+          if (delivered.has(completion.sample)) continue;
+          delivered.add(completion.sample);
+          yield completion;
+        }
+        return;
+      } catch (cause) {
+        if (options.signal.aborted) throw cause;
+        const error = this.describe(cause);
+        if (!error.retryable || attempt >= maxAttempts) {
+          throw new BackendError(attempt > 1 ? `${error.message} (after ${attempt} attempts)` : error.message, error.status, false);
+        }
+        const backoff = Math.min(this.options.maxBackoffMs ?? 30_000, (this.options.backoffMs ?? 500) * 2 ** (attempt - 1));
+        // Full jitter spreads retries of parallel requests; Retry-After, when given, is a floor.
+        const wait = Math.min(this.options.maxBackoffMs ?? 30_000, Math.max(error.retryAfterMs ?? 0, Math.random() * backoff));
+        this.options.log?.('info', `${this.id}: ${error.message}; retrying in ${Math.round(wait)} ms (attempt ${attempt + 1} of ${maxAttempts})`);
+        await sleep(wait, options.signal);
+      }
+    }
+  }
+
+  /** One HTTP request, streamed; an idle timer aborts it when the server goes quiet. */
+  private async *attempt(request: CompletionRequest, options: CompletionOptions, started: number): AsyncIterable<Completion> {
+    const controller = new AbortController();
+    const abort = (): void => controller.abort();
+    options.signal.addEventListener('abort', abort, { once: true });
+    const timeoutMs = this.options.timeoutMs ?? 60_000;
+    let timedOut = false;
+    let idle: NodeJS.Timeout | undefined;
+    const touch = (): void => {
+      clearTimeout(idle);
+      idle = setTimeout(() => {
+        timedOut = true;
+        controller.abort();
+      }, timeoutMs);
+    };
+    touch();
+    try {
+      const texts = new Map<number, string>();
+      const finishes = new Map<number, FinishReason>();
+      let usage: { prompt_tokens: number; completion_tokens: number } | undefined;
+      const body = {
+        model: this.model,
+        n: request.n,
+        stream: true as const,
+        stream_options: { include_usage: true },
+        ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+        ...(request.topP !== undefined ? { top_p: request.topP } : {}),
+        ...(request.maxTokens !== undefined ? { max_tokens: request.maxTokens } : {}),
+        ...(request.stop !== undefined && request.stop.length > 0 ? { stop: request.stop.slice(0, 4) } : {}),
+        ...(request.seed !== undefined ? { seed: request.seed } : {}),
+      };
+      const stream =
+        this.input === 'chat'
+          ? await this.client.chat.completions.create({ ...body, messages: request.messages ?? [{ role: 'user', content: request.text ?? '' }] }, { signal: controller.signal })
+          : await this.client.completions.create({ ...body, prompt: request.text ?? '' }, { signal: controller.signal });
+      const finished: Completion[] = [];
+      for await (const chunk of stream as AsyncIterable<OpenAI.Chat.Completions.ChatCompletionChunk | OpenAI.Completions.Completion>) {
+        touch();
+        if (chunk.usage) usage = chunk.usage;
+        for (const choice of chunk.choices ?? []) {
+          const delta = 'delta' in choice ? (choice.delta?.content ?? '') : 'text' in choice ? (choice.text ?? '') : '';
+          if (delta) {
+            texts.set(choice.index, (texts.get(choice.index) ?? '') + delta);
+            options.onDelta?.(request.firstSample + choice.index, texts.get(choice.index) ?? '');
+          }
+          if (choice.finish_reason) {
+            finishes.set(choice.index, mapFinishReason(choice.finish_reason));
+            finished.push(this.completion(request, choice.index, texts.get(choice.index) ?? '', mapFinishReason(choice.finish_reason), started));
+          }
+        }
+      }
+      // Choices that never sent a finish reason (a stream cut short) are an error of the whole attempt.
+      const indices = new Set([...texts.keys(), ...finishes.keys()]);
+      for (const index of indices) {
+        if (!finishes.has(index)) throw new BackendError(`the stream ended before chain ${request.firstSample + index} finished`, undefined, true);
+      }
+      if (!usage && !this.warnedAboutUsage) {
+        this.warnedAboutUsage = true;
+        this.options.log?.('info', `${this.id}: the server reports no token usage; counts are shown as 0.`);
+      }
+      // Usage arrives once for the whole request (the prompt billed once): share it out over the chains.
+      // Chains are handed on when the stream ends, so a stream cut short is retried whole, never half-counted.
+      const count = Math.max(1, finishes.size);
+      for (const completion of finished) {
+        if (usage) {
+          completion.usage = {
+            promptTokens: Math.round(usage.prompt_tokens / count),
+            completionTokens: Math.round(usage.completion_tokens / count),
+          };
+        }
+        yield completion;
+      }
+    } catch (error) {
+      if (timedOut && !options.signal.aborted) throw new BackendError(`no response within ${Math.round(timeoutMs / 1000)} s (request timeout)`, undefined, true);
+      throw error;
+    } finally {
+      clearTimeout(idle);
+      options.signal.removeEventListener('abort', abort);
+    }
+  }
+
+  private completion(request: CompletionRequest, index: number, text: string, finishReason: FinishReason, started: number): Completion {
+    return {
+      sample: request.firstSample + index,
+      text,
+      finishReason,
+      usage: { promptTokens: 0, completionTokens: 0 },
+      latencyMs: Date.now() - started,
+      ...(finishReason === 'filtered' ? { error: 'the response was blocked by the content filter' } : {}),
+    };
+  }
+
+  /** Turns SDK and network errors into one clear message and a retry decision. */
+  private describe(cause: unknown): BackendError {
+    if (cause instanceof BackendError) return cause;
+    if (cause instanceof OpenAI.APIError && cause.status !== undefined) {
+      const status = cause.status;
+      const detail = apiErrorMessage(cause);
+      const after = retryAfterMs(cause.headers);
+      if (status === 401) return new BackendError(`authentication failed (401): the API key for ${this.endpoint} was rejected — set it with "Chainscope: Set API Key" or the ${this.id === 'azure' ? 'AZURE_OPENAI_API_KEY' : 'OPENAI_API_KEY'} variable`, status);
+      if (status === 403) return new BackendError(`access denied (403) at ${this.endpoint}: ${detail}`, status);
+      if (status === 404) return new BackendError(`model or deployment '${this.model}' not found (404) at ${this.endpoint}: ${detail}`, status);
+      if (isContextOverflow(cause)) return new BackendError(`the prompt is longer than the model's context window (${status}): ${detail}`, status);
+      if (isContentFilter(cause)) return new BackendError(`blocked by the content filter (${status}): ${detail}`, status);
+      if (status === 429) return new BackendError(`rate limited (429): ${detail}`, status, true, after);
+      if (status === 408 || status === 409 || status >= 500) return new BackendError(`server error (${status}): ${detail}`, status, true, after);
+      return new BackendError(`request rejected (${status}): ${detail}`, status);
+    }
+    if (cause instanceof OpenAI.APIConnectionTimeoutError) return new BackendError('the request timed out', undefined, true);
+    if (cause instanceof OpenAI.APIConnectionError) return new BackendError(`cannot reach ${this.endpoint}: ${cause.cause instanceof Error ? cause.cause.message : cause.message}`, undefined, true);
+    if (cause instanceof SyntaxError) return new BackendError(`the server sent malformed JSON: ${cause.message}`, undefined, true);
+    const message = cause instanceof Error ? cause.message : String(cause);
+    // Streams that break mid-way surface as plain errors from the body reader.
+    return new BackendError(`the connection failed: ${message}`, undefined, true);
+  }
+}
+
+function mapFinishReason(reason: string): FinishReason {
+  if (reason === 'length') return 'length';
+  if (reason === 'content_filter') return 'filtered';
+  return 'stop';
+}
+
+function apiErrorMessage(error: InstanceType<typeof OpenAI.APIError>): string {
+  const body = error.error as { message?: string } | undefined;
+  return body?.message ?? error.message;
+}
+
+function isContextOverflow(error: InstanceType<typeof OpenAI.APIError>): boolean {
+  const code = (error.code ?? '').toString();
+  return code === 'context_length_exceeded' || /maximum context length|context window|too many tokens|prompt is too long/i.test(apiErrorMessage(error));
+}
+
+function isContentFilter(error: InstanceType<typeof OpenAI.APIError>): boolean {
+  const code = (error.code ?? '').toString();
+  return code === 'content_filter' || /content (management )?polic|content filter/i.test(apiErrorMessage(error));
+}

@@ -1,0 +1,72 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Completion, CompletionRequest } from '../backend';
+
+export interface CachedCompletion {
+  key: string;
+  text: string;
+  finishReason: Completion['finishReason'];
+  usage: Completion['usage'];
+}
+
+/**
+ * The cache key of one sample: backend, model, every sampling parameter, the rendered prompt and the
+ * sample index — so repeated samples of a case stay independent draws, yet a re-run replays them.
+ */
+export function completionKey(backendId: string, model: string, request: Omit<CompletionRequest, 'n' | 'firstSample'>, sample: number): string {
+  const material = JSON.stringify({
+    backendId,
+    model,
+    messages: request.messages ?? null,
+    text: request.text ?? null,
+    temperature: request.temperature ?? null,
+    topP: request.topP ?? null,
+    topK: request.topK ?? null,
+    maxTokens: request.maxTokens ?? null,
+    stop: request.stop ?? null,
+    seed: request.seed ?? null,
+    sample,
+  });
+  return createHash('sha256').update(material).digest('hex');
+}
+
+/** A JSON Lines file of finished completions, read once and appended to. Failed completions are never cached. */
+export class CompletionCache {
+  private entries: Map<string, CachedCompletion> | undefined;
+
+  constructor(readonly file: string) {}
+
+  private load(): Map<string, CachedCompletion> {
+    if (this.entries) return this.entries;
+    this.entries = new Map();
+    if (fs.existsSync(this.file)) {
+      for (const line of fs.readFileSync(this.file, 'utf8').split('\n')) {
+        if (!line.trim()) continue;
+        try {
+          const entry = JSON.parse(line) as CachedCompletion;
+          this.entries.set(entry.key, entry);
+        } catch {
+          // A torn last line after a crash: skip it, the sample is simply not cached.
+        }
+      }
+    }
+    return this.entries;
+  }
+
+  get(key: string): CachedCompletion | undefined {
+    return this.load().get(key);
+  }
+
+  put(entry: CachedCompletion): void {
+    const entries = this.load();
+    if (entries.has(entry.key)) return;
+    entries.set(entry.key, entry);
+    fs.mkdirSync(path.dirname(this.file), { recursive: true });
+    fs.appendFileSync(this.file, `${JSON.stringify(entry)}\n`);
+  }
+
+  get size(): number {
+    return this.load().size;
+  }
+}

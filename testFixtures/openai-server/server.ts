@@ -1,0 +1,260 @@
+// A small HTTP server on 127.0.0.1 that speaks the OpenAI wire format (chat and text completions,
+// JSON and SSE streaming, `n` choices, usage) with fault injection, for tests of the remote backend.
+// Its "model" is a table of canned answers sampled with a seeded generator: the point is the protocol,
+// the failures and the bookkeeping, not the answers.
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type FaultKind = 'rate-limit' | 'server-error' | 'hang' | 'malformed-json' | 'cut-stream' | 'ignore-n' | 'unauthorized' | 'not-found' | 'context-length' | 'content-filter';
+
+export interface Fault {
+  kind: FaultKind;
+  /** How many requests it affects (default 1); Infinity for all. */
+  times?: number;
+  /** Only requests whose prompt text contains this. */
+  when?: string;
+  /** Seconds, for `rate-limit`. */
+  retryAfter?: number;
+}
+
+export interface ReceivedRequest {
+  path: string;
+  n: number;
+  stream: boolean;
+  model: string;
+  seed?: number;
+  temperature?: number;
+  prompt: string;
+  authorization?: string;
+  fault?: FaultKind;
+}
+
+export interface CannedAnswer {
+  /** Requests whose last user turn (or prompt) contains this text get these answers. */
+  match: string;
+  /** Candidate completions, sampled with equal weight (a seeded draw per choice). */
+  answers: string[];
+}
+
+export interface FakeServerOptions {
+  answers?: CannedAnswer[];
+  /** The key the server expects; requests with another key get 401. */
+  apiKey?: string;
+  /** Milliseconds between streamed chunks. */
+  chunkDelayMs?: number;
+}
+
+export interface FakeServer {
+  url: string;
+  requests: ReceivedRequest[];
+  inject(...faults: Fault[]): void;
+  clearFaults(): void;
+  close(): Promise<void>;
+}
+
+interface ChatBody {
+  model?: string;
+  messages?: { role: string; content: string }[];
+  prompt?: string;
+  n?: number;
+  stream?: boolean;
+  seed?: number;
+  temperature?: number;
+  stop?: string | string[];
+  max_tokens?: number;
+  stream_options?: { include_usage?: boolean };
+}
+
+/** mulberry32: tiny, seeded, good enough to pick canned answers reproducibly. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function hash(text: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
+const tokens = (text: string): number => Math.max(1, Math.ceil(text.length / 4));
+
+export async function startFakeServer(options: FakeServerOptions = {}): Promise<FakeServer> {
+  const faults: (Fault & { left: number })[] = [];
+  const requests: ReceivedRequest[] = [];
+  const sockets = new Set<import('node:net').Socket>();
+
+  const takeFault = (prompt: string): Fault | undefined => {
+    const index = faults.findIndex((fault) => fault.left > 0 && (!fault.when || prompt.includes(fault.when)));
+    if (index < 0) return undefined;
+    const fault = faults[index] as Fault & { left: number };
+    fault.left--;
+    return fault;
+  };
+
+  const answer = (prompt: string, seed: number, choice: number): string => {
+    const canned = options.answers?.find((entry) => prompt.includes(entry.match));
+    if (!canned || canned.answers.length === 0) return "I don't know.";
+    const draw = random(seed * 1_000_003 + choice * 7919 + hash(prompt))();
+    return canned.answers[Math.floor(draw * canned.answers.length)] ?? '';
+  };
+
+  const server = http.createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const path = (request.url ?? '').replace(/\?.*$/, '');
+      const sendError = (status: number, message: string, code: string | null, headers: Record<string, string> = {}): void => {
+        response.writeHead(status, { 'content-type': 'application/json', ...headers });
+        response.end(JSON.stringify({ error: { message, type: 'invalid_request_error', param: null, code } }));
+      };
+      if (!path.endsWith('/chat/completions') && !path.endsWith('/completions')) {
+        sendError(404, `Unknown path ${path}`, 'not_found');
+        return;
+      }
+      let body: ChatBody;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ChatBody;
+      } catch {
+        sendError(400, 'Malformed request body', null);
+        return;
+      }
+      const chat = path.endsWith('/chat/completions');
+      const lastUser = [...(body.messages ?? [])].reverse().find((message) => message.role === 'user')?.content ?? '';
+      const prompt = chat ? (body.messages ?? []).map((message) => message.content).join('\n') : (body.prompt ?? '');
+      const matchText = chat ? lastUser : prompt;
+      const n = Math.max(1, body.n ?? 1);
+      const fault = takeFault(matchText);
+      const received: ReceivedRequest = {
+        path,
+        n,
+        stream: body.stream === true,
+        model: body.model ?? '',
+        prompt,
+        ...(body.seed !== undefined ? { seed: body.seed } : {}),
+        ...(body.temperature !== undefined ? { temperature: body.temperature } : {}),
+        ...(request.headers.authorization ? { authorization: request.headers.authorization } : {}),
+        ...(fault ? { fault: fault.kind } : {}),
+      };
+      requests.push(received);
+
+      if (options.apiKey && request.headers.authorization !== `Bearer ${options.apiKey}`) {
+        sendError(401, 'Incorrect API key provided.', 'invalid_api_key');
+        return;
+      }
+      switch (fault?.kind) {
+        case 'rate-limit':
+          sendError(429, 'Rate limit reached for requests.', 'rate_limit_exceeded', { 'retry-after': String(fault.retryAfter ?? 1) });
+          return;
+        case 'server-error':
+          sendError(500, 'The server had an error while processing your request.', null);
+          return;
+        case 'unauthorized':
+          sendError(401, 'Incorrect API key provided.', 'invalid_api_key');
+          return;
+        case 'not-found':
+          sendError(404, `The model '${body.model ?? ''}' does not exist or you do not have access to it.`, 'model_not_found');
+          return;
+        case 'context-length':
+          sendError(400, "This model's maximum context length is 128 tokens. However, your messages resulted in 999 tokens.", 'context_length_exceeded');
+          return;
+        case 'content-filter':
+          sendError(400, "The response was filtered due to the prompt triggering Azure OpenAI's content management policy.", 'content_filter');
+          return;
+        case 'hang':
+          // Never answer: the client's timeout must fire. The socket is closed with the server.
+          return;
+        default:
+          break;
+      }
+
+      const choices = fault?.kind === 'ignore-n' ? 1 : n;
+      const seed = body.seed ?? 0;
+      const texts = Array.from({ length: choices }, (_, choice) => answer(matchText, seed, choice));
+      const promptTokens = tokens(prompt);
+      const completionTokens = texts.reduce((sum, text) => sum + tokens(text), 0);
+      const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+      const id = `chatcmpl-${requests.length}`;
+      const created = Math.floor(Date.now() / 1000);
+      const model = body.model ?? 'fake';
+
+      if (fault?.kind === 'malformed-json') {
+        if (body.stream) {
+          response.writeHead(200, { 'content-type': 'text/event-stream' });
+          response.end('data: {"id": "broken", "choices": [{"index": 0, "delta": {"content": "half\n\n');
+        } else {
+          response.writeHead(200, { 'content-type': 'application/json' });
+          response.end('{"id": "broken", "choices": [');
+        }
+        return;
+      }
+
+      if (!body.stream) {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({
+          id,
+          object: chat ? 'chat.completion' : 'text_completion',
+          created,
+          model,
+          choices: texts.map((text, index) => (chat ? { index, message: { role: 'assistant', content: text }, finish_reason: 'stop' } : { index, text, finish_reason: 'stop' })),
+          usage,
+        }));
+        return;
+      }
+
+      response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+      const events: string[] = [];
+      const piece = (index: number, text: string | undefined, finish: string | null): unknown =>
+        chat
+          ? { id, object: 'chat.completion.chunk', created, model, choices: [{ index, delta: text === undefined ? {} : { role: 'assistant', content: text }, finish_reason: finish }] }
+          : { id, object: 'text_completion', created, model, choices: [{ index, text: text ?? '', finish_reason: finish }] };
+      texts.forEach((text, index) => {
+        // Two pieces per choice, then its finish: enough to exercise reassembly.
+        const middle = Math.ceil(text.length / 2);
+        events.push(JSON.stringify(piece(index, text.slice(0, middle), null)), JSON.stringify(piece(index, text.slice(middle), null)), JSON.stringify(piece(index, undefined, 'stop')));
+      });
+      if (body.stream_options?.include_usage) events.push(JSON.stringify({ id, object: chat ? 'chat.completion.chunk' : 'text_completion', created, model, choices: [], usage }));
+      events.push('[DONE]');
+      const cutAt = fault?.kind === 'cut-stream' ? Math.max(1, Math.floor(events.length / 2)) : Infinity;
+      let index = 0;
+      const next = (): void => {
+        if (index >= cutAt) {
+          // Drop the connection mid-stream, as a proxy or a crashed server would.
+          response.socket?.destroy();
+          return;
+        }
+        if (index >= events.length) {
+          response.end();
+          return;
+        }
+        response.write(`data: ${events[index++] ?? ''}\n\n`);
+        if (options.chunkDelayMs) setTimeout(next, options.chunkDelayMs);
+        else setImmediate(next);
+      };
+      next();
+    });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/v1`,
+    requests,
+    inject: (...added) => faults.push(...added.map((fault) => ({ ...fault, left: fault.times ?? 1 }))),
+    clearFaults: () => void faults.splice(0),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
