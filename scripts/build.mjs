@@ -14,11 +14,14 @@ const common = {
   minify: production,
   external: ['vscode', 'onnxruntime-node'],
   logLevel: 'warning',
+  // ESM dependencies read import.meta.url, which a CommonJS bundle lacks: give them this file's URL.
+  define: { 'import.meta.url': '__importMetaUrl' },
+  banner: { js: "const __importMetaUrl = require('url').pathToFileURL(__filename).href;" },
 };
 
 const entries = [
   { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
-  { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: `#!/usr/bin/env node\n${common.banner.js}` } },
 ];
 
 // The results webview runs in a browser frame: its own bundle, plus uPlot's styles with ours.

@@ -5,11 +5,14 @@ import { glob } from 'tinyglobby';
 import type { Backend } from '../core/backend';
 import { createBackend, type BackendOptions } from '../core/backends';
 import { CompletionCache } from '../core/eval/cache';
+import { estimateRun } from '../core/eval/estimate';
 import { junitReport } from '../core/eval/junit';
 import { RESULT_SCHEMA, summarizeRun, type RunResult } from '../core/eval/results';
 import { runEvaluation, type ProgressEvent } from '../core/eval/run';
 import { renderHtmlReport } from '../core/report/html';
+import { DEFAULT_PRICES, priceFor } from '../core/prices';
 import { loadPrompt, nodeFileSystem } from '../core/prompt/load';
+import type { Prices } from '../core/eval/results';
 import { formatDiagnostic } from './check';
 
 export const REPORT_SCHEMA = 'chainscope.report/1';
@@ -28,6 +31,8 @@ export interface EvalArguments {
   junit?: string;
   failUnder?: number;
   resume?: string;
+  /** A JSON file of `{model: {input, output}}` in currency per million tokens. */
+  prices?: string;
   runsDir: string;
   cache: boolean;
   quiet?: boolean;
@@ -130,6 +135,16 @@ export async function runEval(args: EvalArguments, out: Out, err: Out, signal: A
     return 2;
   }
 
+  let priceTable: Record<string, Prices> | undefined;
+  if (args.prices) {
+    try {
+      priceTable = JSON.parse(fs.readFileSync(args.prices, 'utf8')) as Record<string, Prices>;
+    } catch (error) {
+      err(`chainscope eval: cannot read --prices ${args.prices}: ${error instanceof Error ? error.message : String(error)}`);
+      return 2;
+    }
+  }
+
   const results: RunResult[] = [];
   let failed = false;
   const backends = new Map<string, Backend>();
@@ -161,6 +176,20 @@ export async function runEval(args: EvalArguments, out: Out, err: Out, signal: A
       }
 
       const label = path.relative(process.cwd(), file);
+      const prices = priceFor(backend.id, backend.model, { ...DEFAULT_PRICES, ...priceTable });
+      if (!args.resume) {
+        const estimate = await estimateRun(loaded, {
+          input: backend.input,
+          model: backend.model,
+          ...(args.samples ? { samples: args.samples } : {}),
+          ...(args.variants ? { variants: args.variants } : {}),
+          ...(args.cases ? { cases: args.cases } : {}),
+          ...(prices ? { prices } : {}),
+        });
+        const budget = estimate.maxCompletionTokens !== undefined ? `, ≤${estimate.maxCompletionTokens.toLocaleString('en-US')} completion tokens` : '';
+        const cost = estimate.maxCost !== undefined ? `, at most $${estimate.maxCost.toFixed(4)}` : prices ? '' : ' (no price for this model)';
+        err(`${label}: ${estimate.chains} chains in ${estimate.requests} requests to ${backend.id}:${backend.model}; ≈${estimate.promptTokens.toLocaleString('en-US')} prompt tokens${budget}${cost}`);
+      }
       const progress = progressReporter(label, args.quiet === true);
       const cache = args.cache ? new CompletionCache(path.join(args.runsDir, '..', 'cache', `${backend.id}.jsonl`)) : undefined;
       let outcome;
@@ -183,7 +212,7 @@ export async function runEval(args: EvalArguments, out: Out, err: Out, signal: A
       } finally {
         progress.stop();
       }
-      const result = summarizeRun(loaded.document, loaded.cases, outcome.run);
+      const result = summarizeRun(loaded.document, loaded.cases, outcome.run, prices);
       result.runFile = outcome.runFile;
       results.push(result);
 

@@ -23,6 +23,7 @@ Commands:
       --junit FILE           write JUnit XML (one test per case and variant)
       --fail-under RATE      exit 1 when a variant's majority-vote accuracy is below RATE (0–1)
       --resume RUNFILE       continue an interrupted run (only missing or failed chains are requested)
+      --prices FILE          JSON {model: {input, output}} in $ per million tokens (adds to the built-in table)
       --runs-dir DIR         where run files go (default: .chainscope/runs)
       --no-cache             do not reuse cached completions
       --quiet                no progress output
@@ -62,6 +63,7 @@ export async function main(argv: readonly string[]): Promise<number> {
           junit: { type: 'string' },
           'fail-under': { type: 'string' },
           resume: { type: 'string' },
+          prices: { type: 'string' },
           'runs-dir': { type: 'string' },
           'no-cache': { type: 'boolean' },
           quiet: { type: 'boolean' },
@@ -98,6 +100,7 @@ export async function main(argv: readonly string[]): Promise<number> {
             ...(values.junit ? { junit: values.junit } : {}),
             ...(values['fail-under'] ? { failUnder: number('fail-under', values['fail-under'], 0, 1) } : {}),
             ...(values.resume ? { resume: values.resume } : {}),
+            ...(values.prices ? { prices: values.prices } : {}),
             runsDir: path.resolve(values['runs-dir'] ?? '.chainscope/runs'),
             cache: !values['no-cache'],
             quiet: values.quiet === true,

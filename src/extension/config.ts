@@ -1,18 +1,40 @@
 import * as vscode from 'vscode';
+import type { Prices } from '../core/eval/results';
 import { ENCODINGS, type EncodingName } from '../core/tokens';
 
 /** Every setting Chainscope reads, typed, in one place. */
 export interface ChainscopeSettings {
   tokenizerEncoding: EncodingName | 'auto';
   diagnosticsEnabled: boolean;
+  defaultModel: string;
+  baseUrls: Record<string, string>;
+  azure: { endpoint: string; apiVersion: string };
+  concurrency: number;
+  requestTimeoutMs: number;
+  maxAttempts: number;
+  prices: Record<string, Prices>;
+  runsDirectory: string;
 }
 
 export function readSettings(scope?: vscode.ConfigurationScope): ChainscopeSettings {
   const config = vscode.workspace.getConfiguration('chainscope', scope);
   const encoding = config.get<string>('tokenizer.encoding', 'auto');
+  const baseUrls: Record<string, string> = {};
+  for (const endpoint of ['openai', 'compatible', 'ollama', 'vllm']) {
+    const url = config.get<string>(`${endpoint}.baseUrl`, '').trim();
+    if (url) baseUrls[endpoint === 'compatible' ? 'openai-compatible' : endpoint] = url;
+  }
   return {
     tokenizerEncoding: (ENCODINGS as readonly string[]).includes(encoding) ? (encoding as EncodingName) : 'auto',
     diagnosticsEnabled: config.get<boolean>('diagnostics.enabled', true),
+    defaultModel: config.get<string>('defaultModel', 'local:arith-tiny'),
+    baseUrls,
+    azure: { endpoint: config.get<string>('azure.endpoint', ''), apiVersion: config.get<string>('azure.apiVersion', '2024-10-21') },
+    concurrency: Math.max(1, config.get<number>('concurrency', 4)),
+    requestTimeoutMs: Math.max(1, config.get<number>('requestTimeoutSeconds', 60)) * 1000,
+    maxAttempts: Math.max(1, config.get<number>('maxAttempts', 4)),
+    prices: config.get<Record<string, Prices>>('prices', {}),
+    runsDirectory: config.get<string>('runsDirectory', '.chainscope/runs'),
   };
 }
 

@@ -250,15 +250,16 @@ export class OpenAIBackend implements Backend {
   /** Turns SDK and network errors into one clear message and a retry decision. */
   private describe(cause: unknown): BackendError {
     if (cause instanceof BackendError) return cause;
-    if (cause instanceof OpenAI.APIError && cause.status !== undefined) {
-      const status = cause.status;
-      const detail = apiErrorMessage(cause);
-      const after = retryAfterMs(cause.headers);
+    if (cause instanceof OpenAI.APIError && typeof cause.status === 'number') {
+      const apiError = cause as ApiError;
+      const status: number = apiError.status ?? 0;
+      const detail = apiErrorMessage(apiError);
+      const after = retryAfterMs(apiError.headers);
       if (status === 401) return new BackendError(`authentication failed (401): the API key for ${this.endpoint} was rejected — set it with "Chainscope: Set API Key" or the ${this.id === 'azure' ? 'AZURE_OPENAI_API_KEY' : 'OPENAI_API_KEY'} variable`, status);
       if (status === 403) return new BackendError(`access denied (403) at ${this.endpoint}: ${detail}`, status);
       if (status === 404) return new BackendError(`model or deployment '${this.model}' not found (404) at ${this.endpoint}: ${detail}`, status);
-      if (isContextOverflow(cause)) return new BackendError(`the prompt is longer than the model's context window (${status}): ${detail}`, status);
-      if (isContentFilter(cause)) return new BackendError(`blocked by the content filter (${status}): ${detail}`, status);
+      if (isContextOverflow(apiError)) return new BackendError(`the prompt is longer than the model's context window (${status}): ${detail}`, status);
+      if (isContentFilter(apiError)) return new BackendError(`blocked by the content filter (${status}): ${detail}`, status);
       if (status === 429) return new BackendError(`rate limited (429): ${detail}`, status, true, after);
       if (status === 408 || status === 409 || status >= 500) return new BackendError(`server error (${status}): ${detail}`, status, true, after);
       return new BackendError(`request rejected (${status}): ${detail}`, status);
@@ -278,17 +279,19 @@ function mapFinishReason(reason: string): FinishReason {
   return 'stop';
 }
 
-function apiErrorMessage(error: InstanceType<typeof OpenAI.APIError>): string {
+type ApiError = InstanceType<typeof OpenAI.APIError<number | undefined, Headers | undefined, object | undefined>>;
+
+function apiErrorMessage(error: ApiError): string {
   const body = error.error as { message?: string } | undefined;
   return body?.message ?? error.message;
 }
 
-function isContextOverflow(error: InstanceType<typeof OpenAI.APIError>): boolean {
+function isContextOverflow(error: ApiError): boolean {
   const code = (error.code ?? '').toString();
   return code === 'context_length_exceeded' || /maximum context length|context window|too many tokens|prompt is too long/i.test(apiErrorMessage(error));
 }
 
-function isContentFilter(error: InstanceType<typeof OpenAI.APIError>): boolean {
+function isContentFilter(error: ApiError): boolean {
   const code = (error.code ?? '').toString();
   return code === 'content_filter' || /content (management )?polic|content filter/i.test(apiErrorMessage(error));
 }

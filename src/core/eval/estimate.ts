@@ -1,0 +1,45 @@
+import type { LoadedPrompt } from '../prompt/load';
+import { renderVariant } from '../prompt/render';
+import { countChatTokens, countTokens, encodingForModel } from '../tokens';
+import type { Prices } from './results';
+
+export interface RunEstimate {
+  chains: number;
+  requests: number;
+  promptTokens: number;
+  /** Upper bound: every chain runs to max_tokens. */
+  maxCompletionTokens?: number;
+  /** Upper bound in the price table's currency, when the model has a price and max_tokens is set. */
+  maxCost?: number;
+}
+
+/**
+ * What a run will send before it starts: prompt tokens of every cell (billed once per request of n chains)
+ * counted with js-tiktoken, and the completion budget from max_tokens.
+ */
+export async function estimateRun(
+  loaded: LoadedPrompt,
+  options: { input: 'chat' | 'text'; model: string; samples?: number; variants?: readonly string[]; cases?: readonly string[]; prices?: Prices },
+): Promise<RunEstimate> {
+  const document = loaded.document;
+  const samples = options.samples ?? document.samples;
+  const encoding = encodingForModel(options.model);
+  const variants = document.variants.filter((variant) => !options.variants || options.variants.includes(variant.name));
+  const cases = loaded.cases.filter((kase) => !options.cases || options.cases.includes(kase.id));
+  let promptTokens = 0;
+  for (const variant of variants) {
+    for (const kase of cases) {
+      const rendered = await renderVariant(document, variant, kase.input);
+      promptTokens += options.input === 'chat' ? countChatTokens(rendered.messages, encoding) : countTokens(rendered.text, encoding);
+    }
+  }
+  const requests = variants.length * cases.length;
+  const chains = requests * samples;
+  const maxTokens = document.sampling.maxTokens;
+  const estimate: RunEstimate = { chains, requests, promptTokens };
+  if (maxTokens !== undefined) {
+    estimate.maxCompletionTokens = chains * maxTokens;
+    if (options.prices) estimate.maxCost = (promptTokens * options.prices.input + estimate.maxCompletionTokens * options.prices.output) / 1_000_000;
+  }
+  return estimate;
+}

@@ -1,0 +1,88 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { ScorerSpec } from '../prompt/types';
+import type { ExtractedAnswer } from './extract';
+import { loadCustomScorer, parseFields, scoreAnswer } from './score';
+
+const answer = (value: string): ExtractedAnswer => ({ valid: true, value, span: [0, value.length] });
+
+describe('scoreAnswer', () => {
+  const cases: [string, ScorerSpec, string, unknown, number, boolean][] = [
+    ['exact ignores case, spacing and a final period', { type: 'exact' }, ' The Cat. ', 'the cat', 1, true],
+    ['exact compares numbers by value', { type: 'exact' }, '14.0', 14, 1, true],
+    ['exact fails on a different answer', { type: 'exact' }, 'dog', 'cat', 0, false],
+    ['exact can be case sensitive', { type: 'exact', caseSensitive: true }, 'Cat', 'cat', 0, false],
+    ['contains', { type: 'contains' }, 'It is Paris, France', 'paris', 1, true],
+    ['regex needs no expected value', { type: 'regex', pattern: '^\\d{4}$' }, '2024', undefined, 1, true],
+    ['numeric with tolerance', { type: 'numeric', tolerance: 0.01 }, '3.141', '3.14', 1, true],
+    ['numeric outside tolerance', { type: 'numeric' }, '3.141', 3.14, 0, false],
+    ['numeric with a non-number answer', { type: 'numeric' }, 'many', 3, 0, false],
+    ['json ignores key order', { type: 'json' }, '{"b": [1, 2], "a": "x"}', { a: 'x', b: [1, 2] }, 1, true],
+    ['json from a string expectation', { type: 'json' }, '[1,2]', '[1, 2]', 1, true],
+    ['json mismatch', { type: 'json' }, '{"a": 1}', { a: 2 }, 0, false],
+    ['token F1, SQuAD-style', { type: 'token-f1' }, 'the big red apple', 'a red apple', 0.8, false],
+  ];
+  for (const [title, spec, got, expected, score, pass] of cases) {
+    it(title, () => {
+      const scored = scoreAnswer(answer(got), expected, spec, 1);
+      assert.equal(Number(scored.score.toFixed(6)), score, scored.reason);
+      assert.equal(scored.pass, pass);
+      assert.ok(scored.reason.length > 0);
+    });
+  }
+
+  it('field F1 over key:value pairs (the NER prompt), full-width punctuation and spacing ignored', () => {
+    const expected = '人物:张三,时间:2020年,组织机构:北京大学';
+    const perfect = scoreAnswer(answer('人物：张三，时间：2020 年，组织机构：北京大学'), expected, { type: 'field-f1' }, 0.99);
+    assert.equal(perfect.score, 1);
+    assert.equal(perfect.pass, true);
+    // Two of three fields: precision 1, recall 2/3, F1 0.8.
+    const partial = scoreAnswer(answer('人物:张三,时间:2020年'), expected, { type: 'field-f1' }, 0.99);
+    assert.equal(Number(partial.score.toFixed(6)), 0.8);
+    assert.equal(partial.pass, false);
+    assert.match(partial.reason, /missing 组织机构:北京大学/);
+    const wrong = scoreAnswer(answer('人物:李四,时间:2020年,组织机构:北京大学,地点:北京'), expected, { type: 'field-f1' }, 0.5);
+    // 2 right of 4 predicted, 2 of 3 gold: P 0.5, R 2/3 → F1 4/7.
+    assert.equal(Number(wrong.score.toFixed(6)), Number((4 / 7).toFixed(6)));
+    assert.equal(wrong.pass, true);
+    assert.match(wrong.reason, /extra 人物:李四, 地点:北京/);
+  });
+
+  it('reads values without a key as more values of the key before', () => {
+    assert.deepEqual(parseFields('人物:张三,李四;时间:今天'), [['人物', '张三'], ['人物', '李四'], ['时间', '今天']]);
+  });
+
+  it('fails an invalid answer with its reason', () => {
+    const scored = scoreAnswer({ valid: false, reason: 'no number in the completion' }, 3, { type: 'numeric' }, 1);
+    assert.deepEqual(scored, { pass: false, score: 0, reason: 'no answer found: no number in the completion' });
+  });
+});
+
+describe('loadCustomScorer', () => {
+  let folder: string;
+  before(() => {
+    folder = fs.mkdtempSync(path.join(os.tmpdir(), 'chainscope-scorer-'));
+    fs.writeFileSync(path.join(folder, 'length.js'), 'module.exports.score = (answer, expected) => ({ pass: answer.length === expected, score: answer.length === expected ? 1 : 0, reason: `length ${answer.length}` });');
+    fs.writeFileSync(path.join(folder, 'boom.js'), 'module.exports = () => { throw new Error("kaboom"); };');
+    fs.writeFileSync(path.join(folder, 'nothing.js'), 'module.exports = { value: 1 };');
+  });
+  after(() => fs.rmSync(folder, { recursive: true, force: true }));
+
+  it('runs a trusted scorer and validates what it returns', async () => {
+    const scorer = await loadCustomScorer(path.join(folder, 'length.js'), true);
+    assert.deepEqual(await scorer('abcd', 4, { completion: 'abcd', caseId: 'x' }), { pass: true, score: 1, reason: 'length 4' });
+    assert.equal((await scorer('ab', 4, { completion: 'ab', caseId: 'x' })).pass, false);
+  });
+
+  it('turns a throwing scorer into a failing chain, not a crash', async () => {
+    const scorer = await loadCustomScorer(path.join(folder, 'boom.js'), true);
+    assert.deepEqual(await scorer('a', 'b', { completion: 'a', caseId: 'x' }), { pass: false, score: 0, reason: 'custom scorer threw: kaboom' });
+  });
+
+  it('refuses to run code in an untrusted workspace, and files without a function', async () => {
+    await assert.rejects(loadCustomScorer(path.join(folder, 'length.js'), false), /not trusted/);
+    await assert.rejects(loadCustomScorer(path.join(folder, 'nothing.js'), true), /exports no function/);
+  });
+});

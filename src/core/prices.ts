@@ -1,0 +1,30 @@
+import type { Prices } from './eval/results';
+
+/**
+ * List prices in USD per million tokens (input, output) of common models, as published by their
+ * providers; they change, so users override or extend them (setting `chainscope.prices`, CLI `--prices`).
+ */
+export const DEFAULT_PRICES: Record<string, Prices> = {
+  'gpt-4o-mini': { input: 0.15, output: 0.6 },
+  'gpt-4o': { input: 2.5, output: 10 },
+  'gpt-4.1': { input: 2, output: 8 },
+  'gpt-4.1-mini': { input: 0.4, output: 1.6 },
+  'gpt-4.1-nano': { input: 0.1, output: 0.4 },
+  'o3-mini': { input: 1.1, output: 4.4 },
+  'o4-mini': { input: 1.1, output: 4.4 },
+  'gpt-3.5-turbo': { input: 0.5, output: 1.5 },
+};
+
+/** Backends that run on the user's own hardware cost nothing per token. */
+const FREE_BACKENDS = new Set(['local', 'ollama', 'vllm', 'lmstudio', 'llamacpp']);
+
+/** The price of a model: an exact entry, else the longest entry the model name starts with (dated snapshots). */
+export function priceFor(backendId: string, model: string, table: Record<string, Prices> = DEFAULT_PRICES): Prices | undefined {
+  if (FREE_BACKENDS.has(backendId)) return { input: 0, output: 0 };
+  const exact = table[model];
+  if (exact) return exact;
+  const prefix = Object.keys(table)
+    .filter((name) => model.startsWith(`${name}-`))
+    .sort((a, b) => b.length - a.length)[0];
+  return prefix ? table[prefix] : undefined;
+}
