@@ -111,7 +111,8 @@ export function parseRunFile(content: string, name = 'run file'): ParsedRunFile 
     else skippedLines.push(i + 1);
   });
   if (!header) throw new Error(`${name}: no run header on its first line; is this a Chainscope run file?`);
-  if (header.schema !== RUN_FILE_SCHEMA) throw new Error(`${name}: unsupported run file schema '${String(header.schema)}' (expected ${RUN_FILE_SCHEMA}).`);
+  const schema: unknown = (header as { schema: unknown }).schema;
+  if (schema !== RUN_FILE_SCHEMA) throw new Error(`${name}: unsupported run file schema ${JSON.stringify(schema)} (expected ${RUN_FILE_SCHEMA}).`);
   return { header, completions, ...(end ? { end } : {}), skippedLines };
 }
 
