@@ -33,6 +33,8 @@ export interface EvalArguments {
   resume?: string;
   /** A JSON file of `{model: {input, output}}` in currency per million tokens. */
   prices?: string;
+  timeoutMs?: number;
+  maxAttempts?: number;
   runsDir: string;
   cache: boolean;
   quiet?: boolean;
@@ -164,6 +166,9 @@ export async function runEval(args: EvalArguments, out: Out, err: Out, signal: A
         ...(args.model ? { model: args.model } : {}),
         ...(args.baseUrl ? { baseUrl: args.baseUrl } : {}),
         modelReference: loaded.document.model,
+        ...(args.timeoutMs ? { timeoutMs: args.timeoutMs } : {}),
+        ...(args.maxAttempts ? { maxAttempts: args.maxAttempts } : {}),
+        ...(args.concurrency ? { concurrency: args.concurrency } : {}),
         promptDirectory: path.dirname(file),
         env: process.env,
         log: (message) => err(message),

@@ -23,6 +23,8 @@ Commands:
       --junit FILE           write JUnit XML (one test per case and variant)
       --fail-under RATE      exit 1 when a variant's majority-vote accuracy is below RATE (0–1)
       --resume RUNFILE       continue an interrupted run (only missing or failed chains are requested)
+      --timeout SECONDS      seconds without a byte from the server before a request is retried (default 60)
+      --max-attempts N       attempts per request, retries included (default 4)
       --prices FILE          JSON {model: {input, output}} in $ per million tokens (adds to the built-in table)
       --runs-dir DIR         where run files go (default: .chainscope/runs)
       --no-cache             do not reuse cached completions
@@ -64,6 +66,8 @@ export async function main(argv: readonly string[]): Promise<number> {
           'fail-under': { type: 'string' },
           resume: { type: 'string' },
           prices: { type: 'string' },
+          timeout: { type: 'string' },
+          'max-attempts': { type: 'string' },
           'runs-dir': { type: 'string' },
           'no-cache': { type: 'boolean' },
           quiet: { type: 'boolean' },
@@ -101,6 +105,8 @@ export async function main(argv: readonly string[]): Promise<number> {
             ...(values['fail-under'] ? { failUnder: number('fail-under', values['fail-under'], 0, 1) } : {}),
             ...(values.resume ? { resume: values.resume } : {}),
             ...(values.prices ? { prices: values.prices } : {}),
+            ...(values.timeout ? { timeoutMs: (number('timeout', values.timeout, 0.05, 3600) ?? 60) * 1000 } : {}),
+            ...(values['max-attempts'] ? { maxAttempts: number('max-attempts', values['max-attempts'], 1, 20) } : {}),
             runsDir: path.resolve(values['runs-dir'] ?? '.chainscope/runs'),
             cache: !values['no-cache'],
             quiet: values.quiet === true,

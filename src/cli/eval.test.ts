@@ -1,0 +1,160 @@
+import * as assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { startFakeServer, type FakeServer } from '../../testFixtures/openai-server/server';
+import type { RunResult } from '../core/eval/results';
+import { parseRunFile } from '../core/eval/store';
+import type { EvalReport } from './eval';
+
+const root = path.resolve(__dirname, '../..');
+const cli = path.join(root, 'dist/cli.js');
+
+interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real CLI as a child process (the fake server keeps serving in this one). */
+function runCli(args: string[], options: { onStderr?: (text: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<Finished> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], { cwd: root, env: { ...process.env, OPENAI_API_KEY: 'test-key' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      options.onStderr?.(stderr, child);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('chainscope eval (CLI against a real OpenAI-compatible HTTP server)', function () {
+  this.timeout(60_000);
+  let server: FakeServer;
+  let folder: string;
+
+  before(() => execFileSync(process.execPath, [path.join(root, 'scripts/build.mjs')], { cwd: root }));
+  beforeEach(() => {
+    folder = fs.mkdtempSync(path.join(os.tmpdir(), 'chainscope-cli-'));
+  });
+  afterEach(async () => {
+    await server.close();
+    fs.rmSync(folder, { recursive: true, force: true });
+  });
+
+  it('evaluates the NER prompt: per-variant accuracy and field F1, and every chain in the JSON', async () => {
+    const answers = JSON.parse(fs.readFileSync(path.join(root, 'testFixtures/openai-server/ner-answers.json'), 'utf8')) as { match: string; answers: string[] }[];
+    server = await startFakeServer({ apiKey: 'test-key', answers });
+    const json = path.join(folder, 'ner.json');
+    const html = path.join(folder, 'ner.html');
+    const junit = path.join(folder, 'ner.xml');
+    const finished = await runCli(['eval', 'prompts/ner-zh.prompt', '--backend', server.url, '--model', 'fake', '--runs-dir', path.join(folder, 'runs'), '--json', json, '--html', html, '--junit', junit, '--no-cache']);
+    assert.equal(finished.code, 0, finished.stderr);
+    for (const variant of ['zero-shot', 'one-shot', 'few-shot']) assert.match(finished.stdout, new RegExp(`^\\s+${variant}\\s+\\d+\\.\\d%`, 'm'));
+    assert.match(finished.stdout, /mean F1/);
+    // One request per case and variant: the 5 chains of a case share it.
+    assert.equal(server.requests.length, 9);
+    assert.ok(server.requests.every((request) => request.n === 5));
+
+    const report = JSON.parse(fs.readFileSync(json, 'utf8')) as EvalReport;
+    assert.equal(report.schema, 'chainscope.report/1');
+    const run = report.runs[0] as RunResult;
+    assert.equal(run.schema, 'chainscope.result/1');
+    assert.deepEqual(run.variants.map((v) => v.name), ['zero-shot', 'one-shot', 'few-shot']);
+    assert.equal(run.cells.length, 9);
+    for (const cell of run.cells) {
+      assert.equal(cell.chains.length, 5);
+      assert.ok(cell.chains.every((chain) => typeof chain.text === 'string' && chain.text.length > 0 && chain.answer !== undefined));
+      assert.equal(typeof cell.majority, 'string');
+      assert.ok(cell.agreement > 0 && cell.agreement <= 1);
+      assert.ok(cell.entropy >= 0);
+      // The statistics agree with the chains they summarize.
+      const top = Math.max(...cell.distinct.map((d) => d.count));
+      assert.equal(cell.agreement, top / 5);
+    }
+    for (const variant of run.variants) {
+      const chains = run.cells.filter((c) => c.variant === variant.name).flatMap((c) => c.chains);
+      assert.equal(variant.singleChain.trials, 15);
+      assert.equal(variant.singleChain.successes, chains.filter((c) => c.pass).length);
+      assert.equal(Number(variant.meanScore.toFixed(9)), Number((chains.reduce((s, c) => s + c.score, 0) / 15).toFixed(9)));
+      assert.equal(variant.majAtK.length, 5);
+      assert.equal(Number(variant.majAtK[0]?.toFixed(9)), Number(variant.singleChain.value.toFixed(9)));
+    }
+    const xml = fs.readFileSync(junit, 'utf8');
+    assert.match(xml, /<testsuites name="chainscope" tests="9" failures="\d+">/);
+    const page = fs.readFileSync(html, 'utf8');
+    assert.match(page, /<script type="application\/json" id="chainscope-report-data">/);
+    assert.ok(!/<script>[^<]*人物/.test(page), 'model output only inside the inert JSON block');
+  });
+
+  it('finishes through every injected fault: retried requests succeed, permanent failures show on their cells', async () => {
+    server = await startFakeServer({ apiKey: 'test-key', answers: [{ match: 'question', answers: ['The answer is 42.', 'The answer is 41.'] }] });
+    server.inject(
+      { kind: 'rate-limit', when: 'fault-429', retryAfter: 1 },
+      { kind: 'server-error', when: 'fault-500', times: 2 },
+      { kind: 'hang', when: 'fault-hang' },
+      { kind: 'malformed-json', when: 'fault-malformed' },
+      { kind: 'cut-stream', when: 'fault-cut' },
+      { kind: 'ignore-n', when: 'fault-n', times: Infinity },
+      { kind: 'unauthorized', when: 'fault-401', times: Infinity },
+      { kind: 'not-found', when: 'fault-404', times: Infinity },
+    );
+    const json = path.join(folder, 'faults.json');
+    const finished = await runCli(['eval', 'testFixtures/remote/faults.prompt', '--backend', server.url, '--runs-dir', path.join(folder, 'runs'), '--json', json, '--timeout', '1', '--no-cache']);
+    assert.equal(finished.code, 0, finished.stderr);
+    const run = (JSON.parse(fs.readFileSync(json, 'utf8')) as EvalReport).runs[0] as RunResult;
+    const byCase = new Map(run.cells.map((cell) => [cell.caseName, cell]));
+    for (const name of ['ok', 'rate-limited', 'server-error', 'hang', 'malformed', 'cut-stream', 'ignores-n']) {
+      const cell = byCase.get(name);
+      assert.equal(cell?.chains.length, 4, name);
+      assert.equal(cell.errors, 0, `${name}: ${cell.chains.find((c) => c.error)?.error ?? ''}`);
+      assert.ok(cell.chains.every((chain) => chain.answer === '42' || chain.answer === '41'), name);
+    }
+    assert.ok(byCase.get('unauthorized')?.chains.every((chain) => /authentication failed \(401\)/.test(chain.error ?? '')));
+    assert.ok(byCase.get('unknown-model')?.chains.every((chain) => /not found \(404\)/.test(chain.error ?? '')));
+    assert.match(finished.stdout, /! zero-shot \/ unauthorized: 4 chain\(s\) failed: authentication failed \(401\)/);
+    // The server that ignores n got the 3 missing chains asked separately.
+    assert.deepEqual(server.requests.filter((r) => r.prompt.includes('fault-n')).map((r) => r.n), [4, 1, 1, 1]);
+    assert.match(finished.stderr, /ignores 'n'/);
+    assert.ok(!finished.stderr.includes('test-key') && !finished.stdout.includes('test-key'), 'the key never appears in output');
+  });
+
+  it('keeps every finished chain on Ctrl-C, and --resume completes the run', async () => {
+    server = await startFakeServer({ apiKey: 'test-key', chunkDelayMs: 60, answers: [{ match: 'slow question', answers: ['The answer is 42.'] }] });
+    const runs = path.join(folder, 'runs');
+    let interrupted = false;
+    const first = await runCli(['eval', 'testFixtures/remote/slow.prompt', '--backend', server.url, '--runs-dir', runs, '--concurrency', '1', '--no-cache'], {
+      onStderr: (stderr, child) => {
+        // Interrupt once a few chains are in, like a person pressing Ctrl-C.
+        if (!interrupted && /: [6-9]\/24 chains|: 1\d\/24 chains/.test(stderr)) {
+          interrupted = true;
+          child.kill('SIGINT');
+        }
+      },
+    });
+    assert.ok(interrupted, first.stderr);
+    assert.equal(first.code, 130, first.stderr);
+    assert.match(first.stderr, /Interrupted: every finished chain is in .*--resume/);
+    const [runFile] = fs.readdirSync(runs).map((name) => path.join(runs, name));
+    assert.ok(runFile);
+    const partial = parseRunFile(fs.readFileSync(runFile, 'utf8'));
+    assert.equal(partial.end?.status, 'cancelled');
+    const kept = partial.completions.length;
+    assert.ok(kept >= 3 && kept < 24, `${kept} chains kept`);
+
+    const requestsBefore = server.requests.length;
+    const second = await runCli(['eval', 'testFixtures/remote/slow.prompt', '--backend', server.url, '--runs-dir', runs, '--resume', runFile, '--no-cache']);
+    assert.equal(second.code, 0, second.stderr);
+    const complete = parseRunFile(fs.readFileSync(runFile, 'utf8'));
+    const keys = complete.completions.map((c) => `${c.variant}/${c.case}/${c.sample}`);
+    assert.equal(new Set(keys).size, 24);
+    assert.equal(complete.end?.status, 'completed');
+    const resumedChains = server.requests.slice(requestsBefore).reduce((sum, r) => sum + r.n, 0);
+    assert.equal(resumedChains, 24 - kept, 'the resumed run asks only for the missing chains');
+  });
+});
