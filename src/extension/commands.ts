@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { tokenReport } from '../core/prompt/tokenReport';
 import type { PromptDiagnostics } from './diagnostics';
 import type { PromptDocuments } from './documents';
+import type { Evaluations } from './evaluation';
 import type { Logger } from './log';
 
 function activePromptEditor(): vscode.TextEditor | undefined {
@@ -10,8 +11,37 @@ function activePromptEditor(): vscode.TextEditor | undefined {
 }
 
 /** Commands stay registered when they cannot act, and say why. */
-export function registerCommands(documents: PromptDocuments, diagnostics: PromptDiagnostics, log: Logger): vscode.Disposable[] {
+export function registerCommands(documents: PromptDocuments, diagnostics: PromptDiagnostics, evaluations: Evaluations, log: Logger): vscode.Disposable[] {
+  const target = (uri?: vscode.Uri): vscode.Uri | undefined => {
+    const resolved = uri instanceof vscode.Uri ? uri : activePromptEditor()?.document.uri;
+    if (!resolved) void vscode.window.showInformationMessage('Chainscope: open a .prompt file to evaluate it.');
+    return resolved;
+  };
   return [
+    vscode.commands.registerCommand('chainscope.evaluate', (uri?: vscode.Uri) => {
+      const resolved = target(uri);
+      return resolved ? evaluations.evaluate({ uri: resolved }) : undefined;
+    }),
+    vscode.commands.registerCommand('chainscope.evaluateCase', async (uri?: vscode.Uri, caseId?: string) => {
+      const resolved = target(uri);
+      if (!resolved) return undefined;
+      let chosen = caseId;
+      if (!chosen) {
+        const loaded = await documents.get(await vscode.workspace.openTextDocument(resolved));
+        chosen = (await vscode.window.showQuickPick(loaded.cases.map((kase) => ({ label: kase.name ?? kase.id, id: kase.id })), { title: 'Evaluate which case?' }))?.id;
+      }
+      return chosen ? evaluations.evaluate({ uri: resolved, cases: [chosen] }) : undefined;
+    }),
+    vscode.commands.registerCommand('chainscope.evaluateVariant', async (uri?: vscode.Uri, variant?: string) => {
+      const resolved = target(uri);
+      if (!resolved) return undefined;
+      let chosen = variant;
+      if (!chosen) {
+        const loaded = await documents.get(await vscode.workspace.openTextDocument(resolved));
+        chosen = (await vscode.window.showQuickPick(loaded.document.variants.map((v) => ({ label: v.name, description: v.kind })), { title: 'Evaluate which variant?' }))?.label;
+      }
+      return chosen ? evaluations.evaluate({ uri: resolved, variants: [chosen] }) : undefined;
+    }),
     vscode.commands.registerCommand('chainscope.checkDocument', async (uri?: vscode.Uri) => {
       const document = uri ? await vscode.workspace.openTextDocument(uri) : activePromptEditor()?.document;
       if (!document) {

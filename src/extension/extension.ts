@@ -1,30 +1,59 @@
 import * as vscode from 'vscode';
+import { Backends, ModelChoice } from './backends';
+import { registerCodeLenses } from './codelens';
 import { registerCommands } from './commands';
 import { onSettingsChanged } from './config';
 import { PromptDiagnostics } from './diagnostics';
 import { PromptDocuments } from './documents';
+import { Evaluations } from './evaluation';
 import { registerLanguageFeatures } from './languageFeatures';
 import { Logger } from './log';
+import { registerResultsPanelSerializer } from './panel';
+import { ApiKeys, registerApiKeyCommands } from './secrets';
+import { registerModelStatus } from './statusBar';
+import { PromptTests } from './testing';
 
-/** Activation wires parts together and nothing more: parsing and tokenizers load on first use. */
-export function activate(context: vscode.ExtensionContext): { activationMs: number } {
+/** What the extension hands to its tests and to other extensions. */
+export interface ChainscopeApi {
+  activationMs: number;
+  evaluations: Evaluations;
+}
+
+/** Activation wires parts together and nothing more: parsing, tokenizers and models load on first use. */
+export function activate(context: vscode.ExtensionContext): ChainscopeApi | undefined {
   const started = performance.now();
   const log = new Logger();
   context.subscriptions.push(log);
   try {
     const documents = new PromptDocuments();
     const diagnostics = new PromptDiagnostics(documents, log);
-    context.subscriptions.push(documents, diagnostics);
+    const keys = new ApiKeys(context.secrets);
+    const models = new ModelChoice(context.workspaceState);
+    const backends = new Backends(keys, log);
+    const evaluations = new Evaluations(documents, backends, models, log, context.extensionUri);
+    context.subscriptions.push(documents, diagnostics, models, backends, evaluations);
     context.subscriptions.push(...registerLanguageFeatures(documents));
-    context.subscriptions.push(...registerCommands(documents, diagnostics, log));
-    context.subscriptions.push(onSettingsChanged(() => diagnostics.refreshAll()));
+    context.subscriptions.push(...registerCodeLenses(documents, models));
+    context.subscriptions.push(...registerCommands(documents, diagnostics, evaluations, log));
+    context.subscriptions.push(...registerApiKeyCommands(keys, log));
+    context.subscriptions.push(...registerModelStatus(documents, models));
+    context.subscriptions.push(registerResultsPanelSerializer(context.extensionUri, log));
+    context.subscriptions.push(new PromptTests(documents, evaluations, log));
+    context.subscriptions.push(
+      onSettingsChanged(() => {
+        diagnostics.refreshAll();
+        void backends.reset();
+      }),
+      context.secrets.onDidChange(() => void backends.reset()),
+    );
+    const activationMs = performance.now() - started;
+    log.info('activate', `activated in ${activationMs.toFixed(1)} ms`);
+    return { activationMs, evaluations };
   } catch (error) {
     log.error('activate', error);
     void vscode.window.showErrorMessage(`Chainscope failed to start: ${error instanceof Error ? error.message : String(error)}. See "Chainscope: Show Log".`);
+    return undefined;
   }
-  const activationMs = performance.now() - started;
-  log.info('activate', `activated in ${activationMs.toFixed(1)} ms`);
-  return { activationMs };
 }
 
 export function deactivate(): void {

@@ -36,6 +36,8 @@ export interface RunOptions {
   /** Continue this run file: only its missing or failed samples are requested. */
   resume?: string;
   onProgress?: (event: ProgressEvent) => void;
+  /** Called once the run file exists, with its header (for partial results while the run goes on). */
+  onStart?: (header: RunHeader, runFile: string, previous: CompletionRecord[]) => void;
   onRecord?: (record: CompletionRecord) => void;
   onWarning?: (message: string) => void;
 }
@@ -71,6 +73,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunOutcome> {
   let runFile: RunFile;
   let header: RunHeader;
   const done = new Set<string>();
+  let previousRecords: CompletionRecord[] = [];
   if (options.resume) {
     runFile = RunFile.open(options.resume);
     const previous = runFile.read();
@@ -81,6 +84,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunOutcome> {
     if (header.backend.id !== backend.id || header.backend.model !== backend.model) {
       throw new Error(`This run used ${header.backend.id}:${header.backend.model}; resume it with the same backend and model (got ${backend.id}:${backend.model}).`);
     }
+    previousRecords = previous.completions;
     for (const record of previous.completions) if (!record.error) done.add(sampleKey(record.variant, record.case, record.sample));
   } else {
     const samples = options.samples ?? document.samples;
@@ -102,6 +106,8 @@ export async function runEvaluation(options: RunOptions): Promise<RunOutcome> {
     };
     runFile = RunFile.create(options.runsDirectory, header);
   }
+
+  options.onStart?.(header, runFile.path, previousRecords);
 
   if (header.samples > 1 && (header.sampling.temperature ?? 1) === 0) {
     options.onWarning?.(`samples: ${header.samples} at temperature 0 draws near-identical chains; raise the temperature for self-consistency.`);

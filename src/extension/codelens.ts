@@ -1,0 +1,71 @@
+import * as vscode from 'vscode';
+import { estimateRun } from '../core/eval/estimate';
+import type { ModelChoice } from './backends';
+import { toRange } from './convert';
+import { PROMPT_SELECTOR, type PromptDocuments } from './documents';
+
+class EvaluateLens extends vscode.CodeLens {
+  constructor(
+    range: vscode.Range,
+    readonly document: vscode.TextDocument,
+    readonly summary: string,
+  ) {
+    super(range);
+  }
+}
+
+/** "▶ Evaluate" above the document, "▶ Evaluate case" above each case, "▶ This variant" above each variant. */
+export class PromptCodeLenses implements vscode.CodeLensProvider {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeCodeLenses = this.changed.event;
+
+  constructor(
+    private readonly documents: PromptDocuments,
+    private readonly models: ModelChoice,
+  ) {
+    models.onDidChange(() => this.changed.fire());
+  }
+
+  async provideCodeLenses(document: vscode.TextDocument): Promise<vscode.CodeLens[]> {
+    const loaded = await this.documents.get(document);
+    const parsed = loaded.document;
+    const lenses: vscode.CodeLens[] = [];
+    const top = new vscode.Range(0, 0, 0, 0);
+    const summary = `${loaded.cases.length} cases × ${parsed.variants.length} variants × ${parsed.samples} chains`;
+    lenses.push(new EvaluateLens(top, document, summary));
+    for (const kase of parsed.cases) {
+      lenses.push(new vscode.CodeLens(toRange(kase.range), { title: '▶ Evaluate case', tooltip: `Run every variant on ${kase.name ?? kase.id}`, command: 'chainscope.evaluateCase', arguments: [document.uri, kase.id] }));
+    }
+    if (!parsed.variantsDefaulted) {
+      for (const variant of parsed.variants) {
+        lenses.push(new vscode.CodeLens(toRange(variant.range), { title: '▶ This variant', tooltip: `Run ${variant.name} on every case`, command: 'chainscope.evaluateVariant', arguments: [document.uri, variant.name] }));
+      }
+    }
+    return lenses;
+  }
+
+  /** The token estimate loads a tokenizer: done only for lenses on screen. */
+  async resolveCodeLens(lens: vscode.CodeLens): Promise<vscode.CodeLens> {
+    if (!(lens instanceof EvaluateLens)) return lens;
+    const loaded = await this.documents.get(lens.document);
+    const model = this.models.resolve(loaded.document);
+    let tokens = '';
+    try {
+      const estimate = await estimateRun(loaded, { input: model.startsWith('local:') ? 'text' : 'chat', model: model.replace(/^[\w-]+:/, '') });
+      tokens = `, ≈${estimate.promptTokens.toLocaleString('en-US')} prompt tokens`;
+    } catch {
+      // A document with errors renders no estimate; the lens still runs (and reports the errors).
+    }
+    lens.command = { title: `▶ Evaluate (${lens.summary}${tokens}) on ${model}`, tooltip: 'Run every variant on every case, sampling the chains, and show the results', command: 'chainscope.evaluate', arguments: [lens.document.uri] };
+    return lens;
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+  }
+}
+
+export function registerCodeLenses(documents: PromptDocuments, models: ModelChoice): vscode.Disposable[] {
+  const provider = new PromptCodeLenses(documents, models);
+  return [provider, vscode.languages.registerCodeLensProvider(PROMPT_SELECTOR, provider)];
+}

@@ -1,0 +1,172 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { CellResult } from '../core/eval/results';
+import type { LoadedPrompt } from '../core/prompt/load';
+import { toRange } from './convert';
+import type { PromptDocuments } from './documents';
+import type { Evaluations } from './evaluation';
+import type { Logger } from './log';
+
+/** Test ids: file URI, then `case` and `case\u0000variant` within it. */
+interface ItemData {
+  uri: vscode.Uri;
+  caseId?: string;
+  variant?: string;
+}
+
+/**
+ * Each `.prompt` file is a test; its cases are children, each with one child per variant. Running them
+ * evaluates those cells; a cell passes when its majority answer passes the scorer and threshold.
+ */
+export class PromptTests implements vscode.Disposable {
+  private readonly controller = vscode.tests.createTestController('chainscope', 'Chainscope prompts');
+  private readonly data = new WeakMap<vscode.TestItem, ItemData>();
+  private readonly disposables: vscode.Disposable[] = [this.controller];
+
+  constructor(
+    private readonly documents: PromptDocuments,
+    private readonly evaluations: Evaluations,
+    private readonly log: Logger,
+  ) {
+    this.controller.resolveHandler = async (item) => {
+      if (!item) await this.discover();
+      else await this.refreshFile(item);
+    };
+    this.controller.refreshHandler = () => this.discover();
+    this.controller.createRunProfile('Evaluate', vscode.TestRunProfileKind.Run, (request, token) => this.run(request, token), true);
+    const watcher = vscode.workspace.createFileSystemWatcher('**/*.prompt');
+    this.disposables.push(
+      watcher,
+      watcher.onDidCreate((uri) => void this.addFile(uri)),
+      watcher.onDidDelete((uri) => this.controller.items.delete(uri.toString())),
+      vscode.workspace.onDidOpenTextDocument((document) => {
+        if (document.languageId === 'prompt') void this.addFile(document.uri);
+      }),
+      vscode.workspace.onDidChangeTextDocument((event) => {
+        const item = this.controller.items.get(event.document.uri.toString());
+        if (item) void this.refreshFile(item);
+      }),
+    );
+    for (const document of vscode.workspace.textDocuments) if (document.languageId === 'prompt') void this.addFile(document.uri);
+  }
+
+  private async discover(): Promise<void> {
+    const files = await vscode.workspace.findFiles('**/*.prompt', '**/{node_modules,.git,.chainscope,.vscode-test}/**', 2000);
+    await Promise.all(files.map((uri) => this.addFile(uri)));
+  }
+
+  async addFile(uri: vscode.Uri): Promise<vscode.TestItem> {
+    let item = this.controller.items.get(uri.toString());
+    if (!item) {
+      item = this.controller.createTestItem(uri.toString(), path.basename(uri.fsPath), uri);
+      item.canResolveChildren = true;
+      this.data.set(item, { uri });
+      this.controller.items.add(item);
+    }
+    await this.refreshFile(item);
+    return item;
+  }
+
+  private async refreshFile(item: vscode.TestItem): Promise<void> {
+    const uri = item.uri;
+    if (!uri) return;
+    let loaded: LoadedPrompt;
+    try {
+      loaded = await this.documents.get(await vscode.workspace.openTextDocument(uri));
+    } catch (error) {
+      item.error = error instanceof Error ? error.message : String(error);
+      return;
+    }
+    const errors = loaded.diagnostics.filter((diagnostic) => diagnostic.severity === 'error');
+    item.error = errors.length > 0 ? `${errors.length} problem(s): ${errors[0]?.message ?? ''}` : undefined;
+    const children: vscode.TestItem[] = [];
+    for (const kase of loaded.cases) {
+      const location = kase.origin ? vscode.Uri.file(kase.origin.file) : uri;
+      const caseItem = this.controller.createTestItem(`${uri.toString()}\u0000${kase.id}`, kase.name ?? kase.id, location);
+      caseItem.range = kase.origin ? new vscode.Range(kase.origin.line - 1, 0, kase.origin.line - 1, 0) : toRange(kase.range);
+      this.data.set(caseItem, { uri, caseId: kase.id });
+      const variants = loaded.document.variants.map((variant) => {
+        const variantItem = this.controller.createTestItem(`${uri.toString()}\u0000${kase.id}\u0000${variant.name}`, variant.name, location);
+        variantItem.range = caseItem.range;
+        variantItem.description = variant.kind === variant.name ? undefined : variant.kind;
+        this.data.set(variantItem, { uri, caseId: kase.id, variant: variant.name });
+        return variantItem;
+      });
+      caseItem.children.replace(variants);
+      children.push(caseItem);
+    }
+    item.children.replace(children);
+    item.description = `${loaded.cases.length} cases × ${loaded.document.variants.length} variants`;
+  }
+
+  private leaves(item: vscode.TestItem): vscode.TestItem[] {
+    if (item.children.size === 0) return [item];
+    const found: vscode.TestItem[] = [];
+    item.children.forEach((child) => found.push(...this.leaves(child)));
+    return found;
+  }
+
+  private async run(request: vscode.TestRunRequest, token: vscode.CancellationToken): Promise<void> {
+    const run = this.controller.createTestRun(request);
+    const roots: vscode.TestItem[] = [];
+    if (request.include) roots.push(...request.include);
+    else this.controller.items.forEach((item) => roots.push(item));
+    const excluded = new Set((request.exclude ?? []).map((item) => item.id));
+    // Group the chosen cells by file: one evaluation per file covers them.
+    const byFile = new Map<string, { uri: vscode.Uri; leaves: vscode.TestItem[] }>();
+    for (const root of roots) {
+      if (this.data.get(root)?.caseId === undefined && root.children.size === 0) await this.refreshFile(root);
+      for (const leaf of this.leaves(root)) {
+        if (excluded.has(leaf.id)) continue;
+        const data = this.data.get(leaf);
+        if (!data?.variant) continue;
+        const group = byFile.get(data.uri.toString()) ?? { uri: data.uri, leaves: [] };
+        group.leaves.push(leaf);
+        byFile.set(data.uri.toString(), group);
+      }
+    }
+    try {
+      for (const { uri, leaves } of byFile.values()) {
+        if (token.isCancellationRequested) break;
+        for (const leaf of leaves) run.started(leaf);
+        const cases = [...new Set(leaves.map((leaf) => this.data.get(leaf)?.caseId ?? ''))];
+        const variants = [...new Set(leaves.map((leaf) => this.data.get(leaf)?.variant ?? ''))];
+        const result = await this.evaluations.evaluate({ uri, cases, variants, token, showPanel: true });
+        for (const leaf of leaves) {
+          const data = this.data.get(leaf);
+          const cell = result?.cells.find((c) => c.caseId === data?.caseId && c.variant === data.variant);
+          this.report(run, leaf, cell, result === undefined);
+        }
+      }
+    } catch (error) {
+      this.log.error('testing', error);
+    } finally {
+      run.end();
+    }
+  }
+
+  private report(run: vscode.TestRun, leaf: vscode.TestItem, cell: CellResult | undefined, failedToRun: boolean): void {
+    if (!cell || cell.chains.length === 0) {
+      if (failedToRun) run.errored(leaf, new vscode.TestMessage('The evaluation did not run: see the notification or the Chainscope log.'));
+      else run.skipped(leaf);
+      return;
+    }
+    const duration = cell.chains.reduce((sum, chain) => sum + chain.latencyMs, 0);
+    if (cell.majorityPass) {
+      run.passed(leaf, duration);
+      return;
+    }
+    const chain = cell.chains.find((c) => c.answer === cell.majority) ?? cell.chains[0];
+    const expected = typeof cell.expected === 'string' ? cell.expected : JSON.stringify(cell.expected);
+    const summary = cell.errors === cell.chains.length
+      ? `All ${cell.errors} chains failed: ${cell.chains[0]?.error ?? ''}`
+      : `Majority answer ${cell.majority === undefined ? '(none)' : JSON.stringify(cell.majority)} (agreement ${(cell.agreement * 100).toFixed(0)}%) — expected ${expected}. ${chain?.reason ?? ''}\n\nChain #${(chain?.sample ?? 0) + 1}:\n${chain?.text ?? ''}`;
+    const message = vscode.TestMessage.diff(summary, expected ?? '', cell.majority ?? '(no answer)');
+    if (leaf.uri && leaf.range) message.location = new vscode.Location(leaf.uri, leaf.range);
+    run.failed(leaf, message, duration);
+  }
+
+  dispose(): void {
+    for (const disposable of this.disposables) disposable.dispose();
+  }
+}
