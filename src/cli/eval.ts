@@ -35,6 +35,8 @@ export interface EvalArguments {
   prices?: string;
   timeoutMs?: number;
   maxAttempts?: number;
+  device?: 'auto' | 'cuda' | 'cpu';
+  threads?: number;
   runsDir: string;
   cache: boolean;
   quiet?: boolean;
@@ -169,6 +171,7 @@ export async function runEval(args: EvalArguments, out: Out, err: Out, signal: A
         ...(args.timeoutMs ? { timeoutMs: args.timeoutMs } : {}),
         ...(args.maxAttempts ? { maxAttempts: args.maxAttempts } : {}),
         ...(args.concurrency ? { concurrency: args.concurrency } : {}),
+        local: { ...(args.device ? { executionProvider: args.device } : {}), ...(args.threads ? { threads: args.threads } : {}) },
         promptDirectory: path.dirname(file),
         env: process.env,
         log: (message) => err(message),

@@ -23,6 +23,8 @@ Commands:
       --junit FILE           write JUnit XML (one test per case and variant)
       --fail-under RATE      exit 1 when a variant's majority-vote accuracy is below RATE (0–1)
       --resume RUNFILE       continue an interrupted run (only missing or failed chains are requested)
+      --device auto|cuda|cpu local models: execution provider (default auto: CUDA if it starts, else CPU)
+      --threads N            local models: CPU threads
       --timeout SECONDS      seconds without a byte from the server before a request is retried (default 60)
       --max-attempts N       attempts per request, retries included (default 4)
       --prices FILE          JSON {model: {input, output}} in $ per million tokens (adds to the built-in table)
@@ -35,6 +37,11 @@ Options:
   -h, --help                 Show this help.`;
 
 class UsageError extends Error {}
+
+function executionProvider(value: string): 'auto' | 'cuda' | 'cpu' {
+  if (value === 'auto' || value === 'cuda' || value === 'cpu') return value;
+  throw new UsageError(`--device must be auto, cuda or cpu, got '${value}'`);
+}
 
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -67,6 +74,8 @@ export async function main(argv: readonly string[]): Promise<number> {
           resume: { type: 'string' },
           prices: { type: 'string' },
           timeout: { type: 'string' },
+          device: { type: 'string' },
+          threads: { type: 'string' },
           'max-attempts': { type: 'string' },
           'runs-dir': { type: 'string' },
           'no-cache': { type: 'boolean' },
@@ -107,6 +116,8 @@ export async function main(argv: readonly string[]): Promise<number> {
             ...(values.prices ? { prices: values.prices } : {}),
             ...(values.timeout ? { timeoutMs: (number('timeout', values.timeout, 0.05, 3600) ?? 60) * 1000 } : {}),
             ...(values['max-attempts'] ? { maxAttempts: number('max-attempts', values['max-attempts'], 1, 20) } : {}),
+            ...(values.device ? { device: executionProvider(values.device) } : {}),
+            ...(values.threads ? { threads: number('threads', values.threads, 1, 256) } : {}),
             runsDir: path.resolve(values['runs-dir'] ?? '.chainscope/runs'),
             cache: !values['no-cache'],
             quiet: values.quiet === true,

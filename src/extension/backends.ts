@@ -63,6 +63,7 @@ export class Backends implements vscode.Disposable {
         timeoutMs: settings.requestTimeoutMs,
         maxAttempts: settings.maxAttempts,
         concurrency: settings.concurrency,
+        local: { ...settings.local, ...(settings.local.threads === 0 ? { threads: undefined } : {}) },
         log: (message) => this.log.info('backend', message),
       });
       this.cache.set(cacheKey, backend);

@@ -14,6 +14,7 @@ export interface ChainscopeSettings {
   maxAttempts: number;
   prices: Record<string, Prices>;
   runsDirectory: string;
+  local: { executionProvider: 'auto' | 'cuda' | 'cpu'; deviceId: number; threads: number; modelDirectories: string[] };
 }
 
 export function readSettings(scope?: vscode.ConfigurationScope): ChainscopeSettings {
@@ -35,6 +36,12 @@ export function readSettings(scope?: vscode.ConfigurationScope): ChainscopeSetti
     maxAttempts: Math.max(1, config.get<number>('maxAttempts', 4)),
     prices: config.get<Record<string, Prices>>('prices', {}),
     runsDirectory: config.get<string>('runsDirectory', '.chainscope/runs'),
+    local: {
+      executionProvider: (['auto', 'cuda', 'cpu'] as const).find((value) => value === config.get<string>('local.executionProvider')) ?? 'auto',
+      deviceId: config.get<number>('local.deviceId', 0),
+      threads: config.get<number>('local.threads', 0),
+      modelDirectories: config.get<string[]>('local.modelDirectories', []),
+    },
   };
 }
 

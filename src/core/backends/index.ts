@@ -1,4 +1,6 @@
 import type { Backend } from '../backend';
+import type { ExecutionProviderSetting } from '../local/generator';
+import { LocalBackend, resolveLocalModel } from './local';
 import { OpenAIBackend } from './openai';
 
 export interface BackendOptions {
@@ -17,6 +19,8 @@ export interface BackendOptions {
   maxAttempts?: number;
   concurrency?: number;
   log?: (message: string) => void;
+  /** Local models: execution provider, GPU, threads, and more folders to look for models in. */
+  local?: { executionProvider?: ExecutionProviderSetting; deviceId?: number; threads?: number; modelDirectories?: string[] };
 }
 
 interface Endpoint {
@@ -60,7 +64,15 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
   if (!model) throw new Error(`No model: give one with --model or in the prompt's 'model' (e.g. ${name}:<model>).`);
 
   if (name === 'local') {
-    throw new Error("The local ONNX backend is not available in this build yet: use an OpenAI-compatible backend (--backend openai|ollama|vllm|<url>).");
+    const directory = resolveLocalModel(model, options.promptDirectory, options.local?.modelDirectories);
+    const log = options.log;
+    return new LocalBackend({
+      directory,
+      ...(options.local?.executionProvider ? { executionProvider: options.local.executionProvider } : {}),
+      ...(options.local?.deviceId !== undefined ? { deviceId: options.local.deviceId } : {}),
+      ...(options.local?.threads !== undefined ? { threads: options.local.threads } : {}),
+      ...(log ? { log: (level: 'info' | 'warn', message: string) => log(`${level}: ${message}`) } : {}),
+    });
   }
   const endpoint = ENDPOINTS[name];
   if (!endpoint) {

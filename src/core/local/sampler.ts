@@ -1,0 +1,88 @@
+// Next-token choice over one row of logits: greedy, or temperature with top-k / top-p, from a seeded generator.
+
+/** mulberry32: small, fast, seedable; one per chain so that a seed reproduces each chain on its own. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface SamplingParameters {
+  temperature: number;
+  /** 0 = the whole vocabulary. */
+  topK: number;
+  /** 1 = no nucleus cut. */
+  topP: number;
+}
+
+/** Scratch buffers reused across steps, so sampling over a large vocabulary allocates nothing per token. */
+export class Sampler {
+  private weights = new Float64Array(0);
+  private order = new Uint32Array(0);
+
+  constructor(readonly parameters: SamplingParameters) {}
+
+  /** Picks a token from `logits` (one row). Greedy at temperature 0; ties go to the lowest id. */
+  pick(logits: Float32Array, random: () => number): number {
+    const vocab = logits.length;
+    let max = -Infinity;
+    let argmax = 0;
+    for (let i = 0; i < vocab; i++) {
+      const value = logits[i] as number;
+      if (value > max) {
+        max = value;
+        argmax = i;
+      }
+    }
+    const { temperature, topK, topP } = this.parameters;
+    if (!(temperature > 0)) return argmax;
+
+    if (this.weights.length !== vocab) {
+      this.weights = new Float64Array(vocab);
+      this.order = new Uint32Array(vocab);
+    }
+    const inverse = 1 / temperature;
+    // Tokens more than ~30 nats below the best carry no probability mass worth keeping: skip them.
+    const floor = max - 30 * temperature;
+    let count = 0;
+    for (let i = 0; i < vocab; i++) {
+      const value = logits[i] as number;
+      if (value >= floor) this.order[count++] = i;
+    }
+    let candidates = this.order.subarray(0, count);
+    if ((topK > 0 && topK < count) || topP < 1) {
+      // Sorting only the survivors keeps top-k/top-p cheap even over 150k-token vocabularies.
+      candidates.sort((a, b) => (logits[b] as number) - (logits[a] as number) || a - b);
+      if (topK > 0 && topK < count) candidates = candidates.subarray(0, topK);
+    }
+    let total = 0;
+    for (let j = 0; j < candidates.length; j++) {
+      const weight = Math.exp(((logits[candidates[j] as number] as number) - max) * inverse);
+      this.weights[j] = weight;
+      total += weight;
+    }
+    let kept = candidates.length;
+    if (topP < 1) {
+      let cumulative = 0;
+      for (let j = 0; j < candidates.length; j++) {
+        cumulative += this.weights[j] as number;
+        if (cumulative >= topP * total) {
+          kept = j + 1;
+          total = cumulative;
+          break;
+        }
+      }
+    }
+    let threshold = random() * total;
+    for (let j = 0; j < kept; j++) {
+      threshold -= this.weights[j] as number;
+      if (threshold <= 0) return candidates[j] as number;
+    }
+    return candidates[kept - 1] as number;
+  }
+}
