@@ -53,5 +53,5 @@ export class JsonFileReporter extends Mocha.reporters.Spec {
 function result(test: Mocha.Runnable, state: HostTestResult['state'], err?: unknown): HostTestResult {
   const base = { title: test.title, fullTitle: test.fullTitle(), state, durationMs: test.duration ?? 0 };
   if (err === undefined) return base;
-  return { ...base, error: err instanceof Error ? (err.stack ?? err.message) : String(err) };
+  return { ...base, error: err instanceof Error ? (err.stack ?? err.message) : JSON.stringify(err) };
 }

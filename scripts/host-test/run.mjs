@@ -1,0 +1,234 @@
+/* global document, getComputedStyle, fetch, AbortSignal -- the first two inside page.waitForFunction callbacks (browser), the others Node's */
+// `npm run test:host`: runs the extension-host suite (out/host) inside a real VS Code.
+//   - @vscode/test-electron where VS Code can be had (VSCODE_EXECUTABLE_PATH, or its download server answers);
+//   - otherwise code-server + Debian Chromium + playwright-core, which works offline here.
+// Then, in the same code-server, browser-level checks through the UI, with screenshots under artifacts/.
+// Exits non-zero when a test fails, the suite cannot start, or a process it started outlives it.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildHostTests, HOST_OUT } from './build.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, processesInGroup, processesMentioning, startCodeServer } from './code-server.mjs';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+const ARTIFACTS = path.join(root, 'artifacts');
+const WORKSPACE = path.join(root, 'testFixtures', 'host');
+
+const { values } = parseArgs({
+  options: {
+    runner: { type: 'string', default: process.env.CHAINSCOPE_HOST_RUNNER ?? 'auto' },
+    fail: { type: 'boolean', default: false },
+    timeout: { type: 'string', default: '300' },
+    'skip-ui': { type: 'boolean', default: false },
+  },
+});
+const overallTimeoutMs = Number(values.timeout) * 1000;
+const log = (message) => console.error(`host tests: ${message}`);
+
+function printReport(report) {
+  for (const test of report.tests) {
+    const mark = test.state === 'passed' ? '✔' : test.state === 'pending' ? '-' : '✘';
+    console.log(`  ${mark} ${test.fullTitle}${test.durationMs > 75 ? ` (${test.durationMs} ms)` : ''}`);
+    if (test.error) console.log(test.error.split('\n').map((line) => `      ${line}`).join('\n'));
+  }
+  // The plain closing line CI reads, in any language.
+  console.log(`host: ${report.passes} passed, ${report.failures} failed${report.pending ? `, ${report.pending} skipped` : ''}`);
+}
+
+async function canDownloadVsCode() {
+  if (process.env.VSCODE_EXECUTABLE_PATH) return true;
+  try {
+    // An HTTP answer, not just DNS: proxies and firewalls can resolve a host they will not let through.
+    const response = await fetch('https://update.code.visualstudio.com/api/releases/stable', { method: 'HEAD', signal: AbortSignal.timeout(3_000) });
+    return response.status < 500;
+  } catch {
+    return false;
+  }
+}
+
+/** @vscode/test-electron: a downloaded (or given) VS Code runs the same suite. */
+async function runElectron(env) {
+  const { runTests } = await import('@vscode/test-electron');
+  const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'chainscope-electron-'));
+  const reportFile = path.join(temp, 'report.json');
+  try {
+    await withTimeout(runTests({
+      ...(process.env.VSCODE_EXECUTABLE_PATH ? { vscodeExecutablePath: process.env.VSCODE_EXECUTABLE_PATH } : {}),
+      extensionDevelopmentPath: root,
+      extensionTestsPath: path.join(HOST_OUT, 'index'),
+      launchArgs: [WORKSPACE, '--disable-extensions', '--disable-workspace-trust', '--skip-welcome'],
+      extensionTestsEnv: { ...env, CHAINSCOPE_HOST_REPORT: reportFile },
+    }), overallTimeoutMs, 'VS Code (test-electron)');
+    return JSON.parse(fs.readFileSync(reportFile, 'utf8'));
+  } catch (error) {
+    // runTests rejects when a test fails; the report then still says which.
+    if (!fs.existsSync(reportFile)) throw error;
+    return JSON.parse(fs.readFileSync(reportFile, 'utf8'));
+  } finally {
+    fs.rmSync(temp, { recursive: true, force: true });
+  }
+}
+
+async function withTimeout(promise, ms, what) {
+  let timer;
+  try {
+    return await Promise.race([promise, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms / 1000} s`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Runs the suite in code-server's extension host through the workbench's smoke-test driver. */
+async function runSuiteInCodeServer(browser, server, env) {
+  const reportFile = path.join(server.temp, 'report.json');
+  const page = await browser.newPage();
+  let resolveExit;
+  const exited = new Promise((resolve) => (resolveExit = resolve));
+  await page.exposeFunction('codeAutomationLog', () => undefined);
+  await page.exposeFunction('codeAutomationExit', (code) => resolveExit(code));
+  page.on('pageerror', (error) => log(`page error: ${error.message}`));
+  const payload = [
+    ['extensionDevelopmentPath', server.remote(root)],
+    ['extensionTestsPath', server.remote(path.join(HOST_OUT, 'index'))],
+    ['skipWelcome', 'true'],
+    ['skipReleaseNotes', 'true'],
+    ['extensionEnvironment', JSON.stringify({ ...env, CHAINSCOPE_HOST_REPORT: reportFile })],
+  ];
+  await page.goto(server.workbenchUrl({ payload }));
+  const code = await withTimeout(exited, overallTimeoutMs, 'the extension-host suite');
+  await page.close();
+  if (!fs.existsSync(reportFile)) throw new Error(`the suite exited with code ${code} and wrote no report (did the extension host start? see ${server.logFile})`);
+  return JSON.parse(fs.readFileSync(reportFile, 'utf8'));
+}
+
+/** What a person does: open a .prompt file through Quick Open and look at the editor. */
+async function checkUi(browser, server) {
+  const checks = [];
+  const page = await browser.newPage();
+  try {
+    await page.exposeFunction('codeAutomationLog', () => undefined);
+    await page.exposeFunction('codeAutomationExit', () => undefined);
+    await page.goto(server.workbenchUrl({ payload: [['extensionDevelopmentPath', server.remote(root)], ['skipWelcome', 'true'], ['skipReleaseNotes', 'true']] }));
+    await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+    // Quick Open, type the file name, Enter: the way a person opens it.
+    await page.keyboard.press('Control+P');
+    await page.waitForSelector('.quick-input-widget:not([style*="display: none"]) input', { timeout: 20_000 });
+    await page.keyboard.type('good.prompt');
+    await page.waitForSelector('.quick-input-list .monaco-list-row', { timeout: 20_000 });
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => [...document.querySelectorAll('.monaco-editor .view-lines')].some((lines) => lines.textContent?.includes('host-good')), null, { timeout: 30_000 });
+    checks.push('opened good.prompt through Quick Open; the editor shows its text');
+    const tab = await page.textContent('.tabs-container .tab.active');
+    if (!tab?.includes('good.prompt')) throw new Error(`the active tab is '${tab}', not good.prompt`);
+    checks.push('the active tab is good.prompt');
+    // Highlighting: the grammar gives `role` another colour than plain text (tokenizing is asynchronous).
+    const highlighted = () => {
+      const spans = [...document.querySelectorAll('.monaco-editor .view-lines span span')];
+      const role = spans.find((span) => span.textContent?.trim() === 'role');
+      // Monaco renders spaces as U+00A0 in view lines.
+      const plain = spans.find((span) => span.textContent?.replace(/\u00a0/g, ' ').includes('Add the numbers'));
+      return Boolean(role && plain && getComputedStyle(role).color !== getComputedStyle(plain).color);
+    };
+    try {
+      await page.waitForFunction(highlighted, null, { timeout: 30_000 });
+    } catch (error) {
+      const seen = await page.evaluate(() => [...document.querySelectorAll('.monaco-editor .view-lines span span')].slice(-12).map((span) => `${span.className}:${span.textContent}:${getComputedStyle(span).color}`));
+      throw new Error(`no highlighting seen: ${error.message}\n${seen.join("\n")}`, { cause: error });
+    }
+    checks.push('the grammar highlights role markers');
+    const expectedLenses = (process.env.CHAINSCOPE_EXPECT_CODELENS ?? '').split(',').map((text) => text.trim()).filter(Boolean);
+    for (const lens of expectedLenses) {
+      await page.waitForFunction((text) => [...document.querySelectorAll('.codelens-decoration')].some((node) => node.textContent?.includes(text)), lens, { timeout: 30_000 });
+      checks.push(`CodeLens '${lens}' is rendered`);
+    }
+    await page.screenshot({ path: path.join(ARTIFACTS, 'editor.png') });
+    checks.push('screenshot artifacts/editor.png');
+  } finally {
+    await page.close();
+  }
+  return checks;
+}
+
+/** Frames of webviews (two levels deep in the workbench); later checks read the results panel here. */
+export function webviewFrames(page) {
+  return page.frames().filter((frame) => frame.url().includes('/webview/'));
+}
+
+/** Text of the first element matching `selector` in any webview frame, once one renders it. */
+export async function webviewText(page, selector, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const frame of webviewFrames(page)) {
+      const element = await frame.$(selector).catch(() => null);
+      if (element) return element.textContent();
+    }
+    // Frames attach asynchronously; wait for the next one rather than a fixed delay.
+    await page.waitForEvent('frameattached', { timeout: Math.max(1, Math.min(500, deadline - Date.now())) }).catch(() => undefined);
+  }
+  throw new Error(`no webview frame rendered ${selector} within ${timeoutMs / 1000} s`);
+}
+
+async function runWithCodeServer(env) {
+  const { chromium } = await import('playwright-core');
+  if (!fs.existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
+  const server = await startCodeServer({ workspace: WORKSPACE, log });
+  const browserData = fs.mkdtempSync(path.join(os.tmpdir(), 'chainscope-chromium-'));
+  let browser;
+  let report;
+  const uiChecks = [];
+  let uiError;
+  try {
+    browser = await chromium.launchPersistentContext(browserData, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1400, height: 900 } });
+    report = await runSuiteInCodeServer(browser, server, env);
+    if (!values['skip-ui']) {
+      try {
+        uiChecks.push(...(await withTimeout(checkUi(browser, server), 120_000, 'the browser-level checks')));
+      } catch (error) {
+        uiError = error;
+      }
+    }
+  } finally {
+    await browser?.close().catch(() => undefined);
+    await server.stop();
+    fs.rmSync(browserData, { recursive: true, force: true });
+  }
+  // Nothing we started may outlive the run.
+  const leftovers = [...processesInGroup(server.pid).map((pid) => `${pid} (code-server group)`), ...processesMentioning(server.temp), ...processesMentioning(browserData)];
+  return { report, uiChecks, uiError, leftovers };
+}
+
+async function main() {
+  const started = Date.now();
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const build = spawnSync(process.execPath, [path.join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('the extension did not build');
+  await buildHostTests();
+  const env = values.fail ? { CHAINSCOPE_HOST_FAIL: '1' } : {};
+
+  let runner = values.runner;
+  if (runner === 'auto') runner = (await canDownloadVsCode()) ? 'electron' : 'code-server';
+  log(`runner: ${runner}`);
+  let failed;
+  if (runner === 'electron') {
+    const report = await runElectron(env);
+    printReport(report);
+    failed = report.failures > 0 || report.passes === 0;
+  } else {
+    const { report, uiChecks, uiError, leftovers } = await runWithCodeServer(env);
+    printReport(report);
+    for (const check of uiChecks) console.log(`  ✔ ui: ${check}`);
+    if (uiError) console.log(`  ✘ ui: ${uiError.message}`);
+    if (leftovers.length > 0) console.log(`  ✘ processes outlived the run:\n    ${leftovers.join('\n    ')}`);
+    else console.log('  ✔ no process started by the tests outlives them');
+    failed = report.failures > 0 || report.passes === 0 || Boolean(uiError) || leftovers.length > 0;
+  }
+  log(`${failed ? 'FAILED' : 'passed'} in ${Math.round((Date.now() - started) / 1000)} s`);
+  process.exitCode = failed ? 1 : 0;
+}
+
+main().catch((error) => {
+  console.error(`host tests: ${error.stack ?? error.message}`);
+  process.exitCode = 1;
+});

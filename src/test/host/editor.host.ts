@@ -1,0 +1,79 @@
+// Extension-host tests of the editor support, run inside a real VS Code (code-server or Electron).
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import { describeDiagnostic, describeRange, extension, findSymbol, fixtureUri, hoverText, openActivated, rangeOf, REQUIRED_COMMANDS, waitForDiagnostics } from './helpers';
+
+suite('Chainscope in a real VS Code', () => {
+  test('opening a .prompt file activates the extension with the prompt language', async () => {
+    const editor = await openActivated('good.prompt');
+    assert.equal(editor.document.languageId, 'prompt');
+    assert.equal(extension().isActive, true);
+  });
+
+  test('diagnostics of a broken file appear with exact ranges', async () => {
+    const editor = await openActivated('broken.prompt');
+    const document = editor.document;
+    const diagnostics = await waitForDiagnostics(document.uri, (list) => list.length >= 3);
+    const shown = diagnostics.map(describeDiagnostic);
+    const find = (pattern: RegExp): vscode.Diagnostic => {
+      const found = diagnostics.find((d) => pattern.test(d.message));
+      assert.ok(found, `no diagnostic matching ${pattern}; have ${JSON.stringify(shown)}`);
+      return found;
+    };
+    const typo = find(/did you mean 'samples'/);
+    assert.equal(typo.severity, vscode.DiagnosticSeverity.Warning);
+    assert.equal(describeRange(typo.range), describeRange(rangeOf(document, 'smaples')));
+    const scorer = find(/did you mean 'exact'/);
+    assert.equal(scorer.severity, vscode.DiagnosticSeverity.Error);
+    assert.equal(describeRange(scorer.range), describeRange(rangeOf(document, 'exakt')));
+    const variable = find(/'topic' is not defined/);
+    assert.equal(describeRange(variable.range), describeRange(rangeOf(document, 'topic', '---\n{{role')));
+    assert.ok(diagnostics.every((d) => d.source === 'chainscope'));
+  });
+
+  test('hover over the template shows token counts of each variant', async () => {
+    const editor = await openActivated('good.prompt');
+    const position = rangeOf(editor.document, 'question', '{{role "user"}}').start;
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', editor.document.uri, position);
+    const text = hovers.map(hoverText).join('\n');
+    assert.match(text, /tokens/);
+    assert.match(text, /\| zero-shot \| 0 \| \d+ \| \d+ \|/);
+    assert.match(text, /\| few-shot \| 1 \| \d+ \| \d+ \|/);
+  });
+
+  test('the outline lists the cases', async () => {
+    const editor = await openActivated('good.prompt');
+    const symbols = await vscode.commands.executeCommand<vscode.DocumentSymbol[]>('vscode.executeDocumentSymbolProvider', editor.document.uri);
+    const cases = findSymbol(symbols, 'cases');
+    assert.ok(cases, `no 'cases' symbol in ${JSON.stringify(symbols.map((s) => s.name))}`);
+    assert.deepEqual(cases.children.map((c) => c.name), ['small', 'large', 'case 3']);
+    assert.equal(cases.children[0]?.range.start.line, rangeOf(editor.document, 'name: small').start.line);
+  });
+
+  test('the commands are registered', async () => {
+    await openActivated('good.prompt');
+    const commands = await vscode.commands.getCommands(true);
+    for (const command of REQUIRED_COMMANDS) assert.ok(commands.includes(command), `${command} is not registered`);
+  });
+
+  test('completion offers keys and variable names', async () => {
+    const editor = await openActivated('good.prompt');
+    const position = rangeOf(editor.document, '{{question}}').start.translate(0, 2);
+    const list = await vscode.commands.executeCommand<vscode.CompletionList>('vscode.executeCompletionItemProvider', editor.document.uri, position, '{');
+    const labels = list.items.map((item) => (typeof item.label === 'string' ? item.label : item.label.label));
+    assert.ok(labels.includes('question'), JSON.stringify(labels.slice(0, 20)));
+  });
+
+  test('a fixture outside the workspace still gets checked on open', async () => {
+    const document = await vscode.workspace.openTextDocument(fixtureUri('broken.prompt'));
+    const diagnostics = await waitForDiagnostics(document.uri, (list) => list.length > 0);
+    assert.ok(diagnostics.length > 0);
+  });
+
+  if (process.env.CHAINSCOPE_HOST_FAIL === '1') {
+    // Proves that a failing host test fails the run (the runners are checked with this on).
+    test('deliberately failing test (CHAINSCOPE_HOST_FAIL=1)', () => {
+      assert.fail('this test fails on purpose');
+    });
+  }
+});
