@@ -86,7 +86,7 @@ export class ResultsView {
       'header',
       {},
       h('h1', {}, result.promptName ?? result.promptFile.split(/[\\/]/).pop() ?? 'Results'),
-      h('p', { class: 'meta', 'data-testid': 'run-meta' },
+      h('p', { class: 'meta', 'data-testid': 'run-meta', 'data-run-id': result.runId, 'data-status': result.status },
         `${result.backend.id}:${result.backend.model} · ${cases} cases × ${result.variants.length} variants × ${result.samples} chains · ${result.extract} → ${result.scorer} · `,
         h('span', { class: `status status-${result.status}`, 'data-testid': 'run-status' }, result.status + progress)),
       actions,

@@ -94,13 +94,74 @@ async function runSuiteInCodeServer(browser, server, env) {
     ['extensionTestsPath', server.remote(path.join(HOST_OUT, 'index'))],
     ['skipWelcome', 'true'],
     ['skipReleaseNotes', 'true'],
-    ['extensionEnvironment', JSON.stringify({ ...env, CHAINSCOPE_HOST_REPORT: reportFile })],
+    ['extensionEnvironment', JSON.stringify({ ...env, CHAINSCOPE_HOST_REPORT: reportFile, CHAINSCOPE_HOST_ARTIFACTS: server.temp })],
   ];
   await page.goto(server.workbenchUrl({ payload }));
-  const code = await withTimeout(exited, overallTimeoutMs, 'the extension-host suite');
+  // Host tests ask for webview checks through files; answer them while the suite runs.
+  let suiteDone = false;
+  const answering = answerPanelRequests(page, server.temp, () => suiteDone);
+  const code = await withTimeout(exited, overallTimeoutMs, 'the extension-host suite').finally(() => {
+    suiteDone = true;
+  });
+  await answering;
   await page.close();
   if (!fs.existsSync(reportFile)) throw new Error(`the suite exited with code ${code} and wrote no report (did the extension host start? see ${server.logFile})`);
   return JSON.parse(fs.readFileSync(reportFile, 'utf8'));
+}
+
+/** Waits for `panel-<name>.json` requests from host tests and answers each with `ok` or what was wrong. */
+async function answerPanelRequests(page, directory, finished) {
+  const answered = new Set();
+  while (!finished()) {
+    const requests = fs.readdirSync(directory).filter((name) => /^panel-[\w-]+\.json$/.test(name) && !answered.has(name));
+    for (const name of requests) {
+      answered.add(name);
+      const file = path.join(directory, name);
+      let verdict = 'ok';
+      try {
+        await verifyPanel(page, JSON.parse(fs.readFileSync(file, 'utf8')));
+      } catch (error) {
+        verdict = error.message;
+      }
+      fs.writeFileSync(`${file}.checked`, verdict);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Reads the results webview: per-variant accuracies, a chain's text, literal markup, then a screenshot. */
+async function verifyPanel(page, expected) {
+  const deadline = Date.now() + 30_000;
+  let frame;
+  while (!frame && Date.now() < deadline) {
+    for (const candidate of webviewFrames(page)) {
+      const meta = await candidate.$(`[data-testid="run-meta"][data-run-id="${expected.runId}"][data-status="completed"]`).catch(() => null);
+      if (meta) frame = candidate;
+    }
+    if (!frame) await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+  if (!frame) throw new Error(`no webview shows run ${expected.runId} as completed`);
+  for (const variant of expected.variants) {
+    const row = `[data-testid="variant-row"][data-variant="${variant.name}"]`;
+    for (const [which, value] of [['single', variant.single], ['majority', variant.majority]]) {
+      const shown = Number(await frame.getAttribute(`${row} [data-testid="${which}-accuracy"]`, 'data-value'));
+      if (Math.abs(shown - value) > 1e-12) throw new Error(`${variant.name}: the panel shows ${which}-chain accuracy ${shown}, the run says ${value}`);
+    }
+  }
+  await frame.click(`[data-testid="cell"][data-variant="${expected.chain.variant}"][data-case="${expected.chain.caseId}"]`);
+  const chainText = `[data-testid="chain"][data-sample="${expected.chain.sample}"] [data-testid="chain-text"]`;
+  await frame.waitForSelector(chainText, { timeout: 10_000 });
+  const text = await frame.textContent(chainText);
+  if (text !== expected.chain.text) throw new Error(`chain ${expected.chain.sample} reads ${JSON.stringify(text)}, the run has ${JSON.stringify(expected.chain.text)}`);
+  const body = await frame.evaluate(() => document.body.textContent ?? '');
+  for (const literal of expected.literals ?? []) if (!body.includes(literal)) throw new Error(`the panel does not show ${JSON.stringify(literal)} as text`);
+  const injected = await frame.evaluate(() => ({
+    images: document.querySelectorAll('#app img').length,
+    scripts: document.querySelectorAll('#app script').length,
+    pwned: Boolean(window.pwned),
+  }));
+  if (injected.images > 0 || injected.scripts > 0 || injected.pwned) throw new Error(`model output became markup: ${JSON.stringify(injected)}`);
+  if (expected.screenshot) await page.screenshot({ path: path.join(ARTIFACTS, expected.screenshot) });
 }
 
 /** What a person does: open a .prompt file through Quick Open and look at the editor. */
@@ -112,13 +173,17 @@ async function checkUi(browser, server) {
     await page.exposeFunction('codeAutomationExit', () => undefined);
     await page.goto(server.workbenchUrl({ payload: [['extensionDevelopmentPath', server.remote(root)], ['skipWelcome', 'true'], ['skipReleaseNotes', 'true']] }));
     await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+    // A restored webview (the results panel) may hold the focus and swallow keys: focus the workbench first.
+    await page.click('.part.statusbar', { position: { x: 5, y: 5 } }).catch(() => undefined);
     // Quick Open, type the file name, Enter: the way a person opens it.
     await page.keyboard.press('Control+P');
     await page.waitForSelector('.quick-input-widget:not([style*="display: none"]) input', { timeout: 20_000 });
     await page.keyboard.type('good.prompt');
     await page.waitForSelector('.quick-input-list .monaco-list-row', { timeout: 20_000 });
     await page.keyboard.press('Enter');
-    await page.waitForFunction(() => [...document.querySelectorAll('.monaco-editor .view-lines')].some((lines) => lines.textContent?.includes('host-good')), null, { timeout: 30_000 });
+    await page.waitForFunction(() => [...document.querySelectorAll('.monaco-editor .view-lines')].some((lines) => lines.textContent?.includes('host-good')), null, { timeout: 30_000 }).catch((error) => {
+      throw new Error(`good.prompt did not show in an editor: ${error.message}`);
+    });
     checks.push('opened good.prompt through Quick Open; the editor shows its text');
     const tab = await page.textContent('.tabs-container .tab.active');
     if (!tab?.includes('good.prompt')) throw new Error(`the active tab is '${tab}', not good.prompt`);

@@ -17,6 +17,7 @@ import { PromptTests } from './testing';
 export interface ChainscopeApi {
   activationMs: number;
   evaluations: Evaluations;
+  tests: PromptTests;
 }
 
 /** Activation wires parts together and nothing more: parsing, tokenizers and models load on first use. */
@@ -38,7 +39,8 @@ export function activate(context: vscode.ExtensionContext): ChainscopeApi | unde
     context.subscriptions.push(...registerApiKeyCommands(keys, log));
     context.subscriptions.push(...registerModelStatus(documents, models));
     context.subscriptions.push(registerResultsPanelSerializer(context.extensionUri, log));
-    context.subscriptions.push(new PromptTests(documents, evaluations, log));
+    const tests = new PromptTests(documents, evaluations, log);
+    context.subscriptions.push(tests);
     context.subscriptions.push(
       onSettingsChanged(() => {
         diagnostics.refreshAll();
@@ -48,7 +50,7 @@ export function activate(context: vscode.ExtensionContext): ChainscopeApi | unde
     );
     const activationMs = performance.now() - started;
     log.info('activate', `activated in ${activationMs.toFixed(1)} ms`);
-    return { activationMs, evaluations };
+    return { activationMs, evaluations, tests };
   } catch (error) {
     log.error('activate', error);
     void vscode.window.showErrorMessage(`Chainscope failed to start: ${error instanceof Error ? error.message : String(error)}. See "Chainscope: Show Log".`);

@@ -7,7 +7,7 @@ import type { PromptDocuments } from './documents';
 import type { Evaluations } from './evaluation';
 import type { Logger } from './log';
 
-/** Test ids: file URI, then `case` and `case\u0000variant` within it. */
+/** Test ids: the file URI, then `<uri>::<case>` and `<uri>::<case>::<variant>` (VS Code forbids NUL in ids). */
 interface ItemData {
   uri: vscode.Uri;
   caseId?: string;
@@ -22,6 +22,9 @@ export class PromptTests implements vscode.Disposable {
   private readonly controller = vscode.tests.createTestController('chainscope', 'Chainscope prompts');
   private readonly data = new WeakMap<vscode.TestItem, ItemData>();
   private readonly disposables: vscode.Disposable[] = [this.controller];
+  /** The last outcome reported for each leaf (`file\0case\0variant`), for diagnostics and tests. */
+  readonly outcomes = new Map<string, 'passed' | 'failed' | 'errored' | 'skipped'>();
+  private profile: vscode.TestRunProfile | undefined;
 
   constructor(
     private readonly documents: PromptDocuments,
@@ -33,7 +36,7 @@ export class PromptTests implements vscode.Disposable {
       else await this.refreshFile(item);
     };
     this.controller.refreshHandler = () => this.discover();
-    this.controller.createRunProfile('Evaluate', vscode.TestRunProfileKind.Run, (request, token) => this.run(request, token), true);
+    this.profile = this.controller.createRunProfile('Evaluate', vscode.TestRunProfileKind.Run, (request, token) => this.run(request, token), true);
     const watcher = vscode.workspace.createFileSystemWatcher('**/*.prompt');
     this.disposables.push(
       watcher,
@@ -82,11 +85,11 @@ export class PromptTests implements vscode.Disposable {
     const children: vscode.TestItem[] = [];
     for (const kase of loaded.cases) {
       const location = kase.origin ? vscode.Uri.file(kase.origin.file) : uri;
-      const caseItem = this.controller.createTestItem(`${uri.toString()}\u0000${kase.id}`, kase.name ?? kase.id, location);
+      const caseItem = this.controller.createTestItem(`${uri.toString()}::${kase.id}`, kase.name ?? kase.id, location);
       caseItem.range = kase.origin ? new vscode.Range(kase.origin.line - 1, 0, kase.origin.line - 1, 0) : toRange(kase.range);
       this.data.set(caseItem, { uri, caseId: kase.id });
       const variants = loaded.document.variants.map((variant) => {
-        const variantItem = this.controller.createTestItem(`${uri.toString()}\u0000${kase.id}\u0000${variant.name}`, variant.name, location);
+        const variantItem = this.controller.createTestItem(`${uri.toString()}::${kase.id}::${variant.name}`, variant.name, location);
         variantItem.range = caseItem.range;
         variantItem.description = variant.kind === variant.name ? undefined : variant.kind;
         this.data.set(variantItem, { uri, caseId: kase.id, variant: variant.name });
@@ -97,6 +100,17 @@ export class PromptTests implements vscode.Disposable {
     }
     item.children.replace(children);
     item.description = `${loaded.cases.length} cases × ${loaded.document.variants.length} variants`;
+  }
+
+  /** The items VS Code shows for a file (after resolving it). */
+  async itemsFor(uri: vscode.Uri): Promise<vscode.TestItem> {
+    return this.addFile(uri);
+  }
+
+  /** Runs items through the run profile, as the Test Explorer's run button does. */
+  runItems(items: readonly vscode.TestItem[]): Promise<void> {
+    const source = new vscode.CancellationTokenSource();
+    return Promise.resolve(this.profile?.runHandler(new vscode.TestRunRequest(items, undefined, this.profile), source.token)).finally(() => source.dispose());
   }
 
   private leaves(item: vscode.TestItem): vscode.TestItem[] {
@@ -149,13 +163,16 @@ export class PromptTests implements vscode.Disposable {
     if (!cell || cell.chains.length === 0) {
       if (failedToRun) run.errored(leaf, new vscode.TestMessage('The evaluation did not run: see the notification or the Chainscope log.'));
       else run.skipped(leaf);
+      this.outcomes.set(leaf.id, failedToRun ? 'errored' : 'skipped');
       return;
     }
     const duration = cell.chains.reduce((sum, chain) => sum + chain.latencyMs, 0);
     if (cell.majorityPass) {
       run.passed(leaf, duration);
+      this.outcomes.set(leaf.id, 'passed');
       return;
     }
+    this.outcomes.set(leaf.id, 'failed');
     const chain = cell.chains.find((c) => c.answer === cell.majority) ?? cell.chains[0];
     const expected = typeof cell.expected === 'string' ? cell.expected : JSON.stringify(cell.expected);
     const summary = cell.errors === cell.chains.length

@@ -1,35 +1,67 @@
 // Normalization shared by voting and exact matching: two spellings of one answer must count as one vote.
 
-/** Full-width ASCII forms (Ａ１，：) and ideographic punctuation to their ASCII counterparts. */
+/**
+ * Full-width ASCII forms (Ａ１，：), the ideographic space, comma and full stop, curly quotes and the minus
+ * sign to their ASCII counterparts. One character in, one character out, so offsets into the result are
+ * offsets into the original text.
+ */
 export function toHalfWidth(text: string): string {
   return text
     .replace(/[\uFF01-\uFF5E]/g, (ch) => String.fromCharCode(ch.charCodeAt(0) - 0xfee0))
     .replace(/\u3000/g, ' ')
-    .replace(/[、]/g, ',')
-    .replace(/[。]/g, '.');
+    .replace(/、/g, ',')
+    .replace(/。/g, '.')
+    .replace(/[\u2018\u2019]/g, "'")
+    .replace(/[\u201C\u201D]/g, '"')
+    .replace(/\u2212/g, '-');
 }
 
-const NUMBER_PATTERN = /^[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$|^[-+]?\.\d+$/;
+const CURRENCY = '[$€£¥₹]';
+/** Units and counters that may follow a number; one other trailing word is accepted after a space too. */
+const UNIT = '(?:dollars?|euros?|yuan|percent|km|kg|cm|mm|m|g|s|h|%|元|块|个|只|人|岁|天|年|次|本|件|米|公里|小时|分钟|秒)';
+const LEADING_CURRENCY = new RegExp(`^([-+]?)\\s*${CURRENCY}\\s*`);
+const TRAILING_UNIT = new RegExp(`(?:\\s*(?:${CURRENCY}|${UNIT})|\\s+\\p{L}+)\\.?$`, 'iu');
+/** Signs, thousands separators in groups of three, decimals: `-1,234.5`, `+4`, `.5`. */
+const PLAIN_NUMBER = /^[-+]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)$/;
+const FRACTION = /^([-+]?\d+)\s*\/\s*(\d+)$/;
+/** `3,50` is a decimal comma only next to a currency (`€3,50`); elsewhere it could be a list, so it is no number. */
+const DECIMAL_COMMA = /^[-+]?\d+,\d{1,2}$/;
 
-/**
- * Parses a number as people write it: signs, thousands separators, decimals, fractions (`3/4`), percent,
- * and currency or unit words around it (`$1,200`, `12 km`). Returns undefined for anything else.
- */
-export function parseNumber(text: string): number | undefined {
-  let value = toHalfWidth(text).trim();
-  value = value.replace(/^[$€£¥₹]\s*/, '').replace(/\s*(?:[$€£¥₹]|dollars?|euros?|yuan|元|个|只|人|km|kg|cm|mm|m|g|s|h|%|percent)\.?$/i, '');
-  value = value.replace(/\s+/g, '');
-  const fraction = /^([-+]?\d+)\/(\d+)$/.exec(value);
+/** A plain number (sign, thousands separators, decimals) or fraction; undefined for anything else. */
+function parsePlain(text: string): number | undefined {
+  const fraction = FRACTION.exec(text);
   if (fraction) {
     const denominator = Number(fraction[2]);
     return denominator === 0 ? undefined : Number(fraction[1]) / denominator;
   }
-  if (!NUMBER_PATTERN.test(value)) return undefined;
-  const number = Number(value.replace(/,/g, ''));
+  if (!PLAIN_NUMBER.test(text)) return undefined;
+  const number = Number(text.replace(/,/g, ''));
   return Number.isFinite(number) ? number : undefined;
 }
 
-/** A number's canonical text: "14.0" → "14", 0.75 stays "0.75", no exponent for ordinary sizes. */
+/**
+ * Parses a number as people write it: signs, thousands separators (`1,234`), decimals, fractions (`3/4`),
+ * currency before or after (`$1,200`, `-$5`, `3,50 €`: a decimal comma is read only with a currency), and one
+ * unit or word after it (`12 km`, `50%` → 50, `3 apples`). Returns undefined for anything else, e.g. `1,23`.
+ */
+export function parseNumber(text: string): number | undefined {
+  let value = toHalfWidth(text).trim();
+  let currency = false;
+  const leading = LEADING_CURRENCY.exec(value);
+  if (leading) {
+    currency = true;
+    value = (leading[1] ?? '') + value.slice(leading[0].length);
+  }
+  const trailing = TRAILING_UNIT.exec(value);
+  if (trailing && trailing.index > 0) {
+    currency ||= new RegExp(`${CURRENCY}|dollar|euro|yuan|元|块`, 'i').test(trailing[0]);
+    value = value.slice(0, trailing.index);
+  }
+  if (currency && DECIMAL_COMMA.test(value)) value = value.replace(',', '.');
+  return parsePlain(value);
+}
+
+/** A number's canonical text: "14.0" → "14", 0.75 stays "0.75", float noise rounded away (0.1 + 0.2 → "0.3"). */
 export function canonicalNumber(value: number): string {
   if (Object.is(value, -0)) return '0';
   if (Number.isInteger(value)) return String(value);
@@ -40,12 +72,23 @@ export interface NormalizeOptions {
   caseSensitive?: boolean;
 }
 
-/** Trims, unifies widths and spacing, drops trailing punctuation, canonicalizes numbers, lowercases. */
+const TRAILING_PUNCTUATION = /[\s.!?;,…]+$/;
+const WRAPPING = /^["'`*]+|["'`*]+$/g;
+
+/**
+ * The voting and exact-matching key of an answer: half-width forms, one space between words, no trailing
+ * punctuation or wrapping quotes and bold, lowercase unless case-sensitive. A plain number becomes its
+ * canonical value ("14.0" → "14", "1,000" → "1000", "3/4" → "0.75"); units and currency stay part of the
+ * answer, so "12 km" and "12 m" remain different (compare values with `extract: number` or `scorer: numeric`).
+ */
 export function normalizeAnswer(value: string, options: NormalizeOptions = {}): string {
   let text = toHalfWidth(value).replace(/\s+/g, ' ').trim();
-  text = text.replace(/[\s.!?;,]+$/u, '').trim();
-  text = text.replace(/^["'`*]+|["'`*]+$/g, '').trim();
-  const number = parseNumber(text);
+  // Decoration nests either way round ("Paris." inside quotes, or a quoted answer then a period): peel until stable.
+  for (let previous = ''; previous !== text; ) {
+    previous = text;
+    text = text.replace(TRAILING_PUNCTUATION, '').replace(WRAPPING, '').trim();
+  }
+  const number = parsePlain(text);
   if (number !== undefined) return canonicalNumber(number);
   return options.caseSensitive ? text : text.toLowerCase();
 }

@@ -4,28 +4,21 @@ import { majAtK, majAtKCurve, vote, wilson } from './stats';
 
 const close = (actual: number, expected: number, digits = 9): void => assert.ok(Math.abs(actual - expected) < 10 ** -digits, `${actual} ≠ ${expected}`);
 
-/** Every k-subset, majority with ties counted 1/t — the definition majAtK must equal. */
+/** The definition majAtK must equal: the vote of every k-subset, taken in chain order. */
 function bruteForce(answers: readonly (string | undefined)[], correct: (a: string) => boolean, k: number): number {
-  const n = answers.length;
-  let total = 0;
+  let wins = 0;
   let subsets = 0;
-  const pick = (start: number, chosen: number[]): void => {
+  const pick = (start: number, chosen: (string | undefined)[]): void => {
     if (chosen.length === k) {
       subsets++;
-      const counts = new Map<string, number>();
-      for (const i of chosen) {
-        const answer = answers[i];
-        if (answer !== undefined) counts.set(answer, (counts.get(answer) ?? 0) + 1);
-      }
-      const best = Math.max(0, ...counts.values());
-      const tied = [...counts.entries()].filter(([, c]) => c === best && best > 0).map(([a]) => a);
-      if (tied.length > 0) total += tied.filter(correct).length / tied.length;
+      const { majority } = vote(chosen);
+      if (majority !== undefined && correct(majority)) wins++;
       return;
     }
-    for (let i = start; i < n; i++) pick(i + 1, [...chosen, i]);
+    for (let i = start; i < answers.length; i++) pick(i + 1, [...chosen, answers[i]]);
   };
   pick(0, []);
-  return total / subsets;
+  return wins / subsets;
 }
 
 describe('vote', () => {
@@ -54,33 +47,43 @@ describe('majAtK', () => {
   const right = (answer: string): boolean => answer === 'R';
 
   it('averages over all k-subsets, where the first k chains would say otherwise (hand-computed)', () => {
-    // Chains W W R R R. First-k: maj@1 = 0 (W), maj@3 = 0 (W W R).
-    // All subsets: k=1: 3/5. k=2: RR 3 subsets win, RW 6 ties count 1/2, WW 1 loses → (3 + 3)/10.
-    // k=3: at least two R: C(3,2)·C(2,1) + C(3,3) = 7 of 10. k=5: R R R beats W W.
+    // Chains W W R R R. The first k chains say maj@1 = 0 (W) and maj@3 = 0 (W W R). Over all subsets:
+    // k=1: 3 of 5 chains are R → 3/5.
+    // k=2: RR (C(3,2) = 3) wins; RW (3·2 = 6) ties 1–1 and W shows first in every such pair; WW (1) loses → 3/10.
+    // k=3: at least two R: C(3,2)·C(2,1) + C(3,3) = 7 of C(5,3) = 10 → 7/10 (three chains of two answers never tie).
+    // k=4: leaving out a W (2 ways) gives R R R W → R; leaving out an R (3 ways) ties W W R R, W first → 2/5.
+    // k=5: R R R beats W W → 1.
     const chains = ['W', 'W', 'R', 'R', 'R'];
     close(majAtK(chains, right, 1), 0.6);
-    close(majAtK(chains, right, 2), 0.6);
     close(majAtK(chains, right, 3), 0.7);
-    close(majAtK(chains, right, 5), 1);
-    // k=4 drops one chain: a W (2 ways) leaves R winning; an R (3 ways) leaves a tie worth ½ → 3.5/5.
-    assert.deepEqual(majAtKCurve(chains, right).map((v) => Number(v.toFixed(6))), [0.6, 0.6, 0.7, 0.7, 1]);
+    assert.deepEqual(majAtKCurve(chains, right).map((v) => Number(v.toFixed(9))), [0.6, 0.3, 0.7, 0.4, 1]);
+    // Ties follow chain order: with R first, every R–W pair goes to R → (3 + 6)/10 at k=2, and R R W W at k=4 too → 1.
+    assert.deepEqual(majAtKCurve(['R', 'R', 'R', 'W', 'W'], right).map((v) => Number(v.toFixed(9))), [0.6, 0.9, 0.7, 1, 1]);
   });
 
   it('counts invalid chains as places that never win', () => {
-    // {u,R} → R, {u,W} → W, {R,W} → tie ½: (1 + 0 + ½) / 3.
-    close(majAtK([undefined, 'R', 'W'], right, 2), 0.5);
+    // {u,R} → R, {u,W} → W, {R,W} → tie, R shows first → (1 + 0 + 1) / 3.
+    close(majAtK([undefined, 'R', 'W'], right, 2), 2 / 3);
     close(majAtK([undefined, 'R', 'W'], right, 1), 1 / 3);
     close(majAtK([undefined, undefined], right, 1), 0);
+    close(majAtK([undefined, undefined, 'R'], right, 1), 1 / 3);
+    // Only {u,u} of the three pairs lacks the R.
+    close(majAtK([undefined, undefined, 'R'], right, 2), 2 / 3);
   });
 
-  it('equals maj@1 = share of correct chains, and maj@n = the vote of all chains when nothing ties', () => {
+  it('rejects k outside 1…n, and has an empty curve without chains', () => {
+    assert.throws(() => majAtK(['R'], right, 0), RangeError);
+    assert.throws(() => majAtK(['R'], right, 2), RangeError);
+    assert.throws(() => majAtK(['R', 'W'], right, 1.5), RangeError);
+    assert.deepEqual(majAtKCurve([], right), []);
+  });
+
+  it('equals maj@1 = share of correct chains, and maj@n = the vote of all chains, ties included', () => {
     fc.assert(
-      fc.property(fc.array(fc.option(fc.constantFrom('R', 'A', 'B'), { nil: undefined }), { minLength: 1, maxLength: 12 }), (chains) => {
-        close(majAtK(chains, right, 1), chains.filter((c) => c === 'R').length / chains.length);
-        const voted = vote(chains);
-        const top = voted.counts[0]?.count ?? 0;
-        const tied = voted.counts.filter((c) => c.count === top).length;
-        if (tied === 1) close(majAtK(chains, right, chains.length), voted.majority === 'R' ? 1 : 0);
+      fc.property(fc.array(fc.option(fc.constantFrom('R', 'A', 'B'), { nil: undefined }), { minLength: 1, maxLength: 40 }), (chains) => {
+        const curve = majAtKCurve(chains, right);
+        close(curve[0] ?? Number.NaN, chains.filter((c) => c === 'R').length / chains.length);
+        close(curve.at(-1) ?? Number.NaN, vote(chains).majority === 'R' ? 1 : 0);
       }),
       { numRuns: 300, seed: 11 },
     );
@@ -89,26 +92,37 @@ describe('majAtK', () => {
   it('matches brute-force enumeration of every subset', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.option(fc.constantFrom('R', 'S', 'A', 'B', 'C'), { nil: undefined }), { minLength: 1, maxLength: 11 }),
-        fc.integer({ min: 1, max: 11 }),
+        fc.array(fc.option(fc.constantFrom('R', 'S', 'A', 'B', 'C'), { nil: undefined }), { minLength: 1, maxLength: 12 }),
+        fc.integer({ min: 1, max: 12 }),
         (chains, kRaw) => {
           const k = 1 + ((kRaw - 1) % chains.length);
           // Two correct spellings (R and S) exercise several correct answers at once.
           const correct = (a: string): boolean => a === 'R' || a === 'S';
           close(majAtK(chains, correct, k), bruteForce(chains, correct, k));
+          close(majAtKCurve(chains, correct)[k - 1] ?? Number.NaN, bruteForce(chains, correct, k));
         },
       ),
-      { numRuns: 400, seed: 5 },
+      { numRuns: 500, seed: 5 },
     );
   });
 
-  it('is fast enough for 64 chains of 20 distinct answers', () => {
-    const chains = Array.from({ length: 64 }, (_, i) => (i % 3 === 0 ? 'R' : String(i % 20)));
-    const started = Date.now();
-    const curve = majAtKCurve(chains, right);
-    assert.equal(curve.length, 64);
-    assert.ok(curve.every((v) => v >= 0 && v <= 1 + 1e-9));
-    assert.ok(Date.now() - started < 5_000);
+  it('stays a probability and is fast for 256 chains', () => {
+    const shapes: [string, (i: number) => string | undefined][] = [
+      ['two even camps', (i) => (i % 2 ? 'R' : 'W')],
+      ['a long tail', (i) => (i % 3 === 0 ? 'R' : i % 17 === 0 ? undefined : String(i % 30))],
+      ['three camps', (i) => ['R', 'A', 'B'][i % 3]],
+      ['unanimous', () => 'R'],
+    ];
+    for (const [name, shape] of shapes) {
+      const chains = Array.from({ length: 256 }, (_, i) => shape(i));
+      const started = performance.now();
+      const curve = majAtKCurve(chains, right);
+      const elapsed = performance.now() - started;
+      assert.equal(curve.length, 256);
+      assert.ok(curve.every((v) => v >= 0 && v <= 1), name);
+      close(curve.at(-1) ?? Number.NaN, vote(chains).majority === 'R' ? 1 : 0);
+      assert.ok(elapsed < 2_000, `${name}: ${elapsed.toFixed(0)} ms`);
+    }
   });
 });
 

@@ -10,9 +10,9 @@ export interface VoteCount {
 export interface VoteResult {
   /** The most frequent answer; ties go to the answer that appeared first. Undefined when no chain answered. */
   majority?: string;
-  /** Sorted by count (descending), then first appearance. */
+  /** Sorted by count (descending), then first appearance (ascending). */
   counts: VoteCount[];
-  /** Chains agreeing with the majority / all chains (invalid ones included); 0 without a majority. */
+  /** Chains that gave the majority answer / all chains (invalid ones included); 0 without a majority. */
   agreement: number;
   /** Shannon entropy in bits of the answers over all chains, invalid chains counted as one category. */
   entropy: number;
@@ -20,7 +20,12 @@ export interface VoteResult {
   total: number;
 }
 
-/** Majority vote with a deterministic tie rule: highest count, then earliest first appearance. Invalid chains never win. */
+/**
+ * Majority vote with a deterministic tie rule: highest count, then the answer whose first chain comes
+ * earliest. Invalid chains never win, but they count in `agreement` and `entropy`:
+ *   agreement = count(majority) / n
+ *   entropy   = −Σ_a p_a·log2 p_a over the answers and one "invalid" category, p_a = count(a) / n.
+ */
 export function vote(answers: readonly (string | undefined)[]): VoteResult {
   const byAnswer = new Map<string, VoteCount>();
   let invalid = 0;
@@ -45,94 +50,139 @@ export function vote(answers: readonly (string | undefined)[]): VoteResult {
   return {
     ...(majority ? { majority: majority.answer } : {}),
     counts,
-    agreement: majority && total > 0 ? majority.count / total : 0,
+    agreement: majority ? majority.count / total : 0,
+    // One category gives −1·log2 1 = −0; report a plain 0.
     entropy: entropy === 0 ? 0 : entropy,
     valid: total - invalid,
     total,
   };
 }
 
-/** Binomial coefficients as doubles (exact up to 2^53, then rounded: fine for probabilities). */
-function binomialRow(n: number): number[] {
-  const row = [1];
-  for (let k = 1; k <= n; k++) row.push(((row[k - 1] as number) * (n - k + 1)) / k);
-  return row;
+/** Pascal's triangle up to row n as doubles: exact below 2^53, then correctly rounded sums (all positive). */
+function pascal(n: number): Float64Array[] {
+  const rows: Float64Array[] = [];
+  for (let m = 0; m <= n; m++) {
+    const row = new Float64Array(m + 1);
+    row[0] = 1;
+    row[m] = 1;
+    const above = rows[m - 1];
+    if (above) for (let j = 1; j < m; j++) row[j] = (above[j - 1] as number) + (above[j] as number);
+    rows.push(row);
+  }
+  return rows;
+}
+
+/** Product of two polynomials (coefficient arrays), dropping terms above `maxDegree`. */
+function multiply(a: Float64Array, b: Float64Array, maxDegree: number): Float64Array {
+  const out = new Float64Array(Math.min(a.length + b.length - 2, maxDegree) + 1);
+  for (let i = 0; i < a.length && i <= maxDegree; i++) {
+    const ai = a[i] as number;
+    if (ai === 0) continue;
+    for (let j = 0; j < b.length && i + j <= maxDegree; j++) out[i + j] = (out[i + j] as number) + ai * (b[j] as number);
+  }
+  return out;
+}
+
+/**
+ * favourable[k] = how many k-subsets of the chains (k = 0…maxK) have a correct `vote` winner, under
+ * vote's own tie rule applied to the subset in chain order.
+ *
+ * A subset's winner is correct answer c with count x whose first chosen chain is p (c's r-th chain, 0-based)
+ * exactly when every other answer d has fewer than x chains in the subset, or exactly x all after p.
+ * For fixed (c, x, p) the other answers are independent, so the number of ways to pick j more chains is the
+ * z^j coefficient of
+ *   C(m_c − r − 1, x − 1) · Π_{d ≠ c} ( Σ_{i<x} C(m_d, i) z^i + C(after_d(p), x) z^x ) · (1 + z)^invalid
+ * (m_d: chains of d; after_d(p): chains of d after p). Answers with m_d < x can never reach x, so their factor
+ * is (1 + z)^{m_d}: they merge with the invalid chains into one binomial, and only the answers with m_d ≥ x
+ * (at most n/x of them) need the product. Summing over p before multiplying by that binomial keeps the whole
+ * curve near O(n³) in the worst case. Each (c, x, p) event is disjoint, so the sum counts every subset once.
+ */
+function favourableSubsets(answers: readonly (string | undefined)[], isCorrect: (answer: string) => boolean, maxK: number): Float64Array {
+  const n = answers.length;
+  const positions = new Map<string, number[]>();
+  let invalid = 0;
+  answers.forEach((answer, index) => {
+    if (answer === undefined) invalid++;
+    else {
+      const list = positions.get(answer);
+      if (list) list.push(index);
+      else positions.set(answer, [index]);
+    }
+  });
+  const choose = pascal(n);
+  const binomial = (m: number, j: number): number => (j < 0 || j > m ? 0 : ((choose[m] as Float64Array)[j] as number));
+  const classes = [...positions.entries()];
+  const favourable = new Float64Array(maxK + 1);
+
+  for (const [answer, own] of classes) {
+    if (!isCorrect(answer)) continue;
+    const mc = own.length;
+    for (let x = 1; x <= Math.min(mc, maxK); x++) {
+      const room = maxK - x;
+      const rivals = classes.filter(([other, chains]) => other !== answer && chains.length >= x).map(([, chains]) => chains);
+      const free = invalid + classes.reduce((sum, [other, chains]) => sum + (other !== answer && chains.length < x ? chains.length : 0), 0);
+      const below = rivals.map((chains) => Float64Array.from({ length: x + 1 }, (_, i) => (i < x ? binomial(chains.length, i) : 0)));
+      // Chains of each rival before p, advanced as p moves forward through c's chains.
+      const passed = rivals.map(() => 0);
+      let sum: Float64Array = new Float64Array(room + 1);
+      for (let r = 0; r + x <= mc; r++) {
+        const p = own[r] as number;
+        let product: Float64Array = Float64Array.of(1);
+        rivals.forEach((chains, i) => {
+          let before = passed[i] as number;
+          while (before < chains.length && (chains[before] as number) < p) before++;
+          passed[i] = before;
+          const factor = below[i] as Float64Array;
+          factor[x] = binomial(chains.length - before, x);
+          product = multiply(product, factor, room);
+        });
+        const ways = binomial(mc - r - 1, x - 1);
+        product.forEach((value, j) => {
+          sum[j] = (sum[j] as number) + ways * value;
+        });
+      }
+      sum = multiply(sum, (choose[free] as Float64Array).subarray(0, room + 1), room);
+      sum.forEach((value, j) => {
+        favourable[x + j] = (favourable[x + j] as number) + value;
+      });
+    }
+  }
+  return favourable;
+}
+
+function checkedCurve(answers: readonly (string | undefined)[], isCorrect: (answer: string) => boolean, maxK: number): number[] {
+  const favourable = favourableSubsets(answers, isCorrect, maxK);
+  const row = pascal(answers.length).at(-1) as Float64Array;
+  return Array.from({ length: maxK }, (_, i) => Math.min(1, (favourable[i + 1] as number) / (row[i + 1] as number)));
 }
 
 /**
  * maj@k: the probability that the majority vote of k chains drawn without replacement from these n is
- * correct — the exact mean over all C(n, k) subsets, not the first k chains (an unbiased estimator of
- * majority-vote accuracy with k samples).
+ * correct — the exact mean over all C(n, k) subsets, not the first k chains. That makes it an unbiased
+ * estimator of majority-vote accuracy with k samples.
  *
- * Within a subset, a tie between t answers that includes a correct one counts 1/t: the expectation under
- * random tie-breaking, since a subset has no natural order of its own. (`vote` over all chains breaks ties
- * by first appearance instead, so at k = n the two differ only on ties.) Invalid chains take places in
- * the subset but never win.
+ *   maj@k = (1 / C(n, k)) · Σ_{S ⊆ chains, |S| = k} [vote(S).majority is correct]
  *
- * Computed per correct answer c and its count x in the subset with a generating-function DP over the
- * other answers, tracking how many of them tie with c at x.
+ * vote(S) uses `vote`'s rule on the subset in chain order (ties go to the answer the subset shows first),
+ * so maj@n is exactly the correctness of vote over all chains and maj@1 the share of correct chains.
+ * Invalid chains take places in a subset but never win; a subset of only invalid chains is wrong.
+ * Computed exactly by counting (see favourableSubsets), not by sampling.
  */
 export function majAtK(answers: readonly (string | undefined)[], isCorrect: (answer: string) => boolean, k: number): number {
-  const n = answers.length;
-  if (k < 1 || k > n) return Number.NaN;
-  const counts = new Map<string, number>();
-  let invalid = 0;
-  for (const answer of answers) {
-    if (answer === undefined) invalid++;
-    else counts.set(answer, (counts.get(answer) ?? 0) + 1);
-  }
-  const classes = [...counts.entries()];
-  const binomials = new Map<number, number[]>();
-  const choose = (m: number, j: number): number => {
-    if (j < 0 || j > m) return 0;
-    let row = binomials.get(m);
-    if (!row) {
-      row = binomialRow(m);
-      binomials.set(m, row);
-    }
-    return row[j] as number;
-  };
-
-  let favourable = 0;
-  for (const [answer, mc] of classes) {
-    if (!isCorrect(answer)) continue;
-    for (let x = 1; x <= Math.min(mc, k); x++) {
-      const rest = k - x;
-      // dp[t][d]: ways to pick d chains from the classes seen so far with exactly t of them tied at x.
-      let dp: number[][] = [Array.from({ length: rest + 1 }, (_, d) => (d === 0 ? 1 : 0))];
-      for (const [other, md] of classes) {
-        if (other === answer) continue;
-        const next: number[][] = Array.from({ length: dp.length + 1 }, () => new Array<number>(rest + 1).fill(0));
-        dp.forEach((row, t) => {
-          const same = next[t] as number[];
-          const tied = next[t + 1] as number[];
-          row.forEach((ways, d) => {
-            if (ways === 0) return;
-            // Fewer than x of this answer: it cannot beat or tie c.
-            for (let j = 0; j < x && d + j <= rest; j++) same[d + j] = (same[d + j] ?? 0) + ways * choose(md, j);
-            if (d + x <= rest) tied[d + x] = (tied[d + x] ?? 0) + ways * choose(md, x);
-          });
-        });
-        while (next.length > 1 && (next[next.length - 1] as number[]).every((value) => value === 0)) next.pop();
-        dp = next;
-      }
-      let weighted = 0;
-      dp.forEach((row, t) => {
-        // The invalid chains fill the remaining places.
-        for (let d = 0; d <= rest; d++) weighted += ((row[d] as number) * choose(invalid, rest - d)) / (t + 1);
-      });
-      favourable += choose(mc, x) * weighted;
-    }
-  }
-  return favourable / choose(n, k);
+  if (!Number.isInteger(k) || k < 1 || k > answers.length) throw new RangeError(`maj@k needs 1 ≤ k ≤ ${answers.length} chains, got k = ${k}`);
+  return checkedCurve(answers, isCorrect, k)[k - 1] as number;
 }
 
-/** maj@k for k = 1…n. */
+/** maj@k for k = 1…n (one pass computes them all); empty without chains. */
 export function majAtKCurve(answers: readonly (string | undefined)[], isCorrect: (answer: string) => boolean): number[] {
-  return Array.from({ length: answers.length }, (_, i) => majAtK(answers, isCorrect, i + 1));
+  return checkedCurve(answers, isCorrect, answers.length);
 }
 
-/** 95% Wilson score interval of a proportion (z = 1.96); [0, 1] without trials. */
+/**
+ * Wilson score interval of a proportion (default z: 95%), [0, 1] without trials:
+ *   centre = (p̂ + z²/2n) / (1 + z²/n),  half = z·√(p̂(1 − p̂)/n + z²/4n²) / (1 + z²/n).
+ * Unlike p̂ ± z·√(p̂(1 − p̂)/n) it stays inside [0, 1] and is not empty at 0 or n successes.
+ */
 export function wilson(successes: number, trials: number, z = 1.959964): { low: number; high: number } {
   if (trials === 0) return { low: 0, high: 1 };
   const p = successes / trials;
@@ -140,5 +190,12 @@ export function wilson(successes: number, trials: number, z = 1.959964): { low: 
   const denominator = 1 + z2 / trials;
   const centre = (p + z2 / (2 * trials)) / denominator;
   const half = (z * Math.sqrt((p * (1 - p)) / trials + z2 / (4 * trials * trials))) / denominator;
-  return { low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
+  // At 0 or n successes the bound is exactly 0 or 1; rounding would leave a hair off it.
+  return { low: successes <= 0 ? 0 : Math.max(0, centre - half), high: successes >= trials ? 1 : Math.min(1, centre + half) };
+}
+
+/** Arithmetic mean; NaN for no values (there is no mean to show). */
+export function mean(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  return values.reduce((sum, value) => sum + value, 0) / values.length;
 }

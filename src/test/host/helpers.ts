@@ -115,3 +115,34 @@ export function findSymbol(symbols: readonly vscode.DocumentSymbol[], name: stri
   }
   return undefined;
 }
+
+/** What the browser side of the runner checks in the results webview. */
+export interface PanelExpectation {
+  runId: string;
+  variants: { name: string; single: number; majority: number }[];
+  chain: { variant: string; caseId: string; sample: number; text: string };
+  /** Texts that must appear literally (model output and expected values are never markup). */
+  literals?: string[];
+  screenshot?: string;
+}
+
+/**
+ * Asks the runner's browser side to check the results webview against `expected`, through files in
+ * CHAINSCOPE_HOST_ARTIFACTS (only the code-server runner has a browser: elsewhere this says so).
+ */
+export async function verifyPanel(name: string, expected: PanelExpectation, timeoutMs = 60_000): Promise<string> {
+  const directory = process.env.CHAINSCOPE_HOST_ARTIFACTS;
+  if (!directory) return 'no-browser';
+  const fs = await import('node:fs');
+  const request = path.join(directory, `panel-${name}.json`);
+  const answer = `${request}.checked`;
+  // Written whole, then renamed: the runner never reads half a file.
+  fs.writeFileSync(`${request}.part`, JSON.stringify(expected));
+  fs.renameSync(`${request}.part`, request);
+  const deadline = Date.now() + timeoutMs;
+  while (!fs.existsSync(answer)) {
+    if (Date.now() > deadline) throw new Error(`the browser side did not check the panel within ${timeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return fs.readFileSync(answer, 'utf8');
+}

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Rebuilds testFixtures/models/arith-tiny end to end: train (seeded, fixed step count), export to ONNX,
+# evaluate on the held-out problems. Needs Debian's torch (see README.md); ~15 min on 2 CPU cores.
+set -euo pipefail
+cd "$(dirname "$0")"
+PYTHON=${PYTHON:-/usr/bin/python3}
+WORK_DIR=${WORK_DIR:-../../artifacts/model-build}   # checkpoint and logs; artifacts/ is git-ignored
+OUT_DIR=../../testFixtures/models/arith-tiny
+export OMP_WAIT_POLICY=PASSIVE   # idle OpenMP threads must not spin against the other core's work
+mkdir -p "$WORK_DIR" "$OUT_DIR"
+"$PYTHON" train.py "$WORK_DIR"
+"$PYTHON" export.py "$WORK_DIR" "$OUT_DIR"
+"$PYTHON" evaluate.py "$WORK_DIR" "$OUT_DIR"

@@ -1,0 +1,89 @@
+// The run from the editor: CodeLens → evaluation → results panel, against a real OpenAI-compatible
+// HTTP server on 127.0.0.1 started inside the extension host. The browser side of the runner reads
+// the webview's DOM and checks it against the run's JSON (see verifyPanel in helpers.ts).
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import { startFakeServer, type FakeServer } from '../../../testFixtures/openai-server/server';
+import type { RunResult } from '../../core/eval/results';
+import type { ChainscopeApi } from '../../extension/extension';
+import { extension, fixtureUri, openActivated, rangeOf, verifyPanel } from './helpers';
+
+const MARKUP_ANSWER = '<script>window.pwned = 1</script><img src=x onerror=alert(1)>';
+
+suite('Evaluating from the editor', () => {
+  let server: FakeServer;
+
+  suiteSetup(async () => {
+    server = await startFakeServer({
+      answers: [
+        { match: 'render', answers: ['<img src=x onerror=alert(1)>', MARKUP_ANSWER] },
+        { match: 'say four', answers: ['4', '4', 'four'] },
+      ],
+    });
+    await vscode.workspace.getConfiguration('chainscope').update('compatible.baseUrl', server.url, vscode.ConfigurationTarget.Global);
+  });
+
+  suiteTeardown(async () => {
+    await vscode.workspace.getConfiguration('chainscope').update('compatible.baseUrl', undefined, vscode.ConfigurationTarget.Global);
+    await server.close();
+  });
+
+  test('the document CodeLens says what Evaluate will do, and runs it into the results panel', async () => {
+    const editor = await openActivated('xss.prompt');
+    const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', editor.document.uri, 20);
+    const titles = lenses.map((lens) => lens.command?.title ?? '(unresolved)');
+    const evaluate = lenses.find((lens) => lens.command?.command === 'chainscope.evaluate');
+    assert.ok(evaluate?.command, `no resolved Evaluate lens among ${JSON.stringify(titles)}`);
+    assert.match(evaluate.command.title, /^▶ Evaluate \(2 cases × 2 variants × 3 chains, ≈\d+ prompt tokens\) on openai-compatible:fake-model$/);
+    assert.equal(titles.filter((title) => title === '▶ Evaluate case').length, 2);
+    assert.equal(titles.filter((title) => title === '▶ This variant').length, 2);
+
+    const result = await vscode.commands.executeCommand<RunResult>(evaluate.command.command, ...(evaluate.command.arguments ?? []));
+    assert.equal(result.status, 'completed');
+    assert.equal(result.cells.length, 4);
+    assert.equal(server.requests.length, 4, 'one request of n = 3 per case and variant');
+    const markup = result.cells.find((cell) => cell.caseName === 'markup' && cell.variant === 'zero-shot');
+    const chain = markup?.chains.find((c) => c.text === MARKUP_ANSWER) ?? markup?.chains[0];
+    assert.ok(markup && chain);
+
+    // Model output and expected values are shown as text: the browser side checks the DOM.
+    const verdict = await verifyPanel('xss', {
+      runId: result.runId,
+      variants: result.variants.map((variant) => ({ name: variant.name, single: variant.singleChain.value, majority: variant.majorityVote.value })),
+      chain: { variant: markup.variant, caseId: markup.caseId, sample: chain.sample, text: chain.text },
+      literals: ['<img src=x onerror=alert(1)>', ...(markup.chains.some((c) => c.text === MARKUP_ANSWER) ? ['<script>window.pwned = 1</script>'] : [])],
+      screenshot: 'panel-xss.png',
+    });
+    // Only the code-server runner has a browser to read the webview with.
+    if (verdict !== 'no-browser') assert.equal(verdict, 'ok');
+  });
+
+  test('Test Explorer lists cases × variants, and running one reports pass or fail', async () => {
+    const api = extension().exports as ChainscopeApi;
+    const file = await api.tests.itemsFor(fixtureUri('xss.prompt'));
+    const cases: string[] = [];
+    file.children.forEach((item) => cases.push(item.label));
+    assert.deepEqual(cases, ['markup', 'four']);
+    const four = [...(function* () {
+      const found: vscode.TestItem[] = [];
+      file.children.forEach((item) => found.push(item));
+      yield* found;
+    })()].find((item) => item.label === 'four');
+    assert.ok(four);
+    const variants: vscode.TestItem[] = [];
+    four.children.forEach((item) => variants.push(item));
+    assert.deepEqual(variants.map((item) => item.label), ['zero-shot', 'few-shot']);
+    const document = await vscode.workspace.openTextDocument(fixtureUri('xss.prompt'));
+    assert.equal(four.range?.start.line, rangeOf(document, 'name: four').start.line);
+
+    const before = server.requests.length;
+    await api.tests.runItems([variants[0] as vscode.TestItem]);
+    assert.equal(server.requests.length - before, 1, 'only the chosen case and variant ran');
+    const outcome = api.tests.outcomes.get((variants[0] as vscode.TestItem).id);
+    // "4", "4", "four": the majority answer is 4 whatever the draw order, unless the draw gave "four" twice.
+    assert.ok(outcome === 'passed' || outcome === 'failed', `outcome ${String(outcome)}`);
+    const result = api.evaluations.latestResult(fixtureUri('xss.prompt'));
+    const cell = result?.cells.find((c) => c.caseName === 'four' && c.variant === 'zero-shot');
+    assert.equal(outcome, cell?.majorityPass ? 'passed' : 'failed');
+  });
+});
