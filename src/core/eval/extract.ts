@@ -1,101 +1,162 @@
 import type { ExtractorSpec } from '../prompt/types';
 import { canonicalNumber, parseNumber, toHalfWidth } from './normalize';
 
-/** An answer and where it stands in the completion, or an explicit "no answer" (never a guess). */
+/** An answer and where it stands in the completion (`span`: [start, end) offsets), or an explicit "no answer". */
 export type ExtractedAnswer = { valid: true; value: string; span: [number, number] } | { valid: false; reason: string };
 
-/** Phrases after which models state their final answer; the last one in a completion wins. */
-const ANSWER_PHRASE = /(?:the (?:final )?answer is|answer\s*[:：]|####|final answer\s*[:：]?|therefore,? the answer is|答案是|答案[:：])\s*/gi;
+type Span = [number, number];
 
-/** Numbers as written: sign, currency, thousands separators, decimals or a fraction, optional percent. */
-const NUMBER = /[-+−]?[$€£¥₹]?\s?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\/\d+)?%?|[-+]?\.\d+/g;
+/** Phrases after which models state their final answer; the last one in a completion wins. */
+const ANSWER_PHRASE = /(?:the (?:final |correct )?answer is\s*:?|(?:final )?answer\s*:|####|答案是\s*:?|答案\s*:)[ \t]*/gi;
+
+/**
+ * Numbers as written: sign, currency before or after, digits with commas, decimals, a fraction, percent.
+ * Not the tail of a word or range ("COVID-19", "3-4", "v1.5"), and a sign only right before the digits
+ * (a "- 5" bullet is 5). Commas are taken greedily and judged by parseNumber, so "1,2" is one ambiguous token.
+ */
+const NUMBER = /(?<![A-Za-z0-9_.,])(?:[-+](?=[$€£¥₹]?\d|\.\d))?(?:[$€£¥₹]\s?)?(?:\d+(?:,\d+)*(?:\.\d+)?(?:\s?\/\s?\d+)?|\.\d+)(?:\s?[$€£¥₹%])?/g;
 
 function none(reason: string): ExtractedAnswer {
   return { valid: false, reason };
 }
 
-/** The text after the last answer phrase, up to the end of its sentence or line, without decoration. */
-function afterLastPhrase(completion: string): { text: string; start: number } | undefined {
-  let last: RegExpExecArray | undefined;
-  for (const match of completion.matchAll(ANSWER_PHRASE)) last = match;
-  if (!last) return undefined;
-  const start = last.index + last[0].length;
-  const rest = completion.slice(start);
-  const lineEnd = rest.search(/\n/);
-  let text = lineEnd < 0 ? rest : rest.slice(0, lineEnd);
-  // The answer ends at a sentence end ("… is 14. So …"), but not inside a decimal like 3.5.
-  const sentenceEnd = /[.。!?](?=\s|$)/.exec(text);
-  if (sentenceEnd) text = text.slice(0, sentenceEnd.index);
-  return { text, start };
+function found(completion: string, span: Span): ExtractedAnswer {
+  return { valid: true, value: completion.slice(span[0], span[1]), span };
 }
 
-/** Strips markup models wrap answers in: **bold**, $math$, \boxed{…}, quotes. */
-function unwrap(text: string, start: number): { value: string; span: [number, number] } {
-  let value = text;
-  let offset = start;
-  const boxed = /\\boxed\{([^}]*)\}/.exec(value);
-  if (boxed) {
-    offset += boxed.index + '\\boxed{'.length;
-    value = boxed[1] ?? '';
+/** The span of `\boxed{…}`'s content starting at `open` (the index of its `{`), braces balanced. */
+function balancedBraces(text: string, open: number): Span | undefined {
+  let depth = 0;
+  for (let i = open; i < text.length; i++) {
+    if (text[i] === '{') depth++;
+    else if (text[i] === '}' && --depth === 0) return [open + 1, i];
   }
-  const leading = /^[\s*$"'`(]*/.exec(value)?.[0].length ?? 0;
-  const trailing = /[\s*$"'`).,;:!?。]*$/.exec(value.slice(leading))?.[0].length ?? 0;
-  const inner = value.slice(leading, value.length - trailing);
-  return { value: inner, span: [offset + leading, offset + leading + inner.length] };
+  return undefined;
 }
 
-function extractNumber(completion: string): ExtractedAnswer {
-  const phrase = afterLastPhrase(completion);
-  const candidates = (text: string, base: number): { value: number; span: [number, number] }[] => {
-    const found: { value: number; span: [number, number] }[] = [];
-    for (const match of text.matchAll(NUMBER)) {
-      const raw = match[0].replace('−', '-');
-      const value = parseNumber(raw.replace(/%$/, '')) ?? undefined;
-      if (value === undefined) continue;
-      found.push({ value: raw.endsWith('%') ? value : value, span: [base + (match.index ?? 0), base + (match.index ?? 0) + match[0].length] });
-    }
-    return found;
-  };
-  const inPhrase = phrase ? candidates(phrase.text, phrase.start) : [];
-  // After the phrase the first number is the answer ("The answer is 14 apples, not 12").
-  const chosen = inPhrase[0] ?? candidates(completion, 0).at(-1);
-  if (!chosen) return none('no number in the completion');
-  return { valid: true, value: canonicalNumber(chosen.value), span: chosen.span };
+/**
+ * Where the final answer is stated: the content of the last `\boxed{…}` or the text after the last answer
+ * phrase, whichever comes later. After a phrase the answer runs to the end of its sentence or line; a
+ * phrase that ends its line ("Answer:\n42") takes the next non-empty line.
+ */
+function finalAnswerRegion(completion: string): Span | undefined {
+  const text = toHalfWidth(completion);
+  let phrase: RegExpExecArray | undefined;
+  for (const match of text.matchAll(ANSWER_PHRASE)) phrase = match;
+  const boxedAt = text.lastIndexOf('\\boxed{');
+  if (boxedAt >= 0 && (!phrase || boxedAt > phrase.index)) {
+    const braces = balancedBraces(text, boxedAt + '\\boxed'.length);
+    if (braces) return braces;
+  }
+  if (!phrase) return undefined;
+  let start = phrase.index + phrase[0].length;
+  const sameLine = /^[^\n]*/.exec(text.slice(start))?.[0] ?? '';
+  if (sameLine.trim() === '') {
+    const nextLine = /\S/.exec(text.slice(start));
+    if (!nextLine) return [start, start];
+    start += nextLine.index;
+  }
+  let line = /^[^\n]*/.exec(text.slice(start))?.[0] ?? '';
+  // The answer ends at its sentence's end ("… is 14. So …"), not at a decimal point (3.5).
+  const sentenceEnd = /[.!?](?=\s|$)/.exec(line);
+  if (sentenceEnd) line = line.slice(0, sentenceEnd.index);
+  return [start, start + line.length];
 }
+
+/** Narrows a span past the markup answers come wrapped in: **bold**, $math$, \boxed{…}, quotes, a final period. */
+function unwrap(completion: string, [start, end]: Span): Span {
+  const text = toHalfWidth(completion);
+  const boxedAt = text.slice(start, end).indexOf('\\boxed{');
+  if (boxedAt >= 0) {
+    const braces = balancedBraces(text, start + boxedAt + '\\boxed'.length);
+    if (braces && braces[1] <= end) [start, end] = braces;
+  }
+  while (start < end && /[\s*$"'`(_]/.test(text[start] ?? '')) start++;
+  while (end > start && /[\s*$"'`)_.,;:!?]/.test(text[end - 1] ?? '')) end--;
+  return [start, end];
+}
+
+interface NumberToken {
+  value: number | undefined;
+  span: Span;
+}
+
+function numberTokens(completion: string, [from, to]: Span): NumberToken[] {
+  const text = toHalfWidth(completion).slice(0, to);
+  const pattern = new RegExp(NUMBER.source, 'g');
+  pattern.lastIndex = from;
+  const tokens: NumberToken[] = [];
+  for (let match = pattern.exec(text); match; match = pattern.exec(text)) {
+    tokens.push({ value: parseNumber(match[0]), span: [match.index, match.index + match[0].length] });
+  }
+  return tokens;
+}
+
+function numberAnswer(completion: string, token: NumberToken): ExtractedAnswer {
+  const raw = completion.slice(token.span[0], token.span[1]);
+  if (token.value === undefined) return none(`"${raw}" is ambiguous (a decimal comma or a list?)`);
+  return { valid: true, value: canonicalNumber(token.value), span: token.span };
+}
+
+/** The first number after the last answer phrase ("The answer is 14 apples, not 12"), else the last number. */
+function extractNumber(completion: string): ExtractedAnswer {
+  const region = finalAnswerRegion(completion);
+  const stated = region ? numberTokens(completion, region)[0] : undefined;
+  if (stated) return numberAnswer(completion, stated);
+  const last = numberTokens(completion, [0, completion.length]).at(-1);
+  return last ? numberAnswer(completion, last) : none('no number in the completion');
+}
+
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Where a choice letter is written as the answer: "(B)", "B)", "answer is B", "Answer: B", "B.", or alone on a line. */
+const LETTER_FORMS = [
+  /\(([A-E])\)/g,
+  /(?<![A-Za-z(])([A-E])\)/g,
+  /[Aa]nswer(?:\s+is)?\s*:?\s*\(?([A-E])(?![A-Za-z])/g,
+  /(?<![A-Za-z.])([A-E])\.(?=\s|$)/g,
+  /^[\s*]*([A-E])[\s*]*$/gm,
+];
 
 function extractChoice(completion: string, choices: readonly string[] | undefined): ExtractedAnswer {
-  if (choices && choices.length > 0) {
-    const escaped = choices.map((choice) => choice.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-    // Whole words for Latin text; CJK choices have no word boundaries.
-    const pattern = new RegExp(`(?<![\\p{L}\\p{N}])(${escaped.join('|')})(?![\\p{L}\\p{N}])`, 'giu');
-    let last: RegExpExecArray | undefined;
-    for (const match of completion.matchAll(pattern)) last = match;
-    if (!last) return none(`none of ${choices.join(', ')} is named`);
-    const named = choices.find((choice) => choice.toLowerCase() === (last[1] ?? '').toLowerCase()) ?? last[1] ?? '';
-    return { valid: true, value: named, span: [last.index, last.index + last[0].length] };
-  }
   const text = toHalfWidth(completion);
-  const patterns = [/\(([A-E])\)/g, /(?:answer|option|choice)\s*(?:is|:)?\s*\(?([A-E])\b/gi, /(?:^|\s)([A-E])[).:](?=\s|$)/gm, /^\s*([A-E])\s*$/gm];
-  let best: { letter: string; index: number; length: number } | undefined;
-  for (const pattern of patterns) {
-    for (const match of text.matchAll(pattern)) {
-      const letter = (match[1] ?? '').toUpperCase();
-      const index = (match.index ?? 0) + match[0].indexOf(match[1] ?? '');
-      if (!best || index > best.index) best = { letter, index, length: 1 };
+  const region = finalAnswerRegion(completion);
+  if (choices && choices.length > 0) {
+    // Longest first, so "very positive" is not read as "positive"; whole words for Latin text, any place for CJK.
+    const alternatives = [...choices].sort((a, b) => b.length - a.length).map(escapeRegExp);
+    const pattern = new RegExp(`(?<![\\p{L}\\p{N}])(?:${alternatives.join('|')})(?![\\p{L}\\p{N}])`, 'giu');
+    const named = [...text.matchAll(pattern)];
+    const stated = region ? named.find((match) => match.index >= region[0] && match.index < region[1]) : undefined;
+    const chosen = stated ?? named.at(-1);
+    if (!chosen) return none(`none of ${choices.join(', ')} is named`);
+    const value = choices.find((choice) => choice.toLowerCase() === chosen[0].toLowerCase()) ?? chosen[0];
+    return { valid: true, value, span: [chosen.index, chosen.index + chosen[0].length] };
+  }
+  if (region) {
+    const [start, end] = unwrap(completion, region);
+    const letter = /^(?:option\s+|choice\s+)?\(?([A-E])(?![A-Za-z'])/i.exec(text.slice(start, end));
+    if (letter?.[1] && /[A-E]/.test(letter[1])) {
+      const at = start + letter[0].length - 1;
+      return found(completion, [at, at + 1]);
     }
   }
-  if (!best) return none('no choice letter (A–E) found');
-  return { valid: true, value: best.letter, span: [best.index, best.index + best.length] };
+  let last: number | undefined;
+  for (const form of LETTER_FORMS) {
+    for (const match of text.matchAll(form)) {
+      const at = match.index + match[0].lastIndexOf(match[1] ?? '');
+      if (last === undefined || at > last) last = at;
+    }
+  }
+  if (last === undefined) return none('no choice letter (A–E) found');
+  return found(completion, [last, last + 1]);
 }
 
 function extractRegex(completion: string, spec: ExtractorSpec): ExtractedAnswer {
   if (!spec.pattern) return none('no pattern given');
   let pattern: RegExp;
   try {
-    const flags = new Set((spec.flags ?? '').split(''));
-    flags.add('g');
-    flags.add('d');
-    pattern = new RegExp(spec.pattern, [...flags].join(''));
+    // `d` gives the offsets of groups for the span; `g` lists every match so `match` can pick one.
+    pattern = new RegExp(spec.pattern, [...new Set([...(spec.flags ?? ''), 'g', 'd'])].join(''));
   } catch (error) {
     return none(`invalid pattern: ${error instanceof Error ? error.message : String(error)}`);
   }
@@ -104,36 +165,53 @@ function extractRegex(completion: string, spec: ExtractorSpec): ExtractedAnswer 
   const match = spec.match === 'first' ? matches[0] : matches.at(-1);
   if (!match) return none(`no match for /${spec.pattern}/`);
   const group = spec.group ?? (match.length > 1 ? 1 : 0);
-  const value = match[group];
-  const indices = (match as RegExpMatchArray & { indices?: [number, number][] }).indices?.[group];
-  if (value === undefined || !indices) return none(`group ${group} did not take part in the match`);
-  return { valid: true, value: value.trim(), span: indices };
+  const indices = match.indices?.[group];
+  if (group >= match.length) return none(`the pattern has no group ${group}`);
+  if (!indices) return none(`group ${group} did not take part in the match`);
+  return trimmed(completion, indices[0], indices[1], `group ${group} matched only spaces`);
 }
 
-/** The first balanced JSON object or array in the text (also inside ```json fences). */
-function findJson(completion: string): { value: unknown; span: [number, number] } | undefined {
-  for (let start = 0; start < completion.length; start++) {
-    const open = completion[start];
-    if (open !== '{' && open !== '[') continue;
+/** Paths like `$`, `$.a.b[0]`, `$['key with spaces']`, `$["x"]` — the grammar the prompt checker accepts. */
+const JSON_PATH = /^\$(?:\.[A-Za-z_$][\w$-]*|\[\d+\]|\['[^']*'\]|\["[^"]*"\])*$/;
+const JSON_PATH_STEP = /\.([A-Za-z_$][\w$-]*)|\[(\d+)\]|\['([^']*)'\]|\["([^"]*)"\]/g;
+
+/** Follows a JSON path; own properties only, so `$.constructor` finds nothing. */
+export function followJsonPath(value: unknown, path: string): { found: true; value: unknown } | { found: false; reason: string } {
+  const trimmedPath = path.trim();
+  if (!JSON_PATH.test(trimmedPath)) return { found: false, reason: `'${path}' is not a JSON path such as $.answer or $.items[0].name` };
+  let current = value;
+  for (const step of trimmedPath.matchAll(JSON_PATH_STEP)) {
+    const key = step[1] ?? step[3] ?? step[4];
+    if (key !== undefined) {
+      if (current === null || typeof current !== 'object' || Array.isArray(current) || !Object.hasOwn(current, key)) return { found: false, reason: `the JSON has nothing at ${path}` };
+      current = (current as Record<string, unknown>)[key];
+    } else {
+      const index = Number(step[2]);
+      if (!Array.isArray(current) || index >= current.length) return { found: false, reason: `the JSON has nothing at ${path}` };
+      current = current[index] as unknown;
+    }
+  }
+  return { found: true, value: current };
+}
+
+/** The first balanced JSON object or array in text[from, to) that parses. */
+function findJson(text: string, from = 0, to = text.length): { value: unknown; span: Span } | undefined {
+  for (let start = from; start < to; start++) {
+    if (text[start] !== '{' && text[start] !== '[') continue;
     let depth = 0;
     let inString = false;
-    for (let i = start; i < completion.length; i++) {
-      const ch = completion[i];
+    for (let i = start; i < to; i++) {
+      const ch = text[i];
       if (inString) {
         if (ch === '\\') i++;
         else if (ch === '"') inString = false;
-        continue;
-      }
-      if (ch === '"') inString = true;
+      } else if (ch === '"') inString = true;
       else if (ch === '{' || ch === '[') depth++;
-      else if (ch === '}' || ch === ']') {
-        depth--;
-        if (depth === 0) {
-          try {
-            return { value: JSON.parse(completion.slice(start, i + 1)) as unknown, span: [start, i + 1] };
-          } catch {
-            break;
-          }
+      else if ((ch === '}' || ch === ']') && --depth === 0) {
+        try {
+          return { value: JSON.parse(text.slice(start, i + 1)) as unknown, span: [start, i + 1] };
+        } catch {
+          break;
         }
       }
     }
@@ -141,50 +219,38 @@ function findJson(completion: string): { value: unknown; span: [number, number] 
   return undefined;
 }
 
-/** Follows `$.a.b[0]`, `$['key with spaces']`. */
-export function followJsonPath(value: unknown, path: string): { found: boolean; value?: unknown } {
-  const steps = [...path.trim().replace(/^\$/, '').matchAll(/\.([A-Za-z_$][\w$-]*)|\[(\d+)\]|\['([^']*)'\]|\["([^"]*)"\]/g)];
-  let current = value;
-  for (const step of steps) {
-    const key = step[1] ?? step[3] ?? step[4];
-    if (key !== undefined) {
-      if (current === null || typeof current !== 'object' || Array.isArray(current) || !(key in current)) return { found: false };
-      current = (current as Record<string, unknown>)[key];
-    } else {
-      const index = Number(step[2]);
-      if (!Array.isArray(current) || index >= current.length) return { found: false };
-      current = current[index] as unknown;
-    }
-  }
-  return { found: true, value: current };
-}
-
+/** JSON in a ```json fence first (prose before it may hold brackets), then anywhere in the completion. */
 function extractJson(completion: string, path: string | undefined): ExtractedAnswer {
-  const json = findJson(completion);
-  if (!json) return none('no JSON object in the completion');
+  let json: ReturnType<typeof findJson>;
+  for (const fence of completion.matchAll(/```(?:json)?[ \t]*\n([\s\S]*?)```/gi)) {
+    const start = fence.index + fence[0].indexOf('\n') + 1;
+    json = findJson(completion, start, start + (fence[1] ?? '').length);
+    if (json) break;
+  }
+  json ??= findJson(completion);
+  if (!json) return none('no JSON object or array in the completion');
   const result = followJsonPath(json.value, path ?? '$');
-  if (!result.found) return none(`the JSON has nothing at ${path ?? '$'}`);
+  if (!result.found) return none(result.reason);
   const value = typeof result.value === 'string' ? result.value : JSON.stringify(result.value);
   return { valid: true, value, span: json.span };
 }
 
-function trimmedSpan(completion: string, start: number, end: number): ExtractedAnswer {
+function trimmed(completion: string, start: number, end: number, emptyReason: string): ExtractedAnswer {
   let from = start;
   let to = end;
   while (from < to && /\s/.test(completion[from] ?? '')) from++;
   while (to > from && /\s/.test(completion[to - 1] ?? '')) to--;
-  if (from === to) return none('the completion is empty');
-  return { valid: true, value: completion.slice(from, to), span: [from, to] };
+  return from === to ? none(emptyReason) : found(completion, [from, to]);
 }
 
-/** Pulls the answer out of a completion as the prompt's `extract` says. */
+/** Pulls the answer out of a completion as the prompt's `extract` says. Never throws; never guesses. */
 export function extractAnswer(completion: string, spec: ExtractorSpec): ExtractedAnswer {
   switch (spec.type) {
     case 'text':
-      return trimmedSpan(completion, 0, completion.length);
+      return trimmed(completion, 0, completion.length, 'the completion is empty');
     case 'line': {
-      const match = /\S[^\n]*/.exec(completion);
-      return match ? trimmedSpan(completion, match.index, match.index + match[0].length) : none('the completion is empty');
+      const line = /\S[^\n]*/.exec(completion);
+      return line ? trimmed(completion, line.index, line.index + line[0].length, 'the completion is empty') : none('the completion is empty');
     }
     case 'number':
       return extractNumber(completion);
@@ -196,13 +262,14 @@ export function extractAnswer(completion: string, spec: ExtractorSpec): Extracte
       return extractJson(completion, spec.path);
     case 'answer':
     case 'auto': {
-      const phrase = afterLastPhrase(completion);
-      if (phrase) {
-        const { value, span } = unwrap(phrase.text, phrase.start);
-        if (value) return { valid: true, value, span };
+      const region = finalAnswerRegion(completion);
+      if (region) {
+        const span = unwrap(completion, region);
+        if (span[0] < span[1]) return found(completion, span);
+        if (spec.type === 'answer') return none('nothing follows the last answer phrase');
       }
-      if (spec.type === 'answer') return none('no "The answer is …" or "Answer:" in the completion');
-      return trimmedSpan(completion, 0, completion.length);
+      if (spec.type === 'answer') return none('no "The answer is …", "Answer:", "####" or \\boxed{…} in the completion');
+      return trimmed(completion, 0, completion.length, 'the completion is empty');
     }
   }
 }

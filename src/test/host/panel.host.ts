@@ -38,7 +38,7 @@ suite('Evaluating from the editor', () => {
     assert.equal(titles.filter((title) => title === '▶ Evaluate case').length, 2);
     assert.equal(titles.filter((title) => title === '▶ This variant').length, 2);
 
-    const result = await vscode.commands.executeCommand<RunResult>(evaluate.command.command, ...(evaluate.command.arguments ?? []));
+    const result = await vscode.commands.executeCommand<RunResult>(evaluate.command.command, ...((evaluate.command.arguments ?? []) as unknown[]));
     assert.equal(result.status, 'completed');
     assert.equal(result.cells.length, 4);
     assert.equal(server.requests.length, 4, 'one request of n = 3 per case and variant');
