@@ -21,6 +21,8 @@ const common = {
 
 const entries = [
   { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
+  // Loaded on first use by the extension (src/extension/core.ts), not on activation.
+  { entryPoints: ['src/extension/coreEntry.ts'], outfile: 'dist/core.js' },
   // The local model's worker thread: its own file, loaded with new Worker().
   { entryPoints: ['src/core/local/worker.ts'], outfile: 'dist/localWorker.js' },
   { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: `#!/usr/bin/env node\n${common.banner.js}` } },

@@ -2,8 +2,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tiktoken, type TiktokenBPE } from 'js-tiktoken/lite';
 
-export const ENCODINGS = ['o200k_base', 'cl100k_base', 'p50k_base', 'r50k_base'] as const;
-export type EncodingName = (typeof ENCODINGS)[number];
+import type { EncodingName } from './encodings';
+
+export { ENCODINGS, type EncodingName } from './encodings';
 
 /** Picks the tokenizer OpenAI uses for a model name; `o200k_base` (GPT-4o and later) when unknown. */
 export function encodingForModel(model: string | undefined): EncodingName {

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { Backend } from '../core/backend';
-import { createBackend, ENDPOINTS, parseModelReference } from '../core/backends';
+import { ENDPOINTS } from '../core/backends/endpoints';
+import { core } from './core';
 import type { PromptDocument } from '../core/prompt/types';
 import { readSettings } from './config';
 import type { Logger } from './log';
@@ -49,13 +50,13 @@ export class Backends implements vscode.Disposable {
 
   async forModel(reference: string): Promise<Backend> {
     const settings = readSettings();
-    const { provider } = parseModelReference(reference);
+    const { provider } = core().parseModelReference(reference);
     const name = provider ?? 'openai';
     const apiKey = ENDPOINTS[name]?.keyVariable ? await this.keys.get(name) : undefined;
     const cacheKey = JSON.stringify({ reference, settings: { ...settings, prices: undefined }, keyed: apiKey !== undefined });
     let backend = this.cache.get(cacheKey);
     if (!backend) {
-      backend = createBackend({
+      backend = core().createBackend({
         modelReference: reference,
         env: { ...process.env, AZURE_OPENAI_API_VERSION: settings.azure.apiVersion, ...(settings.azure.endpoint ? { AZURE_OPENAI_ENDPOINT: settings.azure.endpoint } : {}) },
         ...(apiKey ? { apiKey } : {}),

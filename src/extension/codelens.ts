@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { estimateRun } from '../core/eval/estimate';
+import { core } from './core';
 import type { ModelChoice } from './backends';
 import { toRange } from './convert';
 import { PROMPT_SELECTOR, type PromptDocuments } from './documents';
@@ -51,7 +51,7 @@ export class PromptCodeLenses implements vscode.CodeLensProvider {
     const model = this.models.resolve(loaded.document);
     let tokens = '';
     try {
-      const estimate = await estimateRun(loaded, { input: model.startsWith('local:') ? 'text' : 'chat', model: model.replace(/^[\w-]+:/, '') });
+      const estimate = await core().estimateRun(loaded, { input: model.startsWith('local:') ? 'text' : 'chat', model: model.replace(/^[\w-]+:/, '') });
       tokens = `, ≈${estimate.promptTokens.toLocaleString('en-US')} prompt tokens`;
     } catch {
       // A document with errors renders no estimate; the lens still runs (and reports the errors).

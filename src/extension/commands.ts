@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { tokenReport } from '../core/prompt/tokenReport';
+import { core } from './core';
 import type { PromptDiagnostics } from './diagnostics';
 import type { PromptDocuments } from './documents';
 import type { Evaluations } from './evaluation';
@@ -60,7 +60,7 @@ export function registerCommands(documents: PromptDocuments, diagnostics: Prompt
         return undefined;
       }
       const loaded = await documents.get(document);
-      const report = await tokenReport(loaded.document, loaded.cases);
+      const report = await core().tokenReport(loaded.document, loaded.cases);
       const items = report.rows.map((row) => ({
         label: row.variant.name,
         description: `${row.chatTokens} chat tokens · ${row.textTokens} text tokens`,

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { Prices } from '../core/eval/results';
-import { ENCODINGS, type EncodingName } from '../core/tokens';
+import { ENCODINGS, type EncodingName } from '../core/encodings';
 
 /** Every setting Chainscope reads, typed, in one place. */
 export interface ChainscopeSettings {

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
-import { loadPrompt, type FileSystem, type LoadedPrompt } from '../core/prompt/load';
+import type { FileSystem, LoadedPrompt } from '../core/prompt/load';
+import { core } from './core';
 
 export const PROMPT_SELECTOR: vscode.DocumentSelector = { language: 'prompt' };
 
@@ -28,7 +29,7 @@ export class PromptDocuments implements vscode.Disposable {
     const key = document.uri.toString();
     const cached = this.cache.get(key);
     if (cached && cached.version === document.version) return cached.loaded;
-    const loaded = loadPrompt(document.uri.fsPath, document.getText(), workspaceFileSystem);
+    const loaded = core().loadPrompt(document.uri.fsPath, document.getText(), workspaceFileSystem);
     this.cache.set(key, { version: document.version, loaded });
     return loaded;
   }

@@ -1,11 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { compareRuns } from '../core/eval/compare';
-import { summarizeRun, type RunResult } from '../core/eval/results';
-import { runEvaluation } from '../core/eval/run';
-import { latestRunFile, RunFile, type CompletionRecord, type RunHeader } from '../core/eval/store';
-import { DEFAULT_PRICES, priceFor } from '../core/prices';
+import type { RunResult } from '../core/eval/results';
+import type { CompletionRecord, RunHeader } from '../core/eval/store';
+import type { Prices } from '../core/eval/results';
+import { core } from './core';
 import type { LoadedPrompt } from '../core/prompt/load';
 import type { Backends, ModelChoice } from './backends';
 import { readSettings } from './config';
@@ -81,8 +80,8 @@ export class Evaluations implements vscode.Disposable {
     }
 
     const runsDirectory = this.runsDirectory(request.uri);
-    const previousFile = request.resume ? undefined : latestRunFile(runsDirectory, loaded.file);
-    const prices = priceFor(backend.id, backend.model, { ...DEFAULT_PRICES, ...readSettings().prices });
+    const previousFile = request.resume ? undefined : core().latestRunFile(runsDirectory, loaded.file);
+    const prices = core().priceFor(backend.id, backend.model, { ...core().DEFAULT_PRICES, ...readSettings().prices });
     const panel = request.showPanel === false ? undefined : ResultsPanel.show(this.extensionUri, this.log);
     this.running++;
     try {
@@ -118,7 +117,7 @@ export class Evaluations implements vscode.Disposable {
     backend: Awaited<ReturnType<Backends['forModel']>>,
     runsDirectory: string,
     previousFile: string | undefined,
-    prices: ReturnType<typeof priceFor>,
+    prices: Prices | undefined,
     token: vscode.CancellationToken,
     progress: vscode.Progress<{ message?: string; increment?: number }> | undefined,
     panel: ResultsPanel | undefined,
@@ -135,12 +134,12 @@ export class Evaluations implements vscode.Disposable {
       const now = Date.now();
       if (!force && now - lastUpdate < PARTIAL_UPDATE_MS) return;
       lastUpdate = now;
-      const result = summarizeRun(loaded.document, loaded.cases, { header, completions: records, skippedLines: [] }, prices);
+      const result = core().summarizeRun(loaded.document, loaded.cases, { header, completions: records, skippedLines: [] }, prices);
       result.runFile = runFilePath;
       panel.update({ result, progress: { done: records.length, total: header.variants.length * header.cases.length * header.samples } });
     };
     try {
-      const outcome = await runEvaluation({
+      const outcome = await core().runEvaluation({
         loaded,
         promptText: text,
         backend,
@@ -173,13 +172,13 @@ export class Evaluations implements vscode.Disposable {
           void vscode.window.showWarningMessage(`Chainscope: ${message}`);
         },
       });
-      const result = summarizeRun(loaded.document, loaded.cases, outcome.run, prices);
+      const result = core().summarizeRun(loaded.document, loaded.cases, outcome.run, prices);
       result.runFile = outcome.runFile;
       let comparison;
       if (previousFile && fs.existsSync(previousFile)) {
         try {
-          const previous = summarizeRun(loaded.document, loaded.cases, RunFile.open(previousFile).read(), prices);
-          comparison = compareRuns(previous, result);
+          const previous = core().summarizeRun(loaded.document, loaded.cases, core().RunFile.open(previousFile).read(), prices);
+          comparison = core().compareRuns(previous, result);
         } catch (error) {
           this.log.warn('evaluate', `previous run not comparable: ${error instanceof Error ? error.message : String(error)}`);
         }

@@ -1,9 +1,8 @@
 import * as vscode from 'vscode';
-import { completionsAt, type CompletionKind } from '../core/prompt/complete';
-import { foldingRanges, outline, type OutlineSymbol, type SymbolKind } from '../core/prompt/outline';
-import { tokenReport } from '../core/prompt/tokenReport';
+import type { CompletionKind } from '../core/prompt/complete';
+import type { OutlineSymbol, SymbolKind } from '../core/prompt/outline';
 import type { Case, Range, Variant } from '../core/prompt/types';
-import { encodingForModel } from '../core/tokens';
+import { core } from './core';
 import { readSettings } from './config';
 import { toRange } from './convert';
 import { PROMPT_SELECTOR, type PromptDocuments } from './documents';
@@ -46,7 +45,7 @@ export function registerLanguageFeatures(documents: PromptDocuments): vscode.Dis
       {
         async provideCompletionItems(document, position) {
           const { document: parsed } = await documents.get(document);
-          return completionsAt(document.getText(), position, parsed).map((item) => {
+          return core().completionsAt(document.getText(), position, parsed).map((item) => {
             const completion = new vscode.CompletionItem(item.label, COMPLETION_KINDS[item.kind]);
             if (item.detail) completion.detail = item.detail;
             if (item.insertText) completion.insertText = item.insertText;
@@ -62,13 +61,13 @@ export function registerLanguageFeatures(documents: PromptDocuments): vscode.Dis
     vscode.languages.registerDocumentSymbolProvider(PROMPT_SELECTOR, {
       async provideDocumentSymbols(document) {
         const { document: parsed } = await documents.get(document);
-        return outline(parsed).map(toSymbol);
+        return core().outline(parsed).map(toSymbol);
       },
     }),
     vscode.languages.registerFoldingRangeProvider(PROMPT_SELECTOR, {
       async provideFoldingRanges(document) {
         const { document: parsed } = await documents.get(document);
-        return foldingRanges(parsed).map((range) => new vscode.FoldingRange(range.startLine, range.endLine));
+        return core().foldingRanges(parsed).map((range) => new vscode.FoldingRange(range.startLine, range.endLine));
       },
     }),
   ];
@@ -96,10 +95,10 @@ async function provideTokenHover(
   if (!inBody && !hoveredCase && !hoveredVariant && !onSummaryKey) return undefined;
 
   const setting = readSettings(document.uri).tokenizerEncoding;
-  const encoding = setting === 'auto' ? encodingForModel(parsed.model) : setting;
+  const encoding = setting === 'auto' ? core().encodingForModel(parsed.model) : setting;
   const cases: Case[] = hoveredCase ? [hoveredCase] : loaded.cases;
   const variants: Variant[] = hoveredVariant ? [hoveredVariant] : parsed.variants;
-  const report = await tokenReport(parsed, cases, { encoding, variants });
+  const report = await core().tokenReport(parsed, cases, { encoding, variants });
   if (token.isCancellationRequested) return undefined;
 
   const markdown = new vscode.MarkdownString();

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { resultsToCsv } from '../core/eval/csv';
-import { renderHtmlReport } from '../core/report/html';
+import { core } from './core';
 import type { FromWebview, PanelState, ToWebview } from '../shared/protocol';
 import type { Logger } from './log';
 
@@ -99,7 +98,7 @@ export class ResultsPanel implements vscode.Disposable {
     const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(base), filters: { [format.toUpperCase()]: [format] } });
     if (!target) return;
     const content =
-      format === 'csv' ? resultsToCsv(result) : format === 'json' ? `${JSON.stringify({ schema: 'chainscope.report/1', generatedAt: new Date().toISOString(), runs: [result] }, null, 2)}\n` : renderHtmlReport({ runs: [result], generatedAt: new Date().toISOString() });
+      format === 'csv' ? core().resultsToCsv(result) : format === 'json' ? `${JSON.stringify({ schema: 'chainscope.report/1', generatedAt: new Date().toISOString(), runs: [result] }, null, 2)}\n` : core().renderHtmlReport({ runs: [result], generatedAt: new Date().toISOString() });
     await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(content));
     this.log.info('panel', `exported ${format.toUpperCase()} to ${target.fsPath}`);
   }

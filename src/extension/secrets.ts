@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { ENDPOINTS } from '../core/backends';
+import { ENDPOINTS } from '../core/backends/endpoints';
 import type { Logger } from './log';
 
 const SECRET_PREFIX = 'chainscope.apiKey.';

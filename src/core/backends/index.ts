@@ -23,22 +23,8 @@ export interface BackendOptions {
   local?: { executionProvider?: ExecutionProviderSetting; deviceId?: number; threads?: number; modelDirectories?: string[] };
 }
 
-interface Endpoint {
-  baseUrl?: string;
-  keyVariable?: string;
-  /** Local servers accept any key; the SDK still wants one. */
-  defaultKey?: string;
-}
-
-export const ENDPOINTS: Record<string, Endpoint> = {
-  openai: { keyVariable: 'OPENAI_API_KEY' },
-  azure: { keyVariable: 'AZURE_OPENAI_API_KEY' },
-  ollama: { baseUrl: 'http://127.0.0.1:11434/v1', defaultKey: 'ollama' },
-  vllm: { baseUrl: 'http://127.0.0.1:8000/v1', keyVariable: 'VLLM_API_KEY', defaultKey: 'EMPTY' },
-  lmstudio: { baseUrl: 'http://127.0.0.1:1234/v1', defaultKey: 'lm-studio' },
-  llamacpp: { baseUrl: 'http://127.0.0.1:8080/v1', defaultKey: 'none' },
-  'openai-compatible': { keyVariable: 'OPENAI_API_KEY', defaultKey: 'none' },
-};
+export { ENDPOINTS } from './endpoints';
+import { ENDPOINTS } from './endpoints';
 
 export const BACKEND_NAMES = [...Object.keys(ENDPOINTS), 'local'];
 

@@ -1,0 +1,16 @@
+// Everything the extension uses from src/core, bundled apart (dist/core.js) and loaded on first use:
+// parsing, tokenizers, backends and the engine stay off the activation path.
+export { createBackend, parseModelReference } from '../core/backends';
+export { compareRuns } from '../core/eval/compare';
+export { resultsToCsv } from '../core/eval/csv';
+export { estimateRun } from '../core/eval/estimate';
+export { summarizeRun } from '../core/eval/results';
+export { runEvaluation } from '../core/eval/run';
+export { latestRunFile, RunFile } from '../core/eval/store';
+export { DEFAULT_PRICES, priceFor } from '../core/prices';
+export { completionsAt } from '../core/prompt/complete';
+export { loadPrompt } from '../core/prompt/load';
+export { foldingRanges, outline } from '../core/prompt/outline';
+export { tokenReport } from '../core/prompt/tokenReport';
+export { renderHtmlReport } from '../core/report/html';
+export { encodingForModel } from '../core/tokens';
