@@ -174,15 +174,17 @@ async function checkUi(browser, server) {
     await page.goto(server.workbenchUrl({ payload: [['extensionDevelopmentPath', server.remote(root)], ['skipWelcome', 'true'], ['skipReleaseNotes', 'true']] }));
     await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
     // A restored webview (the results panel) may hold the focus and swallow keys: focus the workbench first.
-    await page.click('.part.statusbar', { position: { x: 5, y: 5 } }).catch(() => undefined);
+    await page.waitForSelector('.part.sidebar .monaco-list', { timeout: 20_000 }).catch(() => undefined);
+    await page.click('.part.sidebar .monaco-list', { position: { x: 20, y: 5 } }).catch(() => page.click('.part.statusbar', { position: { x: 5, y: 5 } }).catch(() => undefined));
     // Quick Open, type the file name, Enter: the way a person opens it.
     await page.keyboard.press('Control+P');
     await page.waitForSelector('.quick-input-widget:not([style*="display: none"]) input', { timeout: 20_000 });
     await page.keyboard.type('good.prompt');
     await page.waitForSelector('.quick-input-list .monaco-list-row', { timeout: 20_000 });
     await page.keyboard.press('Enter');
-    await page.waitForFunction(() => [...document.querySelectorAll('.monaco-editor .view-lines')].some((lines) => lines.textContent?.includes('host-good')), null, { timeout: 30_000 }).catch((error) => {
-      throw new Error(`good.prompt did not show in an editor: ${error.message}`);
+    await page.waitForFunction(() => [...document.querySelectorAll('.monaco-editor .view-lines')].some((lines) => lines.textContent?.includes('host-good')), null, { timeout: 30_000 }).catch(async (error) => {
+      await page.screenshot({ path: path.join(ARTIFACTS, 'ui-failure.png') }).catch(() => undefined);
+      throw new Error(`good.prompt did not show in an editor (see artifacts/ui-failure.png): ${error.message}`);
     });
     checks.push('opened good.prompt through Quick Open; the editor shows its text');
     const tab = await page.textContent('.tabs-container .tab.active');
