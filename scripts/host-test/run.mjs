@@ -171,11 +171,11 @@ async function checkUi(browser, server) {
   try {
     await page.exposeFunction('codeAutomationLog', () => undefined);
     await page.exposeFunction('codeAutomationExit', () => undefined);
-    await page.goto(server.workbenchUrl({ payload: [['extensionDevelopmentPath', server.remote(root)], ['skipWelcome', 'true'], ['skipReleaseNotes', 'true']] }));
+    // A fresh copy of the workspace: a new window state, so nothing the suite left open is restored.
+    const folder = path.join(server.temp, 'ui-workspace');
+    fs.cpSync(WORKSPACE, folder, { recursive: true });
+    await page.goto(server.workbenchUrl({ folder, payload: [['extensionDevelopmentPath', server.remote(root)], ['skipWelcome', 'true'], ['skipReleaseNotes', 'true']] }));
     await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
-    // A restored webview (the results panel) may hold the focus and swallow keys: focus the workbench first.
-    await page.waitForSelector('.part.sidebar .monaco-list', { timeout: 20_000 }).catch(() => undefined);
-    await page.click('.part.sidebar .monaco-list', { position: { x: 20, y: 5 } }).catch(() => page.click('.part.statusbar', { position: { x: 5, y: 5 } }).catch(() => undefined));
     // Quick Open, type the file name, Enter: the way a person opens it.
     await page.keyboard.press('Control+P');
     await page.waitForSelector('.quick-input-widget:not([style*="display: none"]) input', { timeout: 20_000 });
@@ -205,7 +205,8 @@ async function checkUi(browser, server) {
       throw new Error(`no highlighting seen: ${error.message}\n${seen.join("\n")}`, { cause: error });
     }
     checks.push('the grammar highlights role markers');
-    const expectedLenses = (process.env.CHAINSCOPE_EXPECT_CODELENS ?? '').split(',').map((text) => text.trim()).filter(Boolean);
+    // The lenses good.prompt must show; CHAINSCOPE_EXPECT_CODELENS replaces the list.
+    const expectedLenses = (process.env.CHAINSCOPE_EXPECT_CODELENS ?? '▶ Evaluate (3 cases × 2 variants × 3 chains,▶ Evaluate case,▶ This variant').split(',').map((text) => text.trim()).filter(Boolean);
     for (const lens of expectedLenses) {
       await page.waitForFunction((text) => [...document.querySelectorAll('.codelens-decoration')].some((node) => node.textContent?.includes(text)), lens, { timeout: 30_000 });
       checks.push(`CodeLens '${lens}' is rendered`);
@@ -268,6 +269,8 @@ async function runWithCodeServer(env) {
 
 async function main() {
   const started = Date.now();
+  // Runs from earlier sessions in the fixture workspace would clutter the window under test.
+  fs.rmSync(path.join(WORKSPACE, '.chainscope'), { recursive: true, force: true });
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const build = spawnSync(process.execPath, [path.join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: 'inherit' });
   if (build.status !== 0) throw new Error('the extension did not build');

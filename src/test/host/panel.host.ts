@@ -2,6 +2,7 @@
 // HTTP server on 127.0.0.1 started inside the extension host. The browser side of the runner reads
 // the webview's DOM and checks it against the run's JSON (see verifyPanel in helpers.ts).
 import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { startFakeServer, type FakeServer } from '../../../testFixtures/openai-server/server';
 import type { RunResult } from '../../core/eval/results';
@@ -21,9 +22,16 @@ suite('Evaluating from the editor', () => {
       ],
     });
     await vscode.workspace.getConfiguration('chainscope').update('compatible.baseUrl', server.url, vscode.ConfigurationTarget.Global);
+    // Run files go to the runner's temp folder, not into the fixtures.
+    if (process.env.CHAINSCOPE_HOST_ARTIFACTS) {
+      await vscode.workspace.getConfiguration('chainscope').update('runsDirectory', path.join(process.env.CHAINSCOPE_HOST_ARTIFACTS, 'runs'), vscode.ConfigurationTarget.Global);
+    }
   });
 
   suiteTeardown(async () => {
+    // Leave no editor or panel behind: the next window on this workspace would restore them.
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await vscode.workspace.getConfiguration('chainscope').update('runsDirectory', undefined, vscode.ConfigurationTarget.Global);
     await vscode.workspace.getConfiguration('chainscope').update('compatible.baseUrl', undefined, vscode.ConfigurationTarget.Global);
     await server.close();
   });
