@@ -124,6 +124,20 @@ describe('chainscope eval (CLI against a real OpenAI-compatible HTTP server)', f
     assert.ok(!finished.stderr.includes('test-key') && !finished.stdout.includes('test-key'), 'the key never appears in output');
   });
 
+  it('scores with a custom JavaScript scorer file', async () => {
+    server = await startFakeServer({ answers: [{ match: 'even number', answers: ['The answer is 4.', 'The answer is 7.'] }] });
+    const json = path.join(folder, 'custom.json');
+    const finished = await runCli(['eval', 'testFixtures/remote/custom.prompt', '--backend', server.url, '--runs-dir', path.join(folder, 'runs'), '--json', json, '--no-cache']);
+    assert.equal(finished.code, 0, finished.stderr);
+    const run = (JSON.parse(fs.readFileSync(json, 'utf8')) as EvalReport).runs[0] as RunResult;
+    const chains = run.cells[0]?.chains ?? [];
+    assert.equal(chains.length, 3);
+    for (const chain of chains) {
+      assert.equal(chain.reason, `${chain.answer ?? ''} is ${Number(chain.answer) % 2 === 0 ? 'even' : 'odd'}`);
+      assert.equal(chain.pass, Number(chain.answer) % 2 === 0);
+    }
+  });
+
   it('keeps every finished chain on Ctrl-C, and --resume completes the run', async () => {
     server = await startFakeServer({ apiKey: 'test-key', chunkDelayMs: 60, answers: [{ match: 'slow question', answers: ['The answer is 42.'] }] });
     const runs = path.join(folder, 'runs');

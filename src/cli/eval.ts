@@ -7,7 +7,7 @@ import { createBackend, type BackendOptions } from '../core/backends';
 import { CompletionCache } from '../core/eval/cache';
 import { estimateRun } from '../core/eval/estimate';
 import { junitReport } from '../core/eval/junit';
-import { RESULT_SCHEMA, summarizeRun, type RunResult } from '../core/eval/results';
+import { RESULT_SCHEMA, scoreWithCustomScorer, summarizeRun, type RunResult } from '../core/eval/results';
 import { runEvaluation, type ProgressEvent } from '../core/eval/run';
 import { renderHtmlReport } from '../core/report/html';
 import { DEFAULT_PRICES, priceFor } from '../core/prices';
@@ -220,7 +220,9 @@ export async function runEval(args: EvalArguments, out: Out, err: Out, signal: A
       } finally {
         progress.stop();
       }
-      const result = summarizeRun(loaded.document, loaded.cases, outcome.run, prices);
+      // The command line runs the user's own files: a custom scorer is trusted as the prompt is.
+      const customScores = await scoreWithCustomScorer(loaded.document, loaded.cases, outcome.run, path.dirname(file), true);
+      const result = summarizeRun(loaded.document, loaded.cases, outcome.run, prices, customScores);
       result.runFile = outcome.runFile;
       results.push(result);
 

@@ -4,7 +4,7 @@ export { createBackend, parseModelReference } from '../core/backends';
 export { compareRuns } from '../core/eval/compare';
 export { resultsToCsv } from '../core/eval/csv';
 export { estimateRun } from '../core/eval/estimate';
-export { summarizeRun } from '../core/eval/results';
+export { scoreWithCustomScorer, summarizeRun } from '../core/eval/results';
 export { runEvaluation } from '../core/eval/run';
 export { latestRunFile, RunFile } from '../core/eval/store';
 export { DEFAULT_PRICES, priceFor } from '../core/prices';

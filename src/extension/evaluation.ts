@@ -172,7 +172,12 @@ export class Evaluations implements vscode.Disposable {
           void vscode.window.showWarningMessage(`Chainscope: ${message}`);
         },
       });
-      const result = core().summarizeRun(loaded.document, loaded.cases, outcome.run, prices);
+      let customScores;
+      if (loaded.document.scorer.type === 'custom') {
+        // Custom scorers run the workspace's code: only in a trusted workspace (loadCustomScorer refuses otherwise).
+        customScores = await core().scoreWithCustomScorer(loaded.document, loaded.cases, outcome.run, path.dirname(loaded.file), vscode.workspace.isTrusted);
+      }
+      const result = core().summarizeRun(loaded.document, loaded.cases, outcome.run, prices, customScores);
       result.runFile = outcome.runFile;
       let comparison;
       if (previousFile && fs.existsSync(previousFile)) {

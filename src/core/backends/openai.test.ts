@@ -125,6 +125,17 @@ describe('OpenAI-compatible backend (real SDK, real HTTP server)', function () {
     assert.deepEqual(completions.map((c) => c.sample).sort(), [4, 5]);
   });
 
+  it('talks to Azure OpenAI deployments with the api-key header and api-version', async () => {
+    await server.close();
+    server = await startFakeServer({ answers: [{ match: QUESTION, answers: ['The answer is 42.'] }] });
+    const azure = await createBackend({ backend: 'azure', model: 'my-deployment', baseUrl: server.url.replace(/\/v1$/, ''), env: { AZURE_OPENAI_API_KEY: 'azure-key', AZURE_OPENAI_API_VERSION: '2024-10-21' } });
+    assert.equal(azure.id, 'azure');
+    const completions: Completion[] = [];
+    for await (const completion of azure.complete({ messages: [{ role: 'user', content: QUESTION }], n: 2, firstSample: 0 }, { signal: new AbortController().signal })) completions.push(completion);
+    assert.equal(completions.length, 2);
+    assert.equal(server.requests[0]?.path, '/openai/deployments/my-deployment/chat/completions');
+  });
+
   it('reads Retry-After in seconds, as a date, and in milliseconds', () => {
     assert.equal(retryAfterMs(new Headers({ 'retry-after': '2' })), 2000);
     assert.equal(retryAfterMs(new Headers({ 'retry-after-ms': '150' })), 150);

@@ -1,7 +1,8 @@
 import type { Case, PromptDocument } from '../prompt/types';
 import { extractAnswer, type ExtractedAnswer } from './extract';
 import { normalizeAnswer } from './normalize';
-import { scoreAnswer } from './score';
+import * as path from 'node:path';
+import { loadCustomScorer, scoreAnswer, type ScoreResult } from './score';
 import { majAtKCurve, vote, wilson } from './stats';
 import type { CompletionRecord, ParsedRunFile } from './store';
 
@@ -109,7 +110,30 @@ export interface Prices {
 }
 
 /** Scores every chain of a run and computes the self-consistency statistics of each cell and variant. */
-export function summarizeRun(document: PromptDocument, cases: readonly Case[], run: ParsedRunFile, prices?: Prices): RunResult {
+/** Scores of a custom JavaScript scorer, by `variant\0case\0sample` (they are computed asynchronously). */
+export type CustomScores = Map<string, ScoreResult>;
+
+const chainKey = (variant: string, caseId: string, sample: number): string => `${variant}\u0000${caseId}\u0000${sample}`;
+
+/**
+ * Runs the prompt's custom scorer file on every chain of a run. It executes the user's code, so callers
+ * pass whether the workspace is trusted; an untrusted one gets an error, never silent zero scores.
+ */
+export async function scoreWithCustomScorer(document: PromptDocument, cases: readonly Case[], run: ParsedRunFile, promptDirectory: string, trusted: boolean): Promise<CustomScores> {
+  const scores: CustomScores = new Map();
+  if (document.scorer.type !== 'custom' || !document.scorer.file) return scores;
+  const scorer = await loadCustomScorer(path.resolve(promptDirectory, document.scorer.file), trusted, document.threshold);
+  const casesById = new Map(cases.map((kase) => [kase.id, kase]));
+  for (const record of run.completions) {
+    if (record.error) continue;
+    const completion = record.answerText ?? record.text;
+    const extracted = extractAnswer(completion, document.extract);
+    scores.set(chainKey(record.variant, record.case, record.sample), await scorer(extracted.valid ? extracted.value : undefined, casesById.get(record.case)?.expected, { completion, caseId: record.case }));
+  }
+  return scores;
+}
+
+export function summarizeRun(document: PromptDocument, cases: readonly Case[], run: ParsedRunFile, prices?: Prices, customScores?: CustomScores): RunResult {
   const { header } = run;
   const casesById = new Map(cases.map((kase) => [kase.id, kase]));
   const latest = new Map<string, CompletionRecord>();
@@ -135,7 +159,7 @@ export function summarizeRun(document: PromptDocument, cases: readonly Case[], r
     for (const caseId of header.cases) {
       const kase = casesById.get(caseId);
       const records = (byCell.get(`${variantName}\u0000${caseId}`) ?? []).sort((a, b) => a.sample - b.sample);
-      const cell = summarizeCell(document, variantName, caseId, kase, records, header.samples, header.promptFile);
+      const cell = summarizeCell(document, variantName, caseId, kase, records, header.samples, header.promptFile, customScores);
       variantCells.push(cell);
       cells.push(cell);
     }
@@ -169,12 +193,15 @@ function summarizeCell(
   records: CompletionRecord[],
   samples: number,
   promptFile: string,
+  customScores?: CustomScores,
 ): CellResult {
   const caseSensitive = document.scorer.caseSensitive === true;
   const chains: ChainResult[] = records.map((record) => {
     const source = record.answerText ?? record.text;
     const extracted: ExtractedAnswer = record.error ? { valid: false, reason: `request failed: ${record.error}` } : extractAnswer(source, document.extract);
-    const scored = scoreAnswer(extracted, kase?.expected, document.scorer, document.threshold);
+    const scored = document.scorer.type === 'custom' && !record.error
+      ? (customScores?.get(chainKey(variant, caseId, record.sample)) ?? { pass: false, score: 0, reason: 'the custom scorer has not run on this chain yet' })
+      : scoreAnswer(extracted, kase?.expected, document.scorer, document.threshold);
     return {
       sample: record.sample,
       text: record.text,
@@ -197,7 +224,11 @@ function summarizeCell(
   const voted = vote(keys);
   const spelling = (key: string): string => chains[keys.indexOf(key)]?.answer ?? key;
   const majority = voted.majority === undefined ? undefined : spelling(voted.majority);
-  const majorityScore = majority === undefined
+  // A custom scorer cannot be re-run here: the majority answer scores as the first chain that gave it.
+  const customMajority = document.scorer.type === 'custom' && voted.majority !== undefined ? chains[keys.indexOf(voted.majority)] : undefined;
+  const majorityScore = customMajority
+    ? { pass: customMajority.pass, score: customMajority.score, reason: customMajority.reason }
+    : majority === undefined
     ? scoreAnswer({ valid: false, reason: 'no chain has an answer' }, kase?.expected, document.scorer, document.threshold)
     : scoreAnswer({ valid: true, value: majority, span: [0, majority.length] }, kase?.expected, document.scorer, document.threshold);
 
