@@ -26,6 +26,11 @@ export default tseslint.config(
     rules: { 'no-console': 'off' },
   },
   {
+    // Users' custom scorers are CommonJS files.
+    files: ['testFixtures/**/*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
+  },
+  {
     files: ['**/*.mjs', '**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' } },
   },
