@@ -88,7 +88,8 @@ function progressReporter(label: string, quiet: boolean): { update: (event: Prog
           bar.start(event.total, event.done, { tokens: 0 });
           started = true;
         }
-        bar.update(event.done, { tokens: event.promptTokens + event.completionTokens });
+        // Streamed text counts as it arrives (≈4 characters a token), so the bar moves within long requests.
+        bar.update(event.done, { tokens: event.promptTokens + event.completionTokens + Math.round(event.streamedChars / 4) });
       },
       stop: () => bar.stop(),
     };

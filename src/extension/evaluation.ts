@@ -164,7 +164,8 @@ export class Evaluations implements vscode.Disposable {
           if (!progress || event.total === 0) return;
           const percent = (event.done / event.total) * 100;
           const eta = event.etaMs !== undefined && event.done < event.total ? ` · ${Math.ceil(event.etaMs / 1000)} s left` : '';
-          progress.report({ message: `${event.done}/${event.total} chains${event.failed ? ` (${event.failed} failed)` : ''}${eta}`, increment: percent - lastPercent });
+          const streaming = event.streamedChars > 0 ? ` · ${event.streamedChars.toLocaleString('en-US')} characters streaming` : '';
+          progress.report({ message: `${event.done}/${event.total} chains${event.failed ? ` (${event.failed} failed)` : ''}${streaming}${eta}`, increment: percent - lastPercent });
           lastPercent = percent;
         },
         onWarning: (message) => {

@@ -13,6 +13,8 @@ export interface ProgressEvent {
   promptTokens: number;
   completionTokens: number;
   elapsedMs: number;
+  /** Characters streamed so far by requests still in flight (progress between finished chains). */
+  streamedChars: number;
   /** Estimated time left, from the pace so far; undefined before the first completion. */
   etaMs?: number;
 }
@@ -138,7 +140,17 @@ export async function runEvaluation(options: RunOptions): Promise<RunOutcome> {
   };
 
   const total = cells.reduce((sum, cell) => sum + cell.missing.length, 0);
-  const progress: ProgressEvent = { done: 0, total, failed: 0, cached: 0, promptTokens: 0, completionTokens: 0, elapsedMs: 0 };
+  const progress: ProgressEvent = { done: 0, total, failed: 0, cached: 0, promptTokens: 0, completionTokens: 0, elapsedMs: 0, streamedChars: 0 };
+  const streaming = new Map<string, number>();
+  let lastStreamReport = 0;
+  const onDelta = (key: string, text: string): void => {
+    streaming.set(key, text.length);
+    const now = Date.now();
+    if (now - lastStreamReport < 200) return;
+    lastStreamReport = now;
+    progress.streamedChars = [...streaming.values()].reduce((sum, length) => sum + length, 0);
+    report();
+  };
   const report = (): void => {
     progress.elapsedMs = Date.now() - started;
     const fresh = progress.done - progress.cached;
@@ -179,7 +191,10 @@ export async function runEvaluation(options: RunOptions): Promise<RunOutcome> {
     const request: CompletionRequest = { ...parameters, ...prompt(cell.rendered), n: samples.length, firstSample: samples[0] ?? 0 };
     const pending = new Set(samples);
     try {
-      for await (const completion of backend.complete(request, { signal })) {
+      const requestKey = `${cell.variant.name}\u0000${cell.kase.id}\u0000${request.firstSample}`;
+      const streamed = (sample: number, text: string): void => onDelta(`${requestKey}\u0000${sample}`, text);
+      for await (const completion of backend.complete(request, { signal, onDelta: streamed })) {
+        streaming.delete(`${requestKey}\u0000${completion.sample}`);
         if (!pending.delete(completion.sample)) continue;
         const answerText = completion.error ? undefined : await answerStage(backend, cell, completion, parameters, signal);
         const entry: CompletionRecord = {
