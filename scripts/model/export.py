@@ -34,7 +34,10 @@ def main():
     layers, kv_heads, head_dim = cfg["num_hidden_layers"], cfg["num_key_value_heads"], cfg["head_dim"]
     config = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", **cfg,
               "hidden_act": "silu", "tie_word_embeddings": True, "attention_bias": False,
-              "torch_dtype": "float32", "use_cache": True}
+              "torch_dtype": "float32", "use_cache": True,
+              # A base model trained on the plain Q:/A: text: Chainscope sends it the text form of each
+              # variant rather than chat messages (other tools ignore this key).
+              "chainscope": {"input": "text"}}
     with open(f"{out_dir}/config.json", "w") as f:
         json.dump(config, f, indent=1)
     # "\n\n" ends an answer in the Q:/A: format, so it is an end-of-generation token alongside </s>.

@@ -114,11 +114,10 @@ export function readModelFolder(directory: string): ModelFolder {
   if (typeof generationRaw.top_k === 'number') generation.topK = generationRaw.top_k;
   if (typeof generationRaw.top_p === 'number') generation.topP = generationRaw.top_p;
   if (typeof generationRaw.max_new_tokens === 'number') generation.maxNewTokens = generationRaw.max_new_tokens;
-  if (eosTokenIds.length === 0) {
-    const fromGeneration = generationRaw.eos_token_id;
-    if (typeof fromGeneration === 'number') config.eosTokenIds = [fromGeneration];
-    else if (Array.isArray(fromGeneration)) config.eosTokenIds = fromGeneration.filter((id): id is number => typeof id === 'number');
-  }
+  // generation_config may name more end-of-generation tokens than config.json (e.g. an end-of-turn token).
+  const fromGeneration = generationRaw.eos_token_id;
+  const more = typeof fromGeneration === 'number' ? [fromGeneration] : Array.isArray(fromGeneration) ? fromGeneration.filter((id): id is number => typeof id === 'number') : [];
+  config.eosTokenIds = [...new Set([...config.eosTokenIds, ...more])];
   return { directory, name: path.basename(directory), config, onnxFile: path.join(onnxDirectory, onnxName), tokenizer, tokenizerConfig, ...(chatTemplate ? { chatTemplate } : {}), generation };
 }
 

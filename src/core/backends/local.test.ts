@@ -1,0 +1,221 @@
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Completion } from '../backend';
+import { LocalModel, type GeneratedChain, type GenerateRequest } from '../local/generator';
+import { checkModelInputs, ModelFolderError, readModelFolder } from '../local/modelFolder';
+import { LocalBackend, resolveLocalModel } from './local';
+
+const root = path.resolve(__dirname, '../../..');
+const MODEL = path.join(root, 'testFixtures/models/arith-tiny');
+/** Written by scripts/model/export.py from the PyTorch model: tokenizer ids, prefill logits, first steps. */
+const reference = JSON.parse(fs.readFileSync(path.join(root, 'testFixtures/models/arith-tiny.reference.json'), 'utf8')) as {
+  tokenizer_cases: { text: string; ids: number[] }[];
+  prompt: string;
+  prompt_ids: number[];
+  prefill_last_logits: number[];
+  next_id: number;
+  step_logits: number[];
+};
+/** Greedy continuation of the reference prompt; it is also what the training text has there. */
+const GOLDEN = [132, 106, 207, 230, 163, 82, 163, 104, 218, 230, 134, 82, 304, 317, 347, 134, 82];
+
+const greedy = { temperature: 0, topK: 0, topP: 1 };
+
+function request(overrides: Partial<GenerateRequest>): GenerateRequest {
+  return { promptIds: reference.prompt_ids, n: 1, firstSample: 0, maxNewTokens: 40, sampling: greedy, stop: [], ...overrides };
+}
+
+async function chainsOf(model: LocalModel, overrides: Partial<GenerateRequest>, trace?: Parameters<LocalModel['generate']>[3]): Promise<GeneratedChain[]> {
+  const chains: GeneratedChain[] = [];
+  await model.generate(request(overrides), () => false, (chain) => chains.push(chain), trace);
+  return chains.sort((a, b) => a.sample - b.sample);
+}
+
+function maxDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs((a[i] as number) - (b[i] as number)));
+  return worst;
+}
+
+describe('local model on onnxruntime-node (the embedded arith-tiny)', function () {
+  this.timeout(60_000);
+  let model: LocalModel;
+
+  before(async () => {
+    model = await LocalModel.load(MODEL, { executionProvider: 'cpu' });
+  });
+  after(() => model.dispose());
+
+  it('tokenizes exactly as the Python tokenizer that trained it', () => {
+    for (const { text, ids } of reference.tokenizer_cases) assert.deepEqual(model.encode(text.replace(/<\/s>$/, '')), ids.filter((id) => id !== 2));
+    assert.deepEqual(model.encode(reference.prompt), reference.prompt_ids);
+  });
+
+  it('computes the same next-token logits as PyTorch (within 1e-4), prefill and first decoding step', async () => {
+    const steps: Float32Array[] = [];
+    await chainsOf(model, { maxNewTokens: 2 }, { onLogits: (_step, rows) => steps.push(Float32Array.from(rows[0]?.logits ?? [])) });
+    assert.ok(maxDifference(steps[0] as Float32Array, reference.prefill_last_logits) < 1e-4, `prefill differs by ${maxDifference(steps[0] as Float32Array, reference.prefill_last_logits)}`);
+    assert.ok(maxDifference(steps[1] as Float32Array, reference.step_logits) < 1e-4, `step 1 differs by ${maxDifference(steps[1] as Float32Array, reference.step_logits)}`);
+  });
+
+  it('decodes greedily to the golden token sequence and stops at the end-of-answer token', async () => {
+    const [chain] = await chainsOf(model, {});
+    assert.equal(chain?.tokens[0], reference.next_id);
+    assert.deepEqual(chain?.tokens, GOLDEN);
+    assert.equal(chain?.text, ' 12 - 8 = 4. 4 + 9 = 13. The answer is 13.');
+    assert.equal(chain?.finishReason, 'stop');
+  });
+
+  it('reproduces samples from a seed, and another seed draws others', async () => {
+    const sampling = { temperature: 1.2, topK: 0, topP: 1 };
+    const first = await chainsOf(model, { n: 6, seed: 11, sampling });
+    const again = await chainsOf(model, { n: 6, seed: 11, sampling });
+    assert.deepEqual(again.map((c) => c.tokens), first.map((c) => c.tokens));
+    const other = await chainsOf(model, { n: 6, seed: 12, sampling });
+    assert.notDeepEqual(other.map((c) => c.tokens), first.map((c) => c.tokens));
+  });
+
+  it('decodes 8 chains in one batch exactly as 8 separate runs at the same seeds (token for token)', async () => {
+    const sampling = { temperature: 1, topK: 20, topP: 0.95 };
+    const batched = await chainsOf(model, { n: 8, seed: 3, sampling });
+    assert.equal(batched.length, 8);
+    for (let sample = 0; sample < 8; sample++) {
+      const [alone] = await chainsOf(model, { n: 1, firstSample: sample, seed: 3, sampling });
+      assert.deepEqual(alone?.tokens, batched[sample]?.tokens, `chain ${sample}`);
+    }
+    // The chains differ from each other: a batch is not one chain copied.
+    assert.ok(new Set(batched.map((c) => c.text)).size > 1);
+  });
+
+  it('keeps batched next-token logits within 1e-4 of single-row logits at every step', async () => {
+    const sampling = { temperature: 1, topK: 0, topP: 1 };
+    const batchedSteps = new Map<number, Float32Array[]>();
+    await chainsOf(model, { n: 4, seed: 9, sampling }, { onLogits: (step, rows) => rows.forEach((row) => batchedSteps.set(row.sample, [...(batchedSteps.get(row.sample) ?? []), Float32Array.from(row.logits)])) });
+    for (let sample = 0; sample < 4; sample++) {
+      const alone: Float32Array[] = [];
+      await chainsOf(model, { n: 1, firstSample: sample, seed: 9, sampling }, { onLogits: (_step, rows) => alone.push(Float32Array.from(rows[0]?.logits ?? [])) });
+      const together = batchedSteps.get(sample) ?? [];
+      assert.equal(together.length, alone.length);
+      together.forEach((logits, step) => assert.ok(maxDifference(logits, alone[step] as Float32Array) < 1e-4, `chain ${sample} step ${step}`));
+    }
+  });
+
+  it('honours stop strings and max tokens', async () => {
+    const [stopped] = await chainsOf(model, { stop: [' ='] });
+    assert.equal(stopped?.text, ' 12 - 8');
+    assert.equal(stopped?.finishReason, 'stop');
+    const [cut] = await chainsOf(model, { maxNewTokens: 3 });
+    assert.deepEqual(cut?.tokens, GOLDEN.slice(0, 3));
+    assert.equal(cut?.finishReason, 'length');
+  });
+
+  it('stops within one step when cancelled', async () => {
+    let steps = 0;
+    const chains: GeneratedChain[] = [];
+    const outcome = await model.generate(request({ n: 4, seed: 1, sampling: { temperature: 1, topK: 0, topP: 1 } }), () => steps >= 3, (chain) => chains.push(chain), { onLogits: () => steps++ });
+    assert.equal(outcome.cancelled, true);
+    assert.equal(steps, 3);
+    assert.deepEqual(chains, []);
+  });
+
+  it('reuses the prefilled prefix that prompts share', async () => {
+    const shared = reference.prompt_ids.slice(0, 20);
+    await chainsOf(model, { promptIds: [...shared, ...reference.prompt_ids.slice(20)] , maxNewTokens: 1 });
+    const other = [...shared, ...model.encode(' Then he loses 2.\nA:')];
+    const outcome = await model.generate(request({ promptIds: other, maxNewTokens: 1 }), () => false, () => undefined);
+    assert.equal(outcome.reusedTokens, 20);
+  });
+
+  it('refuses a prompt longer than the context with the numbers', async () => {
+    await assert.rejects(chainsOf(model, { promptIds: new Array<number>(1100).fill(82) }), /1100 tokens, longer than arith-tiny's context of 1024 positions/);
+  });
+});
+
+describe('model folders that cannot be used', () => {
+  let folder: string;
+  const copy = (): string => {
+    const target = fs.mkdtempSync(path.join(os.tmpdir(), 'chainscope-model-'));
+    fs.cpSync(MODEL, target, { recursive: true });
+    return target;
+  };
+  afterEach(() => folder && fs.rmSync(folder, { recursive: true, force: true }));
+
+  it('says which file is missing or broken', () => {
+    folder = copy();
+    fs.rmSync(path.join(folder, 'tokenizer.json'));
+    assert.throws(() => readModelFolder(folder), (error: Error) => error instanceof ModelFolderError && /has no tokenizer\.json/.test(error.message));
+    fs.writeFileSync(path.join(folder, 'config.json'), '{ not json');
+    assert.throws(() => readModelFolder(folder), /config\.json is not valid JSON/);
+    fs.writeFileSync(path.join(folder, 'config.json'), JSON.stringify({ model_type: 'llama', vocab_size: 10 }));
+    assert.throws(() => readModelFolder(folder), /has no num_attention_heads/);
+  });
+
+  it('says when there is no ONNX file, and which ones it saw', () => {
+    folder = copy();
+    fs.renameSync(path.join(folder, 'onnx', 'model.onnx'), path.join(folder, 'onnx', 'weird.onnx'));
+    assert.throws(() => readModelFolder(folder), /No usable ONNX file .* \(found weird\.onnx\)/);
+    fs.rmSync(path.join(folder, 'onnx'), { recursive: true });
+    assert.throws(() => readModelFolder(folder), /has no onnx\/ folder/);
+    assert.throws(() => readModelFolder(path.join(folder, 'nope')), /Model folder not found/);
+  });
+
+  it('names inputs the loader does not understand, and exports without a KV cache', () => {
+    const config = readModelFolder(MODEL).config;
+    const inputs = ['input_ids', 'attention_mask', 'position_ids', ...Array.from({ length: config.layers }, (_, i) => [`past_key_values.${i}.key`, `past_key_values.${i}.value`]).flat()];
+    const outputs = ['logits', 'present.0.key'];
+    assert.deepEqual(checkModelInputs(inputs, outputs, config, 'model.onnx'), { positionIds: true });
+    assert.deepEqual(checkModelInputs(inputs.filter((name) => name !== 'position_ids'), outputs, config, 'model.onnx'), { positionIds: false });
+    assert.throws(() => checkModelInputs([...inputs, 'token_type_ids'], outputs, config, 'model.onnx'), /inputs the loader does not understand: token_type_ids/);
+    assert.throws(() => checkModelInputs(['input_ids', 'attention_mask'], ['logits'], config, 'model.onnx'), /no past_key_values/);
+  });
+
+  it('resolves local:<name> to the shipped model and explains a missing one', () => {
+    assert.equal(resolveLocalModel('arith-tiny'), MODEL);
+    assert.throws(() => resolveLocalModel('no-such-model'), /Local model 'no-such-model' not found/);
+  });
+});
+
+describe('LocalBackend (worker thread)', function () {
+  this.timeout(60_000);
+  before(() => execFileSync(process.execPath, [path.join(root, 'scripts/build.mjs')], { cwd: root }));
+
+  it('samples n chains in its worker, streams them, and releases the session on dispose', async () => {
+    const backend = new LocalBackend({ directory: MODEL, executionProvider: 'auto' });
+    assert.equal(backend.input, 'text');
+    const info = await backend.load();
+    assert.equal(info.provider, 'cpu');
+    assert.match(info.fallbackReason ?? '', /.+/, 'auto says why it is not on CUDA');
+    const chains: Completion[] = [];
+    for await (const chain of backend.complete({ text: reference.prompt, n: 4, firstSample: 0, temperature: 0.8, seed: 5, maxTokens: 40 }, { signal: new AbortController().signal })) chains.push(chain);
+    assert.deepEqual(chains.map((c) => c.sample).sort(), [0, 1, 2, 3]);
+    assert.ok(chains.every((c) => c.usage.promptTokens === reference.prompt_ids.length && c.usage.completionTokens > 0));
+    // The main thread stays free while the worker decodes: a timer keeps firing during a long request.
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 5);
+    for await (const chain of backend.complete({ text: reference.prompt, n: 16, firstSample: 0, temperature: 1, seed: 1, maxTokens: 60 }, { signal: new AbortController().signal })) void chain;
+    clearInterval(timer);
+    assert.ok(ticks > 3, `the event loop ran only ${ticks} times during generation`);
+    await backend.dispose();
+  });
+
+  it('cancels a request in flight', async () => {
+    const backend = new LocalBackend({ directory: MODEL, executionProvider: 'cpu' });
+    const controller = new AbortController();
+    const chains: Completion[] = [];
+    const run = (async () => {
+      for await (const chain of backend.complete({ text: reference.prompt, n: 16, firstSample: 0, temperature: 1, seed: 1, maxTokens: 400, stop: [] }, { signal: controller.signal })) chains.push(chain);
+    })();
+    await backend.load();
+    controller.abort();
+    await run;
+    assert.ok(chains.length < 16);
+    await backend.dispose();
+  });
+
+  it('reports a broken model folder clearly instead of crashing', () => {
+    assert.throws(() => new LocalBackend({ directory: path.join(root, 'testFixtures') }), /has no config\.json/);
+  });
+});
