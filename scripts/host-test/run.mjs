@@ -161,7 +161,14 @@ async function verifyPanel(page, expected) {
     pwned: Boolean(globalThis.pwned),
   }));
   if (injected.images > 0 || injected.scripts > 0 || injected.pwned) throw new Error(`model output became markup: ${JSON.stringify(injected)}`);
-  if (expected.screenshot) await page.screenshot({ path: path.join(ARTIFACTS, expected.screenshot) });
+  if (expected.screenshot) {
+    // A tall window so the panel shows the table, the maj@k chart, the matrix and the chain viewer at once.
+    const size = page.viewportSize();
+    await page.setViewportSize({ width: 1400, height: 2600 });
+    await frame.waitForSelector('[data-testid="chain-viewer"] [data-testid="chain"]', { timeout: 10_000 });
+    await page.screenshot({ path: path.join(ARTIFACTS, expected.screenshot) });
+    if (size) await page.setViewportSize(size);
+  }
 }
 
 /** What a person does: open a .prompt file through Quick Open and look at the editor. */

@@ -137,7 +137,7 @@ function extractChoice(completion: string, choices: readonly string[] | undefine
     const letter = /^(?:option\s+|choice\s+)?\(?([A-E])(?![A-Za-z'])/i.exec(text.slice(start, end));
     if (letter?.[1] && /[A-E]/.test(letter[1])) {
       const at = start + letter[0].length - 1;
-      return found(completion, [at, at + 1]);
+      return { valid: true, value: letter[1], span: [at, at + 1] };
     }
   }
   let last: number | undefined;
@@ -148,7 +148,8 @@ function extractChoice(completion: string, choices: readonly string[] | undefine
     }
   }
   if (last === undefined) return none('no choice letter (A–E) found');
-  return found(completion, [last, last + 1]);
+  // The letter from the half-width text: "Ａ" is "A".
+  return { valid: true, value: text[last] ?? '', span: [last, last + 1] };
 }
 
 function extractRegex(completion: string, spec: ExtractorSpec): ExtractedAnswer {

@@ -22,12 +22,26 @@ describe('scoreAnswer', () => {
     ['json ignores key order', { type: 'json' }, '{"b": [1, 2], "a": "x"}', { a: 'x', b: [1, 2] }, 1, true],
     ['json from a string expectation', { type: 'json' }, '[1,2]', '[1, 2]', 1, true],
     ['json mismatch', { type: 'json' }, '{"a": 1}', { a: 2 }, 0, false],
+    ['exact needs an expected value', { type: 'exact' }, 'cat', undefined, 0, false],
+    ['contains ignores width and case', { type: 'contains' }, 'ＩＴ ＩＳ Paris', 'it is paris.', 1, true],
+    ['contains compares text, not numbers', { type: 'contains' }, 'about 1,000 apples', '1,000', 1, true],
+    ['contains needs an expected value', { type: 'contains' }, 'anything', undefined, 0, false],
+    ['contains can be case sensitive', { type: 'contains', caseSensitive: true }, 'PARIS', 'Paris', 0, false],
+    ['regex without a pattern fails', { type: 'regex' }, '2024', undefined, 0, false],
+    ['regex with an invalid pattern fails', { type: 'regex', pattern: '(' }, '2024', undefined, 0, false],
+    ['numeric reads units and separators', { type: 'numeric' }, '1,234 km', '1234', 1, true],
+    ['numeric with a non-number expected', { type: 'numeric' }, '3', 'three', 0, false],
+    ['json string field meets a plain expected string', { type: 'json' }, 'Paris', 'Paris', 1, true],
+    ['json nested key order', { type: 'json' }, '{"a": {"y": 1, "x": [2, {"q": null}]}}', '{"a": {"x": [2, {"q": null}], "y": 1}}', 1, true],
+    ['json arrays keep their order', { type: 'json' }, '[1, 2]', [2, 1], 0, false],
     ['token F1, SQuAD-style', { type: 'token-f1' }, 'the big red apple', 'a red apple', 0.8, false],
+    ['token F1 per character for CJK', { type: 'token-f1' }, '北京大学', '北京', 2 / 3, false],
+    ['token F1 of two empty answers', { type: 'token-f1' }, 'the', 'a', 1, true],
   ];
   for (const [title, spec, got, expected, score, pass] of cases) {
     it(title, () => {
       const scored = scoreAnswer(answer(got), expected, spec, 1);
-      assert.equal(Number(scored.score.toFixed(6)), score, scored.reason);
+      assert.equal(Number(scored.score.toFixed(6)), Number(score.toFixed(6)), scored.reason);
       assert.equal(scored.pass, pass);
       assert.ok(scored.reason.length > 0);
     });
@@ -50,6 +64,11 @@ describe('scoreAnswer', () => {
     assert.match(wrong.reason, /extra 人物:李四, 地点:北京/);
   });
 
+  it('field F1 takes an object as expected, and drops a final 。', () => {
+    const scored = scoreAnswer(answer('人物：张三、李四；组织机构：北京大学。'), { 人物: ['张三', '李四'], 组织机构: '北京大学' }, { type: 'field-f1' }, 1);
+    assert.equal(scored.score, 1, scored.reason);
+  });
+
   it('reads values without a key as more values of the key before', () => {
     assert.deepEqual(parseFields('人物:张三,李四;时间:今天'), [['人物', '张三'], ['人物', '李四'], ['时间', '今天']]);
   });
@@ -67,6 +86,11 @@ describe('loadCustomScorer', () => {
     fs.writeFileSync(path.join(folder, 'length.js'), 'module.exports.score = (answer, expected) => ({ pass: answer.length === expected, score: answer.length === expected ? 1 : 0, reason: `length ${answer.length}` });');
     fs.writeFileSync(path.join(folder, 'boom.js'), 'module.exports = () => { throw new Error("kaboom"); };');
     fs.writeFileSync(path.join(folder, 'nothing.js'), 'module.exports = { value: 1 };');
+    fs.writeFileSync(path.join(folder, 'shapes.js'), `module.exports.default = async (answer) => ({
+      bool: true, half: 0.5, big: 5, nan: NaN, str: 'yes', empty: {}, passOnly: { pass: false, reason: 'judged' }, undef: undefined,
+    })[answer];`);
+    fs.writeFileSync(path.join(folder, 'stuck.js'), 'module.exports = () => new Promise(() => {});');
+    fs.writeFileSync(path.join(folder, 'syntax.js'), 'module.exports = (;');
   });
   after(() => fs.rmSync(folder, { recursive: true, force: true }));
 
@@ -81,7 +105,43 @@ describe('loadCustomScorer', () => {
     assert.deepEqual(await scorer('a', 'b', { completion: 'a', caseId: 'x' }), { pass: false, score: 0, reason: 'custom scorer threw: kaboom' });
   });
 
+  it('reads booleans, numbers and objects, and fails what it cannot read', async () => {
+    const scorer = await loadCustomScorer(path.join(folder, 'shapes.js'), true, 0.5);
+    const context = { completion: '', caseId: 'x' };
+    const table: [string, boolean, number, RegExp][] = [
+      ['bool', true, 1, /pass/],
+      ['half', true, 0.5, /0\.5/],
+      ['passOnly', false, 0, /judged/],
+      ['big', false, 0, /returned 5/],
+      ['nan', false, 0, /returned NaN/],
+      ['str', false, 0, /returned string/],
+      ['empty', false, 0, /without pass or score/],
+      ['undef', false, 0, /returned undefined/],
+    ];
+    for (const [input, pass, score, reason] of table) {
+      const scored = await scorer(input, undefined, context);
+      assert.equal(scored.pass, pass, input);
+      assert.equal(scored.score, score, input);
+      assert.match(scored.reason, reason);
+    }
+  });
+
+  it('fails a scorer that never answers instead of hanging the run', async () => {
+    const scorer = await loadCustomScorer(path.join(folder, 'stuck.js'), true, 1, 50);
+    assert.deepEqual(await scorer('a', 'b', { completion: 'a', caseId: 'x' }), { pass: false, score: 0, reason: 'custom scorer threw: no result within 50 ms' });
+  });
+
+  it('reloads an edited scorer file', async () => {
+    const file = path.join(folder, 'edited.js');
+    fs.writeFileSync(file, 'module.exports = () => false;');
+    assert.equal((await (await loadCustomScorer(file, true))('a', 'a', { completion: 'a', caseId: 'x' })).pass, false);
+    fs.writeFileSync(file, 'module.exports = () => true;');
+    assert.equal((await (await loadCustomScorer(file, true))('a', 'a', { completion: 'a', caseId: 'x' })).pass, true);
+  });
+
   it('refuses to run code in an untrusted workspace, and files without a function', async () => {
+    await assert.rejects(loadCustomScorer(path.join(folder, 'missing.js'), true), /not found/);
+    await assert.rejects(loadCustomScorer(path.join(folder, 'syntax.js'), true), /failed to load/);
     await assert.rejects(loadCustomScorer(path.join(folder, 'length.js'), false), /not trusted/);
     await assert.rejects(loadCustomScorer(path.join(folder, 'nothing.js'), true), /exports no function/);
   });

@@ -1,5 +1,6 @@
+import { access } from 'node:fs/promises';
 import * as path from 'node:path';
-import type { ScorerSpec } from '../prompt/types';
+import { SCORERS_NEEDING_EXPECTED, type ScorerSpec } from '../prompt/types';
 import type { ExtractedAnswer } from './extract';
 import { normalizeAnswer, parseNumber, toHalfWidth } from './normalize';
 
@@ -40,12 +41,16 @@ export function parseFields(text: string): [string, string][] {
   return pairs;
 }
 
-/** Spaces around CJK characters carry no meaning ("1993 年" is "1993年"); elsewhere they collapse to one. */
+/**
+ * Spaces around CJK characters carry no meaning ("1993 年" is "1993年"); elsewhere they collapse to one.
+ * A sentence's final stop ("北京大学。") is not part of the value.
+ */
 function normalizeField(text: string): string {
-  return text
+  return toHalfWidth(text)
     .replace(/\s+/g, ' ')
     .replace(/\s*([\u3000-\u9fff\uac00-\ud7af])\s*/g, '$1')
     .trim()
+    .replace(/[.!?]+$/, '')
     .toLowerCase();
 }
 
@@ -85,15 +90,6 @@ export function answerTokens(text: string): string[] {
   return lowered.replace(/([\u3000-\u9fff\uac00-\ud7af])/g, ' $1 ').split(/\s+/).filter(Boolean);
 }
 
-function parseJsonLoose(value: unknown): { ok: true; value: unknown } | { ok: false } {
-  if (typeof value !== 'string') return { ok: true, value };
-  try {
-    return { ok: true, value: JSON.parse(value) as unknown };
-  } catch {
-    return { ok: false };
-  }
-}
-
 /** Deep equality of JSON values; object key order does not matter. */
 export function jsonEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
@@ -106,45 +102,70 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   return keys.length === Object.keys(right).length && keys.every((key) => key in right && jsonEqual(left[key], right[key]));
 }
 
+/** Width, spacing and case folded, final punctuation dropped: the text `contains` compares. */
+function foldText(text: string, caseSensitive: boolean): string {
+  const folded = toHalfWidth(text).replace(/\s+/g, ' ').trim().replace(/[\s.!?;,…]+$/, '');
+  return caseSensitive ? folded : folded.toLowerCase();
+}
+
+/** Text that is not JSON stands for a JSON string, so `extract: json` on a string field meets `expected: Paris`. */
+function asJson(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value;
+  }
+}
+
+/** Expected fields as text, or as an object (`{人物: [张三, 李四], 时间: 2020年}`) from YAML. */
+function expectedFields(expected: unknown): [string, string][] {
+  if (expected === null || typeof expected !== 'object' || Array.isArray(expected)) return parseFields(typeof expected === 'string' ? expected : String(expected));
+  return Object.entries(expected as Record<string, unknown>).flatMap(([key, values]) =>
+    (Array.isArray(values) ? values : [values]).map((value): [string, string] => [normalizeField(key), normalizeField(typeof value === 'string' ? value : JSON.stringify(value))]),
+  );
+}
+
 /** Scores one extracted answer against the expected value; `pass` is `score >= threshold`. */
 export function scoreAnswer(answer: ExtractedAnswer, expected: unknown, spec: ScorerSpec, threshold: number): ScoreResult {
   if (!answer.valid) return { pass: false, score: 0, reason: `no answer found: ${answer.reason}` };
+  if (SCORERS_NEEDING_EXPECTED.has(spec.type) && (expected === undefined || expected === null)) {
+    return result(0, threshold, `the case has no expected value to compare with (${spec.type} needs one)`);
+  }
   const value = answer.value;
-  const expectedText = typeof expected === 'string' ? expected : expected === undefined || expected === null ? '' : JSON.stringify(expected);
+  const expectedText = typeof expected === 'string' ? expected : JSON.stringify(expected) ?? String(expected);
+  const caseSensitive = spec.caseSensitive === true;
   switch (spec.type) {
     case 'exact': {
-      const options = { caseSensitive: spec.caseSensitive === true };
-      const equal = normalizeAnswer(value, options) === normalizeAnswer(expectedText, options);
+      const equal = normalizeAnswer(value, { caseSensitive }) === normalizeAnswer(expectedText, { caseSensitive });
       return result(equal ? 1 : 0, threshold, equal ? 'matches' : `expected ${show(expected)}, got ${show(value)}`);
     }
     case 'contains': {
-      const options = { caseSensitive: spec.caseSensitive === true };
-      const found = normalizeAnswer(value, options).includes(normalizeAnswer(expectedText, options));
+      const found = foldText(value, caseSensitive).includes(foldText(expectedText, caseSensitive));
       return result(found ? 1 : 0, threshold, found ? `contains ${show(expected)}` : `does not contain ${show(expected)}`);
     }
     case 'regex': {
+      if (!spec.pattern) return result(0, threshold, 'the regex scorer has no pattern');
       let pattern: RegExp;
       try {
-        pattern = new RegExp(spec.pattern ?? '', spec.caseSensitive === false ? 'i' : '');
+        pattern = new RegExp(spec.pattern, spec.caseSensitive === false ? 'i' : '');
       } catch (error) {
         return result(0, threshold, `invalid pattern: ${error instanceof Error ? error.message : String(error)}`);
       }
       const matched = pattern.test(value);
-      return result(matched ? 1 : 0, threshold, matched ? `matches /${spec.pattern ?? ''}/` : `does not match /${spec.pattern ?? ''}/`);
+      return result(matched ? 1 : 0, threshold, matched ? `matches /${spec.pattern}/` : `does not match /${spec.pattern}/`);
     }
     case 'numeric': {
       const got = parseNumber(value);
       const want = typeof expected === 'number' ? expected : parseNumber(expectedText);
-      if (want === undefined) return result(0, threshold, `expected value ${show(expected)} is not a number`);
+      if (want === undefined || !Number.isFinite(want)) return result(0, threshold, `expected value ${show(expected)} is not a number`);
       if (got === undefined) return result(0, threshold, `answer ${show(value)} is not a number`);
       const tolerance = spec.tolerance ?? DEFAULT_TOLERANCE;
       const close = Math.abs(got - want) <= tolerance;
       return result(close ? 1 : 0, threshold, close ? `${got} = ${want}` : `${got} ≠ ${want}${tolerance > DEFAULT_TOLERANCE ? ` (±${tolerance})` : ''}`);
     }
     case 'field-f1': {
-      const predicted = parseFields(value);
-      const gold = parseFields(expectedText);
-      const scored = f1(predicted, gold, ([key, field]) => `${key}\u0000${field}`);
+      const scored = f1(parseFields(value), expectedFields(expected), ([key, field]) => `${key}\u0000${field}`);
       const parts = [`F1 ${scored.f1.toFixed(3)} (P ${scored.precision.toFixed(2)}, R ${scored.recall.toFixed(2)})`];
       if (scored.missing.length > 0) parts.push(`missing ${scored.missing.map(([k, v]) => `${k}:${v}`).join(', ')}`);
       if (scored.extra.length > 0) parts.push(`extra ${scored.extra.map(([k, v]) => `${k}:${v}`).join(', ')}`);
@@ -155,10 +176,7 @@ export function scoreAnswer(answer: ExtractedAnswer, expected: unknown, spec: Sc
       return result(scored.f1, threshold, `token F1 ${scored.f1.toFixed(3)} (P ${scored.precision.toFixed(2)}, R ${scored.recall.toFixed(2)})`);
     }
     case 'json': {
-      const got = parseJsonLoose(value);
-      if (!got.ok) return result(0, threshold, `answer is not JSON: ${show(value)}`);
-      const want = parseJsonLoose(expected);
-      const equal = want.ok && jsonEqual(got.value, want.value);
+      const equal = jsonEqual(asJson(value), asJson(expected));
       return result(equal ? 1 : 0, threshold, equal ? 'equal JSON' : `expected ${show(expected)}, got ${value}`);
     }
     case 'custom':
@@ -168,33 +186,62 @@ export function scoreAnswer(answer: ExtractedAnswer, expected: unknown, spec: Sc
 
 export type CustomScorer = (answer: string | undefined, expected: unknown, context: { completion: string; caseId: string }) => Promise<ScoreResult>;
 
+/** A scorer that has not answered by then fails its chain, so one stuck call cannot hang the run. */
+const CUSTOM_SCORER_TIMEOUT_MS = 10_000;
+
+/** Reads what a user's scorer returned: a score in [0, 1], a pass/fail boolean, or `{pass?, score?, reason?}`. */
+function customResult(returned: unknown, threshold: number): ScoreResult {
+  const invalid = (why: string): ScoreResult => result(0, threshold, `custom scorer returned ${why}; expected a boolean, a number in [0, 1] or {pass, score, reason}`);
+  const validScore = (score: unknown): score is number => typeof score === 'number' && Number.isFinite(score) && score >= 0 && score <= 1;
+  if (typeof returned === 'boolean') return result(returned ? 1 : 0, threshold, returned ? 'custom scorer: pass' : 'custom scorer: fail');
+  if (typeof returned === 'number') return validScore(returned) ? result(returned, threshold, `custom scorer: ${returned}`) : invalid(String(returned));
+  if (returned === null || typeof returned !== 'object') return invalid(returned === null ? 'null' : typeof returned);
+  const { pass, score, reason } = returned as { pass?: unknown; score?: unknown; reason?: unknown };
+  if (score !== undefined && !validScore(score)) return invalid(`score ${show(score)}`);
+  if (pass !== undefined && typeof pass !== 'boolean') return invalid(`pass ${show(pass)}`);
+  if (score === undefined && pass === undefined) return invalid('an object without pass or score');
+  const text = typeof reason === 'string' && reason !== '' ? reason : 'custom scorer';
+  const scored = result(score ?? (pass ? 1 : 0), threshold, text);
+  // An explicit pass is the scorer's own verdict, even where it disagrees with score ≥ threshold.
+  return typeof pass === 'boolean' ? { ...scored, pass } : scored;
+}
+
 /**
- * Loads a JavaScript scorer file exporting `score(answer, expected, context)` (or a default function).
- * It runs the user's code, so only in a trusted workspace. A scorer that throws or returns nonsense
+ * Loads a CommonJS scorer file exporting `score(answer, expected, context)` (or a function as
+ * `module.exports` or `default`). It runs the user's code, so only in a trusted workspace. The file is read
+ * afresh on every load, so edits apply on the next run. A scorer that throws, times out or returns nonsense
  * fails that chain with the reason; it never stops the run.
  */
-export function loadCustomScorer(file: string, trusted: boolean, threshold = 1): Promise<CustomScorer> {
-  if (!trusted) return Promise.reject(new Error(`Custom scorer ${path.basename(file)} not loaded: the workspace is not trusted (custom scorers run code).`));
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the user's scorer is a CommonJS file loaded at run time
-  const loaded = require(path.resolve(file)) as unknown;
-  const module = loaded as { score?: unknown; default?: unknown };
-  const candidate = typeof loaded === 'function' ? loaded : typeof module.score === 'function' ? module.score : module.default;
-  if (typeof candidate !== 'function') return Promise.reject(new Error(`Custom scorer ${file} exports no function (export 'score' or a default function).`));
+export async function loadCustomScorer(file: string, trusted: boolean, threshold = 1, timeoutMs = CUSTOM_SCORER_TIMEOUT_MS): Promise<CustomScorer> {
+  const name = path.basename(file);
+  if (!trusted) throw new Error(`Custom scorer ${name} not loaded: the workspace is not trusted, and custom scorers run code.`);
+  const resolved = path.resolve(file);
+  await access(resolved).catch((error: unknown) => {
+    throw new Error(`Custom scorer file not found: ${resolved}`, { cause: error });
+  });
+  let loaded: unknown;
+  try {
+    delete require.cache[resolved];
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the user's scorer is a CommonJS file loaded at run time
+    loaded = require(resolved) as unknown;
+  } catch (error) {
+    throw new Error(`Custom scorer ${name} failed to load: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  const exports = loaded as { score?: unknown; default?: unknown } | null | undefined;
+  const candidate = typeof loaded === 'function' ? loaded : typeof exports?.score === 'function' ? exports.score : exports?.default;
+  if (typeof candidate !== 'function') throw new Error(`Custom scorer ${name} exports no function (export 'score' or a default function).`);
   const scorer = candidate as (...args: unknown[]) => unknown;
-  return Promise.resolve(async (answer, expected, context) => {
+  return async (answer, expected, context) => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no result within ${timeoutMs} ms`)), timeoutMs);
+    });
     try {
-      const returned = await Promise.resolve(scorer(answer, expected, context));
-      if (typeof returned === 'boolean') return result(returned ? 1 : 0, threshold, returned ? 'custom scorer: pass' : 'custom scorer: fail');
-      if (typeof returned === 'number') return result(returned, threshold, `custom scorer: ${returned}`);
-      if (returned && typeof returned === 'object') {
-        const object = returned as { pass?: unknown; score?: unknown; reason?: unknown };
-        const score = typeof object.score === 'number' ? object.score : object.pass === true ? 1 : 0;
-        const scored = result(score, threshold, typeof object.reason === 'string' ? object.reason : 'custom scorer');
-        return typeof object.pass === 'boolean' ? { ...scored, pass: object.pass } : scored;
-      }
-      return result(0, threshold, `custom scorer returned ${typeof returned}; expected a boolean, a number or {pass, score, reason}`);
+      return customResult(await Promise.race([Promise.resolve().then(() => scorer(answer, expected, context)), timeout]), threshold);
     } catch (error) {
       return result(0, threshold, `custom scorer threw: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      clearTimeout(timer);
     }
-  });
+  };
 }

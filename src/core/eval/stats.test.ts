@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { majAtK, majAtKCurve, vote, wilson } from './stats';
+import { majAtK, majAtKCurve, mean, vote, wilson } from './stats';
 
 const close = (actual: number, expected: number, digits = 9): void => assert.ok(Math.abs(actual - expected) < 10 ** -digits, `${actual} ≠ ${expected}`);
 
@@ -127,16 +127,32 @@ describe('majAtK', () => {
 });
 
 describe('wilson', () => {
-  it('gives the 95% score interval', () => {
-    const interval = wilson(8, 10);
-    assert.equal(interval.low.toFixed(3), '0.490');
-    assert.equal(interval.high.toFixed(3), '0.943');
-    const zero = wilson(0, 20);
-    assert.equal(zero.low, 0);
-    assert.equal(zero.high.toFixed(3), '0.161');
+  // Reference values: Wilson (1927) score interval at z = 1.959964, as in R's prop.test(correct = FALSE).
+  const table: [number, number, string, string][] = [
+    [8, 10, '0.490', '0.943'],
+    [0, 20, '0.000', '0.161'],
+    [5, 5, '0.566', '1.000'],
+    [1, 2, '0.095', '0.905'],
+    [50, 100, '0.404', '0.596'],
+  ];
+  for (const [successes, trials, low, high] of table) {
+    it(`${successes}/${trials} → [${low}, ${high}]`, () => {
+      const interval = wilson(successes, trials);
+      assert.equal(interval.low.toFixed(3), low);
+      assert.equal(interval.high.toFixed(3), high);
+    });
+  }
+
+  it('is [0, 1] without trials and exact at the ends', () => {
     assert.deepEqual(wilson(0, 0), { low: 0, high: 1 });
-    const all = wilson(5, 5);
-    assert.equal(all.high, 1);
-    assert.equal(all.low.toFixed(3), '0.566');
+    assert.equal(wilson(0, 7).low, 0);
+    assert.equal(wilson(7, 7).high, 1);
+  });
+});
+
+describe('mean', () => {
+  it('averages, and is NaN without values', () => {
+    assert.equal(mean([1, 2, 4, 5]), 3);
+    assert.ok(Number.isNaN(mean([])));
   });
 });

@@ -66,6 +66,34 @@ suite('Evaluating from the editor', () => {
     if (verdict !== 'no-browser') assert.equal(verdict, 'ok');
   });
 
+  test('the shipped arithmetic prompt runs on the embedded local model from its CodeLens, and the panel shows the run', async () => {
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    const document = await vscode.workspace.openTextDocument(path.join(extension().extensionPath, 'prompts', 'arithmetic.prompt'));
+    await vscode.window.showTextDocument(document);
+    const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', document.uri, 1);
+    const evaluate = lenses.find((lens) => lens.command?.command === 'chainscope.evaluate');
+    assert.ok(evaluate?.command);
+    assert.match(evaluate.command.title, /^▶ Evaluate \(40 cases × 4 variants × 8 chains, ≈[\d,]+ prompt tokens\) on local:arith-tiny$/);
+    const result = await vscode.commands.executeCommand<RunResult>(evaluate.command.command, ...((evaluate.command.arguments ?? []) as unknown[]));
+    assert.equal(result.status, 'completed');
+    assert.equal(result.backend.id, 'local');
+    assert.equal(result.cells.reduce((sum, cell) => sum + cell.chains.length, 0), 40 * 4 * 8);
+    // The model's point: chains of thought beat direct answers.
+    const accuracy = new Map(result.variants.map((variant) => [variant.name, variant.singleChain.value]));
+    assert.ok((accuracy.get('zero-shot-cot') ?? 0) > (accuracy.get('zero-shot') ?? 1));
+    // The panel alone on screen for its screenshot: close the prompt's editor (the panel kept no focus).
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+    const cell = result.cells.find((c) => c.variant === 'few-shot-cot' && c.chains.length === 8) as RunResult['cells'][number];
+    const chain = cell.chains[3] as RunResult['cells'][number]['chains'][number];
+    const verdict = await verifyPanel('arithmetic', {
+      runId: result.runId,
+      variants: result.variants.map((variant) => ({ name: variant.name, single: variant.singleChain.value, majority: variant.majorityVote.value })),
+      chain: { variant: cell.variant, caseId: cell.caseId, sample: chain.sample, text: chain.text },
+      screenshot: 'panel-arithmetic.png',
+    });
+    if (verdict !== 'no-browser') assert.equal(verdict, 'ok');
+  });
+
   test('Test Explorer lists cases × variants, and running one reports pass or fail', async () => {
     const api = extension().exports as ChainscopeApi;
     const file = await api.tests.itemsFor(fixtureUri('xss.prompt'));
