@@ -35,6 +35,8 @@ export interface GenerateRequest {
   /** Chain i uses seed + i; without a seed each request draws a fresh one. */
   seed?: number;
   stop: string[];
+  /** End-of-sequence is not allowed before this many tokens (as transformers' min_new_tokens); benchmarks use it. */
+  minNewTokens?: number;
 }
 
 export interface GeneratedChain {
@@ -266,21 +268,30 @@ export class LocalModel {
       trace.onLogits?.(step, active.map((row) => ({ sample: row.sample, logits: row.logits })));
       const keep: number[] = [];
       const next: Row[] = [];
+      const eosAllowed = step >= (request.minNewTokens ?? 0);
       active.forEach((row, index) => {
+        if (!eosAllowed && eos.size > 0) {
+          // A copy: the first step's logits are shared by every row and kept in the prefix cache.
+          row.logits = Float32Array.from(row.logits);
+          for (const id of eos) row.logits[id] = -Infinity;
+        }
         const token = sampler.pick(row.logits, row.random);
         if (eos.has(token)) {
           finish(row, this.decode(row.tokens), 'stop');
           return;
         }
         row.tokens.push(token);
-        const text = this.decode(row.tokens);
-        const stopAt = firstStop(text, request.stop);
-        if (stopAt !== undefined) {
-          finish(row, text.slice(0, stopAt), 'stop');
-          return;
+        // Decoding is only needed to look for stop strings, and once at the end.
+        if (request.stop.length > 0) {
+          const text = this.decode(row.tokens);
+          const stopAt = firstStop(text, request.stop);
+          if (stopAt !== undefined) {
+            finish(row, text.slice(0, stopAt), 'stop');
+            return;
+          }
         }
         if (row.tokens.length >= maxNew) {
-          finish(row, text, 'length');
+          finish(row, this.decode(row.tokens), 'length');
           return;
         }
         keep.push(index);
