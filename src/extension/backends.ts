@@ -55,6 +55,14 @@ export class Backends implements vscode.Disposable {
     const apiKey = ENDPOINTS[name]?.keyVariable ? await this.keys.get(name) : undefined;
     const cacheKey = JSON.stringify({ reference, settings: { ...settings, prices: undefined }, keyed: apiKey !== undefined });
     let backend = this.cache.get(cacheKey);
+    if (!backend && name === 'local') {
+      // One local model session at a time: switching models releases the previous session and its worker.
+      for (const [key, other] of [...this.cache]) {
+        if (!key.includes('"reference":"local:')) continue;
+        this.cache.delete(key);
+        void other.then((previous) => previous.dispose?.(), () => undefined);
+      }
+    }
     if (!backend) {
       backend = core().createBackend({
         modelReference: reference,

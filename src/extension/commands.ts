@@ -4,6 +4,7 @@ import type { PromptDiagnostics } from './diagnostics';
 import type { PromptDocuments } from './documents';
 import type { Evaluations } from './evaluation';
 import type { Logger } from './log';
+import { ResultsPanel } from './panel';
 
 function activePromptEditor(): vscode.TextEditor | undefined {
   const editor = vscode.window.activeTextEditor;
@@ -11,7 +12,7 @@ function activePromptEditor(): vscode.TextEditor | undefined {
 }
 
 /** Commands stay registered when they cannot act, and say why. */
-export function registerCommands(documents: PromptDocuments, diagnostics: PromptDiagnostics, evaluations: Evaluations, log: Logger): vscode.Disposable[] {
+export function registerCommands(documents: PromptDocuments, diagnostics: PromptDiagnostics, evaluations: Evaluations, log: Logger, extensionUri: vscode.Uri): vscode.Disposable[] {
   const target = (uri?: vscode.Uri): vscode.Uri | undefined => {
     const resolved = uri instanceof vscode.Uri ? uri : activePromptEditor()?.document.uri;
     if (!resolved) void vscode.window.showInformationMessage('Chainscope: open a .prompt file to evaluate it.');
@@ -69,6 +70,15 @@ export function registerCommands(documents: PromptDocuments, diagnostics: Prompt
       log.info('tokens', items.map((item) => `${item.label}: ${item.description}`).join('; '));
       void vscode.window.showQuickPick(items, { title: `Token counts (${report.encoding})`, canPickMany: false });
       return report.rows.map((row) => ({ variant: row.variant.name, chatTokens: row.chatTokens, textTokens: row.textTokens }));
+    }),
+    vscode.commands.registerCommand('chainscope.showResults', (uri?: vscode.Uri) => {
+      const resolved = uri instanceof vscode.Uri ? uri : activePromptEditor()?.document.uri;
+      const result = resolved ? evaluations.latestResult(resolved) : evaluations.lastResult();
+      if (!result) {
+        void vscode.window.showInformationMessage('Chainscope: no results yet in this session — run ▶ Evaluate first.');
+        return;
+      }
+      ResultsPanel.show(extensionUri, log).update({ result });
     }),
     vscode.commands.registerCommand('chainscope.showLog', () => log.show()),
   ];

@@ -48,6 +48,11 @@ export class Evaluations implements vscode.Disposable {
     return this.latest.get(uri.toString());
   }
 
+  /** The most recent run of any file in this session. */
+  lastResult(): RunResult | undefined {
+    return [...this.latest.values()].at(-1);
+  }
+
   private runsDirectory(uri: vscode.Uri): string {
     const folder = vscode.workspace.getWorkspaceFolder(uri);
     const setting = readSettings(uri).runsDirectory;
@@ -93,6 +98,8 @@ export class Evaluations implements vscode.Disposable {
             { location: vscode.ProgressLocation.Notification, title: `Chainscope: ${loaded.document.name ?? path.basename(request.uri.fsPath)} on ${backend.id}:${backend.model}`, cancellable: true },
             (progress, token) => run(token, progress),
           );
+      // Re-inserted so that the map's order is the order runs finished in.
+      this.latest.delete(request.uri.toString());
       this.latest.set(request.uri.toString(), result);
       this.finished.fire({ uri: request.uri, result });
       if (result.status === 'cancelled') {

@@ -35,7 +35,7 @@ export function activate(context: vscode.ExtensionContext): ChainscopeApi | unde
     context.subscriptions.push(documents, diagnostics, models, backends, evaluations);
     context.subscriptions.push(...registerLanguageFeatures(documents));
     context.subscriptions.push(...registerCodeLenses(documents, models));
-    context.subscriptions.push(...registerCommands(documents, diagnostics, evaluations, log));
+    context.subscriptions.push(...registerCommands(documents, diagnostics, evaluations, log, context.extensionUri));
     context.subscriptions.push(...registerApiKeyCommands(keys, log));
     context.subscriptions.push(...registerModelStatus(documents, models));
     context.subscriptions.push(registerResultsPanelSerializer(context.extensionUri, log));

@@ -8,7 +8,18 @@ import packageJson from '../../../package.json';
 export const EXTENSION_ID = `${packageJson.publisher}.${packageJson.name}`;
 
 /** Commands every build must register; later issues append to this list. */
-export const REQUIRED_COMMANDS: readonly string[] = ['chainscope.checkDocument', 'chainscope.showTokenCounts'];
+export const REQUIRED_COMMANDS: readonly string[] = [
+  'chainscope.checkDocument',
+  'chainscope.showTokenCounts',
+  'chainscope.evaluate',
+  'chainscope.evaluateCase',
+  'chainscope.evaluateVariant',
+  'chainscope.showResults',
+  'chainscope.selectModel',
+  'chainscope.setApiKey',
+  'chainscope.clearApiKey',
+  'chainscope.showLog',
+];
 
 /** Commands declared in package.json `contributes.commands`. */
 export const CONTRIBUTED_COMMANDS: readonly string[] = packageJson.contributes.commands.map((c) => c.command);

@@ -92,6 +92,16 @@ suite('Evaluating from the editor', () => {
       screenshot: 'panel-arithmetic.png',
     });
     if (verdict !== 'no-browser') assert.equal(verdict, 'ok');
+
+    // Closed and re-opened, the panel shows the same run again.
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await vscode.commands.executeCommand('chainscope.showResults', document.uri);
+    const reopened = await verifyPanel('arithmetic-reopened', {
+      runId: result.runId,
+      variants: result.variants.map((variant) => ({ name: variant.name, single: variant.singleChain.value, majority: variant.majorityVote.value })),
+      chain: { variant: cell.variant, caseId: cell.caseId, sample: chain.sample, text: chain.text },
+    });
+    if (reopened !== 'no-browser') assert.equal(reopened, 'ok');
   });
 
   test('Test Explorer lists cases × variants, and running one reports pass or fail', async () => {
