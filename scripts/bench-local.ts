@@ -1,6 +1,7 @@
 // Benchmarks of the local backend (not tests): model load, prefill of a 200-token prompt, decoding speed
 // at batch 1, and the wall time of n = 1, 4, 8, 16 chains of 128 tokens sampled together, on the embedded
-// model and on a ~100 M-parameter random-weight Llama-shaped model built here (scripts/model/make_bench_model.py).
+// model and on a ~100 M-parameter random-weight Llama-shaped model built here (scripts/model/make_bench_model.py),
+// side by side with the same work done by @huggingface/transformers on the same files.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -19,6 +20,34 @@ interface ModelBench {
   prefillMs: number;
   decodeTokensPerSecond: number;
   chains: { n: number; wallMs: number; ratio: number; tokensPerSecond: number }[];
+  /** The same work by @huggingface/transformers (transformers.js) on the same files. */
+  transformersJs?: { loadMs: number; chains: { n: number; wallMs: number }[] };
+}
+
+/**
+ * transformers.js `generate` on the same model folder and prompt: n chains of 128 sampled tokens over the
+ * full vocabulary (top_k 0, as ours). Its sampling path ignores num_return_sequences, so n chains are n
+ * rows of the same prompt — which is also how a user of it gets n chains.
+ */
+async function benchTransformersJs(folder: string, prompt: number[]): Promise<ModelBench['transformersJs']> {
+  const { AutoModelForCausalLM, Tensor, env } = await import('@huggingface/transformers');
+  env.allowRemoteModels = false;
+  env.localModelPath = path.dirname(folder) + path.sep;
+  const started = performance.now();
+  const model = await AutoModelForCausalLM.from_pretrained(path.basename(folder), { local_files_only: true, dtype: 'fp32', device: 'cpu' });
+  const loadMs = performance.now() - started;
+  const chains: { n: number; wallMs: number }[] = [];
+  for (const n of BATCHES) {
+    const ids = new BigInt64Array(n * prompt.length);
+    for (let row = 0; row < n; row++) prompt.forEach((id, i) => (ids[row * prompt.length + i] = BigInt(id)));
+    const input_ids = new Tensor('int64', ids, [n, prompt.length]);
+    const attention_mask = new Tensor('int64', new BigInt64Array(n * prompt.length).fill(1n), [n, prompt.length]);
+    const begin = performance.now();
+    await model.generate({ input_ids, attention_mask, max_new_tokens: NEW_TOKENS, min_new_tokens: NEW_TOKENS, do_sample: true, top_k: 0 } as never);
+    chains.push({ n, wallMs: performance.now() - begin });
+  }
+  await model.dispose();
+  return { loadMs, chains };
 }
 
 function benchModelFolder(): string | undefined {
@@ -54,7 +83,8 @@ async function bench(folder: string, parameters: string): Promise<ModelBench> {
     chains.push({ n, wallMs, ratio: wallMs / (chains[0]?.wallMs ?? wallMs), tokensPerSecond: (n * NEW_TOKENS) / (wallMs / 1000) });
   }
   await model.dispose();
-  return { model: path.basename(folder), parameters, loadMs, prefillMs: prefills.sort((a, b) => a - b)[1] ?? NaN, decodeTokensPerSecond, chains };
+  const transformersJs = await benchTransformersJs(folder, prompt(3000));
+  return { model: path.basename(folder), parameters, loadMs, prefillMs: prefills.sort((a, b) => a - b)[1] ?? NaN, decodeTokensPerSecond, chains, ...(transformersJs ? { transformersJs } : {}) };
 }
 
 async function main(): Promise<void> {
@@ -64,7 +94,12 @@ async function main(): Promise<void> {
   console.log(`\nLocal backend (onnxruntime-node, CPU, ${os.cpus().length} cores): ${PROMPT_TOKENS}-token prompt, chains of ${NEW_TOKENS} new tokens`);
   for (const result of results) {
     console.log(`  ${result.model} (${result.parameters}): load ${result.loadMs.toFixed(0)} ms · prefill ${result.prefillMs.toFixed(1)} ms · decode ${result.decodeTokensPerSecond.toFixed(1)} tok/s at batch 1`);
-    for (const chain of result.chains) console.log(`    n = ${String(chain.n).padStart(2)}: ${(chain.wallMs / 1000).toFixed(2).padStart(6)} s  ×${chain.ratio.toFixed(2)} of one chain  ${chain.tokensPerSecond.toFixed(0).padStart(5)} tok/s`);
+    if (result.transformersJs) console.log(`    transformers.js on the same files: load ${result.transformersJs.loadMs.toFixed(0)} ms`);
+    for (const chain of result.chains) {
+      const theirs = result.transformersJs?.chains.find((c) => c.n === chain.n);
+      const versus = theirs ? `   transformers.js ${(theirs.wallMs / 1000).toFixed(2).padStart(6)} s (ours ${(theirs.wallMs / chain.wallMs).toFixed(1)}× faster)` : '';
+      console.log(`    n = ${String(chain.n).padStart(2)}: ${(chain.wallMs / 1000).toFixed(2).padStart(6)} s  ×${chain.ratio.toFixed(2)} of one chain  ${chain.tokensPerSecond.toFixed(0).padStart(5)} tok/s${versus}`);
+    }
   }
   console.log(JSON.stringify({ local: results }));
 }
