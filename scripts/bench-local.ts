@@ -43,7 +43,7 @@ async function benchTransformersJs(folder: string, prompt: number[]): Promise<Mo
     const input_ids = new Tensor('int64', ids, [n, prompt.length]);
     const attention_mask = new Tensor('int64', new BigInt64Array(n * prompt.length).fill(1n), [n, prompt.length]);
     const begin = performance.now();
-    await model.generate({ input_ids, attention_mask, max_new_tokens: NEW_TOKENS, min_new_tokens: NEW_TOKENS, do_sample: true, top_k: 0 } as never);
+    await model.generate({ input_ids, attention_mask, max_new_tokens: NEW_TOKENS, min_new_tokens: NEW_TOKENS, do_sample: true, top_k: 0 });
     chains.push({ n, wallMs: performance.now() - begin });
   }
   await model.dispose();
