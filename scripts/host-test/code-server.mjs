@@ -1,6 +1,6 @@
 /* global fetch */
 // Starts code-server on 127.0.0.1 in its own process group with throwaway state, and stops it whole.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -46,7 +46,7 @@ function vscodeSockets() {
  * Returns its URL, a helper to build workbench URLs, and `stop()` which ends the whole process group
  * and removes every temporary file it made.
  */
-export async function startCodeServer({ workspace, log = console.error, env = {} }) {
+export async function startCodeServer({ workspace, log = console.error, env = {}, vsix }) {
   const { node, entry } = ensureCodeServer(log);
   const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'chainscope-code-server-'));
   const dirs = Object.fromEntries(['user-data', 'extensions', 'xdg-data', 'xdg-config', 'xdg-cache'].map((name) => [name, path.join(temp, name)]));
@@ -62,6 +62,18 @@ export async function startCodeServer({ workspace, log = console.error, env = {}
     'workbench.tips.enabled': false,
     'editor.codeLens': true,
   }, null, 2));
+  if (vsix) {
+    // Installed the way a user installs a file: code-server --install-extension.
+    const installed = spawnSync(node, [entry, '--install-extension', vsix, '--extensions-dir', dirs.extensions, '--user-data-dir', dirs['user-data']], {
+      encoding: 'utf8',
+      env: { ...process.env, XDG_DATA_HOME: dirs['xdg-data'], XDG_CONFIG_HOME: dirs['xdg-config'], XDG_CACHE_HOME: dirs['xdg-cache'] },
+    });
+    if (installed.status !== 0) {
+      fs.rmSync(temp, { recursive: true, force: true });
+      throw new Error(`code-server --install-extension ${vsix} failed:\n${installed.stdout}\n${installed.stderr}`);
+    }
+    log(installed.stdout.trim().split('\n').at(-1) ?? 'installed');
+  }
   const port = await freePort();
   const config = path.join(temp, 'config.yaml');
   fs.writeFileSync(config, `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
