@@ -49,6 +49,26 @@ export class Sampler {
     const inverse = 1 / temperature;
     // Tokens more than ~30 nats below the best carry no probability mass worth keeping: skip them.
     const floor = max - 30 * temperature;
+    if (!(topK > 0 && topK < vocab) && !(topP < 1)) {
+      // The whole vocabulary: one pass of weights, one scan — no candidate list, nothing sorted.
+      let total = 0;
+      for (let i = 0; i < vocab; i++) {
+        const value = logits[i] as number;
+        const weight = value >= floor ? Math.exp((value - max) * inverse) : 0;
+        this.weights[i] = weight;
+        total += weight;
+      }
+      let remaining = random() * total;
+      let last = argmax;
+      for (let i = 0; i < vocab; i++) {
+        const weight = this.weights[i] as number;
+        if (weight === 0) continue;
+        last = i;
+        remaining -= weight;
+        if (remaining <= 0) return i;
+      }
+      return last;
+    }
     let count = 0;
     for (let i = 0; i < vocab; i++) {
       const value = logits[i] as number;
