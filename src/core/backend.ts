@@ -1,19 +1,14 @@
 import type { ChatMessage } from './prompt/render';
+import type { Sampling } from './prompt/types';
 
 /**
  * One request to a model: a chat (`messages`) or a plain-text prompt (`text`), sampled `n` times.
  * Backends implement this for OpenAI-compatible APIs and for local ONNX models.
  */
-export interface CompletionRequest {
+export interface CompletionRequest extends Sampling {
   messages?: ChatMessage[];
   text?: string;
   n: number;
-  temperature?: number;
-  topP?: number;
-  topK?: number;
-  maxTokens?: number;
-  stop?: string[];
-  seed?: number;
   /** Index of the first sample this request produces: sample i of a case is always the same sample. */
   firstSample: number;
 }

@@ -4,6 +4,7 @@
 // the failures and the bookkeeping, not the answers.
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { seededRandom } from '../../src/core/local/sampler';
 
 export type FaultKind = 'rate-limit' | 'server-error' | 'hang' | 'malformed-json' | 'cut-stream' | 'ignore-n' | 'unauthorized' | 'not-found' | 'context-length' | 'content-filter';
 
@@ -65,18 +66,6 @@ interface ChatBody {
   stream_options?: { include_usage?: boolean };
 }
 
-/** mulberry32: tiny, seeded, good enough to pick canned answers reproducibly. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function hash(text: string): number {
   let h = 2166136261;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
@@ -101,7 +90,7 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
   const answer = (prompt: string, seed: number, choice: number): string => {
     const canned = options.answers?.find((entry) => prompt.includes(entry.match));
     if (!canned || canned.answers.length === 0) return "I don't know.";
-    const draw = random(seed * 1_000_003 + choice * 7919 + hash(prompt))();
+    const draw = seededRandom(seed * 1_000_003 + choice * 7919 + hash(prompt))();
     return canned.answers[Math.floor(draw * canned.answers.length)] ?? '';
   };
 
