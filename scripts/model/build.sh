@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Rebuilds testFixtures/models/arith-tiny end to end: train (seeded, fixed step count), export to ONNX,
-# evaluate on the held-out problems. Needs Debian's torch (see README.md); ~15 min on 2 CPU cores.
+# evaluate on the held-out problems. Needs Debian's torch (see README.md); ~17 min on 2 shared CPU cores.
 set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON=${PYTHON:-/usr/bin/python3}
