@@ -160,3 +160,15 @@ export function processesMentioning(needle) {
   }
   return found;
 }
+
+/** The webview frame (two levels deep in the workbench) that shows `selector`, once one does. */
+export async function findWebviewFrame(page, selector, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const frame of page.frames().filter((candidate) => candidate.url().includes('/webview/'))) {
+      if (await frame.$(selector).catch(() => null)) return frame;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+  return undefined;
+}

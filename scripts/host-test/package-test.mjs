@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CHROMIUM, CHROMIUM_ARGS, processesInGroup, processesMentioning, startCodeServer } from './code-server.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, findWebviewFrame, processesInGroup, processesMentioning, startCodeServer } from './code-server.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const ARTIFACTS = path.join(root, 'artifacts');
@@ -73,14 +73,7 @@ async function main() {
     await page.screenshot({ path: path.join(ARTIFACTS, 'packaged-editor.png') });
     await lens.click();
     // The run finishes in the results webview: find its frame and read it.
-    const deadline = Date.now() + 120_000;
-    let frame;
-    while (!frame && Date.now() < deadline) {
-      for (const candidate of page.frames().filter((f) => f.url().includes('/webview/'))) {
-        if (await candidate.$('[data-testid="run-meta"][data-status="completed"]').catch(() => null)) frame = candidate;
-      }
-      if (!frame) await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    const frame = await findWebviewFrame(page, '[data-testid="run-meta"][data-status="completed"]', 120_000);
     if (!frame) throw new Error('no completed run appeared in the results panel within 120 s');
     const meta = await frame.textContent('[data-testid="run-meta"]');
     if (!meta?.includes('local:arith-tiny')) throw new Error(`the run did not use the embedded model: ${meta}`);

@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildHostTests, HOST_OUT } from './build.mjs';
-import { CHROMIUM, CHROMIUM_ARGS, processesInGroup, processesMentioning, startCodeServer } from './code-server.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, findWebviewFrame, processesInGroup, processesMentioning, startCodeServer } from './code-server.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const ARTIFACTS = path.join(root, 'artifacts');
@@ -131,15 +131,7 @@ async function answerPanelRequests(page, directory, finished) {
 
 /** Reads the results webview: per-variant accuracies, a chain's text, literal markup, then a screenshot. */
 async function verifyPanel(page, expected) {
-  const deadline = Date.now() + 30_000;
-  let frame;
-  while (!frame && Date.now() < deadline) {
-    for (const candidate of webviewFrames(page)) {
-      const meta = await candidate.$(`[data-testid="run-meta"][data-run-id="${expected.runId}"][data-status="completed"]`).catch(() => null);
-      if (meta) frame = candidate;
-    }
-    if (!frame) await new Promise((resolve) => setTimeout(resolve, 150));
-  }
+  const frame = await findWebviewFrame(page, `[data-testid="run-meta"][data-run-id="${expected.runId}"][data-status="completed"]`, 30_000);
   if (!frame) throw new Error(`no webview shows run ${expected.runId} as completed`);
   for (const variant of expected.variants) {
     const row = `[data-testid="variant-row"][data-variant="${variant.name}"]`;
@@ -224,25 +216,6 @@ async function checkUi(browser, server) {
     await page.close();
   }
   return checks;
-}
-
-/** Frames of webviews (two levels deep in the workbench); later checks read the results panel here. */
-export function webviewFrames(page) {
-  return page.frames().filter((frame) => frame.url().includes('/webview/'));
-}
-
-/** Text of the first element matching `selector` in any webview frame, once one renders it. */
-export async function webviewText(page, selector, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    for (const frame of webviewFrames(page)) {
-      const element = await frame.$(selector).catch(() => null);
-      if (element) return element.textContent();
-    }
-    // Frames attach asynchronously; wait for the next one rather than a fixed delay.
-    await page.waitForEvent('frameattached', { timeout: Math.max(1, Math.min(500, deadline - Date.now())) }).catch(() => undefined);
-  }
-  throw new Error(`no webview frame rendered ${selector} within ${timeoutMs / 1000} s`);
 }
 
 async function runWithCodeServer(env) {

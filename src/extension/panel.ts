@@ -49,17 +49,9 @@ export class ResultsPanel implements vscode.Disposable {
     if (state?.state) ResultsPanel.current.state = state.state;
   }
 
-  static get visible(): ResultsPanel | undefined {
-    return ResultsPanel.current;
-  }
-
   update(state: PanelState): void {
     this.state = state;
     this.post({ type: 'state', state });
-  }
-
-  get title(): string {
-    return this.panel.title;
   }
 
   private post(message: ToWebview): void {
