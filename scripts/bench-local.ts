@@ -19,7 +19,11 @@ interface ModelBench {
   loadMs: number;
   prefillMs: number;
   decodeTokensPerSecond: number;
+  /** How our decoding reads each step's cache (see LoadedInfo.cacheReads). */
+  cacheReads: string;
   chains: { n: number; wallMs: number; ratio: number; tokensPerSecond: number }[];
+  /** The same chains reading the whole present.* cache at every step, as before new positions were read alone. */
+  wholeCache?: { loadMs: number; chains: { n: number; wallMs: number; ratio: number }[] };
   /** The same work by @huggingface/transformers (transformers.js) on the same files. */
   transformersJs?: { loadMs: number; chains: { n: number; wallMs: number }[] };
 }
@@ -58,6 +62,20 @@ function benchModelFolder(): string | undefined {
   return result.status === 0 ? folder : undefined;
 }
 
+const sampling = { temperature: 1, topK: 0, topP: 1 };
+
+/** n chains of NEW_TOKENS sampled tokens (end-of-sequence held off), on a prompt the prefix cache has not seen. */
+async function timeChains(model: LocalModel, prompt: (offset: number) => number[]): Promise<{ n: number; wallMs: number; ratio: number; prefillMs: number }[]> {
+  const results: { n: number; wallMs: number; ratio: number; prefillMs: number }[] = [];
+  for (const n of BATCHES) {
+    const started = performance.now();
+    const outcome = await model.generate({ promptIds: prompt(2000 + n), n, firstSample: 0, maxNewTokens: NEW_TOKENS, minNewTokens: NEW_TOKENS, sampling, seed: 1, stop: [] }, () => false, () => undefined);
+    const wallMs = performance.now() - started;
+    results.push({ n, wallMs, ratio: wallMs / (results[0]?.wallMs ?? wallMs), prefillMs: outcome.prefillMs });
+  }
+  return results;
+}
+
 async function bench(folder: string, parameters: string): Promise<ModelBench> {
   const loadStarted = performance.now();
   const model = await LocalModel.load(folder, { executionProvider: 'cpu' });
@@ -65,7 +83,6 @@ async function bench(folder: string, parameters: string): Promise<ModelBench> {
   const vocab = model.folder.config.vocabSize;
   // Token ids above the special tokens, deterministic: the content does not change the cost.
   const prompt = (offset: number): number[] => Array.from({ length: PROMPT_TOKENS }, (_, i) => 5 + ((i * 7 + offset) % (vocab - 5)));
-  const sampling = { temperature: 1, topK: 0, topP: 1 };
 
   // Prefill alone (one new token), on a prompt the prefix cache has not seen.
   const prefills: number[] = [];
@@ -73,18 +90,21 @@ async function bench(folder: string, parameters: string): Promise<ModelBench> {
     const outcome = await model.generate({ promptIds: prompt(1000 + i), n: 1, firstSample: 0, maxNewTokens: 1, sampling, seed: 1, stop: [] }, () => false, () => undefined);
     prefills.push(outcome.prefillMs);
   }
-  const chains: ModelBench['chains'] = [];
-  let decodeTokensPerSecond = 0;
-  for (const n of BATCHES) {
-    const started = performance.now();
-    const outcome = await model.generate({ promptIds: prompt(2000 + n), n, firstSample: 0, maxNewTokens: NEW_TOKENS, minNewTokens: NEW_TOKENS, sampling, seed: 1, stop: [] }, () => false, () => undefined);
-    const wallMs = performance.now() - started;
-    if (n === 1) decodeTokensPerSecond = NEW_TOKENS / ((wallMs - outcome.prefillMs) / 1000);
-    chains.push({ n, wallMs, ratio: wallMs / (chains[0]?.wallMs ?? wallMs), tokensPerSecond: (n * NEW_TOKENS) / (wallMs / 1000) });
-  }
+  const timed = await timeChains(model, prompt);
+  const one = timed[0];
+  const decodeTokensPerSecond = one ? NEW_TOKENS / ((one.wallMs - one.prefillMs) / 1000) : NaN;
+  const chains = timed.map(({ n, wallMs, ratio }) => ({ n, wallMs, ratio, tokensPerSecond: (n * NEW_TOKENS) / (wallMs / 1000) }));
+  const { cacheReads } = model.info;
   await model.dispose();
+
+  let wholeCache: ModelBench['wholeCache'];
+  if (cacheReads === 'new-positions') {
+    const whole = await LocalModel.load(folder, { executionProvider: 'cpu', readWholeCache: true });
+    wholeCache = { loadMs: whole.info.loadMs, chains: (await timeChains(whole, prompt)).map(({ n, wallMs, ratio }) => ({ n, wallMs, ratio })) };
+    await whole.dispose();
+  }
   const transformersJs = await benchTransformersJs(folder, prompt(3000));
-  return { model: path.basename(folder), parameters, loadMs, prefillMs: prefills.sort((a, b) => a - b)[1] ?? NaN, decodeTokensPerSecond, chains, ...(transformersJs ? { transformersJs } : {}) };
+  return { model: path.basename(folder), parameters, loadMs, prefillMs: prefills.sort((a, b) => a - b)[1] ?? NaN, decodeTokensPerSecond, cacheReads, chains, ...(wholeCache ? { wholeCache } : {}), ...(transformersJs ? { transformersJs } : {}) };
 }
 
 async function main(): Promise<void> {
@@ -93,12 +113,15 @@ async function main(): Promise<void> {
   if (big) results.push(await bench(big, '100 M (random weights)'));
   console.log(`\nLocal backend (onnxruntime-node, CPU, ${os.cpus().length} cores): ${PROMPT_TOKENS}-token prompt, chains of ${NEW_TOKENS} new tokens`);
   for (const result of results) {
-    console.log(`  ${result.model} (${result.parameters}): load ${result.loadMs.toFixed(0)} ms · prefill ${result.prefillMs.toFixed(1)} ms · decode ${result.decodeTokensPerSecond.toFixed(1)} tok/s at batch 1`);
+    console.log(`  ${result.model} (${result.parameters}): load ${result.loadMs.toFixed(0)} ms · prefill ${result.prefillMs.toFixed(1)} ms · decode ${result.decodeTokensPerSecond.toFixed(1)} tok/s at batch 1 · cache read as ${result.cacheReads}`);
+    if (result.wholeCache) console.log(`    reading the whole present.* cache instead: load ${result.wholeCache.loadMs.toFixed(0)} ms`);
     if (result.transformersJs) console.log(`    transformers.js on the same files: load ${result.transformersJs.loadMs.toFixed(0)} ms`);
     for (const chain of result.chains) {
+      const whole = result.wholeCache?.chains.find((c) => c.n === chain.n);
+      const wholeText = whole ? `   whole cache ${(whole.wallMs / 1000).toFixed(2).padStart(6)} s ×${whole.ratio.toFixed(2)}` : '';
       const theirs = result.transformersJs?.chains.find((c) => c.n === chain.n);
       const versus = theirs ? `   transformers.js ${(theirs.wallMs / 1000).toFixed(2).padStart(6)} s (ours ${(theirs.wallMs / chain.wallMs).toFixed(1)}× faster)` : '';
-      console.log(`    n = ${String(chain.n).padStart(2)}: ${(chain.wallMs / 1000).toFixed(2).padStart(6)} s  ×${chain.ratio.toFixed(2)} of one chain  ${chain.tokensPerSecond.toFixed(0).padStart(5)} tok/s${versus}`);
+      console.log(`    n = ${String(chain.n).padStart(2)}: ${(chain.wallMs / 1000).toFixed(2).padStart(6)} s  ×${chain.ratio.toFixed(2)} of one chain  ${chain.tokensPerSecond.toFixed(0).padStart(5)} tok/s${wholeText}${versus}`);
     }
   }
   console.log(JSON.stringify({ local: results }));

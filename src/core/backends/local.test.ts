@@ -129,6 +129,31 @@ describe('local model on onnxruntime-node (the embedded arith-tiny)', function (
     assert.equal(outcome.reusedTokens, 20);
   });
 
+  it('reads only each step\'s new cache positions, with the same logits and chains as reading the whole present cache', async () => {
+    assert.equal(model.info.cacheReads, 'new-positions');
+    const whole = await LocalModel.load(MODEL, { executionProvider: 'cpu', readWholeCache: true });
+    try {
+      assert.equal(whole.info.cacheReads, 'present');
+      const sampling = { temperature: 1, topK: 0, topP: 1 };
+      // A prompt sharing 20 tokens with one already prefilled: the cached prefix is cut and extended.
+      const promptIds = [...reference.prompt_ids.slice(0, 20), ...model.encode(' Then she finds 7 more.\nA:')];
+      const traced = async (subject: LocalModel): Promise<{ chains: GeneratedChain[]; logits: Float32Array[] }> => {
+        const logits: Float32Array[] = [];
+        const chains = await chainsOf(subject, { promptIds, n: 5, seed: 21, sampling, minNewTokens: 12 }, { onLogits: (_step, rows) => rows.forEach((row) => logits.push(Float32Array.from(row.logits))) });
+        return { chains, logits };
+      };
+      await chainsOf(model, { maxNewTokens: 1 });
+      const ours = await traced(model);
+      const theirs = await traced(whole);
+      assert.deepEqual(ours.chains.map((c) => c.tokens), theirs.chains.map((c) => c.tokens));
+      assert.equal(ours.logits.length, theirs.logits.length);
+      ours.logits.forEach((logits, i) => assert.ok(maxDifference(logits, theirs.logits[i] as Float32Array) <= 1e-5, `logits ${i} differ by ${maxDifference(logits, theirs.logits[i] as Float32Array)}`));
+      assert.ok(ours.chains.every((c) => c.tokens.length >= 12), 'chains long enough to exercise the growing cache');
+    } finally {
+      await whole.dispose();
+    }
+  });
+
   it('refuses a prompt longer than the context with the numbers', async () => {
     await assert.rejects(chainsOf(model, { promptIds: new Array<number>(1100).fill(82) }), /1100 tokens, longer than arith-tiny's context of 1024 positions/);
   });

@@ -94,7 +94,7 @@ export class LocalBackend implements Backend {
     this.post({ type: 'load', directory: this.options.directory, options: { executionProvider: this.options.executionProvider ?? 'auto', ...(this.options.deviceId !== undefined ? { deviceId: this.options.deviceId } : {}), ...(this.options.threads !== undefined ? { threads: this.options.threads } : {}) } });
     this.loading.then(
       (info) => {
-        this.options.log?.('info', `local: ${info.name} loaded in ${Math.round(info.loadMs)} ms on ${info.provider.toUpperCase()}`);
+        this.options.log?.('info', `local: ${info.name} loaded in ${Math.round(info.loadMs)} ms on ${info.provider.toUpperCase()}${info.cacheReads === 'present' ? ' (its graph gives no separate new cache positions: each step reads the whole present.* cache, slower with many chains)' : ''}`);
         if (info.fallbackReason) this.options.log?.('warn', `local: CUDA unavailable, using the CPU (${info.fallbackReason})`);
       },
       () => undefined,

@@ -3,8 +3,11 @@
 // Runs inside a worker thread (see worker.ts): session.run blocks the thread it runs on.
 import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
+import * as path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
+import { GrowingCache } from './kvCache';
 import { checkModelInputs, ModelFolderError, readModelFolder, type ModelFolder } from './modelFolder';
+import { exposeCacheUpdates } from './onnxGraph';
 import { Sampler, seededRandom, type SamplingParameters } from './sampler';
 
 export type ExecutionProviderSetting = 'auto' | 'cuda' | 'cpu';
@@ -14,6 +17,8 @@ export interface LoadOptions {
   deviceId?: number;
   /** Intra-op threads; 0 lets onnxruntime choose. */
   threads?: number;
+  /** Read the whole `present.*` cache at every step even where the new positions can be read alone (tests compare the two). */
+  readWholeCache?: boolean;
 }
 
 export interface LoadedInfo {
@@ -24,6 +29,8 @@ export interface LoadedInfo {
   input: 'chat' | 'text';
   maxPositions: number;
   loadMs: number;
+  /** How each step's cache comes back: only its new positions (kept in our buffers), or the whole `present.*` outputs. */
+  cacheReads: 'new-positions' | 'present';
 }
 
 export interface GenerateRequest {
@@ -54,11 +61,10 @@ export interface StepTrace {
   onLogits?: (step: number, rows: { sample: number; logits: Float32Array }[]) => void;
 }
 
-type KvCache = Record<string, Ort.Tensor>;
-
 interface PrefixEntry {
   ids: number[];
-  cache: KvCache;
+  /** One row: [1, kvHeads, ids.length, headDim] per cache input. */
+  cache: Record<string, Float32Array>;
   lastLogits: Float32Array;
   used: number;
 }
@@ -76,8 +82,17 @@ export class LocalModel {
     private readonly tokenizer: Tokenizer,
     private readonly template: Template | undefined,
     private readonly feedsPositionIds: boolean,
+    /** past_key_values.* → the output holding a step's new positions; absent: read `present.*`. */
+    private readonly cacheUpdates: ReadonlyMap<string, string> | undefined,
     readonly info: LoadedInfo,
-  ) {}
+  ) {
+    const { layers } = folder.config;
+    this.cacheNames = Array.from({ length: layers }, (_, layer) => [`past_key_values.${layer}.key`, `past_key_values.${layer}.value`]).flat();
+    this.fetches = cacheUpdates ? ['logits', ...this.cacheNames.map((name) => cacheUpdates.get(name) as string)] : ['logits', ...this.cacheNames.map(presentName)];
+  }
+
+  private readonly cacheNames: string[];
+  private readonly fetches: string[];
 
   /** Loads a model folder. `auto` tries CUDA and falls back to the CPU, saying why (onnxruntime does not). */
   static async load(directory: string, options: LoadOptions): Promise<LocalModel> {
@@ -86,6 +101,8 @@ export class LocalModel {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- native addon, loaded only inside the worker
     const ort = require('onnxruntime-node') as typeof Ort;
     ort.env.logLevel = 'fatal';
+    // The model with each step's new cache positions as extra outputs, where its graph allows.
+    let patched = options.readWholeCache ? undefined : exposeCacheUpdates(folder.onnxFile);
     const sessionOptions = (providers: Ort.InferenceSession.ExecutionProviderConfig[]): Ort.InferenceSession.SessionOptions => ({
       executionProviders: providers,
       graphOptimizationLevel: 'all',
@@ -93,28 +110,55 @@ export class LocalModel {
       interOpNumThreads: 1,
       executionMode: 'sequential',
       logSeverityLevel: 3,
+      // A model given as bytes finds its external .onnx_data files beside the original file.
+      extra: { session: { model_external_initializers_file_folder_path: path.dirname(folder.onnxFile) } },
     });
+    const create = async (providers: Ort.InferenceSession.ExecutionProviderConfig[]): Promise<Ort.InferenceSession> => {
+      if (patched) {
+        try {
+          return await ort.InferenceSession.create(patched.bytes, sessionOptions(providers));
+        } catch {
+          // The model as shipped is the reference: if it loads where the patched one did not, the extra
+          // outputs were the trouble and are dropped; if it fails too (a provider that cannot start),
+          // that error is the one to report, and the patch stays for the next provider.
+          const session = await ort.InferenceSession.create(folder.onnxFile, sessionOptions(providers));
+          patched = undefined;
+          return session;
+        }
+      }
+      return ort.InferenceSession.create(folder.onnxFile, sessionOptions(providers));
+    };
     let session: Ort.InferenceSession;
     let provider: 'cuda' | 'cpu' = 'cpu';
     let fallbackReason: string | undefined;
     if (options.executionProvider === 'cpu') {
-      session = await ort.InferenceSession.create(folder.onnxFile, sessionOptions(['cpu']));
+      session = await create(['cpu']);
     } else {
       try {
-        session = await ort.InferenceSession.create(folder.onnxFile, sessionOptions([{ name: 'cuda', deviceId: options.deviceId ?? 0 }, 'cpu']));
+        session = await create([{ name: 'cuda', deviceId: options.deviceId ?? 0 }, 'cpu']);
         provider = 'cuda';
       } catch (error) {
         const reason = error instanceof Error ? error.message.split('\n')[0] ?? error.message : String(error);
         if (options.executionProvider === 'cuda') throw new ModelFolderError(`The CUDA execution provider could not start: ${reason}. Run "Chainscope: Set up CUDA" or use chainscope.local.executionProvider = cpu.`);
         fallbackReason = reason;
-        session = await ort.InferenceSession.create(folder.onnxFile, sessionOptions(['cpu']));
+        session = await create(['cpu']);
       }
     }
+    const cacheUpdates = patched?.updates;
+    patched = undefined;
     const inputs = checkModelInputs(session.inputNames, session.outputNames, folder.config, folder.onnxFile);
     const tokenizer = new Tokenizer(folder.tokenizer, folder.tokenizerConfig);
     const template = folder.chatTemplate ? new Template(folder.chatTemplate) : undefined;
-    const info: LoadedInfo = { name: folder.name, provider, ...(fallbackReason ? { fallbackReason } : {}), input: folder.config.input, maxPositions: folder.config.maxPositions, loadMs: performance.now() - started };
-    return new LocalModel(ort, session, folder, tokenizer, template, inputs.positionIds, info);
+    const info: LoadedInfo = {
+      name: folder.name,
+      provider,
+      ...(fallbackReason ? { fallbackReason } : {}),
+      input: folder.config.input,
+      maxPositions: folder.config.maxPositions,
+      loadMs: performance.now() - started,
+      cacheReads: cacheUpdates ? 'new-positions' : 'present',
+    };
+    return new LocalModel(ort, session, folder, tokenizer, template, inputs.positionIds, cacheUpdates, info);
   }
 
   encode(text: string): number[] {
@@ -139,63 +183,40 @@ export class LocalModel {
     return new this.ort.Tensor('int64', BigInt64Array.from(Array.from(values), (value) => BigInt(value)), dims);
   }
 
-  private emptyCache(): KvCache {
-    const { layers, kvHeads, headDim } = this.folder.config;
-    const cache: KvCache = {};
-    for (let layer = 0; layer < layers; layer++) {
-      for (const part of ['key', 'value']) cache[`past_key_values.${layer}.${part}`] = new this.ort.Tensor('float32', new Float32Array(0), [1, kvHeads, 0, headDim]);
-    }
-    return cache;
+  private newCache(): GrowingCache {
+    return new GrowingCache(this.cacheNames, this.folder.config.kvHeads, this.folder.config.headDim);
   }
 
-  /** One forward pass over `rows` (equal lengths) after `past` positions already in `cache`. */
-  private async forward(rows: number[][], cache: KvCache, past: number): Promise<{ logits: Ort.Tensor; cache: KvCache }> {
+  /**
+   * One forward pass over `rows` (equal lengths) after the positions already in `cache`, which then holds
+   * theirs too. Returns the logits, [rows, length, vocab].
+   */
+  private async forward(rows: number[][], cache: GrowingCache): Promise<Float32Array> {
     const batch = rows.length;
     const length = rows[0]?.length ?? 0;
+    const past = cache.length;
+    const { kvHeads, headDim } = this.folder.config;
     const feeds: Record<string, Ort.Tensor> = {
       input_ids: this.int64(rows.flat(), [batch, length]),
       attention_mask: this.int64(new Array<number>(batch * (past + length)).fill(1), [batch, past + length]),
-      ...cache,
     };
     if (this.feedsPositionIds) feeds.position_ids = this.int64(rows.flatMap(() => Array.from({ length }, (_, j) => past + j)), [batch, length]);
-    const output = await this.session.run(feeds);
-    const next: KvCache = {};
-    for (const name of Object.keys(cache)) next[name] = output[name.replace('past_key_values', 'present')] as Ort.Tensor;
-    return { logits: output.logits as Ort.Tensor, cache: next };
-  }
-
-  /** The cache of the first `length` positions of a batch-1 cache. */
-  private truncate(cache: KvCache, length: number): KvCache {
-    const result: KvCache = {};
-    for (const [name, tensor] of Object.entries(cache)) {
-      const [, heads = 0, full = 0, dim = 0] = tensor.dims;
-      const source = tensor.data as Float32Array;
-      const target = new Float32Array(heads * length * dim);
-      for (let head = 0; head < heads; head++) target.set(source.subarray(head * full * dim, head * full * dim + length * dim), head * length * dim);
-      result[name] = new this.ort.Tensor('float32', target, [1, heads, length, dim]);
-    }
-    return result;
-  }
-
-  /** Keeps the given batch rows of a cache (replicating a batch-1 cache when rows repeat row 0). */
-  private selectRows(cache: KvCache, rows: readonly number[]): KvCache {
-    const result: KvCache = {};
-    for (const [name, tensor] of Object.entries(cache)) {
-      const [, heads = 0, length = 0, dim = 0] = tensor.dims;
-      const stride = heads * length * dim;
-      const source = tensor.data as Float32Array;
-      const target = new Float32Array(stride * rows.length);
-      rows.forEach((row, i) => target.set(source.subarray(row * stride, (row + 1) * stride), i * stride));
-      result[name] = new this.ort.Tensor('float32', target, [rows.length, heads, length, dim]);
-    }
-    return result;
+    for (const name of this.cacheNames) feeds[name] = new this.ort.Tensor('float32', cache.view(name), [batch, kvHeads, past, headDim]);
+    const output = await this.session.run(feeds, this.fetches);
+    const arrays: Record<string, Float32Array> = {};
+    this.cacheNames.forEach((name, i) => {
+      arrays[name] = (output[this.fetches[i + 1] as string] as Ort.Tensor).data as Float32Array;
+    });
+    if (this.cacheUpdates) cache.append(arrays, length);
+    else cache.replace(arrays, past + length);
+    return (output.logits as Ort.Tensor).data as Float32Array;
   }
 
   /**
    * Prefills the prompt once, reusing the longest cached prefix (few-shot variants share their examples
    * across cases), and returns its cache and the logits of its last position.
    */
-  private async prefill(ids: number[]): Promise<{ cache: KvCache; lastLogits: Float32Array; reused: number }> {
+  private async prefill(ids: number[]): Promise<{ cache: Record<string, Float32Array>; lastLogits: Float32Array; reused: number }> {
     let best: PrefixEntry | undefined;
     let bestLength = 0;
     for (const entry of this.prefixes) {
@@ -214,11 +235,12 @@ export class LocalModel {
     }
     // The last prompt token must always be run: its logits pick the first new token.
     const reuse = best ? Math.min(bestLength, ids.length - 1) : 0;
-    const start = reuse > 0 && best ? this.truncate(best.cache, reuse) : this.emptyCache();
-    const { logits, cache } = await this.forward([ids.slice(reuse)], start, reuse);
-    const data = logits.data as Float32Array;
+    const building = this.newCache();
+    building.start(best?.cache, best?.ids.length ?? 0, reuse, 1, ids.length);
+    const data = await this.forward([ids.slice(reuse)], building);
     const rows = ids.length - reuse;
     const lastLogits = Float32Array.from(data.subarray((rows - 1) * vocab, rows * vocab));
+    const cache = building.take();
     this.remember({ ids: [...ids], cache, lastLogits, used: ++this.uses });
     return { cache, lastLogits, reused: reuse };
   }
@@ -258,7 +280,10 @@ export class LocalModel {
       logits: Float32Array;
     }
     let active: Row[] = Array.from({ length: request.n }, (_, i) => ({ sample: request.firstSample + i, random: seededRandom(base + request.firstSample + i), tokens: [], logits: lastLogits }));
-    let cache = request.n > 1 ? this.selectRows(prompt, new Array<number>(request.n).fill(0)) : prompt;
+    // The prompt's cache replicated to n rows, with room for every new position when the model's
+    // new positions are read alone (else each step's present.* outputs replace it).
+    const cache = this.newCache();
+    cache.start(prompt, promptLength, promptLength, request.n, this.cacheUpdates ? promptLength + maxNew : promptLength);
     const finish = (row: Row, text: string, reason: GeneratedChain['finishReason']): void => {
       onChain({ sample: row.sample, tokens: row.tokens, text, finishReason: reason, promptTokens: promptLength, completionTokens: row.tokens.length, latencyMs: performance.now() - started });
     };
@@ -299,11 +324,9 @@ export class LocalModel {
       });
       if (next.length === 0) break;
       // Finished rows leave the batch: the next step runs only the chains still going.
-      if (keep.length < active.length) cache = this.selectRows(cache, keep);
+      if (keep.length < active.length) cache.keepRows(keep);
       active = next;
-      const result = await this.forward(active.map((row) => [row.tokens[row.tokens.length - 1] as number]), cache, promptLength + step);
-      cache = result.cache;
-      const data = result.logits.data as Float32Array;
+      const data = await this.forward(active.map((row) => [row.tokens[row.tokens.length - 1] as number]), cache);
       active.forEach((row, i) => {
         row.logits = data.subarray(i * vocabSize, (i + 1) * vocabSize);
       });
@@ -326,4 +349,8 @@ function firstStop(text: string, stops: readonly string[]): number | undefined {
     if (at >= 0 && (earliest === undefined || at < earliest)) earliest = at;
   }
   return earliest;
+}
+
+function presentName(pastName: string): string {
+  return pastName.replace('past_key_values', 'present');
 }

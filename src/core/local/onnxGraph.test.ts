@@ -1,0 +1,144 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { LocalModel } from './generator';
+import { cacheUpdateSuffix, exposeCacheUpdates, fields, lengthDelimited, varint, WIRE_BYTES, WIRE_VARINT, type Field } from './onnxGraph';
+
+const root = path.resolve(__dirname, '../../..');
+const MODEL = path.join(root, 'testFixtures/models/arith-tiny');
+const GOLDEN = [132, 106, 207, 230, 163, 82, 163, 104, 218, 230, 134, 82, 304, 317, 347, 134, 82];
+const reference = JSON.parse(fs.readFileSync(path.join(root, 'testFixtures/models/arith-tiny.reference.json'), 'utf8')) as { prompt_ids: number[] };
+
+const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
+const message = (...parts: (number[] | Uint8Array)[]): Uint8Array => Buffer.concat(parts.map((part) => Uint8Array.from(part)));
+const stringField = (number: number, text: string): number[] => lengthDelimited(number, utf8(text));
+/** An int64 field; negative values take ten bytes (two's complement). */
+function intField(number: number, value: number): number[] {
+  const bytes: number[] = [];
+  let rest = BigInt.asUintN(64, BigInt(value));
+  do {
+    const low = Number(rest & 0x7fn);
+    rest >>= 7n;
+    bytes.push(rest > 0n ? low | 0x80 : low);
+  } while (rest > 0n);
+  return [...varint(number * 8 + WIRE_VARINT), ...bytes];
+}
+/** A field copied as it was: its tag and its bytes. */
+function copyField(bytes: Uint8Array, field: Field): Uint8Array {
+  if (field.wire === WIRE_BYTES) return Uint8Array.from(lengthDelimited(field.number, bytes.subarray(field.start, field.end)));
+  return message(varint(field.number * 8 + field.wire), bytes.subarray(field.start, field.end));
+}
+
+/** A one-layer graph: present.0.key made by `op` from past_key_values.0.key and a new key. */
+function tinyGraph(op: string, axis: number): Uint8Array {
+  const node = message(stringField(1, 'past_key_values.0.key'), stringField(1, 'new_key'), stringField(2, 'present.0.key'), stringField(4, op), lengthDelimited(5, [...stringField(1, 'axis'), ...intField(3, axis)]));
+  const tensorFloat = lengthDelimited(2, lengthDelimited(1, intField(1, 1)));
+  const graph = message(
+    lengthDelimited(1, node),
+    lengthDelimited(11, [...stringField(1, 'past_key_values.0.key'), ...tensorFloat]),
+    lengthDelimited(12, [...stringField(1, 'present.0.key'), ...tensorFloat]),
+  );
+  return message(intField(1, 8), lengthDelimited(7, graph));
+}
+
+function graphOutputs(model: Uint8Array): string[] {
+  const names: string[] = [];
+  for (const field of fields(model, 0, model.length)) {
+    if (field.number !== 7) continue;
+    for (const graphField of fields(model, field.start, field.end)) {
+      if (graphField.number !== 12) continue;
+      for (const info of fields(model, graphField.start, graphField.end)) if (info.number === 1) names.push(new TextDecoder().decode(model.subarray(info.start, info.end)));
+    }
+  }
+  return names;
+}
+
+/**
+ * The same model with every initializer of 1 KiB or more moved to onnx/model.onnx_data, as exporters
+ * write models over 2 GB (TensorProto: raw_data 9, external_data 13, data_location 14).
+ */
+function withExternalData(source: string, target: string): { onnxBytes: number; dataBytes: number } {
+  const model = new Uint8Array(fs.readFileSync(path.join(source, 'onnx/model.onnx')));
+  const data: Uint8Array[] = [];
+  let offset = 0;
+  const modelParts: Uint8Array[] = [];
+  for (const field of fields(model, 0, model.length)) {
+    if (field.number !== 7) {
+      modelParts.push(copyField(model, field));
+      continue;
+    }
+    const graphParts: Uint8Array[] = [];
+    for (const graphField of fields(model, field.start, field.end)) {
+      const raw = graphField.number === 5 ? [...fields(model, graphField.start, graphField.end)].find((f) => f.number === 9) : undefined;
+      if (!raw || raw.end - raw.start < 1024) {
+        graphParts.push(copyField(model, graphField));
+        continue;
+      }
+      const tensorParts = [...fields(model, graphField.start, graphField.end)].filter((f) => f.number !== 9).map((f) => copyField(model, f));
+      const entry = (key: string, value: string): number[] => lengthDelimited(13, [...stringField(1, key), ...stringField(2, value)]);
+      const length = raw.end - raw.start;
+      tensorParts.push(Uint8Array.from([...entry('location', 'model.onnx_data'), ...entry('offset', String(offset)), ...entry('length', String(length)), ...intField(14, 1)]));
+      data.push(model.subarray(raw.start, raw.end));
+      offset += length;
+      graphParts.push(Uint8Array.from(lengthDelimited(5, message(...tensorParts))));
+    }
+    modelParts.push(Uint8Array.from(lengthDelimited(7, message(...graphParts))));
+  }
+  fs.mkdirSync(path.join(target, 'onnx'), { recursive: true });
+  for (const file of fs.readdirSync(source)) if (file.endsWith('.json')) fs.copyFileSync(path.join(source, file), path.join(target, file));
+  const onnx = message(...modelParts);
+  fs.writeFileSync(path.join(target, 'onnx/model.onnx'), onnx);
+  fs.writeFileSync(path.join(target, 'onnx/model.onnx_data'), message(...data));
+  return { onnxBytes: onnx.length, dataBytes: offset };
+}
+
+describe('exposing the new cache positions of an ONNX decoder', function () {
+  this.timeout(60_000);
+
+  it('finds, in the embedded model, the Concat that extends each layer\'s key and value cache', () => {
+    const bytes = new Uint8Array(fs.readFileSync(path.join(MODEL, 'onnx/model.onnx')));
+    const suffix = cacheUpdateSuffix(bytes);
+    assert.ok(suffix);
+    const config = JSON.parse(fs.readFileSync(path.join(MODEL, 'config.json'), 'utf8')) as { num_hidden_layers: number };
+    assert.equal(suffix.updates.size, 2 * config.num_hidden_layers);
+    assert.match(suffix.updates.get('past_key_values.0.key') ?? '', /layers\.0\/self_attn/);
+    // The appended graph field merges into the first: the original outputs, then the new ones.
+    const outputs = graphOutputs(message(bytes, suffix.bytes));
+    assert.deepEqual(outputs.slice(-suffix.updates.size), [...suffix.updates.values()]);
+    assert.equal(outputs[0], 'logits');
+  });
+
+  it('leaves alone graphs that do not concatenate along the sequence axis, and bytes that are not a model', () => {
+    const good = cacheUpdateSuffix(tinyGraph('Concat', 2));
+    assert.deepEqual([...(good?.updates ?? [])], [['past_key_values.0.key', 'new_key']]);
+    assert.ok(cacheUpdateSuffix(tinyGraph('Concat', -2)));
+    assert.equal(cacheUpdateSuffix(tinyGraph('Concat', 1)), undefined);
+    assert.equal(cacheUpdateSuffix(tinyGraph('GroupQueryAttention', 2)), undefined);
+    assert.equal(cacheUpdateSuffix(Uint8Array.from([0x3a, 0xff, 0xff, 0x7f, 1, 2])), undefined);
+    assert.equal(cacheUpdateSuffix(utf8('not a model at all')), undefined);
+  });
+
+  it('loads a model whose weights are in an external .onnx_data file, both ways of reading the cache', async () => {
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'chainscope-external-'));
+    try {
+      const target = path.join(folder, 'arith-tiny-external');
+      const sizes = withExternalData(MODEL, target);
+      assert.ok(sizes.onnxBytes * 5 < sizes.dataBytes, JSON.stringify(sizes));
+      assert.ok(exposeCacheUpdates(path.join(target, 'onnx/model.onnx')));
+      for (const readWholeCache of [false, true]) {
+        const model = await LocalModel.load(target, { executionProvider: 'cpu', readWholeCache });
+        try {
+          assert.equal(model.info.cacheReads, readWholeCache ? 'present' : 'new-positions');
+          const chains: number[][] = [];
+          await model.generate({ promptIds: reference.prompt_ids, n: 1, firstSample: 0, maxNewTokens: 40, sampling: { temperature: 0, topK: 0, topP: 1 }, stop: [] }, () => false, (chain) => chains.push(chain.tokens));
+          assert.deepEqual(chains, [GOLDEN]);
+        } finally {
+          await model.dispose();
+        }
+      }
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});
