@@ -37,7 +37,7 @@ async function checkContents(vsix) {
   const forbidden = [/\.map$/, /\.ts$/, /(^|\/)src\//, /\.test\./, /\/test\//, /scripts\/model/, /\.py$/, /napi-v6\/(?!linux\/x64\/)/, /\.vscode-test/, /artifacts\//];
   const bad = entries.filter((name) => forbidden.some((pattern) => pattern.test(name)));
   if (bad.length > 0) throw new Error(`the VSIX holds files it should not: ${bad.slice(0, 10).join(', ')}`);
-  for (const needed of ['extension/dist/extension.js', 'extension/dist/core.js', 'extension/dist/localWorker.js', 'extension/dist/webview/panel.js', 'extension/dist/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node', 'extension/testFixtures/models/arith-tiny/onnx/model.onnx', 'extension/syntaxes/prompt.tmLanguage.json', 'extension/dist/tiktoken/o200k_base.json']) {
+  for (const needed of ['extension/dist/extension.js', 'extension/dist/core.js', 'extension/dist/localWorker.js', 'extension/dist/webview/panel.js', 'extension/dist/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node', 'extension/dist/node_modules/onnxruntime-node/script/install.js', 'extension/testFixtures/models/arith-tiny/onnx/model.onnx', 'extension/syntaxes/prompt.tmLanguage.json', 'extension/dist/tiktoken/o200k_base.json']) {
     if (!entries.includes(needed)) throw new Error(`the VSIX lacks ${needed}`);
   }
   return entries.length;
@@ -85,6 +85,28 @@ async function main() {
     await page.setViewportSize({ width: 1400, height: 2000 });
     await page.screenshot({ path: path.join(ARTIFACTS, 'packaged-panel.png') });
     checks.push('screenshots artifacts/packaged-editor.png, artifacts/packaged-panel.png');
+    // Set up CUDA from the Command Palette: this machine has no GPU, so it must name what is missing.
+    const runCommand = async (title) => {
+      await page.click('.part.statusbar', { position: { x: 5, y: 5 } }).catch(() => undefined);
+      await page.keyboard.press('F1');
+      await page.waitForSelector('.quick-input-widget input', { timeout: 20_000 });
+      await page.keyboard.type(title);
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 20_000 });
+      await page.keyboard.press('Enter');
+    };
+    await runCommand('Chainscope: Set up CUDA');
+    // Headless, the workbench may keep new notifications out of the toasts: read the notification center.
+    await runCommand('Notifications: Show Notifications');
+    const notice = page.locator('.notifications-center .notification-list-item', { hasText: 'the CUDA execution provider needs' }).first();
+    await notice.waitFor({ timeout: 30_000 }).catch(async (error) => {
+      await page.screenshot({ path: path.join(ARTIFACTS, 'packaged-cuda-failure.png') });
+      throw error;
+    });
+    const noticeText = (await notice.textContent()) ?? '';
+    for (const expected of ['libcudnn.so.9', 'libonnxruntime_providers_cuda.so', 'Fetch provider libraries in a terminal']) {
+      if (!noticeText.includes(expected)) throw new Error(`Set up CUDA did not mention ${expected}: ${noticeText}`);
+    }
+    checks.push(`Set up CUDA names what is missing and offers to fetch it: '${noticeText.replace(/\s+/g, ' ').trim().slice(0, 160)}…'`);
   } catch (error) {
     failure = error;
   } finally {

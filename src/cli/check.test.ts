@@ -61,4 +61,19 @@ describe('chainscope check', () => {
     assert.equal(missing.status, 1);
     assert.match(missing.stdout, /no\/such\/dir: error: no such file or folder/);
   });
+
+  it('chainscope cuda says what the CUDA provider lacks, exiting 0 only when nothing is missing', () => {
+    const cli = path.join(root, 'dist/cli.js');
+    const result = spawnSync(process.execPath, [cli, 'cuda'], { cwd: root, encoding: 'utf8' });
+    if (process.platform !== 'linux' || process.arch !== 'x64') {
+      assert.equal(result.status, 1);
+      assert.match(result.stdout, /Linux x64 only/);
+      return;
+    }
+    const missing = /Not found by the dynamic loader|are missing/.test(result.stdout);
+    assert.equal(result.status, missing ? 1 : 0, result.stdout);
+    // This checkout's onnxruntime-node has no CUDA provider unless someone fetched it.
+    if (/provider libraries are missing/.test(result.stdout)) assert.match(result.stdout, /cd .*node_modules\/onnxruntime-node && ONNXRUNTIME_NODE_INSTALL=cuda12 node script\/install/);
+    assert.match(result.stdout, /^Then reload the VS Code window/m);
+  });
 });

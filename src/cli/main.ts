@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
-import { runCheck } from './check';
 import * as path from 'node:path';
+import { cudaSetup, describeCudaSetup } from '../core/local/cudaSetup';
+import { runCheck } from './check';
 import { runDemo } from './demo';
 import { runEval } from './eval';
 
@@ -32,6 +33,8 @@ Commands:
       --no-cache             do not reuse cached completions
       --quiet                no progress output
   demo [folder]              Show each prompt's variants with their token counts (default folder: prompts).
+  cuda                       What the CUDA execution provider still needs here, and the command that fetches it;
+                             exit 0 when nothing is missing.
 
 Options:
   -h, --help                 Show this help.`;
@@ -134,6 +137,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     case 'demo': {
       const { positionals } = parseArgs({ args: [...rest], allowPositionals: true, options: {} });
       return runDemo(positionals[0] ?? 'prompts', out);
+    }
+    case 'cuda': {
+      const setup = cudaSetup();
+      for (const line of describeCudaSetup(setup)) out(line);
+      return setup.supported && setup.missingProviders.length === 0 && setup.missingSystem.length === 0 ? 0 : 1;
     }
     default:
       process.stderr.write(`chainscope: unknown command '${command}'\n\n${USAGE}\n`);

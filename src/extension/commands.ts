@@ -81,5 +81,41 @@ export function registerCommands(documents: PromptDocuments, diagnostics: Prompt
       ResultsPanel.show(extensionUri, log).update({ result });
     }),
     vscode.commands.registerCommand('chainscope.showLog', () => log.show()),
+    vscode.commands.registerCommand('chainscope.setupCuda', () => setUpCuda(log)),
   ];
+}
+
+/**
+ * Says what the CUDA execution provider still lacks here and offers to fetch onnxruntime's provider
+ * libraries in a terminal (the extension's copy of onnxruntime-node never ran npm's install script).
+ * Returns what it found, without waiting for the user's answer.
+ */
+function setUpCuda(log: Logger): ReturnType<ReturnType<typeof core>['cudaSetup']> {
+  const { cudaSetup, describeCudaSetup } = core();
+  const setup = cudaSetup();
+  const steps = describeCudaSetup(setup);
+  for (const line of steps) log.info('cuda', line);
+  if (!setup.supported) {
+    void vscode.window.showInformationMessage(`Chainscope: ${steps[0] ?? ''}`);
+    return setup;
+  }
+  if (setup.missingProviders.length === 0 && setup.missingSystem.length === 0) {
+    void vscode.window.showInformationMessage('Chainscope: CUDA 12, cuDNN 9 and onnxruntime\'s CUDA provider are all here. Local models use the GPU with chainscope.local.executionProvider = auto or cuda (reload the window if a model is already loaded).');
+    return setup;
+  }
+  const install = 'Fetch provider libraries in a terminal';
+  const show = 'Show the steps';
+  const actions = setup.missingProviders.length > 0 && setup.runtimeFolder ? [install, show] : [show];
+  const missing = [...setup.missingSystem, ...setup.missingProviders].join(', ');
+  void vscode.window.showWarningMessage(`Chainscope: the CUDA execution provider needs ${missing}.`, ...actions).then((choice) => {
+    if (choice === install && setup.runtimeFolder) {
+      const terminal = vscode.window.createTerminal({ name: 'Chainscope: CUDA', cwd: setup.runtimeFolder, env: setup.installEnvironment });
+      terminal.sendText(setup.installCommand);
+      terminal.show();
+      log.info('cuda', `fetching the provider libraries in a terminal (${setup.runtimeFolder}); reload the window when it is done`);
+    } else if (choice === show) {
+      log.show();
+    }
+  });
+  return setup;
 }

@@ -1,6 +1,7 @@
 // Everything the extension uses from src/core, bundled apart (dist/core.js) and loaded on first use:
 // parsing, tokenizers, backends and the engine stay off the activation path.
 export { createBackend, parseModelReference } from '../core/backends';
+export { cudaSetup, describeCudaSetup } from '../core/local/cudaSetup';
 export { compareRuns } from '../core/eval/compare';
 export { resultsToCsv } from '../core/eval/csv';
 export { estimateRun } from '../core/eval/estimate';

@@ -1,5 +1,7 @@
 // Extension-host tests of the editor support, run inside a real VS Code (code-server or Electron).
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { describeDiagnostic, describeRange, extension, findSymbol, fixtureUri, hoverText, openActivated, rangeOf, REQUIRED_COMMANDS, waitForDiagnostics } from './helpers';
 
@@ -54,6 +56,20 @@ suite('Chainscope in a real VS Code', () => {
     await openActivated('good.prompt');
     const commands = await vscode.commands.getCommands(true);
     for (const command of REQUIRED_COMMANDS) assert.ok(commands.includes(command), `${command} is not registered`);
+  });
+
+  test('Set up CUDA says what this machine lacks and where the provider libraries would go', async () => {
+    await openActivated('good.prompt');
+    const setup = await vscode.commands.executeCommand<{ supported: boolean; runtimeFolder?: string; missingProviders: string[]; missingSystem: string[]; installCommand: string }>('chainscope.setupCuda');
+    assert.equal(setup.supported, process.platform === 'linux' && process.arch === 'x64');
+    if (setup.supported) {
+      // The test machines have no GPU: the CUDA runtime and onnxruntime's provider libraries are absent.
+      assert.match(setup.runtimeFolder ?? '', /onnxruntime-node$/);
+      assert.ok(fs.existsSync(path.join(setup.runtimeFolder ?? '', 'script', 'install.js')), 'the install script ships beside the binding');
+      assert.deepEqual(setup.missingProviders, ['libonnxruntime_providers_cuda.so', 'libonnxruntime_providers_shared.so']);
+      assert.ok(setup.missingSystem.includes('libcudnn.so.9'));
+      assert.match(setup.installCommand, /node script\/install$/);
+    }
   });
 
   test('completion offers keys and variable names', async () => {

@@ -19,6 +19,7 @@ export const REQUIRED_COMMANDS: readonly string[] = [
   'chainscope.setApiKey',
   'chainscope.clearApiKey',
   'chainscope.showLog',
+  'chainscope.setupCuda',
 ];
 
 /** Commands declared in package.json `contributes.commands`. */
