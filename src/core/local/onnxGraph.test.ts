@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LocalModel } from './generator';
-import { cacheUpdateSuffix, exposeCacheUpdates, fields, lengthDelimited, varint, WIRE_BYTES, WIRE_VARINT, type Field } from './onnxGraph';
+import { exposeCacheUpdates, fields, lengthDelimited, varint, WIRE_BYTES, WIRE_VARINT, type Field } from './onnxGraph';
 
 const root = path.resolve(__dirname, '../../..');
 const MODEL = path.join(root, 'testFixtures/models/arith-tiny');
@@ -54,6 +54,27 @@ function graphOutputs(model: Uint8Array): string[] {
   return names;
 }
 
+/** The external-data references of a model's initializers. */
+function externalReferences(model: Uint8Array): { location: string; offset: number; length: number }[] {
+  const references: { location: string; offset: number; length: number }[] = [];
+  const decode = (bytes: Uint8Array, field: Field): string => new TextDecoder().decode(bytes.subarray(field.start, field.end));
+  for (const field of fields(model, 0, model.length)) {
+    if (field.number !== 7) continue;
+    for (const graphField of fields(model, field.start, field.end)) {
+      if (graphField.number !== 5) continue;
+      const entries = new Map<string, string>();
+      for (const tensorField of fields(model, graphField.start, graphField.end)) {
+        assert.notEqual(tensorField.number, 9, 'an initializer still holds raw_data');
+        if (tensorField.number !== 13) continue;
+        const [key, value] = [...fields(model, tensorField.start, tensorField.end)].map((entry) => decode(model, entry));
+        entries.set(key ?? '', value ?? '');
+      }
+      if (entries.size > 0) references.push({ location: entries.get('location') ?? '', offset: Number(entries.get('offset')), length: Number(entries.get('length')) });
+    }
+  }
+  return references;
+}
+
 /**
  * The same model with every initializer of 1 KiB or more moved to onnx/model.onnx_data, as exporters
  * write models over 2 GB (TensorProto: raw_data 9, external_data 13, data_location 14).
@@ -96,27 +117,46 @@ function withExternalData(source: string, target: string): { onnxBytes: number; 
 describe('exposing the new cache positions of an ONNX decoder', function () {
   this.timeout(60_000);
 
-  it('finds, in the embedded model, the Concat that extends each layer\'s key and value cache', () => {
-    const bytes = new Uint8Array(fs.readFileSync(path.join(MODEL, 'onnx/model.onnx')));
-    const suffix = cacheUpdateSuffix(bytes);
-    assert.ok(suffix);
+  it('finds, in the embedded model, the Concat that extends each layer\'s key and value cache, and leaves the weights in the file', () => {
+    const file = path.join(MODEL, 'onnx/model.onnx');
+    const exposed = exposeCacheUpdates(file);
+    assert.ok(exposed);
     const config = JSON.parse(fs.readFileSync(path.join(MODEL, 'config.json'), 'utf8')) as { num_hidden_layers: number };
-    assert.equal(suffix.updates.size, 2 * config.num_hidden_layers);
-    assert.match(suffix.updates.get('past_key_values.0.key') ?? '', /layers\.0\/self_attn/);
-    // The appended graph field merges into the first: the original outputs, then the new ones.
-    const outputs = graphOutputs(message(bytes, suffix.bytes));
-    assert.deepEqual(outputs.slice(-suffix.updates.size), [...suffix.updates.values()]);
+    assert.equal(exposed.updates.size, 2 * config.num_hidden_layers);
+    assert.match(exposed.updates.get('past_key_values.0.key') ?? '', /layers\.0\/self_attn/);
+    // The original outputs, then the new ones.
+    const outputs = graphOutputs(exposed.bytes);
     assert.equal(outputs[0], 'logits');
+    assert.deepEqual(outputs.slice(-exposed.updates.size), [...exposed.updates.values()]);
+    // The graph alone: every initializer's bytes are referenced where they lie in model.onnx.
+    const original = fs.readFileSync(file);
+    const references = externalReferences(exposed.bytes);
+    assert.ok(references.length > 10);
+    assert.ok(exposed.bytes.length * 5 < original.length, `${exposed.bytes.length} bytes of ${original.length}`);
+    for (const reference of references) {
+      assert.equal(reference.location, 'model.onnx');
+      assert.ok(reference.offset + reference.length <= original.length);
+    }
   });
 
-  it('leaves alone graphs that do not concatenate along the sequence axis, and bytes that are not a model', () => {
-    const good = cacheUpdateSuffix(tinyGraph('Concat', 2));
-    assert.deepEqual([...(good?.updates ?? [])], [['past_key_values.0.key', 'new_key']]);
-    assert.ok(cacheUpdateSuffix(tinyGraph('Concat', -2)));
-    assert.equal(cacheUpdateSuffix(tinyGraph('Concat', 1)), undefined);
-    assert.equal(cacheUpdateSuffix(tinyGraph('GroupQueryAttention', 2)), undefined);
-    assert.equal(cacheUpdateSuffix(Uint8Array.from([0x3a, 0xff, 0xff, 0x7f, 1, 2])), undefined);
-    assert.equal(cacheUpdateSuffix(utf8('not a model at all')), undefined);
+  it('leaves alone graphs that do not concatenate along the sequence axis, and files that are not a model', () => {
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'chainscope-graph-'));
+    const expose = (bytes: Uint8Array): ReturnType<typeof exposeCacheUpdates> => {
+      const file = path.join(folder, 'model.onnx');
+      fs.writeFileSync(file, bytes);
+      return exposeCacheUpdates(file);
+    };
+    try {
+      assert.deepEqual([...(expose(tinyGraph('Concat', 2))?.updates ?? [])], [['past_key_values.0.key', 'new_key']]);
+      assert.ok(expose(tinyGraph('Concat', -2)));
+      assert.equal(expose(tinyGraph('Concat', 1)), undefined);
+      assert.equal(expose(tinyGraph('GroupQueryAttention', 2)), undefined);
+      assert.equal(expose(Uint8Array.from([0x3a, 0xff, 0xff, 0x7f, 1, 2])), undefined);
+      assert.equal(expose(utf8('not a model at all')), undefined);
+      assert.equal(expose(new Uint8Array(0)), undefined);
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   it('loads a model whose weights are in an external .onnx_data file, both ways of reading the cache', async () => {

@@ -2,7 +2,11 @@
 // graph outputs. Decoding then fetches those few positions instead of the whole `present.*` cache,
 // which onnxruntime-node would copy into fresh JavaScript buffers at every step (most of a batched
 // step's cost), and keeps the cache in buffers of its own.
+//
+// The model handed to onnxruntime is the graph alone: its weights stay where they are, referenced as
+// external data at their offsets in the original file, so that they are neither read here nor copied.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 export const WIRE_VARINT = 0;
 const WIRE_FIXED64 = 1;
@@ -12,6 +16,7 @@ const WIRE_FIXED32 = 5;
 // Field numbers from onnx.proto.
 const MODEL_GRAPH = 7;
 const GRAPH_NODE = 1;
+const GRAPH_INITIALIZER = 5;
 const GRAPH_INPUT = 11;
 const GRAPH_OUTPUT = 12;
 const NODE_INPUT = 1;
@@ -25,10 +30,20 @@ const VALUE_INFO_NAME = 1;
 const VALUE_INFO_TYPE = 2;
 const TYPE_TENSOR = 1;
 const TENSOR_TYPE_ELEM = 1;
+const TENSOR_DATA_TYPE = 2;
+const TENSOR_RAW_DATA = 9;
+const TENSOR_EXTERNAL_DATA = 13;
+const TENSOR_DATA_LOCATION = 14;
+const ENTRY_KEY = 1;
+const ENTRY_VALUE = 2;
+const DATA_TYPE_STRING = 8;
+const LOCATION_EXTERNAL = 1;
 
 export interface Field {
   number: number;
   wire: number;
+  /** Where the field's tag starts: [tagStart, end) is the whole field. */
+  tagStart: number;
   /** The varint's value, or the start of a length-delimited or fixed-size value. */
   value: number;
   start: number;
@@ -54,29 +69,74 @@ function readVarint(bytes: Uint8Array, at: number): { value: number; next: numbe
 export function* fields(bytes: Uint8Array, start: number, end: number): Generator<Field> {
   let at = start;
   while (at < end) {
-    const tag = readVarint(bytes, at);
-    const number = Math.floor(tag.value / 8);
-    const wire = tag.value % 8;
-    at = tag.next;
-    if (wire === WIRE_VARINT) {
-      const varint = readVarint(bytes, at);
-      yield { number, wire, value: varint.value, start: at, end: varint.next };
-      at = varint.next;
-    } else if (wire === WIRE_BYTES) {
-      const length = readVarint(bytes, at);
-      const valueEnd = length.next + length.value;
-      if (valueEnd > end) throw new ProtobufError('length-delimited field runs past its message');
-      yield { number, wire, value: length.next, start: length.next, end: valueEnd };
-      at = valueEnd;
-    } else if (wire === WIRE_FIXED64 || wire === WIRE_FIXED32) {
-      const size = wire === WIRE_FIXED64 ? 8 : 4;
-      yield { number, wire, value: at, start: at, end: at + size };
-      at += size;
-    } else {
-      throw new ProtobufError(`unsupported wire type ${wire}`);
+    const field = fieldAt(bytes, at, 0);
+    if (field.end > end) throw new ProtobufError('field runs past its message');
+    yield field;
+    at = field.end;
+  }
+}
+
+/** The field whose tag starts at `at` of `bytes`, which begin at `offset` of the file. */
+function fieldAt(bytes: Uint8Array, at: number, offset: number): Field {
+  const tagStart = at + offset;
+  const tag = readVarint(bytes, at);
+  const number = Math.floor(tag.value / 8);
+  const wire = tag.value % 8;
+  const next = tag.next;
+  if (wire === WIRE_VARINT) {
+    const value = readVarint(bytes, next);
+    return { number, wire, tagStart, value: value.value, start: next + offset, end: value.next + offset };
+  }
+  if (wire === WIRE_BYTES) {
+    const length = readVarint(bytes, next);
+    return { number, wire, tagStart, value: length.next + offset, start: length.next + offset, end: length.next + length.value + offset };
+  }
+  if (wire === WIRE_FIXED64 || wire === WIRE_FIXED32) {
+    const size = wire === WIRE_FIXED64 ? 8 : 4;
+    return { number, wire, tagStart, value: next + offset, start: next + offset, end: next + size + offset };
+  }
+  throw new ProtobufError(`unsupported wire type ${wire}`);
+}
+
+/** A file read through a window, so that fields are walked without reading what they hold. */
+class FileWindow {
+  private window = Buffer.alloc(0);
+  private windowStart = 0;
+
+  constructor(
+    private readonly descriptor: number,
+    readonly size: number,
+  ) {}
+
+  /** Bytes [start, end) of the file (fewer at its end). */
+  bytes(start: number, end: number): Uint8Array {
+    const stop = Math.min(end, this.size);
+    if (start < this.windowStart || stop > this.windowStart + this.window.length) {
+      const length = Math.max(stop - start, 1 << 16);
+      const buffer = Buffer.allocUnsafe(Math.min(length, this.size - start));
+      let read = 0;
+      while (read < buffer.length) {
+        const count = fs.readSync(this.descriptor, buffer, read, buffer.length - read, start + read);
+        if (count === 0) throw new ProtobufError('file shorter than it says');
+        read += count;
+      }
+      this.window = buffer;
+      this.windowStart = start;
+    }
+    return this.window.subarray(start - this.windowStart, stop - this.windowStart);
+  }
+
+  /** The fields of the message at [start, end) of the file; values are not read. */
+  *fields(start: number, end: number): Generator<Field> {
+    let at = start;
+    while (at < end) {
+      // A tag and a length take at most 20 bytes.
+      const field = fieldAt(this.bytes(at, Math.min(at + 20, end)), 0, at);
+      if (field.end > end) throw new ProtobufError('field runs past its message');
+      yield field;
+      at = field.end;
     }
   }
-  if (at !== end) throw new ProtobufError('message overruns its length');
 }
 
 const decoder = new TextDecoder();
@@ -154,84 +214,130 @@ function valueInfo(name: string, elemType: number): number[] {
 export interface CacheUpdateOutputs {
   /** past_key_values.* input → the graph value holding that step's new positions ([batch, kvHeads, new, headDim]). */
   updates: Map<string, string>;
-  /** The model with those values added as graph outputs. */
+  /**
+   * The model with those values added as graph outputs and its weights referenced in the original file:
+   * load it with session option `session.model_external_initializers_file_folder_path` = that file's folder.
+   */
   bytes: Uint8Array;
 }
 
-/**
- * Finds, for every `past_key_values.*` input, the Concat along the sequence axis that makes its
- * `present.*` output from it and the new positions, and returns the model with those new positions
- * as extra outputs. Undefined when any layer does not follow that pattern (fused attention
- * operators, for instance): the caller then reads the `present.*` outputs as they are.
- *
- * The extra outputs go in a second `graph` field appended to the file: protobuf merges repeated
- * occurrences of a message field, so the original bytes are not rewritten, only read once.
- */
-export function exposeCacheUpdates(file: string): CacheUpdateOutputs | undefined {
-  const size = fs.statSync(file).size;
-  // Room for the suffix in the same buffer, so that the model is not copied a second time.
-  const slack = 1 << 16;
-  // Unzeroed: every byte up to `size` is read from the file, and the suffix is written after it.
-  const bytes = Buffer.allocUnsafe(size + slack);
-  const descriptor = fs.openSync(file, 'r');
-  try {
-    let read = 0;
-    while (read < size) {
-      const count = fs.readSync(descriptor, bytes, read, size - read, read);
-      if (count === 0) break;
-      read += count;
-    }
-    if (read !== size) return undefined;
-  } finally {
-    fs.closeSync(descriptor);
-  }
-  const suffix = cacheUpdateSuffix(bytes, size);
-  if (!suffix || suffix.bytes.length > slack) return undefined;
-  bytes.set(suffix.bytes, size);
-  return { updates: suffix.updates, bytes: bytes.subarray(0, size + suffix.bytes.length) };
-}
+/** What the cache analysis needs from a graph: who makes each value, its inputs, its outputs' types. */
+class GraphSummary {
+  readonly producers = new Map<string, GraphNode>();
+  readonly inputs = new Set<string>();
+  readonly outputs = new Map<string, number | undefined>();
 
-/** The protobuf bytes to append to `model[0, size)` and the outputs they add; exported for tests. */
-export function cacheUpdateSuffix(model: Uint8Array, size = model.length): { updates: Map<string, string>; bytes: Uint8Array } | undefined {
-  try {
-    const graphs = [...fields(model, 0, size)].filter((field) => field.number === MODEL_GRAPH && field.wire === WIRE_BYTES);
-    const graph = graphs[0];
-    if (graphs.length !== 1 || !graph) return undefined;
-    const producers = new Map<string, GraphNode>();
-    const inputs = new Set<string>();
-    const outputs = new Map<string, number | undefined>();
-    for (const field of fields(model, graph.start, graph.end)) {
-      if (field.wire !== WIRE_BYTES) continue;
-      if (field.number === GRAPH_NODE) {
-        const node = readNode(model, field.start, field.end);
-        for (const output of node.outputs) producers.set(output, node);
-      } else if (field.number === GRAPH_INPUT || field.number === GRAPH_OUTPUT) {
-        let name = '';
-        for (const info of fields(model, field.start, field.end)) if (info.number === VALUE_INFO_NAME && info.wire === WIRE_BYTES) name = text(model, info);
-        if (field.number === GRAPH_INPUT) inputs.add(name);
-        else outputs.set(name, elementType(model, field.start, field.end));
-      }
+  add(number: number, bytes: Uint8Array): void {
+    if (number === GRAPH_NODE) {
+      const node = readNode(bytes, 0, bytes.length);
+      for (const output of node.outputs) this.producers.set(output, node);
+    } else if (number === GRAPH_INPUT || number === GRAPH_OUTPUT) {
+      let name = '';
+      for (const info of fields(bytes, 0, bytes.length)) if (info.number === VALUE_INFO_NAME && info.wire === WIRE_BYTES) name = text(bytes, info);
+      if (number === GRAPH_INPUT) this.inputs.add(name);
+      else this.outputs.set(name, elementType(bytes, 0, bytes.length));
     }
-    const pasts = [...inputs].filter((name) => name.startsWith('past_key_values.'));
+  }
+
+  /**
+   * For every `past_key_values.*` input, the Concat along the sequence axis that makes its `present.*`
+   * output from it and the new positions; undefined when any layer does not follow that pattern
+   * (fused attention operators, for instance).
+   */
+  cacheUpdates(): { updates: Map<string, string>; outputs: number[] } | undefined {
+    const pasts = [...this.inputs].filter((name) => name.startsWith('past_key_values.'));
     if (pasts.length === 0) return undefined;
     const updates = new Map<string, string>();
-    const added: number[] = [];
+    const outputs: number[] = [];
     for (const past of pasts) {
       const present = past.replace('past_key_values', 'present');
-      const elemType = outputs.get(present);
+      const elemType = this.outputs.get(present);
       if (elemType === undefined) return undefined;
-      let node = producers.get(present);
-      while (node && node.opType === 'Identity' && node.domain === '' && node.inputs[0]) node = producers.get(node.inputs[0]);
+      let node = this.producers.get(present);
+      while (node && node.opType === 'Identity' && node.domain === '' && node.inputs[0]) node = this.producers.get(node.inputs[0]);
       if (!node || node.opType !== 'Concat' || node.domain !== '' || node.inputs.length !== 2) return undefined;
       if (node.inputs[0] !== past || !(node.axis === 2 || node.axis === -2)) return undefined;
       const fresh = node.inputs[1] as string;
-      if (inputs.has(fresh)) return undefined;
+      if (this.inputs.has(fresh)) return undefined;
       updates.set(past, fresh);
-      if (!outputs.has(fresh)) added.push(...lengthDelimited(GRAPH_OUTPUT, valueInfo(fresh, elemType)));
+      if (!this.outputs.has(fresh)) outputs.push(...lengthDelimited(GRAPH_OUTPUT, valueInfo(fresh, elemType)));
     }
-    return { updates, bytes: Uint8Array.from(lengthDelimited(MODEL_GRAPH, added)) };
+    return { updates, outputs };
+  }
+}
+
+/** A TensorProto whose raw_data becomes a reference to where it lies in `location` (the model file itself). */
+function externalized(file: FileWindow, initializer: Field, location: string): Uint8Array | undefined {
+  const kept: Uint8Array[] = [];
+  let raw: Field | undefined;
+  let dataType = 0;
+  for (const field of file.fields(initializer.start, initializer.end)) {
+    if (field.number === TENSOR_RAW_DATA && field.wire === WIRE_BYTES) {
+      raw = field;
+      continue;
+    }
+    const bytes = file.bytes(field.tagStart, field.end);
+    if (field.number === TENSOR_DATA_TYPE && field.wire === WIRE_VARINT) dataType = field.value;
+    kept.push(Uint8Array.from(bytes));
+  }
+  if (!raw || raw.end === raw.start || dataType === DATA_TYPE_STRING) return undefined;
+  const entry = (key: string, value: string): number[] => lengthDelimited(TENSOR_EXTERNAL_DATA, [...lengthDelimited(ENTRY_KEY, utf8(key)), ...lengthDelimited(ENTRY_VALUE, utf8(value))]);
+  kept.push(
+    Uint8Array.from([
+      ...entry('location', location),
+      ...entry('offset', String(raw.start)),
+      ...entry('length', String(raw.end - raw.start)),
+      ...varint(TENSOR_DATA_LOCATION * 8 + WIRE_VARINT),
+      LOCATION_EXTERNAL,
+    ]),
+  );
+  return Buffer.concat(kept);
+}
+
+const utf8 = (value: string): Uint8Array => new TextEncoder().encode(value);
+
+/**
+ * The model with each layer's new cache positions as extra outputs and its weights left in `file`, or
+ * undefined when its graph does not allow it (the caller then reads the `present.*` outputs as they are)
+ * or the file is not a model this reader understands.
+ */
+export function exposeCacheUpdates(file: string): CacheUpdateOutputs | undefined {
+  const descriptor = fs.openSync(file, 'r');
+  try {
+    const window = new FileWindow(descriptor, fs.fstatSync(descriptor).size);
+    const modelParts: Uint8Array[] = [];
+    let summary: GraphSummary | undefined;
+    let graphParts: Uint8Array[] = [];
+    for (const field of window.fields(0, window.size)) {
+      if (field.number !== MODEL_GRAPH || field.wire !== WIRE_BYTES) {
+        modelParts.push(Uint8Array.from(window.bytes(field.tagStart, field.end)));
+        continue;
+      }
+      if (summary) return undefined; // one graph per model
+      summary = new GraphSummary();
+      graphParts = [];
+      for (const graphField of window.fields(field.start, field.end)) {
+        const tensor = graphField.number === GRAPH_INITIALIZER && graphField.wire === WIRE_BYTES ? externalized(window, graphField, path.basename(file)) : undefined;
+        if (tensor) {
+          graphParts.push(Uint8Array.from(lengthDelimited(GRAPH_INITIALIZER, tensor)));
+          continue;
+        }
+        const whole = Uint8Array.from(window.bytes(graphField.tagStart, graphField.end));
+        graphParts.push(whole);
+        if (graphField.wire === WIRE_BYTES) summary.add(graphField.number, whole.subarray(graphField.start - graphField.tagStart));
+      }
+      modelParts.push(new Uint8Array(0)); // where the graph goes
+    }
+    const found = summary?.cacheUpdates();
+    if (!found) return undefined;
+    const graph = Buffer.concat([...graphParts, Uint8Array.from(found.outputs)]);
+    const graphField = Uint8Array.from([...varint(MODEL_GRAPH * 8 + WIRE_BYTES), ...varint(graph.length)]);
+    const bytes = Buffer.concat(modelParts.flatMap((part) => (part.length === 0 ? [graphField, graph] : [part])));
+    return { updates: found.updates, bytes };
   } catch (error) {
     if (error instanceof ProtobufError) return undefined;
     throw error;
+  } finally {
+    fs.closeSync(descriptor);
   }
 }
