@@ -195,6 +195,9 @@ describe('model folders that cannot be used', () => {
     assert.deepEqual(checkModelInputs(inputs.filter((name) => name !== 'position_ids'), outputs, config, 'model.onnx'), { positionIds: false });
     assert.throws(() => checkModelInputs([...inputs, 'token_type_ids'], outputs, config, 'model.onnx'), /inputs the loader does not understand: token_type_ids/);
     assert.throws(() => checkModelInputs(['input_ids', 'attention_mask'], ['logits'], config, 'model.onnx'), /no past_key_values/);
+    const float16 = new Map(inputs.map((name) => [name, name.startsWith('past_') ? 'float16' : 'int64']));
+    assert.throws(() => checkModelInputs(inputs, outputs, config, 'model_fp16.onnx', float16), /model_fp16\.onnx keeps its key\/value cache in float16; .*use the model\.onnx/);
+    assert.deepEqual(checkModelInputs(inputs, outputs, config, 'model.onnx', new Map(inputs.map((name) => [name, name.startsWith('past_') ? 'float32' : 'int64']))), { positionIds: true });
   });
 
   it('resolves local:<name> to the shipped model and explains a missing one', () => {

@@ -146,7 +146,14 @@ export class LocalModel {
     }
     const cacheUpdates = patched?.updates;
     patched = undefined;
-    const inputs = checkModelInputs(session.inputNames, session.outputNames, folder.config, folder.onnxFile);
+    const inputTypes = new Map(session.inputMetadata.flatMap((input) => (input.isTensor ? [[input.name, input.type] as const] : [])));
+    let inputs: ReturnType<typeof checkModelInputs>;
+    try {
+      inputs = checkModelInputs(session.inputNames, session.outputNames, folder.config, folder.onnxFile, inputTypes);
+    } catch (error) {
+      await session.release();
+      throw error;
+    }
     const tokenizer = new Tokenizer(folder.tokenizer, folder.tokenizerConfig);
     const template = folder.chatTemplate ? new Template(folder.chatTemplate) : undefined;
     const info: LoadedInfo = {

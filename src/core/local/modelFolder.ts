@@ -34,8 +34,11 @@ export class ModelFolderError extends Error {
   }
 }
 
-/** ONNX files in the order we prefer them (full precision first, then quantized exports). */
-const ONNX_CANDIDATES = ['model.onnx', 'model_fp16.onnx', 'model_quantized.onnx', 'model_q8.onnx', 'model_int8.onnx', 'model_q4.onnx', 'model_q4f16.onnx', 'decoder_model_merged.onnx'];
+/**
+ * ONNX files in the order we prefer them: full precision, then quantized exports whose key/value cache
+ * stays float32, then float16 exports (their cache is float16, which the decoder does not keep).
+ */
+const ONNX_CANDIDATES = ['model.onnx', 'model_quantized.onnx', 'model_q8.onnx', 'model_int8.onnx', 'model_q4.onnx', 'decoder_model_merged.onnx', 'model_fp16.onnx', 'model_q4f16.onnx'];
 
 function readJson(directory: string, file: string, required: true): Record<string, unknown>;
 function readJson(directory: string, file: string, required: false): Record<string, unknown> | undefined;
@@ -122,7 +125,7 @@ export function readModelFolder(directory: string): ModelFolder {
 }
 
 /** Inputs a decoder export may declare, and which of them the generator feeds. */
-export function checkModelInputs(inputNames: readonly string[], outputNames: readonly string[], config: ModelConfig, file: string): { positionIds: boolean } {
+export function checkModelInputs(inputNames: readonly string[], outputNames: readonly string[], config: ModelConfig, file: string, inputTypes: ReadonlyMap<string, string> = new Map()): { positionIds: boolean } {
   const known = new Set(['input_ids', 'attention_mask', 'position_ids']);
   for (let layer = 0; layer < config.layers; layer++) {
     known.add(`past_key_values.${layer}.key`);
@@ -133,5 +136,9 @@ export function checkModelInputs(inputNames: readonly string[], outputNames: rea
   if (!inputNames.includes('input_ids')) throw new ModelFolderError(`${file} has no input_ids input.`);
   if (!inputNames.includes(`past_key_values.0.key`)) throw new ModelFolderError(`${file} takes no past_key_values: export it with a KV cache (Optimum's "text-generation-with-past").`);
   if (!outputNames.includes('logits') || !outputNames.includes('present.0.key')) throw new ModelFolderError(`${file} must output logits and present.N.key/value.`);
+  const cacheType = inputTypes.get('past_key_values.0.key');
+  if (cacheType !== undefined && cacheType !== 'float32') {
+    throw new ModelFolderError(`${file} keeps its key/value cache in ${cacheType}; the local decoder keeps float32 caches: use the model.onnx, model_quantized.onnx or model_q4.onnx export of the same model.`);
+  }
   return { positionIds: inputNames.includes('position_ids') };
 }
