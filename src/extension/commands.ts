@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import type { CudaSetup } from '../core/local/cudaSetup';
 import { core } from './core';
 import type { PromptDiagnostics } from './diagnostics';
 import type { PromptDocuments } from './documents';
@@ -90,7 +91,7 @@ export function registerCommands(documents: PromptDocuments, diagnostics: Prompt
  * libraries in a terminal (the extension's copy of onnxruntime-node never ran npm's install script).
  * Returns what it found, without waiting for the user's answer.
  */
-function setUpCuda(log: Logger): ReturnType<ReturnType<typeof core>['cudaSetup']> {
+function setUpCuda(log: Logger): CudaSetup {
   const { cudaSetup, describeCudaSetup } = core();
   const setup = cudaSetup();
   const steps = describeCudaSetup(setup);

@@ -44,8 +44,9 @@ export interface Field {
   wire: number;
   /** Where the field's tag starts: [tagStart, end) is the whole field. */
   tagStart: number;
-  /** The varint's value, or the start of a length-delimited or fixed-size value. */
+  /** A varint field's value (0 for other wire types). */
   value: number;
+  /** [start, end): the field's value (for a varint, its bytes). */
   start: number;
   end: number;
 }
@@ -65,15 +66,19 @@ function readVarint(bytes: Uint8Array, at: number): { value: number; next: numbe
   throw new ProtobufError('varint longer than 10 bytes');
 }
 
-/** The fields of one message in `bytes[start, end)`, in file order. */
-export function* fields(bytes: Uint8Array, start: number, end: number): Generator<Field> {
-  let at = start;
-  while (at < end) {
-    const field = fieldAt(bytes, at, 0);
+/** The fields of the message at [start, end), in order, each read by `fieldAt(position)`. */
+function* walk(start: number, end: number, fieldAt: (at: number) => Field): Generator<Field> {
+  for (let at = start; at < end; ) {
+    const field = fieldAt(at);
     if (field.end > end) throw new ProtobufError('field runs past its message');
     yield field;
     at = field.end;
   }
+}
+
+/** The fields of one message in `bytes[start, end)`, in order. */
+export function fields(bytes: Uint8Array, start: number, end: number): Generator<Field> {
+  return walk(start, end, (at) => fieldAt(bytes, at, 0));
 }
 
 /** The field whose tag starts at `at` of `bytes`, which begin at `offset` of the file. */
@@ -89,16 +94,19 @@ function fieldAt(bytes: Uint8Array, at: number, offset: number): Field {
   }
   if (wire === WIRE_BYTES) {
     const length = readVarint(bytes, next);
-    return { number, wire, tagStart, value: length.next + offset, start: length.next + offset, end: length.next + length.value + offset };
+    return { number, wire, tagStart, value: 0, start: length.next + offset, end: length.next + length.value + offset };
   }
   if (wire === WIRE_FIXED64 || wire === WIRE_FIXED32) {
     const size = wire === WIRE_FIXED64 ? 8 : 4;
-    return { number, wire, tagStart, value: next + offset, start: next + offset, end: next + size + offset };
+    return { number, wire, tagStart, value: 0, start: next + offset, end: next + size + offset };
   }
   throw new ProtobufError(`unsupported wire type ${wire}`);
 }
 
-/** A file read through a window, so that fields are walked without reading what they hold. */
+/**
+ * A file read through a window, so that fields are walked without reading what they hold. A refill
+ * allocates a new window, so bytes handed out earlier stay valid.
+ */
 class FileWindow {
   private window = Buffer.alloc(0);
   private windowStart = 0;
@@ -127,15 +135,9 @@ class FileWindow {
   }
 
   /** The fields of the message at [start, end) of the file; values are not read. */
-  *fields(start: number, end: number): Generator<Field> {
-    let at = start;
-    while (at < end) {
-      // A tag and a length take at most 20 bytes.
-      const field = fieldAt(this.bytes(at, Math.min(at + 20, end)), 0, at);
-      if (field.end > end) throw new ProtobufError('field runs past its message');
-      yield field;
-      at = field.end;
-    }
+  fields(start: number, end: number): Generator<Field> {
+    // A tag and a length take at most 20 bytes.
+    return walk(start, end, (at) => fieldAt(this.bytes(at, Math.min(at + 20, end)), 0, at));
   }
 }
 
@@ -276,9 +278,8 @@ function externalized(file: FileWindow, initializer: Field, location: string): U
       raw = field;
       continue;
     }
-    const bytes = file.bytes(field.tagStart, field.end);
     if (field.number === TENSOR_DATA_TYPE && field.wire === WIRE_VARINT) dataType = field.value;
-    kept.push(Uint8Array.from(bytes));
+    kept.push(file.bytes(field.tagStart, field.end));
   }
   if (!raw || raw.end === raw.start || dataType === DATA_TYPE_STRING) return undefined;
   const entry = (key: string, value: string): number[] => lengthDelimited(TENSOR_EXTERNAL_DATA, [...lengthDelimited(ENTRY_KEY, utf8(key)), ...lengthDelimited(ENTRY_VALUE, utf8(value))]);
@@ -306,34 +307,32 @@ export function exposeCacheUpdates(file: string): CacheUpdateOutputs | undefined
   try {
     const window = new FileWindow(descriptor, fs.fstatSync(descriptor).size);
     const modelParts: Uint8Array[] = [];
-    let summary: GraphSummary | undefined;
-    let graphParts: Uint8Array[] = [];
+    const graphParts: Uint8Array[] = [];
+    const summary = new GraphSummary();
+    let graphIndex: number | undefined;
     for (const field of window.fields(0, window.size)) {
       if (field.number !== MODEL_GRAPH || field.wire !== WIRE_BYTES) {
-        modelParts.push(Uint8Array.from(window.bytes(field.tagStart, field.end)));
+        modelParts.push(window.bytes(field.tagStart, field.end));
         continue;
       }
-      if (summary) return undefined; // one graph per model
-      summary = new GraphSummary();
-      graphParts = [];
+      if (graphIndex !== undefined) return undefined; // one graph per model
+      graphIndex = modelParts.length;
       for (const graphField of window.fields(field.start, field.end)) {
         const tensor = graphField.number === GRAPH_INITIALIZER && graphField.wire === WIRE_BYTES ? externalized(window, graphField, path.basename(file)) : undefined;
         if (tensor) {
           graphParts.push(Uint8Array.from(lengthDelimited(GRAPH_INITIALIZER, tensor)));
           continue;
         }
-        const whole = Uint8Array.from(window.bytes(graphField.tagStart, graphField.end));
-        graphParts.push(whole);
-        if (graphField.wire === WIRE_BYTES) summary.add(graphField.number, whole.subarray(graphField.start - graphField.tagStart));
+        graphParts.push(window.bytes(graphField.tagStart, graphField.end));
+        if (graphField.wire === WIRE_BYTES) summary.add(graphField.number, window.bytes(graphField.start, graphField.end));
       }
-      modelParts.push(new Uint8Array(0)); // where the graph goes
     }
-    const found = summary?.cacheUpdates();
+    if (graphIndex === undefined) return undefined;
+    const found = summary.cacheUpdates();
     if (!found) return undefined;
     const graph = Buffer.concat([...graphParts, Uint8Array.from(found.outputs)]);
-    const graphField = Uint8Array.from([...varint(MODEL_GRAPH * 8 + WIRE_BYTES), ...varint(graph.length)]);
-    const bytes = Buffer.concat(modelParts.flatMap((part) => (part.length === 0 ? [graphField, graph] : [part])));
-    return { updates: found.updates, bytes };
+    modelParts.splice(graphIndex, 0, Uint8Array.from([...varint(MODEL_GRAPH * 8 + WIRE_BYTES), ...varint(graph.length)]), graph);
+    return { updates: found.updates, bytes: Buffer.concat(modelParts) };
   } catch (error) {
     if (error instanceof ProtobufError) return undefined;
     throw error;
