@@ -209,9 +209,21 @@ describe('model folders that cannot be used', () => {
 describe('LocalBackend (worker thread)', function () {
   this.timeout(60_000);
   before(() => execFileSync(process.execPath, [path.join(root, 'scripts/build.mjs')], { cwd: root }));
+  // A failed assertion must not leave a worker thread (or a timer) keeping mocha alive.
+  const started: LocalBackend[] = [];
+  const start = (options: ConstructorParameters<typeof LocalBackend>[0]): LocalBackend => {
+    const backend = new LocalBackend(options);
+    started.push(backend);
+    return backend;
+  };
+  let timer: NodeJS.Timeout | undefined;
+  afterEach(async () => {
+    clearInterval(timer);
+    await Promise.all(started.splice(0).map((backend) => backend.dispose()));
+  });
 
   it('samples n chains in its worker, streams them, and releases the session on dispose', async () => {
-    const backend = new LocalBackend({ directory: MODEL, executionProvider: 'auto' });
+    const backend = start({ directory: MODEL, executionProvider: 'auto' });
     assert.equal(backend.input, 'text');
     const info = await backend.load();
     assert.equal(info.provider, 'cpu');
@@ -222,7 +234,7 @@ describe('LocalBackend (worker thread)', function () {
     assert.ok(chains.every((c) => c.usage.promptTokens === reference.prompt_ids.length && c.usage.completionTokens > 0));
     // The main thread stays free while the worker decodes: a timer keeps firing during a long request.
     let ticks = 0;
-    const timer = setInterval(() => ticks++, 5);
+    timer = setInterval(() => ticks++, 5);
     for await (const chain of backend.complete({ text: reference.prompt, n: 16, firstSample: 0, temperature: 1, seed: 1, maxTokens: 60 }, { signal: new AbortController().signal })) void chain;
     clearInterval(timer);
     assert.ok(ticks > 3, `the event loop ran only ${ticks} times during generation`);
@@ -230,7 +242,7 @@ describe('LocalBackend (worker thread)', function () {
   });
 
   it('cancels a request in flight', async () => {
-    const backend = new LocalBackend({ directory: MODEL, executionProvider: 'cpu' });
+    const backend = start({ directory: MODEL, executionProvider: 'cpu' });
     const controller = new AbortController();
     const chains: Completion[] = [];
     const run = (async () => {
