@@ -42,6 +42,8 @@ export interface Backend {
   /** `openai`, `azure`, `local`, …: part of the cache key. */
   readonly id: string;
   readonly model: string;
+  /** Where requests go (a base URL, with any credentials removed, or a model folder): part of the cache key. */
+  readonly endpoint: string;
   /** Whether the model takes chat messages or plain text (base models). */
   readonly input: 'chat' | 'text';
   /** Produces the request's n completions, each as soon as it is finished. */
@@ -49,6 +51,23 @@ export interface Backend {
   /** Requests this backend can have in flight at once. */
   readonly maxConcurrency?: number;
   dispose?(): Promise<void>;
+}
+
+/**
+ * A request that failed for good. `fatal` errors (a rejected key, an unknown model, an unreadable local
+ * model) would fail every request the same way, so a run stops at the first one.
+ */
+export class BackendError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+    readonly retryable = false,
+    readonly retryAfterMs?: number,
+    readonly fatal = false,
+  ) {
+    super(message);
+    this.name = 'BackendError';
+  }
 }
 
 export class CancelledError extends Error {

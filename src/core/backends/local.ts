@@ -62,6 +62,7 @@ export class LocalBackend implements Backend {
   readonly input: 'chat' | 'text';
   readonly maxConcurrency = 1;
   readonly folder: ModelFolder;
+  readonly endpoint: string;
   private worker: Worker | undefined;
   private loading: Promise<LoadedInfo> | undefined;
   private nextId = 1;
@@ -73,6 +74,7 @@ export class LocalBackend implements Backend {
     // Read the folder now: a broken folder is reported when the run is set up, not mid-run.
     this.folder = readModelFolder(options.directory);
     this.model = this.folder.name;
+    this.endpoint = options.directory;
     this.input = this.folder.config.input;
   }
 

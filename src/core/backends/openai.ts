@@ -1,5 +1,7 @@
 import OpenAI, { AzureOpenAI } from 'openai';
-import type { Backend, Completion, CompletionOptions, CompletionRequest, FinishReason } from '../backend';
+import { BackendError, type Backend, type Completion, type CompletionOptions, type CompletionRequest, type FinishReason } from '../backend';
+
+export { BackendError };
 
 export interface OpenAIBackendOptions {
   /** `openai`, `azure`, `ollama`, `vllm`, … — names the endpoint in messages and the cache. */
@@ -26,18 +28,6 @@ export interface OpenAIBackendOptions {
 }
 
 /** A request that failed for good, with a message a person can act on. */
-export class BackendError extends Error {
-  constructor(
-    message: string,
-    readonly status?: number,
-    readonly retryable = false,
-    readonly retryAfterMs?: number,
-  ) {
-    super(message);
-    this.name = 'BackendError';
-  }
-}
-
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) {
@@ -144,7 +134,7 @@ export class OpenAIBackend implements Backend {
         if (options.signal.aborted) throw cause;
         const error = this.describe(cause);
         if (!error.retryable || attempt >= maxAttempts) {
-          throw new BackendError(attempt > 1 ? `${error.message} (after ${attempt} attempts)` : error.message, error.status, false);
+          throw new BackendError(attempt > 1 ? `${error.message} (after ${attempt} attempts)` : error.message, error.status, false, undefined, error.fatal);
         }
         const backoff = Math.min(this.options.maxBackoffMs ?? 30_000, (this.options.backoffMs ?? 500) * 2 ** (attempt - 1));
         // Full jitter spreads retries of parallel requests; Retry-After, when given, is a floor.
@@ -255,9 +245,9 @@ export class OpenAIBackend implements Backend {
       const status: number = apiError.status ?? 0;
       const detail = apiErrorMessage(apiError);
       const after = retryAfterMs(apiError.headers);
-      if (status === 401) return new BackendError(`authentication failed (401): the API key for ${this.endpoint} was rejected — set it with "Chainscope: Set API Key" or the ${this.id === 'azure' ? 'AZURE_OPENAI_API_KEY' : 'OPENAI_API_KEY'} variable`, status);
-      if (status === 403) return new BackendError(`access denied (403) at ${this.endpoint}: ${detail}`, status);
-      if (status === 404) return new BackendError(`model or deployment '${this.model}' not found (404) at ${this.endpoint}: ${detail}`, status);
+      if (status === 401) return new BackendError(`authentication failed (401): the API key for ${this.endpoint} was rejected — set it with "Chainscope: Set API Key" or the ${this.id === 'azure' ? 'AZURE_OPENAI_API_KEY' : 'OPENAI_API_KEY'} variable`, status, false, undefined, true);
+      if (status === 403) return new BackendError(`access denied (403) at ${this.endpoint}: ${detail}`, status, false, undefined, true);
+      if (status === 404) return new BackendError(`model or deployment '${this.model}' not found (404) at ${this.endpoint}: ${detail}`, status, false, undefined, true);
       if (isContextOverflow(apiError)) return new BackendError(`the prompt is longer than the model's context window (${status}): ${detail}`, status);
       if (isContentFilter(apiError)) return new BackendError(`blocked by the content filter (${status}): ${detail}`, status);
       if (status === 429) return new BackendError(`rate limited (429): ${detail}`, status, true, after);

@@ -12,6 +12,7 @@ import { parseRunFile } from './store';
 class ScriptedBackend implements Backend {
   readonly id = 'scripted';
   readonly model = 'script-1';
+  readonly endpoint = 'in-process';
   readonly input = 'text' as const;
   readonly maxConcurrency = 2;
   requests: CompletionRequest[] = [];
