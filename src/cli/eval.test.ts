@@ -18,9 +18,9 @@ interface Finished {
 }
 
 /** Runs the real CLI as a child process (the fake server keeps serving in this one). */
-function runCli(args: string[], options: { onStderr?: (text: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<Finished> {
+function runCli(args: string[], options: { onStderr?: (text: string, child: ReturnType<typeof spawn>) => void; apiKey?: string } = {}): Promise<Finished> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd: root, env: { ...process.env, OPENAI_API_KEY: 'test-key' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cli, ...args], { cwd: root, env: { ...process.env, OPENAI_API_KEY: options.apiKey ?? 'test-key' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -92,7 +92,7 @@ describe('chainscope eval (CLI against a real OpenAI-compatible HTTP server)', f
     assert.ok(!/<script>[^<]*人物/.test(page), 'model output only inside the inert JSON block');
   });
 
-  it('finishes through every injected fault: retried requests succeed, permanent failures show on their cells', async () => {
+  it('finishes through every injected fault: retried requests succeed, permanent failures show on their cells and make the run incomplete', async () => {
     server = await startFakeServer({ apiKey: 'test-key', answers: [{ match: 'question', answers: ['The answer is 42.', 'The answer is 41.'] }] });
     server.inject(
       { kind: 'rate-limit', when: 'fault-429', retryAfter: 1 },
@@ -101,12 +101,13 @@ describe('chainscope eval (CLI against a real OpenAI-compatible HTTP server)', f
       { kind: 'malformed-json', when: 'fault-malformed' },
       { kind: 'cut-stream', when: 'fault-cut' },
       { kind: 'ignore-n', when: 'fault-n', times: Infinity },
-      { kind: 'unauthorized', when: 'fault-401', times: Infinity },
-      { kind: 'not-found', when: 'fault-404', times: Infinity },
+      { kind: 'context-length', when: 'fault-context', times: Infinity },
     );
     const json = path.join(folder, 'faults.json');
     const finished = await runCli(['eval', 'testFixtures/remote/faults.prompt', '--backend', server.url, '--runs-dir', path.join(folder, 'runs'), '--json', json, '--timeout', '1', '--no-cache']);
-    assert.equal(finished.code, 0, finished.stderr);
+    // A chain that failed for good makes the run incomplete: exit 3, never a pass.
+    assert.equal(finished.code, 3, finished.stderr);
+    assert.match(finished.stderr, /incomplete: 4 chain\(s\) failed for good, 0 missing; retry them with --resume/);
     const run = (JSON.parse(fs.readFileSync(json, 'utf8')) as EvalReport).runs[0] as RunResult;
     const byCase = new Map(run.cells.map((cell) => [cell.caseName, cell]));
     for (const name of ['ok', 'rate-limited', 'server-error', 'hang', 'malformed', 'cut-stream', 'ignores-n']) {
@@ -115,14 +116,39 @@ describe('chainscope eval (CLI against a real OpenAI-compatible HTTP server)', f
       assert.equal(cell.errors, 0, `${name}: ${cell.chains.find((c) => c.error)?.error ?? ''}`);
       assert.ok(cell.chains.every((chain) => chain.answer === '42' || chain.answer === '41'), name);
     }
-    assert.ok(byCase.get('unauthorized')?.chains.every((chain) => /authentication failed \(401\)/.test(chain.error ?? '')));
-    assert.ok(byCase.get('unknown-model')?.chains.every((chain) => /not found \(404\)/.test(chain.error ?? '')));
-    assert.match(finished.stdout, /! zero-shot \/ unauthorized: 4 chain\(s\) failed: authentication failed \(401\)/);
+    assert.ok(byCase.get('too-long')?.chains.every((chain) => /longer than the model's context window/.test(chain.error ?? '')));
+    assert.match(finished.stdout, /! zero-shot \/ too-long: 4 chain\(s\) failed: the prompt is longer/);
+    assert.equal(run.status, 'completed');
+    assert.deepEqual(run.coverage, { expected: 32, finished: 28, failed: 4, missing: 0, cached: 0 });
     // The server that ignores n got the 3 missing chains asked separately.
     assert.deepEqual(server.requests.filter((r) => r.prompt.includes('fault-n')).map((r) => r.n), [4, 1, 1, 1]);
     assert.match(finished.stderr, /ignores 'n'/);
     assert.ok(!finished.stderr.includes('test-key') && !finished.stdout.includes('test-key'), 'the key never appears in output');
   });
+
+  for (const fatal of [
+    { name: 'a rejected API key (401)', apiKey: 'wrong-key', fault: undefined, message: /authentication failed \(401\).*set it with .*OPENAI_API_KEY/ },
+    { name: 'an unknown model (404)', apiKey: 'test-key', fault: 'not-found' as const, message: /model or deployment 'fake' not found \(404\)/ },
+  ]) {
+    it(`stops at the first request on ${fatal.name}: run failed, one message, exit 3`, async () => {
+      server = await startFakeServer({ apiKey: 'test-key', answers: [{ match: '', answers: ['{"人物": []}'] }] });
+      if (fatal.fault) server.inject({ kind: fatal.fault, when: '', times: Infinity });
+      const runs = path.join(folder, 'runs');
+      const finished = await runCli(['eval', 'prompts/ner-zh.prompt', '--backend', server.url, '--model', 'fake', '--runs-dir', runs, '--concurrency', '2', '--no-cache'], { apiKey: fatal.apiKey });
+      assert.equal(finished.code, 3, finished.stderr);
+      // 9 cells would make 9 requests; only those already in flight (concurrency 2) went out.
+      assert.ok(server.requests.length <= 2, `${server.requests.length} requests`);
+      const stopped = finished.stderr.split('\n').filter((line) => line.includes('the run stopped'));
+      assert.equal(stopped.length, 1, finished.stderr);
+      assert.match(stopped[0] ?? '', fatal.message);
+      assert.match(finished.stdout, /\(failed\)/);
+      const [runFile] = fs.readdirSync(runs).map((name) => path.join(runs, name));
+      const run = parseRunFile(fs.readFileSync(runFile ?? '', 'utf8'));
+      assert.equal(run.end?.status, 'failed');
+      assert.match(run.end?.error ?? '', fatal.message);
+      assert.equal(run.completions.length, 0, 'a fatal error is no chain result: a resume requests those chains again');
+    });
+  }
 
   it('scores with a custom JavaScript scorer file', async () => {
     server = await startFakeServer({ answers: [{ match: 'even number', answers: ['The answer is 4.', 'The answer is 7.'] }] });
@@ -165,7 +191,7 @@ describe('chainscope eval (CLI against a real OpenAI-compatible HTTP server)', f
     const second = await runCli(['eval', 'testFixtures/remote/slow.prompt', '--backend', server.url, '--runs-dir', runs, '--resume', runFile, '--no-cache']);
     assert.equal(second.code, 0, second.stderr);
     const complete = parseRunFile(fs.readFileSync(runFile, 'utf8'));
-    const keys = complete.completions.map((c) => `${c.variant}/${c.case}/${c.sample}`);
+    const keys = complete.completions.map((c) => `${c.variant}/${c.caseId}/${c.sample}`);
     assert.equal(new Set(keys).size, 24);
     assert.equal(complete.end?.status, 'completed');
     const resumedChains = server.requests.slice(requestsBefore).reduce((sum, r) => sum + r.n, 0);

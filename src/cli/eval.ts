@@ -5,17 +5,18 @@ import { glob } from 'tinyglobby';
 import type { Backend } from '../core/backend';
 import { createBackend, type BackendOptions } from '../core/backends';
 import { CompletionCache } from '../core/eval/cache';
-import { estimateRun } from '../core/eval/estimate';
+import type { Comparison } from '../core/eval/compare';
+import type { RunEstimate } from '../core/eval/estimate';
 import { junitReport } from '../core/eval/junit';
-import { RESULT_SCHEMA, scoreWithCustomScorer, summarizeRun, type RunResult } from '../core/eval/results';
-import { runEvaluation, type ProgressEvent } from '../core/eval/run';
+import { makeReport } from '../core/eval/report';
+import { isComplete, type Prices, type RunResult } from '../core/eval/results';
+import { RunSetupError, type ProgressEvent } from '../core/eval/run';
+import { EvaluationSession, InvalidPromptError, type SessionOutcome } from '../core/eval/session';
 import { renderHtmlReport } from '../core/report/html';
-import { DEFAULT_PRICES, priceFor } from '../core/prices';
 import { loadPrompt, nodeFileSystem } from '../core/prompt/load';
-import type { Prices } from '../core/eval/results';
 import { formatDiagnostic } from './check';
 
-export const REPORT_SCHEMA = 'chainscope.report/1';
+export type { EvalReport } from '../core/eval/report';
 
 export interface EvalArguments {
   targets: string[];
@@ -31,6 +32,8 @@ export interface EvalArguments {
   junit?: string;
   failUnder?: number;
   resume?: string;
+  /** Resume even if the prompt file differs from the run's. */
+  force?: boolean;
   /** A JSON file of `{model: {input, output}}` in currency per million tokens. */
   prices?: string;
   timeoutMs?: number;
@@ -40,12 +43,6 @@ export interface EvalArguments {
   runsDir: string;
   cache: boolean;
   quiet?: boolean;
-}
-
-export interface EvalReport {
-  schema: typeof REPORT_SCHEMA;
-  generatedAt: string;
-  runs: RunResult[];
 }
 
 type Out = (line: string) => void;
@@ -128,16 +125,22 @@ export function summaryTable(result: RunResult): string[] {
   return [line(header), widths.map((width) => '─'.repeat(width)).join('  '), ...rows.map(line)];
 }
 
-/** `chainscope eval`: runs each prompt, prints a summary, writes the requested reports. */
+/**
+ * Exit codes of `chainscope eval` (docs/results-schema.md, README): when several apply, the highest wins.
+ * An incomplete run is never taken for a pass, whatever its accuracy.
+ */
+export const EXIT = { ok: 0, belowThreshold: 1, invalidInput: 2, incomplete: 3, interrupted: 130 } as const;
+
+/** `chainscope eval`: runs each prompt through an evaluation session, prints a summary, writes the reports. */
 export async function runEval(args: EvalArguments, out: Out, err: Out, signal: AbortSignal): Promise<number> {
   const files = await resolveTargets(args.targets);
   if (files.length === 0) {
     err(`chainscope eval: no .prompt files match ${args.targets.join(' ')}`);
-    return 2;
+    return EXIT.invalidInput;
   }
   if (args.resume && files.length !== 1) {
     err('chainscope eval: --resume continues one run: give exactly one .prompt file.');
-    return 2;
+    return EXIT.invalidInput;
   }
 
   let priceTable: Record<string, Prices> | undefined;
@@ -146,64 +149,36 @@ export async function runEval(args: EvalArguments, out: Out, err: Out, signal: A
       priceTable = JSON.parse(fs.readFileSync(args.prices, 'utf8')) as Record<string, Prices>;
     } catch (error) {
       err(`chainscope eval: cannot read --prices ${args.prices}: ${error instanceof Error ? error.message : String(error)}`);
-      return 2;
+      return EXIT.invalidInput;
     }
   }
 
   const results: RunResult[] = [];
-  let failed = false;
+  const comparisons = new Map<string, Comparison>();
+  let code: number = EXIT.ok;
+  const fail = (exit: number): void => {
+    code = Math.max(code, exit);
+  };
   const backends = new Map<string, Backend>();
   try {
     for (const file of files) {
+      const label = path.relative(process.cwd(), file);
       const text = fs.readFileSync(file, 'utf8');
       const loaded = await loadPrompt(file, text, nodeFileSystem);
-      const errors = loaded.diagnostics.filter((diagnostic) => diagnostic.severity === 'error');
-      if (errors.length > 0) {
-        for (const diagnostic of errors) err(formatDiagnostic(file, diagnostic));
-        err(`${path.relative(process.cwd(), file)}: not evaluated (${errors.length} error${errors.length === 1 ? '' : 's'}); run 'chainscope check' for details.`);
-        failed = true;
+      try {
+        EvaluationSession.check(loaded);
+      } catch (error) {
+        if (!(error instanceof InvalidPromptError)) throw error;
+        for (const diagnostic of error.diagnostics) err(formatDiagnostic(file, diagnostic));
+        err(`${label}: not evaluated (${error.diagnostics.length} error${error.diagnostics.length === 1 ? '' : 's'}); run 'chainscope check' for details.`);
+        fail(EXIT.invalidInput);
         continue;
       }
-      const options: BackendOptions = {
-        ...(args.backend ? { backend: args.backend } : {}),
-        ...(args.model ? { model: args.model } : {}),
-        ...(args.baseUrl ? { baseUrl: args.baseUrl } : {}),
-        modelReference: loaded.document.model,
-        ...(args.timeoutMs ? { timeoutMs: args.timeoutMs } : {}),
-        ...(args.maxAttempts ? { maxAttempts: args.maxAttempts } : {}),
-        ...(args.concurrency ? { concurrency: args.concurrency } : {}),
-        local: { ...(args.device ? { executionProvider: args.device } : {}), ...(args.threads ? { threads: args.threads } : {}) },
-        promptDirectory: path.dirname(file),
-        env: process.env,
-        log: (message) => err(message),
-      };
-      const backendKey = JSON.stringify({ ...options, env: undefined, log: undefined, promptDirectory: undefined });
-      let backend = backends.get(backendKey);
-      if (!backend) {
-        backend = await createBackend(options);
-        backends.set(backendKey, backend);
-      }
-
-      const label = path.relative(process.cwd(), file);
-      const prices = priceFor(backend.id, backend.model, { ...DEFAULT_PRICES, ...priceTable });
-      if (!args.resume) {
-        const estimate = await estimateRun(loaded, {
-          input: backend.input,
-          model: backend.model,
-          ...(args.samples ? { samples: args.samples } : {}),
-          ...(args.variants ? { variants: args.variants } : {}),
-          ...(args.cases ? { cases: args.cases } : {}),
-          ...(prices ? { prices } : {}),
-        });
-        const budget = estimate.maxCompletionTokens !== undefined ? `, ≤${estimate.maxCompletionTokens.toLocaleString('en-US')} completion tokens` : '';
-        const cost = estimate.maxCost !== undefined ? `, at most $${estimate.maxCost.toFixed(4)}` : prices ? '' : ' (no price for this model)';
-        err(`${label}: ${estimate.chains} chains in ${estimate.requests} requests to ${backend.id}:${backend.model}; ≈${estimate.promptTokens.toLocaleString('en-US')} prompt tokens${budget}${cost}`);
-      }
+      const backend = await backendFor(args, loaded.document.model, file, backends, err);
       const progress = progressReporter(label, args.quiet === true);
-      const cache = args.cache ? new CompletionCache(path.join(args.runsDir, '..', 'cache', `${backend.id}.jsonl`)) : undefined;
-      let outcome;
+      let outcome: SessionOutcome;
       try {
-        outcome = await runEvaluation({
+        const session = new EvaluationSession({
           loaded,
           promptText: text,
           backend,
@@ -213,40 +188,51 @@ export async function runEval(args: EvalArguments, out: Out, err: Out, signal: A
           ...(args.samples ? { samples: args.samples } : {}),
           ...(args.concurrency ? { concurrency: args.concurrency } : {}),
           ...(args.resume ? { resume: args.resume } : {}),
-          ...(cache ? { cache } : {}),
+          ...(args.force ? { force: true } : {}),
+          ...(args.cache ? { cache: new CompletionCache(path.join(args.runsDir, '..', 'cache', `${backend.id}.jsonl`)) } : {}),
+          ...(priceTable ? { priceTable } : {}),
+          // The command line runs the user's own files: a custom scorer is trusted as the prompt is.
+          trusted: true,
           signal,
-          onProgress: progress.update,
-          onWarning: (message) => err(`${label}: warning: ${message}`),
+          onEvent: (event) => {
+            if (event.type === 'progress') progress.update(event.progress);
+            else if (event.type === 'warning') err(`${label}: warning: ${event.message}`);
+          },
         });
+        if (!args.resume) err(`${label}: ${describeEstimate(await session.estimate(), backend, session.prices !== undefined)}`);
+        outcome = await session.run();
+      } catch (error) {
+        if (!(error instanceof RunSetupError)) throw error;
+        err(`${label}: ${error.message}${error.forcible ? ' (--force resumes anyway)' : ''}`);
+        fail(EXIT.invalidInput);
+        continue;
       } finally {
         progress.stop();
       }
-      // The command line runs the user's own files: a custom scorer is trusted as the prompt is.
-      const customScores = await scoreWithCustomScorer(loaded.document, loaded.cases, outcome.run, path.dirname(file), true);
-      const result = summarizeRun(loaded.document, loaded.cases, outcome.run, prices, customScores);
-      result.runFile = outcome.runFile;
+      const { result, comparison } = outcome;
       results.push(result);
+      if (comparison) comparisons.set(result.runId, comparison);
+      for (const line of describeResult(result, comparison, label, backend)) out(line);
 
-      out(`\n${label} — ${backend.id}:${backend.model}, ${result.cells.length / Math.max(1, result.variants.length)} cases × ${result.variants.length} variants × ${result.samples} chains (${outcome.status})`);
-      for (const line of summaryTable(result)) out(`  ${line}`);
-      const failures = result.cells.filter((cell) => cell.errors > 0);
-      for (const cell of failures.slice(0, 10)) {
-        const error = cell.chains.find((chain) => chain.error)?.error ?? '';
-        out(`  ! ${cell.variant} / ${cell.caseName ?? cell.caseId}: ${cell.errors} chain(s) failed: ${error}`);
-      }
-      if (failures.length > 10) out(`  ! … and ${failures.length - 10} more cells with failed chains`);
-      out(`  run file: ${path.relative(process.cwd(), outcome.runFile)}`);
-
-      if (outcome.status === 'cancelled') {
-        err(`Interrupted: every finished chain is in ${path.relative(process.cwd(), outcome.runFile)}; continue with --resume ${path.relative(process.cwd(), outcome.runFile)}`);
-        failed = true;
+      if (result.status === 'cancelled') {
+        const runFile = path.relative(process.cwd(), result.runFile);
+        err(`Interrupted: every finished chain is in ${runFile}; continue with --resume ${runFile}`);
+        fail(EXIT.interrupted);
         break;
+      }
+      if (result.status === 'failed') {
+        err(`${label}: the run stopped: ${result.error ?? 'unknown error'}`);
+        err(`${label}: ${result.coverage.finished} of ${result.coverage.expected} chains are in ${path.relative(process.cwd(), result.runFile)}; after fixing the cause, finish it with --resume.`);
+        fail(EXIT.incomplete);
+      } else if (!isComplete(result)) {
+        err(`${label}: incomplete: ${result.coverage.failed} chain(s) failed for good, ${result.coverage.missing} missing; retry them with --resume ${path.relative(process.cwd(), result.runFile)}`);
+        fail(EXIT.incomplete);
       }
       if (args.failUnder !== undefined) {
         for (const variant of result.variants) {
           if (variant.majorityVote.value < args.failUnder) {
             err(`${label}: ${variant.name}: majority-vote accuracy ${percent(variant.majorityVote.value)} is under --fail-under ${percent(args.failUnder)}`);
-            failed = true;
+            fail(EXIT.belowThreshold);
           }
         }
       }
@@ -255,12 +241,64 @@ export async function runEval(args: EvalArguments, out: Out, err: Out, signal: A
     for (const backend of backends.values()) await backend.dispose?.();
   }
 
-  const report: EvalReport = { schema: REPORT_SCHEMA, generatedAt: new Date().toISOString(), runs: results };
+  const report = makeReport(results, comparisons);
   if (args.json) writeFile(args.json, `${JSON.stringify(report, null, 2)}\n`, out);
   if (args.junit) writeFile(args.junit, junitReport(results), out);
   if (args.html) writeFile(args.html, renderHtmlReport(report), out);
-  if (signal.aborted) return 130;
-  return failed ? 1 : 0;
+  return code;
+}
+
+/** One backend per distinct set of options, shared by the prompts that ask for the same one. */
+async function backendFor(args: EvalArguments, modelReference: string | undefined, file: string, backends: Map<string, Backend>, err: Out): Promise<Backend> {
+  const options: BackendOptions = {
+    ...(args.backend ? { backend: args.backend } : {}),
+    ...(args.model ? { model: args.model } : {}),
+    ...(args.baseUrl ? { baseUrl: args.baseUrl } : {}),
+    ...(modelReference ? { modelReference } : {}),
+    ...(args.timeoutMs ? { timeoutMs: args.timeoutMs } : {}),
+    ...(args.maxAttempts ? { maxAttempts: args.maxAttempts } : {}),
+    ...(args.concurrency ? { concurrency: args.concurrency } : {}),
+    local: { ...(args.device ? { executionProvider: args.device } : {}), ...(args.threads ? { threads: args.threads } : {}) },
+    promptDirectory: path.dirname(file),
+    env: process.env,
+    log: (message) => err(message),
+  };
+  const key = JSON.stringify({ ...options, env: undefined, log: undefined, promptDirectory: undefined });
+  let backend = backends.get(key);
+  if (!backend) {
+    backend = await createBackend(options);
+    backends.set(key, backend);
+  }
+  return backend;
+}
+
+function describeEstimate(estimate: RunEstimate, backend: Backend, priced: boolean): string {
+  const budget = estimate.maxCompletionTokens !== undefined ? `, ≤${estimate.maxCompletionTokens.toLocaleString('en-US')} completion tokens` : '';
+  const cost = estimate.maxCost !== undefined ? `, at most $${estimate.maxCost.toFixed(4)}` : priced ? '' : ' (no price for this model)';
+  return `${estimate.chains} chains in ${estimate.requests} requests to ${backend.id}:${backend.model}; ≈${estimate.promptTokens.toLocaleString('en-US')} prompt tokens${budget}${cost}`;
+}
+
+/** The summary printed for one run: the table, failed cells, the comparison with the previous run. */
+export function describeResult(result: RunResult, comparison: Comparison | undefined, label: string, backend: Pick<Backend, 'id' | 'model'>): string[] {
+  const lines: string[] = [];
+  const cases = result.cells.length / Math.max(1, result.variants.length);
+  const cached = result.coverage.cached > 0 ? `, ${result.coverage.cached} replayed from the cache` : '';
+  lines.push(`\n${label} — ${backend.id}:${backend.model}, ${cases} cases × ${result.variants.length} variants × ${result.samples} chains (${result.status}${cached})`);
+  for (const line of summaryTable(result)) lines.push(`  ${line}`);
+  const failures = result.cells.filter((cell) => cell.errors > 0);
+  for (const cell of failures.slice(0, 10)) {
+    const error = cell.chains.find((chain) => chain.error)?.error ?? '';
+    lines.push(`  ! ${cell.variant} / ${cell.caseName ?? cell.caseId}: ${cell.errors} chain(s) failed: ${error}`);
+  }
+  if (failures.length > 10) lines.push(`  ! … and ${failures.length - 10} more cells with failed chains`);
+  if (comparison) {
+    const changes = comparison.variants.filter((variant) => variant.before !== variant.after).map((variant) => `${variant.name} ${percent(variant.before)} → ${percent(variant.after)}`);
+    const fixed = comparison.changes.filter((change) => change.after).length;
+    const broken = comparison.changes.length - fixed;
+    lines.push(`  vs previous run ${comparison.previousRunId}: ${changes.length > 0 ? changes.join(', ') : 'same majority-vote accuracy'}; ${fixed} case(s) now right, ${broken} now wrong`);
+  }
+  lines.push(`  run file: ${path.relative(process.cwd(), result.runFile)}`);
+  return lines;
 }
 
 function writeFile(file: string, content: string, out: Out): void {
@@ -269,4 +307,3 @@ function writeFile(file: string, content: string, out: Out): void {
   out(`wrote ${file}`);
 }
 
-export { RESULT_SCHEMA };

@@ -2,13 +2,11 @@
 // parsing, tokenizers, backends and the engine stay off the activation path.
 export { createBackend, parseModelReference } from '../core/backends';
 export { cudaSetup, describeCudaSetup } from '../core/local/cudaSetup';
-export { compareRuns } from '../core/eval/compare';
 export { resultsToCsv } from '../core/eval/csv';
 export { estimateRun } from '../core/eval/estimate';
-export { scoreWithCustomScorer, summarizeRun } from '../core/eval/results';
-export { runEvaluation } from '../core/eval/run';
-export { latestRunFile, RunFile } from '../core/eval/store';
-export { DEFAULT_PRICES, priceFor } from '../core/prices';
+export { makeReport } from '../core/eval/report';
+export { RunSetupError } from '../core/eval/run';
+export { EvaluationSession, InvalidPromptError } from '../core/eval/session';
 export { completionsAt } from '../core/prompt/complete';
 export { loadPrompt } from '../core/prompt/load';
 export { foldingRanges, outline } from '../core/prompt/outline';

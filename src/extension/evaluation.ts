@@ -1,9 +1,8 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { Backend } from '../core/backend';
 import type { RunResult } from '../core/eval/results';
-import type { CompletionRecord, RunHeader } from '../core/eval/store';
-import type { Prices } from '../core/eval/results';
+import type { EvaluationSession, SessionOutcome } from '../core/eval/session';
 import { core } from './core';
 import type { LoadedPrompt } from '../core/prompt/load';
 import type { Backends, ModelChoice } from './backends';
@@ -18,6 +17,8 @@ export interface EvaluateRequest {
   cases?: string[];
   /** Continue this run file instead of starting a new run. */
   resume?: string;
+  /** Resume even though the prompt file changed since the run started (the user said so). */
+  force?: boolean;
   /** Test Explorer passes its own cancellation; otherwise a progress notification offers one. */
   token?: vscode.CancellationToken;
   showPanel?: boolean;
@@ -85,30 +86,36 @@ export class Evaluations implements vscode.Disposable {
     }
 
     const runsDirectory = this.runsDirectory(request.uri);
-    const previousFile = request.resume ? undefined : core().latestRunFile(runsDirectory, loaded.file);
-    const prices = core().priceFor(backend.id, backend.model, { ...core().DEFAULT_PRICES, ...readSettings().prices });
     const panel = request.showPanel === false ? undefined : ResultsPanel.show(this.extensionUri, this.log);
     this.running++;
     try {
       const run = (token: vscode.CancellationToken, progress?: vscode.Progress<{ message?: string; increment?: number }>) =>
-        this.execute(request, document.getText(), loaded, backend, runsDirectory, previousFile, prices, token, progress, panel);
-      const result = request.token
+        this.execute(request, document.getText(), loaded, backend, runsDirectory, token, progress, panel);
+      const outcome = request.token
         ? await run(request.token)
         : await vscode.window.withProgress(
             { location: vscode.ProgressLocation.Notification, title: `Chainscope: ${loaded.document.name ?? path.basename(request.uri.fsPath)} on ${backend.id}:${backend.model}`, cancellable: true },
             (progress, token) => run(token, progress),
           );
+      const { result } = outcome;
       // Re-inserted so that the map's order is the order runs finished in.
       this.latest.delete(request.uri.toString());
       this.latest.set(request.uri.toString(), result);
       this.finished.fire({ uri: request.uri, result });
-      if (result.status === 'cancelled') {
-        void vscode.window.showInformationMessage(`Chainscope: cancelled — the ${result.cells.reduce((sum, cell) => sum + cell.chains.length, 0)} finished chains are kept.`, 'Resume').then((choice) => {
-          if (choice === 'Resume') void this.evaluate({ uri: request.uri, resume: result.runFile });
-        });
-      }
+      this.announce(request, result);
       return result;
     } catch (error) {
+      if (error instanceof core().RunSetupError) {
+        this.log.warn('evaluate', error.message);
+        if (error.forcible && request.resume) {
+          void vscode.window.showWarningMessage(`Chainscope: ${error.message}`, 'Resume Anyway').then((choice) => {
+            if (choice) void this.evaluate({ ...request, force: true });
+          });
+        } else {
+          void vscode.window.showErrorMessage(`Chainscope: ${error.message}`);
+        }
+        return undefined;
+      }
       this.log.error('evaluate', error);
       void vscode.window.showErrorMessage(`Chainscope: the run failed: ${error instanceof Error ? error.message : String(error)}`);
       return undefined;
@@ -117,88 +124,92 @@ export class Evaluations implements vscode.Disposable {
     }
   }
 
+  /** Says how a run ended when it did not simply complete: cancelled, stopped by a fatal error, or with failed chains. */
+  private announce(request: EvaluateRequest, result: RunResult): void {
+    const resume = (choice: string | undefined): void => {
+      if (choice === 'Resume') void this.evaluate({ uri: request.uri, resume: result.runFile });
+      if (choice === 'Set API Key') void vscode.commands.executeCommand('chainscope.setApiKey');
+    };
+    if (result.status === 'cancelled') {
+      void vscode.window.showInformationMessage(`Chainscope: cancelled — the ${result.coverage.finished + result.coverage.failed} finished chains are kept.`, 'Resume').then(resume);
+    } else if (result.status === 'failed') {
+      const actions = /\b401\b|API key/i.test(result.error ?? '') ? ['Set API Key', 'Resume'] : ['Resume'];
+      void vscode.window.showErrorMessage(`Chainscope: the run stopped: ${result.error ?? 'unknown error'}. ${result.coverage.finished} of ${result.coverage.expected} chains are kept.`, ...actions).then(resume);
+    } else if (result.coverage.failed > 0) {
+      void vscode.window.showWarningMessage(`Chainscope: ${result.coverage.failed} of ${result.coverage.expected} chains failed (see the log); the results are incomplete.`, 'Resume').then(resume);
+    }
+  }
+
   private async execute(
     request: EvaluateRequest,
     text: string,
     loaded: LoadedPrompt,
-    backend: Awaited<ReturnType<Backends['forModel']>>,
+    backend: Backend,
     runsDirectory: string,
-    previousFile: string | undefined,
-    prices: Prices | undefined,
     token: vscode.CancellationToken,
     progress: vscode.Progress<{ message?: string; increment?: number }> | undefined,
     panel: ResultsPanel | undefined,
-  ): Promise<RunResult> {
+  ): Promise<SessionOutcome> {
     const controller = new AbortController();
     const cancellation = token.onCancellationRequested(() => controller.abort());
-    let header: RunHeader | undefined;
-    let runFilePath = '';
-    const records: CompletionRecord[] = [];
     let lastUpdate = 0;
     let lastPercent = 0;
+    let total = 0;
+    const session: EvaluationSession = new (core().EvaluationSession)({
+      loaded,
+      promptText: text,
+      backend,
+      runsDirectory,
+      ...(request.variants ? { variants: request.variants } : {}),
+      ...(request.cases ? { cases: request.cases } : {}),
+      ...(request.resume ? { resume: request.resume } : {}),
+      ...(request.force ? { force: true } : {}),
+      priceTable: readSettings().prices,
+      // Custom scorers run the workspace's code: only in a trusted workspace (the scorer refuses otherwise).
+      trusted: vscode.workspace.isTrusted,
+      signal: controller.signal,
+      onEvent: (event) => {
+        switch (event.type) {
+          case 'start':
+            total = event.header.variants.length * event.header.cases.length * event.header.samples;
+            this.log.info('evaluate', `run ${event.header.id}: ${event.header.variants.length} variants × ${event.header.cases.length} cases × ${event.header.samples} chains on ${backend.id}:${backend.model} → ${event.runFile}`);
+            showPartial(true);
+            break;
+          case 'record':
+            if (event.record.error) this.log.warn('evaluate', `${event.record.variant} / ${event.record.caseId} #${event.record.sample}: ${event.record.error}`);
+            showPartial();
+            break;
+          case 'progress': {
+            const { done, total: todo, failed, etaMs, streamedChars } = event.progress;
+            if (!progress || todo === 0) break;
+            const percent = (done / todo) * 100;
+            const eta = etaMs !== undefined && done < todo ? ` · ${Math.ceil(etaMs / 1000)} s left` : '';
+            const streaming = streamedChars > 0 ? ` · ${streamedChars.toLocaleString('en-US')} characters streaming` : '';
+            progress.report({ message: `${done}/${todo} chains${failed ? ` (${failed} failed)` : ''}${streaming}${eta}`, increment: percent - lastPercent });
+            lastPercent = percent;
+            break;
+          }
+          case 'warning':
+            this.log.warn('evaluate', event.message);
+            void vscode.window.showWarningMessage(`Chainscope: ${event.message}`);
+            break;
+        }
+      },
+    });
     const showPartial = (force = false): void => {
-      if (!panel || !header) return;
+      if (!panel) return;
       const now = Date.now();
       if (!force && now - lastUpdate < PARTIAL_UPDATE_MS) return;
       lastUpdate = now;
-      const result = core().summarizeRun(loaded.document, loaded.cases, { header, completions: records, skippedLines: [] }, prices);
-      result.runFile = runFilePath;
-      panel.update({ result, progress: { done: records.length, total: header.variants.length * header.cases.length * header.samples } });
+      const result = session.snapshot();
+      if (result) panel.update({ result, progress: { done: session.records.length, total } });
     };
     try {
-      const outcome = await core().runEvaluation({
-        loaded,
-        promptText: text,
-        backend,
-        runsDirectory,
-        ...(request.variants ? { variants: request.variants } : {}),
-        ...(request.cases ? { cases: request.cases } : {}),
-        ...(request.resume ? { resume: request.resume } : {}),
-        signal: controller.signal,
-        onStart: (started, file, previous) => {
-          header = started;
-          runFilePath = file;
-          records.push(...previous.filter((record) => !record.error));
-          this.log.info('evaluate', `run ${started.id}: ${started.variants.length} variants × ${started.cases.length} cases × ${started.samples} chains on ${backend.id}:${backend.model} → ${file}`);
-          showPartial(true);
-        },
-        onRecord: (record) => {
-          records.push(record);
-          if (record.error) this.log.warn('evaluate', `${record.variant} / ${record.case} #${record.sample}: ${record.error}`);
-          showPartial();
-        },
-        onProgress: (event) => {
-          if (!progress || event.total === 0) return;
-          const percent = (event.done / event.total) * 100;
-          const eta = event.etaMs !== undefined && event.done < event.total ? ` · ${Math.ceil(event.etaMs / 1000)} s left` : '';
-          const streaming = event.streamedChars > 0 ? ` · ${event.streamedChars.toLocaleString('en-US')} characters streaming` : '';
-          progress.report({ message: `${event.done}/${event.total} chains${event.failed ? ` (${event.failed} failed)` : ''}${streaming}${eta}`, increment: percent - lastPercent });
-          lastPercent = percent;
-        },
-        onWarning: (message) => {
-          this.log.warn('evaluate', message);
-          void vscode.window.showWarningMessage(`Chainscope: ${message}`);
-        },
-      });
-      let customScores;
-      if (loaded.document.scorer.type === 'custom') {
-        // Custom scorers run the workspace's code: only in a trusted workspace (loadCustomScorer refuses otherwise).
-        customScores = await core().scoreWithCustomScorer(loaded.document, loaded.cases, outcome.run, path.dirname(loaded.file), vscode.workspace.isTrusted);
-      }
-      const result = core().summarizeRun(loaded.document, loaded.cases, outcome.run, prices, customScores);
-      result.runFile = outcome.runFile;
-      let comparison;
-      if (previousFile && fs.existsSync(previousFile)) {
-        try {
-          const previous = core().summarizeRun(loaded.document, loaded.cases, core().RunFile.open(previousFile).read(), prices);
-          comparison = core().compareRuns(previous, result);
-        } catch (error) {
-          this.log.warn('evaluate', `previous run not comparable: ${error instanceof Error ? error.message : String(error)}`);
-        }
-      }
+      const outcome = await session.run();
+      const { result, comparison } = outcome;
       panel?.update({ result, ...(comparison ? { comparison } : {}) });
       this.log.info('evaluate', `run ${result.runId} ${result.status}: ${result.variants.map((v) => `${v.name} ${(v.majorityVote.value * 100).toFixed(1)}%`).join(', ')}`);
-      return result;
+      return outcome;
     } finally {
       cancellation.dispose();
     }

@@ -89,8 +89,9 @@ export class ResultsPanel implements vscode.Disposable {
     const base = path.join(path.dirname(result.promptFile), `${result.promptName ?? 'results'}-${result.runId.slice(-12)}.${format}`);
     const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(base), filters: { [format.toUpperCase()]: [format] } });
     if (!target) return;
-    const content =
-      format === 'csv' ? core().resultsToCsv(result) : format === 'json' ? `${JSON.stringify({ schema: 'chainscope.report/1', generatedAt: new Date().toISOString(), runs: [result] }, null, 2)}\n` : core().renderHtmlReport({ runs: [result], generatedAt: new Date().toISOString() });
+    const comparison = this.state?.comparison;
+    const report = core().makeReport([result], new Map(comparison ? [[result.runId, comparison]] : []));
+    const content = format === 'csv' ? core().resultsToCsv(result) : format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : core().renderHtmlReport(report);
     await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(content));
     this.log.info('panel', `exported ${format.toUpperCase()} to ${target.fsPath}`);
   }

@@ -10,24 +10,25 @@ export interface CachedCompletion {
   usage: Completion['usage'];
 }
 
+/** What identifies the server side of a completion: which backend, where, which model. */
+export interface CacheTarget {
+  id: string;
+  endpoint: string;
+  model: string;
+}
+
 /**
- * The cache key of one sample: backend, model, every sampling parameter, the rendered prompt and the
- * sample index — so repeated samples of a case stay independent draws, yet a re-run replays them.
+ * The cache key of one sample: backend, endpoint, model, every sampling parameter, the rendered prompt
+ * and the sample index — so repeated samples of a case stay independent draws, a re-run replays them,
+ * and two servers serving a model of the same name never share answers.
  */
-export function completionKey(backendId: string, model: string, request: Omit<CompletionRequest, 'n' | 'firstSample'>, sample: number): string {
-  const material = JSON.stringify({
-    backendId,
-    model,
-    messages: request.messages ?? null,
-    text: request.text ?? null,
-    temperature: request.temperature ?? null,
-    topP: request.topP ?? null,
-    topK: request.topK ?? null,
-    maxTokens: request.maxTokens ?? null,
-    stop: request.stop ?? null,
-    seed: request.seed ?? null,
-    sample,
-  });
+export function completionKey(target: CacheTarget, request: Omit<CompletionRequest, 'n' | 'firstSample'>, sample: number): string {
+  const { messages, text, ...sampling } = request;
+  // Every sampling parameter, present or added later, enters the key, in a stable order.
+  const parameters = Object.entries(sampling)
+    .filter(([, value]) => value !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const material = JSON.stringify({ backend: target.id, endpoint: target.endpoint, model: target.model, messages: messages ?? null, text: text ?? null, parameters, sample });
   return createHash('sha256').update(material).digest('hex');
 }
 

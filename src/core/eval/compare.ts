@@ -1,10 +1,27 @@
-import type { Comparison } from '../../shared/protocol';
+import { cellKey, type CellKey } from './keys';
 import type { RunResult } from './results';
+
+/** A cell whose majority vote went from right to wrong or back, against the previous run. */
+export interface CellChange {
+  variant: string;
+  caseId: string;
+  before: boolean;
+  after: boolean;
+}
+
+/** What got better or worse against the previous run of the same prompt. */
+export interface Comparison {
+  previousRunId: string;
+  previousStartedAt: string;
+  /** Majority-vote accuracy per variant, before → after. */
+  variants: { name: string; before: number; after: number }[];
+  changes: CellChange[];
+}
 
 /** What got better or worse since the previous run of the same prompt: per variant and per cell. */
 export function compareRuns(previous: RunResult, current: RunResult): Comparison {
   const before = new Map(previous.variants.map((variant) => [variant.name, variant.majorityVote.value]));
-  const beforeCells = new Map(previous.cells.filter((cell) => cell.chains.length > 0).map((cell) => [`${cell.variant}\u0000${cell.caseId}`, cell.majorityPass]));
+  const beforeCells = new Map<CellKey, boolean>(previous.cells.filter((cell) => cell.chains.length > 0).map((cell) => [cellKey(cell.variant, cell.caseId), cell.majorityPass]));
   return {
     previousRunId: previous.runId,
     previousStartedAt: previous.startedAt,
@@ -12,7 +29,7 @@ export function compareRuns(previous: RunResult, current: RunResult): Comparison
     changes: current.cells
       .filter((cell) => cell.chains.length > 0)
       .flatMap((cell) => {
-        const was = beforeCells.get(`${cell.variant}\u0000${cell.caseId}`);
+        const was = beforeCells.get(cellKey(cell.variant, cell.caseId));
         return was === undefined || was === cell.majorityPass ? [] : [{ variant: cell.variant, caseId: cell.caseId, before: was, after: cell.majorityPass }];
       }),
   };

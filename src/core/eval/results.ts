@@ -4,6 +4,7 @@ import { normalizeAnswer } from './normalize';
 import * as path from 'node:path';
 import { loadCustomScorer, scoreAnswer, type ScoreResult } from './score';
 import { majAtKCurve, vote, wilson } from './stats';
+import { cellKey, keyOfSample, type CellKey, type SampleKey } from './keys';
 import type { CompletionRecord, ParsedRunFile } from './store';
 
 export const RESULT_SCHEMA = 'chainscope.result/1';
@@ -17,10 +18,8 @@ export interface Accuracy {
   trials: number;
 }
 
-export interface ChainResult {
-  sample: number;
-  text: string;
-  answerText?: string;
+/** A scored chain: the run file's record (usage flattened into token counts) with its answer and score. */
+export interface ChainResult extends Omit<CompletionRecord, 'type' | 'variant' | 'caseId' | 'usage'> {
   /** The extracted answer, or undefined when none was found (an invalid chain, counted as wrong). */
   answer?: string;
   /** Offsets of the answer in `answerText ?? text`, for highlighting. */
@@ -28,12 +27,8 @@ export interface ChainResult {
   score: number;
   pass: boolean;
   reason: string;
-  finishReason: CompletionRecord['finishReason'];
   promptTokens: number;
   completionTokens: number;
-  latencyMs: number;
-  error?: string;
-  cached?: boolean;
 }
 
 export interface CellResult {
@@ -93,6 +88,10 @@ export interface RunResult {
   promptName?: string;
   backend: { id: string; model: string };
   status: 'completed' | 'cancelled' | 'failed' | 'running';
+  /** Why a failed run stopped (a fatal backend error such as a rejected API key). */
+  error?: string;
+  /** Chains the run was asked for, and how many of them are scored, failed for good, or missing. */
+  coverage: Coverage;
   startedAt: string;
   samples: number;
   sampling: ParsedRunFile['header']['sampling'];
@@ -103,17 +102,31 @@ export interface RunResult {
   cells: CellResult[];
 }
 
+export interface Coverage {
+  expected: number;
+  /** Chains with a completion (an answer or not), failures excluded. */
+  finished: number;
+  /** Chains whose request failed for good. */
+  failed: number;
+  /** Chains never produced (a cancelled or failed run). */
+  missing: number;
+  /** Chains replayed from the completion cache instead of requested. */
+  cached: number;
+}
+
+/** Whether every chain the run asked for exists: no failure, nothing missing, and the run ended normally. */
+export function isComplete(result: RunResult): boolean {
+  return result.status === 'completed' && result.coverage.failed === 0 && result.coverage.missing === 0;
+}
+
 export interface Prices {
   /** Currency units per million prompt and completion tokens. */
   input: number;
   output: number;
 }
 
-/** Scores every chain of a run and computes the self-consistency statistics of each cell and variant. */
-/** Scores of a custom JavaScript scorer, by `variant\0case\0sample` (they are computed asynchronously). */
-export type CustomScores = Map<string, ScoreResult>;
-
-const chainKey = (variant: string, caseId: string, sample: number): string => `${variant}\u0000${caseId}\u0000${sample}`;
+/** Scores of a custom JavaScript scorer, by sample (they are computed asynchronously, before the summary). */
+export type CustomScores = Map<SampleKey, ScoreResult>;
 
 /**
  * Runs the prompt's custom scorer file on every chain of a run. It executes the user's code, so callers
@@ -123,29 +136,30 @@ export async function scoreWithCustomScorer(document: PromptDocument, cases: rea
   const scores: CustomScores = new Map();
   if (document.scorer.type !== 'custom' || !document.scorer.file) return scores;
   const scorer = await loadCustomScorer(path.resolve(promptDirectory, document.scorer.file), trusted, document.threshold);
-  const casesById = new Map(cases.map((kase) => [kase.id, kase]));
+  const casesById = new Map(cases.map((testCase) => [testCase.id, testCase]));
   for (const record of run.completions) {
     if (record.error) continue;
     const completion = record.answerText ?? record.text;
     const extracted = extractAnswer(completion, document.extract);
-    scores.set(chainKey(record.variant, record.case, record.sample), await scorer(extracted.valid ? extracted.value : undefined, casesById.get(record.case)?.expected, { completion, caseId: record.case }));
+    scores.set(keyOfSample(record), await scorer(extracted.valid ? extracted.value : undefined, casesById.get(record.caseId)?.expected, { completion, caseId: record.caseId }));
   }
   return scores;
 }
 
+/** Scores every chain of a run and computes the self-consistency statistics of each cell and variant. */
 export function summarizeRun(document: PromptDocument, cases: readonly Case[], run: ParsedRunFile, prices?: Prices, customScores?: CustomScores): RunResult {
   const { header } = run;
-  const casesById = new Map(cases.map((kase) => [kase.id, kase]));
-  const latest = new Map<string, CompletionRecord>();
+  const casesById = new Map(cases.map((testCase) => [testCase.id, testCase]));
+  const latest = new Map<SampleKey, CompletionRecord>();
   for (const record of run.completions) {
     // A later record of the same sample (a resumed retry) replaces an earlier failure.
-    const key = `${record.variant}\u0000${record.case}\u0000${record.sample}`;
+    const key = keyOfSample(record);
     const previous = latest.get(key);
     if (!previous || previous.error || !record.error) latest.set(key, record);
   }
-  const byCell = new Map<string, CompletionRecord[]>();
+  const byCell = new Map<CellKey, CompletionRecord[]>();
   for (const record of latest.values()) {
-    const key = `${record.variant}\u0000${record.case}`;
+    const key = cellKey(record.variant, record.caseId);
     const list = byCell.get(key) ?? [];
     list.push(record);
     byCell.set(key, list);
@@ -157,9 +171,9 @@ export function summarizeRun(document: PromptDocument, cases: readonly Case[], r
     const variant = document.variants.find((v) => v.name === variantName);
     const variantCells: CellResult[] = [];
     for (const caseId of header.cases) {
-      const kase = casesById.get(caseId);
-      const records = (byCell.get(`${variantName}\u0000${caseId}`) ?? []).sort((a, b) => a.sample - b.sample);
-      const cell = summarizeCell(document, variantName, caseId, kase, records, header.samples, header.promptFile, customScores);
+      const testCase = casesById.get(caseId);
+      const records = (byCell.get(cellKey(variantName, caseId)) ?? []).sort((a, b) => a.sample - b.sample);
+      const cell = summarizeCell(document, variantName, caseId, testCase, records, header.samples, header.promptFile, customScores);
       variantCells.push(cell);
       cells.push(cell);
     }
@@ -174,6 +188,8 @@ export function summarizeRun(document: PromptDocument, cases: readonly Case[], r
     ...(header.promptName ? { promptName: header.promptName } : {}),
     backend: { id: header.backend.id, model: header.backend.model },
     status: run.end?.status ?? 'running',
+    ...(run.end?.error !== undefined ? { error: run.end.error } : {}),
+    coverage: coverageOf(cells, header.variants.length * header.cases.length * header.samples),
     startedAt: header.startedAt,
     samples: header.samples,
     sampling: header.sampling,
@@ -185,11 +201,23 @@ export function summarizeRun(document: PromptDocument, cases: readonly Case[], r
   };
 }
 
+function coverageOf(cells: readonly CellResult[], expected: number): Coverage {
+  let finished = 0;
+  let failed = 0;
+  let cached = 0;
+  for (const cell of cells) {
+    failed += cell.errors;
+    finished += cell.chains.length - cell.errors;
+    cached += cell.chains.filter((chain) => chain.cached).length;
+  }
+  return { expected, finished, failed, missing: Math.max(0, expected - finished - failed), cached };
+}
+
 function summarizeCell(
   document: PromptDocument,
   variant: string,
   caseId: string,
-  kase: Case | undefined,
+  testCase: Case | undefined,
   records: CompletionRecord[],
   samples: number,
   promptFile: string,
@@ -200,8 +228,8 @@ function summarizeCell(
     const source = record.answerText ?? record.text;
     const extracted: ExtractedAnswer = record.error ? { valid: false, reason: `request failed: ${record.error}` } : extractAnswer(source, document.extract);
     const scored = document.scorer.type === 'custom' && !record.error
-      ? (customScores?.get(chainKey(variant, caseId, record.sample)) ?? { pass: false, score: 0, reason: 'the custom scorer has not run on this chain yet' })
-      : scoreAnswer(extracted, kase?.expected, document.scorer, document.threshold);
+      ? (customScores?.get(keyOfSample(record)) ?? { pass: false, score: 0, reason: 'the custom scorer has not run on this chain yet' })
+      : scoreAnswer(extracted, testCase?.expected, document.scorer, document.threshold);
     return {
       sample: record.sample,
       text: record.text,
@@ -229,8 +257,8 @@ function summarizeCell(
   const majorityScore = customMajority
     ? { pass: customMajority.pass, score: customMajority.score, reason: customMajority.reason }
     : majority === undefined
-    ? scoreAnswer({ valid: false, reason: 'no chain has an answer' }, kase?.expected, document.scorer, document.threshold)
-    : scoreAnswer({ valid: true, value: majority, span: [0, majority.length] }, kase?.expected, document.scorer, document.threshold);
+    ? scoreAnswer({ valid: false, reason: 'no chain has an answer' }, testCase?.expected, document.scorer, document.threshold)
+    : scoreAnswer({ valid: true, value: majority, span: [0, majority.length] }, testCase?.expected, document.scorer, document.threshold);
 
   const passingKeys = new Set(keys.filter((key, i): key is string => key !== undefined && chains[i]?.pass === true));
   const curve = majAtKCurve(keys, (key) => passingKeys.has(key));
@@ -238,10 +266,10 @@ function summarizeCell(
   return {
     variant,
     caseId,
-    ...(kase?.name ? { caseName: kase.name } : {}),
-    input: kase?.input ?? {},
-    ...(kase?.expected !== undefined ? { expected: kase.expected } : {}),
-    location: kase?.origin ? { file: kase.origin.file, line: kase.origin.line - 1 } : { file: promptFile, line: kase?.range.start.line ?? 0 },
+    ...(testCase?.name ? { caseName: testCase.name } : {}),
+    input: testCase?.input ?? {},
+    ...(testCase?.expected !== undefined ? { expected: testCase.expected } : {}),
+    location: testCase?.origin ? { file: testCase.origin.file, line: testCase.origin.line - 1 } : { file: promptFile, line: testCase?.range.start.line ?? 0 },
     chains,
     ...(majority !== undefined ? { majority } : {}),
     majorityPass: majorityScore.pass,

@@ -95,7 +95,7 @@ describe('runEvaluation', function () {
     const partial = parseRunFile(fs.readFileSync(first.runFile, 'utf8'));
     assert.equal(partial.end?.status, 'cancelled');
     assert.ok(partial.completions.length >= 7 && partial.completions.length < 24, `${partial.completions.length} kept`);
-    const kept = new Set(partial.completions.map((c) => `${c.variant}/${c.case}/${c.sample}`));
+    const kept = new Set(partial.completions.map((c) => `${c.variant}/${c.caseId}/${c.sample}`));
 
     const resumer = new ScriptedBackend((_text, sample) => `The answer is ${sample}.`);
     const second = await runEvaluation(options(resumer, { resume: first.runFile }));
@@ -103,7 +103,7 @@ describe('runEvaluation', function () {
     assert.equal(second.runFile, first.runFile);
     const requested = resumer.requests.reduce((sum, request) => sum + request.n, 0);
     assert.equal(requested, 24 - kept.size, 'only the missing chains are requested');
-    const all = second.run.completions.map((c) => `${c.variant}/${c.case}/${c.sample}`);
+    const all = second.run.completions.map((c) => `${c.variant}/${c.caseId}/${c.sample}`);
     assert.equal(new Set(all).size, 24);
     assert.equal(all.length, 24, 'no chain is requested twice');
   });
@@ -114,7 +114,7 @@ describe('runEvaluation', function () {
     assert.equal(outcome.status, 'completed');
     const failed = outcome.run.completions.filter((c) => c.error);
     assert.equal(failed.length, 8);
-    assert.ok(failed.every((c) => c.case === 'b' && c.error === 'server error (500)'));
+    assert.ok(failed.every((c) => c.caseId === 'b' && c.error === 'server error (500)'));
     assert.equal(outcome.run.completions.filter((c) => !c.error).length, 16);
 
     // Resuming retries only the failed chains.
@@ -136,7 +136,7 @@ describe('runEvaluation', function () {
     const again = await runEvaluation(options(backend, { cache, variants: ['zero-shot'] }));
     assert.equal(calls, 12);
     assert.ok(again.run.completions.every((c) => c.cached));
-    assert.deepEqual(again.run.completions.filter((c) => c.case === 'a').map((c) => c.text), ['The answer is 0.', 'The answer is 1.', 'The answer is 2.', 'The answer is 3.']);
+    assert.deepEqual(again.run.completions.filter((c) => c.caseId === 'a').map((c) => c.text), ['The answer is 0.', 'The answer is 1.', 'The answer is 2.', 'The answer is 3.']);
     // More samples than cached: only the new sample indices are requested.
     await runEvaluation(options(backend, { cache, variants: ['zero-shot'], samples: 6 }));
     assert.equal(calls, 18);

@@ -1,9 +1,10 @@
-import type { Backend, Completion, CompletionRequest } from '../backend';
+import { BackendError, type Backend, type Completion, type CompletionRequest } from '../backend';
 import type { LoadedPrompt } from '../prompt/load';
 import { renderVariant, type RenderedPrompt } from '../prompt/render';
-import type { Case, Variant } from '../prompt/types';
+import type { Case, Sampling, Variant } from '../prompt/types';
 import { completionKey, type CompletionCache } from './cache';
-import { hashText, newRunId, RunFile, RUN_FILE_SCHEMA, type CompletionRecord, type ParsedRunFile, type RunHeader } from './store';
+import { keyOfSample, sampleKey, type SampleKey } from './keys';
+import { describeSkipped, hashText, newRunId, RunFile, RUN_FILE_SCHEMA, type CompletionRecord, type ParsedRunFile, type RunHeader } from './store';
 
 export interface ProgressEvent {
   done: number;
@@ -19,26 +20,32 @@ export interface ProgressEvent {
   etaMs?: number;
 }
 
-export interface RunOptions {
-  loaded: LoadedPrompt;
-  /** The prompt file's text, hashed into the run header. */
-  promptText: string;
-  backend: Backend;
-  /** Folder of run files (`.chainscope/runs`). */
-  runsDirectory: string;
+/** Which part of the prompt a new run covers. */
+export interface RunSelection {
   /** Variant names to run (default: all). */
   variants?: readonly string[];
   /** Case ids to run (default: all). */
   cases?: readonly string[];
   /** Chains per case (default: the file's `samples`). */
   samples?: number;
+}
+
+export interface RunOptions extends RunSelection {
+  loaded: LoadedPrompt;
+  /** The prompt file's text, hashed into the run header. */
+  promptText: string;
+  backend: Backend;
+  /** Folder of run files (`.chainscope/runs`). */
+  runsDirectory: string;
   concurrency?: number;
   signal?: AbortSignal;
   cache?: CompletionCache;
   /** Continue this run file: only its missing or failed samples are requested. */
   resume?: string;
+  /** Resume even when the prompt file is another one, or changed, since the run started. */
+  force?: boolean;
   onProgress?: (event: ProgressEvent) => void;
-  /** Called once the run file exists, with its header (for partial results while the run goes on). */
+  /** Called once the run file exists, with its header and the records it already holds (resume). */
   onStart?: (header: RunHeader, runFile: string, previous: CompletionRecord[]) => void;
   onRecord?: (record: CompletionRecord) => void;
   onWarning?: (message: string) => void;
@@ -47,15 +54,36 @@ export interface RunOptions {
 export interface RunOutcome {
   runFile: string;
   status: 'completed' | 'cancelled' | 'failed';
+  /** Why a failed run stopped (a fatal backend error). */
+  error?: string;
   run: ParsedRunFile;
 }
 
+/** A run's own mistake in what it was asked: the presenters show the message, with no stack. */
+export class RunSetupError extends Error {
+  constructor(
+    message: string,
+    /** Set when `force` would let the run go on (a resume of a changed prompt file). */
+    readonly forcible = false,
+  ) {
+    super(message);
+    this.name = 'RunSetupError';
+  }
+}
+
+/** One variant on one case, rendered, with the samples it still needs. */
 interface Cell {
   variant: Variant;
-  kase: Case;
+  testCase: Case;
   rendered: RenderedPrompt;
   /** Samples still to produce, ascending. */
   missing: number[];
+}
+
+/** Contiguous samples of one cell: one request with n = samples.length. */
+interface CellRequest {
+  cell: Cell;
+  samples: number[];
 }
 
 /** Sampling parameters of a request, without the prompt. */
@@ -66,184 +94,260 @@ const ANSWER_STAGE_MAX_TOKENS = 32;
 /**
  * Runs variants × cases × samples against a backend with bounded concurrency. Every finished completion
  * is appended to the run file at once, so cancelling or crashing loses nothing and `resume` completes it.
+ * A fatal backend error (a rejected key, an unknown model) stops the run at once: every further request
+ * would fail the same way.
  */
 export async function runEvaluation(options: RunOptions): Promise<RunOutcome> {
-  const { loaded, backend } = options;
-  const document = loaded.document;
   const started = Date.now();
-
-  let runFile: RunFile;
-  let header: RunHeader;
-  const done = new Set<string>();
-  let previousRecords: CompletionRecord[] = [];
-  if (options.resume) {
-    runFile = RunFile.open(options.resume);
-    const previous = runFile.read();
-    header = previous.header;
-    if (header.promptHash !== hashText(options.promptText)) {
-      options.onWarning?.(`The prompt file changed since this run started; resuming with the current file.`);
-    }
-    if (header.backend.id !== backend.id || header.backend.model !== backend.model) {
-      throw new Error(`This run used ${header.backend.id}:${header.backend.model}; resume it with the same backend and model (got ${backend.id}:${backend.model}).`);
-    }
-    previousRecords = previous.completions;
-    for (const record of previous.completions) if (!record.error) done.add(sampleKey(record.variant, record.case, record.sample));
-  } else {
-    const samples = options.samples ?? document.samples;
-    const variants = document.variants.filter((variant) => !options.variants || options.variants.includes(variant.name));
-    const cases = loaded.cases.filter((kase) => !options.cases || options.cases.includes(kase.id));
-    header = {
-      type: 'run',
-      schema: RUN_FILE_SCHEMA,
-      id: newRunId(document.name ?? 'prompt'),
-      promptFile: loaded.file,
-      promptHash: hashText(options.promptText),
-      ...(document.name ? { promptName: document.name } : {}),
-      backend: { id: backend.id, model: backend.model, input: backend.input },
-      sampling: document.sampling,
-      samples,
-      variants: variants.map((variant) => variant.name),
-      cases: cases.map((kase) => kase.id),
-      startedAt: new Date(started).toISOString(),
-    };
-    runFile = RunFile.create(options.runsDirectory, header);
-  }
-
-  options.onStart?.(header, runFile.path, previousRecords);
-
+  const { runFile, header, previous } = options.resume ? resumeRun(options) : createRun(options, started);
+  options.onStart?.(header, runFile.path, previous);
   if (header.samples > 1 && (header.sampling.temperature ?? 1) === 0) {
     options.onWarning?.(`samples: ${header.samples} at temperature 0 draws near-identical chains; raise the temperature for self-consistency.`);
   }
 
-  const variantsByName = new Map(document.variants.map((variant) => [variant.name, variant]));
-  const casesById = new Map(loaded.cases.map((kase) => [kase.id, kase]));
-  const cells: Cell[] = [];
-  for (const variantName of header.variants) {
-    const variant = variantsByName.get(variantName);
-    if (!variant) throw new Error(`Variant '${variantName}' of this run is no longer in the prompt file.`);
-    for (const caseId of header.cases) {
-      const kase = casesById.get(caseId);
-      if (!kase) throw new Error(`Case '${caseId}' of this run is no longer in the prompt file.`);
-      const missing: number[] = [];
-      for (let sample = 0; sample < header.samples; sample++) if (!done.has(sampleKey(variantName, caseId, sample))) missing.push(sample);
-      if (missing.length > 0) cells.push({ variant, kase, rendered: await renderVariant(document, variant, kase.input), missing });
-    }
-  }
-
-  const parameters: Parameters = {
-    ...(header.sampling.temperature !== undefined ? { temperature: header.sampling.temperature } : {}),
-    ...(header.sampling.topP !== undefined ? { topP: header.sampling.topP } : {}),
-    ...(header.sampling.topK !== undefined ? { topK: header.sampling.topK } : {}),
-    ...(header.sampling.maxTokens !== undefined ? { maxTokens: header.sampling.maxTokens } : {}),
-    ...(header.sampling.stop !== undefined ? { stop: header.sampling.stop } : {}),
-    ...(header.sampling.seed !== undefined ? { seed: header.sampling.seed } : {}),
-  };
-
-  const total = cells.reduce((sum, cell) => sum + cell.missing.length, 0);
-  const progress: ProgressEvent = { done: 0, total, failed: 0, cached: 0, promptTokens: 0, completionTokens: 0, elapsedMs: 0, streamedChars: 0 };
-  const streaming = new Map<string, number>();
-  let lastStreamReport = 0;
-  const onDelta = (key: string, text: string): void => {
-    streaming.set(key, text.length);
-    const now = Date.now();
-    if (now - lastStreamReport < 200) return;
-    lastStreamReport = now;
-    progress.streamedChars = [...streaming.values()].reduce((sum, length) => sum + length, 0);
-    report();
-  };
-  const report = (): void => {
-    progress.elapsedMs = Date.now() - started;
-    const fresh = progress.done - progress.cached;
-    if (fresh > 0) progress.etaMs = (progress.elapsedMs / fresh) * (progress.total - progress.done);
-    options.onProgress?.({ ...progress });
-  };
+  const done = new Set<SampleKey>(previous.filter((record) => !record.error).map(keyOfSample));
+  const cells = await planCells(options.loaded, header, done);
+  const parameters = samplingParameters(header.sampling);
+  const progress = new ProgressTracker(
+    cells.reduce((sum, cell) => sum + cell.missing.length, 0),
+    started,
+    options.onProgress,
+  );
   const record = (entry: CompletionRecord): void => {
     runFile.append(entry);
-    progress.done++;
-    if (entry.error) progress.failed++;
-    if (entry.cached) progress.cached++;
-    progress.promptTokens += entry.usage.promptTokens;
-    progress.completionTokens += entry.usage.completionTokens;
+    progress.count(entry);
     options.onRecord?.(entry);
-    report();
   };
-  report();
+  progress.report();
 
+  // A fatal error stops new requests through this controller; requests in flight finish on their own.
+  const stop = new AbortController();
   const signal = options.signal ?? new AbortController().signal;
-  const prompt = (rendered: RenderedPrompt) => (backend.input === 'chat' ? { messages: rendered.messages } : { text: rendered.text });
+  const context: ExecutionContext = { backend: options.backend, parameters, signal, cache: options.cache, record, progress };
+  const requests = replayCached(cells, context);
 
-  // Cached samples are replayed at once, in order, before any request goes out.
-  const requests: { cell: Cell; samples: number[] }[] = [];
-  for (const cell of cells) {
-    const uncached: number[] = [];
-    for (const sample of cell.missing) {
-      const hit = options.cache?.get(completionKey(backend.id, backend.model, { ...parameters, ...prompt(cell.rendered) }, sample));
-      if (hit && !signal.aborted && !needsAnswerStage(cell.variant)) {
-        record({ type: 'completion', variant: cell.variant.name, case: cell.kase.id, sample, text: hit.text, finishReason: hit.finishReason, usage: hit.usage, latencyMs: 0, cached: true });
-      } else {
-        uncached.push(sample);
-      }
-    }
-    for (const run of contiguousRuns(uncached)) requests.push({ cell, samples: run });
-  }
-
-  const execute = async ({ cell, samples }: { cell: Cell; samples: number[] }): Promise<void> => {
-    const request: CompletionRequest = { ...parameters, ...prompt(cell.rendered), n: samples.length, firstSample: samples[0] ?? 0 };
-    const pending = new Set(samples);
-    try {
-      const requestKey = `${cell.variant.name}\u0000${cell.kase.id}\u0000${request.firstSample}`;
-      const streamed = (sample: number, text: string): void => onDelta(`${requestKey}\u0000${sample}`, text);
-      for await (const completion of backend.complete(request, { signal, onDelta: streamed })) {
-        streaming.delete(`${requestKey}\u0000${completion.sample}`);
-        if (!pending.delete(completion.sample)) continue;
-        const answerText = completion.error ? undefined : await answerStage(backend, cell, completion, parameters, signal);
-        const entry: CompletionRecord = {
-          type: 'completion',
-          variant: cell.variant.name,
-          case: cell.kase.id,
-          sample: completion.sample,
-          text: completion.text,
-          ...(answerText !== undefined ? { answerText } : {}),
-          finishReason: completion.finishReason,
-          usage: completion.usage,
-          latencyMs: completion.latencyMs,
-          ...(completion.error ? { error: completion.error } : {}),
-        };
-        if (signal.aborted && completion.finishReason === 'cancelled') continue;
-        record(entry);
-        if (!completion.error && completion.finishReason !== 'cancelled' && !needsAnswerStage(cell.variant)) {
-          options.cache?.put({ key: completionKey(backend.id, backend.model, { ...parameters, ...prompt(cell.rendered) }, completion.sample), text: completion.text, finishReason: completion.finishReason, usage: completion.usage });
-        }
-      }
-    } catch (error) {
-      if (signal.aborted) return;
-      // The request failed for good: its unfinished samples show the error; the rest of the run goes on.
-      const message = error instanceof Error ? error.message : String(error);
-      for (const sample of pending) {
-        record({ type: 'completion', variant: cell.variant.name, case: cell.kase.id, sample, text: '', finishReason: 'error', usage: { promptTokens: 0, completionTokens: 0 }, latencyMs: 0, error: message });
-      }
-      pending.clear();
-      return;
-    }
-    if (pending.size > 0 && !signal.aborted) {
-      for (const sample of pending) {
-        record({ type: 'completion', variant: cell.variant.name, case: cell.kase.id, sample, text: '', finishReason: 'error', usage: { promptTokens: 0, completionTokens: 0 }, latencyMs: 0, error: `the backend returned no completion for sample ${sample}` });
-      }
-    }
-  };
-
-  const concurrency = Math.max(1, options.concurrency ?? backend.maxConcurrency ?? 4);
   let status: RunOutcome['status'] = 'completed';
   let failure: string | undefined;
   try {
-    await runPool(requests, concurrency, execute, signal);
-    if (signal.aborted) status = 'cancelled';
+    await runPool(requests, Math.max(1, options.concurrency ?? options.backend.maxConcurrency ?? 4), AbortSignal.any([signal, stop.signal]), async (request) => {
+      try {
+        await executeRequest(request, context);
+      } catch (error) {
+        if (!isFatal(error)) throw error;
+        if (failure === undefined) failure = error.message;
+        stop.abort();
+      }
+    });
+    if (failure !== undefined) status = 'failed';
+    else if (signal.aborted) status = 'cancelled';
   } catch (error) {
     status = signal.aborted ? 'cancelled' : 'failed';
     failure = error instanceof Error ? error.message : String(error);
   }
-  runFile.append({ type: 'end', status, ...(failure ? { error: failure } : {}), at: new Date().toISOString() });
-  return { runFile: runFile.path, status, run: runFile.read() };
+  runFile.append({ type: 'end', status, ...(failure !== undefined ? { error: failure } : {}), at: new Date().toISOString() });
+  return { runFile: runFile.path, status, ...(failure !== undefined ? { error: failure } : {}), run: runFile.read() };
+}
+
+function isFatal(error: unknown): error is BackendError {
+  return error instanceof BackendError && error.fatal;
+}
+
+/** Opens a new run file with the header of what is selected. */
+function createRun(options: RunOptions, started: number): { runFile: RunFile; header: RunHeader; previous: CompletionRecord[] } {
+  const { loaded, backend } = options;
+  const document = loaded.document;
+  const variants = select('variant', document.variants.map((variant) => variant.name), options.variants);
+  const cases = select('case', loaded.cases.map((testCase) => testCase.id), options.cases);
+  const header: RunHeader = {
+    type: 'run',
+    schema: RUN_FILE_SCHEMA,
+    id: newRunId(document.name ?? 'prompt'),
+    promptFile: loaded.file,
+    promptHash: hashText(options.promptText),
+    ...(document.name ? { promptName: document.name } : {}),
+    backend: { id: backend.id, model: backend.model, input: backend.input, endpoint: backend.endpoint },
+    sampling: document.sampling,
+    samples: options.samples ?? document.samples,
+    variants,
+    cases,
+    startedAt: new Date(started).toISOString(),
+  };
+  return { runFile: RunFile.create(options.runsDirectory, header), header, previous: [] };
+}
+
+/** The chosen names in the prompt's order; a name the prompt lacks is an error, never an empty run. */
+function select(kind: 'variant' | 'case', available: readonly string[], chosen: readonly string[] | undefined): string[] {
+  if (!chosen) return [...available];
+  const unknown = chosen.filter((name) => !available.includes(name));
+  if (unknown.length > 0) {
+    const list = available.length > 20 ? `${available.slice(0, 20).join(', ')}, …` : available.join(', ');
+    throw new RunSetupError(`No ${kind} named ${unknown.map((name) => `'${name}'`).join(', ')} in this prompt (it has: ${list || 'none'}).`);
+  }
+  return available.filter((name) => chosen.includes(name));
+}
+
+/** Re-opens a run file to complete it: checks it belongs to this prompt and backend, repairs a torn end. */
+function resumeRun(options: RunOptions): { runFile: RunFile; header: RunHeader; previous: CompletionRecord[] } {
+  const runFile = RunFile.open(options.resume ?? '');
+  const existing = runFile.read();
+  const { header } = existing;
+  const { backend, loaded } = options;
+  if (header.backend.id !== backend.id || header.backend.model !== backend.model) {
+    throw new RunSetupError(`This run used ${header.backend.id}:${header.backend.model}; resume it with the same backend and model (got ${backend.id}:${backend.model}).`);
+  }
+  if (!options.force) {
+    if (header.promptFile !== loaded.file) {
+      throw new RunSetupError(`This run is of ${header.promptFile}, not ${loaded.file}: its chains were sampled from another prompt. Resume with that file, or force it.`, true);
+    }
+    if (header.promptHash !== hashText(options.promptText)) {
+      throw new RunSetupError(`${loaded.file} changed since this run started: new chains would come from another prompt than the finished ones. Start a new run, or force the resume.`, true);
+    }
+  } else if (header.promptFile !== loaded.file || header.promptHash !== hashText(options.promptText)) {
+    options.onWarning?.(`Resuming with a prompt file that differs from the run's (forced): earlier and new chains come from different prompts.`);
+  }
+  if (runFile.repair()) options.onWarning?.(`The run file ended in a torn line (a crash mid-write); it was closed off before appending.`);
+  if (existing.skipped.length > 0) options.onWarning?.(`${runFile.path}: ${describeSkipped(existing.skipped)}; their samples are requested again.`);
+  return { runFile, header, previous: existing.completions };
+}
+
+/** Renders every cell of the run that still misses samples. */
+async function planCells(loaded: LoadedPrompt, header: RunHeader, done: ReadonlySet<SampleKey>): Promise<Cell[]> {
+  const document = loaded.document;
+  const variantsByName = new Map(document.variants.map((variant) => [variant.name, variant]));
+  const casesById = new Map(loaded.cases.map((testCase) => [testCase.id, testCase]));
+  const cells: Cell[] = [];
+  for (const variantName of header.variants) {
+    const variant = variantsByName.get(variantName);
+    if (!variant) throw new RunSetupError(`Variant '${variantName}' of this run is no longer in the prompt file.`);
+    for (const caseId of header.cases) {
+      const testCase = casesById.get(caseId);
+      if (!testCase) throw new RunSetupError(`Case '${caseId}' of this run is no longer in the prompt file.`);
+      const missing: number[] = [];
+      for (let sample = 0; sample < header.samples; sample++) if (!done.has(sampleKey(variantName, caseId, sample))) missing.push(sample);
+      if (missing.length > 0) cells.push({ variant, testCase, rendered: await renderVariant(document, variant, testCase.input), missing });
+    }
+  }
+  return cells;
+}
+
+function samplingParameters(sampling: Sampling): Parameters {
+  const parameters: Parameters = {};
+  for (const [name, value] of Object.entries(sampling) as [keyof Sampling, unknown][]) {
+    if (value !== undefined) (parameters as Record<string, unknown>)[name] = value;
+  }
+  return parameters;
+}
+
+/** Counts finished chains and tokens, and reports progress (streamed text in between, at most 5 times a second). */
+class ProgressTracker {
+  private readonly state: ProgressEvent;
+  private readonly streaming = new Map<string, number>();
+  private lastStreamReport = 0;
+
+  constructor(
+    total: number,
+    private readonly started: number,
+    private readonly onProgress?: (event: ProgressEvent) => void,
+  ) {
+    this.state = { done: 0, total, failed: 0, cached: 0, promptTokens: 0, completionTokens: 0, elapsedMs: 0, streamedChars: 0 };
+  }
+
+  count(entry: CompletionRecord): void {
+    this.state.done++;
+    if (entry.error) this.state.failed++;
+    if (entry.cached) this.state.cached++;
+    this.state.promptTokens += entry.usage.promptTokens;
+    this.state.completionTokens += entry.usage.completionTokens;
+    this.streaming.delete(keyOfSample(entry));
+    this.report();
+  }
+
+  streamed(key: SampleKey, text: string): void {
+    this.streaming.set(key, text.length);
+    const now = Date.now();
+    if (now - this.lastStreamReport < 200) return;
+    this.lastStreamReport = now;
+    this.state.streamedChars = [...this.streaming.values()].reduce((sum, length) => sum + length, 0);
+    this.report();
+  }
+
+  report(): void {
+    const state = this.state;
+    state.elapsedMs = Date.now() - this.started;
+    const fresh = state.done - state.cached;
+    if (fresh > 0) state.etaMs = (state.elapsedMs / fresh) * (state.total - state.done);
+    this.onProgress?.({ ...state });
+  }
+}
+
+interface ExecutionContext {
+  backend: Backend;
+  parameters: Parameters;
+  signal: AbortSignal;
+  cache: CompletionCache | undefined;
+  record: (entry: CompletionRecord) => void;
+  progress: ProgressTracker;
+}
+
+function promptOf(backend: Backend, rendered: RenderedPrompt): Pick<CompletionRequest, 'messages' | 'text'> {
+  return backend.input === 'chat' ? { messages: rendered.messages } : { text: rendered.text };
+}
+
+function cacheKeyOf(context: ExecutionContext, cell: Cell, sample: number): string {
+  return completionKey(context.backend, { ...context.parameters, ...promptOf(context.backend, cell.rendered) }, sample);
+}
+
+/** Replays cached samples at once, in order, and returns the requests still to send. */
+function replayCached(cells: readonly Cell[], context: ExecutionContext): CellRequest[] {
+  const requests: CellRequest[] = [];
+  for (const cell of cells) {
+    const uncached: number[] = [];
+    for (const sample of cell.missing) {
+      // Two-stage chains are never cached: the answer stage would have to be cached with them.
+      const hit = needsAnswerStage(cell.variant) ? undefined : context.cache?.get(cacheKeyOf(context, cell, sample));
+      if (hit && !context.signal.aborted) {
+        context.record({ type: 'completion', variant: cell.variant.name, caseId: cell.testCase.id, sample, text: hit.text, finishReason: hit.finishReason, usage: hit.usage, latencyMs: 0, cached: true });
+      } else {
+        uncached.push(sample);
+      }
+    }
+    for (const samples of contiguousRuns(uncached)) requests.push({ cell, samples });
+  }
+  return requests;
+}
+
+function failedRecord(cell: Cell, sample: number, error: string): CompletionRecord {
+  return { type: 'completion', variant: cell.variant.name, caseId: cell.testCase.id, sample, text: '', finishReason: 'error', usage: { promptTokens: 0, completionTokens: 0 }, latencyMs: 0, error };
+}
+
+/**
+ * Sends one request of n chains and records each as it finishes. A request that fails for good records
+ * its unfinished samples as failed and the run goes on; a fatal error is rethrown to stop the run.
+ */
+async function executeRequest({ cell, samples }: CellRequest, context: ExecutionContext): Promise<void> {
+  const { backend, parameters, signal } = context;
+  const request: CompletionRequest = { ...parameters, ...promptOf(backend, cell.rendered), n: samples.length, firstSample: samples[0] ?? 0 };
+  const pending = new Set(samples);
+  try {
+    const onDelta = (sample: number, text: string): void => context.progress.streamed(sampleKey(cell.variant.name, cell.testCase.id, sample), text);
+    for await (const completion of backend.complete(request, { signal, onDelta })) {
+      if (!pending.delete(completion.sample)) continue;
+      if (signal.aborted && completion.finishReason === 'cancelled') continue;
+      const answerText = completion.error ? undefined : await answerStage(backend, cell, completion, parameters, signal);
+      context.record({ type: 'completion', variant: cell.variant.name, caseId: cell.testCase.id, ...completion, ...(answerText !== undefined ? { answerText } : {}) });
+      if (!completion.error && completion.finishReason !== 'cancelled' && !needsAnswerStage(cell.variant)) {
+        context.cache?.put({ key: cacheKeyOf(context, cell, completion.sample), text: completion.text, finishReason: completion.finishReason, usage: completion.usage });
+      }
+    }
+  } catch (error) {
+    if (signal.aborted) return;
+    if (isFatal(error)) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    for (const sample of pending) context.record(failedRecord(cell, sample, message));
+    return;
+  }
+  if (signal.aborted) return;
+  for (const sample of pending) context.record(failedRecord(cell, sample, `the backend returned no completion for sample ${sample}`));
 }
 
 function needsAnswerStage(variant: Variant): boolean {
@@ -284,7 +388,7 @@ export function contiguousRuns(samples: readonly number[]): number[][] {
   return runs;
 }
 
-async function runPool<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>, signal: AbortSignal): Promise<void> {
+async function runPool<T>(items: readonly T[], concurrency: number, signal: AbortSignal, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < items.length && !signal.aborted) {
@@ -293,8 +397,4 @@ async function runPool<T>(items: readonly T[], concurrency: number, work: (item:
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-}
-
-export function sampleKey(variant: string, caseId: string, sample: number): string {
-  return `${variant}\u0000${caseId}\u0000${sample}`;
 }

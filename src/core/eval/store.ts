@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { FinishReason, Usage } from '../backend';
+import type { Completion } from '../backend';
 import type { Sampling } from '../prompt/types';
 
-export const RUN_FILE_SCHEMA = 'chainscope.runfile/1';
+export const RUN_FILE_SCHEMA = 'chainscope.runfile/2';
+/** The first release's run files: the same records with `case` for `caseId`; still read. */
+const RUN_FILE_SCHEMA_V1 = 'chainscope.runfile/1';
 
 /** First line of a run file: what was run, on what. */
 export interface RunHeader {
@@ -12,10 +14,11 @@ export interface RunHeader {
   schema: typeof RUN_FILE_SCHEMA;
   id: string;
   promptFile: string;
-  /** Hash of the prompt file's text: a resumed run warns when the file changed. */
+  /** Hash of the prompt file's text: resuming refuses a changed file unless forced. */
   promptHash: string;
   promptName?: string;
-  backend: { id: string; model: string; input: 'chat' | 'text' };
+  /** `endpoint` is the backend's address with any credentials removed. */
+  backend: { id: string; model: string; input: 'chat' | 'text'; endpoint?: string };
   sampling: Sampling;
   samples: number;
   variants: string[];
@@ -23,19 +26,14 @@ export interface RunHeader {
   startedAt: string;
 }
 
-/** One finished completion, appended the moment it arrives so that nothing finished is ever lost. */
-export interface CompletionRecord {
+/** One finished completion of a sample, appended the moment it arrives so that nothing finished is ever lost. */
+export interface CompletionRecord extends Completion {
   type: 'completion';
   variant: string;
-  case: string;
-  sample: number;
-  text: string;
+  caseId: string;
   /** The second-stage answer of zero-shot CoT with an answer prompt. */
   answerText?: string;
-  finishReason: FinishReason;
-  usage: Usage;
-  latencyMs: number;
-  error?: string;
+  /** Replayed from the completion cache, not requested. */
   cached?: boolean;
 }
 
@@ -58,7 +56,11 @@ export function newRunId(promptName: string, now = new Date()): string {
   return `${safeName}-${stamp}-${Math.random().toString(36).slice(2, 6)}`;
 }
 
-/** An append-only JSON Lines file of one run. Appends are synchronous so a crash right after loses nothing. */
+/**
+ * An append-only JSON Lines file of one run. Each record is appended synchronously as it arrives: once
+ * `append` returns, the record survives a crash of this process (it is in the OS's page cache), though
+ * not a power loss (no fsync per record; that would cost a disk flush per chain).
+ */
 export class RunFile {
   private constructor(readonly path: string) {}
 
@@ -71,7 +73,28 @@ export class RunFile {
 
   static open(filePath: string): RunFile {
     if (!fs.existsSync(filePath)) throw new Error(`Run file not found: ${filePath}`);
+    if (!fs.statSync(filePath).isFile()) throw new Error(`${filePath} is not a run file (not a regular file).`);
     return new RunFile(filePath);
+  }
+
+  /**
+   * Makes the file safe to append to: a crash mid-write leaves a torn last line, and a record appended
+   * after it would be glued onto it and lost. Ends the torn line (it stays, and is skipped as corrupt).
+   * Returns whether a repair was needed.
+   */
+  repair(): boolean {
+    const size = fs.statSync(this.path).size;
+    if (size === 0) return false;
+    const last = Buffer.alloc(1);
+    const handle = fs.openSync(this.path, 'r');
+    try {
+      fs.readSync(handle, last, 0, 1, size - 1);
+    } finally {
+      fs.closeSync(handle);
+    }
+    if (last[0] === 0x0a) return false;
+    fs.appendFileSync(this.path, '\n');
+    return true;
   }
 
   append(record: CompletionRecord | EndRecord): void {
@@ -83,37 +106,82 @@ export class RunFile {
   }
 }
 
+/** A line of a run file that was not read, and why. */
+export interface SkippedLine {
+  line: number;
+  reason: string;
+}
+
 export interface ParsedRunFile {
   header: RunHeader;
   completions: CompletionRecord[];
   end?: EndRecord;
-  /** Lines that could not be read (a crash can cut the last line short). */
-  skippedLines: number[];
+  /** Lines that could not be read: a crash can cut the last line short, an editor can mangle any. */
+  skipped: SkippedLine[];
+}
+
+/** Why a parsed JSON value is not a usable completion record, or undefined when it is one. */
+function completionProblem(record: Record<string, unknown>): string | undefined {
+  if (typeof record.variant !== 'string') return 'no variant';
+  if (typeof record.caseId !== 'string') return 'no case id';
+  if (typeof record.sample !== 'number' || !Number.isInteger(record.sample) || record.sample < 0) return 'no sample index';
+  if (typeof record.text !== 'string') return 'no text';
+  const usage = record.usage as Record<string, unknown> | null | undefined;
+  if (typeof usage !== 'object' || usage === null || typeof usage.promptTokens !== 'number' || typeof usage.completionTokens !== 'number') return 'no token usage';
+  if (typeof record.latencyMs !== 'number') return 'no latency';
+  if (typeof record.finishReason !== 'string') return 'no finish reason';
+  if (record.error !== undefined && typeof record.error !== 'string') return 'an error that is not text';
+  return undefined;
 }
 
 export function parseRunFile(content: string, name = 'run file'): ParsedRunFile {
   let header: RunHeader | undefined;
+  let legacy = false;
   const completions: CompletionRecord[] = [];
-  const skippedLines: number[] = [];
+  const skipped: SkippedLine[] = [];
   let end: EndRecord | undefined;
-  content.split('\n').forEach((line, i) => {
-    if (line.trim() === '') return;
-    let record: RunRecord;
+  let lineNumber = 0;
+  for (const line of content.split('\n')) {
+    lineNumber++;
+    if (line.trim() === '') continue;
+    let value: unknown;
     try {
-      record = JSON.parse(line) as RunRecord;
+      value = JSON.parse(line);
     } catch {
-      skippedLines.push(i + 1);
-      return;
+      skipped.push({ line: lineNumber, reason: 'not JSON (a torn or edited line)' });
+      continue;
     }
-    if (record.type === 'run') header = record;
-    else if (record.type === 'completion') completions.push(record);
-    else if (record.type === 'end') end = record;
-    else skippedLines.push(i + 1);
-  });
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      skipped.push({ line: lineNumber, reason: `not a record (${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value})` });
+      continue;
+    }
+    const record = value as Record<string, unknown>;
+    if (record.type === 'run' && header === undefined && lineNumber === 1) {
+      const schema = record.schema;
+      if (schema !== RUN_FILE_SCHEMA && schema !== RUN_FILE_SCHEMA_V1) throw new Error(`${name}: unsupported run file schema ${JSON.stringify(schema)} (expected ${RUN_FILE_SCHEMA}).`);
+      legacy = schema === RUN_FILE_SCHEMA_V1;
+      header = { ...(record as unknown as RunHeader), schema: RUN_FILE_SCHEMA };
+    } else if (record.type === 'completion') {
+      if (legacy && record.caseId === undefined) record.caseId = record.case;
+      delete record.case;
+      const problem = completionProblem(record);
+      if (problem) skipped.push({ line: lineNumber, reason: `a completion with ${problem}` });
+      else completions.push(record as unknown as CompletionRecord);
+    } else if (record.type === 'end' && typeof record.status === 'string') {
+      end = record as unknown as EndRecord;
+    } else {
+      skipped.push({ line: lineNumber, reason: `an unknown record type ${JSON.stringify(record.type)}` });
+    }
+  }
   if (!header) throw new Error(`${name}: no run header on its first line; is this a Chainscope run file?`);
-  const schema: unknown = (header as { schema: unknown }).schema;
-  if (schema !== RUN_FILE_SCHEMA) throw new Error(`${name}: unsupported run file schema ${JSON.stringify(schema)} (expected ${RUN_FILE_SCHEMA}).`);
-  return { header, completions, ...(end ? { end } : {}), skippedLines };
+  return { header, completions, ...(end ? { end } : {}), skipped };
+}
+
+/** "2 lines skipped (line 3: not JSON …; line 7: a completion with no text)", for warnings. */
+export function describeSkipped(skipped: readonly SkippedLine[]): string {
+  const shown = skipped.slice(0, 3).map((entry) => `line ${entry.line}: ${entry.reason}`).join('; ');
+  const more = skipped.length > 3 ? `; and ${skipped.length - 3} more` : '';
+  return `${skipped.length} unreadable line${skipped.length === 1 ? '' : 's'} skipped (${shown}${more})`;
 }
 
 /** The newest run file of a prompt in a folder, for "compare with the previous run". */

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { REPORT_DATA_ELEMENT_ID } from '../../shared/protocol';
-import type { RunResult } from '../eval/results';
+import { REPORT_DATA_ELEMENT_ID, type EvalReport } from '../eval/report';
 
 /** Where the built webview (`panel.js`, `panel.css`) lives: next to the bundle, or in dist/ from source. */
 export function webviewAssetsDirectory(): string {
@@ -48,7 +47,7 @@ function escapeHtml(text: string): string {
 }
 
 /** One self-contained file: the panel's own script and styles inlined, the results as inert JSON. */
-export function renderHtmlReport(report: { runs: RunResult[]; generatedAt: string }): string {
+export function renderHtmlReport(report: EvalReport): string {
   const assets = webviewAssetsDirectory();
   const script = fs.readFileSync(path.join(assets, 'panel.js'), 'utf8').replace(/<\/script/gi, '<\\/script');
   const styles = fs.readFileSync(path.join(assets, 'panel.css'), 'utf8');

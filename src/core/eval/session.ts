@@ -1,0 +1,160 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Backend } from '../backend';
+import { DEFAULT_PRICES, priceFor } from '../prices';
+import type { LoadedPrompt } from '../prompt/load';
+import type { Diagnostic } from '../prompt/types';
+import type { CompletionCache } from './cache';
+import { compareRuns, type Comparison } from './compare';
+import { estimateRun, type RunEstimate } from './estimate';
+import { scoreWithCustomScorer, summarizeRun, type Prices, type RunResult } from './results';
+import { runEvaluation, type ProgressEvent, type RunSelection } from './run';
+import { latestRunFile, RunFile, type CompletionRecord, type RunHeader } from './store';
+
+/** What a presenter (the CLI, the editor) hears while a session runs. */
+export type SessionEvent =
+  | { type: 'start'; header: RunHeader; runFile: string; resumed: number }
+  | { type: 'progress'; progress: ProgressEvent }
+  | { type: 'record'; record: CompletionRecord }
+  | { type: 'warning'; message: string };
+
+export interface SessionOptions extends RunSelection {
+  loaded: LoadedPrompt;
+  /** The prompt file's text as evaluated (the editor's buffer may be unsaved). */
+  promptText: string;
+  backend: Backend;
+  runsDirectory: string;
+  concurrency?: number;
+  cache?: CompletionCache;
+  /** Continue this run file instead of starting a new run. */
+  resume?: string;
+  /** Resume even though the prompt file differs from the run's. */
+  force?: boolean;
+  /** Prices per model on top of the built-in table, in currency per million tokens. */
+  priceTable?: Record<string, Prices>;
+  /** Whether the prompt's custom scorer (the user's own code) may run: the editor passes workspace trust. */
+  trusted: boolean;
+  /** Compare the result with the newest earlier run of the same prompt (default: yes, for new runs). */
+  compareWithPrevious?: boolean;
+  signal?: AbortSignal;
+  onEvent?: (event: SessionEvent) => void;
+}
+
+export interface SessionOutcome {
+  result: RunResult;
+  comparison?: Comparison;
+}
+
+/** The prompt has errors: nothing was run. The presenters show the diagnostics where they belong. */
+export class InvalidPromptError extends Error {
+  constructor(
+    readonly file: string,
+    readonly diagnostics: Diagnostic[],
+  ) {
+    super(`${path.basename(file)} has ${diagnostics.length} error${diagnostics.length === 1 ? '' : 's'}: fix ${diagnostics.length === 1 ? 'it' : 'them'} before evaluating.`);
+    this.name = 'InvalidPromptError';
+  }
+}
+
+/**
+ * One evaluation of one prompt on one backend, from selection to scored result: the run file (new or
+ * resumed), the records in memory as they arrive (mirroring the file), scoring with the custom scorer,
+ * the summary and the comparison with the previous run. The CLI and the editor only present it.
+ */
+export class EvaluationSession {
+  private readonly recordsSoFar: CompletionRecord[] = [];
+  private header: RunHeader | undefined;
+  private runFilePath = '';
+  readonly prices: Prices | undefined;
+
+  constructor(private readonly options: SessionOptions) {
+    EvaluationSession.check(options.loaded);
+    this.prices = priceFor(options.backend.id, options.backend.model, { ...DEFAULT_PRICES, ...options.priceTable });
+  }
+
+  /** Refuses a prompt with errors: nothing of it is run (a presenter may call this before building a backend). */
+  static check(loaded: LoadedPrompt): void {
+    const errors = loaded.diagnostics.filter((diagnostic) => diagnostic.severity === 'error');
+    if (errors.length > 0) throw new InvalidPromptError(loaded.file, errors);
+  }
+
+  /** What the run will send, before it starts (new runs). */
+  estimate(): Promise<RunEstimate> {
+    const { loaded, backend } = this.options;
+    return estimateRun(loaded, {
+      input: backend.input,
+      model: backend.model,
+      ...(this.options.samples ? { samples: this.options.samples } : {}),
+      ...(this.options.variants ? { variants: this.options.variants } : {}),
+      ...(this.options.cases ? { cases: this.options.cases } : {}),
+      ...(this.prices ? { prices: this.prices } : {}),
+    });
+  }
+
+  /** The records so far, previous ones of a resumed run included: the same as the run file holds. */
+  get records(): readonly CompletionRecord[] {
+    return this.recordsSoFar;
+  }
+
+  /** The summary of what has finished so far (custom scores are computed at the end), for live views. */
+  snapshot(): RunResult | undefined {
+    if (!this.header) return undefined;
+    const result = summarizeRun(this.options.loaded.document, this.options.loaded.cases, { header: this.header, completions: this.recordsSoFar, skipped: [] }, this.prices);
+    result.runFile = this.runFilePath;
+    return result;
+  }
+
+  async run(): Promise<SessionOutcome> {
+    const { loaded, backend } = this.options;
+    const emit = (event: SessionEvent): void => this.options.onEvent?.(event);
+    const previousRun = this.options.resume || this.options.compareWithPrevious === false ? undefined : latestRunFile(this.options.runsDirectory, loaded.file);
+    const outcome = await runEvaluation({
+      loaded,
+      promptText: this.options.promptText,
+      backend,
+      runsDirectory: this.options.runsDirectory,
+      ...(this.options.variants ? { variants: this.options.variants } : {}),
+      ...(this.options.cases ? { cases: this.options.cases } : {}),
+      ...(this.options.samples ? { samples: this.options.samples } : {}),
+      ...(this.options.concurrency ? { concurrency: this.options.concurrency } : {}),
+      ...(this.options.cache ? { cache: this.options.cache } : {}),
+      ...(this.options.resume ? { resume: this.options.resume } : {}),
+      ...(this.options.force ? { force: true } : {}),
+      ...(this.options.signal ? { signal: this.options.signal } : {}),
+      onStart: (header, runFile, previous) => {
+        this.header = header;
+        this.runFilePath = runFile;
+        this.recordsSoFar.push(...previous);
+        emit({ type: 'start', header, runFile, resumed: previous.length });
+      },
+      onRecord: (record) => {
+        this.recordsSoFar.push(record);
+        emit({ type: 'record', record });
+      },
+      onProgress: (progress) => emit({ type: 'progress', progress }),
+      onWarning: (message) => emit({ type: 'warning', message }),
+    });
+
+    // Custom scorers run the user's code: the CLI runs them like the prompt itself; the editor only when trusted.
+    const customScores = await scoreWithCustomScorer(loaded.document, loaded.cases, outcome.run, path.dirname(loaded.file), this.options.trusted);
+    const result = summarizeRun(loaded.document, loaded.cases, outcome.run, this.prices, customScores);
+    result.runFile = outcome.runFile;
+    const comparison = previousRun ? await this.compare(previousRun, result, emit) : undefined;
+    return { result, ...(comparison ? { comparison } : {}) };
+  }
+
+  private async compare(previousFile: string, result: RunResult, emit: (event: SessionEvent) => void): Promise<Comparison | undefined> {
+    if (!fs.existsSync(previousFile)) return undefined;
+    const { loaded } = this.options;
+    try {
+      // Scored by today's rules (the scorer may have changed since): a change then shows as a change.
+      const run = RunFile.open(previousFile).read();
+      const customScores = await scoreWithCustomScorer(loaded.document, loaded.cases, run, path.dirname(loaded.file), this.options.trusted);
+      const previous = summarizeRun(loaded.document, loaded.cases, run, this.prices, customScores);
+      return compareRuns(previous, result);
+    } catch (error) {
+      emit({ type: 'warning', message: `the previous run (${path.basename(previousFile)}) is not comparable: ${error instanceof Error ? error.message : String(error)}` });
+      return undefined;
+    }
+  }
+}
