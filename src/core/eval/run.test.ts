@@ -2,38 +2,12 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Backend, Completion, CompletionOptions, CompletionRequest } from '../backend';
+import { ScriptedBackend } from '../../../testFixtures/scriptedBackend';
+import { BackendError, type Backend } from '../backend';
 import { loadPrompt, nodeFileSystem, type LoadedPrompt } from '../prompt/load';
 import { CompletionCache } from './cache';
-import { contiguousRuns, runEvaluation } from './run';
+import { contiguousRuns, runEvaluation, RunSetupError } from './run';
 import { parseRunFile } from './store';
-
-/** An in-process backend that answers from a function of (prompt, sample), with optional pacing. */
-class ScriptedBackend implements Backend {
-  readonly id = 'scripted';
-  readonly model = 'script-1';
-  readonly endpoint = 'in-process';
-  readonly input = 'text' as const;
-  readonly maxConcurrency = 2;
-  requests: CompletionRequest[] = [];
-
-  constructor(
-    private readonly answer: (text: string, sample: number) => string | Error,
-    private readonly delayMs = 0,
-  ) {}
-
-  async *complete(request: CompletionRequest, options: CompletionOptions): AsyncIterable<Completion> {
-    this.requests.push(request);
-    for (let i = 0; i < request.n; i++) {
-      if (this.delayMs) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
-      if (options.signal.aborted) return;
-      const sample = request.firstSample + i;
-      const answer = this.answer(request.text ?? '', sample);
-      if (answer instanceof Error) throw answer;
-      yield { sample, text: answer, finishReason: 'stop', usage: { promptTokens: 10, completionTokens: 5 }, latencyMs: this.delayMs };
-    }
-  }
-}
 
 const PROMPT = `---
 name: sums
@@ -162,6 +136,107 @@ describe('runEvaluation', function () {
     const second = backend.requests.filter((r) => r.text?.endsWith('Therefore, the answer is'));
     assert.equal(second.length, 4);
     assert.ok(second.every((r) => r.temperature === 0 && r.n === 1 && r.text?.includes("Let's think step by step. I add the numbers")));
+  });
+});
+
+describe('runEvaluation: runs that fail loudly and safely', function () {
+  this.timeout(20_000);
+  let folder: string;
+  let loaded: LoadedPrompt;
+  beforeEach(async () => {
+    folder = fs.mkdtempSync(path.join(os.tmpdir(), 'chainscope-run-'));
+    loaded = await loadPrompt(path.join(folder, 'sums.prompt'), PROMPT, nodeFileSystem);
+  });
+  afterEach(() => fs.rmSync(folder, { recursive: true, force: true }));
+  const options = (backend: Backend, extra: Partial<Parameters<typeof runEvaluation>[0]> = {}) => ({ loaded, promptText: PROMPT, backend, runsDirectory: path.join(folder, 'runs'), ...extra });
+  const answer = (_text: string, sample: number): string => `The answer is ${sample}.`;
+
+  it('stops at the first fatal error: no further request, run failed with the reason, no chain recorded for it', async () => {
+    const backend = new ScriptedBackend(() => new BackendError('authentication failed (401): the API key was rejected', 401, false, undefined, true));
+    const outcome = await runEvaluation(options(backend, { concurrency: 1 }));
+    assert.equal(outcome.status, 'failed');
+    assert.match(outcome.error ?? '', /401/);
+    assert.equal(backend.requests.length, 1, 'one request, not one per cell');
+    assert.equal(outcome.run.end?.status, 'failed');
+    assert.match(outcome.run.end?.error ?? '', /401/);
+    assert.equal(outcome.run.completions.length, 0);
+  });
+
+  it('lets requests already in flight finish when a fatal error stops the run', async () => {
+    let calls = 0;
+    const backend = new ScriptedBackend((text, sample) => (text.includes('1 + 1') ? new BackendError('model not found (404)', 404, false, undefined, true) : (calls++, answer(text, sample))), 5);
+    const outcome = await runEvaluation(options(backend, { concurrency: 2 }));
+    assert.equal(outcome.status, 'failed');
+    assert.equal(backend.requests.length, 2, 'the second request was in flight; nothing after it was sent');
+    assert.equal(outcome.run.completions.length, 4, 'the in-flight request finished and its chains were kept');
+    assert.ok(calls >= 4);
+  });
+
+  it('goes on after a non-fatal failure', async () => {
+    const backend = new ScriptedBackend((text, sample) => (text.includes('1 + 1') ? new BackendError('server error (500)', 500, true) : answer(text, sample)));
+    const outcome = await runEvaluation(options(backend, { concurrency: 1 }));
+    assert.equal(outcome.status, 'completed');
+    assert.equal(backend.requests.length, 6);
+  });
+
+  it('repairs a torn last line before appending, so the first resumed record is not lost', async () => {
+    const first = await runEvaluation(options(new ScriptedBackend(answer), { variants: ['zero-shot'] }));
+    // A crash mid-write: the last record is cut short, with no end record and no newline.
+    const lines = fs.readFileSync(first.runFile, 'utf8').split('\n').filter(Boolean);
+    const kept = lines.slice(0, 6);
+    fs.writeFileSync(first.runFile, `${kept.join('\n')}\n${(lines[6] ?? '').slice(0, 25)}`);
+    const warnings: string[] = [];
+    const second = await runEvaluation(options(new ScriptedBackend(answer), { resume: first.runFile, onWarning: (w) => warnings.push(w) }));
+    assert.equal(second.status, 'completed');
+    assert.equal(second.run.completions.length, 12, 'every sample is in the file once more');
+    assert.deepEqual(second.run.skipped.map((entry) => entry.line), [7]);
+    assert.ok(warnings.some((w) => /torn line/.test(w)), warnings.join('\n'));
+    assert.ok(warnings.some((w) => /1 unreadable line skipped \(line 7: not JSON/.test(w)), warnings.join('\n'));
+  });
+
+  it('skips a null line or a record missing fields with a warning, and requests those samples again', async () => {
+    const first = await runEvaluation(options(new ScriptedBackend(answer), { variants: ['zero-shot'], cases: ['a'] }));
+    const lines = fs.readFileSync(first.runFile, 'utf8').split('\n').filter(Boolean);
+    const broken = JSON.parse(lines[2] ?? '{}') as Record<string, unknown>;
+    delete broken.usage;
+    fs.writeFileSync(first.runFile, [lines[0], lines[1], JSON.stringify(broken), 'null', lines[3], lines[4], ''].join('\n'));
+    const warnings: string[] = [];
+    const resumer = new ScriptedBackend(answer);
+    const second = await runEvaluation(options(resumer, { resume: first.runFile, onWarning: (w) => warnings.push(w) }));
+    assert.deepEqual(second.run.skipped.map((entry) => entry.reason), ['a completion with no token usage', 'not a record (null)']);
+    assert.ok(warnings.some((w) => /2 unreadable lines skipped/.test(w)));
+    assert.deepEqual(resumer.requests.map((r) => [r.firstSample, r.n]), [[1, 1]]);
+  });
+
+  it('refuses to resume with another prompt file or a changed one, unless forced', async () => {
+    const first = await runEvaluation(options(new ScriptedBackend(answer), { variants: ['zero-shot'], cases: ['a'], samples: 2, concurrency: 1 }));
+    const changed = `${PROMPT}\nExtra line.\n`;
+    const edited = await loadPrompt(loaded.file, changed, nodeFileSystem);
+    await assert.rejects(runEvaluation({ ...options(new ScriptedBackend(answer)), loaded: edited, promptText: changed, resume: first.runFile }), (error: unknown) => error instanceof RunSetupError && error.forcible && /changed since this run started/.test(error.message));
+    const other = await loadPrompt(path.join(folder, 'other.prompt'), PROMPT, nodeFileSystem);
+    await assert.rejects(runEvaluation({ ...options(new ScriptedBackend(answer)), loaded: other, resume: first.runFile }), /This run is of .*sums\.prompt, not .*other\.prompt/);
+    const warnings: string[] = [];
+    const forced = await runEvaluation({ ...options(new ScriptedBackend(answer)), loaded: edited, promptText: changed, resume: first.runFile, force: true, onWarning: (w) => warnings.push(w) });
+    assert.equal(forced.status, 'completed');
+    assert.ok(warnings.some((w) => /forced/.test(w)));
+  });
+
+  it('refuses a selection naming a variant or case the prompt lacks, instead of running nothing', async () => {
+    await assert.rejects(runEvaluation(options(new ScriptedBackend(answer), { variants: ['few-shot-typo'] })), /No variant named 'few-shot-typo' in this prompt \(it has: zero-shot, zero-shot-cot\)/);
+    await assert.rejects(runEvaluation(options(new ScriptedBackend(answer), { cases: ['z'] })), /No case named 'z'/);
+  });
+
+  it('never replays one endpoint\'s cached answers for another endpoint', async () => {
+    const cache = new CompletionCache(path.join(folder, 'cache', 'scripted.jsonl'));
+    const first = new ScriptedBackend(() => 'The answer is 1.', 0, 'http://server-one/v1');
+    await runEvaluation(options(first, { cache, variants: ['zero-shot'] }));
+    const second = new ScriptedBackend(() => 'The answer is 2.', 0, 'http://server-two/v1');
+    const outcome = await runEvaluation(options(second, { cache, variants: ['zero-shot'] }));
+    assert.equal(second.requests.length, 3, 'the second server was asked');
+    assert.ok(outcome.run.completions.every((c) => c.text === 'The answer is 2.' && !c.cached));
+    // The same endpoint again: replayed, and marked as replayed.
+    const again = await runEvaluation(options(new ScriptedBackend(() => 'unused', 0, 'http://server-two/v1'), { cache, variants: ['zero-shot'] }));
+    assert.ok(again.run.completions.every((c) => c.cached && c.text === 'The answer is 2.'));
   });
 });
 

@@ -8,7 +8,7 @@ import type { CompletionCache } from './cache';
 import { compareRuns, type Comparison } from './compare';
 import { estimateRun, type RunEstimate } from './estimate';
 import { scoreWithCustomScorer, summarizeRun, type Prices, type RunResult } from './results';
-import { runEvaluation, type ProgressEvent, type RunSelection } from './run';
+import { runEvaluation, RunSetupError, type ProgressEvent, type RunSelection } from './run';
 import { latestRunFile, RunFile, type CompletionRecord, type RunHeader } from './store';
 
 /** What a presenter (the CLI, the editor) hears while a session runs. */
@@ -107,6 +107,10 @@ export class EvaluationSession {
   async run(): Promise<SessionOutcome> {
     const { loaded, backend } = this.options;
     const emit = (event: SessionEvent): void => this.options.onEvent?.(event);
+    // Refused before any request: chains that could not be scored would be paid for in vain.
+    if (loaded.document.scorer.type === 'custom' && !this.options.trusted) {
+      throw new RunSetupError(`${path.basename(loaded.file)} is scored by its custom scorer file, which runs code from this workspace: trust the workspace to evaluate it.`);
+    }
     const previousRun = this.options.resume || this.options.compareWithPrevious === false ? undefined : latestRunFile(this.options.runsDirectory, loaded.file);
     const outcome = await runEvaluation({
       loaded,

@@ -1,0 +1,81 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ScriptedBackend } from '../../../testFixtures/scriptedBackend';
+import { loadPrompt, nodeFileSystem } from '../prompt/load';
+import { isComplete } from './results';
+import { RunSetupError } from './run';
+import { EvaluationSession, InvalidPromptError, type SessionEvent } from './session';
+import { RunFile } from './store';
+
+const PROMPT = `---
+name: parity
+samples: 3
+config: {temperature: 0.7}
+variants: [zero-shot]
+cases:
+  - {name: a, input: "pick an even number", expected: even}
+  - {name: b, input: "pick another even number", expected: even}
+extract: number
+scorer: {type: custom, file: parity-scorer.js}
+---
+{{q}}
+`;
+
+describe('EvaluationSession', function () {
+  this.timeout(20_000);
+  let folder: string;
+  beforeEach(() => {
+    folder = fs.mkdtempSync(path.join(os.tmpdir(), 'chainscope-session-'));
+    fs.copyFileSync(path.resolve(__dirname, '../../../testFixtures/remote/parity-scorer.js'), path.join(folder, 'parity-scorer.js'));
+  });
+  afterEach(() => fs.rmSync(folder, { recursive: true, force: true }));
+
+  const session = async (backend: ScriptedBackend, extra: { onEvent?: (event: SessionEvent) => void; trusted?: boolean; text?: string } = {}) => {
+    const text = extra.text ?? PROMPT;
+    const loaded = await loadPrompt(path.join(folder, 'parity.prompt'), text, nodeFileSystem);
+    return new EvaluationSession({ loaded, promptText: text, backend, runsDirectory: path.join(folder, 'runs'), trusted: extra.trusted ?? true, ...(extra.onEvent ? { onEvent: extra.onEvent } : {}) });
+  };
+
+  it('runs, scores with the custom scorer, and mirrors the run file in memory', async () => {
+    const events: SessionEvent['type'][] = [];
+    let snapshotChains = 0;
+    const running = await session(new ScriptedBackend((_text, sample) => `The answer is ${sample * 2}.`), {
+      onEvent: (event) => {
+        events.push(event.type);
+        if (event.type === 'record') snapshotChains = running.snapshot()?.cells.reduce((sum, cell) => sum + cell.chains.length, 0) ?? 0;
+      },
+    });
+    const { result, comparison } = await running.run();
+    assert.equal(events[0], 'start');
+    assert.equal(events.filter((type) => type === 'record').length, 6);
+    assert.equal(snapshotChains, 6, 'the snapshot after the last record holds every chain');
+    assert.equal(comparison, undefined, 'no earlier run to compare with');
+    assert.ok(result.runFile.endsWith('.jsonl') && fs.existsSync(result.runFile));
+    assert.deepEqual(running.records, RunFile.open(result.runFile).read().completions);
+    // Answers 0, 2, 4 are all even: the custom rule passes every chain.
+    assert.equal(result.variants[0]?.singleChain.value, 1);
+    assert.ok(result.cells.every((cell) => cell.chains.every((chain) => chain.reason.endsWith('is even'))));
+    assert.ok(isComplete(result));
+  });
+
+  it('compares a new run with the previous one of the same prompt, scored by the same rule', async () => {
+    await (await session(new ScriptedBackend(() => 'The answer is 3.'))).run();
+    const { result, comparison } = await (await session(new ScriptedBackend((text) => (text.includes('another') ? 'The answer is 4.' : 'The answer is 3.')))).run();
+    assert.ok(comparison);
+    assert.deepEqual(comparison.variants, [{ name: 'zero-shot', before: 0, after: 0.5 }]);
+    assert.deepEqual(comparison.changes, [{ variant: 'zero-shot', caseId: result.cells[1]?.caseId, before: false, after: true }]);
+  });
+
+  it('refuses a prompt with errors before anything runs', async () => {
+    const broken = PROMPT.replace('samples: 3', 'samples: -1');
+    await assert.rejects(session(new ScriptedBackend(() => 'x'), { text: broken }), (error: unknown) => error instanceof InvalidPromptError && error.diagnostics.length > 0);
+  });
+
+  it('refuses the custom scorer in an untrusted workspace, loudly and before any request', async () => {
+    const backend = new ScriptedBackend(() => 'The answer is 2.');
+    await assert.rejects((await session(backend, { trusted: false })).run(), (error: unknown) => error instanceof RunSetupError && /trust the workspace/.test(error.message));
+    assert.equal(backend.requests.length, 0);
+  });
+});
