@@ -342,6 +342,28 @@ scorer: {type: custom, file: parity-scorer.js}
     assert.ok(unscored.chains.every((c) => !c.pass && /not run/.test(c.reason)));
   });
 
+  it('scores a custom majority as the chain whose spelling it shows', async () => {
+    const loaded = await load(
+      `
+samples: 3
+variants: [zero-shot]
+cases:
+  - {name: even, input: "x", expected: even}
+extract: text
+scorer: {type: custom, file: parity-scorer.js}
+`,
+      path.join(root, 'testFixtures/remote/summary.prompt'),
+    );
+    // "4" and "**4**" are one vote, but the parity scorer reads Number("**4**") as NaN and fails it.
+    const run = runOf(loaded, answers('even', ['4', '**4**', '3']));
+    const scores = await scoreWithCustomScorer(loaded.document, loaded.cases, run, path.join(root, 'testFixtures/remote'), true);
+    const cell = cellOf(summarizeRun(loaded.document, loaded.cases, run, undefined, scores), 'even');
+    assert.deepEqual(cell.chains.map((c) => c.pass), [true, false, false]);
+    assert.equal(cell.majority, '4');
+    assert.equal(cell.majorityPass, true); // sample 0's verdict, the spelling shown
+    assert.equal(cell.majorityScore, 1);
+  });
+
   it('averages maj@k over the cells that have k chains, and agreement and entropy over cells with chains (a cancelled run)', async () => {
     const loaded = await load(`
 samples: 3
