@@ -61,7 +61,7 @@ function completion(spec: ChainSpec): CompletionRecord {
   return {
     type: 'completion',
     variant: spec.variant ?? 'zero-shot',
-    case: spec.caseId,
+    caseId: spec.caseId,
     sample: spec.sample,
     text: spec.text,
     ...(spec.answerText !== undefined ? { answerText: spec.answerText } : {}),
@@ -95,7 +95,7 @@ function runOf(loaded: LoadedPrompt, completions: CompletionRecord[], end: EndRe
     },
     completions,
     ...(end ? { end: { type: 'end', status: end, at: '2024-05-01T12:01:00.000Z' } } : {}),
-    skippedLines: [],
+    skipped: [],
   };
 }
 
@@ -306,6 +306,40 @@ scorer: ${scorer}
     assert.equal(foldedCell.agreement, 1);
     assert.equal(foldedCell.entropy, 0);
     closeAll(foldedCell.majAtK, [1, 1, 1], 'majAtK');
+  });
+
+  it('keeps maj@n equal to the majority verdict when the scorer judges two spellings of one answer apart', async () => {
+    // A regex scorer fails "14." and passes "14", which the vote counts as one answer shown as "14.".
+    const loaded = await load(`
+samples: 2
+variants: [zero-shot]
+cases:
+  - {name: a, input: "x", expected: 14}
+extract: text
+scorer: {type: regex, pattern: "^\\\\d+$"}
+`);
+    const cell = cellOf(summarizeRun(loaded.document, loaded.cases, runOf(loaded, answers('a', ['14.', '14']))), 'a');
+    assert.deepEqual(cell.chains.map((c) => c.pass), [false, true]);
+    assert.equal(cell.majority, '14.');
+    assert.equal(cell.majorityPass, false);
+    // The answer's verdict is its first spelling's: wrong, so every subset's vote is wrong, maj@2 included.
+    closeAll(cell.majAtK, [0, 0], 'majAtK');
+  });
+
+  it('votes case-sensitively under a regex scorer, as the regex matches', async () => {
+    const loaded = await load(`
+samples: 2
+variants: [zero-shot]
+cases:
+  - {name: a, input: "x", expected: Paris}
+extract: text
+scorer: {type: regex, pattern: "^[A-Z]"}
+`);
+    const cell = cellOf(summarizeRun(loaded.document, loaded.cases, runOf(loaded, answers('a', ['paris', 'Paris']))), 'a');
+    assert.deepEqual(distinctOf(cell), [['paris', 1], ['Paris', 1]]);
+    // Tie to the lowest index: "paris", which the regex fails; maj@1 is the share of passing chains.
+    assert.equal(cell.majorityPass, false);
+    closeAll(cell.majAtK, [0.5, 0], 'majAtK');
   });
 
   it("scores the majority answer by the custom scorer's rule", async () => {

@@ -223,7 +223,8 @@ function summarizeCell(
   promptFile: string,
   customScores?: CustomScores,
 ): CellResult {
-  const caseSensitive = document.scorer.caseSensitive === true;
+  // The vote folds case exactly when the scorer does: a regex scorer is case-sensitive unless told otherwise.
+  const caseSensitive = document.scorer.caseSensitive ?? document.scorer.type === 'regex';
   const chains: ChainResult[] = records.map((record) => {
     const source = record.answerText ?? record.text;
     const extracted: ExtractedAnswer = record.error ? { valid: false, reason: `request failed: ${record.error}` } : extractAnswer(source, document.extract);
@@ -260,8 +261,9 @@ function summarizeCell(
     ? scoreAnswer({ valid: false, reason: 'no chain has an answer' }, testCase?.expected, document.scorer, document.threshold)
     : scoreAnswer({ valid: true, value: majority, span: [0, majority.length] }, testCase?.expected, document.scorer, document.threshold);
 
-  const passingKeys = new Set(keys.filter((key, i): key is string => key !== undefined && chains[i]?.pass === true));
-  const curve = majAtKCurve(keys, (key) => passingKeys.has(key));
+  // An answer's verdict is that of its first spelling, the one the vote shows and scores: so maj@n is
+  // exactly the majority vote's verdict even when a scorer judges two spellings of one answer apart.
+  const curve = majAtKCurve(keys, (key) => chains[keys.indexOf(key)]?.pass === true);
 
   return {
     variant,
