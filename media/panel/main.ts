@@ -1,5 +1,5 @@
 // Entry of the results webview, and of the standalone HTML report (same code, same look).
-import { REPORT_DATA_ELEMENT_ID, type FromWebview, type PanelState, type ToWebview } from '../../src/shared/protocol';
+import { REPORT_DATA_ELEMENT_ID, type EvalReport, type FromWebview, type PanelState, type ToWebview } from '../../src/shared/protocol';
 import { ResultsView } from './view';
 
 interface VsCodeApi {
@@ -15,12 +15,13 @@ const embedded = document.getElementById(REPORT_DATA_ELEMENT_ID);
 
 if (embedded?.textContent) {
   // The HTML report: state is embedded as JSON (inert, type application/json) in the page.
-  const report = JSON.parse(embedded.textContent) as { runs: PanelState['result'][] };
+  const report = JSON.parse(embedded.textContent) as EvalReport;
   for (const result of report.runs) {
     const section = document.createElement('div');
     section.className = 'run';
     root.append(section);
-    new ResultsView(section).render({ result });
+    const comparison = report.comparisons?.[result.runId];
+    new ResultsView(section).render({ result, ...(comparison ? { comparison } : {}) });
   }
 } else {
   const vscode = acquireVsCodeApi();

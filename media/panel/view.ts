@@ -89,7 +89,24 @@ export class ResultsView {
       h('p', { class: 'meta', 'data-testid': 'run-meta', 'data-run-id': result.runId, 'data-status': result.status },
         `${result.backend.id}:${result.backend.model} · ${cases} cases × ${result.variants.length} variants × ${result.samples} chains · ${result.extract} → ${result.scorer} · `,
         h('span', { class: `status status-${result.status}`, 'data-testid': 'run-status' }, result.status + progress)),
+      this.coverage(result, state),
       actions,
+    );
+  }
+
+  /** Why a run stopped, and which chains are missing, failed or replayed: an incomplete run never looks complete. */
+  private coverage(result: RunResult, state: PanelState): HTMLElement | null {
+    const { coverage } = result;
+    const notes: string[] = [];
+    if (coverage.failed > 0) notes.push(`${coverage.failed} of ${coverage.expected} chains failed`);
+    if (coverage.missing > 0 && !state.progress) notes.push(`${coverage.missing} never ran`);
+    if (coverage.cached > 0) notes.push(`${coverage.cached} replayed from the cache`);
+    if (notes.length === 0 && result.error === undefined) return null;
+    return h(
+      'p',
+      { class: 'coverage', 'data-testid': 'run-coverage' },
+      ...(result.error !== undefined ? [h('span', { class: 'status-failed', 'data-testid': 'run-error' }, `Stopped: ${result.error}`), notes.length > 0 ? ' · ' : ''] : []),
+      notes.join(' · '),
     );
   }
 

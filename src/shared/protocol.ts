@@ -3,7 +3,7 @@ import type { Comparison } from '../core/eval/compare';
 import type { RunResult } from '../core/eval/results';
 
 export type { CellChange, Comparison } from '../core/eval/compare';
-export { REPORT_DATA_ELEMENT_ID } from '../core/eval/report';
+export { REPORT_DATA_ELEMENT_ID, type EvalReport } from '../core/eval/report';
 
 export interface PanelState {
   result: RunResult;
