@@ -131,8 +131,12 @@ export function findSymbol(symbols: readonly vscode.DocumentSymbol[], name: stri
 /** What the browser side of the runner checks in the results webview. */
 export interface PanelExpectation {
   runId: string;
+  /** The run status the panel must show (default: completed). */
+  status?: 'completed' | 'cancelled' | 'failed';
   variants: { name: string; single: number; majority: number }[];
-  chain: { variant: string; caseId: string; sample: number; text: string };
+  chain?: { variant: string; caseId: string; sample: number; text: string };
+  /** Elements (by data-testid) whose text must include the given text. */
+  shows?: { testId: string; includes: string }[];
   /** Texts that must appear literally (model output and expected values are never markup). */
   literals?: string[];
   screenshot?: string;

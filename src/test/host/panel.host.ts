@@ -104,6 +104,24 @@ suite('Evaluating from the editor', () => {
     if (reopened !== 'no-browser') assert.equal(reopened, 'ok');
   });
 
+  test('a fatal error stops the run, and the panel says why and how many chains are kept', async () => {
+    server.inject({ kind: 'not-found', when: 'render', times: 1 });
+    const result = await vscode.commands.executeCommand<RunResult>('chainscope.evaluate', fixtureUri('xss.prompt'));
+    assert.equal(result.status, 'failed');
+    assert.match(result.error ?? '', /not found \(404\)/);
+    // The 3 chains of the refused request are missing, never scored as wrong answers.
+    assert.ok(result.coverage.missing >= 3, JSON.stringify(result.coverage));
+    assert.equal(result.coverage.failed, 0);
+    const verdict = await verifyPanel('fatal', {
+      runId: result.runId,
+      status: 'failed',
+      variants: result.variants.map((variant) => ({ name: variant.name, single: variant.singleChain.value, majority: variant.majorityVote.value })),
+      shows: [{ testId: 'run-error', includes: 'Stopped: model or deployment' }],
+      screenshot: 'panel-fatal.png',
+    });
+    if (verdict !== 'no-browser') assert.equal(verdict, 'ok');
+  });
+
   test('Test Explorer lists cases × variants, and running one reports pass or fail', async () => {
     const api = extension().exports as ChainscopeApi;
     const file = await api.tests.itemsFor(fixtureUri('xss.prompt'));
