@@ -195,7 +195,7 @@ export function latestRunFile(directory: string, promptFile: string, except?: st
     .map((file) => ({ file, mtime: fs.statSync(file).mtimeMs }))
     .sort((a, b) => b.mtime - a.mtime);
   for (const { file } of candidates) {
-    const firstLine = fs.readFileSync(file, 'utf8').split('\n', 1)[0] ?? '';
+    const firstLine = readFirstLine(file);
     try {
       const header = JSON.parse(firstLine) as RunHeader;
       if (header.type === 'run' && header.promptFile === promptFile) return file;
@@ -204,4 +204,16 @@ export function latestRunFile(directory: string, promptFile: string, except?: st
     }
   }
   return undefined;
+}
+
+/** The header line of a run file without reading the rest (run files of big runs are large). */
+function readFirstLine(file: string, limit = 1 << 20): string {
+  const handle = fs.openSync(file, 'r');
+  try {
+    const buffer = Buffer.alloc(Math.min(limit, fs.fstatSync(handle).size));
+    const read = fs.readSync(handle, buffer, 0, buffer.length, 0);
+    return buffer.subarray(0, read).toString('utf8').split('\n', 1)[0] ?? '';
+  } finally {
+    fs.closeSync(handle);
+  }
 }
