@@ -18,7 +18,14 @@ export default tseslint.config(
     // The core is plain logic shared by the editor and the CLI: it must not depend on VS Code.
     files: ['src/core/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: [{ name: 'vscode', message: 'src/core must not import vscode; put VS Code glue in src/extension.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'vscode', message: 'src/core must not import vscode; put VS Code glue in src/extension.' }],
+          // The protocol is built on core types, never the other way round.
+          patterns: [{ group: ['**/shared/*'], message: 'src/core must not import src/shared; src/shared imports the core.' }],
+        },
+      ],
     },
   },
   {
