@@ -31,6 +31,8 @@ export interface EvalArguments {
   junit?: string;
   failUnder?: number;
   resume?: string;
+  /** With `resume`: continue even if the prompt file differs from the run's. */
+  force?: boolean;
   /** A JSON file of `{model: {input, output}}` in currency per million tokens. */
   prices?: string;
   timeoutMs?: number;
