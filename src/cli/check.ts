@@ -43,8 +43,15 @@ export function formatDiagnostic(file: string, diagnostic: Diagnostic, cwd = pro
   return `${where}:${line}:${column}: ${diagnostic.severity}: ${diagnostic.message} [${diagnostic.code}]`;
 }
 
-export async function runCheck(targets: readonly string[], out: (line: string) => void): Promise<number> {
-  const { files, missing } = await findPromptFiles(targets.length > 0 ? targets : ['.']);
+/** Exit 0 when clean, 1 on errors (a missing target is one), 2 when the targets hold no .prompt file at all. */
+export async function runCheck(targets: readonly string[], out: (line: string) => void, err: (line: string) => void = out): Promise<number> {
+  const searched = targets.length > 0 ? targets : ['.'];
+  const { files, missing } = await findPromptFiles(searched);
+  if (files.length === 0 && missing.length === 0) {
+    // Checking nothing is no success: a CI step pointed at the wrong folder should fail, and say why.
+    err(`chainscope check: no .prompt files in ${searched.join(', ')}`);
+    return 2;
+  }
   let errors = 0;
   let warnings = 0;
   for (const target of missing) {
@@ -63,5 +70,5 @@ export async function runCheck(targets: readonly string[], out: (line: string) =
     }
   }
   out(`Checked ${files.length} prompt file${files.length === 1 ? '' : 's'}: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}.`);
-  return errors > 0 || files.length === 0 ? 1 : 0;
+  return errors > 0 ? 1 : 0;
 }

@@ -32,7 +32,7 @@ export interface EvalArguments {
   junit?: string;
   failUnder?: number;
   resume?: string;
-  /** Resume even if the prompt file differs from the run's. */
+  /** With `resume`: continue even if the prompt file differs from the run's. */
   force?: boolean;
   /** A JSON file of `{model: {input, output}}` in currency per million tokens. */
   prices?: string;

@@ -1,20 +1,16 @@
 import { parseArgs } from 'node:util';
 import * as path from 'node:path';
 import { cudaSetup, describeCudaSetup } from '../core/local/cudaSetup';
+import { redactSecrets } from '../core/redact';
 import { runCheck } from './check';
 import { runDemo } from './demo';
 import { runEval } from './eval';
 
-const USAGE = `Usage: chainscope <command> [options]
-
-Commands:
-  check <files or folders>   Check .prompt files; prints file:line:col: severity: message; exit 1 on errors.
-  eval <files, folders or globs> [options]
-                             Evaluate prompts: variants × cases × sampled chains, scored, with self-consistency.
-      --backend NAME         openai | azure | ollama | vllm | lmstudio | llamacpp | local | <base URL>
+const EVAL_OPTIONS = `      --backend NAME         openai | azure | ollama | vllm | lmstudio | llamacpp | local | <base URL>
                              (default: the provider in the prompt's 'model')
       --model NAME           model or deployment (default: the prompt's 'model')
-      --base-url URL         endpoint of an OpenAI-compatible server
+      --base-url URL         endpoint of an OpenAI-compatible server (user:password@ is sent as Basic auth,
+                             a query with every request; both are redacted wherever the URL is shown)
       --variants a,b         only these variants
       --cases id,id          only these cases
       --samples N            chains per case (default: the prompt's 'samples')
@@ -24,6 +20,7 @@ Commands:
       --junit FILE           write JUnit XML (one test per case and variant)
       --fail-under RATE      exit 1 when a variant's majority-vote accuracy is below RATE (0–1)
       --resume RUNFILE       continue an interrupted run (only missing or failed chains are requested)
+      --force                with --resume: continue even if the prompt file differs from the run's
       --device auto|cuda|cpu local models: execution provider (default auto: CUDA if it starts, else CPU)
       --threads N            local models: CPU threads
       --timeout SECONDS      seconds without a byte from the server before a request is retried (default 60)
@@ -31,15 +28,113 @@ Commands:
       --prices FILE          JSON {model: {input, output}} in $ per million tokens (adds to the built-in table)
       --runs-dir DIR         where run files go (default: .chainscope/runs)
       --no-cache             do not reuse cached completions
-      --quiet                no progress output
+      --quiet                no progress output`;
+
+const EXIT_CODES = `Exit codes: 0 good, 1 errors found or a variant under --fail-under, 2 bad usage or invalid input,
+3 incomplete run, 130 interrupted.`;
+
+const USAGE = `Usage: chainscope <command> [options]
+
+Commands:
+  check <files or folders>   Check .prompt files; prints file:line:col: severity: message; exit 1 on errors.
+  eval <files, folders or globs> [options]
+                             Evaluate prompts: variants × cases × sampled chains, scored, with self-consistency.
+${EVAL_OPTIONS}
   demo [folder]              Show each prompt's variants with their token counts (default folder: prompts).
   cuda                       What the CUDA execution provider still needs here, and the command that fetches it;
                              exit 0 when nothing is missing.
 
 Options:
-  -h, --help                 Show this help.`;
+  -h, --help                 Show this help ('chainscope <command> --help' for one command's).
 
+${EXIT_CODES}`;
+
+const COMMAND_USAGE: Record<string, string> = {
+  check: `Usage: chainscope check [files or folders] (default: .)
+
+Checks .prompt files (folders recursively) and prints each problem as file:line:col: severity: message.
+Exit 0 when clean, 1 on errors, 2 when no .prompt file is found.
+
+Options:
+  -h, --help                 Show this help.`,
+  eval: `Usage: chainscope eval <files, folders or globs> [options]
+
+Evaluates prompts: variants × cases × sampled chains, scored, with self-consistency.
+
+Options:
+${EVAL_OPTIONS}
+  -h, --help                 Show this help.
+
+${EXIT_CODES}`,
+  demo: `Usage: chainscope demo [folder] (default: prompts)
+
+Shows each prompt's variants with their token counts.
+
+Options:
+  -h, --help                 Show this help.`,
+  cuda: `Usage: chainscope cuda
+
+Says what the CUDA execution provider still needs here, and the command that fetches it.
+Exit 0 when nothing is missing, 1 otherwise.
+
+Options:
+  -h, --help                 Show this help.`,
+};
+
+/** Bad flags or values: one line on stderr naming the problem, exit 2, never a stack. */
 class UsageError extends Error {}
+
+/** Edit distance, for "did you mean" on a mistyped option. */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+function suggestion(option: string, names: readonly string[]): string {
+  const typed = option.replace(/^-+/, '').replace(/=.*$/, '');
+  const best = names
+    .map((name) => ({ name, score: name.startsWith(typed) && typed.length >= 2 ? 0 : distance(typed, name) }))
+    .sort((a, b) => a.score - b.score)[0];
+  return best && best.score <= Math.max(1, Math.floor(typed.length / 3)) ? ` (did you mean --${best.name}?)` : '';
+}
+
+type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
+
+/** parseArgs with -h/--help on every command, and its errors turned into usage errors that name the flag. */
+function parseCommand<T extends OptionSpec>(command: string, args: readonly string[], options: T, allowPositionals = true) {
+  try {
+    return parseArgs({ args: [...args], allowPositionals, strict: true, options: { ...options, help: { type: 'boolean', short: 'h' } } });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    if (!code.startsWith('ERR_PARSE_ARGS_')) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    const quoted = /'([^']+)'/.exec(message)?.[1] ?? '';
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown option '${quoted}'${suggestion(quoted, Object.keys(options))}`);
+    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') throw new UsageError(`unexpected argument '${quoted}'`);
+    // ERR_PARSE_ARGS_INVALID_OPTION_VALUE: a string option without its value, or a value given to a flag.
+    throw new UsageError(message.replace(/\.$/, '').replace(/^Option/, 'option'));
+  }
+}
+
+/** A whole number in [min, max]: counts of chains, requests, threads and attempts have no fractions. */
+function integer(name: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got '${value}'`);
+  return parsed;
+}
+
+function number(name: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = value.trim() === '' ? Number.NaN : Number(value);
+  if (!Number.isFinite(parsed) || parsed < min || parsed > max) throw new UsageError(`--${name} must be a number from ${min} to ${max}, got '${value}'`);
+  return parsed;
+}
 
 function executionProvider(value: string): 'auto' | 'cuda' | 'cpu' {
   if (value === 'auto' || value === 'cuda' || value === 'cpu') return value;
@@ -49,49 +144,71 @@ function executionProvider(value: string): 'auto' | 'cuda' | 'cpu' {
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   const out = (line: string): void => void process.stdout.write(`${line}\n`);
+  const err = (line: string): void => void process.stderr.write(`${line}\n`);
   if (!command || command === '-h' || command === '--help' || command === 'help') {
-    out(USAGE);
+    const topic = command === 'help' ? rest[0] : undefined;
+    out(topic && COMMAND_USAGE[topic] ? COMMAND_USAGE[topic] : USAGE);
     return command ? 0 : 2;
   }
+  if (!COMMAND_USAGE[command]) {
+    err(`chainscope: unknown command '${command}'\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    return await runCommand(command, rest, out, err);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    err(`chainscope ${command}: ${error.message}; see 'chainscope ${command} --help'`);
+    return 2;
+  }
+}
+
+function help(command: string, out: (line: string) => void): number {
+  out(COMMAND_USAGE[command] ?? USAGE);
+  return 0;
+}
+
+async function runCommand(command: string, rest: readonly string[], out: (line: string) => void, err: (line: string) => void): Promise<number> {
   switch (command) {
     case 'check': {
-      const { positionals } = parseArgs({ args: [...rest], allowPositionals: true, options: {} });
-      return runCheck(positionals, out);
+      const { values, positionals } = parseCommand(command, rest, {});
+      if (values.help) return help('check', out);
+      return runCheck(positionals, out, err);
     }
     case 'eval': {
-      const { values, positionals } = parseArgs({
-        args: [...rest],
-        allowPositionals: true,
-        options: {
-          backend: { type: 'string' },
-          model: { type: 'string' },
-          'base-url': { type: 'string' },
-          variants: { type: 'string' },
-          cases: { type: 'string' },
-          samples: { type: 'string' },
-          concurrency: { type: 'string' },
-          json: { type: 'string' },
-          html: { type: 'string' },
-          junit: { type: 'string' },
-          'fail-under': { type: 'string' },
-          resume: { type: 'string' },
-          prices: { type: 'string' },
-          timeout: { type: 'string' },
-          device: { type: 'string' },
-          threads: { type: 'string' },
-          'max-attempts': { type: 'string' },
-          'runs-dir': { type: 'string' },
-          'no-cache': { type: 'boolean' },
-          quiet: { type: 'boolean' },
-        },
+      const { values, positionals } = parseCommand(command, rest, {
+        backend: { type: 'string' },
+        model: { type: 'string' },
+        'base-url': { type: 'string' },
+        variants: { type: 'string' },
+        cases: { type: 'string' },
+        samples: { type: 'string' },
+        concurrency: { type: 'string' },
+        json: { type: 'string' },
+        html: { type: 'string' },
+        junit: { type: 'string' },
+        'fail-under': { type: 'string' },
+        resume: { type: 'string' },
+        force: { type: 'boolean' },
+        prices: { type: 'string' },
+        timeout: { type: 'string' },
+        device: { type: 'string' },
+        threads: { type: 'string' },
+        'max-attempts': { type: 'string' },
+        'runs-dir': { type: 'string' },
+        'no-cache': { type: 'boolean' },
+        quiet: { type: 'boolean' },
       });
-      const number = (name: string, value: string | undefined, min: number, max: number): number | undefined => {
-        if (value === undefined) return undefined;
-        const parsed = Number(value);
-        if (!Number.isFinite(parsed) || parsed < min || parsed > max) throw new UsageError(`--${name} must be a number from ${min} to ${max}, got '${value}'`);
-        return parsed;
-      };
+      if (values.help) return help('eval', out);
       const list = (value: string | undefined): string[] | undefined => value?.split(',').map((item) => item.trim()).filter(Boolean);
+      // Every value is checked before the run starts, so a typo costs no requests.
+      const samples = integer('samples', values.samples, 1, 10_000);
+      const concurrency = integer('concurrency', values.concurrency, 1, 256);
+      const failUnder = number('fail-under', values['fail-under'], 0, 1);
+      const timeout = number('timeout', values.timeout, 0.05, 3600);
+      const maxAttempts = integer('max-attempts', values['max-attempts'], 1, 20);
+      const threads = integer('threads', values.threads, 1, 256);
+      const device = values.device !== undefined ? executionProvider(values.device) : undefined;
       const controller = new AbortController();
       const interrupt = (): void => {
         if (controller.signal.aborted) process.exit(130);
@@ -109,24 +226,25 @@ export async function main(argv: readonly string[]): Promise<number> {
             ...(values['base-url'] ? { baseUrl: values['base-url'] } : {}),
             ...(list(values.variants) ? { variants: list(values.variants) } : {}),
             ...(list(values.cases) ? { cases: list(values.cases) } : {}),
-            ...(values.samples ? { samples: number('samples', values.samples, 1, 10_000) } : {}),
-            ...(values.concurrency ? { concurrency: number('concurrency', values.concurrency, 1, 256) } : {}),
+            ...(samples !== undefined ? { samples } : {}),
+            ...(concurrency !== undefined ? { concurrency } : {}),
             ...(values.json ? { json: values.json } : {}),
             ...(values.html ? { html: values.html } : {}),
             ...(values.junit ? { junit: values.junit } : {}),
-            ...(values['fail-under'] ? { failUnder: number('fail-under', values['fail-under'], 0, 1) } : {}),
+            ...(failUnder !== undefined ? { failUnder } : {}),
             ...(values.resume ? { resume: values.resume } : {}),
+            ...(values.force ? { force: true } : {}),
             ...(values.prices ? { prices: values.prices } : {}),
-            ...(values.timeout ? { timeoutMs: (number('timeout', values.timeout, 0.05, 3600) ?? 60) * 1000 } : {}),
-            ...(values['max-attempts'] ? { maxAttempts: number('max-attempts', values['max-attempts'], 1, 20) } : {}),
-            ...(values.device ? { device: executionProvider(values.device) } : {}),
-            ...(values.threads ? { threads: number('threads', values.threads, 1, 256) } : {}),
+            ...(timeout !== undefined ? { timeoutMs: timeout * 1000 } : {}),
+            ...(maxAttempts !== undefined ? { maxAttempts } : {}),
+            ...(device ? { device } : {}),
+            ...(threads !== undefined ? { threads } : {}),
             runsDir: path.resolve(values['runs-dir'] ?? '.chainscope/runs'),
             cache: !values['no-cache'],
             quiet: values.quiet === true,
           },
           out,
-          (line) => void process.stderr.write(`${line}\n`),
+          err,
           controller.signal,
         );
       } finally {
@@ -135,17 +253,19 @@ export async function main(argv: readonly string[]): Promise<number> {
       }
     }
     case 'demo': {
-      const { positionals } = parseArgs({ args: [...rest], allowPositionals: true, options: {} });
+      const { values, positionals } = parseCommand(command, rest, {});
+      if (values.help) return help('demo', out);
       return runDemo(positionals[0] ?? 'prompts', out);
     }
     case 'cuda': {
+      const { values } = parseCommand(command, rest, {}, false);
+      if (values.help) return help('cuda', out);
       const setup = cudaSetup();
       for (const line of describeCudaSetup(setup)) out(line);
       return setup.supported && setup.missingProviders.length === 0 && setup.missingSystem.length === 0 ? 0 : 1;
     }
     default:
-      process.stderr.write(`chainscope: unknown command '${command}'\n\n${USAGE}\n`);
-      return 2;
+      throw new Error(`no handler for ${command}`);
   }
 }
 
@@ -163,7 +283,7 @@ main(process.argv.slice(2)).then(
     // Expected failures (bad flags, a missing key, an unknown backend) get their message, not a stack.
     const known = error instanceof UsageError || (error instanceof Error && !(error instanceof TypeError) && !(error instanceof RangeError));
     const text = error instanceof Error ? (known ? error.message : (error.stack ?? error.message)) : String(error);
-    process.stderr.write(`chainscope: ${text}\n`);
+    process.stderr.write(`chainscope: ${redactSecrets(text)}\n`);
     process.exitCode = 2;
   },
 );

@@ -27,6 +27,8 @@ export interface ReceivedRequest {
   temperature?: number;
   prompt: string;
   authorization?: string;
+  /** The query string, `?` included, when the request had one. */
+  query?: string;
   fault?: FaultKind;
 }
 
@@ -129,6 +131,7 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
         ...(body.seed !== undefined ? { seed: body.seed } : {}),
         ...(body.temperature !== undefined ? { temperature: body.temperature } : {}),
         ...(request.headers.authorization ? { authorization: request.headers.authorization } : {}),
+        ...(/\?.*$/.exec(request.url ?? '') ? { query: /\?.*$/.exec(request.url ?? '')?.[0] ?? '' } : {}),
         ...(fault ? { fault: fault.kind } : {}),
       };
       requests.push(received);

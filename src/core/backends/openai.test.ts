@@ -55,6 +55,24 @@ describe('OpenAI-compatible backend (real SDK, real HTTP server)', function () {
     assert.equal(logs.filter((line) => line.includes("ignores 'n'")).length, 1);
   });
 
+  it('sends a base URL\'s query and credentials where they belong, and never shows them', async () => {
+    await server.close();
+    server = await startFakeServer({ answers: [{ match: QUESTION, answers: ['The answer is 42.'] }] });
+    const secretUrl = server.url.replace('://', '://someone:S3CRET@') + '?api-key=K3Y&region=eu';
+    const withSecrets = backend({ baseUrl: secretUrl });
+    assert.equal(withSecrets.endpoint, server.url.replace('://', '://***@') + '?api-key=***&region=eu');
+    const completions = await collect(withSecrets);
+    assert.equal(completions[0]?.text, 'The answer is 42.');
+    assert.equal(server.requests[0]?.path, '/v1/chat/completions');
+    assert.equal(server.requests[0]?.query, '?api-key=K3Y&region=eu');
+    assert.equal(server.requests[0]?.authorization, `Basic ${Buffer.from('someone:S3CRET').toString('base64')}`);
+    // A server that is down: the message names the endpoint, redacted.
+    const down = backend({ baseUrl: 'http://someone:S3CRET@127.0.0.1:9/v1?api-key=K3Y', maxAttempts: 1 });
+    const failure = await collect(down).then(() => undefined, (error: unknown) => (error instanceof Error ? error.message : String(error)));
+    assert.match(failure ?? '', /cannot reach http:\/\/\*\*\*@127\.0\.0\.1:9\/v1\?api-key=\*\*\*/);
+    assert.ok(!/S3CRET|K3Y/.test(failure ?? ''), failure);
+  });
+
   it('honours Retry-After on 429', async () => {
     server.inject({ kind: 'rate-limit', retryAfter: 1 });
     const started = Date.now();

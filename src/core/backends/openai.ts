@@ -1,5 +1,6 @@
 import OpenAI, { AzureOpenAI } from 'openai';
 import { BackendError, type Backend, type Completion, type CompletionOptions, type CompletionRequest, type FinishReason } from '../backend';
+import { redactSecrets, redactUrl } from '../redact';
 
 export { BackendError };
 
@@ -81,11 +82,12 @@ export class OpenAIBackend implements Backend {
     // Retries live here, not in the SDK, so that stream failures and malformed bodies are retried too.
     this.client = options.azure
       ? new AzureOpenAI({ apiKey: options.apiKey, endpoint: options.azure.endpoint, deployment: options.azure.deployment, apiVersion: options.azure.apiVersion, maxRetries: 0, timeout: 10 * 60_000, logLevel: 'off' })
-      : new OpenAI({ apiKey: options.apiKey, ...(options.baseUrl ? { baseURL: options.baseUrl } : {}), maxRetries: 0, timeout: 10 * 60_000, logLevel: 'off' });
+      : new OpenAI({ apiKey: options.apiKey, ...(options.baseUrl ? sdkBaseUrl(options.baseUrl) : {}), maxRetries: 0, timeout: 10 * 60_000, logLevel: 'off' });
   }
 
+  /** Shown in messages and part of the cache key, so never with the credentials a base URL may carry. */
   get endpoint(): string {
-    return this.options.azure ? `${this.options.azure.endpoint} (deployment ${this.options.azure.deployment})` : this.client.baseURL;
+    return this.options.azure ? `${redactUrl(this.options.azure.endpoint)} (deployment ${this.options.azure.deployment})` : redactUrl(this.options.baseUrl ?? this.client.baseURL);
   }
 
   async *complete(request: CompletionRequest, options: CompletionOptions): AsyncIterable<Completion> {
@@ -237,8 +239,14 @@ export class OpenAIBackend implements Backend {
     };
   }
 
-  /** Turns SDK and network errors into one clear message and a retry decision. */
+  /** Turns SDK and network errors into one clear message and a retry decision, with no URL credentials in it. */
   private describe(cause: unknown): BackendError {
+    const error = this.describeUnredacted(cause);
+    const message = redactSecrets(error.message);
+    return message === error.message ? error : new BackendError(message, error.status, error.retryable, error.retryAfterMs, error.fatal);
+  }
+
+  private describeUnredacted(cause: unknown): BackendError {
     if (cause instanceof BackendError) return cause;
     if (cause instanceof OpenAI.APIError && typeof cause.status === 'number') {
       const apiError = cause as ApiError;
@@ -261,6 +269,39 @@ export class OpenAIBackend implements Backend {
     // Streams that break mid-way surface as plain errors from the body reader.
     return new BackendError(`the connection failed: ${message}`, undefined, true);
   }
+}
+
+/**
+ * The SDK's options for a base URL. The SDK appends paths to `baseURL` (a query there would swallow them) and
+ * fetch refuses URLs with credentials, so a query becomes `defaultQuery` and `user:password@` Basic auth.
+ */
+export function sdkBaseUrl(url: string): { baseURL: string; defaultQuery?: Record<string, string>; defaultHeaders?: Record<string, string> } {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return { baseURL: url };
+  }
+  if (!parsed.username && !parsed.password && !parsed.search) return { baseURL: url };
+  const query = Object.fromEntries(parsed.searchParams);
+  const decode = (text: string): string => {
+    try {
+      return decodeURIComponent(text);
+    } catch {
+      return text;
+    }
+  };
+  const credentials = parsed.username || parsed.password ? `${decode(parsed.username)}:${decode(parsed.password)}` : undefined;
+  parsed.username = '';
+  parsed.password = '';
+  parsed.search = '';
+  parsed.hash = '';
+  return {
+    baseURL: parsed.toString(),
+    ...(Object.keys(query).length > 0 ? { defaultQuery: query } : {}),
+    // Basic auth replaces the key's Bearer header: one Authorization header per request.
+    ...(credentials ? { defaultHeaders: { Authorization: `Basic ${Buffer.from(credentials).toString('base64')}` } } : {}),
+  };
 }
 
 function mapFinishReason(reason: string): FinishReason {

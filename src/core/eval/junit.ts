@@ -1,8 +1,14 @@
 import type { RunResult } from './results';
 
+/**
+ * Characters XML 1.0 forbids (C0 controls but tab, LF and CR; U+FFFE and U+FFFF; lone surrogates, which the
+ * `u` flag tells apart from pairs): model output can hold any of them, and one makes the whole report unreadable.
+ */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what is matched
+const FORBIDDEN_IN_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF\p{Cs}]/gu;
+
 function escapeXml(text: string): string {
-  // eslint-disable-next-line no-control-regex -- control characters are not allowed in XML 1.0
-  return text.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/g, '').replace(/[<>&"']/g, (ch) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[ch] ?? ch);
+  return text.replace(FORBIDDEN_IN_XML, '').replace(/[<>&"']/g, (ch) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[ch] ?? ch);
 }
 
 /** JUnit XML: one suite per prompt and variant, one test per case, passing when its majority answer passes. */
