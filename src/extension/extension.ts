@@ -17,6 +17,7 @@ import { PromptTests } from './testing';
 /** What the extension hands to its tests and to other extensions. */
 export interface ChainscopeApi {
   activationMs: number;
+  backends: Backends;
   evaluations: Evaluations;
   tests: PromptTests;
 }
@@ -49,7 +50,7 @@ export function activate(context: vscode.ExtensionContext): ChainscopeApi {
     );
     const activationMs = performance.now() - started;
     log.info('activate', `activated in ${activationMs.toFixed(1)} ms`);
-    return { activationMs, evaluations, tests };
+    return { activationMs, backends, evaluations, tests };
   } catch (error) {
     // One message for the user, the stack in the log, and VS Code marks the extension failed.
     log.error('activate', error);
