@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { Backend } from '../core/backend';
 import { ENDPOINTS } from '../core/backends/endpoints';
+import { formatModelReference, parseModelReference, type ModelReference } from '../core/backends/reference';
 import { core } from './core';
 import type { PromptDocument } from '../core/prompt/types';
 import { readSettings } from './config';
@@ -30,6 +31,11 @@ export class ModelChoice implements vscode.Disposable {
     this.changed.fire();
   }
 
+  /** `chainscope.defaultModel` changed: whoever shows the model shows it anew. */
+  defaultChanged(): void {
+    this.changed.fire();
+  }
+
   resolve(document: PromptDocument | undefined): string {
     return this.override ?? document?.model ?? readSettings().defaultModel;
   }
@@ -39,63 +45,102 @@ export class ModelChoice implements vscode.Disposable {
   }
 }
 
-/** Builds backends for runs and keeps them, so a local model session is reused across runs. */
+interface CachedBackend {
+  reference: ModelReference;
+  backend: Promise<Backend>;
+}
+
+/**
+ * Builds backends for runs and keeps them, so a local model session is reused across runs. Remote
+ * backends and the local session are dropped apart, each when what it was built from changes.
+ */
 export class Backends implements vscode.Disposable {
-  private readonly cache = new Map<string, Promise<Backend>>();
+  /** Remote backends by `provider:model`. */
+  private readonly remote = new Map<string, CachedBackend>();
+  /** One local model session at a time: switching models releases the previous session and its worker. */
+  private local: CachedBackend | undefined;
 
   constructor(
     private readonly keys: ApiKeys,
     private readonly log: Logger,
   ) {}
 
-  async forModel(reference: string): Promise<Backend> {
-    const settings = readSettings();
-    const { provider } = core().parseModelReference(reference);
-    const name = provider ?? 'openai';
-    const apiKey = ENDPOINTS[name]?.keyVariable ? await this.keys.get(name) : undefined;
-    const cacheKey = JSON.stringify({ reference, settings: { ...settings, prices: undefined }, keyed: apiKey !== undefined });
-    let backend = this.cache.get(cacheKey);
-    if (!backend && name === 'local') {
-      // One local model session at a time: switching models releases the previous session and its worker.
-      for (const [key, other] of [...this.cache]) {
-        if (!key.includes('"reference":"local:')) continue;
-        this.cache.delete(key);
-        void other.then((previous) => previous.dispose?.(), () => undefined);
-      }
-    }
-    if (!backend) {
-      backend = core().createBackend({
-        modelReference: reference,
-        env: { ...process.env, AZURE_OPENAI_API_VERSION: settings.azure.apiVersion, ...(settings.azure.endpoint ? { AZURE_OPENAI_ENDPOINT: settings.azure.endpoint } : {}) },
-        ...(apiKey ? { apiKey } : {}),
-        ...(settings.baseUrls[name] ? { baseUrl: settings.baseUrls[name] } : {}),
-        timeoutMs: settings.requestTimeoutMs,
-        maxAttempts: settings.maxAttempts,
-        concurrency: settings.concurrency,
-        local: { ...settings.local, ...(settings.local.threads === 0 ? { threads: undefined } : {}) },
-        log: (message) => this.log.info('backend', message),
+  forModel(text: string): Promise<Backend> {
+    const reference = parseModelReference(text);
+    if (reference.isLocal) {
+      if (this.local?.reference.model === reference.model) return this.local.backend;
+      void this.dropLocal();
+      const entry: CachedBackend = { reference, backend: this.create(text, reference) };
+      this.local = entry;
+      // A failed construction (no such model) must not be cached.
+      entry.backend.catch(() => {
+        if (this.local === entry) this.local = undefined;
       });
-      this.cache.set(cacheKey, backend);
-      // A failed construction (no key, unknown backend) must not be cached.
-      backend.catch(() => this.cache.delete(cacheKey));
+      return entry.backend;
     }
-    return backend;
+    const key = formatModelReference(reference);
+    const cached = this.remote.get(key);
+    if (cached) return cached.backend;
+    const entry: CachedBackend = { reference, backend: this.create(text, reference) };
+    this.remote.set(key, entry);
+    // A failed construction (no key, unknown backend) must not be cached.
+    entry.backend.catch(() => {
+      if (this.remote.get(key) === entry) this.remote.delete(key);
+    });
+    return entry.backend;
   }
 
-  /** Drops every backend, e.g. when settings or keys change; local sessions are disposed. */
-  async reset(): Promise<void> {
-    const backends = [...this.cache.values()];
-    this.cache.clear();
-    for (const backend of backends) {
-      try {
-        await (await backend).dispose?.();
-      } catch {
-        // it never started
-      }
+  private async create(text: string, reference: ModelReference): Promise<Backend> {
+    const settings = readSettings();
+    const name = reference.provider ?? 'openai';
+    const apiKey = ENDPOINTS[name]?.keyVariable ? await this.keys.get(name) : undefined;
+    return core().createBackend({
+      modelReference: text,
+      env: process.env,
+      ...(apiKey ? { apiKey } : {}),
+      ...(settings.baseUrls[name] ? { baseUrl: settings.baseUrls[name] } : {}),
+      azure: { ...(settings.azure.endpoint ? { endpoint: settings.azure.endpoint } : {}), apiVersion: settings.azure.apiVersion },
+      timeoutMs: settings.requestTimeoutMs,
+      maxAttempts: settings.maxAttempts,
+      concurrency: settings.concurrency,
+      local: { ...settings.local, ...(settings.local.threads === 0 ? { threads: undefined } : {}) },
+      log: (message) => this.log.info('backend', message),
+    });
+  }
+
+  /** Drops the remote backends, or only those of one provider (its API key changed). */
+  async dropRemote(provider?: string): Promise<void> {
+    const dropped: CachedBackend[] = [];
+    for (const [key, entry] of [...this.remote]) {
+      if (provider !== undefined && (entry.reference.provider ?? 'openai') !== provider) continue;
+      this.remote.delete(key);
+      dropped.push(entry);
     }
+    await Promise.all(dropped.map(release));
+  }
+
+  /** Disposes the local model session: its worker, ONNX session and cache. */
+  async dropLocal(): Promise<void> {
+    const entry = this.local;
+    this.local = undefined;
+    if (entry) await release(entry);
+  }
+
+  /** Drops every backend. */
+  async reset(): Promise<void> {
+    await Promise.all([this.dropRemote(), this.dropLocal()]);
   }
 
   dispose(): void {
     void this.reset();
+  }
+}
+
+/** Disposes a dropped backend once built; one still starting is disposed when it is ready. */
+async function release(entry: CachedBackend): Promise<void> {
+  try {
+    await (await entry.backend).dispose?.();
+  } catch {
+    // it never started
   }
 }

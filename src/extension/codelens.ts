@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { parseModelReference } from '../core/backends/reference';
 import { core } from './core';
 import type { ModelChoice } from './backends';
 import { toRange } from './convert';
@@ -18,12 +19,13 @@ class EvaluateLens extends vscode.CodeLens {
 export class PromptCodeLenses implements vscode.CodeLensProvider {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.changed.event;
+  private readonly modelChanges: vscode.Disposable;
 
   constructor(
     private readonly documents: PromptDocuments,
     private readonly models: ModelChoice,
   ) {
-    models.onDidChange(() => this.changed.fire());
+    this.modelChanges = models.onDidChange(() => this.changed.fire());
   }
 
   async provideCodeLenses(document: vscode.TextDocument): Promise<vscode.CodeLens[]> {
@@ -51,7 +53,9 @@ export class PromptCodeLenses implements vscode.CodeLensProvider {
     const model = this.models.resolve(loaded.document);
     let tokens = '';
     try {
-      const estimate = await core().estimateRun(loaded, { input: model.startsWith('local:') ? 'text' : 'chat', model: model.replace(/^[\w-]+:/, '') });
+      // Local models complete text; remote ones chat. The model name picks the tokenizer.
+      const reference = parseModelReference(model);
+      const estimate = await core().estimateRun(loaded, { input: reference.isLocal ? 'text' : 'chat', model: reference.model });
       tokens = `, ≈${estimate.promptTokens.toLocaleString('en-US')} prompt tokens`;
     } catch {
       // A document with errors renders no estimate; the lens still runs (and reports the errors).
@@ -61,6 +65,7 @@ export class PromptCodeLenses implements vscode.CodeLensProvider {
   }
 
   dispose(): void {
+    this.modelChanges.dispose();
     this.changed.dispose();
   }
 }

@@ -1,6 +1,8 @@
 import * as vscode from 'vscode';
 import type { Prices } from '../core/eval/results';
+import { DEFAULT_AZURE_API_VERSION } from '../core/backends/endpoints';
 import { ENCODINGS, type EncodingName } from '../core/encodings';
+import { settingsImpact, type SettingsImpact } from './settingsImpact';
 
 /** Every setting Chainscope reads, typed, in one place. */
 export interface ChainscopeSettings {
@@ -30,7 +32,7 @@ export function readSettings(scope?: vscode.ConfigurationScope): ChainscopeSetti
     diagnosticsEnabled: config.get<boolean>('diagnostics.enabled', true),
     defaultModel: config.get<string>('defaultModel', 'local:arith-tiny'),
     baseUrls,
-    azure: { endpoint: config.get<string>('azure.endpoint', ''), apiVersion: config.get<string>('azure.apiVersion', '2024-10-21') },
+    azure: { endpoint: config.get<string>('azure.endpoint', ''), apiVersion: config.get<string>('azure.apiVersion', DEFAULT_AZURE_API_VERSION) },
     concurrency: Math.max(1, config.get<number>('concurrency', 4)),
     requestTimeoutMs: Math.max(1, config.get<number>('requestTimeoutSeconds', 60)) * 1000,
     maxAttempts: Math.max(1, config.get<number>('maxAttempts', 4)),
@@ -45,8 +47,9 @@ export function readSettings(scope?: vscode.ConfigurationScope): ChainscopeSetti
   };
 }
 
-export function onSettingsChanged(listener: () => void): vscode.Disposable {
+/** Calls `listener` with what a change of Chainscope's settings reaches (see settingsImpact.ts). */
+export function onSettingsChanged(listener: (impact: SettingsImpact) => void): vscode.Disposable {
   return vscode.workspace.onDidChangeConfiguration((event) => {
-    if (event.affectsConfiguration('chainscope')) listener();
+    if (event.affectsConfiguration('chainscope')) listener(settingsImpact((section) => event.affectsConfiguration(`chainscope.${section}`)));
   });
 }

@@ -19,6 +19,13 @@ export class ApiKeys {
   delete(endpoint: string): Thenable<void> {
     return this.secrets.delete(SECRET_PREFIX + endpoint);
   }
+
+  /** Fires with the endpoint whose key was stored or removed. */
+  onDidChange(listener: (endpoint: string) => void): vscode.Disposable {
+    return this.secrets.onDidChange((event) => {
+      if (event.key.startsWith(SECRET_PREFIX)) listener(event.key.slice(SECRET_PREFIX.length));
+    });
+  }
 }
 
 export function registerApiKeyCommands(keys: ApiKeys, log: Logger): vscode.Disposable[] {

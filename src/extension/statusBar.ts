@@ -1,8 +1,16 @@
 import * as vscode from 'vscode';
+import { BACKEND_NAMES } from '../core/backends/endpoints';
+import { parseModelReference } from '../core/backends/reference';
 import type { ModelChoice } from './backends';
 import type { PromptDocuments } from './documents';
 
 const SUGGESTED_MODELS = ['local:arith-tiny', 'openai:gpt-4o-mini', 'openai:gpt-4.1-mini', 'azure:<deployment>', 'ollama:llama3.2', 'vllm:<model>'];
+
+function validateModelReference(value: string): string | undefined {
+  const { provider, model } = parseModelReference(value);
+  if (provider === undefined || !model) return 'Write it as backend:model';
+  return BACKEND_NAMES.includes(provider) ? undefined : `Unknown backend '${provider}': use one of ${BACKEND_NAMES.join(', ')}`;
+}
 
 /** Shows the model a run would use for the active prompt; clicking switches it. */
 export function registerModelStatus(documents: PromptDocuments, models: ModelChoice): vscode.Disposable[] {
@@ -34,7 +42,7 @@ export function registerModelStatus(documents: PromptDocuments, models: ModelCho
     if (!pick) return;
     let model = pick.model;
     if (model === undefined) {
-      model = await vscode.window.showInputBox({ title: 'Model reference', prompt: 'backend:model', value: models.pinned ?? own ?? '', validateInput: (value) => (/^[\w-]+:.+/.test(value.trim()) ? undefined : 'Write it as backend:model') });
+      model = await vscode.window.showInputBox({ title: 'Model reference', prompt: 'backend:model', value: models.pinned ?? own ?? '', validateInput: validateModelReference });
       if (!model) return;
     }
     await models.pin(model === null ? undefined : model.trim().replace(/<[^>]*>/g, '').trim() || undefined);

@@ -16,3 +16,9 @@ export const ENDPOINTS: Record<string, Endpoint> = {
   llamacpp: { baseUrl: 'http://127.0.0.1:8080/v1', defaultKey: 'none' },
   'openai-compatible': { keyVariable: 'OPENAI_API_KEY', defaultKey: 'none' },
 };
+
+/** Every backend a model reference may name. */
+export const BACKEND_NAMES = [...Object.keys(ENDPOINTS), 'local'];
+
+/** Azure OpenAI's API version when neither the options nor the environment give one; package.json's setting default matches it (tested). */
+export const DEFAULT_AZURE_API_VERSION = '2024-10-21';

@@ -14,6 +14,8 @@ export interface BackendOptions {
   env: Record<string, string | undefined>;
   /** A key from the editor's SecretStorage; the CLI reads the environment. */
   apiKey?: string;
+  /** Azure OpenAI: the editor's settings; left open, AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_API_VERSION apply. */
+  azure?: { endpoint?: string; apiVersion?: string };
   input?: 'chat' | 'text';
   timeoutMs?: number;
   maxAttempts?: number;
@@ -23,17 +25,18 @@ export interface BackendOptions {
   local?: { executionProvider?: ExecutionProviderSetting; deviceId?: number; threads?: number; modelDirectories?: string[] };
 }
 
-export { ENDPOINTS } from './endpoints';
-import { ENDPOINTS } from './endpoints';
+export { BACKEND_NAMES, DEFAULT_AZURE_API_VERSION, ENDPOINTS } from './endpoints';
+import { BACKEND_NAMES, DEFAULT_AZURE_API_VERSION, ENDPOINTS } from './endpoints';
+export { formatModelReference, parseModelReference, type ModelReference } from './reference';
+import { parseModelReference } from './reference';
 
-export const BACKEND_NAMES = [...Object.keys(ENDPOINTS), 'local'];
-
-/** Splits `provider:model` (or Dotprompt's `provider/model`) into its parts. */
-export function parseModelReference(reference: string | undefined): { provider?: string; model?: string } {
-  if (!reference) return {};
-  const match = /^([a-z][\w-]*)[:/](.+)$/i.exec(reference.trim());
-  if (!match) return { model: reference.trim() };
-  return { provider: (match[1] ?? '').toLowerCase(), model: match[2] ?? '' };
+/** Azure's endpoint and API version: the options first (--base-url, then the editor's settings), then the environment, then the default. */
+export function azureSettings(options: Pick<BackendOptions, 'baseUrl' | 'azure' | 'env'>): { endpoint: string | undefined; apiVersion: string } {
+  const { env } = options;
+  return {
+    endpoint: options.baseUrl || options.azure?.endpoint || env.AZURE_OPENAI_ENDPOINT || undefined,
+    apiVersion: options.azure?.apiVersion || env.AZURE_OPENAI_API_VERSION || env.OPENAI_API_VERSION || DEFAULT_AZURE_API_VERSION,
+  };
 }
 
 /** Builds the backend a run asks for, or explains what is missing. */
@@ -81,9 +84,8 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     ...(log ? { log: (level: 'info' | 'warn', message: string) => log(`${level}: ${message}`) } : {}),
   };
   if (name === 'azure') {
-    const azureEndpoint = baseUrl ?? env.AZURE_OPENAI_ENDPOINT;
-    if (!azureEndpoint) throw new Error('Azure OpenAI needs an endpoint: set AZURE_OPENAI_ENDPOINT or pass --base-url https://<resource>.openai.azure.com/.');
-    const apiVersion = env.AZURE_OPENAI_API_VERSION ?? env.OPENAI_API_VERSION ?? '2024-10-21';
+    const { endpoint: azureEndpoint, apiVersion } = azureSettings(options);
+    if (!azureEndpoint) throw new Error('Azure OpenAI needs an endpoint: set AZURE_OPENAI_ENDPOINT or pass --base-url https://<resource>.openai.azure.com/ (in VS Code: chainscope.azure.endpoint).');
     return new OpenAIBackend({ ...common, azure: { endpoint: azureEndpoint, deployment: model, apiVersion } });
   }
   const url = baseUrl ?? (name === 'openai' ? env.OPENAI_BASE_URL : undefined) ?? endpoint.baseUrl;
