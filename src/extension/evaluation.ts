@@ -158,7 +158,7 @@ export class Evaluations implements vscode.Disposable {
         onStart: (started, file, previous) => {
           header = started;
           runFilePath = file;
-          records.push(...previous.filter((record) => !record.error));
+          for (const record of previous) if (!record.error) records.push(record); // no push(...): a resumed run may hold millions
           this.log.info('evaluate', `run ${started.id}: ${started.variants.length} variants × ${started.cases.length} cases × ${started.samples} chains on ${backend.id}:${backend.model} → ${file}`);
           showPartial(true);
         },

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { loadPrompt, nodeFileSystem, type FileSystem } from './load';
+import { loadPrompt, MAX_ROW_DIAGNOSTICS, nodeFileSystem, type FileSystem } from './load';
 
 const root = path.resolve(__dirname, '../../..');
 
@@ -56,5 +56,36 @@ describe('loadPrompt', () => {
   it('reports a custom scorer file that does not exist', async () => {
     const loaded = await loadPrompt('/w/a.prompt', '---\nscorer: {type: custom, file: score.js}\n---\nx\n', memoryFs({}));
     assert.deepEqual(loaded.diagnostics.map((d) => d.code), ['missing-file']);
+  });
+
+  it('loads 150,000 JSONL and CSV rows (spreading them into push() used to overflow the stack)', async function () {
+    this.timeout(30_000);
+    const count = 150_000;
+    const jsonl: string[] = [];
+    const csv = ['q,answer'];
+    for (let i = 0; i < count; i++) {
+      jsonl.push(`{"q": "${i} + 1", "answer": ${i + 1}}`);
+      csv.push(`${i} + 1,${i + 1}`);
+    }
+    const fs = memoryFs({ '/w/big.jsonl': jsonl.join('\r\n'), '/w/big.csv': csv.join('\n') });
+    for (const name of ['big.jsonl', 'big.csv']) {
+      const loaded = await loadPrompt('/w/a.prompt', `---\nscorer: numeric\ndataset: ${name}\n---\n{{q}}\n`, fs);
+      assert.deepEqual(loaded.diagnostics, [], name);
+      assert.equal(loaded.cases.length, count, name);
+      const last = loaded.cases[count - 1];
+      assert.deepEqual([last?.input.q, Number(last?.expected), last?.origin?.line], [`${count - 1} + 1`, count, name === 'big.csv' ? count + 1 : count], name);
+    }
+  });
+
+  it('reports the first bad rows at their lines and counts all of them in one summary', async () => {
+    const lines = Array.from({ length: 250 }, (_, i) => (i % 2 === 0 ? `{"q": "ok ${i}"}` : `{"q": broken ${i}`));
+    const loaded = await loadPrompt('/w/a.prompt', '---\ndataset: d.jsonl\n---\n{{q}}\n', memoryFs({ '/w/d.jsonl': lines.join('\n') }));
+    const rows = loaded.diagnostics.filter((d) => d.code === 'dataset-row');
+    assert.equal(rows.length, MAX_ROW_DIAGNOSTICS);
+    assert.equal(rows[0]?.range.start.line, 1);
+    const summary = loaded.diagnostics.filter((d) => d.code === 'dataset-rows');
+    assert.equal(summary.length, 1);
+    assert.match(summary[0]?.message ?? '', /has 125 bad rows \(first at line 2\); the first 100 are reported in it/);
+    assert.equal(loaded.cases.length, 125);
   });
 });

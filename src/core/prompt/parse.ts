@@ -121,7 +121,7 @@ class PromptParser {
     if (yamlText !== undefined) root = this.parseYaml(yamlText, document);
 
     const template = analyzeTemplate(body, bodyOffset, this.index);
-    this.diagnostics.push(...template.diagnostics);
+    for (const diagnostic of template.diagnostics) this.diagnostics.push(diagnostic);
     document.templateVariables = template.variables;
 
     if (root) this.readFrontmatter(root, document);
