@@ -132,4 +132,29 @@ describe('parsePrompt', () => {
       assert.deepEqual(diagnostics, [], file);
     }
   });
+
+  it('refuses a YAML alias bomb at the alias that crosses the limit, before anything expands it', () => {
+    const levels = ['  a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
+    for (let level = 1; level < 9; level++) {
+      const name = String.fromCharCode(97 + level);
+      levels.push(`  ${name}: &${name} [${Array.from({ length: 10 }, () => `*${String.fromCharCode(96 + level)}`).join(', ')}]`);
+    }
+    const text = ['---', 'input:', '  default:', ...levels, '---', '{{i}}', ''].join('\n');
+    const started = Date.now();
+    const { document, diagnostics } = parsePrompt(text);
+    assert.ok(Date.now() - started < 2000);
+    assert.deepEqual(located(diagnostics), ['8:38-8:40 error yaml-aliases']);
+    assert.match(diagnostics[0]?.message ?? '', /Aliases here expand to more than 100,000 nodes \(at \*d\)/);
+    // Nothing from the refused frontmatter reaches rendering or the run.
+    assert.deepEqual(document.inputDefaults, {});
+    assert.deepEqual(document.frontmatter, {});
+  });
+
+  it('still reads ordinary anchors and aliases, an alias to a mapping as a mapping', () => {
+    const text = '---\nexamples:\n  - &one {input: &q {q: "1+1"}, output: "2"}\n  - *one\ncases:\n  - {input: {q: x, extra: 1}, expected: 2}\n  - {input: *q, expected: 2}\n---\n{{q}}\n';
+    const { document, diagnostics } = parsePrompt(text);
+    assert.deepEqual(diagnostics, []);
+    assert.deepEqual(document.examples.map((e) => [e.input, e.output]), [[{ q: '1+1' }, '2'], [{ q: '1+1' }, '2']]);
+    assert.deepEqual(document.cases.map((c) => [c.input, c.expected]), [[{ q: 'x', extra: 1 }, 2], [{ q: '1+1' }, 2]]);
+  });
 });

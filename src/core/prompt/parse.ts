@@ -152,7 +152,7 @@ class PromptParser {
   private parseYaml(yamlText: string, document: PromptDocument): YamlMap | undefined {
     const { root, error } = parseYamlTree(yamlText);
     if (error) {
-      this.report(this.yamlRange(error.start, error.end), 'error', 'yaml', `YAML: ${error.message}`);
+      this.report(this.yamlRange(error.start, error.end), 'error', error.code ?? 'yaml', `YAML: ${error.message}`);
       return undefined;
     }
     if (!root || (isScalar(root) && root.value === null)) return undefined;
