@@ -1,4 +1,6 @@
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadPrompt, MAX_ROW_DIAGNOSTICS, nodeFileSystem, type FileSystem } from './load';
 
@@ -87,5 +89,46 @@ describe('loadPrompt', () => {
     assert.equal(summary.length, 1);
     assert.match(summary[0]?.message ?? '', /has 125 bad rows \(first at line 2\); the first 100 are reported in it/);
     assert.equal(loaded.cases.length, 125);
+  });
+
+  describe('dataset files that are not UTF-8 lines, or not files', () => {
+    let folder: string;
+    beforeEach(() => {
+      folder = fs.mkdtempSync(path.join(os.tmpdir(), 'chainscope-load-'));
+    });
+    afterEach(() => fs.rmSync(folder, { recursive: true, force: true }));
+
+    const load = (dataset: string) => loadPrompt(path.join(folder, 'a.prompt'), `---\ndataset: ${dataset}\n---\n{{q}}\n`, nodeFileSystem);
+    const rows = '{"q": "1+1", "answer": 2}\n{"q": "2+2", "answer": 4}\n';
+
+    it('says a UTF-16 dataset is UTF-16, at its path', async () => {
+      fs.writeFileSync(path.join(folder, 'd.jsonl'), Buffer.from(`\uFEFF${rows}`, 'utf16le'));
+      const loaded = await load('d.jsonl');
+      assert.deepEqual(loaded.diagnostics.map((d) => [d.code, d.range.start.line, d.range.start.character, d.message]), [
+        ['encoding', 1, 9, 'Dataset d.jsonl: the file is UTF-16 (little-endian), not UTF-8: save it as UTF-8.'],
+      ]);
+      assert.deepEqual(loaded.cases, []);
+    });
+
+    it('says a JSONL dataset with CR-only line endings should use LF or CRLF; reads such a CSV, and a byte order mark', async () => {
+      fs.writeFileSync(path.join(folder, 'cr.jsonl'), rows.replace(/\n/g, '\r'));
+      const cr = await load('cr.jsonl');
+      assert.deepEqual(cr.diagnostics.map((d) => [d.code, d.message]), [['encoding', 'Dataset cr.jsonl: the file uses CR-only line endings (classic Mac): save it with LF or CRLF line endings.']]);
+      fs.writeFileSync(path.join(folder, 'cr.csv'), 'q,answer\r1+1,2\r2+2,4\r');
+      fs.writeFileSync(path.join(folder, 'bom.jsonl'), `\uFEFF${rows.replace(/\n/g, '\r\n')}`);
+      for (const name of ['cr.csv', 'bom.jsonl']) {
+        const loaded = await load(name);
+        assert.deepEqual(loaded.diagnostics, [], name);
+        assert.deepEqual(loaded.cases.map((c) => [c.input.q, Number(c.expected)]), [['1+1', 2], ['2+2', 4]], name);
+      }
+    });
+
+    it('says a dataset path that is a folder is a folder, at its path', async () => {
+      fs.mkdirSync(path.join(folder, 'data.jsonl'));
+      const loaded = await load('data.jsonl');
+      assert.deepEqual(loaded.diagnostics.map((d) => [d.code, d.range.start.line, d.range.start.character, d.range.end.character, d.message]), [
+        ['not-a-file', 1, 9, 19, 'Dataset data.jsonl is a folder, not a file.'],
+      ]);
+    });
   });
 });

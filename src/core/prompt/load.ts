@@ -1,13 +1,25 @@
 import * as path from 'node:path';
 import { parse as parseCsv } from 'csv-parse';
 import { parsePrompt } from './parse';
-import { didYouMean } from './text';
+import { didYouMean, encodingProblem } from './text';
 import { SCORERS_NEEDING_EXPECTED, type Case, type DatasetRef, type Diagnostic, type ParseResult, type Range, type Vars } from './types';
 
 /** File access the loader needs; the editor passes one that sees unsaved documents. */
 export interface FileSystem {
   readFile(file: string): Promise<string>;
   exists(file: string): Promise<boolean>;
+  /** What a path is, so that a folder is not reported as a missing file; `exists` answers when absent. */
+  kind?(file: string): Promise<PathKind>;
+}
+
+export type PathKind = 'file' | 'folder' | 'other' | 'missing';
+
+async function pathKind(fs: FileSystem, file: string): Promise<PathKind> {
+  return fs.kind ? fs.kind(file) : (await fs.exists(file)) ? 'file' : 'missing';
+}
+
+function notAFile(shown: string, kind: PathKind): string {
+  return `${shown} is ${kind === 'folder' ? 'a folder' : 'not a regular file (a device, pipe or socket)'}, not a file.`;
 }
 
 export interface LoadedPrompt extends ParseResult {
@@ -33,8 +45,11 @@ export async function loadPrompt(file: string, text: string, fs: FileSystem): Pr
   const scorer = parsed.document.scorer;
   if (scorer.type === 'custom' && scorer.file) {
     const scorerPath = path.resolve(directory, scorer.file);
-    if (!(await fs.exists(scorerPath))) {
+    const kind = await pathKind(fs, scorerPath);
+    if (kind === 'missing') {
       diagnostics.push({ range: scorer.range ?? zero(), severity: 'error', code: 'missing-file', message: `Scorer file not found: ${scorer.file} (looked for ${scorerPath}).` });
+    } else if (kind !== 'file') {
+      diagnostics.push({ range: scorer.range ?? zero(), severity: 'error', code: 'not-a-file', message: `Scorer ${notAFile(scorer.file, kind)}` });
     }
   }
   return { file, document: parsed.document, diagnostics, cases };
@@ -57,8 +72,13 @@ async function loadDataset(dataset: DatasetRef, directory: string, fs: FileSyste
     error(`Dataset '${dataset.path}' must be a .jsonl or .csv file.`, 'dataset-format');
     return { cases: [], diagnostics };
   }
-  if (!(await fs.exists(file))) {
+  const kind = await pathKind(fs, file);
+  if (kind === 'missing') {
     error(`Dataset file not found: ${dataset.path} (looked for ${file}).`, 'missing-file');
+    return { cases: [], diagnostics };
+  }
+  if (kind !== 'file') {
+    error(`Dataset ${notAFile(dataset.path, kind)}`, 'not-a-file');
     return { cases: [], diagnostics };
   }
   let content: string;
@@ -66,6 +86,12 @@ async function loadDataset(dataset: DatasetRef, directory: string, fs: FileSyste
     content = await fs.readFile(file);
   } catch (cause) {
     error(`Cannot read dataset ${dataset.path}: ${cause instanceof Error ? cause.message : String(cause)}`, 'dataset-read');
+    return { cases: [], diagnostics };
+  }
+  const problem = encodingProblem(content);
+  // csv-parse reads CR-only records fine; JSONL lines are split at LF.
+  if (problem && !(problem.kind === 'cr-only' && extension === '.csv')) {
+    error(`Dataset ${dataset.path}: ${problem.message.replace(/^This file/, 'the file')}`, 'encoding');
     return { cases: [], diagnostics };
   }
 
@@ -155,7 +181,8 @@ export const MAX_ROW_DIAGNOSTICS = 100;
 function readJsonlRows(content: string, bad: BadRows, take: (row: Row) => void): void {
   // Walks the text by index instead of split(): no array of a million line strings.
   let line = 0;
-  for (let start = 0; start < content.length; ) {
+  // Node's utf8 read keeps a byte order mark (TextDecoder drops it); JSON.parse would reject it.
+  for (let start = content.charCodeAt(0) === 0xfeff ? 1 : 0; start < content.length; ) {
     const newline = content.indexOf('\n', start);
     const stop = newline < 0 ? content.length : newline;
     const text = content.slice(start, stop > start && content.charCodeAt(stop - 1) === 13 ? stop - 1 : stop);
@@ -196,11 +223,15 @@ export const nodeFileSystem: FileSystem = {
     return readFile(file, 'utf8');
   },
   async exists(file) {
+    return (await nodeFileSystem.kind?.(file)) === 'file';
+  },
+  async kind(file) {
     const { stat } = await import('node:fs/promises');
     try {
-      return (await stat(file)).isFile();
+      const found = await stat(file);
+      return found.isFile() ? 'file' : found.isDirectory() ? 'folder' : 'other';
     } catch {
-      return false;
+      return 'missing';
     }
   },
 };

@@ -157,4 +157,34 @@ describe('parsePrompt', () => {
     assert.deepEqual(document.examples.map((e) => [e.input, e.output]), [[{ q: '1+1' }, '2'], [{ q: '1+1' }, '2']]);
     assert.deepEqual(document.cases.map((c) => [c.input, c.expected]), [[{ q: 'x', extra: 1 }, 2], [{ q: '1+1' }, 2]]);
   });
+
+  describe('encodings', () => {
+    const text = '---\nsamples: 3\ncases:\n  - {input: {q: "2+2"}, expected: 4}\n---\nSolve {{q}}\n';
+    /** The bytes of `text` in UTF-16, decoded as UTF-8 the way the CLI and VS Code read an unknown file. */
+    const utf16AsUtf8 = (order: 'le' | 'be', bom: boolean): string => {
+      const le = Buffer.from((bom ? '\uFEFF' : '') + text, 'utf16le');
+      return (order === 'le' ? le : Buffer.from(le).swap16()).toString('utf8');
+    };
+
+    for (const [order, bom] of [['le', true], ['le', false], ['be', true], ['be', false]] as const) {
+      it(`says a UTF-16 ${order.toUpperCase()} file${bom ? ' with a byte order mark' : ''} is UTF-16, once, at line 1`, () => {
+        const { document, diagnostics } = parsePrompt(utf16AsUtf8(order, bom));
+        assert.deepEqual(diagnostics.map((d) => [d.range.start.line, d.code, d.message]), [[0, 'encoding', `This file is UTF-16 (${order === 'le' ? 'little' : 'big'}-endian), not UTF-8: save it as UTF-8.`]]);
+        assert.deepEqual(document.cases, []);
+      });
+    }
+
+    it('says a file with CR-only line endings should use LF or CRLF, once, at line 1', () => {
+      const { diagnostics } = parsePrompt(text.replace(/\n/g, '\r'));
+      assert.deepEqual(diagnostics.map((d) => [d.range.start.line, d.code, d.message]), [[0, 'encoding', 'This file uses CR-only line endings (classic Mac): save it with LF or CRLF line endings.']]);
+    });
+
+    it('reads CRLF and a UTF-8 byte order mark as before', () => {
+      for (const variant of [text.replace(/\n/g, '\r\n'), `\uFEFF${text}`]) {
+        const { document, diagnostics } = parsePrompt(variant);
+        assert.deepEqual(diagnostics, []);
+        assert.deepEqual([document.samples, document.cases[0]?.input, document.cases[0]?.expected], [3, { q: '2+2' }, 4]);
+      }
+    });
+  });
 });

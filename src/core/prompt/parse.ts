@@ -1,6 +1,6 @@
 import { isMap, isScalar, isSeq, parseYamlTree, type YamlMap, type YamlNode, type YamlPair } from './yamlTree';
 import { analyzeTemplate } from './template';
-import { closestMatch, didYouMean, LineIndex } from './text';
+import { closestMatch, didYouMean, encodingProblem, LineIndex } from './text';
 import {
   EXTRACTOR_TYPES,
   SCORER_TYPES,
@@ -112,6 +112,13 @@ class PromptParser {
   }
 
   parse(): ParseResult {
+    // One clear diagnostic instead of a cascade of YAML errors about NULs or one endless line.
+    const problem = encodingProblem(this.text);
+    if (problem) {
+      const lineEnd = this.text.search(/[\r\n]/);
+      const range = this.index.range(0, Math.min(lineEnd < 0 ? this.text.length : lineEnd, 3));
+      return { document: emptyDocument('', 0), diagnostics: [{ range, severity: 'error', code: 'encoding', message: problem.message }] };
+    }
     const { yamlText, bodyOffset, frontmatterEnd } = this.splitFrontmatter();
     const body = this.text.slice(bodyOffset);
     const document = emptyDocument(body, this.index.positionAt(bodyOffset).line);
