@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { parse as parseCsv } from 'csv-parse';
+import { parse as parseCsv } from 'csv-parse/sync';
 import { parsePrompt } from './parse';
 import { didYouMean, encodingProblem } from './text';
 import { SCORERS_NEEDING_EXPECTED, type Case, type DatasetRef, type Diagnostic, type ParseResult, type Range, type Vars } from './types';
@@ -126,7 +126,7 @@ async function loadDataset(dataset: DatasetRef, directory: string, fs: FileSyste
     if (expectedKey !== undefined && row.values[expectedKey] !== undefined) kase.expected = row.values[expectedKey];
     cases.push(kase);
   };
-  if (extension === '.csv') await readCsvRows(content, bad, take);
+  if (extension === '.csv') readCsvRows(content, bad, take);
   else readJsonlRows(content, bad, take);
 
   if (bad.count > 0) {
@@ -199,12 +199,19 @@ function readJsonlRows(content: string, bad: BadRows, take: (row: Row) => void):
   }
 }
 
-async function readCsvRows(content: string, bad: BadRows, take: (row: Row) => void): Promise<void> {
-  // The streaming parser hands over one record at a time (the sync one builds every record and its info first).
-  const parser = parseCsv({ columns: true, skip_empty_lines: true, bom: true, info: true, trim: true });
-  parser.end(content);
+function readCsvRows(content: string, bad: BadRows, take: (row: Row) => void): void {
+  // on_record hands each record over and returns null, so the parser keeps no array of a million records.
   try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) take({ line: info.lines, values: record });
+    parseCsv(content, {
+      columns: true,
+      skip_empty_lines: true,
+      bom: true,
+      trim: true,
+      on_record: (record: Record<string, string>, info: { lines: number }) => {
+        take({ line: info.lines, values: record });
+        return null;
+      },
+    });
   } catch (cause) {
     const reason = cause instanceof Error ? cause.message : String(cause);
     const line = /line (\d+)/i.exec(reason)?.[1];
