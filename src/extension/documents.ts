@@ -18,6 +18,15 @@ const workspaceFileSystem: FileSystem = {
       return false;
     }
   },
+  async kind(file) {
+    try {
+      // A flag set: a link to a file is File | SymbolicLink.
+      const { type } = await vscode.workspace.fs.stat(vscode.Uri.file(file));
+      return type & vscode.FileType.File ? 'file' : type & vscode.FileType.Directory ? 'folder' : 'other';
+    } catch {
+      return 'missing';
+    }
+  },
 };
 
 /** Parses each open `.prompt` document once per version; every feature asks here. */

@@ -116,7 +116,7 @@ export class PromptTests implements vscode.Disposable {
   private leaves(item: vscode.TestItem): vscode.TestItem[] {
     if (item.children.size === 0) return [item];
     const found: vscode.TestItem[] = [];
-    item.children.forEach((child) => found.push(...this.leaves(child)));
+    item.children.forEach((child) => this.leaves(child).forEach((leaf) => found.push(leaf))); // a file's leaves may be too many to spread
     return found;
   }
 

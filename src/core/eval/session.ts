@@ -128,7 +128,7 @@ export class EvaluationSession {
       onStart: (header, runFile, previous) => {
         this.header = header;
         this.runFilePath = runFile;
-        this.recordsSoFar.push(...previous);
+        for (const record of previous) this.recordsSoFar.push(record); // no push(...): a resumed run may hold millions
         emit({ type: 'start', header, runFile, resumed: previous.length });
       },
       onRecord: (record) => {

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { readGraphSignature, type GraphSignature } from './onnxGraph';
 
 /** What the loader needs from `config.json`, normalized across GPT-2 and Llama/Qwen2/Phi-3 exports. */
 export interface ModelConfig {
@@ -57,20 +58,73 @@ function readJson(directory: string, file: string, required: boolean): Record<st
   }
 }
 
-function integer(config: Record<string, unknown>, names: string[], file: string): number {
-  for (const name of names) {
-    const value = config[name];
-    if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value;
-  }
-  throw new ModelFolderError(`${file} has no ${names.join(' / ')} (a positive whole number).`);
-}
+/**
+ * Upper bounds far above any released model: config.json sizes arrays and loops, so a value like
+ * num_hidden_layers: 1e9 must be refused before it is used, not after 25 s and 2 GB.
+ */
+const CONFIG_LIMITS: Record<string, number> = {
+  num_hidden_layers: 1_000,
+  n_layer: 1_000,
+  num_attention_heads: 10_000,
+  n_head: 10_000,
+  num_key_value_heads: 10_000,
+  hidden_size: 1_000_000,
+  n_embd: 1_000_000,
+  head_dim: 65_536,
+  vocab_size: 10_000_000,
+  max_position_embeddings: 1_000_000_000,
+  n_positions: 1_000_000_000,
+  n_ctx: 1_000_000_000,
+};
 
-function optionalInteger(config: Record<string, unknown>, names: string[]): number | undefined {
+/** The first of `names` that config.json sets (null counts as unset), checked: a whole number from 1 to its limit. */
+function optionalInteger(config: Record<string, unknown>, names: string[], file: string): { value: number; key: string } | undefined {
   for (const name of names) {
     const value = config[name];
-    if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value;
+    if (value === undefined || value === null) continue;
+    const limit = CONFIG_LIMITS[name] ?? Number.MAX_SAFE_INTEGER;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > limit) {
+      throw new ModelFolderError(`${file}: ${name} is ${typeof value === 'number' ? String(value) : JSON.stringify(value)}; it must be a whole number from 1 to ${limit.toLocaleString('en-US')}.`);
+    }
+    return { value, key: name };
   }
   return undefined;
+}
+
+function integer(config: Record<string, unknown>, names: string[], file: string): { value: number; key: string } {
+  const found = optionalInteger(config, names, file);
+  if (!found) throw new ModelFolderError(`${file} has no ${names.join(' / ')} (a positive whole number).`);
+  return found;
+}
+
+/** Which config.json key each size came from, to name it when the graph disagrees. */
+type ConfigKeys = Record<'layers' | 'kvHeads' | 'headDim' | 'vocabSize', string>;
+
+/**
+ * config.json against the ONNX graph's own inputs and outputs, before anything is allocated from it:
+ * one past_key_values.N.key/value pair per layer, cache inputs [batch, kvHeads, past, headDim], logits [batch, sequence, vocab].
+ */
+export function checkConfigAgainstGraph(config: ModelConfig, keys: ConfigKeys, graph: GraphSignature, configFile: string, onnxFile: string): void {
+  const layers = new Set<number>();
+  for (const name of graph.inputs.keys()) {
+    const match = /^past_key_values\.(\d+)\.(?:key|value)$/.exec(name);
+    if (match) layers.add(Number(match[1]));
+  }
+  const mismatch = (key: string, value: number, graphSays: string): ModelFolderError =>
+    new ModelFolderError(`${configFile}: ${key} is ${value}, but ${onnxFile} ${graphSays}. The config does not belong to this export.`);
+  // L distinct indices all below L are exactly 0…L-1.
+  if (layers.size > 0 && (layers.size !== config.layers || [...layers].some((layer) => layer >= config.layers))) {
+    throw mismatch(keys.layers, config.layers, `has past_key_values inputs for ${layers.size} layers`);
+  }
+  const cache = graph.inputs.get('past_key_values.0.key')?.dims;
+  if (cache?.length === 4) {
+    const [, heads, , headDim] = cache;
+    if (typeof heads === 'number' && heads !== config.kvHeads) throw mismatch(keys.kvHeads, config.kvHeads, `has ${heads} key/value heads (past_key_values.0.key is [${cache.join(', ')}])`);
+    if (typeof headDim === 'number' && headDim !== config.headDim) throw mismatch(keys.headDim, config.headDim, `has heads of ${headDim} (past_key_values.0.key is [${cache.join(', ')}])`);
+  }
+  const logits = graph.outputs.get('logits')?.dims;
+  const vocab = logits?.[logits.length - 1];
+  if (typeof vocab === 'number' && vocab !== config.vocabSize) throw mismatch(keys.vocabSize, config.vocabSize, `gives logits over ${vocab} tokens`);
 }
 
 /**
@@ -79,13 +133,20 @@ function optionalInteger(config: Record<string, unknown>, names: string[]): numb
  * (external `.onnx_data` weights are picked up by onnxruntime from beside the model).
  */
 export function readModelFolder(directory: string): ModelFolder {
-  if (!fs.existsSync(directory) || !fs.statSync(directory).isDirectory()) throw new ModelFolderError(`Model folder not found: ${directory}`);
+  if (!fs.existsSync(directory)) throw new ModelFolderError(`Model folder not found: ${directory}`);
+  if (!fs.statSync(directory).isDirectory()) throw new ModelFolderError(`${directory} is a file, not a model folder.`);
+  if (fs.readdirSync(directory).length === 0) throw new ModelFolderError(`The model folder ${directory} is empty: it needs config.json, tokenizer.json, tokenizer_config.json and onnx/model.onnx.`);
   const raw = readJson(directory, 'config.json', true);
   const configFile = path.join(directory, 'config.json');
   const heads = integer(raw, ['num_attention_heads', 'n_head'], configFile);
   const hidden = integer(raw, ['hidden_size', 'n_embd'], configFile);
-  const headDim = optionalInteger(raw, ['head_dim']) ?? hidden / heads;
-  if (!Number.isInteger(headDim)) throw new ModelFolderError(`${configFile}: hidden_size ${hidden} is not a multiple of ${heads} heads, and there is no head_dim.`);
+  const headDimSet = optionalInteger(raw, ['head_dim'], configFile);
+  const headDim = headDimSet?.value ?? hidden.value / heads.value;
+  if (!Number.isInteger(headDim)) throw new ModelFolderError(`${configFile}: hidden_size ${hidden.value} is not a multiple of ${heads.value} heads, and there is no head_dim.`);
+  const layers = integer(raw, ['num_hidden_layers', 'n_layer'], configFile);
+  const kvHeads = optionalInteger(raw, ['num_key_value_heads'], configFile) ?? heads;
+  const vocabSize = integer(raw, ['vocab_size'], configFile);
+  const maxPositions = optionalInteger(raw, ['max_position_embeddings', 'n_positions', 'n_ctx'], configFile);
   const eos = raw.eos_token_id;
   const eosTokenIds = Array.isArray(eos) ? eos.filter((id): id is number => typeof id === 'number') : typeof eos === 'number' ? [eos] : [];
   const tokenizer = readJson(directory, 'tokenizer.json', true);
@@ -94,12 +155,12 @@ export function readModelFolder(directory: string): ModelFolder {
   const hint = (raw.chainscope as { input?: unknown } | undefined)?.input;
   const config: ModelConfig = {
     modelType: typeof raw.model_type === 'string' ? raw.model_type : 'unknown',
-    layers: integer(raw, ['num_hidden_layers', 'n_layer'], configFile),
-    heads,
-    kvHeads: optionalInteger(raw, ['num_key_value_heads']) ?? heads,
+    layers: layers.value,
+    heads: heads.value,
+    kvHeads: kvHeads.value,
     headDim,
-    vocabSize: integer(raw, ['vocab_size'], configFile),
-    maxPositions: optionalInteger(raw, ['max_position_embeddings', 'n_positions', 'n_ctx']) ?? 2048,
+    vocabSize: vocabSize.value,
+    maxPositions: maxPositions?.value ?? 2048,
     eosTokenIds,
     input: hint === 'text' || hint === 'chat' ? hint : chatTemplate ? 'chat' : 'text',
   };
@@ -111,6 +172,10 @@ export function readModelFolder(directory: string): ModelFolder {
     const present = fs.readdirSync(onnxDirectory).filter((name) => name.endsWith('.onnx'));
     throw new ModelFolderError(`No usable ONNX file in ${onnxDirectory}: expected ${ONNX_CANDIDATES.slice(0, 3).join(', ')}…${present.length ? ` (found ${present.join(', ')})` : ''}.`);
   }
+  const onnxFile = path.join(onnxDirectory, onnxName);
+  const graph = readGraphSignature(onnxFile);
+  const keys: ConfigKeys = { layers: layers.key, kvHeads: kvHeads.key, headDim: headDimSet?.key ?? `${hidden.key} / ${heads.key}`, vocabSize: vocabSize.key };
+  if (graph) checkConfigAgainstGraph(config, keys, graph, configFile, onnxFile);
   const generationRaw = readJson(directory, 'generation_config.json', false) ?? {};
   const generation: ModelFolder['generation'] = {};
   if (typeof generationRaw.temperature === 'number') generation.temperature = generationRaw.temperature;
@@ -121,17 +186,18 @@ export function readModelFolder(directory: string): ModelFolder {
   const fromGeneration = generationRaw.eos_token_id;
   const more = typeof fromGeneration === 'number' ? [fromGeneration] : Array.isArray(fromGeneration) ? fromGeneration.filter((id): id is number => typeof id === 'number') : [];
   config.eosTokenIds = [...new Set([...config.eosTokenIds, ...more])];
-  return { directory, name: path.basename(directory), config, onnxFile: path.join(onnxDirectory, onnxName), tokenizer, tokenizerConfig, ...(chatTemplate ? { chatTemplate } : {}), generation };
+  return { directory, name: path.basename(directory), config, onnxFile, tokenizer, tokenizerConfig, ...(chatTemplate ? { chatTemplate } : {}), generation };
 }
 
 /** Inputs a decoder export may declare, and which of them the generator feeds. */
 export function checkModelInputs(inputNames: readonly string[], outputNames: readonly string[], config: ModelConfig, file: string, inputTypes: ReadonlyMap<string, string> = new Map()): { positionIds: boolean } {
   const known = new Set(['input_ids', 'attention_mask', 'position_ids']);
-  for (let layer = 0; layer < config.layers; layer++) {
-    known.add(`past_key_values.${layer}.key`);
-    known.add(`past_key_values.${layer}.value`);
-  }
-  const unknown = inputNames.filter((name) => !known.has(name));
+  // Matched by pattern, not by a set of every layer's names: the layer count comes from config.json.
+  const isCache = (name: string): boolean => {
+    const match = /^past_key_values\.(\d+)\.(?:key|value)$/.exec(name);
+    return !!match && Number(match[1]) < config.layers;
+  };
+  const unknown = inputNames.filter((name) => !known.has(name) && !isCache(name));
   if (unknown.length > 0) throw new ModelFolderError(`${file} has inputs the loader does not understand: ${unknown.join(', ')} (expected input_ids, attention_mask, position_ids and past_key_values.N.key/value).`);
   if (!inputNames.includes('input_ids')) throw new ModelFolderError(`${file} has no input_ids input.`);
   if (!inputNames.includes(`past_key_values.0.key`)) throw new ModelFolderError(`${file} takes no past_key_values: export it with a KV cache (Optimum's "text-generation-with-past").`);

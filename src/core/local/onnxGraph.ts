@@ -30,6 +30,10 @@ const VALUE_INFO_NAME = 1;
 const VALUE_INFO_TYPE = 2;
 const TYPE_TENSOR = 1;
 const TENSOR_TYPE_ELEM = 1;
+const TENSOR_TYPE_SHAPE = 2;
+const SHAPE_DIM = 1;
+const DIM_VALUE = 1;
+const DIM_PARAM = 2;
 const TENSOR_DATA_TYPE = 2;
 const TENSOR_RAW_DATA = 9;
 const TENSOR_EXTERNAL_DATA = 13;
@@ -333,6 +337,73 @@ export function exposeCacheUpdates(file: string): CacheUpdateOutputs | undefined
     const graph = Buffer.concat([...graphParts, Uint8Array.from(found.outputs)]);
     modelParts.splice(graphIndex, 0, Uint8Array.from([...varint(MODEL_GRAPH * 8 + WIRE_BYTES), ...varint(graph.length)]), graph);
     return { updates: found.updates, bytes: Buffer.concat(modelParts) };
+  } catch (error) {
+    if (error instanceof ProtobufError) return undefined;
+    throw error;
+  } finally {
+    fs.closeSync(descriptor);
+  }
+}
+
+/** A graph input's or output's element type and shape: a number per fixed axis, a name per symbolic one. */
+export interface TensorInfo {
+  elemType?: number;
+  dims?: (number | string | undefined)[];
+}
+
+export interface GraphSignature {
+  inputs: Map<string, TensorInfo>;
+  outputs: Map<string, TensorInfo>;
+}
+
+function tensorInfo(bytes: Uint8Array): { name: string; info: TensorInfo } {
+  let name = '';
+  const info: TensorInfo = {};
+  for (const field of fields(bytes, 0, bytes.length)) {
+    if (field.wire !== WIRE_BYTES) continue;
+    if (field.number === VALUE_INFO_NAME) name = text(bytes, field);
+    if (field.number !== VALUE_INFO_TYPE) continue;
+    for (const type of fields(bytes, field.start, field.end)) {
+      if (type.number !== TYPE_TENSOR || type.wire !== WIRE_BYTES) continue;
+      for (const tensor of fields(bytes, type.start, type.end)) {
+        if (tensor.number === TENSOR_TYPE_ELEM && tensor.wire === WIRE_VARINT) info.elemType = tensor.value;
+        if (tensor.number !== TENSOR_TYPE_SHAPE || tensor.wire !== WIRE_BYTES) continue;
+        info.dims = [];
+        for (const dim of fields(bytes, tensor.start, tensor.end)) {
+          if (dim.number !== SHAPE_DIM || dim.wire !== WIRE_BYTES) continue;
+          let size: number | string | undefined;
+          for (const part of fields(bytes, dim.start, dim.end)) {
+            if (part.number === DIM_VALUE && part.wire === WIRE_VARINT) size = int64(bytes, part);
+            else if (part.number === DIM_PARAM && part.wire === WIRE_BYTES) size = text(bytes, part);
+          }
+          info.dims.push(size);
+        }
+      }
+    }
+  }
+  return { name, info };
+}
+
+/**
+ * The graph's declared inputs and outputs, read through a window without reading any weights, so that
+ * config.json can be checked against the graph before anything is sized by it. Undefined when the file
+ * is not a model this reader understands.
+ */
+export function readGraphSignature(file: string): GraphSignature | undefined {
+  const descriptor = fs.openSync(file, 'r');
+  try {
+    const window = new FileWindow(descriptor, fs.fstatSync(descriptor).size);
+    const signature: GraphSignature = { inputs: new Map(), outputs: new Map() };
+    for (const field of window.fields(0, window.size)) {
+      if (field.number !== MODEL_GRAPH || field.wire !== WIRE_BYTES) continue;
+      for (const graphField of window.fields(field.start, field.end)) {
+        if ((graphField.number !== GRAPH_INPUT && graphField.number !== GRAPH_OUTPUT) || graphField.wire !== WIRE_BYTES) continue;
+        const { name, info } = tensorInfo(window.bytes(graphField.start, graphField.end));
+        (graphField.number === GRAPH_INPUT ? signature.inputs : signature.outputs).set(name, info);
+      }
+      return signature;
+    }
+    return undefined;
   } catch (error) {
     if (error instanceof ProtobufError) return undefined;
     throw error;

@@ -1,13 +1,25 @@
 import * as path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { parsePrompt } from './parse';
-import { didYouMean } from './text';
+import { didYouMean, encodingProblem } from './text';
 import { SCORERS_NEEDING_EXPECTED, type Case, type DatasetRef, type Diagnostic, type ParseResult, type Range, type Vars } from './types';
 
 /** File access the loader needs; the editor passes one that sees unsaved documents. */
 export interface FileSystem {
   readFile(file: string): Promise<string>;
   exists(file: string): Promise<boolean>;
+  /** What a path is, so that a folder is not reported as a missing file; `exists` answers when absent. */
+  kind?(file: string): Promise<PathKind>;
+}
+
+export type PathKind = 'file' | 'folder' | 'other' | 'missing';
+
+async function pathKind(fs: FileSystem, file: string): Promise<PathKind> {
+  return fs.kind ? fs.kind(file) : (await fs.exists(file)) ? 'file' : 'missing';
+}
+
+function notAFile(shown: string, kind: PathKind): string {
+  return `${shown} is ${kind === 'folder' ? 'a folder' : 'not a regular file (a device, pipe or socket)'}, not a file.`;
 }
 
 export interface LoadedPrompt extends ParseResult {
@@ -25,15 +37,19 @@ export async function loadPrompt(file: string, text: string, fs: FileSystem): Pr
 
   for (const dataset of parsed.document.datasets) {
     const result = await loadDataset(dataset, directory, fs, parsed);
-    diagnostics.push(...result.diagnostics);
-    cases.push(...result.cases);
+    // Loops, not push(...rows): spreading 130,000 rows overflows the call stack.
+    for (const diagnostic of result.diagnostics) diagnostics.push(diagnostic);
+    for (const kase of result.cases) cases.push(kase);
   }
 
   const scorer = parsed.document.scorer;
   if (scorer.type === 'custom' && scorer.file) {
     const scorerPath = path.resolve(directory, scorer.file);
-    if (!(await fs.exists(scorerPath))) {
+    const kind = await pathKind(fs, scorerPath);
+    if (kind === 'missing') {
       diagnostics.push({ range: scorer.range ?? zero(), severity: 'error', code: 'missing-file', message: `Scorer file not found: ${scorer.file} (looked for ${scorerPath}).` });
+    } else if (kind !== 'file') {
+      diagnostics.push({ range: scorer.range ?? zero(), severity: 'error', code: 'not-a-file', message: `Scorer ${notAFile(scorer.file, kind)}` });
     }
   }
   return { file, document: parsed.document, diagnostics, cases };
@@ -56,8 +72,13 @@ async function loadDataset(dataset: DatasetRef, directory: string, fs: FileSyste
     error(`Dataset '${dataset.path}' must be a .jsonl or .csv file.`, 'dataset-format');
     return { cases: [], diagnostics };
   }
-  if (!(await fs.exists(file))) {
+  const kind = await pathKind(fs, file);
+  if (kind === 'missing') {
     error(`Dataset file not found: ${dataset.path} (looked for ${file}).`, 'missing-file');
+    return { cases: [], diagnostics };
+  }
+  if (kind !== 'file') {
+    error(`Dataset ${notAFile(dataset.path, kind)}`, 'not-a-file');
     return { cases: [], diagnostics };
   }
   let content: string;
@@ -67,9 +88,12 @@ async function loadDataset(dataset: DatasetRef, directory: string, fs: FileSyste
     error(`Cannot read dataset ${dataset.path}: ${cause instanceof Error ? cause.message : String(cause)}`, 'dataset-read');
     return { cases: [], diagnostics };
   }
-
-  const rows = extension === '.csv' ? readCsvRows(content, file, diagnostics) : readJsonlRows(content, file, diagnostics);
-  const malformedRows = diagnostics.length;
+  const problem = encodingProblem(content);
+  // csv-parse reads CR-only records fine; JSONL lines are split at LF.
+  if (problem && !(problem.kind === 'cr-only' && extension === '.csv')) {
+    error(`Dataset ${dataset.path}: ${problem.message.replace(/^This file/, 'the file')}`, 'encoding');
+    return { cases: [], diagnostics };
+  }
 
   const variables = [...new Set(parsed.document.templateVariables.map((variable) => variable.name))];
   const expectedField = dataset.expectedField;
@@ -77,18 +101,18 @@ async function loadDataset(dataset: DatasetRef, directory: string, fs: FileSyste
   const cases: Case[] = [];
   const limit = dataset.limit ?? Infinity;
   const relative = dataset.path;
-  let rowsMissingColumns = 0;
-  for (const row of rows) {
-    if (cases.length >= limit) break;
+  const bad = new BadRows(file, diagnostics);
+  let first: Row | undefined;
+  // Rows go straight to cases, one at a time: a million-row file never exists as a second array of rows.
+  const take = (row: Row): void => {
+    first ??= row;
+    if (cases.length >= limit) return;
     const absent = variables.filter((variable) => !(variable in parsed.document.inputDefaults) && !((dataset.inputMap?.[variable] ?? variable) in row.values));
     if (absent.length > 0) {
       // A row without a variable would render a prompt with a hole in it: skip it, say where.
-      rowsMissingColumns++;
-      if (rowsMissingColumns <= 20) {
-        const columns = absent.map((variable) => dataset.inputMap?.[variable] ?? variable).join(', ');
-        diagnostics.push({ range: lineRange(row.line), severity: 'error', code: 'dataset-row', file, message: `${path.basename(file)}:${row.line}: no value for ${columns}; this row is skipped.` });
-      }
-      continue;
+      const columns = absent.map((variable) => dataset.inputMap?.[variable] ?? variable).join(', ');
+      bad.add(row.line, `no value for ${columns}; this row is skipped.`);
+      return;
     }
     const expectedKey = expectedField ?? (row.values.expected !== undefined ? 'expected' : row.values.answer !== undefined ? 'answer' : undefined);
     const input: Vars = {};
@@ -101,14 +125,14 @@ async function loadDataset(dataset: DatasetRef, directory: string, fs: FileSyste
     const kase: Case = { id: `${relative}:${row.line}`, input, range: dataset.range, origin: { file, line: row.line } };
     if (expectedKey !== undefined && row.values[expectedKey] !== undefined) kase.expected = row.values[expectedKey];
     cases.push(kase);
-  }
+  };
+  if (extension === '.csv') readCsvRows(content, bad, take);
+  else readJsonlRows(content, bad, take);
 
-  const badRows = malformedRows + rowsMissingColumns;
-  if (badRows > 0) {
-    const firstBad = Math.min(...diagnostics.filter((d) => d.file === file).map((d) => d.range.start.line)) + 1;
-    error(`Dataset ${dataset.path} has ${badRows} bad row${badRows === 1 ? '' : 's'} (first at line ${firstBad}); see the problems reported in it.`, 'dataset-rows');
+  if (bad.count > 0) {
+    const listed = bad.count > MAX_ROW_DIAGNOSTICS ? `; the first ${MAX_ROW_DIAGNOSTICS} are reported in it` : '; see the problems reported in it';
+    error(`Dataset ${dataset.path} has ${bad.count} bad row${bad.count === 1 ? '' : 's'} (first at line ${bad.firstLine})${listed}.`, 'dataset-rows');
   }
-  const first = rows[0];
   if (first) {
     const columns = Object.keys(first.values);
     for (const variable of variables) {
@@ -121,7 +145,7 @@ async function loadDataset(dataset: DatasetRef, directory: string, fs: FileSyste
     if (needsExpected && !cases.some((kase) => kase.expected !== undefined)) {
       error(`Dataset ${dataset.path} has no '${expectedField ?? 'expected'}' column, but the '${parsed.document.scorer.type}' scorer needs one (set 'expected: <column>').`, 'dataset-column');
     }
-  } else if (malformedRows === 0) {
+  } else if (bad.count === 0) {
     diagnostics.push({ range: dataset.range, severity: 'warning', code: 'dataset-empty', message: `Dataset ${dataset.path} has no rows.` });
   }
   return { cases, diagnostics };
@@ -136,38 +160,62 @@ function lineRange(line: number): Range {
   return { start: { line: line - 1, character: 0 }, end: { line: line - 1, character: Number.MAX_SAFE_INTEGER } };
 }
 
-function readJsonlRows(content: string, file: string, diagnostics: Diagnostic[]): Row[] {
-  const rows: Row[] = [];
-  content.split(/\r?\n/).forEach((text, i) => {
-    if (text.trim() === '') return;
-    const line = i + 1;
-    try {
-      const value: unknown = JSON.parse(text);
-      if (value && typeof value === 'object' && !Array.isArray(value)) rows.push({ line, values: value as Record<string, unknown> });
-      else diagnostics.push({ range: lineRange(line), severity: 'error', code: 'dataset-row', file, message: `${path.basename(file)}:${line}: each line must be a JSON object.` });
-    } catch (cause) {
-      const reason = cause instanceof Error ? cause.message : String(cause);
-      diagnostics.push({ range: lineRange(line), severity: 'error', code: 'dataset-row', file, message: `${path.basename(file)}:${line}: invalid JSON: ${reason}` });
+/** Per-row problems of one dataset: all are counted, the first MAX_ROW_DIAGNOSTICS are reported at their line. */
+class BadRows {
+  count = 0;
+  firstLine = 0;
+  constructor(private readonly file: string, private readonly diagnostics: Diagnostic[]) {}
+
+  add(line: number, message: string): void {
+    this.count++;
+    if (this.count === 1 || line < this.firstLine) this.firstLine = line;
+    if (this.count <= MAX_ROW_DIAGNOSTICS) {
+      this.diagnostics.push({ range: lineRange(line), severity: 'error', code: 'dataset-row', file: this.file, message: `${path.basename(this.file)}:${line}: ${message}` });
     }
-  });
-  return rows;
+  }
 }
 
-function readCsvRows(content: string, file: string, diagnostics: Diagnostic[]): Row[] {
+/** A file with 100,000 bad rows would otherwise flood the Problems view and the terminal. */
+export const MAX_ROW_DIAGNOSTICS = 100;
+
+function readJsonlRows(content: string, bad: BadRows, take: (row: Row) => void): void {
+  // Walks the text by index instead of split(): no array of a million line strings.
+  let line = 0;
+  // Node's utf8 read keeps a byte order mark (TextDecoder drops it); JSON.parse would reject it.
+  for (let start = content.charCodeAt(0) === 0xfeff ? 1 : 0; start < content.length; ) {
+    const newline = content.indexOf('\n', start);
+    const stop = newline < 0 ? content.length : newline;
+    const text = content.slice(start, stop > start && content.charCodeAt(stop - 1) === 13 ? stop - 1 : stop);
+    start = stop + 1;
+    line++;
+    if (text.trim() === '') continue;
+    try {
+      const value: unknown = JSON.parse(text);
+      if (value && typeof value === 'object' && !Array.isArray(value)) take({ line, values: value as Record<string, unknown> });
+      else bad.add(line, 'each line must be a JSON object.');
+    } catch (cause) {
+      bad.add(line, `invalid JSON: ${cause instanceof Error ? cause.message : String(cause)}`);
+    }
+  }
+}
+
+function readCsvRows(content: string, bad: BadRows, take: (row: Row) => void): void {
+  // on_record hands each record over and returns null, so the parser keeps no array of a million records.
   try {
-    const records: { record: Record<string, string>; info: { lines: number } }[] = parseCsv(content, {
+    parseCsv(content, {
       columns: true,
       skip_empty_lines: true,
       bom: true,
-      info: true,
       trim: true,
+      on_record: (record: Record<string, string>, info: { lines: number }) => {
+        take({ line: info.lines, values: record });
+        return null;
+      },
     });
-    return records.map(({ record, info }) => ({ line: info.lines, values: record }));
   } catch (cause) {
     const reason = cause instanceof Error ? cause.message : String(cause);
     const line = /line (\d+)/i.exec(reason)?.[1];
-    diagnostics.push({ range: lineRange(Number(line ?? 1)), severity: 'error', code: 'dataset-row', file, message: `${path.basename(file)}:${line ?? 1}: ${reason}` });
-    return [];
+    bad.add(Number(line ?? 1), reason);
   }
 }
 
@@ -182,11 +230,15 @@ export const nodeFileSystem: FileSystem = {
     return readFile(file, 'utf8');
   },
   async exists(file) {
+    return (await nodeFileSystem.kind?.(file)) === 'file';
+  },
+  async kind(file) {
     const { stat } = await import('node:fs/promises');
     try {
-      return (await stat(file)).isFile();
+      const found = await stat(file);
+      return found.isFile() ? 'file' : found.isDirectory() ? 'folder' : 'other';
     } catch {
-      return false;
+      return 'missing';
     }
   },
 };

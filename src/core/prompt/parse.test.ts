@@ -132,4 +132,59 @@ describe('parsePrompt', () => {
       assert.deepEqual(diagnostics, [], file);
     }
   });
+
+  it('refuses a YAML alias bomb at the alias that crosses the limit, before anything expands it', () => {
+    const levels = ['  a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
+    for (let level = 1; level < 9; level++) {
+      const name = String.fromCharCode(97 + level);
+      levels.push(`  ${name}: &${name} [${Array.from({ length: 10 }, () => `*${String.fromCharCode(96 + level)}`).join(', ')}]`);
+    }
+    const text = ['---', 'input:', '  default:', ...levels, '---', '{{i}}', ''].join('\n');
+    const started = Date.now();
+    const { document, diagnostics } = parsePrompt(text);
+    assert.ok(Date.now() - started < 2000);
+    assert.deepEqual(located(diagnostics), ['8:38-8:40 error yaml-aliases']);
+    assert.match(diagnostics[0]?.message ?? '', /Aliases here expand to more than 100,000 nodes \(at \*d\)/);
+    // Nothing from the refused frontmatter reaches rendering or the run.
+    assert.deepEqual(document.inputDefaults, {});
+    assert.deepEqual(document.frontmatter, {});
+  });
+
+  it('still reads ordinary anchors and aliases, an alias to a mapping as a mapping', () => {
+    const text = '---\nexamples:\n  - &one {input: &q {q: "1+1"}, output: "2"}\n  - *one\ncases:\n  - {input: {q: x, extra: 1}, expected: 2}\n  - {input: *q, expected: 2}\n---\n{{q}}\n';
+    const { document, diagnostics } = parsePrompt(text);
+    assert.deepEqual(diagnostics, []);
+    assert.deepEqual(document.examples.map((e) => [e.input, e.output]), [[{ q: '1+1' }, '2'], [{ q: '1+1' }, '2']]);
+    assert.deepEqual(document.cases.map((c) => [c.input, c.expected]), [[{ q: 'x', extra: 1 }, 2], [{ q: '1+1' }, 2]]);
+  });
+
+  describe('encodings', () => {
+    const text = '---\nsamples: 3\ncases:\n  - {input: {q: "2+2"}, expected: 4}\n---\nSolve {{q}}\n';
+    /** The bytes of `text` in UTF-16, decoded as UTF-8 the way the CLI and VS Code read an unknown file. */
+    const utf16AsUtf8 = (order: 'le' | 'be', bom: boolean): string => {
+      const le = Buffer.from((bom ? '\uFEFF' : '') + text, 'utf16le');
+      return (order === 'le' ? le : Buffer.from(le).swap16()).toString('utf8');
+    };
+
+    for (const [order, bom] of [['le', true], ['le', false], ['be', true], ['be', false]] as const) {
+      it(`says a UTF-16 ${order.toUpperCase()} file${bom ? ' with a byte order mark' : ''} is UTF-16, once, at line 1`, () => {
+        const { document, diagnostics } = parsePrompt(utf16AsUtf8(order, bom));
+        assert.deepEqual(diagnostics.map((d) => [d.range.start.line, d.code, d.message]), [[0, 'encoding', `This file is UTF-16 (${order === 'le' ? 'little' : 'big'}-endian), not UTF-8: save it as UTF-8.`]]);
+        assert.deepEqual(document.cases, []);
+      });
+    }
+
+    it('says a file with CR-only line endings should use LF or CRLF, once, at line 1', () => {
+      const { diagnostics } = parsePrompt(text.replace(/\n/g, '\r'));
+      assert.deepEqual(diagnostics.map((d) => [d.range.start.line, d.code, d.message]), [[0, 'encoding', 'This file uses CR-only line endings (classic Mac): save it with LF or CRLF line endings.']]);
+    });
+
+    it('reads CRLF and a UTF-8 byte order mark as before', () => {
+      for (const variant of [text.replace(/\n/g, '\r\n'), `\uFEFF${text}`]) {
+        const { document, diagnostics } = parsePrompt(variant);
+        assert.deepEqual(diagnostics, []);
+        assert.deepEqual([document.samples, document.cases[0]?.input, document.cases[0]?.expected], [3, { q: '2+2' }, 4]);
+      }
+    });
+  });
 });

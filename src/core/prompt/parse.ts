@@ -1,6 +1,6 @@
 import { isMap, isScalar, isSeq, parseYamlTree, type YamlMap, type YamlNode, type YamlPair } from './yamlTree';
 import { analyzeTemplate } from './template';
-import { closestMatch, didYouMean, LineIndex } from './text';
+import { closestMatch, didYouMean, encodingProblem, LineIndex } from './text';
 import {
   EXTRACTOR_TYPES,
   SCORER_TYPES,
@@ -112,6 +112,13 @@ class PromptParser {
   }
 
   parse(): ParseResult {
+    // One clear diagnostic instead of a cascade of YAML errors about NULs or one endless line.
+    const problem = encodingProblem(this.text);
+    if (problem) {
+      const lineEnd = this.text.search(/[\r\n]/);
+      const range = this.index.range(0, Math.min(lineEnd < 0 ? this.text.length : lineEnd, 3));
+      return { document: emptyDocument('', 0), diagnostics: [{ range, severity: 'error', code: 'encoding', message: problem.message }] };
+    }
     const { yamlText, bodyOffset, frontmatterEnd } = this.splitFrontmatter();
     const body = this.text.slice(bodyOffset);
     const document = emptyDocument(body, this.index.positionAt(bodyOffset).line);
@@ -121,7 +128,7 @@ class PromptParser {
     if (yamlText !== undefined) root = this.parseYaml(yamlText, document);
 
     const template = analyzeTemplate(body, bodyOffset, this.index);
-    this.diagnostics.push(...template.diagnostics);
+    for (const diagnostic of template.diagnostics) this.diagnostics.push(diagnostic);
     document.templateVariables = template.variables;
 
     if (root) this.readFrontmatter(root, document);
@@ -152,7 +159,7 @@ class PromptParser {
   private parseYaml(yamlText: string, document: PromptDocument): YamlMap | undefined {
     const { root, error } = parseYamlTree(yamlText);
     if (error) {
-      this.report(this.yamlRange(error.start, error.end), 'error', 'yaml', `YAML: ${error.message}`);
+      this.report(this.yamlRange(error.start, error.end), 'error', error.code ?? 'yaml', `YAML: ${error.message}`);
       return undefined;
     }
     if (!root || (isScalar(root) && root.value === null)) return undefined;

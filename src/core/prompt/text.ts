@@ -89,3 +89,31 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
   const match = closestMatch(word, candidates);
   return match ? ` — did you mean '${match}'?` : '';
 }
+
+export interface EncodingProblem {
+  kind: 'utf-16' | 'nul' | 'cr-only';
+  message: string;
+}
+
+/**
+ * Why a text, read as UTF-8, is not something to parse: a UTF-16 file (NULs beside every ASCII character,
+ * its byte order mark turned into U+FFFD U+FFFD), other NULs, or old Mac CR-only line endings (which
+ * YAML splits one way and line numbers another). Undefined when the text is fine; CRLF is fine.
+ */
+export function encodingProblem(text: string): EncodingProblem | undefined {
+  const head = text.slice(0, 4096);
+  const bom = head.startsWith('\uFFFD\uFFFD') ? 2 : 0;
+  let nuls = 0;
+  for (let i = 0; i < head.length; i++) if (head.charCodeAt(i) === 0) nuls++;
+  // Line breaks and ASCII in UTF-16 all carry a NUL byte; a lone NUL in UTF-8 text is something else.
+  if (nuls > 0 && (bom > 0 || nuls * 4 >= head.length)) {
+    const order = head.charCodeAt(bom) === 0 ? 'big-endian' : 'little-endian';
+    return { kind: 'utf-16', message: `This file is UTF-16 (${order}), not UTF-8: save it as UTF-8.` };
+  }
+  const nul = text.indexOf('\0');
+  if (nul >= 0) return { kind: 'nul', message: `This file has a NUL character (at offset ${nul}): it is not UTF-8 text. Save it as UTF-8.` };
+  if (text.includes('\r') && !text.includes('\n')) {
+    return { kind: 'cr-only', message: 'This file uses CR-only line endings (classic Mac): save it with LF or CRLF line endings.' };
+  }
+  return undefined;
+}

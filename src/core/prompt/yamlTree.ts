@@ -34,6 +34,8 @@ export type YamlNode = YamlScalar | YamlMap | YamlSeq;
 
 export interface YamlError {
   message: string;
+  /** Set when the YAML parsed but is refused (too many nodes through aliases). */
+  code?: 'yaml-aliases';
   start: number;
   end: number;
 }
@@ -81,8 +83,24 @@ function trimEnd(text: string, start: number, end: number): number {
   return i;
 }
 
+/**
+ * Most nodes that aliases may stand for, all aliases together. js-yaml shares the anchored object, so the
+ * parse stays small, but anything that walks the data (rendering, JSON, structured clone) visits every copy:
+ * ten levels of ten aliases (a "billion laughs") is 10^10 nodes.
+ */
+export const MAX_ALIAS_NODES = 100_000;
+
+class AliasLimit extends Error {}
+
 export function parseYamlTree(text: string): { root?: YamlNode; error?: YamlError } {
   const stack: Frame[] = [{ start: 0, children: [] }];
+  // Nodes in each collection once its aliases are expanded, and the total that aliases stand for so far.
+  const sizes = new WeakMap<object, number>();
+  // The node read for each anchored collection, so an alias to it reads as a map or list too.
+  const nodes = new WeakMap<object, YamlMap | YamlSeq>();
+  const sizeOf = (node: YamlNode): number => (typeof node.value === 'object' && node.value !== null ? (sizes.get(node.value) ?? 1) : 1);
+  let aliased = 0;
+  let refused: YamlError | undefined;
   const listener = (event: 'open' | 'close', state: ComposeState): void => {
     if (event === 'open') {
       stack.push({ start: state.position, children: [] });
@@ -116,12 +134,33 @@ export function parseYamlTree(text: string): { root?: YamlNode; error?: YamlErro
     } else {
       node = { kind: 'scalar', start, end, value: state.result };
     }
+    if (node.kind !== 'scalar') {
+      let size = 1;
+      for (const child of frame.children) size += sizeOf(child);
+      if (typeof node.value === 'object' && node.value !== null) {
+        sizes.set(node.value, size);
+        nodes.set(node.value, node);
+      }
+    } else if (typeof node.value === 'object' && node.value !== null) {
+      // A scalar-shaped node holding a collection is an alias (`*name`).
+      aliased += sizeOf(node);
+      if (aliased > MAX_ALIAS_NODES) {
+        const name = text.slice(start, end);
+        refused = { code: 'yaml-aliases', start, end, message: `Aliases here expand to more than ${MAX_ALIAS_NODES.toLocaleString('en-US')} nodes (at ${name}): the YAML is refused (an alias bomb?). Write the values out, or alias smaller parts.` };
+        // Stop js-yaml at once: the rest of the document only adds to the expansion.
+        throw new AliasLimit();
+      }
+      // The alias's own place, the anchored node's contents (whose places are in the anchor's definition).
+      const anchored = nodes.get(node.value);
+      if (anchored) node = { ...anchored, start, end };
+    }
     parent.children.push(node);
   };
 
   try {
     load(text, { schema: CORE_SCHEMA, listener: listener, json: false });
   } catch (error) {
+    if (error instanceof AliasLimit && refused) return { error: refused };
     if (error instanceof YAMLException) {
       const position = Math.min(error.mark?.position ?? 0, text.length);
       const lineEnd = text.indexOf('\n', position);
