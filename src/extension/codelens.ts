@@ -35,8 +35,8 @@ export class PromptCodeLenses implements vscode.CodeLensProvider {
     const top = new vscode.Range(0, 0, 0, 0);
     const summary = `${loaded.cases.length} cases × ${parsed.variants.length} variants × ${parsed.samples} chains`;
     lenses.push(new EvaluateLens(top, document, summary));
-    for (const kase of parsed.cases) {
-      lenses.push(new vscode.CodeLens(toRange(kase.range), { title: '▶ Evaluate case', tooltip: `Run every variant on ${kase.name ?? kase.id}`, command: 'chainscope.evaluateCase', arguments: [document.uri, kase.id] }));
+    for (const testCase of parsed.cases) {
+      lenses.push(new vscode.CodeLens(toRange(testCase.range), { title: '▶ Evaluate case', tooltip: `Run every variant on ${testCase.name ?? testCase.id}`, command: 'chainscope.evaluateCase', arguments: [document.uri, testCase.id] }));
     }
     if (!parsed.variantsDefaulted) {
       for (const variant of parsed.variants) {

@@ -30,7 +30,7 @@ export function registerCommands(documents: PromptDocuments, diagnostics: Prompt
       let chosen = caseId;
       if (!chosen) {
         const loaded = await documents.get(await vscode.workspace.openTextDocument(resolved));
-        chosen = (await vscode.window.showQuickPick(loaded.cases.map((kase) => ({ label: kase.name ?? kase.id, id: kase.id })), { title: 'Evaluate which case?' }))?.id;
+        chosen = (await vscode.window.showQuickPick(loaded.cases.map((testCase) => ({ label: testCase.name ?? testCase.id, id: testCase.id })), { title: 'Evaluate which case?' }))?.id;
       }
       return chosen ? evaluations.evaluate({ uri: resolved, cases: [chosen] }) : undefined;
     }),

@@ -86,7 +86,7 @@ async function provideTokenHover(
   const loaded = await documents.get(document);
   const parsed = loaded.document;
   const inBody = position.line >= parsed.templateLine;
-  const hoveredCase = parsed.cases.find((kase) => contains(kase.range, position));
+  const hoveredCase = parsed.cases.find((testCase) => contains(testCase.range, position));
   const hoveredVariant = parsed.variantsDefaulted ? undefined : parsed.variants.find((variant) => contains(variant.range, position));
   const onSummaryKey = ['variants', 'samples', 'model'].some((key) => {
     const range = parsed.keyRanges[key];

@@ -83,16 +83,16 @@ export class PromptTests implements vscode.Disposable {
     const errors = loaded.diagnostics.filter((diagnostic) => diagnostic.severity === 'error');
     item.error = errors.length > 0 ? `${errors.length} problem(s): ${errors[0]?.message ?? ''}` : undefined;
     const children: vscode.TestItem[] = [];
-    for (const kase of loaded.cases) {
-      const location = kase.origin ? vscode.Uri.file(kase.origin.file) : uri;
-      const caseItem = this.controller.createTestItem(`${uri.toString()}::${kase.id}`, kase.name ?? kase.id, location);
-      caseItem.range = kase.origin ? new vscode.Range(kase.origin.line - 1, 0, kase.origin.line - 1, 0) : toRange(kase.range);
-      this.data.set(caseItem, { uri, caseId: kase.id });
+    for (const testCase of loaded.cases) {
+      const location = testCase.origin ? vscode.Uri.file(testCase.origin.file) : uri;
+      const caseItem = this.controller.createTestItem(`${uri.toString()}::${testCase.id}`, testCase.name ?? testCase.id, location);
+      caseItem.range = testCase.origin ? new vscode.Range(testCase.origin.line - 1, 0, testCase.origin.line - 1, 0) : toRange(testCase.range);
+      this.data.set(caseItem, { uri, caseId: testCase.id });
       const variants = loaded.document.variants.map((variant) => {
-        const variantItem = this.controller.createTestItem(`${uri.toString()}::${kase.id}::${variant.name}`, variant.name, location);
+        const variantItem = this.controller.createTestItem(`${uri.toString()}::${testCase.id}::${variant.name}`, variant.name, location);
         variantItem.range = caseItem.range;
         variantItem.description = variant.kind === variant.name ? undefined : variant.kind;
-        this.data.set(variantItem, { uri, caseId: kase.id, variant: variant.name });
+        this.data.set(variantItem, { uri, caseId: testCase.id, variant: variant.name });
         return variantItem;
       });
       caseItem.children.replace(variants);

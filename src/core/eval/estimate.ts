@@ -25,11 +25,11 @@ export async function estimateRun(
   const samples = options.samples ?? document.samples;
   const encoding = encodingForModel(options.model);
   const variants = document.variants.filter((variant) => !options.variants || options.variants.includes(variant.name));
-  const cases = loaded.cases.filter((kase) => !options.cases || options.cases.includes(kase.id));
+  const cases = loaded.cases.filter((testCase) => !options.cases || options.cases.includes(testCase.id));
   let promptTokens = 0;
   for (const variant of variants) {
-    for (const kase of cases) {
-      const rendered = await renderVariant(document, variant, kase.input);
+    for (const testCase of cases) {
+      const rendered = await renderVariant(document, variant, testCase.input);
       promptTokens += options.input === 'chat' ? countChatTokens(rendered.messages, encoding) : countTokens(rendered.text, encoding);
     }
   }

@@ -90,7 +90,7 @@ function runOf(loaded: LoadedPrompt, completions: CompletionRecord[], end: EndRe
       sampling: loaded.document.sampling,
       samples: loaded.document.samples,
       variants: loaded.document.variants.map((variant) => variant.name),
-      cases: loaded.cases.map((kase) => kase.id),
+      cases: loaded.cases.map((testCase) => testCase.id),
       startedAt: '2024-05-01T12:00:00.000Z',
     },
     completions,

@@ -39,7 +39,7 @@ export async function loadPrompt(file: string, text: string, fs: FileSystem): Pr
     const result = await loadDataset(dataset, directory, fs, parsed);
     // Loops, not push(...rows): spreading 130,000 rows overflows the call stack.
     for (const diagnostic of result.diagnostics) diagnostics.push(diagnostic);
-    for (const kase of result.cases) cases.push(kase);
+    for (const testCase of result.cases) cases.push(testCase);
   }
 
   const scorer = parsed.document.scorer;
@@ -122,9 +122,9 @@ async function loadDataset(dataset: DatasetRef, directory: string, fs: FileSyste
     }
     // Columns that no variable reads still travel along, for custom scorers and reports.
     for (const [column, value] of Object.entries(row.values)) if (!(column in input) && column !== expectedKey) input[column] = value;
-    const kase: Case = { id: `${relative}:${row.line}`, input, range: dataset.range, origin: { file, line: row.line } };
-    if (expectedKey !== undefined && row.values[expectedKey] !== undefined) kase.expected = row.values[expectedKey];
-    cases.push(kase);
+    const testCase: Case = { id: `${relative}:${row.line}`, input, range: dataset.range, origin: { file, line: row.line } };
+    if (expectedKey !== undefined && row.values[expectedKey] !== undefined) testCase.expected = row.values[expectedKey];
+    cases.push(testCase);
   };
   if (extension === '.csv') readCsvRows(content, bad, take);
   else readJsonlRows(content, bad, take);
@@ -142,7 +142,7 @@ async function loadDataset(dataset: DatasetRef, directory: string, fs: FileSyste
         error(`Dataset ${dataset.path} has no column '${column}' for template variable '${variable}'${didYouMean(column, columns)} (columns: ${columns.join(', ')}).`, 'dataset-column');
       }
     }
-    if (needsExpected && !cases.some((kase) => kase.expected !== undefined)) {
+    if (needsExpected && !cases.some((testCase) => testCase.expected !== undefined)) {
       error(`Dataset ${dataset.path} has no '${expectedField ?? 'expected'}' column, but the '${parsed.document.scorer.type}' scorer needs one (set 'expected: <column>').`, 'dataset-column');
     }
   } else if (bad.count === 0) {

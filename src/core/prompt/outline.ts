@@ -55,12 +55,12 @@ export function outline(document: PromptDocument): OutlineSymbol[] {
     selectionRange: example.range,
     children: [],
   })));
-  section('cases', 'namespace', `${document.cases.length}`, document.cases.map((kase, i) => ({
-    name: kase.name ?? `case ${i + 1}`,
-    detail: kase.expected !== undefined ? `→ ${preview(kase.expected, 30)}` : preview(firstValue(kase.input)),
+  section('cases', 'namespace', `${document.cases.length}`, document.cases.map((testCase, i) => ({
+    name: testCase.name ?? `case ${i + 1}`,
+    detail: testCase.expected !== undefined ? `→ ${preview(testCase.expected, 30)}` : preview(firstValue(testCase.input)),
     kind: 'event',
-    range: kase.range,
-    selectionRange: kase.range,
+    range: testCase.range,
+    selectionRange: testCase.range,
     children: [],
   })));
   section('dataset', 'namespace', document.datasets.map((dataset) => dataset.path).join(', '), []);
@@ -118,7 +118,7 @@ export function foldingRanges(document: PromptDocument): FoldingRange[] {
   if (document.frontmatterRange) add(document.frontmatterRange);
   for (const key of Object.values(document.keyRanges)) add(key.full);
   for (const example of document.examples) add(example.range);
-  for (const kase of document.cases) add(kase.range);
+  for (const testCase of document.cases) add(testCase.range);
   for (const section of templateSections(document)) add(section.range);
   return ranges;
 }

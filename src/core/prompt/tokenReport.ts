@@ -31,8 +31,8 @@ export async function tokenReport(
   for (const variant of options.variants ?? document.variants) {
     let total = 0;
     let first: { chat: number; text: number; examples: number } | undefined;
-    for (const kase of measured) {
-      const rendered = await renderVariant(document, variant, kase.input);
+    for (const testCase of measured) {
+      const rendered = await renderVariant(document, variant, testCase.input);
       const chat = countChatTokens(rendered.messages, encoding);
       total += chat;
       first ??= { chat, text: countTokens(rendered.text, encoding), examples: rendered.examples.length };
