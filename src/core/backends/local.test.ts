@@ -7,6 +7,8 @@ import type { Completion } from '../backend';
 import { LocalModel, type GeneratedChain, type GenerateRequest } from '../local/generator';
 import { checkModelInputs, ModelFolderError, readModelFolder } from '../local/modelFolder';
 import { LocalBackend, resolveLocalModel } from './local';
+import { runEvaluation } from '../eval/run';
+import { loadPrompt, nodeFileSystem } from '../prompt/load';
 
 const root = path.resolve(__dirname, '../../..');
 const MODEL = path.join(root, 'testFixtures/models/arith-tiny');
@@ -267,6 +269,24 @@ describe('LocalBackend (worker thread)', function () {
     await run;
     assert.ok(chains.length < 16);
     await backend.dispose();
+  });
+
+  it('stops a run at the first request when the model cannot be loaded', async () => {
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'chainscope-model-'));
+    try {
+      fs.cpSync(MODEL, folder, { recursive: true });
+      // The folder reads fine (config, tokenizer, an ONNX file), but the graph itself is garbage.
+      fs.writeFileSync(path.join(folder, 'onnx', 'model.onnx'), Buffer.from('not an onnx graph at all'));
+      const backend = start({ directory: folder, executionProvider: 'cpu' });
+      const text = `---\nsamples: 2\nconfig: {temperature: 0.7}\nvariants: [zero-shot]\ncases:\n  - {input: "1 + 1", expected: 2}\n  - {input: "2 + 2", expected: 4}\nextract: number\n---\n{{q}}\n`;
+      const loaded = await loadPrompt(path.join(folder, 'sums.prompt'), text, nodeFileSystem);
+      const outcome = await runEvaluation({ loaded, promptText: text, backend, runsDirectory: path.join(folder, 'runs'), concurrency: 1 });
+      assert.equal(outcome.status, 'failed');
+      assert.match(outcome.error ?? '', /could not be loaded/);
+      assert.equal(outcome.run.completions.length, 0, 'no chain is recorded as a wrong answer');
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   it('reports a broken model folder clearly instead of crashing', () => {

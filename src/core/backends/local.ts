@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { Backend, Completion, CompletionOptions, CompletionRequest } from '../backend';
+import { BackendError, type Backend, type Completion, type CompletionOptions, type CompletionRequest } from '../backend';
 import type { ExecutionProviderSetting, LoadedInfo } from '../local/generator';
 import { ModelFolderError, readModelFolder, type ModelFolder } from '../local/modelFolder';
 import type { FromWorker, ToWorker } from '../local/protocol';
@@ -130,7 +130,12 @@ export class LocalBackend implements Backend {
   }
 
   async *complete(request: CompletionRequest, options: CompletionOptions): AsyncIterable<Completion> {
-    await this.load();
+    try {
+      await this.load();
+    } catch (error) {
+      // A model that cannot load fails every request the same way: the run stops at once.
+      throw new BackendError(`the local model ${this.model} could not be loaded: ${error instanceof Error ? error.message : String(error)}`, undefined, false, undefined, true);
+    }
     const id = this.nextId++;
     const queue: FromWorker[] = [];
     let wake: (() => void) | undefined;

@@ -49,6 +49,7 @@ describe('EvaluationSession', function () {
     });
     const { result, comparison } = await running.run();
     assert.equal(events[0], 'start');
+    assert.equal(events.at(-1), 'result');
     assert.equal(events.filter((type) => type === 'record').length, 6);
     assert.equal(snapshotChains, 6, 'the snapshot after the last record holds every chain');
     assert.equal(comparison, undefined, 'no earlier run to compare with');

@@ -16,7 +16,8 @@ export type SessionEvent =
   | { type: 'start'; header: RunHeader; runFile: string; resumed: number }
   | { type: 'progress'; progress: ProgressEvent }
   | { type: 'record'; record: CompletionRecord }
-  | { type: 'warning'; message: string };
+  | { type: 'warning'; message: string }
+  | { type: 'result'; outcome: SessionOutcome };
 
 export interface SessionOptions extends RunSelection {
   loaded: LoadedPrompt;
@@ -144,7 +145,9 @@ export class EvaluationSession {
     const result = summarizeRun(loaded.document, loaded.cases, outcome.run, this.prices, customScores);
     result.runFile = outcome.runFile;
     const comparison = previousRun ? await this.compare(previousRun, result, emit) : undefined;
-    return { result, ...(comparison ? { comparison } : {}) };
+    const sessionOutcome: SessionOutcome = { result, ...(comparison ? { comparison } : {}) };
+    emit({ type: 'result', outcome: sessionOutcome });
+    return sessionOutcome;
   }
 
   private async compare(previousFile: string, result: RunResult, emit: (event: SessionEvent) => void): Promise<Comparison | undefined> {
