@@ -11,6 +11,8 @@ export interface CompletionRequest extends Sampling {
   n: number;
   /** Index of the first sample this request produces: sample i of a case is always the same sample. */
   firstSample: number;
+  /** One seed per chain, sample firstSample + i: backends that seed chains one by one use these (`seed` is the request's). */
+  seeds?: number[];
 }
 
 export type FinishReason = 'stop' | 'length' | 'cancelled' | 'error' | 'filtered';

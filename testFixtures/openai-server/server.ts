@@ -4,7 +4,7 @@
 // the failures and the bookkeeping, not the answers.
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { seededRandom } from '../../src/core/local/sampler';
+import { seededRandom } from '../../src/core/random';
 
 export type FaultKind = 'rate-limit' | 'server-error' | 'hang' | 'malformed-json' | 'cut-stream' | 'ignore-n' | 'unauthorized' | 'not-found' | 'context-length' | 'content-filter';
 

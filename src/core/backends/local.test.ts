@@ -81,7 +81,8 @@ describe('local model on onnxruntime-node (the embedded arith-tiny)', function (
   });
 
   it('decodes 8 chains in one batch exactly as 8 separate runs at the same seeds (token for token)', async () => {
-    const sampling = { temperature: 1, topK: 20, topP: 0.95 };
+    // Hot enough that chains differ: this model is near-certain on the reference prompt at temperature 1.
+    const sampling = { temperature: 1.5, topK: 20, topP: 0.95 };
     const batched = await chainsOf(model, { n: 8, seed: 3, sampling });
     assert.equal(batched.length, 8);
     for (let sample = 0; sample < 8; sample++) {

@@ -158,6 +158,7 @@ export class LocalBackend implements Backend {
         maxNewTokens: request.maxTokens ?? generation.maxNewTokens ?? 128,
         sampling: { temperature: request.temperature ?? generation.temperature ?? 1, topK: request.topK ?? generation.topK ?? 0, topP: request.topP ?? generation.topP ?? 1 },
         ...(request.seed !== undefined ? { seed: request.seed } : {}),
+        ...(request.seeds !== undefined ? { seeds: request.seeds } : {}),
         stop: request.stop ?? [],
       },
     });

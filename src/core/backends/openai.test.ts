@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { apiSeed, chainSeed } from '../random';
 import { startFakeServer, type FakeServer } from '../../../testFixtures/openai-server/server';
 import type { Completion, CompletionRequest } from '../backend';
 import { createBackend } from '.';
@@ -50,8 +51,9 @@ describe('OpenAI-compatible backend (real SDK, real HTTP server)', function () {
     assert.deepEqual(completions.map((c) => c.sample), [0, 1, 2, 3, 4, 5, 6, 7]);
     assert.equal(server.requests.length, 8);
     assert.deepEqual(server.requests.slice(1).map((r) => r.n), [1, 1, 1, 1, 1, 1, 1]);
-    // Separate requests at one seed would repeat one chain: each gets seed + sample.
-    assert.deepEqual(server.requests.slice(1).map((r) => r.seed), [2, 3, 4, 5, 6, 7, 8]);
+    // Separate requests at one seed would repeat one chain: each gets its own, derived from (seed, sample).
+    assert.deepEqual(server.requests.slice(1).map((r) => r.seed), [1, 2, 3, 4, 5, 6, 7].map((sample) => apiSeed(chainSeed(1, '', '', sample))));
+    assert.equal(new Set(server.requests.map((r) => r.seed)).size, 8);
     assert.equal(logs.filter((line) => line.includes("ignores 'n'")).length, 1);
   });
 

@@ -1,4 +1,5 @@
 import OpenAI, { AzureOpenAI } from 'openai';
+import { apiSeed, chainSeed } from '../random';
 import { BackendError, type Backend, type Completion, type CompletionOptions, type CompletionRequest, type FinishReason } from '../backend';
 import { redactSecrets, redactUrl } from '../redact';
 
@@ -111,7 +112,10 @@ export class OpenAIBackend implements Backend {
       this.options.log?.('warn', `${this.id}: the server returned ${request.n - missing.length} of ${request.n} choices (it ignores 'n'); requesting each missing chain separately.`);
     }
     for (const sample of missing) {
-      const single: CompletionRequest = { ...request, n: 1, firstSample: sample, ...(request.seed !== undefined ? { seed: request.seed + sample } : {}) };
+      // Each chain asked alone gets its own seed: the engine's per-chain seed, else one derived from the request's.
+      const own = request.seeds?.[sample - request.firstSample] ?? (request.seed !== undefined ? chainSeed(request.seed, '', '', sample) : undefined);
+      const { seeds: _seeds, ...rest } = request;
+      const single: CompletionRequest = { ...rest, n: 1, firstSample: sample, ...(own !== undefined ? { seed: apiSeed(own) } : {}) };
       for await (const completion of this.withRetries(single, options, started)) {
         if (completion.sample === sample) yield completion;
       }

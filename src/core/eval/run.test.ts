@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { ScriptedBackend } from '../../../testFixtures/scriptedBackend';
 import { BackendError, type Backend } from '../backend';
 import { loadPrompt, nodeFileSystem, type LoadedPrompt } from '../prompt/load';
+import { apiSeed, chainSeed, seededRandom, splitmix64, xoshiro128 } from '../random';
 import { CompletionCache } from './cache';
 import { contiguousRuns, runEvaluation, RunSetupError } from './run';
 import { parseRunFile } from './store';
@@ -12,7 +13,7 @@ import { parseRunFile } from './store';
 const PROMPT = `---
 name: sums
 samples: 4
-config: {temperature: 0.7}
+config: {temperature: 0.7, seed: 5}
 variants: [zero-shot, zero-shot-cot]
 cases:
   - {name: a, input: "1 + 1", expected: 2}
@@ -237,6 +238,88 @@ describe('runEvaluation: runs that fail loudly and safely', function () {
     // The same endpoint again: replayed, and marked as replayed.
     const again = await runEvaluation(options(new ScriptedBackend(() => 'unused', 0, 'http://server-two/v1'), { cache, variants: ['zero-shot'] }));
     assert.ok(again.run.completions.every((c) => c.cached && c.text === 'The answer is 2.'));
+  });
+});
+
+describe('runEvaluation: seeds', function () {
+  this.timeout(20_000);
+  let folder: string;
+  beforeEach(() => {
+    folder = fs.mkdtempSync(path.join(os.tmpdir(), 'chainscope-seeds-'));
+  });
+  afterEach(() => fs.rmSync(folder, { recursive: true, force: true }));
+  const answer = (_text: string, sample: number): string => `The answer is ${sample}.`;
+
+  it("gives every chain its own seed from (run seed, variant, case, sample); the request's seed is its first chain's", async () => {
+    const loaded = await loadPrompt(path.join(folder, 'sums.prompt'), PROMPT, nodeFileSystem);
+    const backend = new ScriptedBackend(answer);
+    const outcome = await runEvaluation({ loaded, promptText: PROMPT, backend, runsDirectory: path.join(folder, 'runs') });
+    assert.equal(outcome.run.header.seed, 5);
+    const seeds = backend.requests.flatMap((request) => request.seeds ?? []);
+    assert.equal(seeds.length, 24);
+    assert.equal(new Set(seeds).size, 24, 'no two chains of the run share a stream');
+    const first = backend.requests.find((request) => request.text?.includes('1 + 1') && !request.text.includes('step by step'));
+    assert.deepEqual(first?.seeds, [0, 1, 2, 3].map((sample) => chainSeed(5, 'zero-shot', 'a', sample)));
+    assert.equal(first?.seed, apiSeed(chainSeed(5, 'zero-shot', 'a', 0)));
+  });
+
+  it('draws and records a fresh run seed when the prompt sets none, and never replays another seed\'s chains', async () => {
+    const text = PROMPT.replace('config: {temperature: 0.7, seed: 5}', 'config: {temperature: 0.7}');
+    const loaded = await loadPrompt(path.join(folder, 'sums.prompt'), text, nodeFileSystem);
+    const cache = new CompletionCache(path.join(folder, 'cache.jsonl'));
+    const runs = [];
+    for (let i = 0; i < 2; i++) {
+      const backend = new ScriptedBackend(answer);
+      runs.push({ backend, outcome: await runEvaluation({ loaded, promptText: text, backend, runsDirectory: path.join(folder, 'runs'), cache, variants: ['zero-shot'] }) });
+    }
+    const [one, two] = runs;
+    assert.ok(one && two);
+    assert.equal(typeof one.outcome.run.header.seed, 'number');
+    assert.notEqual(one.outcome.run.header.seed, two.outcome.run.header.seed);
+    assert.equal(two.backend.requests.length, 3, 'a new seed is a new experiment: nothing replayed');
+    // The recorded seed replays the run: the same seeds reach the backend.
+    const replay = new ScriptedBackend(answer);
+    const seeded = await loadPrompt(path.join(folder, 'sums.prompt'), text.replace('temperature: 0.7', `temperature: 0.7, seed: ${one.outcome.run.header.seed}`), nodeFileSystem);
+    await runEvaluation({ loaded: seeded, promptText: text, backend: replay, runsDirectory: path.join(folder, 'runs'), variants: ['zero-shot'] });
+    assert.deepEqual(replay.requests.map((r) => r.seeds), one.backend.requests.map((r) => r.seeds));
+  });
+});
+
+describe('chain seeds', () => {
+  it('are uncorrelated across case ids: first draws of 10,000 cases at one sample index', () => {
+    // The old scheme (seed + sample) gave every case the same stream at a given sample index.
+    const draws = Array.from({ length: 10_000 }, (_, i) => seededRandom(chainSeed(11, 'zero-shot-cot', `case-${i}`, 0))());
+    const mean = draws.reduce((sum, x) => sum + x, 0) / draws.length;
+    assert.ok(Math.abs(mean - 0.5) < 0.01, `mean ${mean}`); // SE = 0.0029
+    // Lag-1 correlation between neighbouring case ids, and uniformity over 10 bins (chi-square, 9 df).
+    let covariance = 0;
+    for (let i = 1; i < draws.length; i++) covariance += ((draws[i] as number) - mean) * ((draws[i - 1] as number) - mean);
+    const variance = draws.reduce((sum, x) => sum + (x - mean) ** 2, 0);
+    assert.ok(Math.abs(covariance / variance) < 0.04, `lag-1 correlation ${covariance / variance}`); // SE = 0.01
+    const bins = new Array<number>(10).fill(0);
+    for (const x of draws) bins[Math.floor(x * 10)] = (bins[Math.floor(x * 10)] ?? 0) + 1;
+    const chiSquare = bins.reduce((sum, count) => sum + (count - 1000) ** 2 / 1000, 0);
+    assert.ok(chiSquare < 27.9, `chi-square ${chiSquare}`); // p = 0.001 at 9 degrees of freedom
+    // Draws at sample 0 and sample 1 of the same cases are uncorrelated too.
+    const next = Array.from({ length: 10_000 }, (_, i) => seededRandom(chainSeed(11, 'zero-shot-cot', `case-${i}`, 1))());
+    let cross = 0;
+    for (let i = 0; i < draws.length; i++) cross += ((draws[i] as number) - mean) * ((next[i] as number) - 0.5);
+    assert.ok(Math.abs(cross / variance) < 0.04, `correlation across samples ${cross / variance}`);
+  });
+
+  it('depend on every part: run seed, variant, case and sample', () => {
+    const base = chainSeed(1, 'v', 'c', 0);
+    for (const other of [chainSeed(2, 'v', 'c', 0), chainSeed(1, 'w', 'c', 0), chainSeed(1, 'v', 'd', 0), chainSeed(1, 'v', 'c', 1)]) assert.notEqual(other, base);
+    assert.equal(chainSeed(1, 'v', 'c', 0), base, 'and nothing else');
+    assert.ok(Number.isSafeInteger(base) && base >= 0);
+    assert.ok(apiSeed(base) < 2 ** 31);
+  });
+
+  it('xoshiro128** matches its reference outputs', () => {
+    // From the reference C implementation with state {1, 2, 3, 4}.
+    const next = xoshiro128(1, 2, 3, 4);
+    assert.deepEqual(Array.from({ length: 6 }, next), [11520, 0, 5927040, 70819200, 2031721883, 1637235492]);
+    assert.equal(splitmix64(0n), 0xe220a8397b1dcdafn);
   });
 });
 

@@ -2,6 +2,7 @@ import { BackendError, type Backend, type Completion, type CompletionRequest } f
 import type { LoadedPrompt } from '../prompt/load';
 import { renderVariant, type RenderedPrompt } from '../prompt/render';
 import type { Case, Sampling, Variant } from '../prompt/types';
+import { apiSeed, chainSeed, freshRunSeed } from '../random';
 import { completionKey, type CompletionCache } from './cache';
 import { keyOfSample, sampleKey, type SampleKey } from './keys';
 import { describeSkipped, hashText, newRunId, RunFile, RUN_FILE_SCHEMA, type CompletionRecord, type ParsedRunFile, type RunHeader } from './store';
@@ -123,7 +124,8 @@ export async function runEvaluation(options: RunOptions): Promise<RunOutcome> {
   // A fatal error stops new requests through this controller; requests in flight finish on their own.
   const stop = new AbortController();
   const signal = options.signal ?? new AbortController().signal;
-  const context: ExecutionContext = { backend: options.backend, parameters, signal, cache: options.cache, record, progress };
+  const runSeed = header.seed ?? header.sampling.seed;
+  const context: ExecutionContext = { backend: options.backend, parameters, ...(runSeed !== undefined ? { runSeed } : {}), signal, cache: options.cache, record, progress };
   const requests = replayCached(cells, context);
 
   let status: RunOutcome['status'] = 'completed';
@@ -167,6 +169,7 @@ function createRun(options: RunOptions, started: number): { runFile: RunFile; he
     ...(document.name ? { promptName: document.name } : {}),
     backend: { id: backend.id, model: backend.model, input: backend.input, endpoint: backend.endpoint },
     sampling: document.sampling,
+    seed: document.sampling.seed ?? freshRunSeed(),
     samples: options.samples ?? document.samples,
     variants,
     cases,
@@ -283,6 +286,8 @@ class ProgressTracker {
 interface ExecutionContext {
   backend: Backend;
   parameters: Parameters;
+  /** Seeds every chain (absent only when resuming a first-release run file without a seed). */
+  runSeed?: number;
   signal: AbortSignal;
   cache: CompletionCache | undefined;
   record: (entry: CompletionRecord) => void;
@@ -293,8 +298,16 @@ function promptOf(backend: Backend, rendered: RenderedPrompt): Pick<CompletionRe
   return backend.input === 'chat' ? { messages: rendered.messages } : { text: rendered.text };
 }
 
+/** Each chain's own seed, or undefined for runs without one. */
+function seedOf(context: ExecutionContext, cell: Cell, sample: number): number | undefined {
+  return context.runSeed === undefined ? undefined : chainSeed(context.runSeed, cell.variant.name, cell.testCase.id, sample);
+}
+
 function cacheKeyOf(context: ExecutionContext, cell: Cell, sample: number): string {
-  return completionKey(context.backend, { ...context.parameters, ...promptOf(context.backend, cell.rendered) }, sample);
+  // The chain's own seed is what determines it; greedy decoding (temperature 0) does not depend on any.
+  const { seed: _runSeed, ...parameters } = context.parameters;
+  const seed = parameters.temperature === 0 ? undefined : seedOf(context, cell, sample);
+  return completionKey(context.backend, { ...parameters, ...(seed !== undefined ? { seed } : {}), ...promptOf(context.backend, cell.rendered) }, sample);
 }
 
 /** Replays cached samples at once, in order, and returns the requests still to send. */
@@ -326,14 +339,22 @@ function failedRecord(cell: Cell, sample: number, error: string): CompletionReco
  */
 async function executeRequest({ cell, samples }: CellRequest, context: ExecutionContext): Promise<void> {
   const { backend, parameters, signal } = context;
-  const request: CompletionRequest = { ...parameters, ...promptOf(backend, cell.rendered), n: samples.length, firstSample: samples[0] ?? 0 };
+  const seeds = context.runSeed === undefined ? undefined : samples.map((sample) => seedOf(context, cell, sample) as number);
+  const request: CompletionRequest = {
+    ...parameters,
+    ...promptOf(backend, cell.rendered),
+    n: samples.length,
+    firstSample: samples[0] ?? 0,
+    // The request's seed (APIs take one per request) is its first chain's; backends that seed chains one by one use `seeds`.
+    ...(seeds ? { seed: apiSeed(seeds[0] as number), seeds } : {}),
+  };
   const pending = new Set(samples);
   try {
     const onDelta = (sample: number, text: string): void => context.progress.streamed(sampleKey(cell.variant.name, cell.testCase.id, sample), text);
     for await (const completion of backend.complete(request, { signal, onDelta })) {
       if (!pending.delete(completion.sample)) continue;
       if (signal.aborted && completion.finishReason === 'cancelled') continue;
-      const answerText = completion.error ? undefined : await answerStage(backend, cell, completion, parameters, signal);
+      const answerText = completion.error ? undefined : await answerStage(backend, cell, completion, request, signal);
       context.record({ type: 'completion', variant: cell.variant.name, caseId: cell.testCase.id, ...completion, ...(answerText !== undefined ? { answerText } : {}) });
       if (!completion.error && completion.finishReason !== 'cancelled' && !needsAnswerStage(cell.variant)) {
         context.cache?.put({ key: cacheKeyOf(context, cell, completion.sample), text: completion.text, finishReason: completion.finishReason, usage: completion.usage });
@@ -355,7 +376,7 @@ function needsAnswerStage(variant: Variant): boolean {
 }
 
 /** Zero-shot CoT's second prompt (Kojima et al.): the chain, then "Therefore, the answer is", answered greedily. */
-async function answerStage(backend: Backend, cell: Cell, completion: Completion, parameters: Parameters, signal: AbortSignal): Promise<string | undefined> {
+async function answerStage(backend: Backend, cell: Cell, completion: Completion, parameters: CompletionRequest, signal: AbortSignal): Promise<string | undefined> {
   const answerPrompt = cell.variant.answerPrompt;
   if (!needsAnswerStage(cell.variant) || !answerPrompt || signal.aborted) return undefined;
   const chain = completion.text.trim();
@@ -368,7 +389,6 @@ async function answerStage(backend: Backend, cell: Cell, completion: Completion,
     temperature: 0,
     maxTokens: ANSWER_STAGE_MAX_TOKENS,
     ...(parameters.stop ? { stop: parameters.stop } : {}),
-    ...(parameters.seed !== undefined ? { seed: parameters.seed } : {}),
   };
   for await (const answer of backend.complete(request, { signal })) {
     if (answer.error) return undefined;

@@ -20,6 +20,11 @@ export interface RunHeader {
   /** `endpoint` is the backend's address with any credentials removed. */
   backend: { id: string; model: string; input: 'chat' | 'text'; endpoint?: string };
   sampling: Sampling;
+  /**
+   * The run's seed: the prompt's `seed`, or one drawn for this run. Each chain's stream is derived from
+   * it, the variant, the case id and the sample index (src/core/random.ts). Absent in first-release files.
+   */
+  seed?: number;
   samples: number;
   variants: string[];
   cases: string[];

@@ -8,7 +8,8 @@ import type * as Ort from 'onnxruntime-node';
 import { GrowingCache } from './kvCache';
 import { checkModelInputs, ModelFolderError, readModelFolder, type ModelFolder } from './modelFolder';
 import { exposeCacheUpdates } from './onnxGraph';
-import { Sampler, seededRandom, type SamplingParameters } from './sampler';
+import { chainSeed, freshRunSeed, seededRandom } from '../random';
+import { Sampler, type SamplingParameters } from './sampler';
 
 export type ExecutionProviderSetting = 'auto' | 'cuda' | 'cpu';
 
@@ -39,7 +40,9 @@ export interface GenerateRequest {
   firstSample: number;
   maxNewTokens: number;
   sampling: SamplingParameters;
-  /** Chain i uses seed + i; without a seed each request draws a fresh one. */
+  /** One seed per chain (the engine derives them per variant, case and sample); each chain its own stream. */
+  seeds?: number[];
+  /** Without `seeds`: chain i's stream is derived from (seed, firstSample + i); without either, a fresh seed. */
   seed?: number;
   stop: string[];
   /** End-of-sequence is not allowed before this many tokens (as transformers' min_new_tokens); benchmarks use it. */
@@ -277,7 +280,8 @@ export class LocalModel {
     const prefillMs = performance.now() - started;
     if (isCancelled()) return { cancelled: true, prefillMs, reusedTokens: reused };
 
-    const base = request.seed ?? Math.floor(Math.random() * 2 ** 31);
+    const base = request.seed ?? freshRunSeed();
+    const seedOf = (i: number): number => request.seeds?.[i] ?? chainSeed(base, '', '', request.firstSample + i);
     const sampler = new Sampler(request.sampling);
     const eos = new Set(eosTokenIds);
     interface Row {
@@ -286,7 +290,7 @@ export class LocalModel {
       tokens: number[];
       logits: Float32Array;
     }
-    let active: Row[] = Array.from({ length: request.n }, (_, i) => ({ sample: request.firstSample + i, random: seededRandom(base + request.firstSample + i), tokens: [], logits: lastLogits }));
+    let active: Row[] = Array.from({ length: request.n }, (_, i) => ({ sample: request.firstSample + i, random: seededRandom(seedOf(i)), tokens: [], logits: lastLogits }));
     // The prompt's cache replicated to n rows, with room for every new position when the model's
     // new positions are read alone (else each step's present.* outputs replace it).
     const cache = this.newCache();

@@ -1,17 +1,5 @@
 // Next-token choice over one row of logits: greedy, or temperature with top-k / top-p, from a seeded generator.
 
-/** mulberry32: small, fast, seedable; one per chain so that a seed reproduces each chain on its own. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export interface SamplingParameters {
   temperature: number;
   /** 0 = the whole vocabulary. */
