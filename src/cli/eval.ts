@@ -26,6 +26,8 @@ export interface EvalArguments {
   variants?: string[];
   cases?: string[];
   samples?: number;
+  /** The run's seed, over the prompt's. */
+  seed?: number;
   concurrency?: number;
   json?: string;
   html?: string;
@@ -186,6 +188,7 @@ export async function runEval(args: EvalArguments, out: Out, err: Out, signal: A
           ...(args.variants ? { variants: args.variants } : {}),
           ...(args.cases ? { cases: args.cases } : {}),
           ...(args.samples ? { samples: args.samples } : {}),
+          ...(args.seed !== undefined ? { seed: args.seed } : {}),
           ...(args.concurrency ? { concurrency: args.concurrency } : {}),
           ...(args.resume ? { resume: args.resume } : {}),
           ...(args.force ? { force: true } : {}),

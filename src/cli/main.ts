@@ -14,6 +14,7 @@ const EVAL_OPTIONS = `      --backend NAME         openai | azure | ollama | vll
       --variants a,b         only these variants
       --cases id,id          only these cases
       --samples N            chains per case (default: the prompt's 'samples')
+      --seed N               the run's seed (default: the prompt's 'seed', else a fresh one, recorded in the run file)
       --concurrency N        requests in flight
       --json FILE            write the results (schema chainscope.report/1, see docs/results-schema.md)
       --html FILE            write a self-contained HTML report
@@ -183,6 +184,7 @@ async function runCommand(command: string, rest: readonly string[], out: (line: 
         variants: { type: 'string' },
         cases: { type: 'string' },
         samples: { type: 'string' },
+        seed: { type: 'string' },
         concurrency: { type: 'string' },
         json: { type: 'string' },
         html: { type: 'string' },
@@ -203,6 +205,7 @@ async function runCommand(command: string, rest: readonly string[], out: (line: 
       const list = (value: string | undefined): string[] | undefined => value?.split(',').map((item) => item.trim()).filter(Boolean);
       // Every value is checked before the run starts, so a typo costs no requests.
       const samples = integer('samples', values.samples, 1, 10_000);
+      const seed = integer('seed', values.seed, 0, Number.MAX_SAFE_INTEGER);
       const concurrency = integer('concurrency', values.concurrency, 1, 256);
       const failUnder = number('fail-under', values['fail-under'], 0, 1);
       const timeout = number('timeout', values.timeout, 0.05, 3600);
@@ -227,6 +230,7 @@ async function runCommand(command: string, rest: readonly string[], out: (line: 
             ...(list(values.variants) ? { variants: list(values.variants) } : {}),
             ...(list(values.cases) ? { cases: list(values.cases) } : {}),
             ...(samples !== undefined ? { samples } : {}),
+            ...(seed !== undefined ? { seed } : {}),
             ...(concurrency !== undefined ? { concurrency } : {}),
             ...(values.json ? { json: values.json } : {}),
             ...(values.html ? { html: values.html } : {}),

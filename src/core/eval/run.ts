@@ -29,6 +29,8 @@ export interface RunSelection {
   cases?: readonly string[];
   /** Chains per case (default: the file's `samples`). */
   samples?: number;
+  /** The run's seed (default: the file's `seed`, else a fresh one). */
+  seed?: number;
 }
 
 export interface RunOptions extends RunSelection {
@@ -169,7 +171,7 @@ function createRun(options: RunOptions, started: number): { runFile: RunFile; he
     ...(document.name ? { promptName: document.name } : {}),
     backend: { id: backend.id, model: backend.model, input: backend.input, endpoint: backend.endpoint },
     sampling: document.sampling,
-    seed: document.sampling.seed ?? freshRunSeed(),
+    seed: options.seed ?? document.sampling.seed ?? freshRunSeed(),
     samples: options.samples ?? document.samples,
     variants,
     cases,

@@ -121,6 +121,7 @@ export class EvaluationSession {
       ...(this.options.variants ? { variants: this.options.variants } : {}),
       ...(this.options.cases ? { cases: this.options.cases } : {}),
       ...(this.options.samples ? { samples: this.options.samples } : {}),
+      ...(this.options.seed !== undefined ? { seed: this.options.seed } : {}),
       ...(this.options.concurrency ? { concurrency: this.options.concurrency } : {}),
       ...(this.options.cache ? { cache: this.options.cache } : {}),
       ...(this.options.resume ? { resume: this.options.resume } : {}),
