@@ -79,6 +79,18 @@ describe('scoreAnswer', () => {
   });
 });
 
+describe('the regex scorer', () => {
+  it('stops a backtracking pattern and fails the chain with the reason', () => {
+    const started = performance.now();
+    const scored = scoreAnswer(answer('a'.repeat(40)), undefined, { type: 'regex', pattern: '(a+)+b' }, 1);
+    assert.ok(performance.now() - started < 1000, `took ${Math.round(performance.now() - started)} ms`);
+    assert.equal(scored.pass, false);
+    assert.equal(scored.score, 0);
+    assert.match(scored.reason, /^the regex timed out after \d+ ms on this answer \(nested quantifiers\?\)$/);
+    assert.equal(scoreAnswer(answer('aab'), undefined, { type: 'regex', pattern: '(a+)+b' }, 1).pass, true);
+  });
+});
+
 describe('loadCustomScorer', () => {
   let folder: string;
   before(() => {

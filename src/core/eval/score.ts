@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { SCORERS_NEEDING_EXPECTED, type ScorerSpec } from '../prompt/types';
 import type { ExtractedAnswer } from './extract';
 import { normalizeAnswer, parseNumber, toHalfWidth } from './normalize';
+import { regexTimeoutReason, userRegex, type UserRegex } from './userRegex';
 
 export interface ScoreResult {
   pass: boolean;
@@ -146,13 +147,14 @@ export function scoreAnswer(answer: ExtractedAnswer, expected: unknown, spec: Sc
     }
     case 'regex': {
       if (!spec.pattern) return result(0, threshold, 'the regex scorer has no pattern');
-      let pattern: RegExp;
+      let pattern: UserRegex;
       try {
-        pattern = new RegExp(spec.pattern, spec.caseSensitive === false ? 'i' : '');
+        pattern = userRegex(spec.pattern, spec.caseSensitive === false ? 'i' : '');
       } catch (error) {
         return result(0, threshold, `invalid pattern: ${error instanceof Error ? error.message : String(error)}`);
       }
       const matched = pattern.test(value);
+      if (matched === 'timeout') return result(0, threshold, regexTimeoutReason('this answer'));
       return result(matched ? 1 : 0, threshold, matched ? `matches /${spec.pattern}/` : `does not match /${spec.pattern}/`);
     }
     case 'numeric': {

@@ -1,5 +1,6 @@
 import { isMap, isScalar, isSeq, parseYamlTree, type YamlMap, type YamlNode, type YamlPair } from './yamlTree';
 import { analyzeTemplate } from './template';
+import { backtrackingRisk, REGEX_TIME_LIMIT_MS } from '../eval/userRegex';
 import { closestMatch, didYouMean, LineIndex } from './text';
 import {
   EXTRACTOR_TYPES,
@@ -526,6 +527,12 @@ class PromptParser {
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       this.report(this.nodeRange(node), 'error', 'regex', `Invalid regular expression: ${reason}`);
+      return;
+    }
+    const risky = backtrackingRisk(pattern);
+    if (risky) {
+      this.report(this.nodeRange(node), 'warning', 'regex-backtracking',
+        `Nested quantifiers: ${risky} can take exponential time on an output that almost matches. Each match is stopped after ${REGEX_TIME_LIMIT_MS} ms and its chain counts as invalid; make the repeated part match one way only.`);
     }
   }
 
