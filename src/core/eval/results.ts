@@ -124,11 +124,16 @@ export async function scoreWithCustomScorer(document: PromptDocument, cases: rea
   if (document.scorer.type !== 'custom' || !document.scorer.file) return scores;
   const scorer = await loadCustomScorer(path.resolve(promptDirectory, document.scorer.file), trusted, document.threshold);
   const casesById = new Map(cases.map((kase) => [kase.id, kase]));
-  for (const record of run.completions) {
-    if (record.error) continue;
-    const completion = record.answerText ?? record.text;
-    const extracted = extractAnswer(completion, document.extract);
-    scores.set(chainKey(record.variant, record.case, record.sample), await scorer(extracted.valid ? extracted.value : undefined, casesById.get(record.case)?.expected, { completion, caseId: record.case }));
+  try {
+    for (const record of run.completions) {
+      if (record.error) continue;
+      const completion = record.answerText ?? record.text;
+      const extracted = extractAnswer(completion, document.extract);
+      scores.set(chainKey(record.variant, record.case, record.sample), await scorer(extracted.valid ? extracted.value : undefined, casesById.get(record.case)?.expected, { completion, caseId: record.case }));
+    }
+  } finally {
+    // The scorer's worker thread.
+    await scorer.dispose();
   }
   return scores;
 }
