@@ -1,6 +1,6 @@
 import type { ExtractorSpec } from '../prompt/types';
 import { canonicalNumber, parseNumber, toHalfWidth } from './normalize';
-import { regexTimeoutReason, userRegex, type UserRegex } from './userRegex';
+import { userRegex, type UserRegex } from './userRegex';
 
 /** An answer and where it stands in the completion (`span`: [start, end) offsets), or an explicit "no answer". */
 export type ExtractedAnswer = { valid: true; value: string; span: [number, number] } | { valid: false; reason: string };
@@ -162,8 +162,8 @@ function extractRegex(completion: string, spec: ExtractorSpec): ExtractedAnswer 
   } catch (error) {
     return none(`invalid pattern: ${error instanceof Error ? error.message : String(error)}`);
   }
-  const matches = pattern.matchAll(completion);
-  if (matches === 'timeout') return none(regexTimeoutReason('this output'));
+  const matches = pattern.matchAll(completion, 'this output');
+  if (!Array.isArray(matches)) return none(matches.failed);
   // Reasoning models recite the examples before answering, so the last match is the default.
   const match = spec.match === 'first' ? matches[0] : matches.at(-1);
   if (!match) return none(`no match for /${spec.pattern}/`);

@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { SCORERS_NEEDING_EXPECTED, type ScorerSpec } from '../prompt/types';
 import type { ExtractedAnswer } from './extract';
 import { normalizeAnswer, parseNumber, toHalfWidth } from './normalize';
-import { regexTimeoutReason, userRegex, type UserRegex } from './userRegex';
+import { userRegex, type UserRegex } from './userRegex';
 
 export interface ScoreResult {
   pass: boolean;
@@ -155,8 +155,8 @@ export function scoreAnswer(answer: ExtractedAnswer, expected: unknown, spec: Sc
       } catch (error) {
         return result(0, threshold, `invalid pattern: ${error instanceof Error ? error.message : String(error)}`);
       }
-      const matched = pattern.test(value);
-      if (matched === 'timeout') return result(0, threshold, regexTimeoutReason('this answer'));
+      const matched = pattern.test(value, 'this answer');
+      if (typeof matched !== 'boolean') return result(0, threshold, matched.failed);
       return result(matched ? 1 : 0, threshold, matched ? `matches /${spec.pattern}/` : `does not match /${spec.pattern}/`);
     }
     case 'numeric': {

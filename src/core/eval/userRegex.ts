@@ -5,11 +5,16 @@ import * as vm from 'node:vm';
  * `(a+)+b` takes exponential time on an output that almost matches, and would otherwise block the CLI
  * (deaf to Ctrl-C) or the extension host. Matching runs in a `vm` script with a timeout, whose watchdog
  * terminates even a regex mid-backtrack. Chosen over a linear-time engine: same JavaScript semantics
- * (backreferences, lookaround, `d` indices), no dependency, and ~50 µs per match for the watchdog.
+ * (backreferences, lookaround, `d` indices), no dependency, and ~50–70 µs per match for the watchdog.
  */
 export const REGEX_TIME_LIMIT_MS = 100;
 
-export const regexTimeoutReason = (what: string): string => `the regex timed out after ${REGEX_TIME_LIMIT_MS} ms on ${what} (nested quantifiers?)`;
+/** Why a pattern gave no result on a text: it ran out of time, or V8 gave up (a backtracking stack overflow). */
+export interface RegexFailure {
+  failed: string;
+}
+
+type Outcome = RegExpMatchArray[] | boolean | { timedOut: true } | { error: string };
 
 /** One shared context, made on first use: the compiled pattern and the text are handed over as its globals. */
 let sandbox: { context: vm.Context; script: vm.Script } | undefined;
@@ -19,26 +24,27 @@ const MEMO_ENTRIES = 20_000;
 const COMPILED_ENTRIES = 100;
 
 export class UserRegex {
-  private readonly memo = { all: new Map<string, RegExpMatchArray[] | 'timeout'>(), test: new Map<string, boolean | 'timeout'>() };
+  private readonly memo = { all: new Map<string, Outcome>(), test: new Map<string, Outcome>() };
 
-  /** Throws a SyntaxError for an invalid pattern. */
   constructor(readonly regex: RegExp) {}
 
-  /** Every match (the pattern needs the `g` flag), or 'timeout'. */
-  matchAll(text: string): RegExpMatchArray[] | 'timeout' {
-    return this.run(text, true) as RegExpMatchArray[] | 'timeout';
+  /** Every match (the pattern needs the `g` flag); `what` names the text in a failure's reason. */
+  matchAll(text: string, what = 'this output'): RegExpMatchArray[] | RegexFailure {
+    const outcome = this.run(text, true);
+    return Array.isArray(outcome) ? outcome : failure(outcome as Exclude<Outcome, boolean | RegExpMatchArray[]>, what);
   }
 
-  /** Whether the pattern matches somewhere in the text, or 'timeout'. */
-  test(text: string): boolean | 'timeout' {
-    return this.run(text, false) as boolean | 'timeout';
+  /** Whether the pattern matches somewhere in the text. */
+  test(text: string, what = 'this answer'): boolean | RegexFailure {
+    const outcome = this.run(text, false);
+    return typeof outcome === 'boolean' ? outcome : failure(outcome as Exclude<Outcome, boolean | RegExpMatchArray[]>, what);
   }
 
-  private run(text: string, all: boolean): RegExpMatchArray[] | boolean | 'timeout' {
-    const memo: Map<string, RegExpMatchArray[] | boolean | 'timeout'> = all ? this.memo.all : this.memo.test;
+  private run(text: string, all: boolean): Outcome {
+    const memo = all ? this.memo.all : this.memo.test;
     const known = memo.get(text);
     if (known !== undefined) return known;
-    let outcome: RegExpMatchArray[] | boolean | 'timeout';
+    let outcome: Outcome;
     this.regex.lastIndex = 0;
     sandbox ??= { context: vm.createContext({ re: undefined, input: '', all: false }), script: new vm.Script('all ? Array.from(input.matchAll(re)) : re.test(input)') };
     const { context, script } = sandbox;
@@ -48,8 +54,9 @@ export class UserRegex {
       // The list was made in the sandbox's realm: copy it into ours (the matches themselves are ours).
       outcome = typeof returned === 'boolean' ? returned : [...returned];
     } catch (error) {
-      if ((error as { code?: unknown } | null)?.code !== 'ERR_SCRIPT_EXECUTION_TIMEOUT') throw error;
-      outcome = 'timeout';
+      // Errors from the sandbox belong to its realm: not `instanceof Error` here.
+      const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+      outcome = code === 'ERR_SCRIPT_EXECUTION_TIMEOUT' ? { timedOut: true } : { error: typeof message === 'string' ? message : String(error) };
     } finally {
       // Let go of the text and the pattern.
       Object.assign(context, { re: undefined, input: '' });
@@ -58,6 +65,10 @@ export class UserRegex {
     memo.set(text, outcome);
     return outcome;
   }
+}
+
+function failure(outcome: { timedOut: true } | { error: string }, what: string): RegexFailure {
+  return { failed: 'timedOut' in outcome ? `the regex timed out after ${REGEX_TIME_LIMIT_MS} ms on ${what} (nested quantifiers?)` : `the regex failed on ${what}: ${outcome.error}` };
 }
 
 const compiled = new Map<string, UserRegex>();
