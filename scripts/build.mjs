@@ -25,6 +25,8 @@ const entries = [
   { entryPoints: ['src/extension/coreEntry.ts'], outfile: 'dist/core.js' },
   // The local model's worker thread: its own file, loaded with new Worker().
   { entryPoints: ['src/core/local/worker.ts'], outfile: 'dist/localWorker.js' },
+  // A prompt's custom scorer runs in this worker thread, so a scorer past its deadline can be stopped.
+  { entryPoints: ['src/core/eval/scorerWorker.ts'], outfile: 'dist/scorerWorker.js' },
   { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: `#!/usr/bin/env node\n${common.banner.js}` } },
 ];
 

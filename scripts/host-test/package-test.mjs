@@ -37,7 +37,7 @@ async function checkContents(vsix) {
   const forbidden = [/\.map$/, /\.ts$/, /(^|\/)src\//, /\.test\./, /\/test\//, /scripts\/model/, /\.py$/, /napi-v6\/(?!linux\/x64\/)/, /\.vscode-test/, /artifacts\//];
   const bad = entries.filter((name) => forbidden.some((pattern) => pattern.test(name)));
   if (bad.length > 0) throw new Error(`the VSIX holds files it should not: ${bad.slice(0, 10).join(', ')}`);
-  for (const needed of ['extension/dist/extension.js', 'extension/dist/core.js', 'extension/dist/localWorker.js', 'extension/dist/webview/panel.js', 'extension/dist/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node', 'extension/dist/node_modules/onnxruntime-node/script/install.js', 'extension/testFixtures/models/arith-tiny/onnx/model.onnx', 'extension/syntaxes/prompt.tmLanguage.json', 'extension/dist/tiktoken/o200k_base.json']) {
+  for (const needed of ['extension/dist/extension.js', 'extension/dist/core.js', 'extension/dist/localWorker.js', 'extension/dist/scorerWorker.js', 'extension/dist/webview/panel.js', 'extension/dist/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node', 'extension/dist/node_modules/onnxruntime-node/script/install.js', 'extension/testFixtures/models/arith-tiny/onnx/model.onnx', 'extension/syntaxes/prompt.tmLanguage.json', 'extension/dist/tiktoken/o200k_base.json']) {
     if (!entries.includes(needed)) throw new Error(`the VSIX lacks ${needed}`);
   }
   return entries.length;

@@ -107,6 +107,16 @@ describe('extractAnswer', () => {
     assert.ok(!badPattern.valid && /invalid pattern/.test(badPattern.reason));
   });
 
+  it('stops a backtracking pattern and calls the chain invalid, instead of hanging', () => {
+    const started = performance.now();
+    const answer = extractAnswer('a'.repeat(40), { type: 'regex', pattern: '(a+)+b' });
+    assert.ok(performance.now() - started < 1000, `took ${Math.round(performance.now() - started)} ms`);
+    assert.ok(!answer.valid && /^the regex timed out after \d+ ms on this output \(nested quantifiers\?\)$/.test(answer.reason), JSON.stringify(answer));
+    // The same pattern still extracts where it matches, and a plain one too.
+    assert.equal(value('aaab', { type: 'regex', pattern: '(a+)+b' }), 'aaa');
+    assert.equal(value('Answer: 42', { type: 'regex', pattern: 'Answer: (\\d+)' }), '42');
+  });
+
   it('points the span at the answer for highlighting', () => {
     const spans: [string, ExtractorSpec, string][] = [
       ['Let me think. The answer is **Paris**.', { type: 'auto' }, 'Paris'],

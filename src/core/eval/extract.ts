@@ -1,5 +1,6 @@
 import type { ExtractorSpec } from '../prompt/types';
 import { canonicalNumber, parseNumber, toHalfWidth } from './normalize';
+import { userRegex, type UserRegex } from './userRegex';
 
 /** An answer and where it stands in the completion (`span`: [start, end) offsets), or an explicit "no answer". */
 export type ExtractedAnswer = { valid: true; value: string; span: [number, number] } | { valid: false; reason: string };
@@ -154,14 +155,15 @@ function extractChoice(completion: string, choices: readonly string[] | undefine
 
 function extractRegex(completion: string, spec: ExtractorSpec): ExtractedAnswer {
   if (!spec.pattern) return none('no pattern given');
-  let pattern: RegExp;
+  let pattern: UserRegex;
   try {
     // `d` gives the offsets of groups for the span; `g` lists every match so `match` can pick one.
-    pattern = new RegExp(spec.pattern, [...new Set([...(spec.flags ?? ''), 'g', 'd'])].join(''));
+    pattern = userRegex(spec.pattern, [...new Set([...(spec.flags ?? ''), 'g', 'd'])].join(''));
   } catch (error) {
     return none(`invalid pattern: ${error instanceof Error ? error.message : String(error)}`);
   }
-  const matches = [...completion.matchAll(pattern)];
+  const matches = pattern.matchAll(completion, 'this output');
+  if (!Array.isArray(matches)) return none(matches.failed);
   // Reasoning models recite the examples before answering, so the last match is the default.
   const match = spec.match === 'first' ? matches[0] : matches.at(-1);
   if (!match) return none(`no match for /${spec.pattern}/`);

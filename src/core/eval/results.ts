@@ -137,11 +137,16 @@ export async function scoreWithCustomScorer(document: PromptDocument, cases: rea
   if (document.scorer.type !== 'custom' || !document.scorer.file) return scores;
   const scorer = await loadCustomScorer(path.resolve(promptDirectory, document.scorer.file), trusted, document.threshold);
   const casesById = new Map(cases.map((testCase) => [testCase.id, testCase]));
-  for (const record of run.completions) {
-    if (record.error) continue;
-    const completion = record.answerText ?? record.text;
-    const extracted = extractAnswer(completion, document.extract);
-    scores.set(keyOfSample(record), await scorer(extracted.valid ? extracted.value : undefined, casesById.get(record.caseId)?.expected, { completion, caseId: record.caseId }));
+  try {
+    for (const record of run.completions) {
+      if (record.error) continue;
+      const completion = record.answerText ?? record.text;
+      const extracted = extractAnswer(completion, document.extract);
+      scores.set(keyOfSample(record), await scorer(extracted.valid ? extracted.value : undefined, casesById.get(record.caseId)?.expected, { completion, caseId: record.caseId }));
+    }
+  } finally {
+    // The scorer's worker thread.
+    await scorer.dispose();
   }
   return scores;
 }

@@ -79,7 +79,20 @@ describe('scoreAnswer', () => {
   });
 });
 
+describe('the regex scorer', () => {
+  it('stops a backtracking pattern and fails the chain with the reason', () => {
+    const started = performance.now();
+    const scored = scoreAnswer(answer('a'.repeat(40)), undefined, { type: 'regex', pattern: '(a+)+b' }, 1);
+    assert.ok(performance.now() - started < 1000, `took ${Math.round(performance.now() - started)} ms`);
+    assert.equal(scored.pass, false);
+    assert.equal(scored.score, 0);
+    assert.match(scored.reason, /^the regex timed out after \d+ ms on this answer \(nested quantifiers\?\)$/);
+    assert.equal(scoreAnswer(answer('aab'), undefined, { type: 'regex', pattern: '(a+)+b' }, 1).pass, true);
+  });
+});
+
 describe('loadCustomScorer', () => {
+  const fixtures = path.resolve(__dirname, '../../../testFixtures/scorers');
   let folder: string;
   before(() => {
     folder = fs.mkdtempSync(path.join(os.tmpdir(), 'chainscope-scorer-'));
@@ -128,7 +141,23 @@ describe('loadCustomScorer', () => {
 
   it('fails a scorer that never answers instead of hanging the run', async () => {
     const scorer = await loadCustomScorer(path.join(folder, 'stuck.js'), true, 1, 50);
-    assert.deepEqual(await scorer('a', 'b', { completion: 'a', caseId: 'x' }), { pass: false, score: 0, reason: 'custom scorer threw: no result within 50 ms' });
+    assert.deepEqual(await scorer('a', 'b', { completion: 'a', caseId: 'x' }), { pass: false, score: 0, reason: 'custom scorer timed out: no result within 50 ms' });
+  });
+
+  it('stops a synchronous busy loop at the deadline and goes on with the next chain', async () => {
+    const scorer = await loadCustomScorer(path.join(fixtures, 'busy.js'), true, 1, 300);
+    const context = { completion: '', caseId: 'x' };
+    const started = performance.now();
+    assert.deepEqual(await scorer('spin', 'x', context), { pass: false, score: 0, reason: 'custom scorer timed out: no result within 300 ms' });
+    assert.ok(performance.now() - started < 3000, `stopped after ${Math.round(performance.now() - started)} ms`);
+    assert.deepEqual(await scorer('x', 'x', context), { pass: true, score: 1, reason: 'custom scorer: pass' });
+    assert.equal((await scorer('y', 'x', context)).pass, false);
+  });
+
+  it('still runs an asynchronous scorer', async () => {
+    const scorer = await loadCustomScorer(path.join(fixtures, 'async.js'), true);
+    assert.deepEqual(await scorer('a', 'a', { completion: 'a', caseId: 'c1' }), { pass: true, score: 1, reason: 'async on c1' });
+    assert.equal((await scorer('a', 'b', { completion: 'a', caseId: 'c2' })).pass, false);
   });
 
   it('reloads an edited scorer file', async () => {

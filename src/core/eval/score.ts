@@ -1,8 +1,11 @@
+import { existsSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { SCORERS_NEEDING_EXPECTED, type ScorerSpec } from '../prompt/types';
 import type { ExtractedAnswer } from './extract';
 import { normalizeAnswer, parseNumber, toHalfWidth } from './normalize';
+import { userRegex, type UserRegex } from './userRegex';
 
 export interface ScoreResult {
   pass: boolean;
@@ -146,13 +149,14 @@ export function scoreAnswer(answer: ExtractedAnswer, expected: unknown, spec: Sc
     }
     case 'regex': {
       if (!spec.pattern) return result(0, threshold, 'the regex scorer has no pattern');
-      let pattern: RegExp;
+      let pattern: UserRegex;
       try {
-        pattern = new RegExp(spec.pattern, spec.caseSensitive === false ? 'i' : '');
+        pattern = userRegex(spec.pattern, spec.caseSensitive === false ? 'i' : '');
       } catch (error) {
         return result(0, threshold, `invalid pattern: ${error instanceof Error ? error.message : String(error)}`);
       }
-      const matched = pattern.test(value);
+      const matched = pattern.test(value, 'this answer');
+      if (typeof matched !== 'boolean') return result(0, threshold, matched.failed);
       return result(matched ? 1 : 0, threshold, matched ? `matches /${spec.pattern}/` : `does not match /${spec.pattern}/`);
     }
     case 'numeric': {
@@ -186,11 +190,23 @@ export function scoreAnswer(answer: ExtractedAnswer, expected: unknown, spec: Sc
 
 export type CustomScorer = (answer: string | undefined, expected: unknown, context: { completion: string; caseId: string }) => Promise<ScoreResult>;
 
+/** A loaded scorer; `dispose()` stops its worker thread. */
+export type LoadedCustomScorer = CustomScorer & { dispose: () => Promise<void> };
+
 /** A scorer that has not answered by then fails its chain, so one stuck call cannot hang the run. */
-const CUSTOM_SCORER_TIMEOUT_MS = 10_000;
+export const CUSTOM_SCORER_TIMEOUT_MS = 10_000;
+
+/** Messages between loadCustomScorer and its worker thread (scorerWorker.ts). */
+export interface ScorerToWorker {
+  id: number;
+  answer: string | undefined;
+  expected: unknown;
+  context: { completion: string; caseId: string };
+}
+export type ScorerFromWorker = { type: 'ready' } | { type: 'failed'; message: string } | { type: 'scored'; id: number; result: ScoreResult };
 
 /** Reads what a user's scorer returned: a score in [0, 1], a pass/fail boolean, or `{pass?, score?, reason?}`. */
-function customResult(returned: unknown, threshold: number): ScoreResult {
+export function customResult(returned: unknown, threshold: number): ScoreResult {
   const invalid = (why: string): ScoreResult => result(0, threshold, `custom scorer returned ${why}; expected a boolean, a number in [0, 1] or {pass, score, reason}`);
   const validScore = (score: unknown): score is number => typeof score === 'number' && Number.isFinite(score) && score >= 0 && score <= 1;
   if (typeof returned === 'boolean') return result(returned ? 1 : 0, threshold, returned ? 'custom scorer: pass' : 'custom scorer: fail');
@@ -206,42 +222,125 @@ function customResult(returned: unknown, threshold: number): ScoreResult {
   return typeof pass === 'boolean' ? { ...scored, pass } : scored;
 }
 
+/** The worker's script: the TypeScript source through tsx's require hook when running from source (mocha), else the bundle beside this one in dist/. */
+function scorerWorkerScript(): { file: string; execArgv?: string[] } {
+  // A variable, so that esbuild leaves the dev-only hook out of the bundles.
+  const tsxHook = 'tsx/cjs';
+  if (__filename.endsWith('.ts')) return { file: path.join(__dirname, 'scorerWorker.ts'), execArgv: ['--require', require.resolve(tsxHook)] };
+  const file = path.join(__dirname, 'scorerWorker.js');
+  if (!existsSync(file)) throw new Error(`The custom scorer worker is not built (looked for ${file}): run 'npm run build'.`);
+  return { file };
+}
+
+/** One worker thread running the scorer file; chains are scored one message at a time. */
+class ScorerThread {
+  /** Set once the thread has stopped (terminated, crashed or exited): a new one is needed. */
+  stopped = false;
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, (outcome: ScoreResult | 'timeout') => void>();
+  private nextId = 1;
+  private loaded: { resolve: () => void; reject: (error: Error) => void } | undefined;
+
+  constructor(file: string, name: string, threshold: number) {
+    const script = scorerWorkerScript();
+    this.worker = new Worker(script.file, { workerData: { file, name, threshold }, ...(script.execArgv ? { execArgv: script.execArgv } : {}) });
+    // A scorer nobody disposed must not keep the process alive; pending calls hold a timer that does.
+    this.worker.unref();
+    this.worker.on('message', (message: ScorerFromWorker) => {
+      if (message.type === 'ready') this.loaded?.resolve();
+      else if (message.type === 'failed') this.loaded?.reject(new Error(message.message));
+      else {
+        this.pending.get(message.id)?.(message.result);
+        this.pending.delete(message.id);
+      }
+    });
+    const stop = (why: string): void => {
+      this.stopped = true;
+      this.loaded?.reject(new Error(`Custom scorer ${name} failed to load: ${why}`));
+      for (const settle of this.pending.values()) settle({ pass: false, score: 0, reason: `custom scorer crashed: ${why}` });
+      this.pending.clear();
+    };
+    this.worker.on('error', (error) => stop(error.message));
+    this.worker.on('exit', (code) => stop(`its thread exited with code ${code}`));
+  }
+
+  /** Resolves once the file is loaded and exports a function; a file that takes longer than the deadline is refused. */
+  async load(name: string, timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.loaded = { resolve, reject };
+        timer = setTimeout(() => reject(new Error(`Custom scorer ${name} did not load within ${timeoutMs} ms.`)), timeoutMs);
+      });
+    } catch (error) {
+      await this.terminate();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      this.loaded = undefined;
+    }
+  }
+
+  score(request: Omit<ScorerToWorker, 'id'>, timeoutMs: number): Promise<ScoreResult | 'timeout'> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        resolve('timeout');
+      }, timeoutMs);
+      this.pending.set(id, (outcome) => {
+        clearTimeout(timer);
+        resolve(outcome);
+      });
+      this.worker.postMessage({ id, ...request } satisfies ScorerToWorker);
+    });
+  }
+
+  async terminate(): Promise<void> {
+    this.stopped = true;
+    await this.worker.terminate();
+  }
+}
+
 /**
  * Loads a CommonJS scorer file exporting `score(answer, expected, context)` (or a function as
- * `module.exports` or `default`). It runs the user's code, so only in a trusted workspace. The file is read
- * afresh on every load, so edits apply on the next run. A scorer that throws, times out or returns nonsense
- * fails that chain with the reason; it never stops the run.
+ * `module.exports` or `default`). It runs the user's code, so only in a trusted workspace. The code runs in
+ * a worker thread, so that a scorer still busy at the deadline (even in a synchronous loop) is stopped:
+ * its chain fails and a fresh thread, with the file read afresh, scores the next one. Every load reads the
+ * file afresh, so edits apply on the next run. A scorer that throws, times out or returns nonsense fails
+ * that chain with the reason; it never stops the run. Call it one chain at a time, and dispose it after.
  */
-export async function loadCustomScorer(file: string, trusted: boolean, threshold = 1, timeoutMs = CUSTOM_SCORER_TIMEOUT_MS): Promise<CustomScorer> {
+export async function loadCustomScorer(file: string, trusted: boolean, threshold = 1, timeoutMs = CUSTOM_SCORER_TIMEOUT_MS): Promise<LoadedCustomScorer> {
   const name = path.basename(file);
   if (!trusted) throw new Error(`Custom scorer ${name} not loaded: the workspace is not trusted, and custom scorers run code.`);
   const resolved = path.resolve(file);
   await access(resolved).catch((error: unknown) => {
     throw new Error(`Custom scorer file not found: ${resolved}`, { cause: error });
   });
-  let loaded: unknown;
-  try {
-    delete require.cache[resolved];
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the user's scorer is a CommonJS file loaded at run time
-    loaded = require(resolved) as unknown;
-  } catch (error) {
-    throw new Error(`Custom scorer ${name} failed to load: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-  }
-  const exports = loaded as { score?: unknown; default?: unknown } | null | undefined;
-  const candidate = typeof loaded === 'function' ? loaded : typeof exports?.score === 'function' ? exports.score : exports?.default;
-  if (typeof candidate !== 'function') throw new Error(`Custom scorer ${name} exports no function (export 'score' or a default function).`);
-  const scorer = candidate as (...args: unknown[]) => unknown;
-  return async (answer, expected, context) => {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no result within ${timeoutMs} ms`)), timeoutMs);
-    });
-    try {
-      return customResult(await Promise.race([Promise.resolve().then(() => scorer(answer, expected, context)), timeout]), threshold);
-    } catch (error) {
-      return result(0, threshold, `custom scorer threw: ${error instanceof Error ? error.message : String(error)}`);
-    } finally {
-      clearTimeout(timer);
-    }
+  const start = async (): Promise<ScorerThread> => {
+    const started = new ScorerThread(resolved, name, threshold);
+    // Starting a thread takes its own time: a short per-chain limit does not shorten the load's.
+    await started.load(name, Math.max(timeoutMs, CUSTOM_SCORER_TIMEOUT_MS));
+    return started;
   };
+  let thread: ScorerThread | undefined = await start();
+  const scorer: CustomScorer = async (answer, expected, context) => {
+    try {
+      thread ??= await start();
+    } catch (error) {
+      return { pass: false, score: 0, reason: error instanceof Error ? error.message : String(error) };
+    }
+    const current = thread;
+    const outcome = await current.score({ answer, expected, context }, timeoutMs);
+    if (outcome === 'timeout') await current.terminate();
+    if (current.stopped && thread === current) thread = undefined;
+    return outcome === 'timeout' ? { pass: false, score: 0, reason: `custom scorer timed out: no result within ${timeoutMs} ms` } : outcome;
+  };
+  return Object.assign(scorer, {
+    dispose: async (): Promise<void> => {
+      const current = thread;
+      thread = undefined;
+      await current?.terminate();
+    },
+  });
 }

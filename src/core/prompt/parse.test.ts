@@ -114,6 +114,14 @@ describe('parsePrompt', () => {
     assert.deepEqual(json.diagnostics.map((d) => d.code), ['json-path']);
   });
 
+  it('warns about nested quantifiers where the pattern is written', () => {
+    const { diagnostics } = parsePrompt("---\nextract:\n  type: regex\n  pattern: \"(a+)+b\"\nscorer:\n  type: regex\n  pattern: '(x|xy)*z'\n---\nx\n");
+    assert.deepEqual(located(diagnostics), ['4:12-4:20 warning regex-backtracking', '7:12-7:22 warning regex-backtracking']);
+    assert.match(diagnostics[0]?.message ?? '', /\(a\+\)\+/);
+    const plain = parsePrompt("---\nextract: {type: regex, pattern: 'Answer: (\\d+(?:\\.\\d+)?)'}\n---\nx\n");
+    assert.deepEqual(plain.diagnostics, []);
+  });
+
   it('chooses default variants from the examples', () => {
     const plain = parsePrompt('---\ncases: [{input: {q: 1}, expected: 1}]\n---\n{{q}}\n');
     assert.deepEqual(plain.document.variants.map((v) => v.kind), ['zero-shot', 'zero-shot-cot']);

@@ -1,5 +1,6 @@
 import { isMap, isScalar, isSeq, parseYamlTree, type YamlMap, type YamlNode, type YamlPair } from './yamlTree';
 import { analyzeTemplate } from './template';
+import { backtrackingRisk, REGEX_TIME_LIMIT_MS } from '../eval/userRegex';
 import { closestMatch, didYouMean, encodingProblem, LineIndex } from './text';
 import {
   EXTRACTOR_TYPES,
@@ -385,10 +386,10 @@ class PromptParser {
       }
       ids.add(id);
       const expectedEntry = entries.get('expected');
-      const kase: Case = { id, input: input ?? {}, range };
-      if (name !== undefined) kase.name = name;
-      if (expectedEntry) kase.expected = this.toData(expectedEntry.value) ?? null;
-      cases.push(kase);
+      const testCase: Case = { id, input: input ?? {}, range };
+      if (name !== undefined) testCase.name = name;
+      if (expectedEntry) testCase.expected = this.toData(expectedEntry.value) ?? null;
+      cases.push(testCase);
     });
     return cases;
   }
@@ -533,6 +534,12 @@ class PromptParser {
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       this.report(this.nodeRange(node), 'error', 'regex', `Invalid regular expression: ${reason}`);
+      return;
+    }
+    const risky = backtrackingRisk(pattern);
+    if (risky) {
+      this.report(this.nodeRange(node), 'warning', 'regex-backtracking',
+        `Nested quantifiers: ${risky} can take exponential time on an output that almost matches. Each match is stopped after ${REGEX_TIME_LIMIT_MS} ms and its chain counts as invalid; make the repeated part match one way only.`);
     }
   }
 
@@ -569,7 +576,7 @@ class PromptParser {
   private checkVariablesDefined(document: PromptDocument): void {
     const owners: { label: string; input: Vars; range: Range }[] = [
       ...document.examples.map((example, i) => ({ label: `example ${i + 1}`, input: example.input, range: example.range })),
-      ...document.cases.map((kase) => ({ label: kase.name ? `case '${kase.name}'` : kase.id.replace('case-', 'case '), input: kase.input, range: kase.range })),
+      ...document.cases.map((testCase) => ({ label: testCase.name ? `case '${testCase.name}'` : testCase.id.replace('case-', 'case '), input: testCase.input, range: testCase.range })),
     ];
     const reported = new Set<string>();
     for (const variable of document.templateVariables) {
@@ -588,11 +595,11 @@ class PromptParser {
   private checkExpected(document: PromptDocument): void {
     const scorer = document.scorer.type;
     if (!SCORERS_NEEDING_EXPECTED.has(scorer)) return;
-    for (const kase of document.cases) {
-      if (kase.expected === undefined || kase.expected === null) {
-        this.report(kase.range, 'error', 'missing-expected', `${kase.name ? `Case '${kase.name}'` : 'This case'} has no 'expected', but the '${scorer}' scorer needs one.`);
-      } else if (scorer === 'numeric' && !isNumberLike(kase.expected)) {
-        this.report(kase.range, 'error', 'expected-type', `The 'numeric' scorer needs a number as 'expected', got ${JSON.stringify(kase.expected)}.`);
+    for (const testCase of document.cases) {
+      if (testCase.expected === undefined || testCase.expected === null) {
+        this.report(testCase.range, 'error', 'missing-expected', `${testCase.name ? `Case '${testCase.name}'` : 'This case'} has no 'expected', but the '${scorer}' scorer needs one.`);
+      } else if (scorer === 'numeric' && !isNumberLike(testCase.expected)) {
+        this.report(testCase.range, 'error', 'expected-type', `The 'numeric' scorer needs a number as 'expected', got ${JSON.stringify(testCase.expected)}.`);
       }
     }
   }
