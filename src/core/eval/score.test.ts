@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ScorerSpec } from '../prompt/types';
 import type { ExtractedAnswer } from './extract';
-import { loadCustomScorer, parseFields, scoreAnswer } from './score';
+import { loadCustomScorer as loadScorer, parseFields, scoreAnswer } from './score';
 
 const answer = (value: string): ExtractedAnswer => ({ valid: true, value, span: [0, value.length] });
 
@@ -94,6 +94,16 @@ describe('the regex scorer', () => {
 describe('loadCustomScorer', () => {
   const fixtures = path.resolve(__dirname, '../../../testFixtures/scorers');
   let folder: string;
+  // Every scorer's worker thread is ended after its test, pass or fail: none may outlive mocha.
+  const loaded: { dispose(): Promise<void> }[] = [];
+  const loadCustomScorer = async (...args: Parameters<typeof loadScorer>): ReturnType<typeof loadScorer> => {
+    const scorer = await loadScorer(...args);
+    loaded.push(scorer);
+    return scorer;
+  };
+  afterEach(async () => {
+    await Promise.all(loaded.splice(0).map((scorer) => scorer.dispose()));
+  });
   before(() => {
     folder = fs.mkdtempSync(path.join(os.tmpdir(), 'chainscope-scorer-'));
     fs.writeFileSync(path.join(folder, 'length.js'), 'module.exports.score = (answer, expected) => ({ pass: answer.length === expected, score: answer.length === expected ? 1 : 0, reason: `length ${answer.length}` });');
