@@ -110,7 +110,8 @@ export function summaryTable(result: RunResult): string[] {
   const rows = result.variants.map((variant) => [
     variant.name,
     `${percent(variant.singleChain.value)} [${percent(variant.singleChain.low)}–${percent(variant.singleChain.high)}]`,
-    `${percent(variant.majorityVote.value)} [${percent(variant.majorityVote.low)}–${percent(variant.majorityVote.high)}] (${variant.majorityVote.successes}/${variant.majorityVote.trials})`,
+    `${percent(variant.majorityVote.value)} [${percent(variant.majorityVote.low)}–${percent(variant.majorityVote.high)}]` +
+      ` (${variant.majorityVote.successes}/${variant.majorityVote.trials})`,
     variant.majAtK.length > 0 ? `${percent(variant.majAtK[0] ?? 0)}→${percent(variant.majAtK[variant.majAtK.length - 1] ?? 0)}` : '—',
     percent(variant.meanAgreement),
     variant.meanEntropy.toFixed(2),
@@ -129,7 +130,7 @@ export function summaryTable(result: RunResult): string[] {
 function intervalNotes(result: RunResult): string[] {
   const notes = ['intervals: 95%, clustered by case (single chain); Wilson over cases (majority vote) — see docs/uncertainty.md'];
   const few = Math.min(...result.variants.map((variant) => variant.singleChain.cases));
-  if (result.variants.length > 0 && few < 2) notes.push('one case: no spread between cases to measure; the intervals speak of that case only');
+  if (result.variants.length > 0 && few < 2) notes.push('one case: no spread between cases to measure; the intervals speak of it only');
   else if (result.variants.length > 0 && few < 10) notes.push(`only ${few} cases: the intervals are rough`);
   return notes;
 }

@@ -23,7 +23,9 @@ export function casesUnpaired(p1: number, p2: number, zAlpha = Z_ALPHA, zBeta = 
  * Only discordant cases carry information, so the fewer the cases the variants disagree on, the fewer needed.
  */
 export function casesPaired(delta: number, discordance: number, zAlpha = Z_ALPHA, zBeta = Z_POWER): number {
-  if (Math.abs(delta) > discordance) throw new RangeError(`a difference of ${delta} needs a discordance of at least ${Math.abs(delta)}, got ${discordance}`);
+  if (Math.abs(delta) > discordance) {
+    throw new RangeError(`a difference of ${delta} needs a discordance of at least ${Math.abs(delta)}, got ${discordance}`);
+  }
   return Math.ceil((zAlpha * Math.sqrt(discordance) + zBeta * Math.sqrt(discordance - delta * delta)) ** 2 / (delta * delta));
 }
 
@@ -44,7 +46,8 @@ export function powerTableMarkdown(): string {
     const p1 = POWER_CENTRE - delta / 2;
     const p2 = POWER_CENTRE + delta / 2;
     const paired = POWER_DISCORDANCES.map((discordance) => casesPaired(delta, discordance).toLocaleString('en-US'));
-    return `| ${points(delta)} | ${percent(p1)} vs ${percent(p2)} | ${casesUnpaired(p1, p2).toLocaleString('en-US')} | ${paired.join(' | ')} |`;
+    const unpaired = casesUnpaired(p1, p2).toLocaleString('en-US');
+    return `| ${points(delta)} | ${percent(p1)} vs ${percent(p2)} | ${unpaired} | ${paired.join(' | ')} |`;
   });
   return [...header, ...rows].join('\n');
 }

@@ -17,7 +17,7 @@ const closeAll = (actual: readonly number[], expected: readonly number[], what =
 /** −Σ p·log2 p of counts over n chains. */
 const entropyOf = (counts: number[], n: number): number => -counts.reduce((sum, count) => sum + (count / n) * Math.log2(count / n), 0);
 
-/** The 95% Wilson score interval by its closed formula: (p̂ + z²/2n ± z·√(p̂(1−p̂)/n + z²/4n²)) / (1 + z²/n); n may be fractional. */
+/** The 95% Wilson interval by its closed formula, n possibly fractional: (p̂ + z²/2n ± z·√(p̂(1−p̂)/n + z²/4n²)) / (1 + z²/n). */
 function wilsonByHand(p: number, n: number): [number, number] {
   const z = 1.959964;
   const centre = p + (z * z) / (2 * n);
@@ -48,7 +48,15 @@ function assertWilson(actual: Accuracy, successes: number, trials: number, what:
 }
 
 /** Single chain: passing chains / chains, the interval Wilson's at the effective n of the case-clustered SE (null: one case). */
-function assertClustered(actual: Accuracy, successes: number, trials: number, cases: number, se: number | null, effectiveTrials: number, what: string): void {
+function assertClustered(
+  actual: Accuracy,
+  successes: number,
+  trials: number,
+  cases: number,
+  se: number | null,
+  effectiveTrials: number,
+  what: string,
+): void {
   assert.equal(actual.successes, successes, `${what} successes`);
   assert.equal(actual.trials, trials, `${what} trials`);
   assert.equal(actual.cases, cases, `${what} cases`);

@@ -327,7 +327,8 @@ function wilsonAccuracy(successes: number, trials: number): Accuracy {
 }
 
 function clusteredInterval(estimate: ClusteredEstimate): Interval {
-  return { low: estimate.low, high: estimate.high, method: 'clustered', se: estimate.se, cases: estimate.cases, effectiveTrials: estimate.effectiveTrials };
+  const { low, high, se, cases, effectiveTrials } = estimate;
+  return { low, high, method: 'clustered', se, cases, effectiveTrials };
 }
 
 /** Single chain: chains of one case are not independent trials, so the interval is over cases. */
@@ -337,6 +338,12 @@ function clusteredAccuracy(cells: readonly CellResult[]): Accuracy {
   const successes = clusters.reduce((sum, cluster) => sum + cluster.sum, 0);
   const trials = clusters.reduce((sum, cluster) => sum + cluster.count, 0);
   return { value: estimate.value, ...clusteredInterval(estimate), successes, trials };
+}
+
+/** Mean score: the same ratio estimator with each case's summed scores in place of its passing chains. */
+function meanScoreInterval(cells: readonly CellResult[]): Interval {
+  const clusters = cells.map((cell) => ({ sum: cell.chains.reduce((sum, chain) => sum + chain.score, 0), count: cell.chains.length }));
+  return clusteredInterval(clusteredMean(clusters));
 }
 
 /**
@@ -374,7 +381,7 @@ function summarizeVariant(name: string, kind: string, cells: CellResult[], sampl
     majAtK,
     majAtKIntervals,
     meanScore: mean(chains.map((chain) => chain.score)),
-    meanScoreInterval: clusteredInterval(clusteredMean(scoredCells.map((cell) => ({ sum: cell.chains.reduce((sum, chain) => sum + chain.score, 0), count: cell.chains.length })))),
+    meanScoreInterval: meanScoreInterval(scoredCells),
     meanAgreement: mean(scoredCells.map((cell) => cell.agreement)),
     meanEntropy: mean(scoredCells.map((cell) => cell.entropy)),
     invalidRate: chains.length === 0 ? 0 : chains.filter((chain) => chain.answer === undefined).length / chains.length,
