@@ -460,6 +460,12 @@ scorer: exact
     assert.equal(variant.chains, 4);
     // k=1: (2/3 + 0)/2; k=2 and k=3: a alone.
     closeAll(variant.majAtK, [1 / 3, 2 / 3, 1], 'variant majAtK');
+    // maj@1 over a and b: values 2/3, 0; SE² = 2 · ((1/3)² + (1/3)²) / 2² = 1/9; n_eff = (2/9)/(1/9) = 2 cases.
+    close(variant.majAtKIntervals[0]?.se ?? Number.NaN, 1 / 3, 'maj@1 se');
+    assertInterval(variant.majAtKIntervals[0] as Interval, 1 / 3, 2, 'clustered', 'maj@1');
+    // maj@2 and maj@3 rest on a alone: one case, no SE, Wilson at n = 1.
+    assert.deepEqual(variant.majAtKIntervals.map((interval) => [interval.cases, interval.se === null]), [[2, false], [1, true], [1, true]]);
+    assertInterval(variant.majAtKIntervals[1] as Interval, 2 / 3, 1, 'clustered', 'maj@2');
     // a 2/3, b 0/1 (c has no chain): p̂ = 2/4; SE² = 2 · ((2 − 1.5)² + (0 − 0.5)²) / 4² = 1/16; n_eff = 0.25·16 = 4.
     assertClustered(variant.singleChain, 2, 4, 2, 0.25, 4, 'singleChain');
     assertWilson(variant.majorityVote, 1, 2, 'majorityVote'); // a's 1 passes, b's 3 fails; c not counted
