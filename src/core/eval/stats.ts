@@ -227,9 +227,9 @@ export interface ClusteredEstimate {
  *
  * The interval is Wilson's at the effective sample size n_eff = p̂(1 − p̂)/SE² (N/design effect, Kish):
  * about p̂ ± z·SE with many cases, but inside [0, 1] and not a point at 0% or 100%. n_eff is kept within
- * [C, N] (N = `maxTrials`, default Σn_i) because with chains independent given the case the true variance
- * lies between the binomial one over N chains and the one over C cases; the SE estimate strays outside
- * by chance, most with few cases. Where it says nothing — p̂ at 0 or 1, or fewer than two cases — n_eff is
+ * [C, N] (N = `maxTrials`, default Σn_i) because with chains independent given the case (and equal n_i;
+ * roughly otherwise) Var p̂ = Var(p_i)/C + E[p_i(1 − p_i)]/N lies between p(1 − p)/N and p(1 − p)/C; the SE
+ * estimate strays outside by chance, most with few cases. Where it says nothing — p̂ at 0 or 1, or fewer than two cases — n_eff is
  * C, the cautious end. With one case the interval is Wilson's with n = 1: it speaks of this case only.
  * `maxTrials` lets a mean of per-case values (maj@k: each case weighs 1) keep the chains as its ceiling.
  */
