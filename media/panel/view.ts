@@ -1,7 +1,7 @@
 // Renders a run's results into the DOM. Model output and case data are only ever set as text
 // (textContent / text nodes), never parsed as HTML.
 import uPlot from 'uplot';
-import type { CellResult, ChainResult, RunResult, VariantSummary } from '../../src/core/eval/results';
+import type { Accuracy, CellResult, ChainResult, Interval, RunResult, VariantSummary } from '../../src/core/eval/results';
 import type { PanelState } from '../../src/shared/protocol';
 
 type Child = Node | string | number | null | undefined | false;
@@ -30,6 +30,29 @@ export function h(tag: string, attributes: Record<string, string | number | bool
 }
 
 const percent = (value: number): string => `${(value * 100).toFixed(1)}%`;
+
+/** What an interval rests on, in words (docs/uncertainty.md), for titles and screen readers. */
+export function describeInterval(interval: Interval, scale: 'percent' | 'score' = 'percent'): string {
+  const format = scale === 'percent' ? percent : (value: number): string => value.toFixed(3);
+  const range = `95% interval ${format(interval.low)}–${format(interval.high)}`;
+  if (interval.method === 'wilson') return `${range}: Wilson score interval over ${interval.cases} cases (one outcome each)`;
+  if (interval.cases < 2) return `${range}: one case, no spread between cases to measure — it speaks of that case only`;
+  const error = interval.se === null ? '' : scale === 'percent' ? `${(interval.se * 100).toFixed(2)} points` : interval.se.toFixed(4);
+  const se = error === '' ? '' : `, standard error ${error}`;
+  return `${range}: clustered by case over ${interval.cases} cases${se}, effective sample size ${interval.effectiveTrials.toFixed(1)}`;
+}
+
+/** A theme colour made translucent for the maj@k bands; hex and rgb() colours, otherwise a neutral grey. */
+function translucent(colour: string, alpha: number): string {
+  const hex = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(colour)?.[1];
+  if (hex) {
+    const full = hex.length === 3 ? [...hex].map((digit) => digit + digit).join('') : hex;
+    const [r, g, b] = [0, 2, 4].map((at) => parseInt(full.slice(at, at + 2), 16));
+    return `rgba(${r}, ${g}, ${b}, ${alpha})`;
+  }
+  const rgb = /^rgba?\(\s*(\d+)[\s,]+(\d+)[\s,]+(\d+)/i.exec(colour);
+  return rgb ? `rgba(${rgb[1]}, ${rgb[2]}, ${rgb[3]}, ${alpha})` : `rgba(128, 128, 128, ${alpha})`;
+}
 
 const SERIES_COLOURS = ['--vscode-charts-blue', '--vscode-charts-orange', '--vscode-charts-green', '--vscode-charts-purple', '--vscode-charts-red', '--vscode-charts-yellow'];
 
@@ -63,7 +86,9 @@ export class ResultsView {
     this.root.replaceChildren(
       this.header(result, state),
       this.summary(result, state),
-      h('section', { class: 'chart-section', 'aria-label': 'Majority vote accuracy against the number of chains' }, h('h2', {}, 'maj@k — accuracy of the majority vote of k chains'), h('div', { id: 'majk-chart', 'data-testid': 'majk-chart' })),
+      h('section', { class: 'chart-section', 'aria-label': 'Majority vote accuracy against the number of chains, 95% intervals shaded' },
+        h('h2', {}, 'maj@k — accuracy of the majority vote of k chains'),
+        h('div', { id: 'majk-chart', 'data-testid': 'majk-chart', title: 'Shaded: 95% interval of each curve, clustered by case' })),
       this.matrix(result),
       h('section', { id: 'chain-viewer', 'data-testid': 'chain-viewer', 'aria-live': 'polite' }),
     );
@@ -121,28 +146,57 @@ export class ResultsView {
         h('th', { scope: 'row' }, variant.name),
         h('td', {}, this.accuracyBar(variant, 'single')),
         h('td', {}, this.accuracyBar(variant, 'majority')),
-        h('td', { 'data-testid': 'majk-last', 'data-value': variant.majAtK[variant.majAtK.length - 1] ?? 0 }, percent(variant.majAtK[variant.majAtK.length - 1] ?? 0)),
+        this.majAtKLast(variant),
         h('td', { 'data-value': variant.meanAgreement }, percent(variant.meanAgreement)),
         h('td', {}, variant.meanEntropy.toFixed(2)),
         h('td', {}, percent(variant.invalidRate)),
-        showScore ? h('td', { 'data-testid': 'mean-score', 'data-value': variant.meanScore }, variant.meanScore.toFixed(3)) : null,
+        showScore
+          ? h('td', {
+              'data-testid': 'mean-score',
+              'data-value': variant.meanScore,
+              title: describeInterval(variant.meanScoreInterval, 'score'),
+            },
+              variant.meanScore.toFixed(3),
+              h('span', { class: 'ci' }, ` [${variant.meanScoreInterval.low.toFixed(3)}–${variant.meanScoreInterval.high.toFixed(3)}]`))
+          : null,
         h('td', {}, String(variant.promptTokens + variant.completionTokens)),
         h('td', {}, `${Math.round(variant.meanLatencyMs)} ms`),
         h('td', {}, variant.cost === null ? '—' : `$${variant.cost.toFixed(4)}`),
         state.comparison ? h('td', { class: delta === undefined ? '' : delta > 0 ? 'better' : delta < 0 ? 'worse' : '' }, delta === undefined ? '—' : `${delta >= 0 ? '+' : ''}${(delta * 100).toFixed(1)} pt`) : null,
       );
     });
-    return h('section', { class: 'summary' }, h('h2', {}, 'Accuracy per variant (95% Wilson interval)'), h('table', { 'data-testid': 'variant-table' }, h('thead', {}, head), h('tbody', {}, ...rows)));
+    const cases = Math.min(...result.variants.map((variant) => variant.singleChain.cases));
+    const note = h('p', { class: 'interval-note', 'data-testid': 'interval-note' },
+      `95% intervals. Single chain${showScore ? ', maj@k and mean F1' : ' and maj@k'}: clustered by case — the chains of one case share its difficulty, `,
+      'so the cases are the units. ',
+      'Majority vote: Wilson over cases. ',
+      result.variants.length > 0 && cases < 2
+        ? 'One case: there is no spread between cases to measure; the intervals speak of that case only.'
+        : result.variants.length > 0 && cases < 10
+          ? `Only ${cases} cases: the intervals are rough.`
+          : '');
+    return h('section', { class: 'summary' }, h('h2', {}, 'Accuracy per variant (95% intervals over cases)'),
+      h('table', { 'data-testid': 'variant-table' }, h('thead', {}, head), h('tbody', {}, ...rows)), note);
   }
 
   private accuracyBar(variant: VariantSummary, which: 'single' | 'majority'): HTMLElement {
-    const accuracy = which === 'single' ? variant.singleChain : variant.majorityVote;
-    const bar = h('span', { class: 'bar', role: 'img', 'aria-label': `${percent(accuracy.value)}, interval ${percent(accuracy.low)} to ${percent(accuracy.high)}` },
+    const accuracy: Accuracy = which === 'single' ? variant.singleChain : variant.majorityVote;
+    const description = describeInterval(accuracy);
+    const bar = h('span', { class: 'bar', role: 'img', 'aria-label': `${percent(accuracy.value)}, ${description}` },
       h('span', { class: 'interval', style: `left:${accuracy.low * 100}%;width:${(accuracy.high - accuracy.low) * 100}%` }),
       h('span', { class: 'point', style: `left:${accuracy.value * 100}%` }));
-    return h('span', { class: 'accuracy', 'data-testid': `${which}-accuracy`, 'data-value': accuracy.value },
+    const counts = which === 'single' ? `${accuracy.successes}/${accuracy.trials} chains` : `${accuracy.successes}/${accuracy.trials}`;
+    const attributes = { 'data-testid': `${which}-accuracy`, 'data-value': accuracy.value, 'data-method': accuracy.method };
+    return h('span', { class: 'accuracy', ...attributes, title: description },
       h('span', { class: 'value' }, percent(accuracy.value)), bar,
-      h('span', { class: 'ci' }, `${percent(accuracy.low)}–${percent(accuracy.high)} (${accuracy.successes}/${accuracy.trials})`));
+      h('span', { class: 'ci' }, `${percent(accuracy.low)}–${percent(accuracy.high)} (${counts})`));
+  }
+
+  private majAtKLast(variant: VariantSummary): HTMLElement {
+    const value = variant.majAtK[variant.majAtK.length - 1] ?? 0;
+    const interval = variant.majAtKIntervals[variant.majAtKIntervals.length - 1];
+    return h('td', { 'data-testid': 'majk-last', 'data-value': value, ...(interval ? { title: describeInterval(interval) } : {}) },
+      percent(value), interval ? h('span', { class: 'ci' }, ` [${percent(interval.low)}–${percent(interval.high)}]`) : null);
   }
 
   private drawChart(result: RunResult): void {
@@ -150,7 +204,17 @@ export class ResultsView {
     const length = Math.max(0, ...result.variants.map((variant) => variant.majAtK.length));
     if (!container || length === 0) return;
     const xs = Array.from({ length }, (_, i) => i + 1);
-    const data: uPlot.AlignedData = [xs, ...result.variants.map((variant) => xs.map((k) => (variant.majAtK[k - 1] === undefined ? null : (variant.majAtK[k - 1] as number) * 100)))];
+    const line = (values: readonly number[]): (number | null)[] =>
+      xs.map((k) => (values[k - 1] === undefined ? null : (values[k - 1] as number) * 100));
+    // After the curves, each variant's upper and lower 95% bounds: series that draw nothing but a shaded band.
+    const bounds = result.variants.flatMap((variant) => [
+      line(variant.majAtKIntervals.map((interval) => interval.high)),
+      line(variant.majAtKIntervals.map((interval) => interval.low)),
+    ]);
+    const data: uPlot.AlignedData = [xs, ...result.variants.map((variant) => line(variant.majAtK)), ...bounds];
+    const fallbacks = ['#3794ff', '#d18616', '#388a34', '#652d90', '#e51400', '#bf8803'];
+    const colours = result.variants.map((_, i) => themeColour(SERIES_COLOURS[i % 6] as string, fallbacks[i % 6] as string));
+    const first = result.variants.length + 1;
     const foreground = themeColour('--vscode-foreground', '#444');
     const grid = themeColour('--vscode-editorWidget-border', '#8884');
     const axis = { stroke: foreground, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } };
@@ -168,12 +232,25 @@ export class ResultsView {
           { label: 'k' },
           ...result.variants.map((variant, i) => ({
             label: variant.name,
-            stroke: themeColour(SERIES_COLOURS[i % SERIES_COLOURS.length] as string, ['#3794ff', '#d18616', '#388a34', '#652d90', '#e51400', '#bf8803'][i % 6] as string),
+            stroke: colours[i] as string,
             width: 2,
             points: { show: true, size: 5 },
             value: (_u: uPlot, v: number | null) => (v === null ? '—' : `${v.toFixed(1)}%`),
           })),
+          ...result.variants.flatMap((variant) => (['high', 'low'] as const).map((end) => ({
+            label: `${variant.name} 95% ${end}`,
+            class: 'majk-bound',
+            stroke: 'transparent',
+            width: 0,
+            points: { show: false },
+            value: (_u: uPlot, v: number | null) => (v === null ? '—' : `${v.toFixed(1)}%`),
+          }))),
         ],
+        // 95% intervals of maj@k, clustered by case: shaded between each variant's bounds.
+        bands: result.variants.map((_, i) => ({
+          series: [first + 2 * i, first + 2 * i + 1] as [number, number],
+          fill: translucent(colours[i] as string, 0.15),
+        })),
         legend: { show: true },
       },
       data,

@@ -57,6 +57,8 @@ describe('chainscope eval (CLI against a real OpenAI-compatible HTTP server)', f
     assert.equal(finished.code, 0, finished.stderr);
     for (const variant of ['zero-shot', 'one-shot', 'few-shot']) assert.match(finished.stdout, new RegExp(`^\\s+${variant}\\s+\\d+\\.\\d%`, 'm'));
     assert.match(finished.stdout, /mean F1/);
+    assert.match(finished.stdout, /intervals: 95%, clustered by case \(single chain\); Wilson over cases \(majority vote\)/);
+    assert.match(finished.stdout, /only 3 cases: the intervals are rough/);
     // One request per case and variant: the 5 chains of a case share it.
     assert.equal(server.requests.length, 9);
     assert.ok(server.requests.every((request) => request.n === 5));
@@ -84,6 +86,10 @@ describe('chainscope eval (CLI against a real OpenAI-compatible HTTP server)', f
       assert.equal(Number(variant.meanScore.toFixed(9)), Number((chains.reduce((s, c) => s + c.score, 0) / 15).toFixed(9)));
       assert.equal(variant.majAtK.length, 5);
       assert.equal(Number(variant.majAtK[0]?.toFixed(9)), Number(variant.singleChain.value.toFixed(9)));
+      // The JSON says which method made each interval.
+      assert.deepEqual([variant.singleChain.method, variant.singleChain.cases, variant.majorityVote.method], ['clustered', 3, 'wilson']);
+      assert.deepEqual(variant.majAtKIntervals.map((interval) => interval.method), Array(5).fill('clustered'));
+      assert.equal(variant.meanScoreInterval.method, 'clustered');
     }
     const xml = fs.readFileSync(junit, 'utf8');
     assert.match(xml, /<testsuites name="chainscope" tests="9" failures="\d+">/);

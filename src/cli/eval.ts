@@ -112,7 +112,8 @@ export function summaryTable(result: RunResult): string[] {
   const rows = result.variants.map((variant) => [
     variant.name,
     `${percent(variant.singleChain.value)} [${percent(variant.singleChain.low)}–${percent(variant.singleChain.high)}]`,
-    `${percent(variant.majorityVote.value)} (${variant.majorityVote.successes}/${variant.majorityVote.trials})`,
+    `${percent(variant.majorityVote.value)} [${percent(variant.majorityVote.low)}–${percent(variant.majorityVote.high)}]` +
+      ` (${variant.majorityVote.successes}/${variant.majorityVote.trials})`,
     variant.majAtK.length > 0 ? `${percent(variant.majAtK[0] ?? 0)}→${percent(variant.majAtK[variant.majAtK.length - 1] ?? 0)}` : '—',
     percent(variant.meanAgreement),
     variant.meanEntropy.toFixed(2),
@@ -124,7 +125,16 @@ export function summaryTable(result: RunResult): string[] {
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
   const line = (cells: string[]): string => cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ');
-  return [line(header), widths.map((width) => '─'.repeat(width)).join('  '), ...rows.map(line)];
+  return [line(header), widths.map((width) => '─'.repeat(width)).join('  '), ...rows.map(line), ...intervalNotes(result)];
+}
+
+/** Under the table: how its intervals were made (docs/uncertainty.md), and when they say little. */
+function intervalNotes(result: RunResult): string[] {
+  const notes = ['intervals: 95%, clustered by case (single chain); Wilson over cases (majority vote) — see docs/uncertainty.md'];
+  const few = Math.min(...result.variants.map((variant) => variant.singleChain.cases));
+  if (result.variants.length > 0 && few < 2) notes.push('one case: no spread between cases to measure; the intervals speak of it only');
+  else if (result.variants.length > 0 && few < 10) notes.push(`only ${few} cases: the intervals are rough`);
+  return notes;
 }
 
 /**

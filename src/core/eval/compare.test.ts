@@ -15,8 +15,11 @@ function run(id: string, cells: CellResult[]): RunResult {
   const variants = [...new Set(cells.map((c) => c.variant))].map((name): VariantSummary => {
     const mine = cells.filter((c) => c.variant === name);
     const passed = mine.filter((c) => c.majorityPass).length;
-    const accuracy = { value: passed / mine.length, low: 0, high: 1, successes: passed, trials: mine.length };
-    return { name, kind: name, cases: mine.length, chains: mine.length, singleChain: accuracy, majorityVote: accuracy, majAtK: [accuracy.value], meanScore: 0, meanAgreement: 1, meanEntropy: 0, invalidRate: 0, promptTokens: 0, completionTokens: 0, meanLatencyMs: 0, cost: null };
+    const interval = { low: 0, high: 1, method: 'wilson' as const, se: null, cases: mine.length, effectiveTrials: mine.length };
+    const accuracy = { value: passed / mine.length, ...interval, successes: passed, trials: mine.length };
+    return { name, kind: name, cases: mine.length, chains: mine.length, singleChain: accuracy, majorityVote: accuracy,
+      majAtK: [accuracy.value], majAtKIntervals: [interval], meanScore: 0, meanScoreInterval: interval,
+      meanAgreement: 1, meanEntropy: 0, invalidRate: 0, promptTokens: 0, completionTokens: 0, meanLatencyMs: 0, cost: null };
   });
   return { schema: 'chainscope.result/1', runId: id, runFile: '', promptFile: 'a.prompt', backend: { id: 'x', model: 'y' }, status: 'completed', coverage: { expected: cells.length, finished: cells.length, failed: 0, missing: 0, cached: 0 }, startedAt: id, samples: 1, sampling: {}, extract: 'number', scorer: 'exact', threshold: 1, variants, cells };
 }

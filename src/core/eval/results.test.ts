@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import type { Usage } from '../backend';
 import { loadPrompt, nodeFileSystem, type LoadedPrompt } from '../prompt/load';
-import { scoreWithCustomScorer, summarizeRun, type Accuracy, type CellResult, type RunResult } from './results';
+import { scoreWithCustomScorer, summarizeRun, type Accuracy, type CellResult, type Interval, type RunResult } from './results';
 import { RUN_FILE_SCHEMA, type CompletionRecord, type EndRecord, type ParsedRunFile } from './store';
 
 // Every expected number below is worked out by hand in the comment next to it, never read off the code.
@@ -17,24 +17,53 @@ const closeAll = (actual: readonly number[], expected: readonly number[], what =
 /** −Σ p·log2 p of counts over n chains. */
 const entropyOf = (counts: number[], n: number): number => -counts.reduce((sum, count) => sum + (count / n) * Math.log2(count / n), 0);
 
-/** The 95% Wilson score interval by its closed formula: (p̂ + z²/2n ± z·√(p̂(1−p̂)/n + z²/4n²)) / (1 + z²/n). */
-function wilsonByHand(successes: number, trials: number): [number, number] {
+/** The 95% Wilson interval by its closed formula, n possibly fractional: (p̂ + z²/2n ± z·√(p̂(1−p̂)/n + z²/4n²)) / (1 + z²/n). */
+function wilsonByHand(p: number, n: number): [number, number] {
   const z = 1.959964;
-  const p = successes / trials;
-  const centre = p + (z * z) / (2 * trials);
-  const half = z * Math.sqrt((p * (1 - p)) / trials + (z * z) / (4 * trials * trials));
-  const denominator = 1 + (z * z) / trials;
-  return [(centre - half) / denominator, (centre + half) / denominator];
+  const centre = p + (z * z) / (2 * n);
+  const half = z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n));
+  const denominator = 1 + (z * z) / n;
+  // The exact bounds at 0 and n successes are 0 and 1.
+  return [p === 0 ? 0 : (centre - half) / denominator, p === 1 ? 1 : (centre + half) / denominator];
 }
 
-function assertAccuracy(actual: Accuracy, successes: number, trials: number, what: string): void {
+/** An interval that is Wilson's at proportion p over n (effective) trials, made by `method`. */
+function assertInterval(actual: Interval, p: number, n: number, method: Interval['method'], what: string): void {
+  assert.equal(actual.method, method, `${what} method`);
+  close(actual.effectiveTrials, n, `${what} effectiveTrials`);
+  const [low, high] = wilsonByHand(p, n);
+  close(actual.low, low, `${what} low`);
+  close(actual.high, high, `${what} high`);
+}
+
+/** The majority vote: a Wilson interval over cases, SE √(p̂(1−p̂)/n). */
+function assertWilson(actual: Accuracy, successes: number, trials: number, what: string): void {
   assert.equal(actual.successes, successes, `${what} successes`);
   assert.equal(actual.trials, trials, `${what} trials`);
+  assert.equal(actual.cases, trials, `${what} cases`);
+  const p = successes / trials;
+  close(actual.value, p, `${what} value`);
+  close(actual.se ?? Number.NaN, Math.sqrt((p * (1 - p)) / trials), `${what} se`);
+  assertInterval(actual, p, trials, 'wilson', what);
+}
+
+/** Single chain: passing chains / chains, the interval Wilson's at the effective n of the case-clustered SE (null: one case). */
+function assertClustered(
+  actual: Accuracy,
+  successes: number,
+  trials: number,
+  cases: number,
+  se: number | null,
+  effectiveTrials: number,
+  what: string,
+): void {
+  assert.equal(actual.successes, successes, `${what} successes`);
+  assert.equal(actual.trials, trials, `${what} trials`);
+  assert.equal(actual.cases, cases, `${what} cases`);
   close(actual.value, successes / trials, `${what} value`);
-  const [low, high] = wilsonByHand(successes, trials);
-  // The exact bounds at 0 and n successes are 0 and 1.
-  close(actual.low, successes === 0 ? 0 : low, `${what} low`);
-  close(actual.high, successes === trials ? 1 : high, `${what} high`);
+  if (se === null) assert.equal(actual.se, null, `${what} se`);
+  else close(actual.se ?? Number.NaN, se, `${what} se`);
+  assertInterval(actual, successes / trials, effectiveTrials, 'clustered', what);
 }
 
 /** Loads a `.prompt` text with the project's own loader; the body reads one variable, so `input: "…"` is allowed. */
@@ -136,8 +165,9 @@ scorer: exact
     closeAll(cell.majAtK, [1 / 2, 4 / 6, 3 / 4, 1], 'majAtK');
     const variant = result.variants[0];
     assert.ok(variant);
-    assertAccuracy(variant.singleChain, 2, 4, 'singleChain');
-    assertAccuracy(variant.majorityVote, 1, 1, 'majorityVote');
+    // One case: no spread between cases to measure (no SE), so Wilson at n = 1 — it speaks of this case only.
+    assertClustered(variant.singleChain, 2, 4, 1, null, 1, 'singleChain');
+    assertWilson(variant.majorityVote, 1, 1, 'majorityVote');
     closeAll(variant.majAtK, [1 / 2, 4 / 6, 3 / 4, 1], 'variant majAtK'); // one cell: its own curve
     close(variant.invalidRate, 1 / 4, 'invalidRate');
     close(variant.meanScore, 2 / 4, 'meanScore');
@@ -212,8 +242,9 @@ scorer: exact
     const variant = result.variants[0];
     assert.ok(variant);
     close(variant.invalidRate, 8 / 10, 'invalidRate'); // 3 + 5 of 10 chains
-    assertAccuracy(variant.singleChain, 1, 10, 'singleChain');
-    assertAccuracy(variant.majorityVote, 1, 2, 'majorityVote');
+    // Cases 1/5 and 0/5: p̂ = 0.1; SE² = 2/1 · ((1 − 0.5)² + (0 − 0.5)²) / 10² = 0.01; n_eff = 0.09/0.01 = 9.
+    assertClustered(variant.singleChain, 1, 10, 2, 0.1, 9, 'singleChain');
+    assertWilson(variant.majorityVote, 1, 2, 'majorityVote');
     closeAll(variant.majAtK, [1 / 10, 1 / 5, 3 / 10, 2 / 5, 1 / 2], 'variant majAtK'); // (k/5 + 0) / 2
   });
 
@@ -368,7 +399,7 @@ scorer: {type: custom, file: parity-scorer.js}
     // Keys [3, 4, 4], 4 correct. k=1: 2/3. k=2: {01 ✗ (tie, 3 first), 02 ✗, 12 ✓} = 1/3. k=3: ✓.
     closeAll(cell.majAtK, [2 / 3, 1 / 3, 1], 'majAtK');
     assert.equal(result.scorer, 'custom');
-    assertAccuracy(result.variants[0]?.majorityVote as Accuracy, 1, 1, 'majorityVote');
+    assertWilson(result.variants[0]?.majorityVote as Accuracy, 1, 1, 'majorityVote');
 
     // Before the scorer has run, no chain and no majority passes.
     const unscored = cellOf(summarizeRun(loaded.document, loaded.cases, run), 'even');
@@ -429,11 +460,53 @@ scorer: exact
     assert.equal(variant.chains, 4);
     // k=1: (2/3 + 0)/2; k=2 and k=3: a alone.
     closeAll(variant.majAtK, [1 / 3, 2 / 3, 1], 'variant majAtK');
-    assertAccuracy(variant.singleChain, 2, 4, 'singleChain');
-    assertAccuracy(variant.majorityVote, 1, 2, 'majorityVote'); // a's 1 passes, b's 3 fails; c not counted
+    // maj@1 over a and b: values 2/3, 0; SE² = 2 · ((1/3)² + (1/3)²) / 2² = 1/9; n_eff = (2/9)/(1/9) = 2 cases.
+    close(variant.majAtKIntervals[0]?.se ?? Number.NaN, 1 / 3, 'maj@1 se');
+    assertInterval(variant.majAtKIntervals[0] as Interval, 1 / 3, 2, 'clustered', 'maj@1');
+    // maj@2 and maj@3 rest on a alone: one case, no SE, Wilson at n = 1.
+    assert.deepEqual(variant.majAtKIntervals.map((interval) => [interval.cases, interval.se === null]), [[2, false], [1, true], [1, true]]);
+    assertInterval(variant.majAtKIntervals[1] as Interval, 2 / 3, 1, 'clustered', 'maj@2');
+    // a 2/3, b 0/1 (c has no chain): p̂ = 2/4; SE² = 2 · ((2 − 1.5)² + (0 − 0.5)²) / 4² = 1/16; n_eff = 0.25·16 = 4.
+    assertClustered(variant.singleChain, 2, 4, 2, 0.25, 4, 'singleChain');
+    assertWilson(variant.majorityVote, 1, 2, 'majorityVote'); // a's 1 passes, b's 3 fails; c not counted
     close(variant.meanAgreement, (2 / 3 + 1) / 2, 'meanAgreement');
     close(variant.meanEntropy, (entropyOf([2, 1], 3) + 0) / 2, 'meanEntropy'); // a ≈ 0.918, b 0
     close(variant.invalidRate, 0, 'invalidRate');
+  });
+
+  it('gives single chain, mean score and maj@k intervals over cases, and the majority vote Wilson over cases (4/4, 2/4, 0/4)', async () => {
+    const loaded = await load(`
+samples: 4
+variants: [zero-shot]
+cases:
+  - {name: a, input: "x", expected: 7}
+  - {name: b, input: "y", expected: 7}
+  - {name: c, input: "z", expected: 7}
+extract: text
+scorer: exact
+`);
+    const records = [...answers('a', ['7', '7', '7', '7']), ...answers('b', ['7', '7', '5', '6']), ...answers('c', ['1', '2', '3', '4'])];
+    const variant = summarizeRun(loaded.document, loaded.cases, runOf(loaded, records)).variants[0];
+    assert.ok(variant);
+    // p̂ = 6/12; SE² = 3/2 · (2² + 0² + 2²)/12² = 1/12 (twice the binomial √(0.25/12)); n_eff = 0.25·12 = 3 cases.
+    assertClustered(variant.singleChain, 6, 12, 3, Math.sqrt(1 / 12), 3, 'singleChain');
+    // An exact scorer's scores are the verdicts: the same interval.
+    const { low, high, method, se, cases, effectiveTrials } = variant.singleChain;
+    assert.deepEqual(variant.meanScoreInterval, { low, high, method, se, cases, effectiveTrials });
+    assertWilson(variant.majorityVote, 2, 3, 'majorityVote'); // a and b pass
+    // b's keys [7, 7, 5, 6]: k=1 1/2; k=2 every pair but {2, 3} = 5/6; k=3 and k=4 always 7.
+    closeAll(variant.majAtK, [1 / 2, 11 / 18, 2 / 3, 2 / 3], 'majAtK');
+    assert.equal(variant.majAtKIntervals.length, 4);
+    // k=1: case values 1, 1/2, 0 — the single-chain interval.
+    assertInterval(variant.majAtKIntervals[0] as Interval, 1 / 2, 3, 'clustered', 'maj@1');
+    close(variant.majAtKIntervals[0]?.se ?? Number.NaN, Math.sqrt(1 / 12), 'maj@1 se');
+    // k=2: 1, 5/6, 0; residuals 7/18, 4/18, −11/18; SE² = 3/2 · (186/324)/3² = 279/2916; n_eff = (77/324)/SE² ≈ 2.48 → 3 cases.
+    close(variant.majAtKIntervals[1]?.se ?? Number.NaN, Math.sqrt(279 / 2916), 'maj@2 se');
+    assertInterval(variant.majAtKIntervals[1] as Interval, 11 / 18, 3, 'clustered', 'maj@2');
+    // k=4: 1, 1, 0: one outcome per case, the majority vote's Wilson interval over 3 cases.
+    assertInterval(variant.majAtKIntervals[3] as Interval, 2 / 3, 3, 'clustered', 'maj@4');
+    close(variant.majAtKIntervals[3]?.low ?? Number.NaN, variant.majorityVote.low, 'maj@4 low = majority vote low');
+    assert.deepEqual(variant.majAtKIntervals.map((interval) => interval.cases), [3, 3, 3, 3]);
   });
 
   it('keeps variants apart, reads the answer from answerText, sums tokens and prices them per million', async () => {
@@ -468,8 +541,8 @@ scorer: exact
     close(plain.cost as number, 1.44e-3, 'cost'); // (220·2 + 100·10) / 1e6 = 1440 / 1e6
     assert.deepEqual([cot.promptTokens, cot.completionTokens], [200, 300]);
     close(cot.cost as number, 3.4e-3, 'cot cost'); // (200·2 + 300·10) / 1e6
-    assertAccuracy(cot.singleChain, 1, 2, 'cot singleChain');
-    assertAccuracy(plain.singleChain, 2, 2, 'singleChain');
+    assertClustered(cot.singleChain, 1, 2, 1, null, 1, 'cot singleChain'); // the failed request is a wrong chain
+    assertClustered(plain.singleChain, 2, 2, 1, null, 1, 'singleChain');
 
     // No price for the model: no cost, not a cost of 0.
     assert.equal(summarizeRun(loaded.document, loaded.cases, runOf(loaded, records)).variants[0]?.cost, null);
@@ -517,7 +590,9 @@ threshold: 0.6
     const variant = result.variants[0];
     assert.ok(variant);
     close(variant.meanScore, (2 / 3 + 1 + 0) / 3, 'meanScore'); // 5/9, not the pass rate 2/3
-    assertAccuracy(variant.singleChain, 2, 3, 'singleChain');
+    assertClustered(variant.singleChain, 2, 3, 1, null, 1, 'singleChain');
+    assertInterval(variant.meanScoreInterval, 5 / 9, 1, 'clustered', 'meanScoreInterval'); // one case: n = 1
+    assert.equal(variant.meanScoreInterval.se, null);
     assert.equal(result.threshold, 0.6);
     assert.equal(result.scorer, 'token-f1');
   });

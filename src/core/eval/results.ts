@@ -3,17 +3,36 @@ import { extractAnswer, type ExtractedAnswer } from './extract';
 import { normalizeAnswer } from './normalize';
 import * as path from 'node:path';
 import { loadCustomScorer, scoreAnswer, type ScoreResult } from './score';
-import { majAtKCurve, vote, wilson } from './stats';
+import { clusteredMean, majAtKCurve, vote, wilson, type ClusteredEstimate } from './stats';
 import { cellKey, keyOfSample, type CellKey, type SampleKey } from './keys';
 import type { CompletionRecord, ParsedRunFile } from './store';
 
 export const RESULT_SCHEMA = 'chainscope.result/1';
 
-/** An accuracy with its 95% Wilson score interval. */
-export interface Accuracy {
-  value: number;
+/**
+ * How an interval was made. `wilson`: Wilson score interval over independent trials (the majority vote: one
+ * outcome per case). `clustered`: the cases are the units (chains of one case share its difficulty): the
+ * cluster-robust standard error over cases, as a Wilson interval at the effective sample size (see
+ * `clusteredMean` and docs/uncertainty.md).
+ */
+export type IntervalMethod = 'wilson' | 'clustered';
+
+/** A 95% interval and what it rests on. */
+export interface Interval {
   low: number;
   high: number;
+  method: IntervalMethod;
+  /** Standard error of the estimate; null where there is nothing to measure it from (no trials, or one case for `clustered`). */
+  se: number | null;
+  /** Cases the estimate rests on: the independent units. */
+  cases: number;
+  /** The sample size whose Wilson interval this is: the trials for `wilson`, p̂(1 − p̂)/SE² within [cases, chains] for `clustered`. */
+  effectiveTrials: number;
+}
+
+/** An accuracy with its 95% interval; `successes`/`trials` count chains (single chain) or cases (majority vote). */
+export interface Accuracy extends Interval {
+  value: number;
   successes: number;
   trials: number;
 }
@@ -62,14 +81,18 @@ export interface VariantSummary {
   kind: string;
   cases: number;
   chains: number;
-  /** Accuracy of one sampled chain: passing chains over all chains. */
+  /** Accuracy of one sampled chain: passing chains over all chains; its interval is clustered by case. */
   singleChain: Accuracy;
-  /** Accuracy of the majority vote: cases whose majority answer passes. */
+  /** Accuracy of the majority vote: cases whose majority answer passes; a Wilson interval over cases. */
   majorityVote: Accuracy;
   /** Expected majority-vote accuracy with k chains, k = 1…samples (unbiased, over all k-subsets). */
   majAtK: number[];
+  /** `majAtKIntervals[k-1]`: the interval of `majAtK[k-1]`, each case one unit (clustered). */
+  majAtKIntervals: Interval[];
   /** Mean score of a chain (the F1 of F1 scorers; 0/1 for the others). */
   meanScore: number;
+  /** The interval of `meanScore`, clustered by case. */
+  meanScoreInterval: Interval;
   meanAgreement: number;
   meanEntropy: number;
   invalidRate: number;
@@ -291,9 +314,52 @@ function summarizeCell(
   };
 }
 
-function accuracy(successes: number, trials: number): Accuracy {
+/** Majority vote: one outcome per case, so the cases are independent trials and Wilson's interval fits. */
+function wilsonAccuracy(successes: number, trials: number): Accuracy {
   const interval = wilson(successes, trials);
-  return { value: trials === 0 ? 0 : successes / trials, low: interval.low, high: interval.high, successes, trials };
+  const value = trials === 0 ? 0 : successes / trials;
+  return {
+    value,
+    low: interval.low,
+    high: interval.high,
+    method: 'wilson',
+    se: trials === 0 ? null : Math.sqrt((value * (1 - value)) / trials),
+    cases: trials,
+    effectiveTrials: trials,
+    successes,
+    trials,
+  };
+}
+
+function clusteredInterval(estimate: ClusteredEstimate): Interval {
+  const { low, high, se, cases, effectiveTrials } = estimate;
+  return { low, high, method: 'clustered', se, cases, effectiveTrials };
+}
+
+/** Single chain: chains of one case are not independent trials, so the interval is over cases. */
+function clusteredAccuracy(cells: readonly CellResult[]): Accuracy {
+  const clusters = cells.map((cell) => ({ sum: cell.chains.filter((chain) => chain.pass).length, count: cell.chains.length }));
+  const estimate = clusteredMean(clusters);
+  const successes = clusters.reduce((sum, cluster) => sum + cluster.sum, 0);
+  const trials = clusters.reduce((sum, cluster) => sum + cluster.count, 0);
+  return { value: estimate.value, ...clusteredInterval(estimate), successes, trials };
+}
+
+/** Mean score: the same ratio estimator with each case's summed scores in place of its passing chains. */
+function meanScoreInterval(cells: readonly CellResult[]): Interval {
+  const clusters = cells.map((cell) => ({ sum: cell.chains.reduce((sum, chain) => sum + chain.score, 0), count: cell.chains.length }));
+  return clusteredInterval(clusteredMean(clusters));
+}
+
+/**
+ * maj@k's interval: each case's maj@k is one unit (weight 1) and the chains they rest on are the ceiling of
+ * the effective sample size, so maj@1 gets the single-chain interval (equal chain counts) and maj@n the
+ * majority vote's Wilson interval over cases.
+ */
+function majAtKInterval(curves: readonly number[][], k: number): Interval {
+  const withK = curves.filter((curve) => curve.length >= k);
+  const chains = withK.reduce((sum, curve) => sum + curve.length, 0);
+  return clusteredInterval(clusteredMean(withK.map((curve) => ({ sum: curve[k - 1] as number, count: 1 })), chains));
 }
 
 function summarizeVariant(name: string, kind: string, cells: CellResult[], samples: number, prices?: Prices): VariantSummary {
@@ -306,6 +372,7 @@ function summarizeVariant(name: string, kind: string, cells: CellResult[], sampl
     if (values.length === 0) break;
     majAtK.push(values.reduce((sum, value) => sum + value, 0) / values.length);
   }
+  const majAtKIntervals = majAtK.map((_, i) => majAtKInterval(curves, i + 1));
   const promptTokens = chains.reduce((sum, chain) => sum + chain.promptTokens, 0);
   const completionTokens = chains.reduce((sum, chain) => sum + chain.completionTokens, 0);
   const mean = (values: number[]): number => (values.length === 0 ? 0 : values.reduce((sum, value) => sum + value, 0) / values.length);
@@ -314,10 +381,12 @@ function summarizeVariant(name: string, kind: string, cells: CellResult[], sampl
     kind,
     cases: scoredCells.length,
     chains: chains.length,
-    singleChain: accuracy(chains.filter((chain) => chain.pass).length, chains.length),
-    majorityVote: accuracy(scoredCells.filter((cell) => cell.majorityPass).length, scoredCells.length),
+    singleChain: clusteredAccuracy(scoredCells),
+    majorityVote: wilsonAccuracy(scoredCells.filter((cell) => cell.majorityPass).length, scoredCells.length),
     majAtK,
+    majAtKIntervals,
     meanScore: mean(chains.map((chain) => chain.score)),
+    meanScoreInterval: meanScoreInterval(scoredCells),
     meanAgreement: mean(scoredCells.map((cell) => cell.agreement)),
     meanEntropy: mean(scoredCells.map((cell) => cell.entropy)),
     invalidRate: chains.length === 0 ? 0 : chains.filter((chain) => chain.answer === undefined).length / chains.length,

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { majAtK, majAtKCurve, mean, vote, wilson } from './stats';
+import { clusteredMean, majAtK, majAtKCurve, mean, vote, wilson, type Cluster } from './stats';
 
 const close = (actual: number, expected: number, digits = 9): void => assert.ok(Math.abs(actual - expected) < 10 ** -digits, `${actual} ≠ ${expected}`);
 
@@ -147,6 +147,163 @@ describe('wilson', () => {
     assert.deepEqual(wilson(0, 0), { low: 0, high: 1 });
     assert.equal(wilson(0, 7).low, 0);
     assert.equal(wilson(7, 7).high, 1);
+  });
+});
+
+describe('clusteredMean', () => {
+  const z = 1.959964;
+  /** Wilson's interval of proportion p at a possibly fractional n, by its closed formula. */
+  const wilsonAt = (p: number, n: number): [number, number] => {
+    const centre = p + (z * z) / (2 * n);
+    const half = z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n));
+    const denominator = 1 + (z * z) / n;
+    return [(centre - half) / denominator, (centre + half) / denominator];
+  };
+  const near = (actual: number | null, expected: number, what: string): void =>
+    assert.ok(actual !== null && Math.abs(actual - expected) < 1e-9, `${what}: ${actual} ≠ ${expected}`);
+  const cases = (...pairs: [number, number][]): Cluster[] => pairs.map(([sum, count]) => ({ sum, count }));
+
+  it('gives 4/4, 2/4, 0/4 twice the binomial standard error, and a Wilson interval at n_eff = 3 cases (hand-computed)', () => {
+    const estimate = clusteredMean(cases([4, 4], [2, 4], [0, 4]));
+    // p̂ = 6/12 = 0.5; SE² = 3/2 · ((4−2)² + (2−2)² + (0−2)²) / 12² = 3/2 · 8/144 = 1/12.
+    near(estimate.value, 0.5, 'value');
+    near(estimate.se, Math.sqrt(1 / 12), 'se'); // ≈ 0.2887, vs the binomial √(0.25/12) ≈ 0.1443 over chains
+    near((estimate.se ?? 0) / Math.sqrt(0.25 / 12), 2, 'ratio to binomial');
+    // n_eff = p̂(1 − p̂)/SE² = 0.25 · 12 = 3: no more information than three cases.
+    near(estimate.effectiveTrials, 3, 'effectiveTrials');
+    assert.equal(estimate.cases, 3);
+    const [low, high] = wilsonAt(0.5, 3); // ≈ [0.125, 0.875]
+    near(estimate.low, low, 'low');
+    near(estimate.high, high, 'high');
+    const naive = wilson(6, 12); // ≈ [0.254, 0.746]
+    assert.ok(estimate.high - estimate.low > naive.high - naive.low + 0.2);
+  });
+
+  it('handles unequal chain counts (a cancelled run) with the ratio estimator (hand-computed)', () => {
+    // 3/3, 0/2, 2/2, 1/3, 0/2: p̂ = 6/12 = 0.5; residuals y − p̂n: 1.5, −1, 1, −0.5, −1; Σ² = 5.5.
+    const estimate = clusteredMean(cases([3, 3], [0, 2], [2, 2], [1, 3], [0, 2]));
+    near(estimate.value, 0.5, 'value');
+    near(estimate.se, Math.sqrt(((5 / 4) * 5.5) / 144), 'se'); // SE² = 5/4 · 5.5/144 ≈ 0.0477
+    near(estimate.effectiveTrials, 0.25 / (((5 / 4) * 5.5) / 144), 'effectiveTrials'); // 36/6.875 ≈ 5.24, inside [5, 12]
+    const [low, high] = wilsonAt(0.5, 36 / 6.875);
+    near(estimate.low, low, 'low');
+    near(estimate.high, high, 'high');
+  });
+
+  it('keeps n_eff within [cases, chains]: equal case means give SE = 0 and the binomial interval over chains', () => {
+    // 2/4 three times: no spread between cases, so nothing wider than the chains themselves justify.
+    const equal = clusteredMean(cases([2, 4], [2, 4], [2, 4]));
+    near(equal.se, 0, 'se');
+    assert.equal(equal.effectiveTrials, 12);
+    assert.deepEqual([equal.low, equal.high], [wilson(6, 12).low, wilson(6, 12).high]);
+    // 3/4, 1/2, 2/2: p̂ = 6/8; residuals 0, −0.5, 0.5; SE² = 3/2 · 0.5/64; n_eff = 0.1875/SE² = 16 → the 8 chains.
+    const under = clusteredMean(cases([3, 4], [1, 2], [2, 2]));
+    near(under.se, Math.sqrt((1.5 * 0.5) / 64), 'se');
+    assert.equal(under.effectiveTrials, 8);
+    // 4/4, 0/2, 1/2: p̂ = 5/8; Σ² = 1.5² + 1.25² + 0.25² = 3.875; n_eff = 0.234375 / (1.5 · 3.875/64) ≈ 2.58 → 3 cases.
+    const over = clusteredMean(cases([4, 4], [0, 2], [1, 2]));
+    near(over.se, Math.sqrt((1.5 * 3.875) / 64), 'se');
+    assert.equal(over.effectiveTrials, 3);
+  });
+
+  it('falls back to n = cases at 0% or 100%, to Wilson at n = 1 for one case, and to [0, 1] for none', () => {
+    const all = clusteredMean(cases([4, 4], [4, 4], [4, 4]));
+    assert.deepEqual([all.value, all.se, all.effectiveTrials, all.low, all.high], [1, 0, 3, wilson(3, 3).low, 1]);
+    const none = clusteredMean(cases([0, 4], [0, 4]));
+    assert.deepEqual([none.effectiveTrials, none.low, none.high], [2, 0, wilson(0, 2).high]);
+    // One case: no spread between cases to measure, so no SE, and an interval that speaks of this case only.
+    const one = clusteredMean(cases([3, 4]));
+    assert.equal(one.se, null);
+    assert.equal(one.effectiveTrials, 1);
+    const [low, high] = wilsonAt(0.75, 1);
+    near(one.low, low, 'low');
+    near(one.high, high, 'high');
+    assert.deepEqual(clusteredMean(cases([0, 0])), { value: 0, se: null, low: 0, high: 1, cases: 0, effectiveTrials: 0 });
+  });
+
+  it('takes a ceiling for per-case values (maj@k: each case one unit, its chains the ceiling)', () => {
+    // Per-case values 1, 0.5, 0: mean 0.5; SE² = 3/2 · (0.25 + 0 + 0.25)/9 = 1/12; n_eff = 3 either way.
+    const values = cases([1, 1], [0.5, 1], [0, 1]);
+    near(clusteredMean(values, 12).se, Math.sqrt(1 / 12), 'se');
+    // 0.9, 0.8, 0.85, 0.75: spread small, so n_eff is above the 4 cases but held at the 40 chains.
+    const tight = clusteredMean(cases([0.9, 1], [0.8, 1], [0.85, 1], [0.75, 1]), 40);
+    assert.equal(clusteredMean(cases([0.9, 1], [0.8, 1], [0.85, 1], [0.75, 1])).effectiveTrials, 4); // no ceiling: the cases
+    assert.ok(tight.effectiveTrials > 4 && tight.effectiveTrials <= 40, String(tight.effectiveTrials));
+  });
+
+  it('always holds its value, stays in [0, 1], keeps n_eff in [cases, chains] and is never narrower than the naive interval', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 8 }).chain((n) => fc.tuple(fc.integer({ min: 0, max: n }), fc.constant(n))), {
+        minLength: 1,
+        maxLength: 30,
+      }), (pairs) => {
+        const estimate = clusteredMean(cases(...pairs));
+        const successes = pairs.reduce((sum, [y]) => sum + y, 0);
+        const trials = pairs.reduce((sum, [, n]) => sum + n, 0);
+        assert.ok(estimate.low <= estimate.value && estimate.value <= estimate.high);
+        assert.ok(estimate.low >= 0 && estimate.high <= 1);
+        assert.ok(estimate.effectiveTrials >= pairs.length && estimate.effectiveTrials <= trials);
+        const naive = wilson(successes, trials);
+        assert.ok(estimate.high - estimate.low >= naive.high - naive.low - 1e-12);
+      }),
+      { seed: 19, numRuns: 300 },
+    );
+  });
+
+  describe('coverage of the true accuracy (seeded simulation)', () => {
+    /** mulberry32: a small seeded generator, so every run simulates the same data. */
+    const generator = (seed: number): (() => number) => () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    const runs = 400;
+    const caseCount = 40;
+    const chains = 5;
+    /** Simulates `runs` evaluations whose cases draw their own accuracy; returns coverage and mean width of both intervals. */
+    type Coverage = Record<'clustered' | 'naive' | 'widthRatio', number>;
+    function simulate(seed: number, caseAccuracy: (random: () => number) => number, truth: number): Coverage {
+      const random = generator(seed);
+      let clustered = 0;
+      let naive = 0;
+      let widths = 0;
+      for (let run = 0; run < runs; run++) {
+        const clusters = Array.from({ length: caseCount }, () => {
+          const p = caseAccuracy(random);
+          let sum = 0;
+          for (let chain = 0; chain < chains; chain++) if (random() < p) sum++;
+          return { sum, count: chains };
+        });
+        const estimate = clusteredMean(clusters);
+        const binomial = wilson(clusters.reduce((sum, c) => sum + c.sum, 0), caseCount * chains);
+        if (estimate.low <= truth && truth <= estimate.high) clustered++;
+        if (binomial.low <= truth && truth <= binomial.high) naive++;
+        widths += (estimate.high - estimate.low) / (binomial.high - binomial.low);
+      }
+      return { clustered: clustered / runs, naive: naive / runs, widthRatio: widths / runs };
+    }
+
+    it('covers about 95% when chains are independent and cases alike, as the binomial interval does', () => {
+      const result = simulate(1, () => 0.7, 0.7);
+      assert.ok(result.clustered >= 0.91 && result.clustered <= 0.99, `clustered ${result.clustered}`);
+      assert.ok(result.naive >= 0.91, `naive ${result.naive}`);
+      assert.ok(result.widthRatio < 1.15, `width ratio ${result.widthRatio}`); // no needless widening
+    });
+
+    it('covers about 95% when cases are all-or-nothing, where the binomial interval over chains does not', () => {
+      // Each case is always right (p = 1) or always wrong (p = 0), 70% of them right: 5 chains say what 1 does.
+      const result = simulate(2, (random) => (random() < 0.7 ? 1 : 0), 0.7);
+      assert.ok(result.clustered >= 0.91, `clustered ${result.clustered}`);
+      assert.ok(result.naive < 0.75, `naive ${result.naive}`);
+      assert.ok(result.widthRatio > 2, `width ratio ${result.widthRatio}`); // about √5
+    });
+
+    it('covers about 95% with case difficulty spread in between (p uniform on [0.4, 1])', () => {
+      const result = simulate(3, (random) => 0.4 + 0.6 * random(), 0.7);
+      assert.ok(result.clustered >= 0.91 && result.clustered <= 0.99, `clustered ${result.clustered}`);
+      assert.ok(result.naive < result.clustered, `naive ${result.naive} vs clustered ${result.clustered}`);
+    });
   });
 });
 

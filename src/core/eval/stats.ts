@@ -178,20 +178,78 @@ export function majAtKCurve(answers: readonly (string | undefined)[], isCorrect:
   return checkedCurve(answers, isCorrect, answers.length);
 }
 
+/** The normal quantile of a two-sided 95% interval. */
+export const Z95 = 1.959964;
+
 /**
  * Wilson score interval of a proportion (default z: 95%), [0, 1] without trials:
  *   centre = (p̂ + z²/2n) / (1 + z²/n),  half = z·√(p̂(1 − p̂)/n + z²/4n²) / (1 + z²/n).
  * Unlike p̂ ± z·√(p̂(1 − p̂)/n) it stays inside [0, 1] and is not empty at 0 or n successes.
  */
-export function wilson(successes: number, trials: number, z = 1.959964): { low: number; high: number } {
-  if (trials === 0) return { low: 0, high: 1 };
-  const p = successes / trials;
+export function wilson(successes: number, trials: number, z = Z95): { low: number; high: number } {
+  return trials === 0 ? { low: 0, high: 1 } : wilsonAt(successes / trials, trials, z);
+}
+
+/** The Wilson interval of proportion p over n trials, n not necessarily whole (an effective sample size). */
+function wilsonAt(p: number, n: number, z: number): { low: number; high: number } {
   const z2 = z * z;
-  const denominator = 1 + z2 / trials;
-  const centre = (p + z2 / (2 * trials)) / denominator;
-  const half = (z * Math.sqrt((p * (1 - p)) / trials + z2 / (4 * trials * trials))) / denominator;
+  const denominator = 1 + z2 / n;
+  const centre = (p + z2 / (2 * n)) / denominator;
+  const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / denominator;
   // At 0 or n successes the bound is exactly 0 or 1; rounding would leave a hair off it.
-  return { low: successes <= 0 ? 0 : Math.max(0, centre - half), high: successes >= trials ? 1 : Math.min(1, centre + half) };
+  return { low: p <= 0 ? 0 : Math.max(0, centre - half), high: p >= 1 ? 1 : Math.min(1, centre + half) };
+}
+
+/** One case's contribution to a clustered mean: the sum of its chains' outcomes (0/1 or a score in [0, 1]) and its chain count. */
+export interface Cluster {
+  sum: number;
+  count: number;
+}
+
+/** A mean over clustered observations with its case-level standard error and 95% interval. */
+export interface ClusteredEstimate {
+  value: number;
+  /** Cluster-robust standard error; null with fewer than two cases (no spread between cases to measure). */
+  se: number | null;
+  low: number;
+  high: number;
+  /** Cases with at least one observation: the independent units. */
+  cases: number;
+  /** The sample size whose Wilson interval the estimate uses: p̂(1 − p̂)/SE², kept within [cases, trials]. */
+  effectiveTrials: number;
+}
+
+/**
+ * The mean of observations that come in cases (the chains of one case share its difficulty), with the
+ * cluster-robust standard error of the ratio estimator (Miller 2024, "Adding Error Bars to Evals"):
+ *   p̂ = Σy_i / Σn_i,   SE² = C/(C − 1) · Σ(y_i − p̂·n_i)² / (Σn_i)²
+ * over the C cases with n_i > 0 (y_i: the case's sum). Unequal n_i (a cancelled run) are fine.
+ *
+ * The interval is Wilson's at the effective sample size n_eff = p̂(1 − p̂)/SE² (N/design effect, Kish):
+ * about p̂ ± z·SE with many cases, but inside [0, 1] and not a point at 0% or 100%. n_eff is kept within
+ * [C, N] (N = `maxTrials`, default Σn_i) because with chains independent given the case (and equal n_i;
+ * roughly otherwise) Var p̂ = Var(p_i)/C + E[p_i(1 − p_i)]/N lies between p(1 − p)/N and p(1 − p)/C; the SE
+ * estimate strays outside by chance, most with few cases. Where it says nothing — p̂ at 0 or 1, or fewer than two cases — n_eff is
+ * C, the cautious end. With one case the interval is Wilson's with n = 1: it speaks of this case only.
+ * `maxTrials` lets a mean of per-case values (maj@k: each case weighs 1) keep the chains as its ceiling.
+ */
+export function clusteredMean(clusters: readonly Cluster[], maxTrials?: number, z = Z95): ClusteredEstimate {
+  const used = clusters.filter((cluster) => cluster.count > 0);
+  const cases = used.length;
+  const total = used.reduce((sum, cluster) => sum + cluster.count, 0);
+  if (cases === 0) return { value: 0, se: null, low: 0, high: 1, cases: 0, effectiveTrials: 0 };
+  const value = Math.min(1, Math.max(0, used.reduce((sum, cluster) => sum + cluster.sum, 0) / total));
+  const ceiling = Math.max(cases, maxTrials ?? total);
+  let se: number | null = null;
+  let effectiveTrials = cases;
+  if (cases > 1) {
+    const squares = used.reduce((sum, cluster) => sum + (cluster.sum - value * cluster.count) ** 2, 0);
+    se = Math.sqrt(((cases / (cases - 1)) * squares) / (total * total));
+    const spread = value * (1 - value);
+    // SE = 0 inside (0, 1): equal case means, the limit of the formula is the ceiling.
+    if (spread > 0) effectiveTrials = se === 0 ? ceiling : Math.min(ceiling, Math.max(cases, spread / (se * se)));
+  }
+  return { value, se, ...wilsonAt(value, effectiveTrials, z), cases, effectiveTrials };
 }
 
 /** Arithmetic mean; NaN for no values (there is no mean to show). */
