@@ -58,18 +58,27 @@ function benchModelFolder(): string | undefined {
   const folder = path.join(root, 'artifacts', 'bench-models', 'llama-100m');
   if (fs.existsSync(path.join(folder, 'onnx', 'model.onnx'))) return folder;
   console.error('bench: building the ~100 M-parameter random Llama-shaped model (once, ~30 s; needs Debian python3-torch, python3-onnx)…');
-  const result = spawnSync('/usr/bin/python3', [path.join(root, 'scripts', 'model', 'make_bench_model.py'), folder], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const result = spawnSync('/usr/bin/python3', [path.join(root, 'scripts', 'model', 'make_bench_model.py'), folder], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   return result.status === 0 ? folder : undefined;
 }
 
 const sampling = { temperature: 1, topK: 0, topP: 1 };
 
 /** n chains of NEW_TOKENS sampled tokens (end-of-sequence held off), on a prompt the prefix cache has not seen. */
-async function timeChains(model: LocalModel, prompt: (offset: number) => number[]): Promise<{ n: number; wallMs: number; ratio: number; prefillMs: number }[]> {
+async function timeChains(
+  model: LocalModel,
+  prompt: (offset: number) => number[],
+): Promise<{ n: number; wallMs: number; ratio: number; prefillMs: number }[]> {
   const results: { n: number; wallMs: number; ratio: number; prefillMs: number }[] = [];
   for (const n of BATCHES) {
     const started = performance.now();
-    const outcome = await model.generate({ promptIds: prompt(2000 + n), n, firstSample: 0, maxNewTokens: NEW_TOKENS, minNewTokens: NEW_TOKENS, sampling, seed: 1, stop: [] }, () => false, () => undefined);
+    const outcome = await model.generate(
+      { promptIds: prompt(2000 + n), n, firstSample: 0, maxNewTokens: NEW_TOKENS, minNewTokens: NEW_TOKENS, sampling, seed: 1, stop: [] },
+      () => false,
+      () => undefined,
+    );
     const wallMs = performance.now() - started;
     results.push({ n, wallMs, ratio: wallMs / (results[0]?.wallMs ?? wallMs), prefillMs: outcome.prefillMs });
   }
@@ -87,7 +96,11 @@ async function bench(folder: string, parameters: string): Promise<ModelBench> {
   // Prefill alone (one new token), on a prompt the prefix cache has not seen.
   const prefills: number[] = [];
   for (let i = 0; i < 3; i++) {
-    const outcome = await model.generate({ promptIds: prompt(1000 + i), n: 1, firstSample: 0, maxNewTokens: 1, sampling, seed: 1, stop: [] }, () => false, () => undefined);
+    const outcome = await model.generate(
+      { promptIds: prompt(1000 + i), n: 1, firstSample: 0, maxNewTokens: 1, sampling, seed: 1, stop: [] },
+      () => false,
+      () => undefined,
+    );
     prefills.push(outcome.prefillMs);
   }
   const timed = await timeChains(model, prompt);
@@ -100,28 +113,49 @@ async function bench(folder: string, parameters: string): Promise<ModelBench> {
   let wholeCache: ModelBench['wholeCache'];
   if (cacheReads === 'new-positions') {
     const whole = await LocalModel.load(folder, { executionProvider: 'cpu', readWholeCache: true });
-    wholeCache = { loadMs: whole.info.loadMs, chains: (await timeChains(whole, prompt)).map(({ n, wallMs, ratio }) => ({ n, wallMs, ratio })) };
+    wholeCache = {
+      loadMs: whole.info.loadMs,
+      chains: (await timeChains(whole, prompt)).map(({ n, wallMs, ratio }) => ({ n, wallMs, ratio })),
+    };
     await whole.dispose();
   }
   const transformersJs = await benchTransformersJs(folder, prompt(3000));
-  return { model: path.basename(folder), parameters, loadMs, prefillMs: prefills.sort((a, b) => a - b)[1] ?? NaN, decodeTokensPerSecond, cacheReads, chains, ...(wholeCache ? { wholeCache } : {}), ...(transformersJs ? { transformersJs } : {}) };
+  return {
+    model: path.basename(folder),
+    parameters,
+    loadMs,
+    prefillMs: prefills.sort((a, b) => a - b)[1] ?? NaN,
+    decodeTokensPerSecond,
+    cacheReads,
+    chains,
+    ...(wholeCache ? { wholeCache } : {}),
+    ...(transformersJs ? { transformersJs } : {}),
+  };
 }
 
 async function main(): Promise<void> {
   const results: ModelBench[] = [await bench(path.join(root, 'testFixtures', 'models', 'arith-tiny'), '0.85 M')];
   const big = benchModelFolder();
   if (big) results.push(await bench(big, '100 M (random weights)'));
-  console.log(`\nLocal backend (onnxruntime-node, CPU, ${os.cpus().length} cores): ${PROMPT_TOKENS}-token prompt, chains of ${NEW_TOKENS} new tokens`);
+  console.log(
+    `\nLocal backend (onnxruntime-node, CPU, ${os.cpus().length} cores): ${PROMPT_TOKENS}-token prompt, chains of ${NEW_TOKENS} new tokens`,
+  );
   for (const result of results) {
-    console.log(`  ${result.model} (${result.parameters}): load ${result.loadMs.toFixed(0)} ms · prefill ${result.prefillMs.toFixed(1)} ms · decode ${result.decodeTokensPerSecond.toFixed(1)} tok/s at batch 1 · cache read as ${result.cacheReads}`);
+    console.log(
+      `  ${result.model} (${result.parameters}): load ${result.loadMs.toFixed(0)} ms · prefill ${result.prefillMs.toFixed(1)} ms · decode ${result.decodeTokensPerSecond.toFixed(1)} tok/s at batch 1 · cache read as ${result.cacheReads}`,
+    );
     if (result.wholeCache) console.log(`    reading the whole present.* cache instead: load ${result.wholeCache.loadMs.toFixed(0)} ms`);
     if (result.transformersJs) console.log(`    transformers.js on the same files: load ${result.transformersJs.loadMs.toFixed(0)} ms`);
     for (const chain of result.chains) {
       const whole = result.wholeCache?.chains.find((c) => c.n === chain.n);
       const wholeText = whole ? `   whole cache ${(whole.wallMs / 1000).toFixed(2).padStart(6)} s ×${whole.ratio.toFixed(2)}` : '';
       const theirs = result.transformersJs?.chains.find((c) => c.n === chain.n);
-      const versus = theirs ? `   transformers.js ${(theirs.wallMs / 1000).toFixed(2).padStart(6)} s (ours ${(theirs.wallMs / chain.wallMs).toFixed(1)}× faster)` : '';
-      console.log(`    n = ${String(chain.n).padStart(2)}: ${(chain.wallMs / 1000).toFixed(2).padStart(6)} s  ×${chain.ratio.toFixed(2)} of one chain  ${chain.tokensPerSecond.toFixed(0).padStart(5)} tok/s${wholeText}${versus}`);
+      const versus = theirs
+        ? `   transformers.js ${(theirs.wallMs / 1000).toFixed(2).padStart(6)} s (ours ${(theirs.wallMs / chain.wallMs).toFixed(1)}× faster)`
+        : '';
+      console.log(
+        `    n = ${String(chain.n).padStart(2)}: ${(chain.wallMs / 1000).toFixed(2).padStart(6)} s  ×${chain.ratio.toFixed(2)} of one chain  ${chain.tokensPerSecond.toFixed(0).padStart(5)} tok/s${wholeText}${versus}`,
+      );
     }
   }
   console.log(JSON.stringify({ local: results }));

@@ -31,7 +31,12 @@ function bigPrompt(cases: number): string {
   const lines = ['---', 'name: big', 'samples: 4', 'variants: [zero-shot, few-shot, zero-shot-cot]', 'examples:'];
   for (let i = 0; i < 3; i++) lines.push(`  - input: {question: "What is ${i} + ${i}?"}`, `    output: "The answer is ${2 * i}."`);
   lines.push('cases:');
-  for (let i = 0; i < cases; i++) lines.push(`  - name: case-${i}`, `    input: {question: "Tom has ${i} apples and buys ${i % 7} more. How many now?"}`, `    expected: ${i + (i % 7)}`);
+  for (let i = 0; i < cases; i++)
+    lines.push(
+      `  - name: case-${i}`,
+      `    input: {question: "Tom has ${i} apples and buys ${i % 7} more. How many now?"}`,
+      `    expected: ${i + (i % 7)}`,
+    );
   lines.push('extract: number', 'scorer: numeric', '---', '{{role "system"}}', 'Solve it.', '{{role "user"}}', '{{question}}', '');
   return lines.join('\n');
 }
@@ -46,7 +51,9 @@ async function benchParse() {
 
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'chainscope-bench-'));
   try {
-    const rows = Array.from({ length: 5000 }, (_, i) => JSON.stringify({ question: `Sam has ${i} cards and gets ${i % 5} more. How many?`, answer: i + (i % 5) }));
+    const rows = Array.from({ length: 5000 }, (_, i) =>
+      JSON.stringify({ question: `Sam has ${i} cards and gets ${i % 5} more. How many?`, answer: i + (i % 5) }),
+    );
     fs.writeFileSync(path.join(folder, 'cases.jsonl'), rows.join('\n'));
     const promptText = '---\nscorer: numeric\ndataset: {path: cases.jsonl, expected: answer}\n---\n{{question}}\n';
     const file = path.join(folder, 'data.prompt');
@@ -88,7 +95,9 @@ function benchMillionRows() {
     fs.closeSync(jsonl);
     fs.closeSync(csv);
     const probe = path.join(folder, 'probe.ts');
-    fs.writeFileSync(probe, `
+    fs.writeFileSync(
+      probe,
+      `
       import { loadPrompt, nodeFileSystem } from ${JSON.stringify(path.join(root, 'src/core/prompt/load'))};
       const file = process.argv[2] as string;
       const before = process.memoryUsage().rss;
@@ -98,11 +107,15 @@ function benchMillionRows() {
         if (loaded.cases.length !== ${rows} || loaded.diagnostics.length > 0) throw new Error('the dataset did not load cleanly');
         process.stdout.write(JSON.stringify({ ms, startRssMiB: before / 2 ** 20, peakRssMiB: process.resourceUsage().maxRSS / 1024 }));
       });
-    `);
+    `,
+    );
     const run = (file: string) => {
       const result = spawnSync(process.execPath, ['--import', 'tsx', probe, file], { cwd: root, encoding: 'utf8' });
       if (result.status !== 0) throw new Error(result.stderr);
-      return { ...(JSON.parse(result.stdout) as { ms: number; startRssMiB: number; peakRssMiB: number }), fileMiB: fs.statSync(path.join(folder, file)).size / 2 ** 20 };
+      return {
+        ...(JSON.parse(result.stdout) as { ms: number; startRssMiB: number; peakRssMiB: number }),
+        fileMiB: fs.statSync(path.join(folder, file)).size / 2 ** 20,
+      };
     };
     return { rows, jsonl: run('rows.jsonl'), csv: run('rows.csv') };
   } finally {
@@ -182,11 +195,19 @@ async function main(): Promise<void> {
   const absurdConfig = await benchAbsurdConfig();
   const activation = benchActivation();
   const rows: [string, string, string][] = [
-    ['parse 5,000-case .prompt', `${parse.parseMs.toFixed(1)} ms`, `target < 100 ms (min ${parse.parseMinMs.toFixed(1)} ms, ${(parse.bytes / 1024).toFixed(0)} KiB)`],
+    [
+      'parse 5,000-case .prompt',
+      `${parse.parseMs.toFixed(1)} ms`,
+      `target < 100 ms (min ${parse.parseMinMs.toFixed(1)} ms, ${(parse.bytes / 1024).toFixed(0)} KiB)`,
+    ],
     ['load 5,000-row JSONL dataset', `${parse.datasetLoadMs.toFixed(1)} ms`, 'parse + read + row checks'],
     ...(['jsonl', 'csv'] as const).map((kind): [string, string, string] => {
       const run = million[kind];
-      return [`load 1,000,000-row ${kind.toUpperCase()} dataset`, `${run.ms.toFixed(0)} ms`, `peak RSS ${run.peakRssMiB.toFixed(0)} MiB (${run.startRssMiB.toFixed(0)} MiB at start, ${run.fileMiB.toFixed(0)} MiB file)`];
+      return [
+        `load 1,000,000-row ${kind.toUpperCase()} dataset`,
+        `${run.ms.toFixed(0)} ms`,
+        `peak RSS ${run.peakRssMiB.toFixed(0)} MiB (${run.startRssMiB.toFixed(0)} MiB at start, ${run.fileMiB.toFixed(0)} MiB file)`,
+      ];
     }),
     ['refuse config.json with 1e9 layers', `${absurdConfig.ms.toFixed(1)} ms`, 'was 25 s and 2 GB'],
     ['activation: require bundle', `${activation.requireMs.toFixed(1)} ms`, `${(activation.bundleBytes / 1024).toFixed(0)} KiB bundle`],

@@ -31,12 +31,24 @@ const entries = [
 ];
 
 // The results webview runs in a browser frame: its own bundle, plus uPlot's styles with ours.
-const webview = { entryPoints: ['media/panel/main.ts'], outfile: 'dist/webview/panel.js', bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: false, minify: production, logLevel: 'warning' };
+const webview = {
+  entryPoints: ['media/panel/main.ts'],
+  outfile: 'dist/webview/panel.js',
+  bundle: true,
+  platform: 'browser',
+  format: 'iife',
+  target: 'es2022',
+  sourcemap: false,
+  minify: production,
+  logLevel: 'warning',
+};
 
 async function buildStyles() {
   const fs = await import('node:fs/promises');
   await fs.mkdir('dist/webview', { recursive: true });
-  const css = await Promise.all(['node_modules/uplot/dist/uPlot.min.css', 'media/panel/panel.css'].map((file) => fs.readFile(file, 'utf8')));
+  const css = await Promise.all(
+    ['node_modules/uplot/dist/uPlot.min.css', 'media/panel/panel.css'].map((file) => fs.readFile(file, 'utf8')),
+  );
   await fs.writeFile('dist/webview/panel.css', css.join('\n'));
 }
 

@@ -92,14 +92,28 @@ function main() {
       if (!binaries) throw new Error(`unknown target ${target} (one of ${Object.keys(TARGETS).join(', ')})`);
       stageOnnxRuntime(binaries);
       const file = path.join(OUT, `chainscope-${target}-${version}.vsix`);
-      run(process.execPath, [require.resolve('@vscode/vsce/vsce'), 'package', '--target', target, '--no-dependencies', '--allow-missing-repository', '--readme-path', path.relative(root, readme), '--out', file]);
+      run(process.execPath, [
+        require.resolve('@vscode/vsce/vsce'),
+        'package',
+        '--target',
+        target,
+        '--no-dependencies',
+        '--allow-missing-repository',
+        '--readme-path',
+        path.relative(root, readme),
+        '--out',
+        file,
+      ]);
       sizes.push({ target, file: path.relative(root, file), megabytes: fs.statSync(file).size / 1024 / 1024 });
     }
   } finally {
     fs.rmSync(STAGE, { recursive: true, force: true });
   }
   console.log('\nVSIX files:');
-  for (const { target, file, megabytes } of sizes) console.log(`  ${target.padEnd(13)} ${megabytes.toFixed(1).padStart(6)} MB  ${file}${target === 'linux-x64' ? `  (budget 40 MB: ${megabytes < 40 ? 'ok' : 'OVER'})` : ''}`);
+  for (const { target, file, megabytes } of sizes)
+    console.log(
+      `  ${target.padEnd(13)} ${megabytes.toFixed(1).padStart(6)} MB  ${file}${target === 'linux-x64' ? `  (budget 40 MB: ${megabytes < 40 ? 'ok' : 'OVER'})` : ''}`,
+    );
   if (sizes.some(({ target, megabytes }) => target === 'linux-x64' && megabytes >= 40)) process.exitCode = 1;
 }
 

@@ -42,7 +42,10 @@ if (embedded?.textContent) {
       vscode.setState(saved);
       view.render(message.state, saved.selected);
     } else if (message.type === 'progress' && saved.state) {
-      saved.state = { ...saved.state, progress: { done: message.done, total: message.total, ...(message.etaMs !== undefined ? { etaMs: message.etaMs } : {}) } };
+      saved.state = {
+        ...saved.state,
+        progress: { done: message.done, total: message.total, ...(message.etaMs !== undefined ? { etaMs: message.etaMs } : {}) },
+      };
       view.render(saved.state, saved.selected);
     }
   });

@@ -54,7 +54,14 @@ function translucent(colour: string, alpha: number): string {
   return rgb ? `rgba(${rgb[1]}, ${rgb[2]}, ${rgb[3]}, ${alpha})` : `rgba(128, 128, 128, ${alpha})`;
 }
 
-const SERIES_COLOURS = ['--vscode-charts-blue', '--vscode-charts-orange', '--vscode-charts-green', '--vscode-charts-purple', '--vscode-charts-red', '--vscode-charts-yellow'];
+const SERIES_COLOURS = [
+  '--vscode-charts-blue',
+  '--vscode-charts-orange',
+  '--vscode-charts-green',
+  '--vscode-charts-purple',
+  '--vscode-charts-red',
+  '--vscode-charts-yellow',
+];
 
 function themeColour(variable: string, fallback: string): string {
   const value = getComputedStyle(document.body).getPropertyValue(variable).trim();
@@ -86,14 +93,19 @@ export class ResultsView {
     this.root.replaceChildren(
       this.header(result, state),
       this.summary(result, state),
-      h('section', { class: 'chart-section', 'aria-label': 'Majority vote accuracy against the number of chains, 95% intervals shaded' },
+      h(
+        'section',
+        { class: 'chart-section', 'aria-label': 'Majority vote accuracy against the number of chains, 95% intervals shaded' },
         h('h2', {}, 'maj@k — accuracy of the majority vote of k chains'),
-        h('div', { id: 'majk-chart', 'data-testid': 'majk-chart', title: 'Shaded: 95% interval of each curve, clustered by case' })),
+        h('div', { id: 'majk-chart', 'data-testid': 'majk-chart', title: 'Shaded: 95% interval of each curve, clustered by case' }),
+      ),
       this.matrix(result),
       h('section', { id: 'chain-viewer', 'data-testid': 'chain-viewer', 'aria-live': 'polite' }),
     );
     this.drawChart(result);
-    const cell = this.selected ? result.cells.find((c) => c.variant === this.selected?.variant && c.caseId === this.selected.caseId) : undefined;
+    const cell = this.selected
+      ? result.cells.find((c) => c.variant === this.selected?.variant && c.caseId === this.selected.caseId)
+      : undefined;
     this.showChains(cell ?? result.cells.find((c) => c.chains.length > 0));
   }
 
@@ -101,19 +113,26 @@ export class ResultsView {
     const cases = new Set(result.cells.map((cell) => cell.caseId)).size;
     const progress = state.progress ? ` — ${state.progress.done}/${state.progress.total} chains` : '';
     const actions = this.callbacks.onExport
-      ? h('div', { class: 'actions' }, ...(['csv', 'json', 'html'] as const).map((format) => {
-          const button = h('button', { type: 'button', 'data-export': format }, `Export ${format.toUpperCase()}`);
-          button.addEventListener('click', () => this.callbacks.onExport?.(format));
-          return button;
-        }))
+      ? h(
+          'div',
+          { class: 'actions' },
+          ...(['csv', 'json', 'html'] as const).map((format) => {
+            const button = h('button', { type: 'button', 'data-export': format }, `Export ${format.toUpperCase()}`);
+            button.addEventListener('click', () => this.callbacks.onExport?.(format));
+            return button;
+          }),
+        )
       : null;
     return h(
       'header',
       {},
       h('h1', {}, result.promptName ?? result.promptFile.split(/[\\/]/).pop() ?? 'Results'),
-      h('p', { class: 'meta', 'data-testid': 'run-meta', 'data-run-id': result.runId, 'data-status': result.status },
+      h(
+        'p',
+        { class: 'meta', 'data-testid': 'run-meta', 'data-run-id': result.runId, 'data-status': result.status },
         `${result.backend.id}:${result.backend.model} · ${cases} cases × ${result.variants.length} variants × ${result.samples} chains · ${result.extract} → ${result.scorer} · `,
-        h('span', { class: `status status-${result.status}`, 'data-testid': 'run-status' }, result.status + progress)),
+        h('span', { class: `status status-${result.status}`, 'data-testid': 'run-status' }, result.status + progress),
+      ),
       this.coverage(result, state),
       actions,
     );
@@ -130,7 +149,9 @@ export class ResultsView {
     return h(
       'p',
       { class: 'coverage', 'data-testid': 'run-coverage' },
-      ...(result.error !== undefined ? [h('span', { class: 'status-failed', 'data-testid': 'run-error' }, `Stopped: ${result.error}`), notes.length > 0 ? ' · ' : ''] : []),
+      ...(result.error !== undefined
+        ? [h('span', { class: 'status-failed', 'data-testid': 'run-error' }, `Stopped: ${result.error}`), notes.length > 0 ? ' · ' : '']
+        : []),
       notes.join(' · '),
     );
   }
@@ -138,11 +159,30 @@ export class ResultsView {
   private summary(result: RunResult, state: PanelState): HTMLElement {
     const showScore = result.scorer === 'field-f1' || result.scorer === 'token-f1';
     const previous = new Map(state.comparison?.variants.map((v) => [v.name, v]) ?? []);
-    const head = h('tr', {}, ...['Variant', 'Single chain', 'Majority vote', `maj@${result.samples}`, 'Agreement', 'Entropy', 'Invalid', ...(showScore ? ['Mean F1'] : []), 'Tokens', 'Latency', 'Cost', ...(state.comparison ? ['vs. previous'] : [])].map((title) => h('th', { scope: 'col' }, title)));
+    const head = h(
+      'tr',
+      {},
+      ...[
+        'Variant',
+        'Single chain',
+        'Majority vote',
+        `maj@${result.samples}`,
+        'Agreement',
+        'Entropy',
+        'Invalid',
+        ...(showScore ? ['Mean F1'] : []),
+        'Tokens',
+        'Latency',
+        'Cost',
+        ...(state.comparison ? ['vs. previous'] : []),
+      ].map((title) => h('th', { scope: 'col' }, title)),
+    );
     const rows = result.variants.map((variant) => {
       const before = previous.get(variant.name);
       const delta = before ? before.after - before.before : undefined;
-      return h('tr', { 'data-testid': 'variant-row', 'data-variant': variant.name },
+      return h(
+        'tr',
+        { 'data-testid': 'variant-row', 'data-variant': variant.name },
         h('th', { scope: 'row' }, variant.name),
         h('td', {}, this.accuracyBar(variant, 'single')),
         h('td', {}, this.accuracyBar(variant, 'majority')),
@@ -151,22 +191,33 @@ export class ResultsView {
         h('td', {}, variant.meanEntropy.toFixed(2)),
         h('td', {}, percent(variant.invalidRate)),
         showScore
-          ? h('td', {
-              'data-testid': 'mean-score',
-              'data-value': variant.meanScore,
-              title: describeInterval(variant.meanScoreInterval, 'score'),
-            },
+          ? h(
+              'td',
+              {
+                'data-testid': 'mean-score',
+                'data-value': variant.meanScore,
+                title: describeInterval(variant.meanScoreInterval, 'score'),
+              },
               variant.meanScore.toFixed(3),
-              h('span', { class: 'ci' }, ` [${variant.meanScoreInterval.low.toFixed(3)}–${variant.meanScoreInterval.high.toFixed(3)}]`))
+              h('span', { class: 'ci' }, ` [${variant.meanScoreInterval.low.toFixed(3)}–${variant.meanScoreInterval.high.toFixed(3)}]`),
+            )
           : null,
         h('td', {}, String(variant.promptTokens + variant.completionTokens)),
         h('td', {}, `${Math.round(variant.meanLatencyMs)} ms`),
         h('td', {}, variant.cost === null ? '—' : `$${variant.cost.toFixed(4)}`),
-        state.comparison ? h('td', { class: delta === undefined ? '' : delta > 0 ? 'better' : delta < 0 ? 'worse' : '' }, delta === undefined ? '—' : `${delta >= 0 ? '+' : ''}${(delta * 100).toFixed(1)} pt`) : null,
+        state.comparison
+          ? h(
+              'td',
+              { class: delta === undefined ? '' : delta > 0 ? 'better' : delta < 0 ? 'worse' : '' },
+              delta === undefined ? '—' : `${delta >= 0 ? '+' : ''}${(delta * 100).toFixed(1)} pt`,
+            )
+          : null,
       );
     });
     const cases = Math.min(...result.variants.map((variant) => variant.singleChain.cases));
-    const note = h('p', { class: 'interval-note', 'data-testid': 'interval-note' },
+    const note = h(
+      'p',
+      { class: 'interval-note', 'data-testid': 'interval-note' },
       `95% intervals. Single chain${showScore ? ', maj@k and mean F1' : ' and maj@k'}: clustered by case — the chains of one case share its difficulty, `,
       'so the cases are the units. ',
       'Majority vote: Wilson over cases. ',
@@ -174,29 +225,46 @@ export class ResultsView {
         ? 'One case: there is no spread between cases to measure; the intervals speak of that case only.'
         : result.variants.length > 0 && cases < 10
           ? `Only ${cases} cases: the intervals are rough.`
-          : '');
-    return h('section', { class: 'summary' }, h('h2', {}, 'Accuracy per variant (95% intervals over cases)'),
-      h('table', { 'data-testid': 'variant-table' }, h('thead', {}, head), h('tbody', {}, ...rows)), note);
+          : '',
+    );
+    return h(
+      'section',
+      { class: 'summary' },
+      h('h2', {}, 'Accuracy per variant (95% intervals over cases)'),
+      h('table', { 'data-testid': 'variant-table' }, h('thead', {}, head), h('tbody', {}, ...rows)),
+      note,
+    );
   }
 
   private accuracyBar(variant: VariantSummary, which: 'single' | 'majority'): HTMLElement {
     const accuracy: Accuracy = which === 'single' ? variant.singleChain : variant.majorityVote;
     const description = describeInterval(accuracy);
-    const bar = h('span', { class: 'bar', role: 'img', 'aria-label': `${percent(accuracy.value)}, ${description}` },
+    const bar = h(
+      'span',
+      { class: 'bar', role: 'img', 'aria-label': `${percent(accuracy.value)}, ${description}` },
       h('span', { class: 'interval', style: `left:${accuracy.low * 100}%;width:${(accuracy.high - accuracy.low) * 100}%` }),
-      h('span', { class: 'point', style: `left:${accuracy.value * 100}%` }));
+      h('span', { class: 'point', style: `left:${accuracy.value * 100}%` }),
+    );
     const counts = which === 'single' ? `${accuracy.successes}/${accuracy.trials} chains` : `${accuracy.successes}/${accuracy.trials}`;
     const attributes = { 'data-testid': `${which}-accuracy`, 'data-value': accuracy.value, 'data-method': accuracy.method };
-    return h('span', { class: 'accuracy', ...attributes, title: description },
-      h('span', { class: 'value' }, percent(accuracy.value)), bar,
-      h('span', { class: 'ci' }, `${percent(accuracy.low)}–${percent(accuracy.high)} (${counts})`));
+    return h(
+      'span',
+      { class: 'accuracy', ...attributes, title: description },
+      h('span', { class: 'value' }, percent(accuracy.value)),
+      bar,
+      h('span', { class: 'ci' }, `${percent(accuracy.low)}–${percent(accuracy.high)} (${counts})`),
+    );
   }
 
   private majAtKLast(variant: VariantSummary): HTMLElement {
     const value = variant.majAtK[variant.majAtK.length - 1] ?? 0;
     const interval = variant.majAtKIntervals[variant.majAtKIntervals.length - 1];
-    return h('td', { 'data-testid': 'majk-last', 'data-value': value, ...(interval ? { title: describeInterval(interval) } : {}) },
-      percent(value), interval ? h('span', { class: 'ci' }, ` [${percent(interval.low)}–${percent(interval.high)}]`) : null);
+    return h(
+      'td',
+      { 'data-testid': 'majk-last', 'data-value': value, ...(interval ? { title: describeInterval(interval) } : {}) },
+      percent(value),
+      interval ? h('span', { class: 'ci' }, ` [${percent(interval.low)}–${percent(interval.high)}]`) : null,
+    );
   }
 
   private drawChart(result: RunResult): void {
@@ -237,14 +305,16 @@ export class ResultsView {
             points: { show: true, size: 5 },
             value: (_u: uPlot, v: number | null) => (v === null ? '—' : `${v.toFixed(1)}%`),
           })),
-          ...result.variants.flatMap((variant) => (['high', 'low'] as const).map((end) => ({
-            label: `${variant.name} 95% ${end}`,
-            class: 'majk-bound',
-            stroke: 'transparent',
-            width: 0,
-            points: { show: false },
-            value: (_u: uPlot, v: number | null) => (v === null ? '—' : `${v.toFixed(1)}%`),
-          }))),
+          ...result.variants.flatMap((variant) =>
+            (['high', 'low'] as const).map((end) => ({
+              label: `${variant.name} 95% ${end}`,
+              class: 'majk-bound',
+              stroke: 'transparent',
+              width: 0,
+              points: { show: false },
+              value: (_u: uPlot, v: number | null) => (v === null ? '—' : `${v.toFixed(1)}%`),
+            })),
+          ),
         ],
         // 95% intervals of maj@k, clustered by case: shaded between each variant's bounds.
         bands: result.variants.map((_, i) => ({
@@ -261,7 +331,13 @@ export class ResultsView {
   private matrix(result: RunResult): HTMLElement {
     const caseIds = [...new Set(result.cells.map((cell) => cell.caseId))];
     const byKey = new Map(result.cells.map((cell) => [`${cell.variant}\u0000${cell.caseId}`, cell]));
-    const head = h('tr', {}, h('th', { scope: 'col' }, 'Case'), h('th', { scope: 'col' }, 'Expected'), ...result.variants.map((variant) => h('th', { scope: 'col' }, variant.name)));
+    const head = h(
+      'tr',
+      {},
+      h('th', { scope: 'col' }, 'Case'),
+      h('th', { scope: 'col' }, 'Expected'),
+      ...result.variants.map((variant) => h('th', { scope: 'col' }, variant.name)),
+    );
     const rows = caseIds.map((caseId, row) => {
       const first = result.cells.find((cell) => cell.caseId === caseId);
       const name = h('th', { scope: 'row' }, first?.caseName ?? caseId);
@@ -270,11 +346,16 @@ export class ResultsView {
         link.addEventListener('click', () => this.callbacks.onReveal?.(first.location.file, first.location.line));
         name.append(' ', link);
       }
-      return h('tr', {}, name, h('td', { class: 'expected' }, first?.expected === undefined ? '—' : formatValue(first.expected)),
+      return h(
+        'tr',
+        {},
+        name,
+        h('td', { class: 'expected' }, first?.expected === undefined ? '—' : formatValue(first.expected)),
         ...result.variants.map((variant, column) => {
           const cell = byKey.get(`${variant.name}\u0000${caseId}`);
           return h('td', {}, cell ? this.cellButton(cell, row, column) : '—');
-        }));
+        }),
+      );
     });
     const table = h('table', { class: 'matrix', 'data-testid': 'matrix' }, h('thead', {}, head), h('tbody', {}, ...rows));
     table.addEventListener('keydown', (event) => this.navigate(event, caseIds.length, result.variants.length));
@@ -284,20 +365,29 @@ export class ResultsView {
   private cellButton(cell: CellResult, row: number, column: number): HTMLElement {
     const state = cell.chains.length === 0 ? 'pending' : cell.majorityPass ? 'pass' : 'fail';
     const mark = state === 'pending' ? '…' : state === 'pass' ? '✓' : '✗';
-    const button = h('button', {
-      type: 'button',
-      class: `cell cell-${state}`,
-      'data-testid': 'cell',
-      'data-variant': cell.variant,
-      'data-case': cell.caseId,
-      'data-row': row,
-      'data-column': column,
-      'aria-label': `${cell.variant}, ${cell.caseName ?? cell.caseId}: ${state}, majority ${cell.majority ?? 'none'}, agreement ${percent(cell.agreement)}`,
-    },
-    h('span', { class: 'mark' }, mark),
-    h('span', { class: 'majority' }, cell.majority ?? (cell.chains.length ? '(no answer)' : '')),
-    h('span', { class: 'agreement', title: `agreement ${percent(cell.agreement)}` }, h('span', { style: `width:${cell.agreement * 100}%` })),
-    cell.errors > 0 ? h('span', { class: 'errors', title: cell.chains.find((c) => c.error)?.error ?? '' }, `${cell.errors} failed`) : null);
+    const button = h(
+      'button',
+      {
+        type: 'button',
+        class: `cell cell-${state}`,
+        'data-testid': 'cell',
+        'data-variant': cell.variant,
+        'data-case': cell.caseId,
+        'data-row': row,
+        'data-column': column,
+        'aria-label': `${cell.variant}, ${cell.caseName ?? cell.caseId}: ${state}, majority ${cell.majority ?? 'none'}, agreement ${percent(cell.agreement)}`,
+      },
+      h('span', { class: 'mark' }, mark),
+      h('span', { class: 'majority' }, cell.majority ?? (cell.chains.length ? '(no answer)' : '')),
+      h(
+        'span',
+        { class: 'agreement', title: `agreement ${percent(cell.agreement)}` },
+        h('span', { style: `width:${cell.agreement * 100}%` }),
+      ),
+      cell.errors > 0
+        ? h('span', { class: 'errors', title: cell.chains.find((c) => c.error)?.error ?? '' }, `${cell.errors} failed`)
+        : null,
+    );
     button.addEventListener('click', () => {
       this.selected = { variant: cell.variant, caseId: cell.caseId };
       this.callbacks.onSelect?.(this.selected);
@@ -329,19 +419,43 @@ export class ResultsView {
       viewer.replaceChildren(h('p', { class: 'empty' }, 'No chains yet.'));
       return;
     }
-    this.root.querySelector(`.cell[data-variant="${CSS.escape(cell.variant)}"][data-case="${CSS.escape(cell.caseId)}"]`)?.setAttribute('aria-pressed', 'true');
+    this.root
+      .querySelector(`.cell[data-variant="${CSS.escape(cell.variant)}"][data-case="${CSS.escape(cell.caseId)}"]`)
+      ?.setAttribute('aria-pressed', 'true');
     const total = Math.max(1, cell.chains.length);
-    const histogram = h('div', { class: 'histogram', 'data-testid': 'vote-histogram' },
-      ...cell.distinct.map((entry) => h('div', { class: `vote ${entry.answer === cell.majority ? 'vote-majority' : ''}` },
-        h('span', { class: 'vote-answer' }, entry.answer),
-        h('span', { class: 'vote-bar' }, h('span', { style: `width:${(entry.count / total) * 100}%` })),
-        h('span', { class: 'vote-count' }, `${entry.count}`))),
-      cell.invalid > 0 ? h('div', { class: 'vote vote-invalid' }, h('span', { class: 'vote-answer' }, '(no answer)'), h('span', { class: 'vote-bar' }, h('span', { style: `width:${(cell.invalid / total) * 100}%` })), h('span', { class: 'vote-count' }, `${cell.invalid}`)) : null);
+    const histogram = h(
+      'div',
+      { class: 'histogram', 'data-testid': 'vote-histogram' },
+      ...cell.distinct.map((entry) =>
+        h(
+          'div',
+          { class: `vote ${entry.answer === cell.majority ? 'vote-majority' : ''}` },
+          h('span', { class: 'vote-answer' }, entry.answer),
+          h('span', { class: 'vote-bar' }, h('span', { style: `width:${(entry.count / total) * 100}%` })),
+          h('span', { class: 'vote-count' }, `${entry.count}`),
+        ),
+      ),
+      cell.invalid > 0
+        ? h(
+            'div',
+            { class: 'vote vote-invalid' },
+            h('span', { class: 'vote-answer' }, '(no answer)'),
+            h('span', { class: 'vote-bar' }, h('span', { style: `width:${(cell.invalid / total) * 100}%` })),
+            h('span', { class: 'vote-count' }, `${cell.invalid}`),
+          )
+        : null,
+    );
     viewer.replaceChildren(
       h('h2', {}, `Chains — ${cell.variant} · ${cell.caseName ?? cell.caseId}`),
-      h('p', { class: 'meta' }, 'Expected ', h('code', { 'data-testid': 'expected' }, cell.expected === undefined ? '—' : formatValue(cell.expected)),
-        ' · majority ', h('code', { 'data-testid': 'majority' }, cell.majority ?? '(none)'),
-        ` · agreement ${percent(cell.agreement)} · entropy ${cell.entropy.toFixed(2)} bits`),
+      h(
+        'p',
+        { class: 'meta' },
+        'Expected ',
+        h('code', { 'data-testid': 'expected' }, cell.expected === undefined ? '—' : formatValue(cell.expected)),
+        ' · majority ',
+        h('code', { 'data-testid': 'majority' }, cell.majority ?? '(none)'),
+        ` · agreement ${percent(cell.agreement)} · entropy ${cell.entropy.toFixed(2)} bits`,
+      ),
       histogram,
       h('div', { class: 'chains' }, ...cell.chains.map((chain) => this.chainCard(chain))),
     );
@@ -353,17 +467,33 @@ export class ResultsView {
     if (chain.answerText !== undefined) body.append(document.createTextNode(`${chain.text}\n\n`));
     if (chain.span) {
       const [start, end] = chain.span;
-      body.append(document.createTextNode(source.slice(0, start)), h('mark', { class: 'answer' }, source.slice(start, end)), document.createTextNode(source.slice(end)));
+      body.append(
+        document.createTextNode(source.slice(0, start)),
+        h('mark', { class: 'answer' }, source.slice(start, end)),
+        document.createTextNode(source.slice(end)),
+      );
     } else {
       body.append(document.createTextNode(source));
     }
-    return h('article', { class: `chain ${chain.pass ? 'chain-pass' : 'chain-fail'}`, 'data-testid': 'chain', 'data-sample': chain.sample },
-      h('header', {}, h('span', { class: 'mark' }, chain.pass ? '✓' : '✗'), ` #${chain.sample + 1} `,
+    return h(
+      'article',
+      { class: `chain ${chain.pass ? 'chain-pass' : 'chain-fail'}`, 'data-testid': 'chain', 'data-sample': chain.sample },
+      h(
+        'header',
+        {},
+        h('span', { class: 'mark' }, chain.pass ? '✓' : '✗'),
+        ` #${chain.sample + 1} `,
         h('code', { class: 'answer-value' }, chain.answer ?? '(no answer)'),
-        h('span', { class: 'chain-meta' }, ` ${chain.completionTokens} tok · ${Math.round(chain.latencyMs)} ms${chain.cached ? ' · cached' : ''}${chain.finishReason === 'length' ? ' · cut at max_tokens' : ''}`)),
+        h(
+          'span',
+          { class: 'chain-meta' },
+          ` ${chain.completionTokens} tok · ${Math.round(chain.latencyMs)} ms${chain.cached ? ' · cached' : ''}${chain.finishReason === 'length' ? ' · cut at max_tokens' : ''}`,
+        ),
+      ),
       chain.error ? h('p', { class: 'error' }, chain.error) : null,
       body,
-      h('p', { class: 'reason' }, chain.reason));
+      h('p', { class: 'reason' }, chain.reason),
+    );
   }
 }
 

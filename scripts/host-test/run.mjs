@@ -31,7 +31,13 @@ function printReport(report) {
   for (const test of report.tests) {
     const mark = test.state === 'passed' ? '✔' : test.state === 'pending' ? '-' : '✘';
     console.log(`  ${mark} ${test.fullTitle}${test.durationMs > 75 ? ` (${test.durationMs} ms)` : ''}`);
-    if (test.error) console.log(test.error.split('\n').map((line) => `      ${line}`).join('\n'));
+    if (test.error)
+      console.log(
+        test.error
+          .split('\n')
+          .map((line) => `      ${line}`)
+          .join('\n'),
+      );
   }
   // The plain closing line CI reads, in any language.
   console.log(`host: ${report.passes} passed, ${report.failures} failed${report.pending ? `, ${report.pending} skipped` : ''}`);
@@ -41,7 +47,10 @@ async function canDownloadVsCode() {
   if (process.env.VSCODE_EXECUTABLE_PATH) return true;
   try {
     // An HTTP answer, not just DNS: proxies and firewalls can resolve a host they will not let through.
-    const response = await fetch('https://update.code.visualstudio.com/api/releases/stable', { method: 'HEAD', signal: AbortSignal.timeout(3_000) });
+    const response = await fetch('https://update.code.visualstudio.com/api/releases/stable', {
+      method: 'HEAD',
+      signal: AbortSignal.timeout(3_000),
+    });
     return response.status < 500;
   } catch {
     return false;
@@ -54,13 +63,17 @@ async function runElectron(env) {
   const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'chainscope-electron-'));
   const reportFile = path.join(temp, 'report.json');
   try {
-    await withTimeout(runTests({
-      ...(process.env.VSCODE_EXECUTABLE_PATH ? { vscodeExecutablePath: process.env.VSCODE_EXECUTABLE_PATH } : {}),
-      extensionDevelopmentPath: root,
-      extensionTestsPath: path.join(HOST_OUT, 'index'),
-      launchArgs: [WORKSPACE, '--disable-extensions', '--disable-workspace-trust', '--skip-welcome'],
-      extensionTestsEnv: { ...env, CHAINSCOPE_HOST_REPORT: reportFile },
-    }), overallTimeoutMs, 'VS Code (test-electron)');
+    await withTimeout(
+      runTests({
+        ...(process.env.VSCODE_EXECUTABLE_PATH ? { vscodeExecutablePath: process.env.VSCODE_EXECUTABLE_PATH } : {}),
+        extensionDevelopmentPath: root,
+        extensionTestsPath: path.join(HOST_OUT, 'index'),
+        launchArgs: [WORKSPACE, '--disable-extensions', '--disable-workspace-trust', '--skip-welcome'],
+        extensionTestsEnv: { ...env, CHAINSCOPE_HOST_REPORT: reportFile },
+      }),
+      overallTimeoutMs,
+      'VS Code (test-electron)',
+    );
     return JSON.parse(fs.readFileSync(reportFile, 'utf8'));
   } catch (error) {
     // runTests rejects when a test fails; the report then still says which.
@@ -74,7 +87,10 @@ async function runElectron(env) {
 async function withTimeout(promise, ms, what) {
   let timer;
   try {
-    return await Promise.race([promise, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms / 1000} s`)), ms)))]);
+    return await Promise.race([
+      promise,
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms / 1000} s`)), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -105,7 +121,8 @@ async function runSuiteInCodeServer(browser, server, env) {
   });
   await answering;
   await page.close();
-  if (!fs.existsSync(reportFile)) throw new Error(`the suite exited with code ${code} and wrote no report (did the extension host start? see ${server.logFile})`);
+  if (!fs.existsSync(reportFile))
+    throw new Error(`the suite exited with code ${code} and wrote no report (did the extension host start? see ${server.logFile})`);
   return JSON.parse(fs.readFileSync(reportFile, 'utf8'));
 }
 
@@ -136,13 +153,18 @@ async function verifyPanel(page, expected) {
   if (!frame) throw new Error(`no webview shows run ${expected.runId} as ${status}`);
   for (const { testId, includes } of expected.shows ?? []) {
     const shown = (await frame.textContent(`[data-testid="${testId}"]`, { timeout: 10_000 })) ?? '';
-    if (!shown.includes(includes)) throw new Error(`the panel's ${testId} reads ${JSON.stringify(shown)}, without ${JSON.stringify(includes)}`);
+    if (!shown.includes(includes))
+      throw new Error(`the panel's ${testId} reads ${JSON.stringify(shown)}, without ${JSON.stringify(includes)}`);
   }
   for (const variant of expected.variants) {
     const row = `[data-testid="variant-row"][data-variant="${variant.name}"]`;
-    for (const [which, value] of [['single', variant.single], ['majority', variant.majority]]) {
+    for (const [which, value] of [
+      ['single', variant.single],
+      ['majority', variant.majority],
+    ]) {
       const shown = Number(await frame.getAttribute(`${row} [data-testid="${which}-accuracy"]`, 'data-value'));
-      if (Math.abs(shown - value) > 1e-12) throw new Error(`${variant.name}: the panel shows ${which}-chain accuracy ${shown}, the run says ${value}`);
+      if (Math.abs(shown - value) > 1e-12)
+        throw new Error(`${variant.name}: the panel shows ${which}-chain accuracy ${shown}, the run says ${value}`);
     }
   }
   if (expected.chain) {
@@ -150,16 +172,19 @@ async function verifyPanel(page, expected) {
     const chainText = `[data-testid="chain"][data-sample="${expected.chain.sample}"] [data-testid="chain-text"]`;
     await frame.waitForSelector(chainText, { timeout: 10_000 });
     const text = await frame.textContent(chainText);
-    if (text !== expected.chain.text) throw new Error(`chain ${expected.chain.sample} reads ${JSON.stringify(text)}, the run has ${JSON.stringify(expected.chain.text)}`);
+    if (text !== expected.chain.text)
+      throw new Error(`chain ${expected.chain.sample} reads ${JSON.stringify(text)}, the run has ${JSON.stringify(expected.chain.text)}`);
   }
   const body = await frame.evaluate(() => document.body.textContent ?? '');
-  for (const literal of expected.literals ?? []) if (!body.includes(literal)) throw new Error(`the panel does not show ${JSON.stringify(literal)} as text`);
+  for (const literal of expected.literals ?? [])
+    if (!body.includes(literal)) throw new Error(`the panel does not show ${JSON.stringify(literal)} as text`);
   const injected = await frame.evaluate(() => ({
     images: document.querySelectorAll('#app img').length,
     scripts: document.querySelectorAll('#app script').length,
     pwned: Boolean(globalThis.pwned),
   }));
-  if (injected.images > 0 || injected.scripts > 0 || injected.pwned) throw new Error(`model output became markup: ${JSON.stringify(injected)}`);
+  if (injected.images > 0 || injected.scripts > 0 || injected.pwned)
+    throw new Error(`model output became markup: ${JSON.stringify(injected)}`);
   if (expected.screenshot) {
     // A tall window so the panel shows the table, the maj@k chart, the matrix and the chain viewer at once.
     const size = page.viewportSize();
@@ -180,7 +205,16 @@ async function checkUi(browser, server) {
     // A fresh copy of the workspace: a new window state, so nothing the suite left open is restored.
     const folder = path.join(server.temp, 'ui-workspace');
     fs.cpSync(WORKSPACE, folder, { recursive: true });
-    await page.goto(server.workbenchUrl({ folder, payload: [['extensionDevelopmentPath', server.remote(root)], ['skipWelcome', 'true'], ['skipReleaseNotes', 'true']] }));
+    await page.goto(
+      server.workbenchUrl({
+        folder,
+        payload: [
+          ['extensionDevelopmentPath', server.remote(root)],
+          ['skipWelcome', 'true'],
+          ['skipReleaseNotes', 'true'],
+        ],
+      }),
+    );
     await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
     // Quick Open, type the file name, Enter: the way a person opens it.
     await page.keyboard.press('Control+P');
@@ -188,10 +222,16 @@ async function checkUi(browser, server) {
     await page.keyboard.type('good.prompt');
     await page.waitForSelector('.quick-input-list .monaco-list-row', { timeout: 20_000 });
     await page.keyboard.press('Enter');
-    await page.waitForFunction(() => [...document.querySelectorAll('.monaco-editor .view-lines')].some((lines) => lines.textContent?.includes('host-good')), null, { timeout: 30_000 }).catch(async (error) => {
-      await page.screenshot({ path: path.join(ARTIFACTS, 'ui-failure.png') }).catch(() => undefined);
-      throw new Error(`good.prompt did not show in an editor (see artifacts/ui-failure.png): ${error.message}`);
-    });
+    await page
+      .waitForFunction(
+        () => [...document.querySelectorAll('.monaco-editor .view-lines')].some((lines) => lines.textContent?.includes('host-good')),
+        null,
+        { timeout: 30_000 },
+      )
+      .catch(async (error) => {
+        await page.screenshot({ path: path.join(ARTIFACTS, 'ui-failure.png') }).catch(() => undefined);
+        throw new Error(`good.prompt did not show in an editor (see artifacts/ui-failure.png): ${error.message}`);
+      });
     checks.push('opened good.prompt through Quick Open; the editor shows its text');
     const tab = await page.textContent('.tabs-container .tab.active');
     if (!tab?.includes('good.prompt')) throw new Error(`the active tab is '${tab}', not good.prompt`);
@@ -207,14 +247,27 @@ async function checkUi(browser, server) {
     try {
       await page.waitForFunction(highlighted, null, { timeout: 30_000 });
     } catch (error) {
-      const seen = await page.evaluate(() => [...document.querySelectorAll('.monaco-editor .view-lines span span')].slice(-12).map((span) => `${span.className}:${span.textContent}:${getComputedStyle(span).color}`));
-      throw new Error(`no highlighting seen: ${error.message}\n${seen.join("\n")}`, { cause: error });
+      const seen = await page.evaluate(() =>
+        [...document.querySelectorAll('.monaco-editor .view-lines span span')]
+          .slice(-12)
+          .map((span) => `${span.className}:${span.textContent}:${getComputedStyle(span).color}`),
+      );
+      throw new Error(`no highlighting seen: ${error.message}\n${seen.join('\n')}`, { cause: error });
     }
     checks.push('the grammar highlights role markers');
     // The lenses good.prompt must show; CHAINSCOPE_EXPECT_CODELENS replaces the list.
-    const expectedLenses = (process.env.CHAINSCOPE_EXPECT_CODELENS ?? '▶ Evaluate (3 cases × 2 variants × 3 chains,▶ Evaluate case,▶ This variant').split(',').map((text) => text.trim()).filter(Boolean);
+    const expectedLenses = (
+      process.env.CHAINSCOPE_EXPECT_CODELENS ?? '▶ Evaluate (3 cases × 2 variants × 3 chains,▶ Evaluate case,▶ This variant'
+    )
+      .split(',')
+      .map((text) => text.trim())
+      .filter(Boolean);
     for (const lens of expectedLenses) {
-      await page.waitForFunction((text) => [...document.querySelectorAll('.codelens-decoration')].some((node) => node.textContent?.includes(text)), lens, { timeout: 30_000 });
+      await page.waitForFunction(
+        (text) => [...document.querySelectorAll('.codelens-decoration')].some((node) => node.textContent?.includes(text)),
+        lens,
+        { timeout: 30_000 },
+      );
       checks.push(`CodeLens '${lens}' is rendered`);
     }
     await page.screenshot({ path: path.join(ARTIFACTS, 'editor.png') });
@@ -235,7 +288,12 @@ async function runWithCodeServer(env) {
   const uiChecks = [];
   let uiError;
   try {
-    browser = await chromium.launchPersistentContext(browserData, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1400, height: 900 } });
+    browser = await chromium.launchPersistentContext(browserData, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      viewport: { width: 1400, height: 900 },
+    });
     report = await runSuiteInCodeServer(browser, server, env);
     if (!values['skip-ui']) {
       try {
@@ -250,7 +308,11 @@ async function runWithCodeServer(env) {
     fs.rmSync(browserData, { recursive: true, force: true });
   }
   // Nothing we started may outlive the run.
-  const leftovers = [...processesInGroup(server.pid).map((pid) => `${pid} (code-server group)`), ...processesMentioning(server.temp), ...processesMentioning(browserData)];
+  const leftovers = [
+    ...processesInGroup(server.pid).map((pid) => `${pid} (code-server group)`),
+    ...processesMentioning(server.temp),
+    ...processesMentioning(browserData),
+  ];
   return { report, uiChecks, uiError, leftovers };
 }
 

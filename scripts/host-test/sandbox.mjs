@@ -12,7 +12,13 @@ const build = spawnSync(process.execPath, [path.join(root, 'scripts', 'build.mjs
 if (build.status !== 0) process.exit(1);
 
 const server = await startCodeServer({ workspace, log: (message) => console.error(message) });
-const url = server.workbenchUrl({ payload: [['extensionDevelopmentPath', server.remote(root)], ['skipWelcome', 'true'], ['skipReleaseNotes', 'true']] });
+const url = server.workbenchUrl({
+  payload: [
+    ['extensionDevelopmentPath', server.remote(root)],
+    ['skipWelcome', 'true'],
+    ['skipReleaseNotes', 'true'],
+  ],
+});
 console.log(`\nChainscope sandbox: open ${url}\n(code-server on ${server.url}, prompts/ as the workspace; Ctrl-C stops it)\n`);
 
 let stopping = false;

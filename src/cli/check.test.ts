@@ -7,7 +7,10 @@ const root = path.resolve(__dirname, '../..');
 
 async function check(...targets: string[]): Promise<{ code: number; lines: string[] }> {
   const lines: string[] = [];
-  const code = await runCheck(targets.map((t) => path.join(root, t)), (line) => lines.push(line));
+  const code = await runCheck(
+    targets.map((t) => path.join(root, t)),
+    (line) => lines.push(line),
+  );
   return { code, lines: lines.map((line) => line.replace(`${root}/`, '')) };
 }
 
@@ -26,7 +29,9 @@ describe('chainscope check', () => {
   it('prints each problem of a broken file as file:line:col and exits 1', async () => {
     const { code, lines } = await check('testFixtures/broken/problems.prompt');
     assert.equal(code, 1);
-    const located = lines.slice(0, -1).map((line) => line.replace(/^.*?(testFixtures\/broken\/\S+?:\d+:\d+: \w+): .*?(\[[\w-]+\])$/, '$1 $2'));
+    const located = lines
+      .slice(0, -1)
+      .map((line) => line.replace(/^.*?(testFixtures\/broken\/\S+?:\d+:\d+: \w+): .*?(\[[\w-]+\])$/, '$1 $2'));
     assert.deepEqual(located, [
       'testFixtures/broken/problems.prompt:3:1: warning [unknown-key]',
       'testFixtures/broken/problems.prompt:6:3: warning [unknown-key]',
@@ -42,7 +47,10 @@ describe('chainscope check', () => {
 
   it('names the dataset file and line of bad rows', async () => {
     const { lines } = await check('testFixtures/broken/bad-dataset.prompt');
-    assert.ok(lines.some((line) => /testFixtures\/broken\/bad-rows\.jsonl:2:1: error: bad-rows\.jsonl:2: invalid JSON/.test(line)), lines.join('\n'));
+    assert.ok(
+      lines.some((line) => /testFixtures\/broken\/bad-rows\.jsonl:2:1: error: bad-rows\.jsonl:2: invalid JSON/.test(line)),
+      lines.join('\n'),
+    );
     assert.ok(lines.some((line) => /testFixtures\/broken\/bad-rows\.jsonl:4:1: error: .*no value for question/.test(line)));
   });
 
@@ -73,7 +81,8 @@ describe('chainscope check', () => {
     const missing = /Not found by the dynamic loader|are missing/.test(result.stdout);
     assert.equal(result.status, missing ? 1 : 0, result.stdout);
     // This checkout's onnxruntime-node has no CUDA provider unless someone fetched it.
-    if (/provider libraries are missing/.test(result.stdout)) assert.match(result.stdout, /cd .*node_modules\/onnxruntime-node && ONNXRUNTIME_NODE_INSTALL=cuda12 node script\/install/);
+    if (/provider libraries are missing/.test(result.stdout))
+      assert.match(result.stdout, /cd .*node_modules\/onnxruntime-node && ONNXRUNTIME_NODE_INSTALL=cuda12 node script\/install/);
     assert.match(result.stdout, /^Then reload the VS Code window/m);
   });
 });

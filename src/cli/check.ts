@@ -44,7 +44,11 @@ export function formatDiagnostic(file: string, diagnostic: Diagnostic, cwd = pro
 }
 
 /** Exit 0 when clean, 1 on errors (a missing target is one), 2 when the targets hold no .prompt file at all. */
-export async function runCheck(targets: readonly string[], out: (line: string) => void, err: (line: string) => void = out): Promise<number> {
+export async function runCheck(
+  targets: readonly string[],
+  out: (line: string) => void,
+  err: (line: string) => void = out,
+): Promise<number> {
   const searched = targets.length > 0 ? targets : ['.'];
   const { files, missing } = await findPromptFiles(searched);
   if (files.length === 0 && missing.length === 0) {
@@ -61,7 +65,10 @@ export async function runCheck(targets: readonly string[], out: (line: string) =
   for (const file of files) {
     const loaded = await loadPromptFile(file);
     const sorted = [...loaded.diagnostics].sort(
-      (a, b) => (a.file ?? '').localeCompare(b.file ?? '') || a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character,
+      (a, b) =>
+        (a.file ?? '').localeCompare(b.file ?? '') ||
+        a.range.start.line - b.range.start.line ||
+        a.range.start.character - b.range.start.character,
     );
     for (const diagnostic of sorted) {
       out(formatDiagnostic(file, diagnostic));
@@ -69,6 +76,8 @@ export async function runCheck(targets: readonly string[], out: (line: string) =
       else if (diagnostic.severity === 'warning') warnings++;
     }
   }
-  out(`Checked ${files.length} prompt file${files.length === 1 ? '' : 's'}: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}.`);
+  out(
+    `Checked ${files.length} prompt file${files.length === 1 ? '' : 's'}: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}.`,
+  );
   return errors > 0 ? 1 : 0;
 }

@@ -9,14 +9,18 @@ export async function runDemo(folder: string, out: (line: string) => void): Prom
     const loaded = await loadPromptFile(file);
     const { document } = loaded;
     const report = await tokenReport(document, loaded.cases);
-    out(`\n${file}  (${document.model ?? 'no model'}: ${loaded.cases.length} cases × ${document.variants.length} variants × ${document.samples} samples; tokens in ${report.encoding})`);
+    out(
+      `\n${file}  (${document.model ?? 'no model'}: ${loaded.cases.length} cases × ${document.variants.length} variants × ${document.samples} samples; tokens in ${report.encoding})`,
+    );
     for (const diagnostic of loaded.diagnostics.filter((d) => d.severity === 'error')) {
       out(`  ${formatDiagnostic(file, diagnostic)}`);
       failed = true;
     }
     out(`  ${'variant'.padEnd(16)} ${'examples'.padStart(8)} ${'chat'.padStart(6)} ${'text'.padStart(6)} ${'mean chat'.padStart(10)}`);
     for (const row of report.rows) {
-      out(`  ${row.variant.name.padEnd(16)} ${String(row.examples).padStart(8)} ${String(row.chatTokens).padStart(6)} ${String(row.textTokens).padStart(6)} ${row.meanChatTokens.toFixed(1).padStart(10)}`);
+      out(
+        `  ${row.variant.name.padEnd(16)} ${String(row.examples).padStart(8)} ${String(row.chatTokens).padStart(6)} ${String(row.textTokens).padStart(6)} ${row.meanChatTokens.toFixed(1).padStart(10)}`,
+      );
     }
   }
   return failed ? 1 : 0;

@@ -18,9 +18,16 @@ interface Finished {
 }
 
 /** Runs the real CLI as a child process (the fake server keeps serving in this one). */
-function runCli(args: string[], options: { onStderr?: (text: string, child: ReturnType<typeof spawn>) => void; apiKey?: string } = {}): Promise<Finished> {
+function runCli(
+  args: string[],
+  options: { onStderr?: (text: string, child: ReturnType<typeof spawn>) => void; apiKey?: string } = {},
+): Promise<Finished> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd: root, env: { ...process.env, OPENAI_API_KEY: options.apiKey ?? 'test-key' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cli, ...args], {
+      cwd: root,
+      env: { ...process.env, OPENAI_API_KEY: options.apiKey ?? 'test-key' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -48,14 +55,34 @@ describe('chainscope eval (CLI against a real OpenAI-compatible HTTP server)', f
   });
 
   it('evaluates the NER prompt: per-variant accuracy and field F1, and every chain in the JSON', async () => {
-    const answers = JSON.parse(fs.readFileSync(path.join(root, 'testFixtures/openai-server/ner-answers.json'), 'utf8')) as { match: string; answers: string[] }[];
+    const answers = JSON.parse(fs.readFileSync(path.join(root, 'testFixtures/openai-server/ner-answers.json'), 'utf8')) as {
+      match: string;
+      answers: string[];
+    }[];
     server = await startFakeServer({ apiKey: 'test-key', answers });
     const json = path.join(folder, 'ner.json');
     const html = path.join(folder, 'ner.html');
     const junit = path.join(folder, 'ner.xml');
-    const finished = await runCli(['eval', 'prompts/ner-zh.prompt', '--backend', server.url, '--model', 'fake', '--runs-dir', path.join(folder, 'runs'), '--json', json, '--html', html, '--junit', junit, '--no-cache']);
+    const finished = await runCli([
+      'eval',
+      'prompts/ner-zh.prompt',
+      '--backend',
+      server.url,
+      '--model',
+      'fake',
+      '--runs-dir',
+      path.join(folder, 'runs'),
+      '--json',
+      json,
+      '--html',
+      html,
+      '--junit',
+      junit,
+      '--no-cache',
+    ]);
     assert.equal(finished.code, 0, finished.stderr);
-    for (const variant of ['zero-shot', 'one-shot', 'few-shot']) assert.match(finished.stdout, new RegExp(`^\\s+${variant}\\s+\\d+\\.\\d%`, 'm'));
+    for (const variant of ['zero-shot', 'one-shot', 'few-shot'])
+      assert.match(finished.stdout, new RegExp(`^\\s+${variant}\\s+\\d+\\.\\d%`, 'm'));
     assert.match(finished.stdout, /mean F1/);
     assert.match(finished.stdout, /intervals: 95%, clustered by case \(single chain\); Wilson over cases \(majority vote\)/);
     assert.match(finished.stdout, /only 3 cases: the intervals are rough/);
@@ -67,7 +94,10 @@ describe('chainscope eval (CLI against a real OpenAI-compatible HTTP server)', f
     assert.equal(report.schema, 'chainscope.report/1');
     const run = report.runs[0] as RunResult;
     assert.equal(run.schema, 'chainscope.result/1');
-    assert.deepEqual(run.variants.map((v) => v.name), ['zero-shot', 'one-shot', 'few-shot']);
+    assert.deepEqual(
+      run.variants.map((v) => v.name),
+      ['zero-shot', 'one-shot', 'few-shot'],
+    );
     assert.equal(run.cells.length, 9);
     for (const cell of run.cells) {
       assert.equal(cell.chains.length, 5);
@@ -88,7 +118,10 @@ describe('chainscope eval (CLI against a real OpenAI-compatible HTTP server)', f
       assert.equal(Number(variant.majAtK[0]?.toFixed(9)), Number(variant.singleChain.value.toFixed(9)));
       // The JSON says which method made each interval.
       assert.deepEqual([variant.singleChain.method, variant.singleChain.cases, variant.majorityVote.method], ['clustered', 3, 'wilson']);
-      assert.deepEqual(variant.majAtKIntervals.map((interval) => interval.method), Array(5).fill('clustered'));
+      assert.deepEqual(
+        variant.majAtKIntervals.map((interval) => interval.method),
+        Array(5).fill('clustered'),
+      );
       assert.equal(variant.meanScoreInterval.method, 'clustered');
     }
     const xml = fs.readFileSync(junit, 'utf8');
@@ -99,7 +132,10 @@ describe('chainscope eval (CLI against a real OpenAI-compatible HTTP server)', f
   });
 
   it('finishes through every injected fault: retried requests succeed, permanent failures show on their cells and make the run incomplete', async () => {
-    server = await startFakeServer({ apiKey: 'test-key', answers: [{ match: 'question', answers: ['The answer is 42.', 'The answer is 41.'] }] });
+    server = await startFakeServer({
+      apiKey: 'test-key',
+      answers: [{ match: 'question', answers: ['The answer is 42.', 'The answer is 41.'] }],
+    });
     server.inject(
       { kind: 'rate-limit', when: 'fault-429', retryAfter: 1 },
       { kind: 'server-error', when: 'fault-500', times: 2 },
@@ -110,7 +146,19 @@ describe('chainscope eval (CLI against a real OpenAI-compatible HTTP server)', f
       { kind: 'context-length', when: 'fault-context', times: Infinity },
     );
     const json = path.join(folder, 'faults.json');
-    const finished = await runCli(['eval', 'testFixtures/remote/faults.prompt', '--backend', server.url, '--runs-dir', path.join(folder, 'runs'), '--json', json, '--timeout', '1', '--no-cache']);
+    const finished = await runCli([
+      'eval',
+      'testFixtures/remote/faults.prompt',
+      '--backend',
+      server.url,
+      '--runs-dir',
+      path.join(folder, 'runs'),
+      '--json',
+      json,
+      '--timeout',
+      '1',
+      '--no-cache',
+    ]);
     // A chain that failed for good makes the run incomplete: exit 3, never a pass.
     assert.equal(finished.code, 3, finished.stderr);
     assert.match(finished.stderr, /incomplete: 4 chain\(s\) failed for good, 0 missing; retry them with --resume/);
@@ -120,27 +168,58 @@ describe('chainscope eval (CLI against a real OpenAI-compatible HTTP server)', f
       const cell = byCase.get(name);
       assert.equal(cell?.chains.length, 4, name);
       assert.equal(cell.errors, 0, `${name}: ${cell.chains.find((c) => c.error)?.error ?? ''}`);
-      assert.ok(cell.chains.every((chain) => chain.answer === '42' || chain.answer === '41'), name);
+      assert.ok(
+        cell.chains.every((chain) => chain.answer === '42' || chain.answer === '41'),
+        name,
+      );
     }
     assert.ok(byCase.get('too-long')?.chains.every((chain) => /longer than the model's context window/.test(chain.error ?? '')));
     assert.match(finished.stdout, /! zero-shot \/ too-long: 4 chain\(s\) failed: the prompt is longer/);
     assert.equal(run.status, 'completed');
     assert.deepEqual(run.coverage, { expected: 32, finished: 28, failed: 4, missing: 0, cached: 0 });
     // The server that ignores n got the 3 missing chains asked separately.
-    assert.deepEqual(server.requests.filter((r) => r.prompt.includes('fault-n')).map((r) => r.n), [4, 1, 1, 1]);
+    assert.deepEqual(
+      server.requests.filter((r) => r.prompt.includes('fault-n')).map((r) => r.n),
+      [4, 1, 1, 1],
+    );
     assert.match(finished.stderr, /ignores 'n'/);
     assert.ok(!finished.stderr.includes('test-key') && !finished.stdout.includes('test-key'), 'the key never appears in output');
   });
 
   for (const fatal of [
-    { name: 'a rejected API key (401)', apiKey: 'wrong-key', fault: undefined, message: /authentication failed \(401\).*set it with .*OPENAI_API_KEY/ },
-    { name: 'an unknown model (404)', apiKey: 'test-key', fault: 'not-found' as const, message: /model or deployment 'fake' not found \(404\)/ },
+    {
+      name: 'a rejected API key (401)',
+      apiKey: 'wrong-key',
+      fault: undefined,
+      message: /authentication failed \(401\).*set it with .*OPENAI_API_KEY/,
+    },
+    {
+      name: 'an unknown model (404)',
+      apiKey: 'test-key',
+      fault: 'not-found' as const,
+      message: /model or deployment 'fake' not found \(404\)/,
+    },
   ]) {
     it(`stops at the first request on ${fatal.name}: run failed, one message, exit 3`, async () => {
       server = await startFakeServer({ apiKey: 'test-key', answers: [{ match: '', answers: ['{"人物": []}'] }] });
       if (fatal.fault) server.inject({ kind: fatal.fault, when: '', times: Infinity });
       const runs = path.join(folder, 'runs');
-      const finished = await runCli(['eval', 'prompts/ner-zh.prompt', '--backend', server.url, '--model', 'fake', '--runs-dir', runs, '--concurrency', '2', '--no-cache'], { apiKey: fatal.apiKey });
+      const finished = await runCli(
+        [
+          'eval',
+          'prompts/ner-zh.prompt',
+          '--backend',
+          server.url,
+          '--model',
+          'fake',
+          '--runs-dir',
+          runs,
+          '--concurrency',
+          '2',
+          '--no-cache',
+        ],
+        { apiKey: fatal.apiKey },
+      );
       assert.equal(finished.code, 3, finished.stderr);
       // 9 cells would make 9 requests; only those already in flight (concurrency 2) went out.
       assert.ok(server.requests.length <= 2, `${server.requests.length} requests`);
@@ -159,7 +238,17 @@ describe('chainscope eval (CLI against a real OpenAI-compatible HTTP server)', f
   it('scores with a custom JavaScript scorer file', async () => {
     server = await startFakeServer({ answers: [{ match: 'even number', answers: ['The answer is 4.', 'The answer is 7.'] }] });
     const json = path.join(folder, 'custom.json');
-    const finished = await runCli(['eval', 'testFixtures/remote/custom.prompt', '--backend', server.url, '--runs-dir', path.join(folder, 'runs'), '--json', json, '--no-cache']);
+    const finished = await runCli([
+      'eval',
+      'testFixtures/remote/custom.prompt',
+      '--backend',
+      server.url,
+      '--runs-dir',
+      path.join(folder, 'runs'),
+      '--json',
+      json,
+      '--no-cache',
+    ]);
     assert.equal(finished.code, 0, finished.stderr);
     const run = (JSON.parse(fs.readFileSync(json, 'utf8')) as EvalReport).runs[0] as RunResult;
     const chains = run.cells[0]?.chains ?? [];
@@ -171,18 +260,25 @@ describe('chainscope eval (CLI against a real OpenAI-compatible HTTP server)', f
   });
 
   it('keeps every finished chain on Ctrl-C, and --resume completes the run', async () => {
-    server = await startFakeServer({ apiKey: 'test-key', chunkDelayMs: 60, answers: [{ match: 'slow question', answers: ['The answer is 42.'] }] });
+    server = await startFakeServer({
+      apiKey: 'test-key',
+      chunkDelayMs: 60,
+      answers: [{ match: 'slow question', answers: ['The answer is 42.'] }],
+    });
     const runs = path.join(folder, 'runs');
     let interrupted = false;
-    const first = await runCli(['eval', 'testFixtures/remote/slow.prompt', '--backend', server.url, '--runs-dir', runs, '--concurrency', '1', '--no-cache'], {
-      onStderr: (stderr, child) => {
-        // Interrupt once a few chains are in, like a person pressing Ctrl-C.
-        if (!interrupted && /: [6-9]\/24 chains|: 1\d\/24 chains/.test(stderr)) {
-          interrupted = true;
-          child.kill('SIGINT');
-        }
+    const first = await runCli(
+      ['eval', 'testFixtures/remote/slow.prompt', '--backend', server.url, '--runs-dir', runs, '--concurrency', '1', '--no-cache'],
+      {
+        onStderr: (stderr, child) => {
+          // Interrupt once a few chains are in, like a person pressing Ctrl-C.
+          if (!interrupted && /: [6-9]\/24 chains|: 1\d\/24 chains/.test(stderr)) {
+            interrupted = true;
+            child.kill('SIGINT');
+          }
+        },
       },
-    });
+    );
     assert.ok(interrupted, first.stderr);
     assert.equal(first.code, 130, first.stderr);
     assert.match(first.stderr, /Interrupted: every finished chain is in .*--resume/);
@@ -194,7 +290,17 @@ describe('chainscope eval (CLI against a real OpenAI-compatible HTTP server)', f
     assert.ok(kept >= 3 && kept < 24, `${kept} chains kept`);
 
     const requestsBefore = server.requests.length;
-    const second = await runCli(['eval', 'testFixtures/remote/slow.prompt', '--backend', server.url, '--runs-dir', runs, '--resume', runFile, '--no-cache']);
+    const second = await runCli([
+      'eval',
+      'testFixtures/remote/slow.prompt',
+      '--backend',
+      server.url,
+      '--runs-dir',
+      runs,
+      '--resume',
+      runFile,
+      '--no-cache',
+    ]);
     assert.equal(second.code, 0, second.stderr);
     const complete = parseRunFile(fs.readFileSync(runFile, 'utf8'));
     const keys = complete.completions.map((c) => `${c.variant}/${c.caseId}/${c.sample}`);

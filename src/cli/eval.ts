@@ -77,9 +77,13 @@ function formatDuration(ms: number): string {
 function progressReporter(label: string, quiet: boolean): { update: (event: ProgressEvent) => void; stop: () => void } {
   if (quiet) return { update: () => undefined, stop: () => undefined };
   if (process.stderr.isTTY) {
-    const bar = new SingleBar(
-      { format: `${label} [{bar}] {value}/{total} chains | {tokens} tokens | ETA {eta_formatted}`, hideCursor: true, clearOnComplete: true, stream: process.stderr, etaBuffer: 50 },
-    );
+    const bar = new SingleBar({
+      format: `${label} [{bar}] {value}/{total} chains | {tokens} tokens | ETA {eta_formatted}`,
+      hideCursor: true,
+      clearOnComplete: true,
+      stream: process.stderr,
+      etaBuffer: 50,
+    });
     let started = false;
     return {
       update(event) {
@@ -108,7 +112,19 @@ function progressReporter(label: string, quiet: boolean): { update: (event: Prog
 
 export function summaryTable(result: RunResult): string[] {
   const showScore = result.scorer === 'field-f1' || result.scorer === 'token-f1';
-  const header = ['variant', 'single chain', 'majority vote', `maj@1→${result.samples}`, 'agree', 'entropy', 'invalid', ...(showScore ? ['mean F1'] : []), 'tokens', 'latency', 'cost'];
+  const header = [
+    'variant',
+    'single chain',
+    'majority vote',
+    `maj@1→${result.samples}`,
+    'agree',
+    'entropy',
+    'invalid',
+    ...(showScore ? ['mean F1'] : []),
+    'tokens',
+    'latency',
+    'cost',
+  ];
   const rows = result.variants.map((variant) => [
     variant.name,
     `${percent(variant.singleChain.value)} [${percent(variant.singleChain.low)}–${percent(variant.singleChain.high)}]`,
@@ -124,7 +140,8 @@ export function summaryTable(result: RunResult): string[] {
     variant.cost === null ? '—' : `$${variant.cost.toFixed(4)}`,
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ');
+  const line = (cells: string[]): string =>
+    cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ');
   return [line(header), widths.map((width) => '─'.repeat(width)).join('  '), ...rows.map(line), ...intervalNotes(result)];
 }
 
@@ -182,7 +199,9 @@ export async function runEval(args: EvalArguments, out: Out, err: Out, signal: A
       } catch (error) {
         if (!(error instanceof InvalidPromptError)) throw error;
         for (const diagnostic of error.diagnostics) err(formatDiagnostic(file, diagnostic));
-        err(`${label}: not evaluated (${error.diagnostics.length} error${error.diagnostics.length === 1 ? '' : 's'}); run 'chainscope check' for details.`);
+        err(
+          `${label}: not evaluated (${error.diagnostics.length} error${error.diagnostics.length === 1 ? '' : 's'}); run 'chainscope check' for details.`,
+        );
         fail(EXIT.invalidInput);
         continue;
       }
@@ -235,16 +254,22 @@ export async function runEval(args: EvalArguments, out: Out, err: Out, signal: A
       }
       if (result.status === 'failed') {
         err(`${label}: the run stopped: ${result.error ?? 'unknown error'}`);
-        err(`${label}: ${result.coverage.finished} of ${result.coverage.expected} chains are in ${path.relative(process.cwd(), result.runFile)}; after fixing the cause, finish it with --resume.`);
+        err(
+          `${label}: ${result.coverage.finished} of ${result.coverage.expected} chains are in ${path.relative(process.cwd(), result.runFile)}; after fixing the cause, finish it with --resume.`,
+        );
         fail(EXIT.incomplete);
       } else if (!isComplete(result)) {
-        err(`${label}: incomplete: ${result.coverage.failed} chain(s) failed for good, ${result.coverage.missing} missing; retry them with --resume ${path.relative(process.cwd(), result.runFile)}`);
+        err(
+          `${label}: incomplete: ${result.coverage.failed} chain(s) failed for good, ${result.coverage.missing} missing; retry them with --resume ${path.relative(process.cwd(), result.runFile)}`,
+        );
         fail(EXIT.incomplete);
       }
       if (args.failUnder !== undefined) {
         for (const variant of result.variants) {
           if (variant.majorityVote.value < args.failUnder) {
-            err(`${label}: ${variant.name}: majority-vote accuracy ${percent(variant.majorityVote.value)} is under --fail-under ${percent(args.failUnder)}`);
+            err(
+              `${label}: ${variant.name}: majority-vote accuracy ${percent(variant.majorityVote.value)} is under --fail-under ${percent(args.failUnder)}`,
+            );
             fail(EXIT.belowThreshold);
           }
         }
@@ -262,7 +287,13 @@ export async function runEval(args: EvalArguments, out: Out, err: Out, signal: A
 }
 
 /** One backend per distinct set of options, shared by the prompts that ask for the same one. */
-async function backendFor(args: EvalArguments, modelReference: string | undefined, file: string, backends: Map<string, Backend>, err: Out): Promise<Backend> {
+async function backendFor(
+  args: EvalArguments,
+  modelReference: string | undefined,
+  file: string,
+  backends: Map<string, Backend>,
+  err: Out,
+): Promise<Backend> {
   const options: BackendOptions = {
     ...(args.backend ? { backend: args.backend } : {}),
     ...(args.model ? { model: args.model } : {}),
@@ -286,17 +317,25 @@ async function backendFor(args: EvalArguments, modelReference: string | undefine
 }
 
 function describeEstimate(estimate: RunEstimate, backend: Backend, priced: boolean): string {
-  const budget = estimate.maxCompletionTokens !== undefined ? `, ≤${estimate.maxCompletionTokens.toLocaleString('en-US')} completion tokens` : '';
+  const budget =
+    estimate.maxCompletionTokens !== undefined ? `, ≤${estimate.maxCompletionTokens.toLocaleString('en-US')} completion tokens` : '';
   const cost = estimate.maxCost !== undefined ? `, at most $${estimate.maxCost.toFixed(4)}` : priced ? '' : ' (no price for this model)';
   return `${estimate.chains} chains in ${estimate.requests} requests to ${backend.id}:${backend.model}; ≈${estimate.promptTokens.toLocaleString('en-US')} prompt tokens${budget}${cost}`;
 }
 
 /** The summary printed for one run: the table, failed cells, the comparison with the previous run. */
-export function describeResult(result: RunResult, comparison: Comparison | undefined, label: string, backend: Pick<Backend, 'id' | 'model'>): string[] {
+export function describeResult(
+  result: RunResult,
+  comparison: Comparison | undefined,
+  label: string,
+  backend: Pick<Backend, 'id' | 'model'>,
+): string[] {
   const lines: string[] = [];
   const cases = result.cells.length / Math.max(1, result.variants.length);
   const cached = result.coverage.cached > 0 ? `, ${result.coverage.cached} replayed from the cache` : '';
-  lines.push(`\n${label} — ${backend.id}:${backend.model}, ${cases} cases × ${result.variants.length} variants × ${result.samples} chains (${result.status}${cached})`);
+  lines.push(
+    `\n${label} — ${backend.id}:${backend.model}, ${cases} cases × ${result.variants.length} variants × ${result.samples} chains (${result.status}${cached})`,
+  );
   for (const line of summaryTable(result)) lines.push(`  ${line}`);
   const failures = result.cells.filter((cell) => cell.errors > 0);
   for (const cell of failures.slice(0, 10)) {
@@ -305,10 +344,14 @@ export function describeResult(result: RunResult, comparison: Comparison | undef
   }
   if (failures.length > 10) lines.push(`  ! … and ${failures.length - 10} more cells with failed chains`);
   if (comparison) {
-    const changes = comparison.variants.filter((variant) => variant.before !== variant.after).map((variant) => `${variant.name} ${percent(variant.before)} → ${percent(variant.after)}`);
+    const changes = comparison.variants
+      .filter((variant) => variant.before !== variant.after)
+      .map((variant) => `${variant.name} ${percent(variant.before)} → ${percent(variant.after)}`);
     const fixed = comparison.changes.filter((change) => change.after).length;
     const broken = comparison.changes.length - fixed;
-    lines.push(`  vs previous run ${comparison.previousRunId}: ${changes.length > 0 ? changes.join(', ') : 'same majority-vote accuracy'}; ${fixed} case(s) now right, ${broken} now wrong`);
+    lines.push(
+      `  vs previous run ${comparison.previousRunId}: ${changes.length > 0 ? changes.join(', ') : 'same majority-vote accuracy'}; ${fixed} case(s) now right, ${broken} now wrong`,
+    );
   }
   lines.push(`  run file: ${path.relative(process.cwd(), result.runFile)}`);
   return lines;
@@ -319,4 +362,3 @@ function writeFile(file: string, content: string, out: Out): void {
   fs.writeFileSync(file, content);
   out(`wrote ${file}`);
 }
-

@@ -8,7 +8,11 @@ const root = path.resolve(__dirname, '../..');
 const cli = path.join(root, 'dist/cli.js');
 
 function run(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, OPENAI_API_KEY: 'test-key' } });
+  const result = spawnSync(process.execPath, [cli, ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, OPENAI_API_KEY: 'test-key' },
+  });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -16,7 +20,7 @@ describe('chainscope command line', function () {
   this.timeout(60_000);
   before(() => execFileSync(process.execPath, [path.join(root, 'scripts/build.mjs')], { cwd: root }));
 
-  it('prints each command\'s own usage on -h and --help, exiting 0', () => {
+  it("prints each command's own usage on -h and --help, exiting 0", () => {
     for (const command of ['check', 'eval', 'demo', 'cuda']) {
       for (const flag of ['-h', '--help']) {
         const result = run(command, flag);
@@ -45,11 +49,22 @@ describe('chainscope command line', function () {
   });
 
   it('rejects fractions for whole-number options and keeps the ranges', () => {
-    for (const [flag, value] of [['--samples', '1.5'], ['--concurrency', '2.5'], ['--threads', '1.5'], ['--max-attempts', '3.5'], ['--samples', '0'], ['--samples', '1e3'], ['--concurrency', '']]) {
+    for (const [flag, value] of [
+      ['--samples', '1.5'],
+      ['--concurrency', '2.5'],
+      ['--threads', '1.5'],
+      ['--max-attempts', '3.5'],
+      ['--samples', '0'],
+      ['--samples', '1e3'],
+      ['--concurrency', ''],
+    ]) {
       const result = run('eval', 'prompts/arithmetic.prompt', flag ?? '', value ?? '');
       assert.equal(result.status, 2, `${flag} ${value}`);
       assert.equal(result.stderr.split('\n').length, 2, result.stderr);
-      assert.match(result.stderr, new RegExp(`^chainscope eval: ${flag} must be a whole number from \\d+ to \\d+, got '${value?.replace('.', '\\.')}'`));
+      assert.match(
+        result.stderr,
+        new RegExp(`^chainscope eval: ${flag} must be a whole number from \\d+ to \\d+, got '${value?.replace('.', '\\.')}'`),
+      );
     }
     const fraction = run('eval', 'prompts/arithmetic.prompt', '--fail-under', '1.5');
     assert.equal(fraction.status, 2);

@@ -90,7 +90,8 @@ function distance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const current = [i];
-    for (let j = 1; j <= b.length; j++) current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
     previous = current;
   }
   return previous[b.length] ?? 0;
@@ -115,7 +116,8 @@ function parseCommand<T extends OptionSpec>(command: string, args: readonly stri
     if (!code.startsWith('ERR_PARSE_ARGS_')) throw error;
     const message = error instanceof Error ? error.message : String(error);
     const quoted = /'([^']+)'/.exec(message)?.[1] ?? '';
-    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown option '${quoted}'${suggestion(quoted, Object.keys(options))}`);
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION')
+      throw new UsageError(`unknown option '${quoted}'${suggestion(quoted, Object.keys(options))}`);
     if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') throw new UsageError(`unexpected argument '${quoted}'`);
     // ERR_PARSE_ARGS_INVALID_OPTION_VALUE: a string option without its value, or a value given to a flag.
     throw new UsageError(message.replace(/\.$/, '').replace(/^Option/, 'option'));
@@ -126,14 +128,16 @@ function parseCommand<T extends OptionSpec>(command: string, args: readonly stri
 function integer(name: string, value: string | undefined, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
   const parsed = /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
-  if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got '${value}'`);
+  if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max)
+    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got '${value}'`);
   return parsed;
 }
 
 function number(name: string, value: string | undefined, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
   const parsed = value.trim() === '' ? Number.NaN : Number(value);
-  if (!Number.isFinite(parsed) || parsed < min || parsed > max) throw new UsageError(`--${name} must be a number from ${min} to ${max}, got '${value}'`);
+  if (!Number.isFinite(parsed) || parsed < min || parsed > max)
+    throw new UsageError(`--${name} must be a number from ${min} to ${max}, got '${value}'`);
   return parsed;
 }
 
@@ -169,7 +173,12 @@ function help(command: string, out: (line: string) => void): number {
   return 0;
 }
 
-async function runCommand(command: string, rest: readonly string[], out: (line: string) => void, err: (line: string) => void): Promise<number> {
+async function runCommand(
+  command: string,
+  rest: readonly string[],
+  out: (line: string) => void,
+  err: (line: string) => void,
+): Promise<number> {
   switch (command) {
     case 'check': {
       const { values, positionals } = parseCommand(command, rest, {});
@@ -202,7 +211,11 @@ async function runCommand(command: string, rest: readonly string[], out: (line: 
         quiet: { type: 'boolean' },
       });
       if (values.help) return help('eval', out);
-      const list = (value: string | undefined): string[] | undefined => value?.split(',').map((item) => item.trim()).filter(Boolean);
+      const list = (value: string | undefined): string[] | undefined =>
+        value
+          ?.split(',')
+          .map((item) => item.trim())
+          .filter(Boolean);
       // Every value is checked before the run starts, so a typo costs no requests.
       const samples = integer('samples', values.samples, 1, 10_000);
       const seed = integer('seed', values.seed, 0, Number.MAX_SAFE_INTEGER);
@@ -285,7 +298,8 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     // Expected failures (bad flags, a missing key, an unknown backend) get their message, not a stack.
-    const known = error instanceof UsageError || (error instanceof Error && !(error instanceof TypeError) && !(error instanceof RangeError));
+    const known =
+      error instanceof UsageError || (error instanceof Error && !(error instanceof TypeError) && !(error instanceof RangeError));
     const text = error instanceof Error ? (known ? error.message : (error.stack ?? error.message)) : String(error);
     process.stderr.write(`chainscope: ${redactSecrets(text)}\n`);
     process.exitCode = 2;

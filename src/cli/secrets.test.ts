@@ -10,7 +10,10 @@ const cli = path.join(root, 'dist/cli.js');
 const CANARIES = ['canaryuser', 'CANARYPASS', 'CANARYKEY', 'CANARYENVKEY'];
 
 function filesUnder(folder: string): string[] {
-  return fs.readdirSync(folder, { withFileTypes: true, recursive: true }).filter((entry) => entry.isFile()).map((entry) => path.join(entry.parentPath, entry.name));
+  return fs
+    .readdirSync(folder, { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.join(entry.parentPath, entry.name));
 }
 
 describe('chainscope eval keeps credentials in --base-url and the key out of every artifact', function () {
@@ -32,10 +35,30 @@ describe('chainscope eval keeps credentials in --base-url and the key out of eve
     // A failing case puts the endpoint into error messages, which are stored in every artifact.
     server.inject({ kind: 'not-found', when: 'fault-404', times: Infinity });
     const baseUrl = `${server.url.replace('://', '://canaryuser:CANARYPASS@')}?api-key=CANARYKEY`;
-    const args = ['eval', 'testFixtures/remote/secrets.prompt', '--backend', 'openai-compatible', '--base-url', baseUrl, '--runs-dir', path.join(folder, 'runs')];
-    const reports = ['--json', path.join(folder, 'out.json'), '--html', path.join(folder, 'out.html'), '--junit', path.join(folder, 'out.xml')];
+    const args = [
+      'eval',
+      'testFixtures/remote/secrets.prompt',
+      '--backend',
+      'openai-compatible',
+      '--base-url',
+      baseUrl,
+      '--runs-dir',
+      path.join(folder, 'runs'),
+    ];
+    const reports = [
+      '--json',
+      path.join(folder, 'out.json'),
+      '--html',
+      path.join(folder, 'out.html'),
+      '--junit',
+      path.join(folder, 'out.xml'),
+    ];
     const finished = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, [cli, ...args, ...reports], { cwd: root, env: { ...process.env, OPENAI_API_KEY: 'CANARYENVKEY' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [cli, ...args, ...reports], {
+        cwd: root,
+        env: { ...process.env, OPENAI_API_KEY: 'CANARYENVKEY' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -51,10 +74,21 @@ describe('chainscope eval keeps credentials in --base-url and the key out of eve
     assert.equal(ok.authorization, `Basic ${Buffer.from('canaryuser:CANARYPASS').toString('base64')}`);
 
     const artifacts = filesUnder(folder);
-    for (const required of ['out.json', 'out.html', 'out.xml']) assert.ok(artifacts.includes(path.join(folder, required)), `${required} written`);
-    assert.ok(artifacts.some((file) => file.includes(`${path.sep}runs${path.sep}`)), 'a run file');
-    assert.ok(artifacts.some((file) => file.includes(`${path.sep}cache${path.sep}`)), 'a cache file');
-    const texts = new Map([['stdout', finished.stdout], ['stderr', finished.stderr], ...artifacts.map((file): [string, string] => [file, fs.readFileSync(file, 'utf8')])]);
+    for (const required of ['out.json', 'out.html', 'out.xml'])
+      assert.ok(artifacts.includes(path.join(folder, required)), `${required} written`);
+    assert.ok(
+      artifacts.some((file) => file.includes(`${path.sep}runs${path.sep}`)),
+      'a run file',
+    );
+    assert.ok(
+      artifacts.some((file) => file.includes(`${path.sep}cache${path.sep}`)),
+      'a cache file',
+    );
+    const texts = new Map([
+      ['stdout', finished.stdout],
+      ['stderr', finished.stderr],
+      ...artifacts.map((file): [string, string] => [file, fs.readFileSync(file, 'utf8')]),
+    ]);
     for (const [where, text] of texts) {
       for (const canary of CANARIES) assert.ok(!text.includes(canary), `${canary} in ${where}`);
     }

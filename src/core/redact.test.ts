@@ -15,7 +15,8 @@ describe('redactUrl', () => {
   });
 
   it('leaves URLs without secrets and strings that are no URL alone', () => {
-    for (const text of ['http://127.0.0.1:11434/v1', 'https://host/v1?model=x&n=2', 'not a url', '', 'a@b', '?key', 'host:8000/v1']) assert.equal(redactUrl(text), text);
+    for (const text of ['http://127.0.0.1:11434/v1', 'https://host/v1?model=x&n=2', 'not a url', '', 'a@b', '?key', 'host:8000/v1'])
+      assert.equal(redactUrl(text), text);
   });
 });
 
@@ -25,7 +26,10 @@ describe('redactSecrets', () => {
       redactSecrets('Request cannot be constructed from a URL that includes credentials: http://u:PW@127.0.0.1:1/v1/chat/completions'),
       'Request cannot be constructed from a URL that includes credentials: http://***@127.0.0.1:1/v1/chat/completions',
     );
-    assert.equal(redactSecrets('cannot reach (https://h/v1?api-key=K), then http://a:b@c.'), 'cannot reach (https://h/v1?api-key=***), then http://***@c.');
+    assert.equal(
+      redactSecrets('cannot reach (https://h/v1?api-key=K), then http://a:b@c.'),
+      'cannot reach (https://h/v1?api-key=***), then http://***@c.',
+    );
     assert.equal(redactSecrets('no urls: key=value'), 'no urls: key=value');
   });
 });

@@ -27,7 +27,10 @@ describe('tokens', () => {
   });
 
   it('adds framing tokens per chat message', () => {
-    const messages = [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hello world' }];
+    const messages = [
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: 'hello world' },
+    ];
     const content = countTokens('Be brief.') + countTokens('hello world') + countTokens('system') + countTokens('user');
     assert.equal(countChatTokens(messages), content + 3 * messages.length + 3);
   });

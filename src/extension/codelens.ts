@@ -36,11 +36,25 @@ export class PromptCodeLenses implements vscode.CodeLensProvider {
     const summary = `${loaded.cases.length} cases × ${parsed.variants.length} variants × ${parsed.samples} chains`;
     lenses.push(new EvaluateLens(top, document, summary));
     for (const testCase of parsed.cases) {
-      lenses.push(new vscode.CodeLens(toRange(testCase.range), { title: '▶ Evaluate case', tooltip: `Run every variant on ${testCase.name ?? testCase.id}`, command: 'chainscope.evaluateCase', arguments: [document.uri, testCase.id] }));
+      lenses.push(
+        new vscode.CodeLens(toRange(testCase.range), {
+          title: '▶ Evaluate case',
+          tooltip: `Run every variant on ${testCase.name ?? testCase.id}`,
+          command: 'chainscope.evaluateCase',
+          arguments: [document.uri, testCase.id],
+        }),
+      );
     }
     if (!parsed.variantsDefaulted) {
       for (const variant of parsed.variants) {
-        lenses.push(new vscode.CodeLens(toRange(variant.range), { title: '▶ This variant', tooltip: `Run ${variant.name} on every case`, command: 'chainscope.evaluateVariant', arguments: [document.uri, variant.name] }));
+        lenses.push(
+          new vscode.CodeLens(toRange(variant.range), {
+            title: '▶ This variant',
+            tooltip: `Run ${variant.name} on every case`,
+            command: 'chainscope.evaluateVariant',
+            arguments: [document.uri, variant.name],
+          }),
+        );
       }
     }
     return lenses;
@@ -60,7 +74,12 @@ export class PromptCodeLenses implements vscode.CodeLensProvider {
     } catch {
       // A document with errors renders no estimate; the lens still runs (and reports the errors).
     }
-    lens.command = { title: `▶ Evaluate (${lens.summary}${tokens}) on ${model}`, tooltip: 'Run every variant on every case, sampling the chains, and show the results', command: 'chainscope.evaluate', arguments: [lens.document.uri] };
+    lens.command = {
+      title: `▶ Evaluate (${lens.summary}${tokens}) on ${model}`,
+      tooltip: 'Run every variant on every case, sampling the chains, and show the results',
+      command: 'chainscope.evaluate',
+      arguments: [lens.document.uri],
+    };
     return lens;
   }
 

@@ -13,7 +13,13 @@ function activePromptEditor(): vscode.TextEditor | undefined {
 }
 
 /** Commands stay registered when they cannot act, and say why. */
-export function registerCommands(documents: PromptDocuments, diagnostics: PromptDiagnostics, evaluations: Evaluations, log: Logger, extensionUri: vscode.Uri): vscode.Disposable[] {
+export function registerCommands(
+  documents: PromptDocuments,
+  diagnostics: PromptDiagnostics,
+  evaluations: Evaluations,
+  log: Logger,
+  extensionUri: vscode.Uri,
+): vscode.Disposable[] {
   const target = (uri?: vscode.Uri): vscode.Uri | undefined => {
     const resolved = uri instanceof vscode.Uri ? uri : activePromptEditor()?.document.uri;
     if (!resolved) void vscode.window.showInformationMessage('Chainscope: open a .prompt file to evaluate it.');
@@ -30,7 +36,12 @@ export function registerCommands(documents: PromptDocuments, diagnostics: Prompt
       let chosen = caseId;
       if (!chosen) {
         const loaded = await documents.get(await vscode.workspace.openTextDocument(resolved));
-        chosen = (await vscode.window.showQuickPick(loaded.cases.map((testCase) => ({ label: testCase.name ?? testCase.id, id: testCase.id })), { title: 'Evaluate which case?' }))?.id;
+        chosen = (
+          await vscode.window.showQuickPick(
+            loaded.cases.map((testCase) => ({ label: testCase.name ?? testCase.id, id: testCase.id })),
+            { title: 'Evaluate which case?' },
+          )
+        )?.id;
       }
       return chosen ? evaluations.evaluate({ uri: resolved, cases: [chosen] }) : undefined;
     }),
@@ -40,7 +51,12 @@ export function registerCommands(documents: PromptDocuments, diagnostics: Prompt
       let chosen = variant;
       if (!chosen) {
         const loaded = await documents.get(await vscode.workspace.openTextDocument(resolved));
-        chosen = (await vscode.window.showQuickPick(loaded.document.variants.map((v) => ({ label: v.name, description: v.kind })), { title: 'Evaluate which variant?' }))?.label;
+        chosen = (
+          await vscode.window.showQuickPick(
+            loaded.document.variants.map((v) => ({ label: v.name, description: v.kind })),
+            { title: 'Evaluate which variant?' },
+          )
+        )?.label;
       }
       return chosen ? evaluations.evaluate({ uri: resolved, variants: [chosen] }) : undefined;
     }),
@@ -101,7 +117,9 @@ function setUpCuda(log: Logger): CudaSetup {
     return setup;
   }
   if (setup.missingProviders.length === 0 && setup.missingSystem.length === 0) {
-    void vscode.window.showInformationMessage('Chainscope: CUDA 12, cuDNN 9 and onnxruntime\'s CUDA provider are all here. Local models use the GPU with chainscope.local.executionProvider = auto or cuda (reload the window if a model is already loaded).');
+    void vscode.window.showInformationMessage(
+      "Chainscope: CUDA 12, cuDNN 9 and onnxruntime's CUDA provider are all here. Local models use the GPU with chainscope.local.executionProvider = auto or cuda (reload the window if a model is already loaded).",
+    );
     return setup;
   }
   const install = 'Fetch provider libraries in a terminal';

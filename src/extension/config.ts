@@ -32,14 +32,18 @@ export function readSettings(scope?: vscode.ConfigurationScope): ChainscopeSetti
     diagnosticsEnabled: config.get<boolean>('diagnostics.enabled', true),
     defaultModel: config.get<string>('defaultModel', 'local:arith-tiny'),
     baseUrls,
-    azure: { endpoint: config.get<string>('azure.endpoint', ''), apiVersion: config.get<string>('azure.apiVersion', DEFAULT_AZURE_API_VERSION) },
+    azure: {
+      endpoint: config.get<string>('azure.endpoint', ''),
+      apiVersion: config.get<string>('azure.apiVersion', DEFAULT_AZURE_API_VERSION),
+    },
     concurrency: Math.max(1, config.get<number>('concurrency', 4)),
     requestTimeoutMs: Math.max(1, config.get<number>('requestTimeoutSeconds', 60)) * 1000,
     maxAttempts: Math.max(1, config.get<number>('maxAttempts', 4)),
     prices: config.get<Record<string, Prices>>('prices', {}),
     runsDirectory: config.get<string>('runsDirectory', '.chainscope/runs'),
     local: {
-      executionProvider: (['auto', 'cuda', 'cpu'] as const).find((value) => value === config.get<string>('local.executionProvider')) ?? 'auto',
+      executionProvider:
+        (['auto', 'cuda', 'cpu'] as const).find((value) => value === config.get<string>('local.executionProvider')) ?? 'auto',
       deviceId: config.get<number>('local.deviceId', 0),
       threads: config.get<number>('local.threads', 0),
       modelDirectories: config.get<string[]>('local.modelDirectories', []),
@@ -50,6 +54,7 @@ export function readSettings(scope?: vscode.ConfigurationScope): ChainscopeSetti
 /** Calls `listener` with what a change of Chainscope's settings reaches (see settingsImpact.ts). */
 export function onSettingsChanged(listener: (impact: SettingsImpact) => void): vscode.Disposable {
   return vscode.workspace.onDidChangeConfiguration((event) => {
-    if (event.affectsConfiguration('chainscope')) listener(settingsImpact((section) => event.affectsConfiguration(`chainscope.${section}`)));
+    if (event.affectsConfiguration('chainscope'))
+      listener(settingsImpact((section) => event.affectsConfiguration(`chainscope.${section}`)));
   });
 }

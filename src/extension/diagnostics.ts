@@ -40,10 +40,13 @@ export class PromptDiagnostics implements vscode.Disposable {
     if (document.languageId !== 'prompt') return;
     const key = document.uri.toString();
     clearTimeout(this.timers.get(key));
-    this.timers.set(key, setTimeout(() => {
-      this.timers.delete(key);
-      this.update(document).catch((error: unknown) => this.log.error('diagnostics', error));
-    }, delay));
+    this.timers.set(
+      key,
+      setTimeout(() => {
+        this.timers.delete(key);
+        this.update(document).catch((error: unknown) => this.log.error('diagnostics', error));
+      }, delay),
+    );
   }
 
   async update(document: vscode.TextDocument): Promise<readonly vscode.Diagnostic[]> {

@@ -65,9 +65,14 @@ export class Evaluations implements vscode.Disposable {
     const loaded = await this.documents.get(document);
     const errors = loaded.diagnostics.filter((diagnostic) => diagnostic.severity === 'error');
     if (errors.length > 0) {
-      void vscode.window.showErrorMessage(`Chainscope: ${path.basename(request.uri.fsPath)} has ${errors.length} problem(s) to fix before it can be evaluated.`, 'Show Problems').then((choice) => {
-        if (choice) void vscode.commands.executeCommand('workbench.actions.view.problems');
-      });
+      void vscode.window
+        .showErrorMessage(
+          `Chainscope: ${path.basename(request.uri.fsPath)} has ${errors.length} problem(s) to fix before it can be evaluated.`,
+          'Show Problems',
+        )
+        .then((choice) => {
+          if (choice) void vscode.commands.executeCommand('workbench.actions.view.problems');
+        });
       return undefined;
     }
     const model = this.models.resolve(loaded.document);
@@ -94,7 +99,11 @@ export class Evaluations implements vscode.Disposable {
       const outcome = request.token
         ? await run(request.token)
         : await vscode.window.withProgress(
-            { location: vscode.ProgressLocation.Notification, title: `Chainscope: ${loaded.document.name ?? path.basename(request.uri.fsPath)} on ${backend.id}:${backend.model}`, cancellable: true },
+            {
+              location: vscode.ProgressLocation.Notification,
+              title: `Chainscope: ${loaded.document.name ?? path.basename(request.uri.fsPath)} on ${backend.id}:${backend.model}`,
+              cancellable: true,
+            },
             (progress, token) => run(token, progress),
           );
       const { result } = outcome;
@@ -131,12 +140,27 @@ export class Evaluations implements vscode.Disposable {
       if (choice === 'Set API Key') void vscode.commands.executeCommand('chainscope.setApiKey');
     };
     if (result.status === 'cancelled') {
-      void vscode.window.showInformationMessage(`Chainscope: cancelled — the ${result.coverage.finished + result.coverage.failed} finished chains are kept.`, 'Resume').then(resume);
+      void vscode.window
+        .showInformationMessage(
+          `Chainscope: cancelled — the ${result.coverage.finished + result.coverage.failed} finished chains are kept.`,
+          'Resume',
+        )
+        .then(resume);
     } else if (result.status === 'failed') {
       const actions = /\b401\b|API key/i.test(result.error ?? '') ? ['Set API Key', 'Resume'] : ['Resume'];
-      void vscode.window.showErrorMessage(`Chainscope: the run stopped: ${result.error ?? 'unknown error'}. ${result.coverage.finished} of ${result.coverage.expected} chains are kept.`, ...actions).then(resume);
+      void vscode.window
+        .showErrorMessage(
+          `Chainscope: the run stopped: ${result.error ?? 'unknown error'}. ${result.coverage.finished} of ${result.coverage.expected} chains are kept.`,
+          ...actions,
+        )
+        .then(resume);
     } else if (result.coverage.failed > 0) {
-      void vscode.window.showWarningMessage(`Chainscope: ${result.coverage.failed} of ${result.coverage.expected} chains failed (see the log); the results are incomplete.`, 'Resume').then(resume);
+      void vscode.window
+        .showWarningMessage(
+          `Chainscope: ${result.coverage.failed} of ${result.coverage.expected} chains failed (see the log); the results are incomplete.`,
+          'Resume',
+        )
+        .then(resume);
     }
   }
 
@@ -172,11 +196,15 @@ export class Evaluations implements vscode.Disposable {
         switch (event.type) {
           case 'start':
             total = event.header.variants.length * event.header.cases.length * event.header.samples;
-            this.log.info('evaluate', `run ${event.header.id}: ${event.header.variants.length} variants × ${event.header.cases.length} cases × ${event.header.samples} chains on ${backend.id}:${backend.model} → ${event.runFile}`);
+            this.log.info(
+              'evaluate',
+              `run ${event.header.id}: ${event.header.variants.length} variants × ${event.header.cases.length} cases × ${event.header.samples} chains on ${backend.id}:${backend.model} → ${event.runFile}`,
+            );
             showPartial(true);
             break;
           case 'record':
-            if (event.record.error) this.log.warn('evaluate', `${event.record.variant} / ${event.record.caseId} #${event.record.sample}: ${event.record.error}`);
+            if (event.record.error)
+              this.log.warn('evaluate', `${event.record.variant} / ${event.record.caseId} #${event.record.sample}: ${event.record.error}`);
             showPartial();
             break;
           case 'progress': {
@@ -185,7 +213,10 @@ export class Evaluations implements vscode.Disposable {
             const percent = (done / todo) * 100;
             const eta = etaMs !== undefined && done < todo ? ` · ${Math.ceil(etaMs / 1000)} s left` : '';
             const streaming = streamedChars > 0 ? ` · ${streamedChars.toLocaleString('en-US')} characters streaming` : '';
-            progress.report({ message: `${done}/${todo} chains${failed ? ` (${failed} failed)` : ''}${streaming}${eta}`, increment: percent - lastPercent });
+            progress.report({
+              message: `${done}/${todo} chains${failed ? ` (${failed} failed)` : ''}${streaming}${eta}`,
+              increment: percent - lastPercent,
+            });
             lastPercent = percent;
             break;
           }
@@ -208,7 +239,10 @@ export class Evaluations implements vscode.Disposable {
       const outcome = await session.run();
       const { result, comparison } = outcome;
       panel?.update({ result, ...(comparison ? { comparison } : {}) });
-      this.log.info('evaluate', `run ${result.runId} ${result.status}: ${result.variants.map((v) => `${v.name} ${(v.majorityVote.value * 100).toFixed(1)}%`).join(', ')}`);
+      this.log.info(
+        'evaluate',
+        `run ${result.runId} ${result.status}: ${result.variants.map((v) => `${v.name} ${(v.majorityVote.value * 100).toFixed(1)}%`).join(', ')}`,
+      );
       return outcome;
     } finally {
       cancellation.dispose();

@@ -63,7 +63,10 @@ export function activate(context: vscode.ExtensionContext): ChainscopeApi {
 }
 
 /** Reloads what a settings change reaches, and nothing else: a price change keeps the local model loaded. */
-function reloadFor(impact: SettingsImpact, parts: { diagnostics: PromptDiagnostics; backends: Backends; models: ModelChoice; log: Logger }): void {
+function reloadFor(
+  impact: SettingsImpact,
+  parts: { diagnostics: PromptDiagnostics; backends: Backends; models: ModelChoice; log: Logger },
+): void {
   const reloaded = (Object.keys(impact) as (keyof SettingsImpact)[]).filter((part) => impact[part]);
   if (reloaded.length > 0) parts.log.debug('settings', `reloading ${reloaded.join(', ')}`);
   if (impact.diagnostics) parts.diagnostics.refreshAll();

@@ -29,7 +29,13 @@ function contains(range: Range, position: vscode.Position): boolean {
 }
 
 function toSymbol(symbol: OutlineSymbol): vscode.DocumentSymbol {
-  const result = new vscode.DocumentSymbol(symbol.name, symbol.detail, SYMBOL_KINDS[symbol.kind], toRange(symbol.range), toRange(symbol.selectionRange));
+  const result = new vscode.DocumentSymbol(
+    symbol.name,
+    symbol.detail,
+    SYMBOL_KINDS[symbol.kind],
+    toRange(symbol.range),
+    toRange(symbol.selectionRange),
+  );
   result.children = symbol.children.map(toSymbol);
   return result;
 }
@@ -45,12 +51,14 @@ export function registerLanguageFeatures(documents: PromptDocuments): vscode.Dis
       {
         async provideCompletionItems(document, position) {
           const { document: parsed } = await documents.get(document);
-          return core().completionsAt(document.getText(), position, parsed).map((item) => {
-            const completion = new vscode.CompletionItem(item.label, COMPLETION_KINDS[item.kind]);
-            if (item.detail) completion.detail = item.detail;
-            if (item.insertText) completion.insertText = item.insertText;
-            return completion;
-          });
+          return core()
+            .completionsAt(document.getText(), position, parsed)
+            .map((item) => {
+              const completion = new vscode.CompletionItem(item.label, COMPLETION_KINDS[item.kind]);
+              if (item.detail) completion.detail = item.detail;
+              if (item.insertText) completion.insertText = item.insertText;
+              return completion;
+            });
         },
       },
       ':',
@@ -67,7 +75,9 @@ export function registerLanguageFeatures(documents: PromptDocuments): vscode.Dis
     vscode.languages.registerFoldingRangeProvider(PROMPT_SELECTOR, {
       async provideFoldingRanges(document) {
         const { document: parsed } = await documents.get(document);
-        return core().foldingRanges(parsed).map((range) => new vscode.FoldingRange(range.startLine, range.endLine));
+        return core()
+          .foldingRanges(parsed)
+          .map((range) => new vscode.FoldingRange(range.startLine, range.endLine));
       },
     }),
   ];
@@ -102,14 +112,24 @@ async function provideTokenHover(
   if (token.isCancellationRequested) return undefined;
 
   const markdown = new vscode.MarkdownString();
-  const subject = hoveredCase ? `case **${hoveredCase.name ?? hoveredCase.id}**` : cases.length > 1 ? `first case (mean over ${report.rows[0]?.casesMeasured ?? 0})` : 'the case';
+  const subject = hoveredCase
+    ? `case **${hoveredCase.name ?? hoveredCase.id}**`
+    : cases.length > 1
+      ? `first case (mean over ${report.rows[0]?.casesMeasured ?? 0})`
+      : 'the case';
   markdown.appendMarkdown(`**Prompt tokens** — ${subject}, \`${report.encoding}\`\n\n`);
   markdown.appendMarkdown('| variant | examples | chat tokens | text tokens |' + (cases.length > 1 ? ' mean chat |' : '') + '\n');
   markdown.appendMarkdown('|---|--:|--:|--:|' + (cases.length > 1 ? '--:|' : '') + '\n');
   for (const row of report.rows) {
-    markdown.appendMarkdown(`| ${row.variant.name} | ${row.examples} | ${row.chatTokens} | ${row.textTokens} |` + (cases.length > 1 ? ` ${row.meanChatTokens.toFixed(1)} |` : '') + '\n');
+    markdown.appendMarkdown(
+      `| ${row.variant.name} | ${row.examples} | ${row.chatTokens} | ${row.textTokens} |` +
+        (cases.length > 1 ? ` ${row.meanChatTokens.toFixed(1)} |` : '') +
+        '\n',
+    );
   }
   const calls = loaded.cases.length * parsed.variants.length;
-  markdown.appendMarkdown(`\n${loaded.cases.length} cases × ${parsed.variants.length} variants × ${parsed.samples} chains = ${calls * parsed.samples} completions`);
+  markdown.appendMarkdown(
+    `\n${loaded.cases.length} cases × ${parsed.variants.length} variants × ${parsed.samples} chains = ${calls * parsed.samples} completions`,
+  );
   return new vscode.Hover(markdown);
 }

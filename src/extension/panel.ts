@@ -37,7 +37,12 @@ export class ResultsPanel implements vscode.Disposable {
       ResultsPanel.current.panel.reveal(vscode.ViewColumn.Beside, true);
       return ResultsPanel.current;
     }
-    const panel = vscode.window.createWebviewPanel(RESULTS_VIEW_TYPE, 'Chainscope Results', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { ...ResultsPanel.webviewOptions(extensionUri), retainContextWhenHidden: true });
+    const panel = vscode.window.createWebviewPanel(
+      RESULTS_VIEW_TYPE,
+      'Chainscope Results',
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      { ...ResultsPanel.webviewOptions(extensionUri), retainContextWhenHidden: true },
+    );
     ResultsPanel.current = new ResultsPanel(panel, extensionUri, log);
     return ResultsPanel.current;
   }
@@ -91,7 +96,12 @@ export class ResultsPanel implements vscode.Disposable {
     if (!target) return;
     const comparison = this.state?.comparison;
     const report = core().makeReport([result], new Map(comparison ? [[result.runId, comparison]] : []));
-    const content = format === 'csv' ? core().resultsToCsv(result) : format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : core().renderHtmlReport(report);
+    const content =
+      format === 'csv'
+        ? core().resultsToCsv(result)
+        : format === 'json'
+          ? `${JSON.stringify(report, null, 2)}\n`
+          : core().renderHtmlReport(report);
     await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(content));
     this.log.info('panel', `exported ${format.toUpperCase()} to ${target.fsPath}`);
   }

@@ -4,7 +4,10 @@ import * as path from 'node:path';
 import { READ_ON_USE, SETTING_SECTIONS, settingsImpact, type SettingsImpact } from './settingsImpact';
 
 /** What VS Code's `affectsConfiguration` answers when exactly `changed` (a full setting key) changed. */
-const changing = (changed: string) => (section: string): boolean => changed === section || changed.startsWith(`${section}.`);
+const changing =
+  (changed: string) =>
+  (section: string): boolean =>
+    changed === section || changed.startsWith(`${section}.`);
 
 const NOTHING: SettingsImpact = { remoteBackends: false, localBackend: false, modelChoice: false, diagnostics: false };
 
@@ -23,7 +26,9 @@ describe('settingsImpact', () => {
   });
 
   it('places every setting in package.json, once', () => {
-    const manifest = JSON.parse(readFileSync(path.join(__dirname, '../../package.json'), 'utf8')) as { contributes: { configuration: { properties: Record<string, unknown> } } };
+    const manifest = JSON.parse(readFileSync(path.join(__dirname, '../../package.json'), 'utf8')) as {
+      contributes: { configuration: { properties: Record<string, unknown> } };
+    };
     const keys = Object.keys(manifest.contributes.configuration.properties).map((key) => key.replace(/^chainscope\./, ''));
     assert.ok(keys.length > 10);
     for (const key of keys) {
@@ -33,7 +38,10 @@ describe('settingsImpact', () => {
     }
     // No section names a setting that does not exist.
     for (const section of [...Object.values(SETTING_SECTIONS).flat(), ...READ_ON_USE]) {
-      assert.ok(keys.some((key) => changing(key)(section)), `no setting under chainscope.${section}`);
+      assert.ok(
+        keys.some((key) => changing(key)(section)),
+        `no setting under chainscope.${section}`,
+      );
     }
   });
 });

@@ -14,7 +14,16 @@ export interface SettingsImpact {
 
 /** Setting sections (under `chainscope.`) by what they reach; a section covers the settings below it. */
 export const SETTING_SECTIONS: Record<keyof SettingsImpact, readonly string[]> = {
-  remoteBackends: ['openai.baseUrl', 'compatible.baseUrl', 'ollama.baseUrl', 'vllm.baseUrl', 'azure', 'concurrency', 'requestTimeoutSeconds', 'maxAttempts'],
+  remoteBackends: [
+    'openai.baseUrl',
+    'compatible.baseUrl',
+    'ollama.baseUrl',
+    'vllm.baseUrl',
+    'azure',
+    'concurrency',
+    'requestTimeoutSeconds',
+    'maxAttempts',
+  ],
   localBackend: ['local'],
   modelChoice: ['defaultModel'],
   diagnostics: ['diagnostics'],

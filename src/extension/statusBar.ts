@@ -4,7 +4,14 @@ import { parseModelReference } from '../core/backends/reference';
 import type { ModelChoice } from './backends';
 import type { PromptDocuments } from './documents';
 
-const SUGGESTED_MODELS = ['local:arith-tiny', 'openai:gpt-4o-mini', 'openai:gpt-4.1-mini', 'azure:<deployment>', 'ollama:llama3.2', 'vllm:<model>'];
+const SUGGESTED_MODELS = [
+  'local:arith-tiny',
+  'openai:gpt-4o-mini',
+  'openai:gpt-4.1-mini',
+  'azure:<deployment>',
+  'ollama:llama3.2',
+  'vllm:<model>',
+];
 
 function validateModelReference(value: string): string | undefined {
   const { provider, model } = parseModelReference(value);
@@ -26,7 +33,9 @@ export function registerModelStatus(documents: PromptDocuments, models: ModelCho
     const loaded = await documents.get(editor.document);
     const model = models.resolve(loaded.document);
     item.text = `$(beaker) ${model}`;
-    item.tooltip = new vscode.MarkdownString(`Chainscope evaluates with **${model}**${models.pinned ? ' (chosen for this workspace)' : loaded.document.model ? " (the prompt's model)" : ' (chainscope.defaultModel)'}.\n\nClick to switch.`);
+    item.tooltip = new vscode.MarkdownString(
+      `Chainscope evaluates with **${model}**${models.pinned ? ' (chosen for this workspace)' : loaded.document.model ? " (the prompt's model)" : ' (chainscope.defaultModel)'}.\n\nClick to switch.`,
+    );
     item.show();
   };
   const select = vscode.commands.registerCommand('chainscope.selectModel', async () => {
@@ -38,14 +47,29 @@ export function registerModelStatus(documents: PromptDocuments, models: ModelCho
       ...SUGGESTED_MODELS.filter((model) => model !== own).map((model) => ({ label: model, model })),
       { label: '$(edit) Other…', description: 'backend:model, e.g. vllm:Qwen/Qwen2.5-1.5B-Instruct' },
     ];
-    const pick = await vscode.window.showQuickPick(picks, { title: 'Chainscope: model for evaluations', placeHolder: models.pinned ? `now: ${models.pinned}` : 'the prompt decides by default' });
+    const pick = await vscode.window.showQuickPick(picks, {
+      title: 'Chainscope: model for evaluations',
+      placeHolder: models.pinned ? `now: ${models.pinned}` : 'the prompt decides by default',
+    });
     if (!pick) return;
     let model = pick.model;
     if (model === undefined) {
-      model = await vscode.window.showInputBox({ title: 'Model reference', prompt: 'backend:model', value: models.pinned ?? own ?? '', validateInput: validateModelReference });
+      model = await vscode.window.showInputBox({
+        title: 'Model reference',
+        prompt: 'backend:model',
+        value: models.pinned ?? own ?? '',
+        validateInput: validateModelReference,
+      });
       if (!model) return;
     }
-    await models.pin(model === null ? undefined : model.trim().replace(/<[^>]*>/g, '').trim() || undefined);
+    await models.pin(
+      model === null
+        ? undefined
+        : model
+            .trim()
+            .replace(/<[^>]*>/g, '')
+            .trim() || undefined,
+    );
   });
   void refresh();
   return [

@@ -36,7 +36,12 @@ export class PromptTests implements vscode.Disposable {
       else await this.refreshFile(item);
     };
     this.controller.refreshHandler = () => this.discover();
-    this.profile = this.controller.createRunProfile('Evaluate', vscode.TestRunProfileKind.Run, (request, token) => this.run(request, token), true);
+    this.profile = this.controller.createRunProfile(
+      'Evaluate',
+      vscode.TestRunProfileKind.Run,
+      (request, token) => this.run(request, token),
+      true,
+    );
     const watcher = vscode.workspace.createFileSystemWatcher('**/*.prompt');
     this.disposables.push(
       watcher,
@@ -86,7 +91,9 @@ export class PromptTests implements vscode.Disposable {
     for (const testCase of loaded.cases) {
       const location = testCase.origin ? vscode.Uri.file(testCase.origin.file) : uri;
       const caseItem = this.controller.createTestItem(`${uri.toString()}::${testCase.id}`, testCase.name ?? testCase.id, location);
-      caseItem.range = testCase.origin ? new vscode.Range(testCase.origin.line - 1, 0, testCase.origin.line - 1, 0) : toRange(testCase.range);
+      caseItem.range = testCase.origin
+        ? new vscode.Range(testCase.origin.line - 1, 0, testCase.origin.line - 1, 0)
+        : toRange(testCase.range);
       this.data.set(caseItem, { uri, caseId: testCase.id });
       const variants = loaded.document.variants.map((variant) => {
         const variantItem = this.controller.createTestItem(`${uri.toString()}::${testCase.id}::${variant.name}`, variant.name, location);
@@ -110,7 +117,9 @@ export class PromptTests implements vscode.Disposable {
   /** Runs items through the run profile, as the Test Explorer's run button does. */
   runItems(items: readonly vscode.TestItem[]): Promise<void> {
     const source = new vscode.CancellationTokenSource();
-    return Promise.resolve(this.profile?.runHandler(new vscode.TestRunRequest(items, undefined, this.profile), source.token)).finally(() => source.dispose());
+    return Promise.resolve(this.profile?.runHandler(new vscode.TestRunRequest(items, undefined, this.profile), source.token)).finally(() =>
+      source.dispose(),
+    );
   }
 
   private leaves(item: vscode.TestItem): vscode.TestItem[] {
@@ -175,9 +184,10 @@ export class PromptTests implements vscode.Disposable {
     this.outcomes.set(leaf.id, 'failed');
     const chain = cell.chains.find((c) => c.answer === cell.majority) ?? cell.chains[0];
     const expected = typeof cell.expected === 'string' ? cell.expected : JSON.stringify(cell.expected);
-    const summary = cell.errors === cell.chains.length
-      ? `All ${cell.errors} chains failed: ${cell.chains[0]?.error ?? ''}`
-      : `Majority answer ${cell.majority === undefined ? '(none)' : JSON.stringify(cell.majority)} (agreement ${(cell.agreement * 100).toFixed(0)}%) — expected ${expected}. ${chain?.reason ?? ''}\n\nChain #${(chain?.sample ?? 0) + 1}:\n${chain?.text ?? ''}`;
+    const summary =
+      cell.errors === cell.chains.length
+        ? `All ${cell.errors} chains failed: ${cell.chains[0]?.error ?? ''}`
+        : `Majority answer ${cell.majority === undefined ? '(none)' : JSON.stringify(cell.majority)} (agreement ${(cell.agreement * 100).toFixed(0)}%) — expected ${expected}. ${chain?.reason ?? ''}\n\nChain #${(chain?.sample ?? 0) + 1}:\n${chain?.text ?? ''}`;
     const message = vscode.TestMessage.diff(summary, expected ?? '', cell.majority ?? '(no answer)');
     if (leaf.uri && leaf.range) message.location = new vscode.Location(leaf.uri, leaf.range);
     run.failed(leaf, message, duration);

@@ -12,11 +12,7 @@ export interface PanelState {
   progress?: { done: number; total: number; etaMs?: number };
 }
 
-export type ToWebview =
-  | { type: 'state'; state: PanelState }
-  | { type: 'progress'; done: number; total: number; etaMs?: number };
+export type ToWebview = { type: 'state'; state: PanelState } | { type: 'progress'; done: number; total: number; etaMs?: number };
 
 export type FromWebview =
-  | { type: 'ready' }
-  | { type: 'reveal'; file: string; line: number }
-  | { type: 'export'; format: 'csv' | 'json' | 'html' };
+  { type: 'ready' } | { type: 'reveal'; file: string; line: number } | { type: 'export'; format: 'csv' | 'json' | 'html' };

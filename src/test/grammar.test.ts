@@ -11,14 +11,23 @@ async function loadGrammar(): Promise<IGrammar> {
   const wasm = fs.readFileSync(path.join(root, 'node_modules/vscode-oniguruma/release/onig.wasm'));
   await oniguruma.loadWASM(wasm.buffer.slice(wasm.byteOffset, wasm.byteOffset + wasm.byteLength));
   const registry = new Registry({
-    onigLib: Promise.resolve({ createOnigScanner: (patterns) => new oniguruma.OnigScanner(patterns), createOnigString: (text) => new oniguruma.OnigString(text) }),
+    onigLib: Promise.resolve({
+      createOnigScanner: (patterns) => new oniguruma.OnigScanner(patterns),
+      createOnigString: (text) => new oniguruma.OnigString(text),
+    }),
     // VS Code's YAML grammar stands in as a one-rule stub: we test that the frontmatter is handed to it.
     loadGrammar: (scope) =>
       Promise.resolve(
         scope === 'source.prompt'
           ? parseRawGrammar(fs.readFileSync(path.join(root, 'syntaxes/prompt.tmLanguage.json'), 'utf8'), 'prompt.tmLanguage.json')
           : scope === 'source.yaml'
-            ? parseRawGrammar(JSON.stringify({ scopeName: 'source.yaml', patterns: [{ match: '^\\s*([\\w.-]+)(:)', captures: { '1': { name: 'entity.name.tag.yaml' } } }] }), 'yaml.json')
+            ? parseRawGrammar(
+                JSON.stringify({
+                  scopeName: 'source.yaml',
+                  patterns: [{ match: '^\\s*([\\w.-]+)(:)', captures: { '1': { name: 'entity.name.tag.yaml' } } }],
+                }),
+                'yaml.json',
+              )
             : null,
       ),
   });
@@ -43,7 +52,19 @@ describe('TextMate grammar', () => {
     grammar = await loadGrammar();
   });
 
-  const source = ['---', 'name: x', 'samples: 4', '---', '{{!-- a comment --}}', '{{role "system"}}', 'Be brief.', '{{#if topic}}About {{topic}}{{/if}}', '{{json data}} {{@root.x}}', '---', 'not frontmatter'].join('\n');
+  const source = [
+    '---',
+    'name: x',
+    'samples: 4',
+    '---',
+    '{{!-- a comment --}}',
+    '{{role "system"}}',
+    'Be brief.',
+    '{{#if topic}}About {{topic}}{{/if}}',
+    '{{json data}} {{@root.x}}',
+    '---',
+    'not frontmatter',
+  ].join('\n');
 
   it('embeds YAML in the frontmatter, and only at the top of the file', () => {
     const lines = tokenize(grammar, source);

@@ -6,7 +6,17 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { seededRandom } from '../../src/core/random';
 
-export type FaultKind = 'rate-limit' | 'server-error' | 'hang' | 'malformed-json' | 'cut-stream' | 'ignore-n' | 'unauthorized' | 'not-found' | 'context-length' | 'content-filter';
+export type FaultKind =
+  | 'rate-limit'
+  | 'server-error'
+  | 'hang'
+  | 'malformed-json'
+  | 'cut-stream'
+  | 'ignore-n'
+  | 'unauthorized'
+  | 'not-found'
+  | 'context-length'
+  | 'content-filter';
 
 export interface Fault {
   kind: FaultKind;
@@ -154,10 +164,18 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
           sendError(404, `The model '${body.model ?? ''}' does not exist or you do not have access to it.`, 'model_not_found');
           return;
         case 'context-length':
-          sendError(400, "This model's maximum context length is 128 tokens. However, your messages resulted in 999 tokens.", 'context_length_exceeded');
+          sendError(
+            400,
+            "This model's maximum context length is 128 tokens. However, your messages resulted in 999 tokens.",
+            'context_length_exceeded',
+          );
           return;
         case 'content-filter':
-          sendError(400, "The response was filtered due to the prompt triggering Azure OpenAI's content management policy.", 'content_filter');
+          sendError(
+            400,
+            "The response was filtered due to the prompt triggering Azure OpenAI's content management policy.",
+            'content_filter',
+          );
           return;
         case 'hang':
           // Never answer: the client's timeout must fire. The socket is closed with the server.
@@ -189,14 +207,20 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
 
       if (!body.stream) {
         response.writeHead(200, { 'content-type': 'application/json' });
-        response.end(JSON.stringify({
-          id,
-          object: chat ? 'chat.completion' : 'text_completion',
-          created,
-          model,
-          choices: texts.map((text, index) => (chat ? { index, message: { role: 'assistant', content: text }, finish_reason: 'stop' } : { index, text, finish_reason: 'stop' })),
-          usage,
-        }));
+        response.end(
+          JSON.stringify({
+            id,
+            object: chat ? 'chat.completion' : 'text_completion',
+            created,
+            model,
+            choices: texts.map((text, index) =>
+              chat
+                ? { index, message: { role: 'assistant', content: text }, finish_reason: 'stop' }
+                : { index, text, finish_reason: 'stop' },
+            ),
+            usage,
+          }),
+        );
         return;
       }
 
@@ -204,14 +228,25 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
       const events: string[] = [];
       const piece = (index: number, text: string | undefined, finish: string | null): unknown =>
         chat
-          ? { id, object: 'chat.completion.chunk', created, model, choices: [{ index, delta: text === undefined ? {} : { role: 'assistant', content: text }, finish_reason: finish }] }
+          ? {
+              id,
+              object: 'chat.completion.chunk',
+              created,
+              model,
+              choices: [{ index, delta: text === undefined ? {} : { role: 'assistant', content: text }, finish_reason: finish }],
+            }
           : { id, object: 'text_completion', created, model, choices: [{ index, text: text ?? '', finish_reason: finish }] };
       texts.forEach((text, index) => {
         // Two pieces per choice, then its finish: enough to exercise reassembly.
         const middle = Math.ceil(text.length / 2);
-        events.push(JSON.stringify(piece(index, text.slice(0, middle), null)), JSON.stringify(piece(index, text.slice(middle), null)), JSON.stringify(piece(index, undefined, 'stop')));
+        events.push(
+          JSON.stringify(piece(index, text.slice(0, middle), null)),
+          JSON.stringify(piece(index, text.slice(middle), null)),
+          JSON.stringify(piece(index, undefined, 'stop')),
+        );
       });
-      if (body.stream_options?.include_usage) events.push(JSON.stringify({ id, object: chat ? 'chat.completion.chunk' : 'text_completion', created, model, choices: [], usage }));
+      if (body.stream_options?.include_usage)
+        events.push(JSON.stringify({ id, object: chat ? 'chat.completion.chunk' : 'text_completion', created, model, choices: [], usage }));
       events.push('[DONE]');
       const cutAt = fault?.kind === 'cut-stream' ? Math.max(1, Math.floor(events.length / 2)) : Infinity;
       let index = 0;

@@ -31,7 +31,10 @@ export { formatModelReference, parseModelReference, type ModelReference } from '
 import { parseModelReference } from './reference';
 
 /** Azure's endpoint and API version: the options first (--base-url, then the editor's settings), then the environment, then the default. */
-export function azureSettings(options: Pick<BackendOptions, 'baseUrl' | 'azure' | 'env'>): { endpoint: string | undefined; apiVersion: string } {
+export function azureSettings(options: Pick<BackendOptions, 'baseUrl' | 'azure' | 'env'>): {
+  endpoint: string | undefined;
+  apiVersion: string;
+} {
   const { env } = options;
   return {
     endpoint: options.baseUrl || options.azure?.endpoint || env.AZURE_OPENAI_ENDPOINT || undefined,
@@ -65,12 +68,16 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
   }
   const endpoint = ENDPOINTS[name];
   if (!endpoint) {
-    throw new Error(`Unknown backend '${name}' (from ${options.backend ? '--backend' : `model: ${options.modelReference ?? ''}`}): use one of ${BACKEND_NAMES.join(', ')}, or a base URL.`);
+    throw new Error(
+      `Unknown backend '${name}' (from ${options.backend ? '--backend' : `model: ${options.modelReference ?? ''}`}): use one of ${BACKEND_NAMES.join(', ')}, or a base URL.`,
+    );
   }
   const env = options.env;
   const apiKey = options.apiKey ?? (endpoint.keyVariable ? env[endpoint.keyVariable] : undefined) ?? endpoint.defaultKey;
   if (!apiKey) {
-    throw new Error(`No API key for ${name}: set ${endpoint.keyVariable ?? 'the key'} in the environment (or use "Chainscope: Set API Key" in VS Code).`);
+    throw new Error(
+      `No API key for ${name}: set ${endpoint.keyVariable ?? 'the key'} in the environment (or use "Chainscope: Set API Key" in VS Code).`,
+    );
   }
   const log = options.log;
   const common = {
@@ -85,7 +92,10 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
   };
   if (name === 'azure') {
     const { endpoint: azureEndpoint, apiVersion } = azureSettings(options);
-    if (!azureEndpoint) throw new Error('Azure OpenAI needs an endpoint: set AZURE_OPENAI_ENDPOINT or pass --base-url https://<resource>.openai.azure.com/ (in VS Code: chainscope.azure.endpoint).');
+    if (!azureEndpoint)
+      throw new Error(
+        'Azure OpenAI needs an endpoint: set AZURE_OPENAI_ENDPOINT or pass --base-url https://<resource>.openai.azure.com/ (in VS Code: chainscope.azure.endpoint).',
+      );
     return new OpenAIBackend({ ...common, azure: { endpoint: azureEndpoint, deployment: model, apiVersion } });
   }
   const url = baseUrl ?? (name === 'openai' ? env.OPENAI_BASE_URL : undefined) ?? endpoint.baseUrl;

@@ -30,9 +30,18 @@ function request(overrides: Partial<GenerateRequest>): GenerateRequest {
   return { promptIds: reference.prompt_ids, n: 1, firstSample: 0, maxNewTokens: 40, sampling: greedy, stop: [], ...overrides };
 }
 
-async function chainsOf(model: LocalModel, overrides: Partial<GenerateRequest>, trace?: Parameters<LocalModel['generate']>[3]): Promise<GeneratedChain[]> {
+async function chainsOf(
+  model: LocalModel,
+  overrides: Partial<GenerateRequest>,
+  trace?: Parameters<LocalModel['generate']>[3],
+): Promise<GeneratedChain[]> {
   const chains: GeneratedChain[] = [];
-  await model.generate(request(overrides), () => false, (chain) => chains.push(chain), trace);
+  await model.generate(
+    request(overrides),
+    () => false,
+    (chain) => chains.push(chain),
+    trace,
+  );
   return chains.sort((a, b) => a.sample - b.sample);
 }
 
@@ -52,15 +61,25 @@ describe('local model on onnxruntime-node (the embedded arith-tiny)', function (
   after(() => model.dispose());
 
   it('tokenizes exactly as the Python tokenizer that trained it', () => {
-    for (const { text, ids } of reference.tokenizer_cases) assert.deepEqual(model.encode(text.replace(/<\/s>$/, '')), ids.filter((id) => id !== 2));
+    for (const { text, ids } of reference.tokenizer_cases)
+      assert.deepEqual(
+        model.encode(text.replace(/<\/s>$/, '')),
+        ids.filter((id) => id !== 2),
+      );
     assert.deepEqual(model.encode(reference.prompt), reference.prompt_ids);
   });
 
   it('computes the same next-token logits as PyTorch (within 1e-4), prefill and first decoding step', async () => {
     const steps: Float32Array[] = [];
     await chainsOf(model, { maxNewTokens: 2 }, { onLogits: (_step, rows) => steps.push(Float32Array.from(rows[0]?.logits ?? [])) });
-    assert.ok(maxDifference(steps[0] as Float32Array, reference.prefill_last_logits) < 1e-4, `prefill differs by ${maxDifference(steps[0] as Float32Array, reference.prefill_last_logits)}`);
-    assert.ok(maxDifference(steps[1] as Float32Array, reference.step_logits) < 1e-4, `step 1 differs by ${maxDifference(steps[1] as Float32Array, reference.step_logits)}`);
+    assert.ok(
+      maxDifference(steps[0] as Float32Array, reference.prefill_last_logits) < 1e-4,
+      `prefill differs by ${maxDifference(steps[0] as Float32Array, reference.prefill_last_logits)}`,
+    );
+    assert.ok(
+      maxDifference(steps[1] as Float32Array, reference.step_logits) < 1e-4,
+      `step 1 differs by ${maxDifference(steps[1] as Float32Array, reference.step_logits)}`,
+    );
   });
 
   it('decodes greedily to the golden token sequence and stops at the end-of-answer token', async () => {
@@ -75,9 +94,15 @@ describe('local model on onnxruntime-node (the embedded arith-tiny)', function (
     const sampling = { temperature: 1.2, topK: 0, topP: 1 };
     const first = await chainsOf(model, { n: 6, seed: 11, sampling });
     const again = await chainsOf(model, { n: 6, seed: 11, sampling });
-    assert.deepEqual(again.map((c) => c.tokens), first.map((c) => c.tokens));
+    assert.deepEqual(
+      again.map((c) => c.tokens),
+      first.map((c) => c.tokens),
+    );
     const other = await chainsOf(model, { n: 6, seed: 12, sampling });
-    assert.notDeepEqual(other.map((c) => c.tokens), first.map((c) => c.tokens));
+    assert.notDeepEqual(
+      other.map((c) => c.tokens),
+      first.map((c) => c.tokens),
+    );
   });
 
   it('decodes 8 chains in one batch exactly as 8 separate runs at the same seeds (token for token)', async () => {
@@ -96,13 +121,26 @@ describe('local model on onnxruntime-node (the embedded arith-tiny)', function (
   it('keeps batched next-token logits within 1e-4 of single-row logits at every step', async () => {
     const sampling = { temperature: 1, topK: 0, topP: 1 };
     const batchedSteps = new Map<number, Float32Array[]>();
-    await chainsOf(model, { n: 4, seed: 9, sampling }, { onLogits: (step, rows) => rows.forEach((row) => batchedSteps.set(row.sample, [...(batchedSteps.get(row.sample) ?? []), Float32Array.from(row.logits)])) });
+    await chainsOf(
+      model,
+      { n: 4, seed: 9, sampling },
+      {
+        onLogits: (step, rows) =>
+          rows.forEach((row) => batchedSteps.set(row.sample, [...(batchedSteps.get(row.sample) ?? []), Float32Array.from(row.logits)])),
+      },
+    );
     for (let sample = 0; sample < 4; sample++) {
       const alone: Float32Array[] = [];
-      await chainsOf(model, { n: 1, firstSample: sample, seed: 9, sampling }, { onLogits: (_step, rows) => alone.push(Float32Array.from(rows[0]?.logits ?? [])) });
+      await chainsOf(
+        model,
+        { n: 1, firstSample: sample, seed: 9, sampling },
+        { onLogits: (_step, rows) => alone.push(Float32Array.from(rows[0]?.logits ?? [])) },
+      );
       const together = batchedSteps.get(sample) ?? [];
       assert.equal(together.length, alone.length);
-      together.forEach((logits, step) => assert.ok(maxDifference(logits, alone[step] as Float32Array) < 1e-4, `chain ${sample} step ${step}`));
+      together.forEach((logits, step) =>
+        assert.ok(maxDifference(logits, alone[step] as Float32Array) < 1e-4, `chain ${sample} step ${step}`),
+      );
     }
   });
 
@@ -118,7 +156,12 @@ describe('local model on onnxruntime-node (the embedded arith-tiny)', function (
   it('stops within one step when cancelled', async () => {
     let steps = 0;
     const chains: GeneratedChain[] = [];
-    const outcome = await model.generate(request({ n: 4, seed: 1, sampling: { temperature: 1, topK: 0, topP: 1 } }), () => steps >= 3, (chain) => chains.push(chain), { onLogits: () => steps++ });
+    const outcome = await model.generate(
+      request({ n: 4, seed: 1, sampling: { temperature: 1, topK: 0, topP: 1 } }),
+      () => steps >= 3,
+      (chain) => chains.push(chain),
+      { onLogits: () => steps++ },
+    );
     assert.equal(outcome.cancelled, true);
     assert.equal(steps, 3);
     assert.deepEqual(chains, []);
@@ -126,13 +169,17 @@ describe('local model on onnxruntime-node (the embedded arith-tiny)', function (
 
   it('reuses the prefilled prefix that prompts share', async () => {
     const shared = reference.prompt_ids.slice(0, 20);
-    await chainsOf(model, { promptIds: [...shared, ...reference.prompt_ids.slice(20)] , maxNewTokens: 1 });
+    await chainsOf(model, { promptIds: [...shared, ...reference.prompt_ids.slice(20)], maxNewTokens: 1 });
     const other = [...shared, ...model.encode(' Then he loses 2.\nA:')];
-    const outcome = await model.generate(request({ promptIds: other, maxNewTokens: 1 }), () => false, () => undefined);
+    const outcome = await model.generate(
+      request({ promptIds: other, maxNewTokens: 1 }),
+      () => false,
+      () => undefined,
+    );
     assert.equal(outcome.reusedTokens, 20);
   });
 
-  it('reads only each step\'s new cache positions, with the same logits and chains as reading the whole present cache', async () => {
+  it("reads only each step's new cache positions, with the same logits and chains as reading the whole present cache", async () => {
     assert.equal(model.info.cacheReads, 'new-positions');
     const whole = await LocalModel.load(MODEL, { executionProvider: 'cpu', readWholeCache: true });
     try {
@@ -142,23 +189,41 @@ describe('local model on onnxruntime-node (the embedded arith-tiny)', function (
       const promptIds = [...reference.prompt_ids.slice(0, 20), ...model.encode(' Then she finds 7 more.\nA:')];
       const traced = async (subject: LocalModel): Promise<{ chains: GeneratedChain[]; logits: Float32Array[] }> => {
         const logits: Float32Array[] = [];
-        const chains = await chainsOf(subject, { promptIds, n: 5, seed: 21, sampling, minNewTokens: 12 }, { onLogits: (_step, rows) => rows.forEach((row) => logits.push(Float32Array.from(row.logits))) });
+        const chains = await chainsOf(
+          subject,
+          { promptIds, n: 5, seed: 21, sampling, minNewTokens: 12 },
+          { onLogits: (_step, rows) => rows.forEach((row) => logits.push(Float32Array.from(row.logits))) },
+        );
         return { chains, logits };
       };
       await chainsOf(model, { maxNewTokens: 1 });
       const ours = await traced(model);
       const theirs = await traced(whole);
-      assert.deepEqual(ours.chains.map((c) => c.tokens), theirs.chains.map((c) => c.tokens));
+      assert.deepEqual(
+        ours.chains.map((c) => c.tokens),
+        theirs.chains.map((c) => c.tokens),
+      );
       assert.equal(ours.logits.length, theirs.logits.length);
-      ours.logits.forEach((logits, i) => assert.ok(maxDifference(logits, theirs.logits[i] as Float32Array) <= 1e-5, `logits ${i} differ by ${maxDifference(logits, theirs.logits[i] as Float32Array)}`));
-      assert.ok(ours.chains.every((c) => c.tokens.length >= 12), 'chains long enough to exercise the growing cache');
+      ours.logits.forEach((logits, i) =>
+        assert.ok(
+          maxDifference(logits, theirs.logits[i] as Float32Array) <= 1e-5,
+          `logits ${i} differ by ${maxDifference(logits, theirs.logits[i] as Float32Array)}`,
+        ),
+      );
+      assert.ok(
+        ours.chains.every((c) => c.tokens.length >= 12),
+        'chains long enough to exercise the growing cache',
+      );
     } finally {
       await whole.dispose();
     }
   });
 
   it('refuses a prompt longer than the context with the numbers', async () => {
-    await assert.rejects(chainsOf(model, { promptIds: new Array<number>(1100).fill(82) }), /1100 tokens, longer than arith-tiny's context of 1024 positions/);
+    await assert.rejects(
+      chainsOf(model, { promptIds: new Array<number>(1100).fill(82) }),
+      /1100 tokens, longer than arith-tiny's context of 1024 positions/,
+    );
   });
 });
 
@@ -174,7 +239,10 @@ describe('model folders that cannot be used', () => {
   it('says which file is missing or broken', () => {
     folder = copy();
     fs.rmSync(path.join(folder, 'tokenizer.json'));
-    assert.throws(() => readModelFolder(folder), (error: Error) => error instanceof ModelFolderError && /has no tokenizer\.json/.test(error.message));
+    assert.throws(
+      () => readModelFolder(folder),
+      (error: Error) => error instanceof ModelFolderError && /has no tokenizer\.json/.test(error.message),
+    );
     fs.writeFileSync(path.join(folder, 'config.json'), '{ not json');
     assert.throws(() => readModelFolder(folder), /config\.json is not valid JSON/);
     fs.writeFileSync(path.join(folder, 'config.json'), JSON.stringify({ model_type: 'llama', vocab_size: 10 }));
@@ -192,15 +260,43 @@ describe('model folders that cannot be used', () => {
 
   it('names inputs the loader does not understand, and exports without a KV cache', () => {
     const config = readModelFolder(MODEL).config;
-    const inputs = ['input_ids', 'attention_mask', 'position_ids', ...Array.from({ length: config.layers }, (_, i) => [`past_key_values.${i}.key`, `past_key_values.${i}.value`]).flat()];
+    const inputs = [
+      'input_ids',
+      'attention_mask',
+      'position_ids',
+      ...Array.from({ length: config.layers }, (_, i) => [`past_key_values.${i}.key`, `past_key_values.${i}.value`]).flat(),
+    ];
     const outputs = ['logits', 'present.0.key'];
     assert.deepEqual(checkModelInputs(inputs, outputs, config, 'model.onnx'), { positionIds: true });
-    assert.deepEqual(checkModelInputs(inputs.filter((name) => name !== 'position_ids'), outputs, config, 'model.onnx'), { positionIds: false });
-    assert.throws(() => checkModelInputs([...inputs, 'token_type_ids'], outputs, config, 'model.onnx'), /inputs the loader does not understand: token_type_ids/);
+    assert.deepEqual(
+      checkModelInputs(
+        inputs.filter((name) => name !== 'position_ids'),
+        outputs,
+        config,
+        'model.onnx',
+      ),
+      { positionIds: false },
+    );
+    assert.throws(
+      () => checkModelInputs([...inputs, 'token_type_ids'], outputs, config, 'model.onnx'),
+      /inputs the loader does not understand: token_type_ids/,
+    );
     assert.throws(() => checkModelInputs(['input_ids', 'attention_mask'], ['logits'], config, 'model.onnx'), /no past_key_values/);
     const float16 = new Map(inputs.map((name) => [name, name.startsWith('past_') ? 'float16' : 'int64']));
-    assert.throws(() => checkModelInputs(inputs, outputs, config, 'model_fp16.onnx', float16), /model_fp16\.onnx keeps its key\/value cache in float16; .*use the model\.onnx/);
-    assert.deepEqual(checkModelInputs(inputs, outputs, config, 'model.onnx', new Map(inputs.map((name) => [name, name.startsWith('past_') ? 'float32' : 'int64']))), { positionIds: true });
+    assert.throws(
+      () => checkModelInputs(inputs, outputs, config, 'model_fp16.onnx', float16),
+      /model_fp16\.onnx keeps its key\/value cache in float16; .*use the model\.onnx/,
+    );
+    assert.deepEqual(
+      checkModelInputs(
+        inputs,
+        outputs,
+        config,
+        'model.onnx',
+        new Map(inputs.map((name) => [name, name.startsWith('past_') ? 'float32' : 'int64'])),
+      ),
+      { positionIds: true },
+    );
   });
 
   it('resolves local:<name> to the shipped model and explains a missing one', () => {
@@ -232,7 +328,11 @@ describe('LocalBackend (worker thread)', function () {
     assert.equal(info.provider, 'cpu');
     assert.match(info.fallbackReason ?? '', /.+/, 'auto says why it is not on CUDA');
     const chains: Completion[] = [];
-    for await (const chain of backend.complete({ text: reference.prompt, n: 4, firstSample: 0, temperature: 0.8, seed: 5, maxTokens: 40 }, { signal: new AbortController().signal })) chains.push(chain);
+    for await (const chain of backend.complete(
+      { text: reference.prompt, n: 4, firstSample: 0, temperature: 0.8, seed: 5, maxTokens: 40 },
+      { signal: new AbortController().signal },
+    ))
+      chains.push(chain);
     assert.deepEqual(chains.map((c) => c.sample).sort(), [0, 1, 2, 3]);
     assert.ok(chains.every((c) => c.usage.promptTokens === reference.prompt_ids.length && c.usage.completionTokens > 0));
     // The main thread stays free while the worker decodes. Counting timer ticks against a fixed threshold
@@ -246,7 +346,11 @@ describe('LocalBackend (worker thread)', function () {
     };
     const sent = performance.now();
     timer = setTimeout(turn, 1);
-    for await (const chain of backend.complete({ text: reference.prompt, n: 64, firstSample: 0, temperature: 1.5, seed: 1, maxTokens: 200, stop: [] }, { signal: new AbortController().signal })) void chain;
+    for await (const chain of backend.complete(
+      { text: reference.prompt, n: 64, firstSample: 0, temperature: 1.5, seed: 1, maxTokens: 200, stop: [] },
+      { signal: new AbortController().signal },
+    ))
+      void chain;
     const done = performance.now();
     clearTimeout(timer);
     const during = turns.filter((at) => at < done);
@@ -263,7 +367,11 @@ describe('LocalBackend (worker thread)', function () {
     const controller = new AbortController();
     const chains: Completion[] = [];
     const run = (async () => {
-      for await (const chain of backend.complete({ text: reference.prompt, n: 16, firstSample: 0, temperature: 1, seed: 1, maxTokens: 400, stop: [] }, { signal: controller.signal })) chains.push(chain);
+      for await (const chain of backend.complete(
+        { text: reference.prompt, n: 16, firstSample: 0, temperature: 1, seed: 1, maxTokens: 400, stop: [] },
+        { signal: controller.signal },
+      ))
+        chains.push(chain);
     })();
     await backend.load();
     controller.abort();

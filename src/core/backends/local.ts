@@ -34,7 +34,11 @@ export function builtinModelsDirectory(): string {
 export function resolveLocalModel(reference: string, promptDirectory?: string, extraDirectories: readonly string[] = []): string {
   const candidates = path.isAbsolute(reference)
     ? [reference]
-    : [...(promptDirectory ? [path.resolve(promptDirectory, reference)] : []), ...extraDirectories.map((directory) => path.join(directory, reference)), path.join(builtinModelsDirectory(), reference)];
+    : [
+        ...(promptDirectory ? [path.resolve(promptDirectory, reference)] : []),
+        ...extraDirectories.map((directory) => path.join(directory, reference)),
+        path.join(builtinModelsDirectory(), reference),
+      ];
   const found = candidates.find((candidate) => fs.existsSync(path.join(candidate, 'config.json')));
   if (!found) throw new ModelFolderError(`Local model '${reference}' not found (looked in ${candidates.join(', ')}).`);
   return found;
@@ -93,10 +97,21 @@ export class LocalBackend implements Backend {
     this.loading = new Promise<LoadedInfo>((resolve, reject) => {
       this.loadWaiters = { resolve, reject };
     });
-    this.post({ type: 'load', directory: this.options.directory, options: { executionProvider: this.options.executionProvider ?? 'auto', ...(this.options.deviceId !== undefined ? { deviceId: this.options.deviceId } : {}), ...(this.options.threads !== undefined ? { threads: this.options.threads } : {}) } });
+    this.post({
+      type: 'load',
+      directory: this.options.directory,
+      options: {
+        executionProvider: this.options.executionProvider ?? 'auto',
+        ...(this.options.deviceId !== undefined ? { deviceId: this.options.deviceId } : {}),
+        ...(this.options.threads !== undefined ? { threads: this.options.threads } : {}),
+      },
+    });
     this.loading.then(
       (info) => {
-        this.options.log?.('info', `local: ${info.name} loaded in ${Math.round(info.loadMs)} ms on ${info.provider.toUpperCase()}${info.cacheReads === 'present' ? ' (its graph gives no separate new cache positions: each step reads the whole present.* cache, slower with many chains)' : ''}`);
+        this.options.log?.(
+          'info',
+          `local: ${info.name} loaded in ${Math.round(info.loadMs)} ms on ${info.provider.toUpperCase()}${info.cacheReads === 'present' ? ' (its graph gives no separate new cache positions: each step reads the whole present.* cache, slower with many chains)' : ''}`,
+        );
         if (info.fallbackReason) this.options.log?.('warn', `local: CUDA unavailable, using the CPU (${info.fallbackReason})`);
       },
       () => undefined,
@@ -134,7 +149,13 @@ export class LocalBackend implements Backend {
       await this.load();
     } catch (error) {
       // A model that cannot load fails every request the same way: the run stops at once.
-      throw new BackendError(`the local model ${this.model} could not be loaded: ${error instanceof Error ? error.message : String(error)}`, undefined, false, undefined, true);
+      throw new BackendError(
+        `the local model ${this.model} could not be loaded: ${error instanceof Error ? error.message : String(error)}`,
+        undefined,
+        false,
+        undefined,
+        true,
+      );
     }
     const id = this.nextId++;
     const queue: FromWorker[] = [];
@@ -151,12 +172,19 @@ export class LocalBackend implements Backend {
     this.post({
       type: 'generate',
       id,
-      prompt: request.messages && this.input === 'chat' ? { messages: request.messages } : { text: request.text ?? request.messages?.map((m) => m.content).join('\n\n') ?? '' },
+      prompt:
+        request.messages && this.input === 'chat'
+          ? { messages: request.messages }
+          : { text: request.text ?? request.messages?.map((m) => m.content).join('\n\n') ?? '' },
       request: {
         n: request.n,
         firstSample: request.firstSample,
         maxNewTokens: request.maxTokens ?? generation.maxNewTokens ?? 128,
-        sampling: { temperature: request.temperature ?? generation.temperature ?? 1, topK: request.topK ?? generation.topK ?? 0, topP: request.topP ?? generation.topP ?? 1 },
+        sampling: {
+          temperature: request.temperature ?? generation.temperature ?? 1,
+          topK: request.topK ?? generation.topK ?? 0,
+          topP: request.topP ?? generation.topP ?? 1,
+        },
         ...(request.seed !== undefined ? { seed: request.seed } : {}),
         ...(request.seeds !== undefined ? { seeds: request.seeds } : {}),
         stop: request.stop ?? [],
@@ -170,7 +198,13 @@ export class LocalBackend implements Backend {
         if (!message) continue;
         if (message.type === 'chain') {
           const chain = message.chain;
-          yield { sample: chain.sample, text: chain.text, finishReason: chain.finishReason, usage: { promptTokens: chain.promptTokens, completionTokens: chain.completionTokens }, latencyMs: chain.latencyMs };
+          yield {
+            sample: chain.sample,
+            text: chain.text,
+            finishReason: chain.finishReason,
+            usage: { promptTokens: chain.promptTokens, completionTokens: chain.completionTokens },
+            latencyMs: chain.latencyMs,
+          };
         } else if (message.type === 'done') {
           return;
         } else if (message.type === 'error') {

@@ -7,9 +7,16 @@ import { OpenAIBackend, retryAfterMs, type OpenAIBackendOptions } from './openai
 
 const QUESTION = 'What is 6 times 7?';
 
-async function collect(backend: OpenAIBackend, request: Partial<CompletionRequest> = {}, signal = new AbortController().signal): Promise<Completion[]> {
+async function collect(
+  backend: OpenAIBackend,
+  request: Partial<CompletionRequest> = {},
+  signal = new AbortController().signal,
+): Promise<Completion[]> {
   const completions: Completion[] = [];
-  for await (const completion of backend.complete({ messages: [{ role: 'user', content: QUESTION }], n: 1, firstSample: 0, temperature: 0.8, ...request }, { signal })) {
+  for await (const completion of backend.complete(
+    { messages: [{ role: 'user', content: QUESTION }], n: 1, firstSample: 0, temperature: 0.8, ...request },
+    { signal },
+  )) {
     completions.push(completion);
   }
   return completions;
@@ -20,11 +27,23 @@ describe('OpenAI-compatible backend (real SDK, real HTTP server)', function () {
   let server: FakeServer;
   const logs: string[] = [];
   const backend = (options: Partial<OpenAIBackendOptions> = {}): OpenAIBackend =>
-    new OpenAIBackend({ id: 'openai-compatible', model: 'fake-model', apiKey: 'test-key', baseUrl: server.url, backoffMs: 5, timeoutMs: 2_000, log: (level, message) => logs.push(`${level}: ${message}`), ...options });
+    new OpenAIBackend({
+      id: 'openai-compatible',
+      model: 'fake-model',
+      apiKey: 'test-key',
+      baseUrl: server.url,
+      backoffMs: 5,
+      timeoutMs: 2_000,
+      log: (level, message) => logs.push(`${level}: ${message}`),
+      ...options,
+    });
 
   beforeEach(async () => {
     logs.length = 0;
-    server = await startFakeServer({ apiKey: 'test-key', answers: [{ match: QUESTION, answers: ['6 × 7 = 42. The answer is 42.', 'The answer is 42.', 'I think 48.'] }] });
+    server = await startFakeServer({
+      apiKey: 'test-key',
+      answers: [{ match: QUESTION, answers: ['6 × 7 = 42. The answer is 42.', 'The answer is 42.', 'I think 48.'] }],
+    });
   });
   afterEach(() => server.close());
 
@@ -33,7 +52,10 @@ describe('OpenAI-compatible backend (real SDK, real HTTP server)', function () {
     assert.equal(server.requests.length, 1);
     assert.equal(server.requests[0]?.n, 8);
     assert.equal(server.requests[0]?.stream, true);
-    assert.deepEqual(completions.map((c) => c.sample).sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7]);
+    assert.deepEqual(
+      completions.map((c) => c.sample).sort((a, b) => a - b),
+      [0, 1, 2, 3, 4, 5, 6, 7],
+    );
     for (const completion of completions) {
       assert.ok(['6 × 7 = 42. The answer is 42.', 'The answer is 42.', 'I think 48.'].includes(completion.text), completion.text);
       assert.equal(completion.finishReason, 'stop');
@@ -41,23 +63,35 @@ describe('OpenAI-compatible backend (real SDK, real HTTP server)', function () {
     }
     // The same seed draws the same chains: the server's sampling is reproducible, as the cache expects.
     const again = await collect(backend(), { n: 8, seed: 3 });
-    assert.deepEqual(again.map((c) => c.text), completions.map((c) => c.text));
+    assert.deepEqual(
+      again.map((c) => c.text),
+      completions.map((c) => c.text),
+    );
   });
 
   it('falls back to one request per chain when the server ignores n, and says so once', async () => {
     server.inject({ kind: 'ignore-n', times: Infinity });
     const completions = await collect(backend(), { n: 8, seed: 1, firstSample: 0 });
     assert.equal(completions.length, 8);
-    assert.deepEqual(completions.map((c) => c.sample), [0, 1, 2, 3, 4, 5, 6, 7]);
+    assert.deepEqual(
+      completions.map((c) => c.sample),
+      [0, 1, 2, 3, 4, 5, 6, 7],
+    );
     assert.equal(server.requests.length, 8);
-    assert.deepEqual(server.requests.slice(1).map((r) => r.n), [1, 1, 1, 1, 1, 1, 1]);
+    assert.deepEqual(
+      server.requests.slice(1).map((r) => r.n),
+      [1, 1, 1, 1, 1, 1, 1],
+    );
     // Separate requests at one seed would repeat one chain: each gets its own, derived from (seed, sample).
-    assert.deepEqual(server.requests.slice(1).map((r) => r.seed), [1, 2, 3, 4, 5, 6, 7].map((sample) => apiSeed(chainSeed(1, '', '', sample))));
+    assert.deepEqual(
+      server.requests.slice(1).map((r) => r.seed),
+      [1, 2, 3, 4, 5, 6, 7].map((sample) => apiSeed(chainSeed(1, '', '', sample))),
+    );
     assert.equal(new Set(server.requests.map((r) => r.seed)).size, 8);
     assert.equal(logs.filter((line) => line.includes("ignores 'n'")).length, 1);
   });
 
-  it('sends a base URL\'s query and credentials where they belong, and never shows them', async () => {
+  it("sends a base URL's query and credentials where they belong, and never shows them", async () => {
     await server.close();
     server = await startFakeServer({ answers: [{ match: QUESTION, answers: ['The answer is 42.'] }] });
     const secretUrl = server.url.replace('://', '://someone:S3CRET@') + '?api-key=K3Y&region=eu';
@@ -70,7 +104,10 @@ describe('OpenAI-compatible backend (real SDK, real HTTP server)', function () {
     assert.equal(server.requests[0]?.authorization, `Basic ${Buffer.from('someone:S3CRET').toString('base64')}`);
     // A server that is down: the message names the endpoint, redacted.
     const down = backend({ baseUrl: 'http://someone:S3CRET@127.0.0.1:9/v1?api-key=K3Y', maxAttempts: 1 });
-    const failure = await collect(down).then(() => undefined, (error: unknown) => (error instanceof Error ? error.message : String(error)));
+    const failure = await collect(down).then(
+      () => undefined,
+      (error: unknown) => (error instanceof Error ? error.message : String(error)),
+    );
     assert.match(failure ?? '', /cannot reach http:\/\/\*\*\*@127\.0\.0\.1:9\/v1\?api-key=\*\*\*/);
     assert.ok(!/S3CRET|K3Y/.test(failure ?? ''), failure);
   });
@@ -81,8 +118,14 @@ describe('OpenAI-compatible backend (real SDK, real HTTP server)', function () {
     const completions = await collect(backend());
     assert.equal(completions.length, 1);
     assert.ok(Date.now() - started >= 950, `waited only ${Date.now() - started} ms`);
-    assert.deepEqual(server.requests.map((r) => r.fault ?? 'ok'), ['rate-limit', 'ok']);
-    assert.ok(logs.some((line) => /rate limited \(429\).*retrying in 1000 ms/.test(line)), logs.join('\n'));
+    assert.deepEqual(
+      server.requests.map((r) => r.fault ?? 'ok'),
+      ['rate-limit', 'ok'],
+    );
+    assert.ok(
+      logs.some((line) => /rate limited \(429\).*retrying in 1000 ms/.test(line)),
+      logs.join('\n'),
+    );
   });
 
   for (const kind of ['server-error', 'malformed-json', 'cut-stream'] as const) {
@@ -90,7 +133,10 @@ describe('OpenAI-compatible backend (real SDK, real HTTP server)', function () {
       server.inject({ kind, times: 2 });
       const completions = await collect(backend(), { n: 3 });
       assert.equal(completions.length, 3);
-      assert.deepEqual(server.requests.map((r) => r.fault ?? 'ok'), [kind, kind, 'ok']);
+      assert.deepEqual(
+        server.requests.map((r) => r.fault ?? 'ok'),
+        [kind, kind, 'ok'],
+      );
     });
   }
 
@@ -100,7 +146,10 @@ describe('OpenAI-compatible backend (real SDK, real HTTP server)', function () {
     const completions = await collect(backend({ timeoutMs: 300 }));
     assert.equal(completions.length, 1);
     assert.ok(Date.now() - started >= 300);
-    assert.ok(logs.some((line) => line.includes('request timeout')), logs.join('\n'));
+    assert.ok(
+      logs.some((line) => line.includes('request timeout')),
+      logs.join('\n'),
+    );
   });
 
   it('gives up after the last attempt with the reason', async () => {
@@ -140,7 +189,11 @@ describe('OpenAI-compatible backend (real SDK, real HTTP server)', function () {
   it('uses the text completions endpoint for base models', async () => {
     const base = backend({ input: 'text' });
     const completions: Completion[] = [];
-    for await (const completion of base.complete({ text: `Q: ${QUESTION}\nA:`, n: 2, firstSample: 4 }, { signal: new AbortController().signal })) completions.push(completion);
+    for await (const completion of base.complete(
+      { text: `Q: ${QUESTION}\nA:`, n: 2, firstSample: 4 },
+      { signal: new AbortController().signal },
+    ))
+      completions.push(completion);
     assert.equal(server.requests[0]?.path, '/v1/completions');
     assert.deepEqual(completions.map((c) => c.sample).sort(), [4, 5]);
   });
@@ -148,10 +201,19 @@ describe('OpenAI-compatible backend (real SDK, real HTTP server)', function () {
   it('talks to Azure OpenAI deployments with the api-key header and api-version', async () => {
     await server.close();
     server = await startFakeServer({ answers: [{ match: QUESTION, answers: ['The answer is 42.'] }] });
-    const azure = await createBackend({ backend: 'azure', model: 'my-deployment', baseUrl: server.url.replace(/\/v1$/, ''), env: { AZURE_OPENAI_API_KEY: 'azure-key', AZURE_OPENAI_API_VERSION: '2024-10-21' } });
+    const azure = await createBackend({
+      backend: 'azure',
+      model: 'my-deployment',
+      baseUrl: server.url.replace(/\/v1$/, ''),
+      env: { AZURE_OPENAI_API_KEY: 'azure-key', AZURE_OPENAI_API_VERSION: '2024-10-21' },
+    });
     assert.equal(azure.id, 'azure');
     const completions: Completion[] = [];
-    for await (const completion of azure.complete({ messages: [{ role: 'user', content: QUESTION }], n: 2, firstSample: 0 }, { signal: new AbortController().signal })) completions.push(completion);
+    for await (const completion of azure.complete(
+      { messages: [{ role: 'user', content: QUESTION }], n: 2, firstSample: 0 },
+      { signal: new AbortController().signal },
+    ))
+      completions.push(completion);
     assert.equal(completions.length, 2);
     assert.equal(server.requests[0]?.path, '/openai/deployments/my-deployment/chat/completions');
   });

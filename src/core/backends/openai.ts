@@ -82,13 +82,29 @@ export class OpenAIBackend implements Backend {
     this.maxConcurrency = options.maxConcurrency ?? 4;
     // Retries live here, not in the SDK, so that stream failures and malformed bodies are retried too.
     this.client = options.azure
-      ? new AzureOpenAI({ apiKey: options.apiKey, endpoint: options.azure.endpoint, deployment: options.azure.deployment, apiVersion: options.azure.apiVersion, maxRetries: 0, timeout: 10 * 60_000, logLevel: 'off' })
-      : new OpenAI({ apiKey: options.apiKey, ...(options.baseUrl ? sdkBaseUrl(options.baseUrl) : {}), maxRetries: 0, timeout: 10 * 60_000, logLevel: 'off' });
+      ? new AzureOpenAI({
+          apiKey: options.apiKey,
+          endpoint: options.azure.endpoint,
+          deployment: options.azure.deployment,
+          apiVersion: options.azure.apiVersion,
+          maxRetries: 0,
+          timeout: 10 * 60_000,
+          logLevel: 'off',
+        })
+      : new OpenAI({
+          apiKey: options.apiKey,
+          ...(options.baseUrl ? sdkBaseUrl(options.baseUrl) : {}),
+          maxRetries: 0,
+          timeout: 10 * 60_000,
+          logLevel: 'off',
+        });
   }
 
   /** Shown in messages and part of the cache key, so never with the credentials a base URL may carry. */
   get endpoint(): string {
-    return this.options.azure ? `${redactUrl(this.options.azure.endpoint)} (deployment ${this.options.azure.deployment})` : redactUrl(this.options.baseUrl ?? this.client.baseURL);
+    return this.options.azure
+      ? `${redactUrl(this.options.azure.endpoint)} (deployment ${this.options.azure.deployment})`
+      : redactUrl(this.options.baseUrl ?? this.client.baseURL);
   }
 
   async *complete(request: CompletionRequest, options: CompletionOptions): AsyncIterable<Completion> {
@@ -105,15 +121,20 @@ export class OpenAIBackend implements Backend {
     }
     // A server that ignores `n` returns fewer choices: ask again for each missing chain, one at a time.
     const missing: number[] = [];
-    for (let sample = request.firstSample; sample < request.firstSample + request.n; sample++) if (!finished.has(sample)) missing.push(sample);
+    for (let sample = request.firstSample; sample < request.firstSample + request.n; sample++)
+      if (!finished.has(sample)) missing.push(sample);
     if (missing.length === 0 || options.signal.aborted) return;
     if (!this.warnedAboutN) {
       this.warnedAboutN = true;
-      this.options.log?.('warn', `${this.id}: the server returned ${request.n - missing.length} of ${request.n} choices (it ignores 'n'); requesting each missing chain separately.`);
+      this.options.log?.(
+        'warn',
+        `${this.id}: the server returned ${request.n - missing.length} of ${request.n} choices (it ignores 'n'); requesting each missing chain separately.`,
+      );
     }
     for (const sample of missing) {
       // Each chain asked alone gets its own seed: the engine's per-chain seed, else one derived from the request's.
-      const own = request.seeds?.[sample - request.firstSample] ?? (request.seed !== undefined ? chainSeed(request.seed, '', '', sample) : undefined);
+      const own =
+        request.seeds?.[sample - request.firstSample] ?? (request.seed !== undefined ? chainSeed(request.seed, '', '', sample) : undefined);
       const { seeds: _seeds, ...rest } = request;
       const single: CompletionRequest = { ...rest, n: 1, firstSample: sample, ...(own !== undefined ? { seed: apiSeed(own) } : {}) };
       for await (const completion of this.withRetries(single, options, started)) {
@@ -140,12 +161,21 @@ export class OpenAIBackend implements Backend {
         if (options.signal.aborted) throw cause;
         const error = this.describe(cause);
         if (!error.retryable || attempt >= maxAttempts) {
-          throw new BackendError(attempt > 1 ? `${error.message} (after ${attempt} attempts)` : error.message, error.status, false, undefined, error.fatal);
+          throw new BackendError(
+            attempt > 1 ? `${error.message} (after ${attempt} attempts)` : error.message,
+            error.status,
+            false,
+            undefined,
+            error.fatal,
+          );
         }
         const backoff = Math.min(this.options.maxBackoffMs ?? 30_000, (this.options.backoffMs ?? 500) * 2 ** (attempt - 1));
         // Full jitter spreads retries of parallel requests; Retry-After, when given, is a floor.
         const wait = Math.min(this.options.maxBackoffMs ?? 30_000, Math.max(error.retryAfterMs ?? 0, Math.random() * backoff));
-        this.options.log?.('info', `${this.id}: ${error.message}; retrying in ${Math.round(wait)} ms (attempt ${attempt + 1} of ${maxAttempts})`);
+        this.options.log?.(
+          'info',
+          `${this.id}: ${error.message}; retrying in ${Math.round(wait)} ms (attempt ${attempt + 1} of ${maxAttempts})`,
+        );
         await sleep(wait, options.signal);
       }
     }
@@ -184,7 +214,10 @@ export class OpenAIBackend implements Backend {
       };
       const stream =
         this.input === 'chat'
-          ? await this.client.chat.completions.create({ ...body, messages: request.messages ?? [{ role: 'user', content: request.text ?? '' }] }, { signal: controller.signal })
+          ? await this.client.chat.completions.create(
+              { ...body, messages: request.messages ?? [{ role: 'user', content: request.text ?? '' }] },
+              { signal: controller.signal },
+            )
           : await this.client.completions.create({ ...body, prompt: request.text ?? '' }, { signal: controller.signal });
       const finished: Completion[] = [];
       for await (const chunk of stream as AsyncIterable<OpenAI.Chat.Completions.ChatCompletionChunk | OpenAI.Completions.Completion>) {
@@ -198,14 +231,17 @@ export class OpenAIBackend implements Backend {
           }
           if (choice.finish_reason) {
             finishes.set(choice.index, mapFinishReason(choice.finish_reason));
-            finished.push(this.completion(request, choice.index, texts.get(choice.index) ?? '', mapFinishReason(choice.finish_reason), started));
+            finished.push(
+              this.completion(request, choice.index, texts.get(choice.index) ?? '', mapFinishReason(choice.finish_reason), started),
+            );
           }
         }
       }
       // Choices that never sent a finish reason (a stream cut short) are an error of the whole attempt.
       const indices = new Set([...texts.keys(), ...finishes.keys()]);
       for (const index of indices) {
-        if (!finishes.has(index)) throw new BackendError(`the stream ended before chain ${request.firstSample + index} finished`, undefined, true);
+        if (!finishes.has(index))
+          throw new BackendError(`the stream ended before chain ${request.firstSample + index} finished`, undefined, true);
       }
       if (!usage && !this.warnedAboutUsage) {
         this.warnedAboutUsage = true;
@@ -224,7 +260,8 @@ export class OpenAIBackend implements Backend {
         yield completion;
       }
     } catch (error) {
-      if (timedOut && !options.signal.aborted) throw new BackendError(`no response within ${Math.round(timeoutMs / 1000)} s (request timeout)`, undefined, true);
+      if (timedOut && !options.signal.aborted)
+        throw new BackendError(`no response within ${Math.round(timeoutMs / 1000)} s (request timeout)`, undefined, true);
       throw error;
     } finally {
       clearTimeout(idle);
@@ -257,17 +294,38 @@ export class OpenAIBackend implements Backend {
       const status: number = apiError.status ?? 0;
       const detail = apiErrorMessage(apiError);
       const after = retryAfterMs(apiError.headers);
-      if (status === 401) return new BackendError(`authentication failed (401): the API key for ${this.endpoint} was rejected — set it with "Chainscope: Set API Key" or the ${this.id === 'azure' ? 'AZURE_OPENAI_API_KEY' : 'OPENAI_API_KEY'} variable`, status, false, undefined, true);
+      if (status === 401)
+        return new BackendError(
+          `authentication failed (401): the API key for ${this.endpoint} was rejected — set it with "Chainscope: Set API Key" or the ${this.id === 'azure' ? 'AZURE_OPENAI_API_KEY' : 'OPENAI_API_KEY'} variable`,
+          status,
+          false,
+          undefined,
+          true,
+        );
       if (status === 403) return new BackendError(`access denied (403) at ${this.endpoint}: ${detail}`, status, false, undefined, true);
-      if (status === 404) return new BackendError(`model or deployment '${this.model}' not found (404) at ${this.endpoint}: ${detail}`, status, false, undefined, true);
-      if (isContextOverflow(apiError)) return new BackendError(`the prompt is longer than the model's context window (${status}): ${detail}`, status);
+      if (status === 404)
+        return new BackendError(
+          `model or deployment '${this.model}' not found (404) at ${this.endpoint}: ${detail}`,
+          status,
+          false,
+          undefined,
+          true,
+        );
+      if (isContextOverflow(apiError))
+        return new BackendError(`the prompt is longer than the model's context window (${status}): ${detail}`, status);
       if (isContentFilter(apiError)) return new BackendError(`blocked by the content filter (${status}): ${detail}`, status);
       if (status === 429) return new BackendError(`rate limited (429): ${detail}`, status, true, after);
-      if (status === 408 || status === 409 || status >= 500) return new BackendError(`server error (${status}): ${detail}`, status, true, after);
+      if (status === 408 || status === 409 || status >= 500)
+        return new BackendError(`server error (${status}): ${detail}`, status, true, after);
       return new BackendError(`request rejected (${status}): ${detail}`, status);
     }
     if (cause instanceof OpenAI.APIConnectionTimeoutError) return new BackendError('the request timed out', undefined, true);
-    if (cause instanceof OpenAI.APIConnectionError) return new BackendError(`cannot reach ${this.endpoint}: ${cause.cause instanceof Error ? cause.cause.message : cause.message}`, undefined, true);
+    if (cause instanceof OpenAI.APIConnectionError)
+      return new BackendError(
+        `cannot reach ${this.endpoint}: ${cause.cause instanceof Error ? cause.cause.message : cause.message}`,
+        undefined,
+        true,
+      );
     if (cause instanceof SyntaxError) return new BackendError(`the server sent malformed JSON: ${cause.message}`, undefined, true);
     const message = cause instanceof Error ? cause.message : String(cause);
     // Streams that break mid-way surface as plain errors from the body reader.
@@ -279,7 +337,11 @@ export class OpenAIBackend implements Backend {
  * The SDK's options for a base URL. The SDK appends paths to `baseURL` (a query there would swallow them) and
  * fetch refuses URLs with credentials, so a query becomes `defaultQuery` and `user:password@` Basic auth.
  */
-export function sdkBaseUrl(url: string): { baseURL: string; defaultQuery?: Record<string, string>; defaultHeaders?: Record<string, string> } {
+export function sdkBaseUrl(url: string): {
+  baseURL: string;
+  defaultQuery?: Record<string, string>;
+  defaultHeaders?: Record<string, string>;
+} {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -323,7 +385,10 @@ function apiErrorMessage(error: ApiError): string {
 
 function isContextOverflow(error: ApiError): boolean {
   const code = (error.code ?? '').toString();
-  return code === 'context_length_exceeded' || /maximum context length|context window|too many tokens|prompt is too long/i.test(apiErrorMessage(error));
+  return (
+    code === 'context_length_exceeded' ||
+    /maximum context length|context window|too many tokens|prompt is too long/i.test(apiErrorMessage(error))
+  );
 }
 
 function isContentFilter(error: ApiError): boolean {

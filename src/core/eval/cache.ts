@@ -28,7 +28,15 @@ export function completionKey(target: CacheTarget, request: Omit<CompletionReque
   const parameters = Object.entries(sampling)
     .filter(([, value]) => value !== undefined)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const material = JSON.stringify({ backend: target.id, endpoint: target.endpoint, model: target.model, messages: messages ?? null, text: text ?? null, parameters, sample });
+  const material = JSON.stringify({
+    backend: target.id,
+    endpoint: target.endpoint,
+    model: target.model,
+    messages: messages ?? null,
+    text: text ?? null,
+    parameters,
+    sample,
+  });
   return createHash('sha256').update(material).digest('hex');
 }
 

@@ -9,11 +9,49 @@ function cell(value: unknown): string {
 
 /** One row per chain, with its cell's majority and agreement, for spreadsheets. */
 export function resultsToCsv(result: RunResult): string {
-  const header = ['variant', 'case', 'sample', 'expected', 'answer', 'pass', 'score', 'majority', 'majority_pass', 'agreement', 'entropy', 'prompt_tokens', 'completion_tokens', 'latency_ms', 'error', 'completion'];
+  const header = [
+    'variant',
+    'case',
+    'sample',
+    'expected',
+    'answer',
+    'pass',
+    'score',
+    'majority',
+    'majority_pass',
+    'agreement',
+    'entropy',
+    'prompt_tokens',
+    'completion_tokens',
+    'latency_ms',
+    'error',
+    'completion',
+  ];
   const rows = [header.join(',')];
   for (const c of result.cells) {
     for (const chain of c.chains) {
-      rows.push([c.variant, c.caseName ?? c.caseId, chain.sample, c.expected, chain.answer, chain.pass, chain.score, c.majority, c.majorityPass, c.agreement, c.entropy, chain.promptTokens, chain.completionTokens, chain.latencyMs, chain.error, chain.text].map(cell).join(','));
+      rows.push(
+        [
+          c.variant,
+          c.caseName ?? c.caseId,
+          chain.sample,
+          c.expected,
+          chain.answer,
+          chain.pass,
+          chain.score,
+          c.majority,
+          c.majorityPass,
+          c.agreement,
+          c.entropy,
+          chain.promptTokens,
+          chain.completionTokens,
+          chain.latencyMs,
+          chain.error,
+          chain.text,
+        ]
+          .map(cell)
+          .join(','),
+      );
     }
   }
   return `${rows.join('\n')}\n`;

@@ -19,7 +19,14 @@ export interface RunEstimate {
  */
 export async function estimateRun(
   loaded: LoadedPrompt,
-  options: { input: 'chat' | 'text'; model: string; samples?: number; variants?: readonly string[]; cases?: readonly string[]; prices?: Prices },
+  options: {
+    input: 'chat' | 'text';
+    model: string;
+    samples?: number;
+    variants?: readonly string[];
+    cases?: readonly string[];
+    prices?: Prices;
+  },
 ): Promise<RunEstimate> {
   const document = loaded.document;
   const samples = options.samples ?? document.samples;
@@ -39,7 +46,8 @@ export async function estimateRun(
   const estimate: RunEstimate = { chains, requests, promptTokens };
   if (maxTokens !== undefined) {
     estimate.maxCompletionTokens = chains * maxTokens;
-    if (options.prices) estimate.maxCost = (promptTokens * options.prices.input + estimate.maxCompletionTokens * options.prices.output) / 1_000_000;
+    if (options.prices)
+      estimate.maxCost = (promptTokens * options.prices.input + estimate.maxCompletionTokens * options.prices.output) / 1_000_000;
   }
   return estimate;
 }

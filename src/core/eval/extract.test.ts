@@ -111,7 +111,10 @@ describe('extractAnswer', () => {
     const started = performance.now();
     const answer = extractAnswer('a'.repeat(40), { type: 'regex', pattern: '(a+)+b' });
     assert.ok(performance.now() - started < 1000, `took ${Math.round(performance.now() - started)} ms`);
-    assert.ok(!answer.valid && /^the regex timed out after \d+ ms on this output \(nested quantifiers\?\)$/.test(answer.reason), JSON.stringify(answer));
+    assert.ok(
+      !answer.valid && /^the regex timed out after \d+ ms on this output \(nested quantifiers\?\)$/.test(answer.reason),
+      JSON.stringify(answer),
+    );
     // The same pattern still extracts where it matches, and a plain one too.
     assert.equal(value('aaab', { type: 'regex', pattern: '(a+)+b' }), 'aaa');
     assert.equal(value('Answer: 42', { type: 'regex', pattern: 'Answer: (\\d+)' }), '42');

@@ -15,7 +15,8 @@ const ANSWER_PHRASE = /(?:the (?:final |correct )?answer is\s*:?|(?:final )?answ
  * Not the tail of a word or range ("COVID-19", "3-4", "v1.5"), and a sign only right before the digits
  * (a "- 5" bullet is 5). Commas are taken greedily and judged by parseNumber, so "1,2" is one ambiguous token.
  */
-const NUMBER = /(?<![A-Za-z0-9_.,])(?:[-+](?=[$€£¥₹]?\d|\.\d))?(?:[$€£¥₹]\s?)?(?:\d+(?:,\d+)*(?:\.\d+)?(?:\s?\/\s?\d+)?|\.\d+)(?:\s?[$€£¥₹%])?/g;
+const NUMBER =
+  /(?<![A-Za-z0-9_.,])(?:[-+](?=[$€£¥₹]?\d|\.\d))?(?:[$€£¥₹]\s?)?(?:\d+(?:,\d+)*(?:\.\d+)?(?:\s?\/\s?\d+)?|\.\d+)(?:\s?[$€£¥₹%])?/g;
 
 function none(reason: string): ExtractedAnswer {
   return { valid: false, reason };
@@ -186,7 +187,8 @@ export function followJsonPath(value: unknown, path: string): { found: true; val
   for (const step of trimmedPath.matchAll(JSON_PATH_STEP)) {
     const key = step[1] ?? step[3] ?? step[4];
     if (key !== undefined) {
-      if (current === null || typeof current !== 'object' || Array.isArray(current) || !Object.hasOwn(current, key)) return { found: false, reason: `the JSON has nothing at ${path}` };
+      if (current === null || typeof current !== 'object' || Array.isArray(current) || !Object.hasOwn(current, key))
+        return { found: false, reason: `the JSON has nothing at ${path}` };
       current = (current as Record<string, unknown>)[key];
     } else {
       const index = Number(step[2]);
@@ -253,7 +255,9 @@ export function extractAnswer(completion: string, spec: ExtractorSpec): Extracte
       return trimmed(completion, 0, completion.length, 'the completion is empty');
     case 'line': {
       const line = /\S[^\n]*/.exec(completion);
-      return line ? trimmed(completion, line.index, line.index + line[0].length, 'the completion is empty') : none('the completion is empty');
+      return line
+        ? trimmed(completion, line.index, line.index + line[0].length, 'the completion is empty')
+        : none('the completion is empty');
     }
     case 'number':
       return extractNumber(completion);

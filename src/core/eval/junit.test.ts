@@ -37,7 +37,17 @@ function assertWellFormed(xml: string): void {
 }
 
 function chain(text: string, pass: boolean): ChainResult {
-  return { sample: 0, text, score: pass ? 1 : 0, pass, reason: '', finishReason: 'stop', promptTokens: 1, completionTokens: 1, latencyMs: 10 };
+  return {
+    sample: 0,
+    text,
+    score: pass ? 1 : 0,
+    pass,
+    reason: '',
+    finishReason: 'stop',
+    promptTokens: 1,
+    completionTokens: 1,
+    latencyMs: 10,
+  };
 }
 
 function cell(caseName: string, text: string, pass: boolean, expected: unknown): CellResult {

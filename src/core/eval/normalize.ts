@@ -84,7 +84,7 @@ const WRAPPING = /^["'`*]+|["'`*]+$/g;
 export function normalizeAnswer(value: string, options: NormalizeOptions = {}): string {
   let text = toHalfWidth(value).replace(/\s+/g, ' ').trim();
   // Decoration nests either way round ("Paris." inside quotes, or a quoted answer then a period): peel until stable.
-  for (let previous = ''; previous !== text; ) {
+  for (let previous = ''; previous !== text;) {
     previous = text;
     text = text.replace(TRAILING_PUNCTUATION, '').replace(WRAPPING, '').trim();
   }

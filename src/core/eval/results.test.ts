@@ -9,7 +9,8 @@ import { RUN_FILE_SCHEMA, type CompletionRecord, type EndRecord, type ParsedRunF
 
 const root = path.resolve(__dirname, '../../..');
 
-const close = (actual: number, expected: number, what = 'value'): void => assert.ok(Math.abs(actual - expected) < 1e-9, `${what}: ${actual} ≠ ${expected}`);
+const close = (actual: number, expected: number, what = 'value'): void =>
+  assert.ok(Math.abs(actual - expected) < 1e-9, `${what}: ${actual} ≠ ${expected}`);
 const closeAll = (actual: readonly number[], expected: readonly number[], what = 'values'): void => {
   assert.equal(actual.length, expected.length, `${what}: [${actual.join(', ')}] has ${actual.length} entries, expected ${expected.length}`);
   actual.forEach((value, i) => close(value, expected[i] as number, `${what}[${i}]`));
@@ -148,12 +149,21 @@ scorer: exact
 `);
     const result = summarizeRun(loaded.document, loaded.cases, runOf(loaded, answers('a', ['7', '5', '7', '   '])));
     const cell = cellOf(result, 'a');
-    assert.deepEqual(cell.chains.map((c) => c.answer), ['7', '5', '7', undefined]);
-    assert.deepEqual(cell.chains.map((c) => c.pass), [true, false, true, false]);
+    assert.deepEqual(
+      cell.chains.map((c) => c.answer),
+      ['7', '5', '7', undefined],
+    );
+    assert.deepEqual(
+      cell.chains.map((c) => c.pass),
+      [true, false, true, false],
+    );
     assert.equal(cell.majority, '7');
     assert.equal(cell.majorityPass, true);
     assert.equal(cell.majorityScore, 1);
-    assert.deepEqual(distinctOf(cell), [['7', 2], ['5', 1]]);
+    assert.deepEqual(distinctOf(cell), [
+      ['7', 2],
+      ['5', 1],
+    ]);
     close(cell.agreement, 0.5, 'agreement'); // 2 of 4 chains, the invalid one included
     close(cell.entropy, 1.5, 'entropy'); // −(½·log2 ½ + 2·¼·log2 ¼) = ½ + 1
     assert.equal(cell.invalid, 1);
@@ -183,12 +193,23 @@ extract: text
 scorer: exact
 `);
     // Samples 0…3 answer 5, 7, 5, 7; the file holds them as 1, 0, 3, 2 (parallel requests finish out of order).
-    const records = [completion({ caseId: 'a', sample: 1, text: '7' }), completion({ caseId: 'a', sample: 0, text: '5' }), completion({ caseId: 'a', sample: 3, text: '7' }), completion({ caseId: 'a', sample: 2, text: '5' })];
+    const records = [
+      completion({ caseId: 'a', sample: 1, text: '7' }),
+      completion({ caseId: 'a', sample: 0, text: '5' }),
+      completion({ caseId: 'a', sample: 3, text: '7' }),
+      completion({ caseId: 'a', sample: 2, text: '5' }),
+    ];
     const cell = cellOf(summarizeRun(loaded.document, loaded.cases, runOf(loaded, records)), 'a');
-    assert.deepEqual(cell.chains.map((c) => c.sample), [0, 1, 2, 3]);
+    assert.deepEqual(
+      cell.chains.map((c) => c.sample),
+      [0, 1, 2, 3],
+    );
     assert.equal(cell.majority, '5'); // 5 and 7 tie at 2; 5 is sample 0
     assert.equal(cell.majorityPass, true);
-    assert.deepEqual(distinctOf(cell), [['5', 2], ['7', 2]]);
+    assert.deepEqual(distinctOf(cell), [
+      ['5', 2],
+      ['7', 2],
+    ]);
     close(cell.agreement, 0.5, 'agreement');
     close(cell.entropy, 1, 'entropy'); // two halves: 1 bit
     // Keys [5, 7, 5, 7], 5 correct. k=1: 2/4. k=2: {01 ✓, 02 ✓, 03 ✓, 12 ✗, 13 ✗, 23 ✓} = 4/6.
@@ -218,7 +239,10 @@ scorer: exact
     const a = cellOf(result, 'a');
     assert.equal(a.majority, '3'); // invalid 3×, 3 and 4 once each: 3 came first
     assert.equal(a.majorityPass, true);
-    assert.deepEqual(distinctOf(a), [['3', 1], ['4', 1]]);
+    assert.deepEqual(distinctOf(a), [
+      ['3', 1],
+      ['4', 1],
+    ]);
     assert.equal(a.invalid, 3);
     assert.equal(a.errors, 1);
     assert.equal(a.chains[2]?.error, 'HTTP 500');
@@ -270,9 +294,18 @@ scorer: exact
     ];
     const result = summarizeRun(loaded.document, loaded.cases, runOf(loaded, records));
     const a = cellOf(result, 'a');
-    assert.deepEqual(a.chains.map((c) => c.sample), [0, 1, 2]);
-    assert.deepEqual(a.chains.map((c) => c.answer), ['5', '7', '7']);
-    assert.deepEqual(a.chains.map((c) => c.error), [undefined, undefined, undefined]);
+    assert.deepEqual(
+      a.chains.map((c) => c.sample),
+      [0, 1, 2],
+    );
+    assert.deepEqual(
+      a.chains.map((c) => c.answer),
+      ['5', '7', '7'],
+    );
+    assert.deepEqual(
+      a.chains.map((c) => c.error),
+      [undefined, undefined, undefined],
+    );
     assert.equal(a.errors, 0);
     assert.equal(a.invalid, 0);
     assert.equal(a.majority, '7'); // 5, 7, 7; with either failure kept it would be a 5–7 tie won by 5
@@ -301,7 +334,10 @@ scorer: exact
     // Raw strings would make 9 (twice) the majority; normalized, 14 has three votes.
     assert.equal(cell.majority, '14.');
     assert.equal(cell.majorityPass, true);
-    assert.deepEqual(distinctOf(cell), [['14.', 3], ['9', 2]]);
+    assert.deepEqual(distinctOf(cell), [
+      ['14.', 3],
+      ['9', 2],
+    ]);
     close(cell.agreement, 3 / 5, 'agreement');
     close(cell.entropy, entropyOf([3, 2], 5), 'entropy'); // ≈ 0.971
     // Keys [14, 9, 14, 9, 14], 14 correct. k=1: 3/5. k=2: the pair's first chain wins: pairs starting at 0 (4) or 2 (2) = 6/10.
@@ -323,8 +359,14 @@ scorer: ${scorer}
     const cell = cellOf(summarizeRun(sensitive.document, sensitive.cases, runOf(sensitive, answers('a', texts))), 'a');
     assert.equal(cell.majority, 'paris');
     assert.equal(cell.majorityPass, false);
-    assert.deepEqual(distinctOf(cell), [['paris', 2], ['Paris', 1]]);
-    assert.deepEqual(cell.chains.map((c) => c.pass), [true, false, false]);
+    assert.deepEqual(distinctOf(cell), [
+      ['paris', 2],
+      ['Paris', 1],
+    ]);
+    assert.deepEqual(
+      cell.chains.map((c) => c.pass),
+      [true, false, false],
+    );
     close(cell.agreement, 2 / 3, 'agreement');
     // Keys [Paris, paris, paris], Paris correct. k=1: 1/3. k=2: {01 ✓ (tie, Paris first), 02 ✓, 12 ✗} = 2/3. k=3: ✗.
     closeAll(cell.majAtK, [1 / 3, 2 / 3, 0], 'majAtK');
@@ -350,7 +392,10 @@ extract: text
 scorer: {type: regex, pattern: "^\\\\d+$"}
 `);
     const cell = cellOf(summarizeRun(loaded.document, loaded.cases, runOf(loaded, answers('a', ['14.', '14']))), 'a');
-    assert.deepEqual(cell.chains.map((c) => c.pass), [false, true]);
+    assert.deepEqual(
+      cell.chains.map((c) => c.pass),
+      [false, true],
+    );
     assert.equal(cell.majority, '14.');
     assert.equal(cell.majorityPass, false);
     // The answer's verdict is its first spelling's: wrong, so every subset's vote is wrong, maj@2 included.
@@ -367,7 +412,10 @@ extract: text
 scorer: {type: regex, pattern: "^[A-Z]"}
 `);
     const cell = cellOf(summarizeRun(loaded.document, loaded.cases, runOf(loaded, answers('a', ['paris', 'Paris']))), 'a');
-    assert.deepEqual(distinctOf(cell), [['paris', 1], ['Paris', 1]]);
+    assert.deepEqual(distinctOf(cell), [
+      ['paris', 1],
+      ['Paris', 1],
+    ]);
     // Tie to the lowest index: "paris", which the regex fails; maj@1 is the share of passing chains.
     assert.equal(cell.majorityPass, false);
     closeAll(cell.majAtK, [0.5, 0], 'majAtK');
@@ -391,8 +439,14 @@ scorer: {type: custom, file: parity-scorer.js}
     const scores = await scoreWithCustomScorer(loaded.document, loaded.cases, run, path.join(root, 'testFixtures/remote'), true);
     const result = summarizeRun(loaded.document, loaded.cases, run, undefined, scores);
     const cell = cellOf(result, 'even');
-    assert.deepEqual(cell.chains.map((c) => c.answer), ['3', '4', '4']);
-    assert.deepEqual(cell.chains.map((c) => c.pass), [false, true, true]);
+    assert.deepEqual(
+      cell.chains.map((c) => c.answer),
+      ['3', '4', '4'],
+    );
+    assert.deepEqual(
+      cell.chains.map((c) => c.pass),
+      [false, true, true],
+    );
     assert.equal(cell.majority, '4');
     assert.equal(cell.majorityPass, true);
     assert.equal(cell.majorityScore, 1);
@@ -423,7 +477,10 @@ scorer: {type: custom, file: parity-scorer.js}
     const run = runOf(loaded, answers('even', ['4', '**4**', '3']));
     const scores = await scoreWithCustomScorer(loaded.document, loaded.cases, run, path.join(root, 'testFixtures/remote'), true);
     const cell = cellOf(summarizeRun(loaded.document, loaded.cases, run, undefined, scores), 'even');
-    assert.deepEqual(cell.chains.map((c) => c.pass), [true, false, false]);
+    assert.deepEqual(
+      cell.chains.map((c) => c.pass),
+      [true, false, false],
+    );
     assert.equal(cell.majority, '4');
     assert.equal(cell.majorityPass, true); // sample 0's verdict, the spelling shown
     assert.equal(cell.majorityScore, 1);
@@ -464,7 +521,14 @@ scorer: exact
     close(variant.majAtKIntervals[0]?.se ?? Number.NaN, 1 / 3, 'maj@1 se');
     assertInterval(variant.majAtKIntervals[0] as Interval, 1 / 3, 2, 'clustered', 'maj@1');
     // maj@2 and maj@3 rest on a alone: one case, no SE, Wilson at n = 1.
-    assert.deepEqual(variant.majAtKIntervals.map((interval) => [interval.cases, interval.se === null]), [[2, false], [1, true], [1, true]]);
+    assert.deepEqual(
+      variant.majAtKIntervals.map((interval) => [interval.cases, interval.se === null]),
+      [
+        [2, false],
+        [1, true],
+        [1, true],
+      ],
+    );
     assertInterval(variant.majAtKIntervals[1] as Interval, 2 / 3, 1, 'clustered', 'maj@2');
     // a 2/3, b 0/1 (c has no chain): p̂ = 2/4; SE² = 2 · ((2 − 1.5)² + (0 − 0.5)²) / 4² = 1/16; n_eff = 0.25·16 = 4.
     assertClustered(variant.singleChain, 2, 4, 2, 0.25, 4, 'singleChain');
@@ -506,7 +570,10 @@ scorer: exact
     // k=4: 1, 1, 0: one outcome per case, the majority vote's Wilson interval over 3 cases.
     assertInterval(variant.majAtKIntervals[3] as Interval, 2 / 3, 3, 'clustered', 'maj@4');
     close(variant.majAtKIntervals[3]?.low ?? Number.NaN, variant.majorityVote.low, 'maj@4 low = majority vote low');
-    assert.deepEqual(variant.majAtKIntervals.map((interval) => interval.cases), [3, 3, 3, 3]);
+    assert.deepEqual(
+      variant.majAtKIntervals.map((interval) => interval.cases),
+      [3, 3, 3, 3],
+    );
   });
 
   it('keeps variants apart, reads the answer from answerText, sums tokens and prices them per million', async () => {
@@ -520,12 +587,25 @@ scorer: exact
 `);
     const records = [
       completion({ caseId: 'a', sample: 0, text: '7', usage: { promptTokens: 100, completionTokens: 40 } }),
-      completion({ variant: 'zero-shot-cot', caseId: 'a', sample: 0, text: '5 and 2 more makes', answerText: '7', usage: { promptTokens: 200, completionTokens: 300 } }),
+      completion({
+        variant: 'zero-shot-cot',
+        caseId: 'a',
+        sample: 0,
+        text: '5 and 2 more makes',
+        answerText: '7',
+        usage: { promptTokens: 200, completionTokens: 300 },
+      }),
       completion({ caseId: 'a', sample: 1, text: '7', usage: { promptTokens: 120, completionTokens: 60 } }),
       completion({ variant: 'zero-shot-cot', caseId: 'a', sample: 1, text: '', error: 'HTTP 500' }),
     ];
     const result = summarizeRun(loaded.document, loaded.cases, runOf(loaded, records), { input: 2, output: 10 });
-    assert.deepEqual(result.cells.map((c) => [c.variant, c.caseId]), [['zero-shot', 'a'], ['zero-shot-cot', 'a']]);
+    assert.deepEqual(
+      result.cells.map((c) => [c.variant, c.caseId]),
+      [
+        ['zero-shot', 'a'],
+        ['zero-shot-cot', 'a'],
+      ],
+    );
     const [plain, cot] = result.variants;
     assert.ok(plain && cot);
     assert.deepEqual([plain.name, plain.kind, cot.name, cot.kind], ['zero-shot', 'zero-shot', 'zero-shot-cot', 'zero-shot-cot']);
@@ -564,7 +644,10 @@ scorer: exact
     ];
     const result = summarizeRun(loaded.document, loaded.cases, runOf(loaded, records));
     close(result.variants[0]?.meanLatencyMs as number, 300, 'meanLatencyMs'); // (200 + 400)/2, not 600/3
-    assert.deepEqual(cellOf(result, 'a').chains.map((c) => c.cached), [undefined, undefined, true]);
+    assert.deepEqual(
+      cellOf(result, 'a').chains.map((c) => c.cached),
+      [undefined, undefined, true],
+    );
   });
 
   it('averages the F1 of an F1 scorer as meanScore and scores the majority by its F1 and the threshold', async () => {
@@ -580,8 +663,15 @@ threshold: 0.6
     const result = summarizeRun(loaded.document, loaded.cases, runOf(loaded, answers('a', ['apple', 'red apple', 'blue car'])));
     const cell = cellOf(result, 'a');
     // "apple": P 1/1, R 1/2, F1 = 2·1·½/(1 + ½) = 2/3; "red apple": 1; "blue car": 0.
-    closeAll(cell.chains.map((c) => c.score), [2 / 3, 1, 0], 'scores');
-    assert.deepEqual(cell.chains.map((c) => c.pass), [true, true, false]); // threshold 0.6
+    closeAll(
+      cell.chains.map((c) => c.score),
+      [2 / 3, 1, 0],
+      'scores',
+    );
+    assert.deepEqual(
+      cell.chains.map((c) => c.pass),
+      [true, true, false],
+    ); // threshold 0.6
     assert.equal(cell.majority, 'apple'); // three-way tie: sample 0
     close(cell.majorityScore, 2 / 3, 'majorityScore');
     assert.equal(cell.majorityPass, true);

@@ -155,7 +155,13 @@ export type CustomScores = Map<SampleKey, ScoreResult>;
  * Runs the prompt's custom scorer file on every chain of a run. It executes the user's code, so callers
  * pass whether the workspace is trusted; an untrusted one gets an error, never silent zero scores.
  */
-export async function scoreWithCustomScorer(document: PromptDocument, cases: readonly Case[], run: ParsedRunFile, promptDirectory: string, trusted: boolean): Promise<CustomScores> {
+export async function scoreWithCustomScorer(
+  document: PromptDocument,
+  cases: readonly Case[],
+  run: ParsedRunFile,
+  promptDirectory: string,
+  trusted: boolean,
+): Promise<CustomScores> {
   const scores: CustomScores = new Map();
   if (document.scorer.type !== 'custom' || !document.scorer.file) return scores;
   const scorer = await loadCustomScorer(path.resolve(promptDirectory, document.scorer.file), trusted, document.threshold);
@@ -165,7 +171,13 @@ export async function scoreWithCustomScorer(document: PromptDocument, cases: rea
       if (record.error) continue;
       const completion = record.answerText ?? record.text;
       const extracted = extractAnswer(completion, document.extract);
-      scores.set(keyOfSample(record), await scorer(extracted.valid ? extracted.value : undefined, casesById.get(record.caseId)?.expected, { completion, caseId: record.caseId }));
+      scores.set(
+        keyOfSample(record),
+        await scorer(extracted.valid ? extracted.value : undefined, casesById.get(record.caseId)?.expected, {
+          completion,
+          caseId: record.caseId,
+        }),
+      );
     }
   } finally {
     // The scorer's worker thread.
@@ -175,7 +187,13 @@ export async function scoreWithCustomScorer(document: PromptDocument, cases: rea
 }
 
 /** Scores every chain of a run and computes the self-consistency statistics of each cell and variant. */
-export function summarizeRun(document: PromptDocument, cases: readonly Case[], run: ParsedRunFile, prices?: Prices, customScores?: CustomScores): RunResult {
+export function summarizeRun(
+  document: PromptDocument,
+  cases: readonly Case[],
+  run: ParsedRunFile,
+  prices?: Prices,
+  customScores?: CustomScores,
+): RunResult {
   const { header } = run;
   const casesById = new Map(cases.map((testCase) => [testCase.id, testCase]));
   const latest = new Map<SampleKey, CompletionRecord>();
@@ -255,10 +273,13 @@ function summarizeCell(
   const caseSensitive = document.scorer.caseSensitive ?? document.scorer.type === 'regex';
   const chains: ChainResult[] = records.map((record) => {
     const source = record.answerText ?? record.text;
-    const extracted: ExtractedAnswer = record.error ? { valid: false, reason: `request failed: ${record.error}` } : extractAnswer(source, document.extract);
-    const scored = document.scorer.type === 'custom' && !record.error
-      ? (customScores?.get(keyOfSample(record)) ?? { pass: false, score: 0, reason: 'the custom scorer has not run on this chain yet' })
-      : scoreAnswer(extracted, testCase?.expected, document.scorer, document.threshold);
+    const extracted: ExtractedAnswer = record.error
+      ? { valid: false, reason: `request failed: ${record.error}` }
+      : extractAnswer(source, document.extract);
+    const scored =
+      document.scorer.type === 'custom' && !record.error
+        ? (customScores?.get(keyOfSample(record)) ?? { pass: false, score: 0, reason: 'the custom scorer has not run on this chain yet' })
+        : scoreAnswer(extracted, testCase?.expected, document.scorer, document.threshold);
     return {
       sample: record.sample,
       text: record.text,
@@ -282,12 +303,13 @@ function summarizeCell(
   const spelling = (key: string): string => chains[keys.indexOf(key)]?.answer ?? key;
   const majority = voted.majority === undefined ? undefined : spelling(voted.majority);
   // A custom scorer cannot be re-run here: the majority answer scores as the first chain that gave it.
-  const customMajority = document.scorer.type === 'custom' && voted.majority !== undefined ? chains[keys.indexOf(voted.majority)] : undefined;
+  const customMajority =
+    document.scorer.type === 'custom' && voted.majority !== undefined ? chains[keys.indexOf(voted.majority)] : undefined;
   const majorityScore = customMajority
     ? { pass: customMajority.pass, score: customMajority.score, reason: customMajority.reason }
     : majority === undefined
-    ? scoreAnswer({ valid: false, reason: 'no chain has an answer' }, testCase?.expected, document.scorer, document.threshold)
-    : scoreAnswer({ valid: true, value: majority, span: [0, majority.length] }, testCase?.expected, document.scorer, document.threshold);
+      ? scoreAnswer({ valid: false, reason: 'no chain has an answer' }, testCase?.expected, document.scorer, document.threshold)
+      : scoreAnswer({ valid: true, value: majority, span: [0, majority.length] }, testCase?.expected, document.scorer, document.threshold);
 
   // An answer's verdict is that of its first spelling, the one the vote shows and scores: so maj@n is
   // exactly the majority vote's verdict even when a scorer judges two spellings of one answer apart.
@@ -299,7 +321,9 @@ function summarizeCell(
     ...(testCase?.name ? { caseName: testCase.name } : {}),
     input: testCase?.input ?? {},
     ...(testCase?.expected !== undefined ? { expected: testCase.expected } : {}),
-    location: testCase?.origin ? { file: testCase.origin.file, line: testCase.origin.line - 1 } : { file: promptFile, line: testCase?.range.start.line ?? 0 },
+    location: testCase?.origin
+      ? { file: testCase.origin.file, line: testCase.origin.line - 1 }
+      : { file: promptFile, line: testCase?.range.start.line ?? 0 },
     chains,
     ...(majority !== undefined ? { majority } : {}),
     majorityPass: majorityScore.pass,
@@ -359,7 +383,12 @@ function meanScoreInterval(cells: readonly CellResult[]): Interval {
 function majAtKInterval(curves: readonly number[][], k: number): Interval {
   const withK = curves.filter((curve) => curve.length >= k);
   const chains = withK.reduce((sum, curve) => sum + curve.length, 0);
-  return clusteredInterval(clusteredMean(withK.map((curve) => ({ sum: curve[k - 1] as number, count: 1 })), chains));
+  return clusteredInterval(
+    clusteredMean(
+      withK.map((curve) => ({ sum: curve[k - 1] as number, count: 1 })),
+      chains,
+    ),
+  );
 }
 
 function summarizeVariant(name: string, kind: string, cells: CellResult[], samples: number, prices?: Prices): VariantSummary {

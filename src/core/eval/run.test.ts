@@ -37,7 +37,13 @@ describe('runEvaluation', function () {
   });
   afterEach(() => fs.rmSync(folder, { recursive: true, force: true }));
 
-  const options = (backend: Backend, extra: Partial<Parameters<typeof runEvaluation>[0]> = {}) => ({ loaded, promptText: PROMPT, backend, runsDirectory: path.join(folder, 'runs'), ...extra });
+  const options = (backend: Backend, extra: Partial<Parameters<typeof runEvaluation>[0]> = {}) => ({
+    loaded,
+    promptText: PROMPT,
+    backend,
+    runsDirectory: path.join(folder, 'runs'),
+    ...extra,
+  });
 
   it('runs variants × cases × samples, one request of n per cell, every completion in the run file', async () => {
     const backend = new ScriptedBackend((text, sample) => `The answer is ${sample}.`);
@@ -60,12 +66,14 @@ describe('runEvaluation', function () {
     const controller = new AbortController();
     let seen = 0;
     const slow = new ScriptedBackend((_text, sample) => `The answer is ${sample}.`, 15);
-    const first = await runEvaluation(options(slow, {
-      signal: controller.signal,
-      onRecord: () => {
-        if (++seen === 7) controller.abort();
-      },
-    }));
+    const first = await runEvaluation(
+      options(slow, {
+        signal: controller.signal,
+        onRecord: () => {
+          if (++seen === 7) controller.abort();
+        },
+      }),
+    );
     assert.equal(first.status, 'cancelled');
     const partial = parseRunFile(fs.readFileSync(first.runFile, 'utf8'));
     assert.equal(partial.end?.status, 'cancelled');
@@ -84,7 +92,9 @@ describe('runEvaluation', function () {
   });
 
   it('records a request that fails for good as errors of its cell, and scores the rest', async () => {
-    const backend = new ScriptedBackend((text, sample) => (text.includes('2 + 2') ? new Error('server error (500)') : `The answer is ${sample}.`));
+    const backend = new ScriptedBackend((text, sample) =>
+      text.includes('2 + 2') ? new Error('server error (500)') : `The answer is ${sample}.`,
+    );
     const outcome = await runEvaluation(options(backend));
     assert.equal(outcome.status, 'completed');
     const failed = outcome.run.completions.filter((c) => c.error);
@@ -95,7 +105,10 @@ describe('runEvaluation', function () {
     // Resuming retries only the failed chains.
     const retry = new ScriptedBackend((_text, sample) => `The answer is ${sample}.`);
     await runEvaluation(options(retry, { resume: outcome.runFile }));
-    assert.deepEqual(retry.requests.map((r) => r.n), [4, 4]);
+    assert.deepEqual(
+      retry.requests.map((r) => r.n),
+      [4, 4],
+    );
   });
 
   it('replays cached samples by index, so repeated samples stay independent and re-runs are free', async () => {
@@ -111,7 +124,10 @@ describe('runEvaluation', function () {
     const again = await runEvaluation(options(backend, { cache, variants: ['zero-shot'] }));
     assert.equal(calls, 12);
     assert.ok(again.run.completions.every((c) => c.cached));
-    assert.deepEqual(again.run.completions.filter((c) => c.caseId === 'a').map((c) => c.text), ['The answer is 0.', 'The answer is 1.', 'The answer is 2.', 'The answer is 3.']);
+    assert.deepEqual(
+      again.run.completions.filter((c) => c.caseId === 'a').map((c) => c.text),
+      ['The answer is 0.', 'The answer is 1.', 'The answer is 2.', 'The answer is 3.'],
+    );
     // More samples than cached: only the new sample indices are requested.
     await runEvaluation(options(backend, { cache, variants: ['zero-shot'], samples: 6 }));
     assert.equal(calls, 18);
@@ -121,19 +137,42 @@ describe('runEvaluation', function () {
     const text = PROMPT.replace('temperature: 0.7', 'temperature: 0');
     const zero = await loadPrompt(path.join(folder, 'zero.prompt'), text, nodeFileSystem);
     const warnings: string[] = [];
-    await runEvaluation({ loaded: zero, promptText: text, backend: new ScriptedBackend(() => 'The answer is 2.'), runsDirectory: path.join(folder, 'runs'), variants: ['zero-shot'], onWarning: (w) => warnings.push(w) });
+    await runEvaluation({
+      loaded: zero,
+      promptText: text,
+      backend: new ScriptedBackend(() => 'The answer is 2.'),
+      runsDirectory: path.join(folder, 'runs'),
+      variants: ['zero-shot'],
+      onWarning: (w) => warnings.push(w),
+    });
     assert.equal(warnings.length, 1);
     assert.match(warnings[0] ?? '', /temperature 0/);
   });
 
   it('runs the answer prompt of zero-shot CoT on each chain', async () => {
-    const text = PROMPT.replace('variants: [zero-shot, zero-shot-cot]', 'variants: [{type: zero-shot-cot, answer_prompt: "Therefore, the answer is"}]');
+    const text = PROMPT.replace(
+      'variants: [zero-shot, zero-shot-cot]',
+      'variants: [{type: zero-shot-cot, answer_prompt: "Therefore, the answer is"}]',
+    );
     const staged = await loadPrompt(path.join(folder, 'staged.prompt'), text, nodeFileSystem);
-    const backend = new ScriptedBackend((prompt, sample) => (prompt.endsWith('Therefore, the answer is') ? ` ${sample + 10}.` : `I add the numbers, chain ${sample}.`));
-    const outcome = await runEvaluation({ loaded: staged, promptText: text, backend, runsDirectory: path.join(folder, 'runs'), cases: ['a'] });
+    const backend = new ScriptedBackend((prompt, sample) =>
+      prompt.endsWith('Therefore, the answer is') ? ` ${sample + 10}.` : `I add the numbers, chain ${sample}.`,
+    );
+    const outcome = await runEvaluation({
+      loaded: staged,
+      promptText: text,
+      backend,
+      runsDirectory: path.join(folder, 'runs'),
+      cases: ['a'],
+    });
     const records = outcome.run.completions;
     assert.equal(records.length, 4);
-    assert.deepEqual(records.map((r) => r.answerText).sort(), ['Therefore, the answer is 10.', 'Therefore, the answer is 11.', 'Therefore, the answer is 12.', 'Therefore, the answer is 13.']);
+    assert.deepEqual(records.map((r) => r.answerText).sort(), [
+      'Therefore, the answer is 10.',
+      'Therefore, the answer is 11.',
+      'Therefore, the answer is 12.',
+      'Therefore, the answer is 13.',
+    ]);
     const second = backend.requests.filter((r) => r.text?.endsWith('Therefore, the answer is'));
     assert.equal(second.length, 4);
     assert.ok(second.every((r) => r.temperature === 0 && r.n === 1 && r.text?.includes("Let's think step by step. I add the numbers")));
@@ -149,11 +188,19 @@ describe('runEvaluation: runs that fail loudly and safely', function () {
     loaded = await loadPrompt(path.join(folder, 'sums.prompt'), PROMPT, nodeFileSystem);
   });
   afterEach(() => fs.rmSync(folder, { recursive: true, force: true }));
-  const options = (backend: Backend, extra: Partial<Parameters<typeof runEvaluation>[0]> = {}) => ({ loaded, promptText: PROMPT, backend, runsDirectory: path.join(folder, 'runs'), ...extra });
+  const options = (backend: Backend, extra: Partial<Parameters<typeof runEvaluation>[0]> = {}) => ({
+    loaded,
+    promptText: PROMPT,
+    backend,
+    runsDirectory: path.join(folder, 'runs'),
+    ...extra,
+  });
   const answer = (_text: string, sample: number): string => `The answer is ${sample}.`;
 
   it('stops at the first fatal error: no further request, run failed with the reason, no chain recorded for it', async () => {
-    const backend = new ScriptedBackend(() => new BackendError('authentication failed (401): the API key was rejected', 401, false, undefined, true));
+    const backend = new ScriptedBackend(
+      () => new BackendError('authentication failed (401): the API key was rejected', 401, false, undefined, true),
+    );
     const outcome = await runEvaluation(options(backend, { concurrency: 1 }));
     assert.equal(outcome.status, 'failed');
     assert.match(outcome.error ?? '', /401/);
@@ -165,7 +212,11 @@ describe('runEvaluation: runs that fail loudly and safely', function () {
 
   it('lets requests already in flight finish when a fatal error stops the run', async () => {
     let calls = 0;
-    const backend = new ScriptedBackend((text, sample) => (text.includes('1 + 1') ? new BackendError('model not found (404)', 404, false, undefined, true) : (calls++, answer(text, sample))), 5);
+    const backend = new ScriptedBackend(
+      (text, sample) =>
+        text.includes('1 + 1') ? new BackendError('model not found (404)', 404, false, undefined, true) : (calls++, answer(text, sample)),
+      5,
+    );
     const outcome = await runEvaluation(options(backend, { concurrency: 2 }));
     assert.equal(outcome.status, 'failed');
     assert.equal(backend.requests.length, 2, 'the second request was in flight; nothing after it was sent');
@@ -174,7 +225,9 @@ describe('runEvaluation: runs that fail loudly and safely', function () {
   });
 
   it('goes on after a non-fatal failure', async () => {
-    const backend = new ScriptedBackend((text, sample) => (text.includes('1 + 1') ? new BackendError('server error (500)', 500, true) : answer(text, sample)));
+    const backend = new ScriptedBackend((text, sample) =>
+      text.includes('1 + 1') ? new BackendError('server error (500)', 500, true) : answer(text, sample),
+    );
     const outcome = await runEvaluation(options(backend, { concurrency: 1 }));
     assert.equal(outcome.status, 'completed');
     assert.equal(backend.requests.length, 6);
@@ -190,9 +243,18 @@ describe('runEvaluation: runs that fail loudly and safely', function () {
     const second = await runEvaluation(options(new ScriptedBackend(answer), { resume: first.runFile, onWarning: (w) => warnings.push(w) }));
     assert.equal(second.status, 'completed');
     assert.equal(second.run.completions.length, 12, 'every sample is in the file once more');
-    assert.deepEqual(second.run.skipped.map((entry) => entry.line), [7]);
-    assert.ok(warnings.some((w) => /torn line/.test(w)), warnings.join('\n'));
-    assert.ok(warnings.some((w) => /1 unreadable line skipped \(line 7: not JSON/.test(w)), warnings.join('\n'));
+    assert.deepEqual(
+      second.run.skipped.map((entry) => entry.line),
+      [7],
+    );
+    assert.ok(
+      warnings.some((w) => /torn line/.test(w)),
+      warnings.join('\n'),
+    );
+    assert.ok(
+      warnings.some((w) => /1 unreadable line skipped \(line 7: not JSON/.test(w)),
+      warnings.join('\n'),
+    );
   });
 
   it('skips a null line or a record missing fields with a warning, and requests those samples again', async () => {
@@ -204,30 +266,54 @@ describe('runEvaluation: runs that fail loudly and safely', function () {
     const warnings: string[] = [];
     const resumer = new ScriptedBackend(answer);
     const second = await runEvaluation(options(resumer, { resume: first.runFile, onWarning: (w) => warnings.push(w) }));
-    assert.deepEqual(second.run.skipped.map((entry) => entry.reason), ['a completion with no token usage', 'not a record (null)']);
+    assert.deepEqual(
+      second.run.skipped.map((entry) => entry.reason),
+      ['a completion with no token usage', 'not a record (null)'],
+    );
     assert.ok(warnings.some((w) => /2 unreadable lines skipped/.test(w)));
-    assert.deepEqual(resumer.requests.map((r) => [r.firstSample, r.n]), [[1, 1]]);
+    assert.deepEqual(
+      resumer.requests.map((r) => [r.firstSample, r.n]),
+      [[1, 1]],
+    );
   });
 
   it('refuses to resume with another prompt file or a changed one, unless forced', async () => {
-    const first = await runEvaluation(options(new ScriptedBackend(answer), { variants: ['zero-shot'], cases: ['a'], samples: 2, concurrency: 1 }));
+    const first = await runEvaluation(
+      options(new ScriptedBackend(answer), { variants: ['zero-shot'], cases: ['a'], samples: 2, concurrency: 1 }),
+    );
     const changed = `${PROMPT}\nExtra line.\n`;
     const edited = await loadPrompt(loaded.file, changed, nodeFileSystem);
-    await assert.rejects(runEvaluation({ ...options(new ScriptedBackend(answer)), loaded: edited, promptText: changed, resume: first.runFile }), (error: unknown) => error instanceof RunSetupError && error.forcible && /changed since this run started/.test(error.message));
+    await assert.rejects(
+      runEvaluation({ ...options(new ScriptedBackend(answer)), loaded: edited, promptText: changed, resume: first.runFile }),
+      (error: unknown) => error instanceof RunSetupError && error.forcible && /changed since this run started/.test(error.message),
+    );
     const other = await loadPrompt(path.join(folder, 'other.prompt'), PROMPT, nodeFileSystem);
-    await assert.rejects(runEvaluation({ ...options(new ScriptedBackend(answer)), loaded: other, resume: first.runFile }), /This run is of .*sums\.prompt, not .*other\.prompt/);
+    await assert.rejects(
+      runEvaluation({ ...options(new ScriptedBackend(answer)), loaded: other, resume: first.runFile }),
+      /This run is of .*sums\.prompt, not .*other\.prompt/,
+    );
     const warnings: string[] = [];
-    const forced = await runEvaluation({ ...options(new ScriptedBackend(answer)), loaded: edited, promptText: changed, resume: first.runFile, force: true, onWarning: (w) => warnings.push(w) });
+    const forced = await runEvaluation({
+      ...options(new ScriptedBackend(answer)),
+      loaded: edited,
+      promptText: changed,
+      resume: first.runFile,
+      force: true,
+      onWarning: (w) => warnings.push(w),
+    });
     assert.equal(forced.status, 'completed');
     assert.ok(warnings.some((w) => /forced/.test(w)));
   });
 
   it('refuses a selection naming a variant or case the prompt lacks, instead of running nothing', async () => {
-    await assert.rejects(runEvaluation(options(new ScriptedBackend(answer), { variants: ['few-shot-typo'] })), /No variant named 'few-shot-typo' in this prompt \(it has: zero-shot, zero-shot-cot\)/);
+    await assert.rejects(
+      runEvaluation(options(new ScriptedBackend(answer), { variants: ['few-shot-typo'] })),
+      /No variant named 'few-shot-typo' in this prompt \(it has: zero-shot, zero-shot-cot\)/,
+    );
     await assert.rejects(runEvaluation(options(new ScriptedBackend(answer), { cases: ['z'] })), /No case named 'z'/);
   });
 
-  it('never replays one endpoint\'s cached answers for another endpoint', async () => {
+  it("never replays one endpoint's cached answers for another endpoint", async () => {
     const cache = new CompletionCache(path.join(folder, 'cache', 'scripted.jsonl'));
     const first = new ScriptedBackend(() => 'The answer is 1.', 0, 'http://server-one/v1');
     await runEvaluation(options(first, { cache, variants: ['zero-shot'] }));
@@ -236,7 +322,9 @@ describe('runEvaluation: runs that fail loudly and safely', function () {
     assert.equal(second.requests.length, 3, 'the second server was asked');
     assert.ok(outcome.run.completions.every((c) => c.text === 'The answer is 2.' && !c.cached));
     // The same endpoint again: replayed, and marked as replayed.
-    const again = await runEvaluation(options(new ScriptedBackend(() => 'unused', 0, 'http://server-two/v1'), { cache, variants: ['zero-shot'] }));
+    const again = await runEvaluation(
+      options(new ScriptedBackend(() => 'unused', 0, 'http://server-two/v1'), { cache, variants: ['zero-shot'] }),
+    );
     assert.ok(again.run.completions.every((c) => c.cached && c.text === 'The answer is 2.'));
   });
 });
@@ -259,18 +347,31 @@ describe('runEvaluation: seeds', function () {
     assert.equal(seeds.length, 24);
     assert.equal(new Set(seeds).size, 24, 'no two chains of the run share a stream');
     const first = backend.requests.find((request) => request.text?.includes('1 + 1') && !request.text.includes('step by step'));
-    assert.deepEqual(first?.seeds, [0, 1, 2, 3].map((sample) => chainSeed(5, 'zero-shot', 'a', sample)));
+    assert.deepEqual(
+      first?.seeds,
+      [0, 1, 2, 3].map((sample) => chainSeed(5, 'zero-shot', 'a', sample)),
+    );
     assert.equal(first?.seed, apiSeed(chainSeed(5, 'zero-shot', 'a', 0)));
   });
 
-  it('draws and records a fresh run seed when the prompt sets none, and never replays another seed\'s chains', async () => {
+  it("draws and records a fresh run seed when the prompt sets none, and never replays another seed's chains", async () => {
     const text = PROMPT.replace('config: {temperature: 0.7, seed: 5}', 'config: {temperature: 0.7}');
     const loaded = await loadPrompt(path.join(folder, 'sums.prompt'), text, nodeFileSystem);
     const cache = new CompletionCache(path.join(folder, 'cache.jsonl'));
     const runs = [];
     for (let i = 0; i < 2; i++) {
       const backend = new ScriptedBackend(answer);
-      runs.push({ backend, outcome: await runEvaluation({ loaded, promptText: text, backend, runsDirectory: path.join(folder, 'runs'), cache, variants: ['zero-shot'] }) });
+      runs.push({
+        backend,
+        outcome: await runEvaluation({
+          loaded,
+          promptText: text,
+          backend,
+          runsDirectory: path.join(folder, 'runs'),
+          cache,
+          variants: ['zero-shot'],
+        }),
+      });
     }
     const [one, two] = runs;
     assert.ok(one && two);
@@ -279,9 +380,22 @@ describe('runEvaluation: seeds', function () {
     assert.equal(two.backend.requests.length, 3, 'a new seed is a new experiment: nothing replayed');
     // The recorded seed replays the run: the same seeds reach the backend.
     const replay = new ScriptedBackend(answer);
-    const seeded = await loadPrompt(path.join(folder, 'sums.prompt'), text.replace('temperature: 0.7', `temperature: 0.7, seed: ${one.outcome.run.header.seed}`), nodeFileSystem);
-    await runEvaluation({ loaded: seeded, promptText: text, backend: replay, runsDirectory: path.join(folder, 'runs'), variants: ['zero-shot'] });
-    assert.deepEqual(replay.requests.map((r) => r.seeds), one.backend.requests.map((r) => r.seeds));
+    const seeded = await loadPrompt(
+      path.join(folder, 'sums.prompt'),
+      text.replace('temperature: 0.7', `temperature: 0.7, seed: ${one.outcome.run.header.seed}`),
+      nodeFileSystem,
+    );
+    await runEvaluation({
+      loaded: seeded,
+      promptText: text,
+      backend: replay,
+      runsDirectory: path.join(folder, 'runs'),
+      variants: ['zero-shot'],
+    });
+    assert.deepEqual(
+      replay.requests.map((r) => r.seeds),
+      one.backend.requests.map((r) => r.seeds),
+    );
   });
 });
 
@@ -309,7 +423,8 @@ describe('chain seeds', () => {
 
   it('depend on every part: run seed, variant, case and sample', () => {
     const base = chainSeed(1, 'v', 'c', 0);
-    for (const other of [chainSeed(2, 'v', 'c', 0), chainSeed(1, 'w', 'c', 0), chainSeed(1, 'v', 'd', 0), chainSeed(1, 'v', 'c', 1)]) assert.notEqual(other, base);
+    for (const other of [chainSeed(2, 'v', 'c', 0), chainSeed(1, 'w', 'c', 0), chainSeed(1, 'v', 'd', 0), chainSeed(1, 'v', 'c', 1)])
+      assert.notEqual(other, base);
     assert.equal(chainSeed(1, 'v', 'c', 0), base, 'and nothing else');
     assert.ok(Number.isSafeInteger(base) && base >= 0);
     assert.ok(apiSeed(base) < 2 ** 31);

@@ -5,7 +5,16 @@ import type { Case, Sampling, Variant } from '../prompt/types';
 import { apiSeed, chainSeed, freshRunSeed } from '../random';
 import { completionKey, type CompletionCache } from './cache';
 import { keyOfSample, sampleKey, type SampleKey } from './keys';
-import { describeSkipped, hashText, newRunId, RunFile, RUN_FILE_SCHEMA, type CompletionRecord, type ParsedRunFile, type RunHeader } from './store';
+import {
+  describeSkipped,
+  hashText,
+  newRunId,
+  RunFile,
+  RUN_FILE_SCHEMA,
+  type CompletionRecord,
+  type ParsedRunFile,
+  type RunHeader,
+} from './store';
 
 export interface ProgressEvent {
   done: number;
@@ -105,7 +114,9 @@ export async function runEvaluation(options: RunOptions): Promise<RunOutcome> {
   const { runFile, header, previous } = options.resume ? resumeRun(options) : createRun(options, started);
   options.onStart?.(header, runFile.path, previous);
   if (header.samples > 1 && (header.sampling.temperature ?? 1) === 0) {
-    options.onWarning?.(`samples: ${header.samples} at temperature 0 draws near-identical chains; raise the temperature for self-consistency.`);
+    options.onWarning?.(
+      `samples: ${header.samples} at temperature 0 draws near-identical chains; raise the temperature for self-consistency.`,
+    );
   }
 
   const done = new Set<SampleKey>(previous.filter((record) => !record.error).map(keyOfSample));
@@ -127,21 +138,34 @@ export async function runEvaluation(options: RunOptions): Promise<RunOutcome> {
   const stop = new AbortController();
   const signal = options.signal ?? new AbortController().signal;
   const runSeed = header.seed ?? header.sampling.seed;
-  const context: ExecutionContext = { backend: options.backend, parameters, ...(runSeed !== undefined ? { runSeed } : {}), signal, cache: options.cache, record, progress };
+  const context: ExecutionContext = {
+    backend: options.backend,
+    parameters,
+    ...(runSeed !== undefined ? { runSeed } : {}),
+    signal,
+    cache: options.cache,
+    record,
+    progress,
+  };
   const requests = replayCached(cells, context);
 
   let status: RunOutcome['status'] = 'completed';
   let failure: string | undefined;
   try {
-    await runPool(requests, Math.max(1, options.concurrency ?? options.backend.maxConcurrency ?? 4), AbortSignal.any([signal, stop.signal]), async (request) => {
-      try {
-        await executeRequest(request, context);
-      } catch (error) {
-        if (!isFatal(error)) throw error;
-        if (failure === undefined) failure = error.message;
-        stop.abort();
-      }
-    });
+    await runPool(
+      requests,
+      Math.max(1, options.concurrency ?? options.backend.maxConcurrency ?? 4),
+      AbortSignal.any([signal, stop.signal]),
+      async (request) => {
+        try {
+          await executeRequest(request, context);
+        } catch (error) {
+          if (!isFatal(error)) throw error;
+          if (failure === undefined) failure = error.message;
+          stop.abort();
+        }
+      },
+    );
     if (failure !== undefined) status = 'failed';
     else if (signal.aborted) status = 'cancelled';
   } catch (error) {
@@ -160,8 +184,16 @@ function isFatal(error: unknown): error is BackendError {
 function createRun(options: RunOptions, started: number): { runFile: RunFile; header: RunHeader; previous: CompletionRecord[] } {
   const { loaded, backend } = options;
   const document = loaded.document;
-  const variants = select('variant', document.variants.map((variant) => variant.name), options.variants);
-  const cases = select('case', loaded.cases.map((testCase) => testCase.id), options.cases);
+  const variants = select(
+    'variant',
+    document.variants.map((variant) => variant.name),
+    options.variants,
+  );
+  const cases = select(
+    'case',
+    loaded.cases.map((testCase) => testCase.id),
+    options.cases,
+  );
   const header: RunHeader = {
     type: 'run',
     schema: RUN_FILE_SCHEMA,
@@ -186,7 +218,9 @@ function select(kind: 'variant' | 'case', available: readonly string[], chosen: 
   const unknown = chosen.filter((name) => !available.includes(name));
   if (unknown.length > 0) {
     const list = available.length > 20 ? `${available.slice(0, 20).join(', ')}, …` : available.join(', ');
-    throw new RunSetupError(`No ${kind} named ${unknown.map((name) => `'${name}'`).join(', ')} in this prompt (it has: ${list || 'none'}).`);
+    throw new RunSetupError(
+      `No ${kind} named ${unknown.map((name) => `'${name}'`).join(', ')} in this prompt (it has: ${list || 'none'}).`,
+    );
   }
   return available.filter((name) => chosen.includes(name));
 }
@@ -198,20 +232,31 @@ function resumeRun(options: RunOptions): { runFile: RunFile; header: RunHeader; 
   const { header } = existing;
   const { backend, loaded } = options;
   if (header.backend.id !== backend.id || header.backend.model !== backend.model) {
-    throw new RunSetupError(`This run used ${header.backend.id}:${header.backend.model}; resume it with the same backend and model (got ${backend.id}:${backend.model}).`);
+    throw new RunSetupError(
+      `This run used ${header.backend.id}:${header.backend.model}; resume it with the same backend and model (got ${backend.id}:${backend.model}).`,
+    );
   }
   if (!options.force) {
     if (header.promptFile !== loaded.file) {
-      throw new RunSetupError(`This run is of ${header.promptFile}, not ${loaded.file}: its chains were sampled from another prompt. Resume with that file, or force it.`, true);
+      throw new RunSetupError(
+        `This run is of ${header.promptFile}, not ${loaded.file}: its chains were sampled from another prompt. Resume with that file, or force it.`,
+        true,
+      );
     }
     if (header.promptHash !== hashText(options.promptText)) {
-      throw new RunSetupError(`${loaded.file} changed since this run started: new chains would come from another prompt than the finished ones. Start a new run, or force the resume.`, true);
+      throw new RunSetupError(
+        `${loaded.file} changed since this run started: new chains would come from another prompt than the finished ones. Start a new run, or force the resume.`,
+        true,
+      );
     }
   } else if (header.promptFile !== loaded.file || header.promptHash !== hashText(options.promptText)) {
-    options.onWarning?.(`Resuming with a prompt file that differs from the run's (forced): earlier and new chains come from different prompts.`);
+    options.onWarning?.(
+      `Resuming with a prompt file that differs from the run's (forced): earlier and new chains come from different prompts.`,
+    );
   }
   if (runFile.repair()) options.onWarning?.(`The run file ended in a torn line (a crash mid-write); it was closed off before appending.`);
-  if (existing.skipped.length > 0) options.onWarning?.(`${runFile.path}: ${describeSkipped(existing.skipped)}; their samples are requested again.`);
+  if (existing.skipped.length > 0)
+    options.onWarning?.(`${runFile.path}: ${describeSkipped(existing.skipped)}; their samples are requested again.`);
   return { runFile, header, previous: existing.completions };
 }
 
@@ -307,9 +352,13 @@ function seedOf(context: ExecutionContext, cell: Cell, sample: number): number |
 
 function cacheKeyOf(context: ExecutionContext, cell: Cell, sample: number): string {
   // The chain's own seed is what determines it; greedy decoding (temperature 0) does not depend on any.
-  const { seed: _runSeed, ...parameters } = context.parameters;
+  const { seed: _, ...parameters } = context.parameters;
   const seed = parameters.temperature === 0 ? undefined : seedOf(context, cell, sample);
-  return completionKey(context.backend, { ...parameters, ...(seed !== undefined ? { seed } : {}), ...promptOf(context.backend, cell.rendered) }, sample);
+  return completionKey(
+    context.backend,
+    { ...parameters, ...(seed !== undefined ? { seed } : {}), ...promptOf(context.backend, cell.rendered) },
+    sample,
+  );
 }
 
 /** Replays cached samples at once, in order, and returns the requests still to send. */
@@ -321,7 +370,17 @@ function replayCached(cells: readonly Cell[], context: ExecutionContext): CellRe
       // Two-stage chains are never cached: the answer stage would have to be cached with them.
       const hit = needsAnswerStage(cell.variant) ? undefined : context.cache?.get(cacheKeyOf(context, cell, sample));
       if (hit && !context.signal.aborted) {
-        context.record({ type: 'completion', variant: cell.variant.name, caseId: cell.testCase.id, sample, text: hit.text, finishReason: hit.finishReason, usage: hit.usage, latencyMs: 0, cached: true });
+        context.record({
+          type: 'completion',
+          variant: cell.variant.name,
+          caseId: cell.testCase.id,
+          sample,
+          text: hit.text,
+          finishReason: hit.finishReason,
+          usage: hit.usage,
+          latencyMs: 0,
+          cached: true,
+        });
       } else {
         uncached.push(sample);
       }
@@ -332,7 +391,17 @@ function replayCached(cells: readonly Cell[], context: ExecutionContext): CellRe
 }
 
 function failedRecord(cell: Cell, sample: number, error: string): CompletionRecord {
-  return { type: 'completion', variant: cell.variant.name, caseId: cell.testCase.id, sample, text: '', finishReason: 'error', usage: { promptTokens: 0, completionTokens: 0 }, latencyMs: 0, error };
+  return {
+    type: 'completion',
+    variant: cell.variant.name,
+    caseId: cell.testCase.id,
+    sample,
+    text: '',
+    finishReason: 'error',
+    usage: { promptTokens: 0, completionTokens: 0 },
+    latencyMs: 0,
+    error,
+  };
 }
 
 /**
@@ -352,14 +421,26 @@ async function executeRequest({ cell, samples }: CellRequest, context: Execution
   };
   const pending = new Set(samples);
   try {
-    const onDelta = (sample: number, text: string): void => context.progress.streamed(sampleKey(cell.variant.name, cell.testCase.id, sample), text);
+    const onDelta = (sample: number, text: string): void =>
+      context.progress.streamed(sampleKey(cell.variant.name, cell.testCase.id, sample), text);
     for await (const completion of backend.complete(request, { signal, onDelta })) {
       if (!pending.delete(completion.sample)) continue;
       if (signal.aborted && completion.finishReason === 'cancelled') continue;
       const answerText = completion.error ? undefined : await answerStage(backend, cell, completion, request, signal);
-      context.record({ type: 'completion', variant: cell.variant.name, caseId: cell.testCase.id, ...completion, ...(answerText !== undefined ? { answerText } : {}) });
+      context.record({
+        type: 'completion',
+        variant: cell.variant.name,
+        caseId: cell.testCase.id,
+        ...completion,
+        ...(answerText !== undefined ? { answerText } : {}),
+      });
       if (!completion.error && completion.finishReason !== 'cancelled' && !needsAnswerStage(cell.variant)) {
-        context.cache?.put({ key: cacheKeyOf(context, cell, completion.sample), text: completion.text, finishReason: completion.finishReason, usage: completion.usage });
+        context.cache?.put({
+          key: cacheKeyOf(context, cell, completion.sample),
+          text: completion.text,
+          finishReason: completion.finishReason,
+          usage: completion.usage,
+        });
       }
     }
   } catch (error) {
@@ -378,13 +459,25 @@ function needsAnswerStage(variant: Variant): boolean {
 }
 
 /** Zero-shot CoT's second prompt (Kojima et al.): the chain, then "Therefore, the answer is", answered greedily. */
-async function answerStage(backend: Backend, cell: Cell, completion: Completion, parameters: CompletionRequest, signal: AbortSignal): Promise<string | undefined> {
+async function answerStage(
+  backend: Backend,
+  cell: Cell,
+  completion: Completion,
+  parameters: CompletionRequest,
+  signal: AbortSignal,
+): Promise<string | undefined> {
   const answerPrompt = cell.variant.answerPrompt;
   if (!needsAnswerStage(cell.variant) || !answerPrompt || signal.aborted) return undefined;
   const chain = completion.text.trim();
   const request: CompletionRequest = {
     ...(backend.input === 'chat'
-      ? { messages: [...cell.rendered.messages, { role: 'assistant' as const, content: chain }, { role: 'user' as const, content: answerPrompt }] }
+      ? {
+          messages: [
+            ...cell.rendered.messages,
+            { role: 'assistant' as const, content: chain },
+            { role: 'user' as const, content: answerPrompt },
+          ],
+        }
       : { text: `${cell.rendered.text} ${chain}\n${answerPrompt}` }),
     n: 1,
     firstSample: completion.sample,

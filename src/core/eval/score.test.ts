@@ -32,7 +32,14 @@ describe('scoreAnswer', () => {
     ['numeric reads units and separators', { type: 'numeric' }, '1,234 km', '1234', 1, true],
     ['numeric with a non-number expected', { type: 'numeric' }, '3', 'three', 0, false],
     ['json string field meets a plain expected string', { type: 'json' }, 'Paris', 'Paris', 1, true],
-    ['json nested key order', { type: 'json' }, '{"a": {"y": 1, "x": [2, {"q": null}]}}', '{"a": {"x": [2, {"q": null}], "y": 1}}', 1, true],
+    [
+      'json nested key order',
+      { type: 'json' },
+      '{"a": {"y": 1, "x": [2, {"q": null}]}}',
+      '{"a": {"x": [2, {"q": null}], "y": 1}}',
+      1,
+      true,
+    ],
     ['json arrays keep their order', { type: 'json' }, '[1, 2]', [2, 1], 0, false],
     ['token F1, SQuAD-style', { type: 'token-f1' }, 'the big red apple', 'a red apple', 0.8, false],
     ['token F1 per character for CJK', { type: 'token-f1' }, '北京大学', '北京', 2 / 3, false],
@@ -65,12 +72,21 @@ describe('scoreAnswer', () => {
   });
 
   it('field F1 takes an object as expected, and drops a final 。', () => {
-    const scored = scoreAnswer(answer('人物：张三、李四；组织机构：北京大学。'), { 人物: ['张三', '李四'], 组织机构: '北京大学' }, { type: 'field-f1' }, 1);
+    const scored = scoreAnswer(
+      answer('人物：张三、李四；组织机构：北京大学。'),
+      { 人物: ['张三', '李四'], 组织机构: '北京大学' },
+      { type: 'field-f1' },
+      1,
+    );
     assert.equal(scored.score, 1, scored.reason);
   });
 
   it('reads values without a key as more values of the key before', () => {
-    assert.deepEqual(parseFields('人物:张三,李四;时间:今天'), [['人物', '张三'], ['人物', '李四'], ['时间', '今天']]);
+    assert.deepEqual(parseFields('人物:张三,李四;时间:今天'), [
+      ['人物', '张三'],
+      ['人物', '李四'],
+      ['时间', '今天'],
+    ]);
   });
 
   it('fails an invalid answer with its reason', () => {
@@ -106,12 +122,18 @@ describe('loadCustomScorer', () => {
   });
   before(() => {
     folder = fs.mkdtempSync(path.join(os.tmpdir(), 'chainscope-scorer-'));
-    fs.writeFileSync(path.join(folder, 'length.js'), 'module.exports.score = (answer, expected) => ({ pass: answer.length === expected, score: answer.length === expected ? 1 : 0, reason: `length ${answer.length}` });');
+    fs.writeFileSync(
+      path.join(folder, 'length.js'),
+      'module.exports.score = (answer, expected) => ({ pass: answer.length === expected, score: answer.length === expected ? 1 : 0, reason: `length ${answer.length}` });',
+    );
     fs.writeFileSync(path.join(folder, 'boom.js'), 'module.exports = () => { throw new Error("kaboom"); };');
     fs.writeFileSync(path.join(folder, 'nothing.js'), 'module.exports = { value: 1 };');
-    fs.writeFileSync(path.join(folder, 'shapes.js'), `module.exports.default = async (answer) => ({
+    fs.writeFileSync(
+      path.join(folder, 'shapes.js'),
+      `module.exports.default = async (answer) => ({
       bool: true, half: 0.5, big: 5, nan: NaN, str: 'yes', empty: {}, passOnly: { pass: false, reason: 'judged' }, undef: undefined,
-    })[answer];`);
+    })[answer];`,
+    );
     fs.writeFileSync(path.join(folder, 'stuck.js'), 'module.exports = () => new Promise(() => {});');
     fs.writeFileSync(path.join(folder, 'syntax.js'), 'module.exports = (;');
   });
@@ -125,7 +147,11 @@ describe('loadCustomScorer', () => {
 
   it('turns a throwing scorer into a failing chain, not a crash', async () => {
     const scorer = await loadCustomScorer(path.join(folder, 'boom.js'), true);
-    assert.deepEqual(await scorer('a', 'b', { completion: 'a', caseId: 'x' }), { pass: false, score: 0, reason: 'custom scorer threw: kaboom' });
+    assert.deepEqual(await scorer('a', 'b', { completion: 'a', caseId: 'x' }), {
+      pass: false,
+      score: 0,
+      reason: 'custom scorer threw: kaboom',
+    });
   });
 
   it('reads booleans, numbers and objects, and fails what it cannot read', async () => {
@@ -151,14 +177,22 @@ describe('loadCustomScorer', () => {
 
   it('fails a scorer that never answers instead of hanging the run', async () => {
     const scorer = await loadCustomScorer(path.join(folder, 'stuck.js'), true, 1, 50);
-    assert.deepEqual(await scorer('a', 'b', { completion: 'a', caseId: 'x' }), { pass: false, score: 0, reason: 'custom scorer timed out: no result within 50 ms' });
+    assert.deepEqual(await scorer('a', 'b', { completion: 'a', caseId: 'x' }), {
+      pass: false,
+      score: 0,
+      reason: 'custom scorer timed out: no result within 50 ms',
+    });
   });
 
   it('stops a synchronous busy loop at the deadline and goes on with the next chain', async () => {
     const scorer = await loadCustomScorer(path.join(fixtures, 'busy.js'), true, 1, 300);
     const context = { completion: '', caseId: 'x' };
     const started = performance.now();
-    assert.deepEqual(await scorer('spin', 'x', context), { pass: false, score: 0, reason: 'custom scorer timed out: no result within 300 ms' });
+    assert.deepEqual(await scorer('spin', 'x', context), {
+      pass: false,
+      score: 0,
+      reason: 'custom scorer timed out: no result within 300 ms',
+    });
     assert.ok(performance.now() - started < 3000, `stopped after ${Math.round(performance.now() - started)} ms`);
     assert.deepEqual(await scorer('x', 'x', context), { pass: true, score: 1, reason: 'custom scorer: pass' });
     assert.equal((await scorer('y', 'x', context)).pass, false);

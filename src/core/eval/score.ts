@@ -22,7 +22,7 @@ function result(score: number, threshold: number, reason: string): ScoreResult {
 }
 
 function show(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+  return typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
 }
 
 /** Splits `人物:张三,时间:2020年` into key/value pairs; a piece without a key adds a value to the key before it. */
@@ -58,7 +58,11 @@ function normalizeField(text: string): string {
 }
 
 /** Multiset F1 between two lists of comparable items. */
-function f1<T>(predicted: readonly T[], gold: readonly T[], key: (item: T) => string): { f1: number; precision: number; recall: number; missing: T[]; extra: T[] } {
+function f1<T>(
+  predicted: readonly T[],
+  gold: readonly T[],
+  key: (item: T) => string,
+): { f1: number; precision: number; recall: number; missing: T[]; extra: T[] } {
   const remaining = new Map<string, number>();
   for (const item of gold) remaining.set(key(item), (remaining.get(key(item)) ?? 0) + 1);
   let common = 0;
@@ -89,8 +93,14 @@ function f1<T>(predicted: readonly T[], gold: readonly T[], key: (item: T) => st
 
 /** SQuAD-style tokens: lowercase, no punctuation or articles; each CJK character is a token. */
 export function answerTokens(text: string): string[] {
-  const lowered = toHalfWidth(text).toLowerCase().replace(/[\p{P}\p{S}]/gu, ' ').replace(/\b(a|an|the)\b/g, ' ');
-  return lowered.replace(/([\u3000-\u9fff\uac00-\ud7af])/g, ' $1 ').split(/\s+/).filter(Boolean);
+  const lowered = toHalfWidth(text)
+    .toLowerCase()
+    .replace(/[\p{P}\p{S}]/gu, ' ')
+    .replace(/\b(a|an|the)\b/g, ' ');
+  return lowered
+    .replace(/([\u3000-\u9fff\uac00-\ud7af])/g, ' $1 ')
+    .split(/\s+/)
+    .filter(Boolean);
 }
 
 /** Deep equality of JSON values; object key order does not matter. */
@@ -107,7 +117,10 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
 
 /** Width, spacing and case folded, final punctuation dropped: the text `contains` compares. */
 function foldText(text: string, caseSensitive: boolean): string {
-  const folded = toHalfWidth(text).replace(/\s+/g, ' ').trim().replace(/[\s.!?;,…]+$/, '');
+  const folded = toHalfWidth(text)
+    .replace(/\s+/g, ' ')
+    .trim()
+    .replace(/[\s.!?;,…]+$/, '');
   return caseSensitive ? folded : folded.toLowerCase();
 }
 
@@ -123,9 +136,13 @@ function asJson(value: unknown): unknown {
 
 /** Expected fields as text, or as an object (`{人物: [张三, 李四], 时间: 2020年}`) from YAML. */
 function expectedFields(expected: unknown): [string, string][] {
-  if (expected === null || typeof expected !== 'object' || Array.isArray(expected)) return parseFields(typeof expected === 'string' ? expected : String(expected));
+  if (expected === null || typeof expected !== 'object' || Array.isArray(expected))
+    return parseFields(typeof expected === 'string' ? expected : String(expected));
   return Object.entries(expected as Record<string, unknown>).flatMap(([key, values]) =>
-    (Array.isArray(values) ? values : [values]).map((value): [string, string] => [normalizeField(key), normalizeField(typeof value === 'string' ? value : JSON.stringify(value))]),
+    (Array.isArray(values) ? values : [values]).map((value): [string, string] => [
+      normalizeField(key),
+      normalizeField(typeof value === 'string' ? value : JSON.stringify(value)),
+    ]),
   );
 }
 
@@ -136,7 +153,7 @@ export function scoreAnswer(answer: ExtractedAnswer, expected: unknown, spec: Sc
     return result(0, threshold, `the case has no expected value to compare with (${spec.type} needs one)`);
   }
   const value = answer.value;
-  const expectedText = typeof expected === 'string' ? expected : JSON.stringify(expected) ?? String(expected);
+  const expectedText = typeof expected === 'string' ? expected : (JSON.stringify(expected) ?? String(expected));
   const caseSensitive = spec.caseSensitive === true;
   switch (spec.type) {
     case 'exact': {
@@ -166,7 +183,11 @@ export function scoreAnswer(answer: ExtractedAnswer, expected: unknown, spec: Sc
       if (got === undefined) return result(0, threshold, `answer ${show(value)} is not a number`);
       const tolerance = spec.tolerance ?? DEFAULT_TOLERANCE;
       const close = Math.abs(got - want) <= tolerance;
-      return result(close ? 1 : 0, threshold, close ? `${got} = ${want}` : `${got} ≠ ${want}${tolerance > DEFAULT_TOLERANCE ? ` (±${tolerance})` : ''}`);
+      return result(
+        close ? 1 : 0,
+        threshold,
+        close ? `${got} = ${want}` : `${got} ≠ ${want}${tolerance > DEFAULT_TOLERANCE ? ` (±${tolerance})` : ''}`,
+      );
     }
     case 'field-f1': {
       const scored = f1(parseFields(value), expectedFields(expected), ([key, field]) => `${key}\u0000${field}`);
@@ -177,7 +198,11 @@ export function scoreAnswer(answer: ExtractedAnswer, expected: unknown, spec: Sc
     }
     case 'token-f1': {
       const scored = f1(answerTokens(value), answerTokens(expectedText), (token) => token);
-      return result(scored.f1, threshold, `token F1 ${scored.f1.toFixed(3)} (P ${scored.precision.toFixed(2)}, R ${scored.recall.toFixed(2)})`);
+      return result(
+        scored.f1,
+        threshold,
+        `token F1 ${scored.f1.toFixed(3)} (P ${scored.precision.toFixed(2)}, R ${scored.recall.toFixed(2)})`,
+      );
     }
     case 'json': {
       const equal = jsonEqual(asJson(value), asJson(expected));
@@ -188,7 +213,11 @@ export function scoreAnswer(answer: ExtractedAnswer, expected: unknown, spec: Sc
   }
 }
 
-export type CustomScorer = (answer: string | undefined, expected: unknown, context: { completion: string; caseId: string }) => Promise<ScoreResult>;
+export type CustomScorer = (
+  answer: string | undefined,
+  expected: unknown,
+  context: { completion: string; caseId: string },
+) => Promise<ScoreResult>;
 
 /** A loaded scorer; `dispose()` stops its worker thread. */
 export type LoadedCustomScorer = CustomScorer & { dispose: () => Promise<void> };
@@ -203,14 +232,17 @@ export interface ScorerToWorker {
   expected: unknown;
   context: { completion: string; caseId: string };
 }
-export type ScorerFromWorker = { type: 'ready' } | { type: 'failed'; message: string } | { type: 'scored'; id: number; result: ScoreResult };
+export type ScorerFromWorker =
+  { type: 'ready' } | { type: 'failed'; message: string } | { type: 'scored'; id: number; result: ScoreResult };
 
 /** Reads what a user's scorer returned: a score in [0, 1], a pass/fail boolean, or `{pass?, score?, reason?}`. */
 export function customResult(returned: unknown, threshold: number): ScoreResult {
-  const invalid = (why: string): ScoreResult => result(0, threshold, `custom scorer returned ${why}; expected a boolean, a number in [0, 1] or {pass, score, reason}`);
+  const invalid = (why: string): ScoreResult =>
+    result(0, threshold, `custom scorer returned ${why}; expected a boolean, a number in [0, 1] or {pass, score, reason}`);
   const validScore = (score: unknown): score is number => typeof score === 'number' && Number.isFinite(score) && score >= 0 && score <= 1;
   if (typeof returned === 'boolean') return result(returned ? 1 : 0, threshold, returned ? 'custom scorer: pass' : 'custom scorer: fail');
-  if (typeof returned === 'number') return validScore(returned) ? result(returned, threshold, `custom scorer: ${returned}`) : invalid(String(returned));
+  if (typeof returned === 'number')
+    return validScore(returned) ? result(returned, threshold, `custom scorer: ${returned}`) : invalid(String(returned));
   if (returned === null || typeof returned !== 'object') return invalid(returned === null ? 'null' : typeof returned);
   const { pass, score, reason } = returned as { pass?: unknown; score?: unknown; reason?: unknown };
   if (score !== undefined && !validScore(score)) return invalid(`score ${show(score)}`);
@@ -226,7 +258,8 @@ export function customResult(returned: unknown, threshold: number): ScoreResult 
 function scorerWorkerScript(): { file: string; execArgv?: string[] } {
   // A variable, so that esbuild leaves the dev-only hook out of the bundles.
   const tsxHook = 'tsx/cjs';
-  if (__filename.endsWith('.ts')) return { file: path.join(__dirname, 'scorerWorker.ts'), execArgv: ['--require', require.resolve(tsxHook)] };
+  if (__filename.endsWith('.ts'))
+    return { file: path.join(__dirname, 'scorerWorker.ts'), execArgv: ['--require', require.resolve(tsxHook)] };
   const file = path.join(__dirname, 'scorerWorker.js');
   if (!existsSync(file)) throw new Error(`The custom scorer worker is not built (looked for ${file}): run 'npm run build'.`);
   return { file };
@@ -243,7 +276,10 @@ class ScorerThread {
 
   constructor(file: string, name: string, threshold: number) {
     const script = scorerWorkerScript();
-    this.worker = new Worker(script.file, { workerData: { file, name, threshold }, ...(script.execArgv ? { execArgv: script.execArgv } : {}) });
+    this.worker = new Worker(script.file, {
+      workerData: { file, name, threshold },
+      ...(script.execArgv ? { execArgv: script.execArgv } : {}),
+    });
     // A scorer nobody disposed must not keep the process alive; pending calls hold a timer that does.
     this.worker.unref();
     this.worker.on('message', (message: ScorerFromWorker) => {
@@ -310,7 +346,12 @@ class ScorerThread {
  * file afresh, so edits apply on the next run. A scorer that throws, times out or returns nonsense fails
  * that chain with the reason; it never stops the run. Call it one chain at a time, and dispose it after.
  */
-export async function loadCustomScorer(file: string, trusted: boolean, threshold = 1, timeoutMs = CUSTOM_SCORER_TIMEOUT_MS): Promise<LoadedCustomScorer> {
+export async function loadCustomScorer(
+  file: string,
+  trusted: boolean,
+  threshold = 1,
+  timeoutMs = CUSTOM_SCORER_TIMEOUT_MS,
+): Promise<LoadedCustomScorer> {
   const name = path.basename(file);
   if (!trusted) throw new Error(`Custom scorer ${name} not loaded: the workspace is not trusted, and custom scorers run code.`);
   const resolved = path.resolve(file);

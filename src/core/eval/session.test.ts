@@ -32,10 +32,20 @@ describe('EvaluationSession', function () {
   });
   afterEach(() => fs.rmSync(folder, { recursive: true, force: true }));
 
-  const session = async (backend: ScriptedBackend, extra: { onEvent?: (event: SessionEvent) => void; trusted?: boolean; text?: string } = {}) => {
+  const session = async (
+    backend: ScriptedBackend,
+    extra: { onEvent?: (event: SessionEvent) => void; trusted?: boolean; text?: string } = {},
+  ) => {
     const text = extra.text ?? PROMPT;
     const loaded = await loadPrompt(path.join(folder, 'parity.prompt'), text, nodeFileSystem);
-    return new EvaluationSession({ loaded, promptText: text, backend, runsDirectory: path.join(folder, 'runs'), trusted: extra.trusted ?? true, ...(extra.onEvent ? { onEvent: extra.onEvent } : {}) });
+    return new EvaluationSession({
+      loaded,
+      promptText: text,
+      backend,
+      runsDirectory: path.join(folder, 'runs'),
+      trusted: extra.trusted ?? true,
+      ...(extra.onEvent ? { onEvent: extra.onEvent } : {}),
+    });
   };
 
   it('runs, scores with the custom scorer, and mirrors the run file in memory', async () => {
@@ -63,7 +73,9 @@ describe('EvaluationSession', function () {
 
   it('compares a new run with the previous one of the same prompt, scored by the same rule', async () => {
     await (await session(new ScriptedBackend(() => 'The answer is 3.'))).run();
-    const { result, comparison } = await (await session(new ScriptedBackend((text) => (text.includes('another') ? 'The answer is 4.' : 'The answer is 3.')))).run();
+    const { result, comparison } = await (
+      await session(new ScriptedBackend((text) => (text.includes('another') ? 'The answer is 4.' : 'The answer is 3.')))
+    ).run();
     assert.ok(comparison);
     assert.deepEqual(comparison.variants, [{ name: 'zero-shot', before: 0, after: 0.5 }]);
     assert.deepEqual(comparison.changes, [{ variant: 'zero-shot', caseId: result.cells[1]?.caseId, before: false, after: true }]);
@@ -71,12 +83,18 @@ describe('EvaluationSession', function () {
 
   it('refuses a prompt with errors before anything runs', async () => {
     const broken = PROMPT.replace('samples: 3', 'samples: -1');
-    await assert.rejects(session(new ScriptedBackend(() => 'x'), { text: broken }), (error: unknown) => error instanceof InvalidPromptError && error.diagnostics.length > 0);
+    await assert.rejects(
+      session(new ScriptedBackend(() => 'x'), { text: broken }),
+      (error: unknown) => error instanceof InvalidPromptError && error.diagnostics.length > 0,
+    );
   });
 
   it('refuses the custom scorer in an untrusted workspace, loudly and before any request', async () => {
     const backend = new ScriptedBackend(() => 'The answer is 2.');
-    await assert.rejects((await session(backend, { trusted: false })).run(), (error: unknown) => error instanceof RunSetupError && /trust the workspace/.test(error.message));
+    await assert.rejects(
+      (await session(backend, { trusted: false })).run(),
+      (error: unknown) => error instanceof RunSetupError && /trust the workspace/.test(error.message),
+    );
     assert.equal(backend.requests.length, 0);
   });
 });

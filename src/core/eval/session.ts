@@ -52,7 +52,9 @@ export class InvalidPromptError extends Error {
     readonly file: string,
     readonly diagnostics: Diagnostic[],
   ) {
-    super(`${path.basename(file)} has ${diagnostics.length} error${diagnostics.length === 1 ? '' : 's'}: fix ${diagnostics.length === 1 ? 'it' : 'them'} before evaluating.`);
+    super(
+      `${path.basename(file)} has ${diagnostics.length} error${diagnostics.length === 1 ? '' : 's'}: fix ${diagnostics.length === 1 ? 'it' : 'them'} before evaluating.`,
+    );
     this.name = 'InvalidPromptError';
   }
 }
@@ -100,7 +102,12 @@ export class EvaluationSession {
   /** The summary of what has finished so far (custom scores are computed at the end), for live views. */
   snapshot(): RunResult | undefined {
     if (!this.header) return undefined;
-    const result = summarizeRun(this.options.loaded.document, this.options.loaded.cases, { header: this.header, completions: this.recordsSoFar, skipped: [] }, this.prices);
+    const result = summarizeRun(
+      this.options.loaded.document,
+      this.options.loaded.cases,
+      { header: this.header, completions: this.recordsSoFar, skipped: [] },
+      this.prices,
+    );
     result.runFile = this.runFilePath;
     return result;
   }
@@ -110,9 +117,14 @@ export class EvaluationSession {
     const emit = (event: SessionEvent): void => this.options.onEvent?.(event);
     // Refused before any request: chains that could not be scored would be paid for in vain.
     if (loaded.document.scorer.type === 'custom' && !this.options.trusted) {
-      throw new RunSetupError(`${path.basename(loaded.file)} is scored by its custom scorer file, which runs code from this workspace: trust the workspace to evaluate it.`);
+      throw new RunSetupError(
+        `${path.basename(loaded.file)} is scored by its custom scorer file, which runs code from this workspace: trust the workspace to evaluate it.`,
+      );
     }
-    const previousRun = this.options.resume || this.options.compareWithPrevious === false ? undefined : latestRunFile(this.options.runsDirectory, loaded.file);
+    const previousRun =
+      this.options.resume || this.options.compareWithPrevious === false
+        ? undefined
+        : latestRunFile(this.options.runsDirectory, loaded.file);
     const outcome = await runEvaluation({
       loaded,
       promptText: this.options.promptText,
@@ -142,7 +154,13 @@ export class EvaluationSession {
     });
 
     // Custom scorers run the user's code: the CLI runs them like the prompt itself; the editor only when trusted.
-    const customScores = await scoreWithCustomScorer(loaded.document, loaded.cases, outcome.run, path.dirname(loaded.file), this.options.trusted);
+    const customScores = await scoreWithCustomScorer(
+      loaded.document,
+      loaded.cases,
+      outcome.run,
+      path.dirname(loaded.file),
+      this.options.trusted,
+    );
     const result = summarizeRun(loaded.document, loaded.cases, outcome.run, this.prices, customScores);
     result.runFile = outcome.runFile;
     const comparison = previousRun ? await this.compare(previousRun, result, emit) : undefined;
@@ -161,7 +179,10 @@ export class EvaluationSession {
       const previous = summarizeRun(loaded.document, loaded.cases, run, this.prices, customScores);
       return compareRuns(previous, result);
     } catch (error) {
-      emit({ type: 'warning', message: `the previous run (${path.basename(previousFile)}) is not comparable: ${error instanceof Error ? error.message : String(error)}` });
+      emit({
+        type: 'warning',
+        message: `the previous run (${path.basename(previousFile)}) is not comparable: ${error instanceof Error ? error.message : String(error)}`,
+      });
       return undefined;
     }
   }

@@ -2,7 +2,8 @@ import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { clusteredMean, majAtK, majAtKCurve, mean, vote, wilson, type Cluster } from './stats';
 
-const close = (actual: number, expected: number, digits = 9): void => assert.ok(Math.abs(actual - expected) < 10 ** -digits, `${actual} ≠ ${expected}`);
+const close = (actual: number, expected: number, digits = 9): void =>
+  assert.ok(Math.abs(actual - expected) < 10 ** -digits, `${actual} ≠ ${expected}`);
 
 /** The definition majAtK must equal: the vote of every k-subset, taken in chain order. */
 function bruteForce(answers: readonly (string | undefined)[], correct: (a: string) => boolean, k: number): number {
@@ -25,7 +26,13 @@ describe('vote', () => {
   it('takes the most frequent answer, ties to the first seen, and never an invalid chain', () => {
     const result = vote(['7', '5', '5', undefined, '7', undefined, undefined]);
     assert.equal(result.majority, '7'); // 7 and 5 tie at 2; 7 came first
-    assert.deepEqual(result.counts.map((c) => [c.answer, c.count]), [['7', 2], ['5', 2]]);
+    assert.deepEqual(
+      result.counts.map((c) => [c.answer, c.count]),
+      [
+        ['7', 2],
+        ['5', 2],
+      ],
+    );
     close(result.agreement, 2 / 7);
     assert.equal(result.valid, 4);
     // Categories 2/7, 2/7, 3/7 (invalid): H = −Σ p log2 p.
@@ -56,9 +63,15 @@ describe('majAtK', () => {
     const chains = ['W', 'W', 'R', 'R', 'R'];
     close(majAtK(chains, right, 1), 0.6);
     close(majAtK(chains, right, 3), 0.7);
-    assert.deepEqual(majAtKCurve(chains, right).map((v) => Number(v.toFixed(9))), [0.6, 0.3, 0.7, 0.4, 1]);
+    assert.deepEqual(
+      majAtKCurve(chains, right).map((v) => Number(v.toFixed(9))),
+      [0.6, 0.3, 0.7, 0.4, 1],
+    );
     // Ties follow chain order: with R first, every R–W pair goes to R → (3 + 6)/10 at k=2, and R R W W at k=4 too → 1.
-    assert.deepEqual(majAtKCurve(['R', 'R', 'R', 'W', 'W'], right).map((v) => Number(v.toFixed(9))), [0.6, 0.9, 0.7, 1, 1]);
+    assert.deepEqual(
+      majAtKCurve(['R', 'R', 'R', 'W', 'W'], right).map((v) => Number(v.toFixed(9))),
+      [0.6, 0.9, 0.7, 1, 1],
+    );
   });
 
   it('counts invalid chains as places that never win', () => {
@@ -119,7 +132,10 @@ describe('majAtK', () => {
       const curve = majAtKCurve(chains, right);
       const elapsed = performance.now() - started;
       assert.equal(curve.length, 256);
-      assert.ok(curve.every((v) => v >= 0 && v <= 1), name);
+      assert.ok(
+        curve.every((v) => v >= 0 && v <= 1),
+        name,
+      );
       close(curve.at(-1) ?? Number.NaN, vote(chains).majority === 'R' ? 1 : 0);
       assert.ok(elapsed < 2_000, `${name}: ${elapsed.toFixed(0)} ms`);
     }
@@ -233,31 +249,39 @@ describe('clusteredMean', () => {
 
   it('always holds its value, stays in [0, 1], keeps n_eff in [cases, chains] and is never narrower than the naive interval', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 1, max: 8 }).chain((n) => fc.tuple(fc.integer({ min: 0, max: n }), fc.constant(n))), {
-        minLength: 1,
-        maxLength: 30,
-      }), (pairs) => {
-        const estimate = clusteredMean(cases(...pairs));
-        const successes = pairs.reduce((sum, [y]) => sum + y, 0);
-        const trials = pairs.reduce((sum, [, n]) => sum + n, 0);
-        assert.ok(estimate.low <= estimate.value && estimate.value <= estimate.high);
-        assert.ok(estimate.low >= 0 && estimate.high <= 1);
-        assert.ok(estimate.effectiveTrials >= pairs.length && estimate.effectiveTrials <= trials);
-        const naive = wilson(successes, trials);
-        assert.ok(estimate.high - estimate.low >= naive.high - naive.low - 1e-12);
-      }),
+      fc.property(
+        fc.array(
+          fc.integer({ min: 1, max: 8 }).chain((n) => fc.tuple(fc.integer({ min: 0, max: n }), fc.constant(n))),
+          {
+            minLength: 1,
+            maxLength: 30,
+          },
+        ),
+        (pairs) => {
+          const estimate = clusteredMean(cases(...pairs));
+          const successes = pairs.reduce((sum, [y]) => sum + y, 0);
+          const trials = pairs.reduce((sum, [, n]) => sum + n, 0);
+          assert.ok(estimate.low <= estimate.value && estimate.value <= estimate.high);
+          assert.ok(estimate.low >= 0 && estimate.high <= 1);
+          assert.ok(estimate.effectiveTrials >= pairs.length && estimate.effectiveTrials <= trials);
+          const naive = wilson(successes, trials);
+          assert.ok(estimate.high - estimate.low >= naive.high - naive.low - 1e-12);
+        },
+      ),
       { seed: 19, numRuns: 300 },
     );
   });
 
   describe('coverage of the true accuracy (seeded simulation)', () => {
     /** mulberry32: a small seeded generator, so every run simulates the same data. */
-    const generator = (seed: number): (() => number) => () => {
-      seed = (seed + 0x6d2b79f5) | 0;
-      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
+    const generator =
+      (seed: number): (() => number) =>
+      () => {
+        seed = (seed + 0x6d2b79f5) | 0;
+        let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+        t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+      };
     const runs = 400;
     const caseCount = 40;
     const chains = 5;
@@ -276,7 +300,10 @@ describe('clusteredMean', () => {
           return { sum, count: chains };
         });
         const estimate = clusteredMean(clusters);
-        const binomial = wilson(clusters.reduce((sum, c) => sum + c.sum, 0), caseCount * chains);
+        const binomial = wilson(
+          clusters.reduce((sum, c) => sum + c.sum, 0),
+          caseCount * chains,
+        );
         if (estimate.low <= truth && truth <= estimate.high) clustered++;
         if (binomial.low <= truth && truth <= binomial.high) naive++;
         widths += (estimate.high - estimate.low) / (binomial.high - binomial.low);

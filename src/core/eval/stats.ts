@@ -169,7 +169,8 @@ function checkedCurve(answers: readonly (string | undefined)[], isCorrect: (answ
  * Computed exactly by counting (see favourableSubsets), not by sampling.
  */
 export function majAtK(answers: readonly (string | undefined)[], isCorrect: (answer: string) => boolean, k: number): number {
-  if (!Number.isInteger(k) || k < 1 || k > answers.length) throw new RangeError(`maj@k needs 1 ≤ k ≤ ${answers.length} chains, got k = ${k}`);
+  if (!Number.isInteger(k) || k < 1 || k > answers.length)
+    throw new RangeError(`maj@k needs 1 ≤ k ≤ ${answers.length} chains, got k = ${k}`);
   return checkedCurve(answers, isCorrect, k)[k - 1] as number;
 }
 

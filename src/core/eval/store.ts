@@ -56,7 +56,10 @@ export function hashText(text: string): string {
 }
 
 export function newRunId(promptName: string, now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   const safeName = promptName.replace(/[^\w.-]+/g, '_').slice(0, 60) || 'prompt';
   return `${safeName}-${stamp}-${Math.random().toString(36).slice(2, 6)}`;
 }
@@ -132,7 +135,8 @@ function completionProblem(record: Record<string, unknown>): string | undefined 
   if (typeof record.sample !== 'number' || !Number.isInteger(record.sample) || record.sample < 0) return 'no sample index';
   if (typeof record.text !== 'string') return 'no text';
   const usage = record.usage as Record<string, unknown> | null | undefined;
-  if (typeof usage !== 'object' || usage === null || typeof usage.promptTokens !== 'number' || typeof usage.completionTokens !== 'number') return 'no token usage';
+  if (typeof usage !== 'object' || usage === null || typeof usage.promptTokens !== 'number' || typeof usage.completionTokens !== 'number')
+    return 'no token usage';
   if (typeof record.latencyMs !== 'number') return 'no latency';
   if (typeof record.finishReason !== 'string') return 'no finish reason';
   if (record.error !== undefined && typeof record.error !== 'string') return 'an error that is not text';
@@ -157,13 +161,17 @@ export function parseRunFile(content: string, name = 'run file'): ParsedRunFile 
       continue;
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      skipped.push({ line: lineNumber, reason: `not a record (${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value})` });
+      skipped.push({
+        line: lineNumber,
+        reason: `not a record (${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value})`,
+      });
       continue;
     }
     const record = value as Record<string, unknown>;
     if (record.type === 'run' && header === undefined && lineNumber === 1) {
       const schema = record.schema;
-      if (schema !== RUN_FILE_SCHEMA && schema !== RUN_FILE_SCHEMA_V1) throw new Error(`${name}: unsupported run file schema ${JSON.stringify(schema)} (expected ${RUN_FILE_SCHEMA}).`);
+      if (schema !== RUN_FILE_SCHEMA && schema !== RUN_FILE_SCHEMA_V1)
+        throw new Error(`${name}: unsupported run file schema ${JSON.stringify(schema)} (expected ${RUN_FILE_SCHEMA}).`);
       legacy = schema === RUN_FILE_SCHEMA_V1;
       header = { ...(record as unknown as RunHeader), schema: RUN_FILE_SCHEMA };
     } else if (record.type === 'completion') {
@@ -184,7 +192,10 @@ export function parseRunFile(content: string, name = 'run file'): ParsedRunFile 
 
 /** "2 lines skipped (line 3: not JSON …; line 7: a completion with no text)", for warnings. */
 export function describeSkipped(skipped: readonly SkippedLine[]): string {
-  const shown = skipped.slice(0, 3).map((entry) => `line ${entry.line}: ${entry.reason}`).join('; ');
+  const shown = skipped
+    .slice(0, 3)
+    .map((entry) => `line ${entry.line}: ${entry.reason}`)
+    .join('; ');
   const more = skipped.length > 3 ? `; and ${skipped.length - 3} more` : '';
   return `${skipped.length} unreadable line${skipped.length === 1 ? '' : 's'} skipped (${shown}${more})`;
 }

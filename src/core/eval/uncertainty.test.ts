@@ -39,7 +39,12 @@ describe('Cochran Q', () => {
   it('matches a hand-computed example', () => {
     // 4 cases × 3 indices: columns 3, 1, 2 (N = 6), rows 3, 1, 2, 0 (Σ R² = 14):
     // Q = 2·(3·14 − 36) / (3·6 − 14) = 2·6 / 4 = 3.
-    const rows = [[true, true, true], [true, false, false], [true, false, true], [false, false, false]];
+    const rows = [
+      [true, true, true],
+      [true, false, false],
+      [true, false, true],
+      [false, false, false],
+    ];
     assert.equal(cochranQ(rows), 3);
   });
 });
@@ -51,13 +56,23 @@ describe('uncertainty on the embedded model (held-out problems, 8 chains at temp
   before(async () => {
     execFileSync(process.execPath, [path.join(root, 'scripts/build.mjs')], { cwd: root });
     folder = fs.mkdtempSync(path.join(os.tmpdir(), 'chainscope-uncertainty-'));
-    const text = fs.readFileSync(PROMPT, 'utf8').replace('  input: {question: question}', `  input: {question: question}\n  limit: ${PROBLEMS}`);
+    const text = fs
+      .readFileSync(PROMPT, 'utf8')
+      .replace('  input: {question: question}', `  input: {question: question}\n  limit: ${PROBLEMS}`);
     const loaded = await loadPrompt(PROMPT, text, nodeFileSystem);
     assert.equal(loaded.cases.length, PROBLEMS);
     const backend = new LocalBackend({ directory: path.join(root, 'testFixtures/models/arith-tiny'), executionProvider: 'cpu' });
     try {
       for (const seed of [11, 99]) {
-        const session = new EvaluationSession({ loaded, promptText: text, backend, runsDirectory: folder, seed, trusted: true, compareWithPrevious: false });
+        const session = new EvaluationSession({
+          loaded,
+          promptText: text,
+          backend,
+          runsDirectory: folder,
+          seed,
+          trusted: true,
+          compareWithPrevious: false,
+        });
         results.set(seed, (await session.run()).result);
       }
     } finally {
@@ -79,8 +94,14 @@ describe('uncertainty on the embedded model (held-out problems, 8 chains at temp
   it('runs that differ only in their seed agree within their intervals', () => {
     const [a, b] = [...results.values()].map((result) => result.variants[0]);
     assert.ok(a && b);
-    for (const [one, other] of [[a, b], [b, a]] as const) {
-      assert.ok(one.singleChain.value >= other.singleChain.low && one.singleChain.value <= other.singleChain.high, `${one.singleChain.value} outside [${other.singleChain.low}, ${other.singleChain.high}]`);
+    for (const [one, other] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      assert.ok(
+        one.singleChain.value >= other.singleChain.low && one.singleChain.value <= other.singleChain.high,
+        `${one.singleChain.value} outside [${other.singleChain.low}, ${other.singleChain.high}]`,
+      );
       assert.ok(one.majorityVote.value >= other.majorityVote.low && one.majorityVote.value <= other.majorityVote.high);
     }
     // Sampling at 0.8 costs accuracy that the vote of 8 wins back (PyTorch: 75.0% one chain, 82.6% majority on all 500).

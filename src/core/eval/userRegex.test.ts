@@ -7,7 +7,13 @@ describe('userRegex', () => {
     assert.equal(userRegex('(?<=is )(\\w)\\1', 'gd'), pattern);
     const matches = pattern.matchAll('it is ee, this is oo');
     assert.ok(Array.isArray(matches));
-    assert.deepEqual(matches.map((match) => [match.index, match[0], match.indices?.[1]]), [[6, 'ee', [6, 7]], [18, 'oo', [18, 19]]]);
+    assert.deepEqual(
+      matches.map((match) => [match.index, match[0], match.indices?.[1]]),
+      [
+        [6, 'ee', [6, 7]],
+        [18, 'oo', [18, 19]],
+      ],
+    );
     assert.equal(userRegex('^\\d+$', 'i').test('2024'), true);
     assert.throws(() => userRegex('(', 'g'), SyntaxError);
   });
@@ -16,7 +22,9 @@ describe('userRegex', () => {
     const pattern = userRegex('^(\\w+\\s?)*$', '');
     const text = `${'word'.repeat(12)}!`;
     const started = performance.now();
-    assert.deepEqual(pattern.test(text), { failed: `the regex timed out after ${REGEX_TIME_LIMIT_MS} ms on this answer (nested quantifiers?)` });
+    assert.deepEqual(pattern.test(text), {
+      failed: `the regex timed out after ${REGEX_TIME_LIMIT_MS} ms on this answer (nested quantifiers?)`,
+    });
     const took = performance.now() - started;
     assert.ok(took >= REGEX_TIME_LIMIT_MS * 0.9 && took < REGEX_TIME_LIMIT_MS + 500, `took ${Math.round(took)} ms`);
     const again = performance.now();

@@ -46,7 +46,10 @@ export class UserRegex {
     if (known !== undefined) return known;
     let outcome: Outcome;
     this.regex.lastIndex = 0;
-    sandbox ??= { context: vm.createContext({ re: undefined, input: '', all: false }), script: new vm.Script('all ? Array.from(input.matchAll(re)) : re.test(input)') };
+    sandbox ??= {
+      context: vm.createContext({ re: undefined, input: '', all: false }),
+      script: new vm.Script('all ? Array.from(input.matchAll(re)) : re.test(input)'),
+    };
     const { context, script } = sandbox;
     Object.assign(context, { re: this.regex, input: text, all });
     try {
@@ -56,7 +59,8 @@ export class UserRegex {
     } catch (error) {
       // Errors from the sandbox belong to its realm: not `instanceof Error` here.
       const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-      outcome = code === 'ERR_SCRIPT_EXECUTION_TIMEOUT' ? { timedOut: true } : { error: typeof message === 'string' ? message : String(error) };
+      outcome =
+        code === 'ERR_SCRIPT_EXECUTION_TIMEOUT' ? { timedOut: true } : { error: typeof message === 'string' ? message : String(error) };
     } finally {
       // Let go of the text and the pattern.
       Object.assign(context, { re: undefined, input: '' });
@@ -68,7 +72,12 @@ export class UserRegex {
 }
 
 function failure(outcome: { timedOut: true } | { error: string }, what: string): RegexFailure {
-  return { failed: 'timedOut' in outcome ? `the regex timed out after ${REGEX_TIME_LIMIT_MS} ms on ${what} (nested quantifiers?)` : `the regex failed on ${what}: ${outcome.error}` };
+  return {
+    failed:
+      'timedOut' in outcome
+        ? `the regex timed out after ${REGEX_TIME_LIMIT_MS} ms on ${what} (nested quantifiers?)`
+        : `the regex failed on ${what}: ${outcome.error}`,
+  };
 }
 
 const compiled = new Map<string, UserRegex>();

@@ -20,7 +20,10 @@ describe('Set up CUDA (what the CUDA execution provider still needs)', () => {
     const text = describeCudaSetup(setup).join('\n');
     assert.match(text, /libcublas\.so\.12, libcudnn\.so\.9/);
     // A bare copy of onnxruntime-node (as packaged) first gets its install script's dependencies.
-    assert.equal(setup.installCommand, 'npm install --omit=dev --no-package-lock --no-audit --no-fund --ignore-scripts && node script/install');
+    assert.equal(
+      setup.installCommand,
+      'npm install --omit=dev --no-package-lock --no-audit --no-fund --ignore-scripts && node script/install',
+    );
     assert.ok(text.includes(`cd ${folder} && ONNXRUNTIME_NODE_INSTALL=cuda12 npm install --omit=dev`));
   });
 
@@ -33,7 +36,11 @@ describe('Set up CUDA (what the CUDA execution provider still needs)', () => {
   });
 
   it('says CUDA is for Linux x64 only elsewhere', () => {
-    for (const [platform, arch] of [['darwin', 'arm64'], ['win32', 'x64'], ['linux', 'arm64']] as const) {
+    for (const [platform, arch] of [
+      ['darwin', 'arm64'],
+      ['win32', 'x64'],
+      ['linux', 'arm64'],
+    ] as const) {
       const setup = cudaSetup(folder, platform, arch, () => new Set());
       assert.equal(setup.supported, false);
       assert.match(describeCudaSetup(setup)[0] ?? '', /Linux x64 only/);

@@ -66,7 +66,9 @@ export function cudaSetup(
 ): CudaSetup {
   const supported = platform === 'linux' && arch === 'x64';
   const binaryFolder = runtimeFolder ? path.join(runtimeFolder, 'bin', 'napi-v6', 'linux', 'x64') : undefined;
-  const missingProviders = supported ? PROVIDER_LIBRARIES.filter((file) => !binaryFolder || !fs.existsSync(path.join(binaryFolder, file))) : [];
+  const missingProviders = supported
+    ? PROVIDER_LIBRARIES.filter((file) => !binaryFolder || !fs.existsSync(path.join(binaryFolder, file)))
+    : [];
   const known = supported ? loadable() : new Set<string>();
   const missingSystem = supported ? SYSTEM_LIBRARIES.filter((name) => !known.has(name)) : [];
   return {
@@ -99,17 +101,27 @@ export function describeCudaSetup(setup: CudaSetup): string[] {
   if (!setup.supported) return ['onnxruntime-node has a CUDA execution provider on Linux x64 only: here local models run on the CPU.'];
   const lines: string[] = [];
   if (setup.missingSystem.length > 0) {
-    lines.push(`Not found by the dynamic loader: ${setup.missingSystem.join(', ')}. Install the CUDA 12 runtime and cuBLAS, and cuDNN 9 (NVIDIA's packages), or add their folders to LD_LIBRARY_PATH.`);
+    lines.push(
+      `Not found by the dynamic loader: ${setup.missingSystem.join(', ')}. Install the CUDA 12 runtime and cuBLAS, and cuDNN 9 (NVIDIA's packages), or add their folders to LD_LIBRARY_PATH.`,
+    );
   } else {
     lines.push('CUDA 12 and cuDNN 9 libraries: found.');
   }
   if (!setup.runtimeFolder) lines.push('onnxruntime-node could not be found beside the extension.');
   else if (setup.missingProviders.length > 0) {
-    lines.push(`onnxruntime's CUDA provider libraries are missing (${setup.missingProviders.join(', ')}). Fetch them once from NuGet (needs Node.js, npm and the internet):`);
-    lines.push(`  cd ${setup.runtimeFolder} && ${Object.entries(setup.installEnvironment).map(([key, value]) => `${key}=${value}`).join(' ')} ${setup.installCommand}`);
+    lines.push(
+      `onnxruntime's CUDA provider libraries are missing (${setup.missingProviders.join(', ')}). Fetch them once from NuGet (needs Node.js, npm and the internet):`,
+    );
+    lines.push(
+      `  cd ${setup.runtimeFolder} && ${Object.entries(setup.installEnvironment)
+        .map(([key, value]) => `${key}=${value}`)
+        .join(' ')} ${setup.installCommand}`,
+    );
   } else {
     lines.push(`onnxruntime's CUDA provider libraries: installed in ${setup.runtimeFolder}.`);
   }
-  lines.push('Then reload the VS Code window (the CLI picks them up on its next run): with executionProvider auto (the default) or cuda, local models start on the GPU, and the log says which provider each model uses.');
+  lines.push(
+    'Then reload the VS Code window (the CLI picks them up on its next run): with executionProvider auto (the default) or cuda, local models start on the GPU, and the log says which provider each model uses.',
+  );
   return lines;
 }

@@ -90,8 +90,13 @@ export class LocalModel {
     readonly info: LoadedInfo,
   ) {
     const { layers } = folder.config;
-    this.cacheNames = Array.from({ length: layers }, (_, layer) => [`past_key_values.${layer}.key`, `past_key_values.${layer}.value`]).flat();
-    this.fetches = cacheUpdates ? ['logits', ...this.cacheNames.map((name) => cacheUpdates.get(name) as string)] : ['logits', ...this.cacheNames.map(presentName)];
+    this.cacheNames = Array.from({ length: layers }, (_, layer) => [
+      `past_key_values.${layer}.key`,
+      `past_key_values.${layer}.value`,
+    ]).flat();
+    this.fetches = cacheUpdates
+      ? ['logits', ...this.cacheNames.map((name) => cacheUpdates.get(name) as string)]
+      : ['logits', ...this.cacheNames.map(presentName)];
   }
 
   private readonly cacheNames: string[];
@@ -141,8 +146,11 @@ export class LocalModel {
         session = await create([{ name: 'cuda', deviceId: options.deviceId ?? 0 }, 'cpu']);
         provider = 'cuda';
       } catch (error) {
-        const reason = error instanceof Error ? error.message.split('\n')[0] ?? error.message : String(error);
-        if (options.executionProvider === 'cuda') throw new ModelFolderError(`The CUDA execution provider could not start: ${reason}. Run "Chainscope: Set up CUDA" or use chainscope.local.executionProvider = cpu.`);
+        const reason = error instanceof Error ? (error.message.split('\n')[0] ?? error.message) : String(error);
+        if (options.executionProvider === 'cuda')
+          throw new ModelFolderError(
+            `The CUDA execution provider could not start: ${reason}. Run "Chainscope: Set up CUDA" or use chainscope.local.executionProvider = cpu.`,
+          );
         fallbackReason = reason;
         session = await create(['cpu']);
       }
@@ -186,11 +194,20 @@ export class LocalModel {
       const value = this.folder.tokenizerConfig[key];
       return typeof value === 'string' ? value : (value as { content?: string } | undefined)?.content;
     };
-    return this.template.render({ messages, add_generation_prompt: true, bos_token: special('bos_token') ?? '', eos_token: special('eos_token') ?? '' });
+    return this.template.render({
+      messages,
+      add_generation_prompt: true,
+      bos_token: special('bos_token') ?? '',
+      eos_token: special('eos_token') ?? '',
+    });
   }
 
   private int64(values: ArrayLike<number>, dims: number[]): Ort.Tensor {
-    return new this.ort.Tensor('int64', BigInt64Array.from(Array.from(values), (value) => BigInt(value)), dims);
+    return new this.ort.Tensor(
+      'int64',
+      BigInt64Array.from(Array.from(values), (value) => BigInt(value)),
+      dims,
+    );
   }
 
   private newCache(): GrowingCache {
@@ -210,7 +227,11 @@ export class LocalModel {
       input_ids: this.int64(rows.flat(), [batch, length]),
       attention_mask: this.int64(new Array<number>(batch * (past + length)).fill(1), [batch, past + length]),
     };
-    if (this.feedsPositionIds) feeds.position_ids = this.int64(rows.flatMap(() => Array.from({ length }, (_, j) => past + j)), [batch, length]);
+    if (this.feedsPositionIds)
+      feeds.position_ids = this.int64(
+        rows.flatMap(() => Array.from({ length }, (_, j) => past + j)),
+        [batch, length],
+      );
     for (const name of this.cacheNames) feeds[name] = new this.ort.Tensor('float32', cache.view(name), [batch, kvHeads, past, headDim]);
     const output = await this.session.run(feeds, this.fetches);
     const arrays: Record<string, Float32Array> = {};
@@ -267,13 +288,20 @@ export class LocalModel {
    * Samples n chains of one prompt together. Each finished chain is handed to `onChain` at once; rows
    * that finish leave the batch, so they stop costing work. `isCancelled` is checked before every step.
    */
-  async generate(request: GenerateRequest, isCancelled: () => boolean, onChain: (chain: GeneratedChain) => void, trace: StepTrace = {}): Promise<{ cancelled: boolean; prefillMs: number; reusedTokens: number }> {
+  async generate(
+    request: GenerateRequest,
+    isCancelled: () => boolean,
+    onChain: (chain: GeneratedChain) => void,
+    trace: StepTrace = {},
+  ): Promise<{ cancelled: boolean; prefillMs: number; reusedTokens: number }> {
     const started = performance.now();
     const { maxPositions, eosTokenIds, vocabSize } = this.folder.config;
     const promptLength = request.promptIds.length;
     if (promptLength === 0) throw new ModelFolderError('The prompt is empty.');
     if (promptLength + 1 > maxPositions) {
-      throw new ModelFolderError(`The prompt is ${promptLength} tokens, longer than ${this.folder.name}'s context of ${maxPositions} positions.`);
+      throw new ModelFolderError(
+        `The prompt is ${promptLength} tokens, longer than ${this.folder.name}'s context of ${maxPositions} positions.`,
+      );
     }
     const maxNew = Math.min(request.maxNewTokens, maxPositions - promptLength);
     const { cache: prompt, lastLogits, reused } = await this.prefill(request.promptIds);
@@ -290,18 +318,34 @@ export class LocalModel {
       tokens: number[];
       logits: Float32Array;
     }
-    let active: Row[] = Array.from({ length: request.n }, (_, i) => ({ sample: request.firstSample + i, random: seededRandom(seedOf(i)), tokens: [], logits: lastLogits }));
+    let active: Row[] = Array.from({ length: request.n }, (_, i) => ({
+      sample: request.firstSample + i,
+      random: seededRandom(seedOf(i)),
+      tokens: [],
+      logits: lastLogits,
+    }));
     // The prompt's cache replicated to n rows, with room for every new position when the model's
     // new positions are read alone (else each step's present.* outputs replace it).
     const cache = this.newCache();
     cache.start(prompt, promptLength, promptLength, request.n, this.cacheUpdates ? promptLength + maxNew : promptLength);
     const finish = (row: Row, text: string, reason: GeneratedChain['finishReason']): void => {
-      onChain({ sample: row.sample, tokens: row.tokens, text, finishReason: reason, promptTokens: promptLength, completionTokens: row.tokens.length, latencyMs: performance.now() - started });
+      onChain({
+        sample: row.sample,
+        tokens: row.tokens,
+        text,
+        finishReason: reason,
+        promptTokens: promptLength,
+        completionTokens: row.tokens.length,
+        latencyMs: performance.now() - started,
+      });
     };
 
     for (let step = 0; step < maxNew && active.length > 0; step++) {
       if (isCancelled()) return { cancelled: true, prefillMs, reusedTokens: reused };
-      trace.onLogits?.(step, active.map((row) => ({ sample: row.sample, logits: row.logits })));
+      trace.onLogits?.(
+        step,
+        active.map((row) => ({ sample: row.sample, logits: row.logits })),
+      );
       const keep: number[] = [];
       const next: Row[] = [];
       const eosAllowed = step >= (request.minNewTokens ?? 0);
@@ -337,7 +381,10 @@ export class LocalModel {
       // Finished rows leave the batch: the next step runs only the chains still going.
       if (keep.length < active.length) cache.keepRows(keep);
       active = next;
-      const data = await this.forward(active.map((row) => [row.tokens[row.tokens.length - 1] as number]), cache);
+      const data = await this.forward(
+        active.map((row) => [row.tokens[row.tokens.length - 1] as number]),
+        cache,
+      );
       active.forEach((row, i) => {
         row.logits = data.subarray(i * vocabSize, (i + 1) * vocabSize);
       });

@@ -13,7 +13,9 @@ function flatten(nested: Nested): Float32Array {
 
 let counter = 0;
 function positions(rows: number, count: number): Nested {
-  return Array.from({ length: rows }, () => Array.from({ length: HEADS }, () => Array.from({ length: count }, () => Array.from({ length: DIM }, () => ++counter))));
+  return Array.from({ length: rows }, () =>
+    Array.from({ length: HEADS }, () => Array.from({ length: count }, () => Array.from({ length: DIM }, () => ++counter))),
+  );
 }
 
 describe('GrowingCache (the batch key/value cache kept between decoding steps)', () => {
@@ -22,13 +24,7 @@ describe('GrowingCache (the batch key/value cache kept between decoding steps)',
     const cache = new GrowingCache(names, HEADS, DIM);
     // A one-row source of 5 positions, of which the first 4 are kept (a shared prompt prefix).
     const source = Object.fromEntries(names.map((name) => [name, positions(1, 5)])) as Record<string, Nested>;
-    cache.start(
-      Object.fromEntries(names.map((name) => [name, flatten(source[name] as Nested)])),
-      5,
-      4,
-      3,
-      10,
-    );
+    cache.start(Object.fromEntries(names.map((name) => [name, flatten(source[name] as Nested)])), 5, 4, 3, 10);
     const reference: Record<string, Nested> = Object.fromEntries(
       names.map((name) => [name, Array.from({ length: 3 }, () => (source[name] as Nested)[0]!.map((head) => head.slice(0, 4)))]),
     );

@@ -26,8 +26,15 @@ export class GrowingCache {
    * Starts `rows` identical rows from the first `length` positions of a one-row cache whose arrays hold
    * `sourceLength` positions each (absent: an empty cache), with room for `capacity` positions per row.
    */
-  start(source: Readonly<Record<string, Float32Array>> | undefined, sourceLength: number, length: number, rows: number, capacity: number): void {
-    if (length > sourceLength || length > capacity) throw new RangeError(`cannot start ${length} positions from ${sourceLength} with room for ${capacity}`);
+  start(
+    source: Readonly<Record<string, Float32Array>> | undefined,
+    sourceLength: number,
+    length: number,
+    rows: number,
+    capacity: number,
+  ): void {
+    if (length > sourceLength || length > capacity)
+      throw new RangeError(`cannot start ${length} positions from ${sourceLength} with room for ${capacity}`);
     const head = this.headDim;
     const block = length * head;
     for (const name of this.names) {
@@ -35,7 +42,8 @@ export class GrowingCache {
       const from = source?.[name];
       if (length > 0) {
         if (!from || from.length < this.kvHeads * sourceLength * head) throw new RangeError(`cache ${name} is missing or too short`);
-        for (let h = 0; h < this.kvHeads; h++) buffer.set(from.subarray(h * sourceLength * head, h * sourceLength * head + block), h * block);
+        for (let h = 0; h < this.kvHeads; h++)
+          buffer.set(from.subarray(h * sourceLength * head, h * sourceLength * head + block), h * block);
         const rowSize = this.kvHeads * block;
         for (let row = 1; row < rows; row++) buffer.copyWithin(row * rowSize, 0, rowSize);
       }
@@ -63,7 +71,8 @@ export class GrowingCache {
       const buffer = this.buffers.get(name);
       const update = updates[name];
       if (!buffer || buffer.length < blocks * newBlock) throw new RangeError(`cache ${name} has no room for ${added} more positions`);
-      if (!update || update.length !== blocks * addedBlock) throw new RangeError(`update of ${name} has ${update?.length ?? 0} values, expected ${blocks * addedBlock}`);
+      if (!update || update.length !== blocks * addedBlock)
+        throw new RangeError(`update of ${name} has ${update?.length ?? 0} values, expected ${blocks * addedBlock}`);
       // From the last block down, so that no block is overwritten before it has moved.
       for (let block = blocks - 1; block >= 0; block--) {
         if (block > 0 && oldBlock > 0) buffer.copyWithin(block * newBlock, block * oldBlock, block * oldBlock + oldBlock);
@@ -80,7 +89,8 @@ export class GrowingCache {
   replace(presents: Readonly<Record<string, Float32Array>>, length: number): void {
     for (const name of this.names) {
       const present = presents[name];
-      if (!present || present.length !== this.rowCount * this.kvHeads * length * this.headDim) throw new RangeError(`present ${name} does not hold ${length} positions`);
+      if (!present || present.length !== this.rowCount * this.kvHeads * length * this.headDim)
+        throw new RangeError(`present ${name} does not hold ${length} positions`);
       this.buffers.set(name, present);
     }
     this.positions = length;

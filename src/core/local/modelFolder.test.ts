@@ -48,7 +48,10 @@ describe('readModelFolder', () => {
   it('refuses a layer count the graph does not have in milliseconds, naming the file, key, value and graph', () => {
     const directory = modelWith({ num_hidden_layers: 999 });
     const { message, ms } = refusal(directory);
-    assert.equal(message, `${path.join(directory, 'config.json')}: num_hidden_layers is 999, but ${path.join(directory, 'onnx/model.onnx')} has past_key_values inputs for 4 layers. The config does not belong to this export.`);
+    assert.equal(
+      message,
+      `${path.join(directory, 'config.json')}: num_hidden_layers is 999, but ${path.join(directory, 'onnx/model.onnx')} has past_key_values inputs for 4 layers. The config does not belong to this export.`,
+    );
     assert.ok(ms < 1000, `${ms} ms`);
   });
 
@@ -58,7 +61,10 @@ describe('readModelFolder', () => {
       [{ num_hidden_layers: 2.5 }, /num_hidden_layers is 2\.5; it must be a whole number/],
       [{ vocab_size: '__inf__' }, /vocab_size is Infinity; it must be a whole number/],
       [{ num_attention_heads: -4 }, /num_attention_heads is -4;/],
-      [{ max_position_embeddings: 1e15 }, /max_position_embeddings is 1000000000000000; it must be a whole number from 1 to 1,000,000,000\./],
+      [
+        { max_position_embeddings: 1e15 },
+        /max_position_embeddings is 1000000000000000; it must be a whole number from 1 to 1,000,000,000\./,
+      ],
     ];
     for (const [changes, expected] of cases) {
       const { message, ms } = refusal(modelWith(changes));
@@ -69,7 +75,10 @@ describe('readModelFolder', () => {
   });
 
   it('refuses heads, head size and vocabulary that disagree with the cache inputs and logits', () => {
-    assert.match(refusal(modelWith({ num_key_value_heads: 4 })).message, /num_key_value_heads is 4, but .* has 2 key\/value heads \(past_key_values\.0\.key is \[batch_size, 2, past_sequence_length, 32\]\)/);
+    assert.match(
+      refusal(modelWith({ num_key_value_heads: 4 })).message,
+      /num_key_value_heads is 4, but .* has 2 key\/value heads \(past_key_values\.0\.key is \[batch_size, 2, past_sequence_length, 32\]\)/,
+    );
     fs.rmSync(path.join(folder, 'arith-tiny'), { recursive: true });
     assert.match(refusal(modelWith({ head_dim: 64 })).message, /head_dim is 64, but .* has heads of 32/);
     fs.rmSync(path.join(folder, 'arith-tiny'), { recursive: true });

@@ -39,7 +39,16 @@ export class ModelFolderError extends Error {
  * ONNX files in the order we prefer them: full precision, then quantized exports whose key/value cache
  * stays float32, then float16 exports (their cache is float16, which the decoder does not keep).
  */
-const ONNX_CANDIDATES = ['model.onnx', 'model_quantized.onnx', 'model_q8.onnx', 'model_int8.onnx', 'model_q4.onnx', 'decoder_model_merged.onnx', 'model_fp16.onnx', 'model_q4f16.onnx'];
+const ONNX_CANDIDATES = [
+  'model.onnx',
+  'model_quantized.onnx',
+  'model_q8.onnx',
+  'model_int8.onnx',
+  'model_q4.onnx',
+  'decoder_model_merged.onnx',
+  'model_fp16.onnx',
+  'model_q4f16.onnx',
+];
 
 function readJson(directory: string, file: string, required: true): Record<string, unknown>;
 function readJson(directory: string, file: string, required: false): Record<string, unknown> | undefined;
@@ -84,7 +93,9 @@ function optionalInteger(config: Record<string, unknown>, names: string[], file:
     if (value === undefined || value === null) continue;
     const limit = CONFIG_LIMITS[name] ?? Number.MAX_SAFE_INTEGER;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > limit) {
-      throw new ModelFolderError(`${file}: ${name} is ${typeof value === 'number' ? String(value) : JSON.stringify(value)}; it must be a whole number from 1 to ${limit.toLocaleString('en-US')}.`);
+      throw new ModelFolderError(
+        `${file}: ${name} is ${typeof value === 'number' ? String(value) : JSON.stringify(value)}; it must be a whole number from 1 to ${limit.toLocaleString('en-US')}.`,
+      );
     }
     return { value, key: name };
   }
@@ -104,7 +115,13 @@ type ConfigKeys = Record<'layers' | 'kvHeads' | 'headDim' | 'vocabSize', string>
  * config.json against the ONNX graph's own inputs and outputs, before anything is allocated from it:
  * one past_key_values.N.key/value pair per layer, cache inputs [batch, kvHeads, past, headDim], logits [batch, sequence, vocab].
  */
-export function checkConfigAgainstGraph(config: ModelConfig, keys: ConfigKeys, graph: GraphSignature, configFile: string, onnxFile: string): void {
+export function checkConfigAgainstGraph(
+  config: ModelConfig,
+  keys: ConfigKeys,
+  graph: GraphSignature,
+  configFile: string,
+  onnxFile: string,
+): void {
   const layers = new Set<number>();
   for (const name of graph.inputs.keys()) {
     const match = /^past_key_values\.(\d+)\.(?:key|value)$/.exec(name);
@@ -119,12 +136,15 @@ export function checkConfigAgainstGraph(config: ModelConfig, keys: ConfigKeys, g
   const cache = graph.inputs.get('past_key_values.0.key')?.dims;
   if (cache?.length === 4) {
     const [, heads, , headDim] = cache;
-    if (typeof heads === 'number' && heads !== config.kvHeads) throw mismatch(keys.kvHeads, config.kvHeads, `has ${heads} key/value heads (past_key_values.0.key is [${cache.join(', ')}])`);
-    if (typeof headDim === 'number' && headDim !== config.headDim) throw mismatch(keys.headDim, config.headDim, `has heads of ${headDim} (past_key_values.0.key is [${cache.join(', ')}])`);
+    if (typeof heads === 'number' && heads !== config.kvHeads)
+      throw mismatch(keys.kvHeads, config.kvHeads, `has ${heads} key/value heads (past_key_values.0.key is [${cache.join(', ')}])`);
+    if (typeof headDim === 'number' && headDim !== config.headDim)
+      throw mismatch(keys.headDim, config.headDim, `has heads of ${headDim} (past_key_values.0.key is [${cache.join(', ')}])`);
   }
   const logits = graph.outputs.get('logits')?.dims;
   const vocab = logits?.[logits.length - 1];
-  if (typeof vocab === 'number' && vocab !== config.vocabSize) throw mismatch(keys.vocabSize, config.vocabSize, `gives logits over ${vocab} tokens`);
+  if (typeof vocab === 'number' && vocab !== config.vocabSize)
+    throw mismatch(keys.vocabSize, config.vocabSize, `gives logits over ${vocab} tokens`);
 }
 
 /**
@@ -135,14 +155,20 @@ export function checkConfigAgainstGraph(config: ModelConfig, keys: ConfigKeys, g
 export function readModelFolder(directory: string): ModelFolder {
   if (!fs.existsSync(directory)) throw new ModelFolderError(`Model folder not found: ${directory}`);
   if (!fs.statSync(directory).isDirectory()) throw new ModelFolderError(`${directory} is a file, not a model folder.`);
-  if (fs.readdirSync(directory).length === 0) throw new ModelFolderError(`The model folder ${directory} is empty: it needs config.json, tokenizer.json, tokenizer_config.json and onnx/model.onnx.`);
+  if (fs.readdirSync(directory).length === 0)
+    throw new ModelFolderError(
+      `The model folder ${directory} is empty: it needs config.json, tokenizer.json, tokenizer_config.json and onnx/model.onnx.`,
+    );
   const raw = readJson(directory, 'config.json', true);
   const configFile = path.join(directory, 'config.json');
   const heads = integer(raw, ['num_attention_heads', 'n_head'], configFile);
   const hidden = integer(raw, ['hidden_size', 'n_embd'], configFile);
   const headDimSet = optionalInteger(raw, ['head_dim'], configFile);
   const headDim = headDimSet?.value ?? hidden.value / heads.value;
-  if (!Number.isInteger(headDim)) throw new ModelFolderError(`${configFile}: hidden_size ${hidden.value} is not a multiple of ${heads.value} heads, and there is no head_dim.`);
+  if (!Number.isInteger(headDim))
+    throw new ModelFolderError(
+      `${configFile}: hidden_size ${hidden.value} is not a multiple of ${heads.value} heads, and there is no head_dim.`,
+    );
   const layers = integer(raw, ['num_hidden_layers', 'n_layer'], configFile);
   const kvHeads = optionalInteger(raw, ['num_key_value_heads'], configFile) ?? heads;
   const vocabSize = integer(raw, ['vocab_size'], configFile);
@@ -170,11 +196,18 @@ export function readModelFolder(directory: string): ModelFolder {
   const onnxName = ONNX_CANDIDATES.find((name) => fs.existsSync(path.join(onnxDirectory, name)));
   if (!onnxName) {
     const present = fs.readdirSync(onnxDirectory).filter((name) => name.endsWith('.onnx'));
-    throw new ModelFolderError(`No usable ONNX file in ${onnxDirectory}: expected ${ONNX_CANDIDATES.slice(0, 3).join(', ')}…${present.length ? ` (found ${present.join(', ')})` : ''}.`);
+    throw new ModelFolderError(
+      `No usable ONNX file in ${onnxDirectory}: expected ${ONNX_CANDIDATES.slice(0, 3).join(', ')}…${present.length ? ` (found ${present.join(', ')})` : ''}.`,
+    );
   }
   const onnxFile = path.join(onnxDirectory, onnxName);
   const graph = readGraphSignature(onnxFile);
-  const keys: ConfigKeys = { layers: layers.key, kvHeads: kvHeads.key, headDim: headDimSet?.key ?? `${hidden.key} / ${heads.key}`, vocabSize: vocabSize.key };
+  const keys: ConfigKeys = {
+    layers: layers.key,
+    kvHeads: kvHeads.key,
+    headDim: headDimSet?.key ?? `${hidden.key} / ${heads.key}`,
+    vocabSize: vocabSize.key,
+  };
   if (graph) checkConfigAgainstGraph(config, keys, graph, configFile, onnxFile);
   const generationRaw = readJson(directory, 'generation_config.json', false) ?? {};
   const generation: ModelFolder['generation'] = {};
@@ -184,13 +217,33 @@ export function readModelFolder(directory: string): ModelFolder {
   if (typeof generationRaw.max_new_tokens === 'number') generation.maxNewTokens = generationRaw.max_new_tokens;
   // generation_config may name more end-of-generation tokens than config.json (e.g. an end-of-turn token).
   const fromGeneration = generationRaw.eos_token_id;
-  const more = typeof fromGeneration === 'number' ? [fromGeneration] : Array.isArray(fromGeneration) ? fromGeneration.filter((id): id is number => typeof id === 'number') : [];
+  const more =
+    typeof fromGeneration === 'number'
+      ? [fromGeneration]
+      : Array.isArray(fromGeneration)
+        ? fromGeneration.filter((id): id is number => typeof id === 'number')
+        : [];
   config.eosTokenIds = [...new Set([...config.eosTokenIds, ...more])];
-  return { directory, name: path.basename(directory), config, onnxFile, tokenizer, tokenizerConfig, ...(chatTemplate ? { chatTemplate } : {}), generation };
+  return {
+    directory,
+    name: path.basename(directory),
+    config,
+    onnxFile,
+    tokenizer,
+    tokenizerConfig,
+    ...(chatTemplate ? { chatTemplate } : {}),
+    generation,
+  };
 }
 
 /** Inputs a decoder export may declare, and which of them the generator feeds. */
-export function checkModelInputs(inputNames: readonly string[], outputNames: readonly string[], config: ModelConfig, file: string, inputTypes: ReadonlyMap<string, string> = new Map()): { positionIds: boolean } {
+export function checkModelInputs(
+  inputNames: readonly string[],
+  outputNames: readonly string[],
+  config: ModelConfig,
+  file: string,
+  inputTypes: ReadonlyMap<string, string> = new Map(),
+): { positionIds: boolean } {
   const known = new Set(['input_ids', 'attention_mask', 'position_ids']);
   // Matched by pattern, not by a set of every layer's names: the layer count comes from config.json.
   const isCache = (name: string): boolean => {
@@ -198,13 +251,20 @@ export function checkModelInputs(inputNames: readonly string[], outputNames: rea
     return !!match && Number(match[1]) < config.layers;
   };
   const unknown = inputNames.filter((name) => !known.has(name) && !isCache(name));
-  if (unknown.length > 0) throw new ModelFolderError(`${file} has inputs the loader does not understand: ${unknown.join(', ')} (expected input_ids, attention_mask, position_ids and past_key_values.N.key/value).`);
+  if (unknown.length > 0)
+    throw new ModelFolderError(
+      `${file} has inputs the loader does not understand: ${unknown.join(', ')} (expected input_ids, attention_mask, position_ids and past_key_values.N.key/value).`,
+    );
   if (!inputNames.includes('input_ids')) throw new ModelFolderError(`${file} has no input_ids input.`);
-  if (!inputNames.includes(`past_key_values.0.key`)) throw new ModelFolderError(`${file} takes no past_key_values: export it with a KV cache (Optimum's "text-generation-with-past").`);
-  if (!outputNames.includes('logits') || !outputNames.includes('present.0.key')) throw new ModelFolderError(`${file} must output logits and present.N.key/value.`);
+  if (!inputNames.includes(`past_key_values.0.key`))
+    throw new ModelFolderError(`${file} takes no past_key_values: export it with a KV cache (Optimum's "text-generation-with-past").`);
+  if (!outputNames.includes('logits') || !outputNames.includes('present.0.key'))
+    throw new ModelFolderError(`${file} must output logits and present.N.key/value.`);
   const cacheType = inputTypes.get('past_key_values.0.key');
   if (cacheType !== undefined && cacheType !== 'float32') {
-    throw new ModelFolderError(`${file} keeps its key/value cache in ${cacheType}; the local decoder keeps float32 caches: use the model.onnx, model_quantized.onnx or model_q4.onnx export of the same model.`);
+    throw new ModelFolderError(
+      `${file} keeps its key/value cache in ${cacheType}; the local decoder keeps float32 caches: use the model.onnx, model_quantized.onnx or model_q4.onnx export of the same model.`,
+    );
   }
   return { positionIds: inputNames.includes('position_ids') };
 }

@@ -8,7 +8,9 @@ import { exposeCacheUpdates, fields, lengthDelimited, varint, WIRE_BYTES, WIRE_V
 const root = path.resolve(__dirname, '../../..');
 const MODEL = path.join(root, 'testFixtures/models/arith-tiny');
 const GOLDEN = [132, 106, 207, 230, 163, 82, 163, 104, 218, 230, 134, 82, 304, 317, 347, 134, 82];
-const reference = JSON.parse(fs.readFileSync(path.join(root, 'testFixtures/models/arith-tiny.reference.json'), 'utf8')) as { prompt_ids: number[] };
+const reference = JSON.parse(fs.readFileSync(path.join(root, 'testFixtures/models/arith-tiny.reference.json'), 'utf8')) as {
+  prompt_ids: number[];
+};
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
 const message = (...parts: (number[] | Uint8Array)[]): Uint8Array => Buffer.concat(parts.map((part) => Uint8Array.from(part)));
@@ -32,7 +34,13 @@ function copyField(bytes: Uint8Array, field: Field): Uint8Array {
 
 /** A one-layer graph: present.0.key made by `op` from past_key_values.0.key and a new key. */
 function tinyGraph(op: string, axis: number): Uint8Array {
-  const node = message(stringField(1, 'past_key_values.0.key'), stringField(1, 'new_key'), stringField(2, 'present.0.key'), stringField(4, op), lengthDelimited(5, [...stringField(1, 'axis'), ...intField(3, axis)]));
+  const node = message(
+    stringField(1, 'past_key_values.0.key'),
+    stringField(1, 'new_key'),
+    stringField(2, 'present.0.key'),
+    stringField(4, op),
+    lengthDelimited(5, [...stringField(1, 'axis'), ...intField(3, axis)]),
+  );
   const tensorFloat = lengthDelimited(2, lengthDelimited(1, intField(1, 1)));
   const graph = message(
     lengthDelimited(1, node),
@@ -48,7 +56,8 @@ function graphOutputs(model: Uint8Array): string[] {
     if (field.number !== 7) continue;
     for (const graphField of fields(model, field.start, field.end)) {
       if (graphField.number !== 12) continue;
-      for (const info of fields(model, graphField.start, graphField.end)) if (info.number === 1) names.push(new TextDecoder().decode(model.subarray(info.start, info.end)));
+      for (const info of fields(model, graphField.start, graphField.end))
+        if (info.number === 1) names.push(new TextDecoder().decode(model.subarray(info.start, info.end)));
     }
   }
   return names;
@@ -69,7 +78,12 @@ function externalReferences(model: Uint8Array): { location: string; offset: numb
         const [key, value] = [...fields(model, tensorField.start, tensorField.end)].map((entry) => decode(model, entry));
         entries.set(key ?? '', value ?? '');
       }
-      if (entries.size > 0) references.push({ location: entries.get('location') ?? '', offset: Number(entries.get('offset')), length: Number(entries.get('length')) });
+      if (entries.size > 0)
+        references.push({
+          location: entries.get('location') ?? '',
+          offset: Number(entries.get('offset')),
+          length: Number(entries.get('length')),
+        });
     }
   }
   return references;
@@ -96,10 +110,19 @@ function withExternalData(source: string, target: string): { onnxBytes: number; 
         graphParts.push(copyField(model, graphField));
         continue;
       }
-      const tensorParts = [...fields(model, graphField.start, graphField.end)].filter((f) => f.number !== 9).map((f) => copyField(model, f));
+      const tensorParts = [...fields(model, graphField.start, graphField.end)]
+        .filter((f) => f.number !== 9)
+        .map((f) => copyField(model, f));
       const entry = (key: string, value: string): number[] => lengthDelimited(13, [...stringField(1, key), ...stringField(2, value)]);
       const length = raw.end - raw.start;
-      tensorParts.push(Uint8Array.from([...entry('location', 'model.onnx_data'), ...entry('offset', String(offset)), ...entry('length', String(length)), ...intField(14, 1)]));
+      tensorParts.push(
+        Uint8Array.from([
+          ...entry('location', 'model.onnx_data'),
+          ...entry('offset', String(offset)),
+          ...entry('length', String(length)),
+          ...intField(14, 1),
+        ]),
+      );
       data.push(model.subarray(raw.start, raw.end));
       offset += length;
       graphParts.push(Uint8Array.from(lengthDelimited(5, message(...tensorParts))));
@@ -117,7 +140,7 @@ function withExternalData(source: string, target: string): { onnxBytes: number; 
 describe('exposing the new cache positions of an ONNX decoder', function () {
   this.timeout(60_000);
 
-  it('finds, in the embedded model, the Concat that extends each layer\'s key and value cache, and leaves the weights in the file', () => {
+  it("finds, in the embedded model, the Concat that extends each layer's key and value cache, and leaves the weights in the file", () => {
     const file = path.join(MODEL, 'onnx/model.onnx');
     const exposed = exposeCacheUpdates(file);
     assert.ok(exposed);
@@ -171,7 +194,18 @@ describe('exposing the new cache positions of an ONNX decoder', function () {
         try {
           assert.equal(model.info.cacheReads, readWholeCache ? 'present' : 'new-positions');
           const chains: number[][] = [];
-          await model.generate({ promptIds: reference.prompt_ids, n: 1, firstSample: 0, maxNewTokens: 40, sampling: { temperature: 0, topK: 0, topP: 1 }, stop: [] }, () => false, (chain) => chains.push(chain.tokens));
+          await model.generate(
+            {
+              promptIds: reference.prompt_ids,
+              n: 1,
+              firstSample: 0,
+              maxNewTokens: 40,
+              sampling: { temperature: 0, topK: 0, topP: 1 },
+              stop: [],
+            },
+            () => false,
+            (chain) => chains.push(chain.tokens),
+          );
           assert.deepEqual(chains, [GOLDEN]);
         } finally {
           await model.dispose();

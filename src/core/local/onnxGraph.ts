@@ -72,7 +72,7 @@ function readVarint(bytes: Uint8Array, at: number): { value: number; next: numbe
 
 /** The fields of the message at [start, end), in order, each read by `fieldAt(position)`. */
 function* walk(start: number, end: number, fieldAt: (at: number) => Field): Generator<Field> {
-  for (let at = start; at < end; ) {
+  for (let at = start; at < end;) {
     const field = fieldAt(at);
     if (field.end > end) throw new ProtobufError('field runs past its message');
     yield field;
@@ -190,7 +190,8 @@ function elementType(bytes: Uint8Array, start: number, end: number): number | un
     if (field.number !== VALUE_INFO_TYPE || field.wire !== WIRE_BYTES) continue;
     for (const type of fields(bytes, field.start, field.end)) {
       if (type.number !== TYPE_TENSOR || type.wire !== WIRE_BYTES) continue;
-      for (const tensor of fields(bytes, type.start, type.end)) if (tensor.number === TENSOR_TYPE_ELEM && tensor.wire === WIRE_VARINT) return tensor.value;
+      for (const tensor of fields(bytes, type.start, type.end))
+        if (tensor.number === TENSOR_TYPE_ELEM && tensor.wire === WIRE_VARINT) return tensor.value;
     }
   }
   return undefined;
@@ -214,7 +215,10 @@ export function lengthDelimited(number: number, payload: readonly number[] | Uin
 /** A graph output with a name and a tensor element type, shape left to onnxruntime's inference. */
 function valueInfo(name: string, elemType: number): number[] {
   const tensorType = [...varint(TENSOR_TYPE_ELEM * 8 + WIRE_VARINT), ...varint(elemType)];
-  return [...lengthDelimited(VALUE_INFO_NAME, new TextEncoder().encode(name)), ...lengthDelimited(VALUE_INFO_TYPE, lengthDelimited(TYPE_TENSOR, tensorType))];
+  return [
+    ...lengthDelimited(VALUE_INFO_NAME, new TextEncoder().encode(name)),
+    ...lengthDelimited(VALUE_INFO_TYPE, lengthDelimited(TYPE_TENSOR, tensorType)),
+  ];
 }
 
 export interface CacheUpdateOutputs {
@@ -239,7 +243,8 @@ class GraphSummary {
       for (const output of node.outputs) this.producers.set(output, node);
     } else if (number === GRAPH_INPUT || number === GRAPH_OUTPUT) {
       let name = '';
-      for (const info of fields(bytes, 0, bytes.length)) if (info.number === VALUE_INFO_NAME && info.wire === WIRE_BYTES) name = text(bytes, info);
+      for (const info of fields(bytes, 0, bytes.length))
+        if (info.number === VALUE_INFO_NAME && info.wire === WIRE_BYTES) name = text(bytes, info);
       if (number === GRAPH_INPUT) this.inputs.add(name);
       else this.outputs.set(name, elementType(bytes, 0, bytes.length));
     }
@@ -286,7 +291,8 @@ function externalized(file: FileWindow, initializer: Field, location: string): U
     kept.push(file.bytes(field.tagStart, field.end));
   }
   if (!raw || raw.end === raw.start || dataType === DATA_TYPE_STRING) return undefined;
-  const entry = (key: string, value: string): number[] => lengthDelimited(TENSOR_EXTERNAL_DATA, [...lengthDelimited(ENTRY_KEY, utf8(key)), ...lengthDelimited(ENTRY_VALUE, utf8(value))]);
+  const entry = (key: string, value: string): number[] =>
+    lengthDelimited(TENSOR_EXTERNAL_DATA, [...lengthDelimited(ENTRY_KEY, utf8(key)), ...lengthDelimited(ENTRY_VALUE, utf8(value))]);
   kept.push(
     Uint8Array.from([
       ...entry('location', location),
@@ -322,7 +328,10 @@ export function exposeCacheUpdates(file: string): CacheUpdateOutputs | undefined
       if (graphIndex !== undefined) return undefined; // one graph per model
       graphIndex = modelParts.length;
       for (const graphField of window.fields(field.start, field.end)) {
-        const tensor = graphField.number === GRAPH_INITIALIZER && graphField.wire === WIRE_BYTES ? externalized(window, graphField, path.basename(file)) : undefined;
+        const tensor =
+          graphField.number === GRAPH_INITIALIZER && graphField.wire === WIRE_BYTES
+            ? externalized(window, graphField, path.basename(file))
+            : undefined;
         if (tensor) {
           graphParts.push(Uint8Array.from(lengthDelimited(GRAPH_INITIALIZER, tensor)));
           continue;

@@ -3,7 +3,12 @@ import type { GeneratedChain, GenerateRequest, LoadedInfo, LoadOptions } from '.
 
 export type ToWorker =
   | { type: 'load'; directory: string; options: LoadOptions }
-  | { type: 'generate'; id: number; prompt: { text?: string; messages?: { role: string; content: string }[] }; request: Omit<GenerateRequest, 'promptIds'> }
+  | {
+      type: 'generate';
+      id: number;
+      prompt: { text?: string; messages?: { role: string; content: string }[] };
+      request: Omit<GenerateRequest, 'promptIds'>;
+    }
   | { type: 'cancel'; id: number }
   | { type: 'dispose' };
 

@@ -46,7 +46,11 @@ port.on('message', (message: ToWorker) => {
           }
           const text = message.prompt.messages ? model.renderChat(message.prompt.messages) : (message.prompt.text ?? '');
           const promptIds = model.encode(text);
-          const outcome = await model.generate({ ...message.request, promptIds }, () => cancelled.has(id), (chain) => send({ type: 'chain', id, chain }));
+          const outcome = await model.generate(
+            { ...message.request, promptIds },
+            () => cancelled.has(id),
+            (chain) => send({ type: 'chain', id, chain }),
+          );
           send({ type: 'done', id, ...outcome });
         } catch (error) {
           fail(error, id);

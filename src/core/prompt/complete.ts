@@ -81,7 +81,9 @@ export function completionsAt(text: string, position: Position, document: Prompt
   if (keyMatch) {
     const container = parents.at(-1) ?? '';
     if (parents.length >= 2 && (container === 'input' || container === 'vars') && (parents[0] === 'cases' || parents[0] === 'examples')) {
-      return variableCompletions(document).filter((item) => item.kind === 'variable').map((item) => ({ ...item, insertText: `${item.label}: ` }));
+      return variableCompletions(document)
+        .filter((item) => item.kind === 'variable')
+        .map((item) => ({ ...item, insertText: `${item.label}: ` }));
     }
     const keys = KEYS_BY_PARENT[parents.length <= 1 ? container : ''] ?? [];
     if (parents.length > 1) return [];

@@ -50,22 +50,41 @@ describe('outline and folding', () => {
 
   it('lists variants, examples, cases and role sections', () => {
     const symbols = outline(document);
-    assert.deepEqual(symbols.map((s) => s.name), ['variants', 'examples', 'cases', 'template']);
+    assert.deepEqual(
+      symbols.map((s) => s.name),
+      ['variants', 'examples', 'cases', 'template'],
+    );
     const cases = symbols.find((s) => s.name === 'cases');
-    assert.deepEqual(cases?.children.map((c) => c.name), ['张三', '李四', '王芳']);
+    assert.deepEqual(
+      cases?.children.map((c) => c.name),
+      ['张三', '李四', '王芳'],
+    );
     assert.equal(cases?.children[0]?.range.start.line, 17);
-    assert.deepEqual(symbols.at(-1)?.children.map((c) => c.name), ['system', 'user']);
+    assert.deepEqual(
+      symbols.at(-1)?.children.map((c) => c.name),
+      ['system', 'user'],
+    );
   });
 
   it('names unnamed cases by position', () => {
-    const { document: unnamed } = parsePrompt('---\ncases:\n  - {input: {q: 1}, expected: 1}\n  - {input: {q: 2}, expected: 2}\n---\n{{q}}\n');
-    assert.deepEqual(outline(unnamed).find((s) => s.name === 'cases')?.children.map((c) => c.name), ['case 1', 'case 2']);
+    const { document: unnamed } = parsePrompt(
+      '---\ncases:\n  - {input: {q: 1}, expected: 1}\n  - {input: {q: 2}, expected: 2}\n---\n{{q}}\n',
+    );
+    assert.deepEqual(
+      outline(unnamed)
+        .find((s) => s.name === 'cases')
+        ?.children.map((c) => c.name),
+      ['case 1', 'case 2'],
+    );
   });
 
   it('folds the frontmatter, blocks, items and sections', () => {
     const ranges = foldingRanges(document);
     assert.ok(ranges.some((r) => r.startLine === 0 && r.endLine === document.templateLine - 1));
-    assert.ok(ranges.some((r) => r.startLine === 17 && r.endLine === 19), JSON.stringify(ranges));
+    assert.ok(
+      ranges.some((r) => r.startLine === 17 && r.endLine === 19),
+      JSON.stringify(ranges),
+    );
     assert.ok(ranges.every((r) => r.endLine > r.startLine));
   });
 });

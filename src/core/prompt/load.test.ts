@@ -22,42 +22,74 @@ describe('loadPrompt', () => {
     const fs = memoryFs({ '/w/data/q.jsonl': '{"q": "1+1", "answer": 2, "tag": "easy"}\n\n{"q": "2+2", "answer": 4}\n' });
     const loaded = await loadPrompt('/w/a.prompt', text, fs);
     assert.deepEqual(loaded.diagnostics, []);
-    assert.deepEqual(loaded.cases.map((c) => [c.id, c.input, c.expected, c.origin?.line]), [
-      ['data/q.jsonl:1', { question: '1+1', q: '1+1', tag: 'easy' }, 2, 1],
-      ['data/q.jsonl:3', { question: '2+2', q: '2+2' }, 4, 3],
-    ]);
+    assert.deepEqual(
+      loaded.cases.map((c) => [c.id, c.input, c.expected, c.origin?.line]),
+      [
+        ['data/q.jsonl:1', { question: '1+1', q: '1+1', tag: 'easy' }, 2, 1],
+        ['data/q.jsonl:3', { question: '2+2', q: '2+2' }, 4, 3],
+      ],
+    );
   });
 
   it('loads CSV with quoted fields and picks the answer column by default', async () => {
     const text = '---\ndataset: d.csv\nlimit: 1\n---\n{{question}}\n';
     const fs = memoryFs({ '/w/d.csv': 'question,answer\n"Hello, world",hi\nsecond,2\n' });
     const loaded = await loadPrompt('/w/a.prompt', text, fs);
-    assert.deepEqual(loaded.cases.map((c) => [c.input.question, c.expected, c.origin?.line]), [['Hello, world', 'hi', 2], ['second', '2', 3]]);
+    assert.deepEqual(
+      loaded.cases.map((c) => [c.input.question, c.expected, c.origin?.line]),
+      [
+        ['Hello, world', 'hi', 2],
+        ['second', '2', 3],
+      ],
+    );
     // 'limit' belongs inside the dataset mapping: at top level it is an unknown key.
-    assert.deepEqual(loaded.diagnostics.map((d) => d.code), ['unknown-key']);
+    assert.deepEqual(
+      loaded.diagnostics.map((d) => d.code),
+      ['unknown-key'],
+    );
   });
 
   it('names the file and line of each bad row, and skips rows missing a variable', async () => {
-    const loaded = await loadPrompt(path.join(root, 'testFixtures/broken/bad-dataset.prompt'), await nodeFileSystem.readFile(path.join(root, 'testFixtures/broken/bad-dataset.prompt')), nodeFileSystem);
+    const loaded = await loadPrompt(
+      path.join(root, 'testFixtures/broken/bad-dataset.prompt'),
+      await nodeFileSystem.readFile(path.join(root, 'testFixtures/broken/bad-dataset.prompt')),
+      nodeFileSystem,
+    );
     const rows = loaded.diagnostics.filter((d) => d.file?.endsWith('bad-rows.jsonl'));
-    assert.deepEqual(rows.map((d) => d.range.start.line + 1), [2, 3, 4]);
+    assert.deepEqual(
+      rows.map((d) => d.range.start.line + 1),
+      [2, 3, 4],
+    );
     assert.match(rows[0]?.message ?? '', /^bad-rows\.jsonl:2: invalid JSON/);
     assert.match(rows[2]?.message ?? '', /^bad-rows\.jsonl:4: no value for question/);
     const summary = loaded.diagnostics.find((d) => d.code === 'dataset-rows');
     assert.match(summary?.message ?? '', /3 bad rows \(first at line 2\)/);
-    assert.deepEqual(loaded.cases.map((c) => c.expected), [2]);
+    assert.deepEqual(
+      loaded.cases.map((c) => c.expected),
+      [2],
+    );
   });
 
   it('reports a missing dataset at its path, and missing columns', async () => {
     const missing = await loadPrompt('/w/a.prompt', '---\ndataset: nope.jsonl\n---\n{{q}}\n', memoryFs({}));
-    assert.deepEqual(missing.diagnostics.map((d) => [d.code, d.range.start.line, d.range.start.character]), [['missing-file', 1, 9]]);
-    const columns = await loadPrompt('/w/a.prompt', '---\ndataset: d.jsonl\n---\n{{question}}\n', memoryFs({ '/w/d.jsonl': '{"questoin": "x", "expected": 1}\n' }));
+    assert.deepEqual(
+      missing.diagnostics.map((d) => [d.code, d.range.start.line, d.range.start.character]),
+      [['missing-file', 1, 9]],
+    );
+    const columns = await loadPrompt(
+      '/w/a.prompt',
+      '---\ndataset: d.jsonl\n---\n{{question}}\n',
+      memoryFs({ '/w/d.jsonl': '{"questoin": "x", "expected": 1}\n' }),
+    );
     assert.ok(columns.diagnostics.some((d) => d.code === 'dataset-column' && /did you mean 'questoin'/.test(d.message)));
   });
 
   it('reports a custom scorer file that does not exist', async () => {
     const loaded = await loadPrompt('/w/a.prompt', '---\nscorer: {type: custom, file: score.js}\n---\nx\n', memoryFs({}));
-    assert.deepEqual(loaded.diagnostics.map((d) => d.code), ['missing-file']);
+    assert.deepEqual(
+      loaded.diagnostics.map((d) => d.code),
+      ['missing-file'],
+    );
   });
 
   it('loads 150,000 JSONL and CSV rows (spreading them into push() used to overflow the stack)', async function () {
@@ -75,7 +107,11 @@ describe('loadPrompt', () => {
       assert.deepEqual(loaded.diagnostics, [], name);
       assert.equal(loaded.cases.length, count, name);
       const last = loaded.cases[count - 1];
-      assert.deepEqual([last?.input.q, Number(last?.expected), last?.origin?.line], [`${count - 1} + 1`, count, name === 'big.csv' ? count + 1 : count], name);
+      assert.deepEqual(
+        [last?.input.q, Number(last?.expected), last?.origin?.line],
+        [`${count - 1} + 1`, count, name === 'big.csv' ? count + 1 : count],
+        name,
+      );
     }
   });
 
@@ -104,31 +140,43 @@ describe('loadPrompt', () => {
     it('says a UTF-16 dataset is UTF-16, at its path', async () => {
       fs.writeFileSync(path.join(folder, 'd.jsonl'), Buffer.from(`\uFEFF${rows}`, 'utf16le'));
       const loaded = await load('d.jsonl');
-      assert.deepEqual(loaded.diagnostics.map((d) => [d.code, d.range.start.line, d.range.start.character, d.message]), [
-        ['encoding', 1, 9, 'Dataset d.jsonl: the file is UTF-16 (little-endian), not UTF-8: save it as UTF-8.'],
-      ]);
+      assert.deepEqual(
+        loaded.diagnostics.map((d) => [d.code, d.range.start.line, d.range.start.character, d.message]),
+        [['encoding', 1, 9, 'Dataset d.jsonl: the file is UTF-16 (little-endian), not UTF-8: save it as UTF-8.']],
+      );
       assert.deepEqual(loaded.cases, []);
     });
 
     it('says a JSONL dataset with CR-only line endings should use LF or CRLF; reads such a CSV, and a byte order mark', async () => {
       fs.writeFileSync(path.join(folder, 'cr.jsonl'), rows.replace(/\n/g, '\r'));
       const cr = await load('cr.jsonl');
-      assert.deepEqual(cr.diagnostics.map((d) => [d.code, d.message]), [['encoding', 'Dataset cr.jsonl: the file uses CR-only line endings (classic Mac): save it with LF or CRLF line endings.']]);
+      assert.deepEqual(
+        cr.diagnostics.map((d) => [d.code, d.message]),
+        [['encoding', 'Dataset cr.jsonl: the file uses CR-only line endings (classic Mac): save it with LF or CRLF line endings.']],
+      );
       fs.writeFileSync(path.join(folder, 'cr.csv'), 'q,answer\r1+1,2\r2+2,4\r');
       fs.writeFileSync(path.join(folder, 'bom.jsonl'), `\uFEFF${rows.replace(/\n/g, '\r\n')}`);
       for (const name of ['cr.csv', 'bom.jsonl']) {
         const loaded = await load(name);
         assert.deepEqual(loaded.diagnostics, [], name);
-        assert.deepEqual(loaded.cases.map((c) => [c.input.q, Number(c.expected)]), [['1+1', 2], ['2+2', 4]], name);
+        assert.deepEqual(
+          loaded.cases.map((c) => [c.input.q, Number(c.expected)]),
+          [
+            ['1+1', 2],
+            ['2+2', 4],
+          ],
+          name,
+        );
       }
     });
 
     it('says a dataset path that is a folder is a folder, at its path', async () => {
       fs.mkdirSync(path.join(folder, 'data.jsonl'));
       const loaded = await load('data.jsonl');
-      assert.deepEqual(loaded.diagnostics.map((d) => [d.code, d.range.start.line, d.range.start.character, d.range.end.character, d.message]), [
-        ['not-a-file', 1, 9, 19, 'Dataset data.jsonl is a folder, not a file.'],
-      ]);
+      assert.deepEqual(
+        loaded.diagnostics.map((d) => [d.code, d.range.start.line, d.range.start.character, d.range.end.character, d.message]),
+        [['not-a-file', 1, 9, 19, 'Dataset data.jsonl is a folder, not a file.']],
+      );
     });
   });
 });

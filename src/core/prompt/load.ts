@@ -47,9 +47,19 @@ export async function loadPrompt(file: string, text: string, fs: FileSystem): Pr
     const scorerPath = path.resolve(directory, scorer.file);
     const kind = await pathKind(fs, scorerPath);
     if (kind === 'missing') {
-      diagnostics.push({ range: scorer.range ?? zero(), severity: 'error', code: 'missing-file', message: `Scorer file not found: ${scorer.file} (looked for ${scorerPath}).` });
+      diagnostics.push({
+        range: scorer.range ?? zero(),
+        severity: 'error',
+        code: 'missing-file',
+        message: `Scorer file not found: ${scorer.file} (looked for ${scorerPath}).`,
+      });
     } else if (kind !== 'file') {
-      diagnostics.push({ range: scorer.range ?? zero(), severity: 'error', code: 'not-a-file', message: `Scorer ${notAFile(scorer.file, kind)}` });
+      diagnostics.push({
+        range: scorer.range ?? zero(),
+        severity: 'error',
+        code: 'not-a-file',
+        message: `Scorer ${notAFile(scorer.file, kind)}`,
+      });
     }
   }
   return { file, document: parsed.document, diagnostics, cases };
@@ -107,14 +117,17 @@ async function loadDataset(dataset: DatasetRef, directory: string, fs: FileSyste
   const take = (row: Row): void => {
     first ??= row;
     if (cases.length >= limit) return;
-    const absent = variables.filter((variable) => !(variable in parsed.document.inputDefaults) && !((dataset.inputMap?.[variable] ?? variable) in row.values));
+    const absent = variables.filter(
+      (variable) => !(variable in parsed.document.inputDefaults) && !((dataset.inputMap?.[variable] ?? variable) in row.values),
+    );
     if (absent.length > 0) {
       // A row without a variable would render a prompt with a hole in it: skip it, say where.
       const columns = absent.map((variable) => dataset.inputMap?.[variable] ?? variable).join(', ');
       bad.add(row.line, `no value for ${columns}; this row is skipped.`);
       return;
     }
-    const expectedKey = expectedField ?? (row.values.expected !== undefined ? 'expected' : row.values.answer !== undefined ? 'answer' : undefined);
+    const expectedKey =
+      expectedField ?? (row.values.expected !== undefined ? 'expected' : row.values.answer !== undefined ? 'answer' : undefined);
     const input: Vars = {};
     for (const variable of variables) {
       const column = dataset.inputMap?.[variable] ?? variable;
@@ -130,8 +143,12 @@ async function loadDataset(dataset: DatasetRef, directory: string, fs: FileSyste
   else readJsonlRows(content, bad, take);
 
   if (bad.count > 0) {
-    const listed = bad.count > MAX_ROW_DIAGNOSTICS ? `; the first ${MAX_ROW_DIAGNOSTICS} are reported in it` : '; see the problems reported in it';
-    error(`Dataset ${dataset.path} has ${bad.count} bad row${bad.count === 1 ? '' : 's'} (first at line ${bad.firstLine})${listed}.`, 'dataset-rows');
+    const listed =
+      bad.count > MAX_ROW_DIAGNOSTICS ? `; the first ${MAX_ROW_DIAGNOSTICS} are reported in it` : '; see the problems reported in it';
+    error(
+      `Dataset ${dataset.path} has ${bad.count} bad row${bad.count === 1 ? '' : 's'} (first at line ${bad.firstLine})${listed}.`,
+      'dataset-rows',
+    );
   }
   if (first) {
     const columns = Object.keys(first.values);
@@ -139,11 +156,17 @@ async function loadDataset(dataset: DatasetRef, directory: string, fs: FileSyste
       if (variable in parsed.document.inputDefaults) continue;
       const column = dataset.inputMap?.[variable] ?? variable;
       if (!columns.includes(column)) {
-        error(`Dataset ${dataset.path} has no column '${column}' for template variable '${variable}'${didYouMean(column, columns)} (columns: ${columns.join(', ')}).`, 'dataset-column');
+        error(
+          `Dataset ${dataset.path} has no column '${column}' for template variable '${variable}'${didYouMean(column, columns)} (columns: ${columns.join(', ')}).`,
+          'dataset-column',
+        );
       }
     }
     if (needsExpected && !cases.some((testCase) => testCase.expected !== undefined)) {
-      error(`Dataset ${dataset.path} has no '${expectedField ?? 'expected'}' column, but the '${parsed.document.scorer.type}' scorer needs one (set 'expected: <column>').`, 'dataset-column');
+      error(
+        `Dataset ${dataset.path} has no '${expectedField ?? 'expected'}' column, but the '${parsed.document.scorer.type}' scorer needs one (set 'expected: <column>').`,
+        'dataset-column',
+      );
     }
   } else if (bad.count === 0) {
     diagnostics.push({ range: dataset.range, severity: 'warning', code: 'dataset-empty', message: `Dataset ${dataset.path} has no rows.` });
@@ -164,13 +187,22 @@ function lineRange(line: number): Range {
 class BadRows {
   count = 0;
   firstLine = 0;
-  constructor(private readonly file: string, private readonly diagnostics: Diagnostic[]) {}
+  constructor(
+    private readonly file: string,
+    private readonly diagnostics: Diagnostic[],
+  ) {}
 
   add(line: number, message: string): void {
     this.count++;
     if (this.count === 1 || line < this.firstLine) this.firstLine = line;
     if (this.count <= MAX_ROW_DIAGNOSTICS) {
-      this.diagnostics.push({ range: lineRange(line), severity: 'error', code: 'dataset-row', file: this.file, message: `${path.basename(this.file)}:${line}: ${message}` });
+      this.diagnostics.push({
+        range: lineRange(line),
+        severity: 'error',
+        code: 'dataset-row',
+        file: this.file,
+        message: `${path.basename(this.file)}:${line}: ${message}`,
+      });
     }
   }
 }
@@ -182,7 +214,7 @@ function readJsonlRows(content: string, bad: BadRows, take: (row: Row) => void):
   // Walks the text by index instead of split(): no array of a million line strings.
   let line = 0;
   // Node's utf8 read keeps a byte order mark (TextDecoder drops it); JSON.parse would reject it.
-  for (let start = content.charCodeAt(0) === 0xfeff ? 1 : 0; start < content.length; ) {
+  for (let start = content.charCodeAt(0) === 0xfeff ? 1 : 0; start < content.length;) {
     const newline = content.indexOf('\n', start);
     const stop = newline < 0 ? content.length : newline;
     const text = content.slice(start, stop > start && content.charCodeAt(stop - 1) === 13 ? stop - 1 : stop);

@@ -19,7 +19,7 @@ export interface FoldingRange {
 const ROLE_MARKER = /\{\{\s*role\s+["']([^"']+)["']\s*\}\}/;
 
 function preview(value: unknown, length = 40): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? '';
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? '');
   const oneLine = text.replace(/\s+/g, ' ').trim();
   return oneLine.length > length ? `${oneLine.slice(0, length - 1)}…` : oneLine;
 }
@@ -38,31 +38,46 @@ export function outline(document: PromptDocument): OutlineSymbol[] {
   };
 
   if (!document.variantsDefaulted) {
-    section('variants', 'namespace', `${document.variants.length}`, document.variants.map((variant) => ({
-      name: variant.name,
-      detail: variant.kind + (variant.k !== undefined ? ` k=${variant.k}` : ''),
-      kind: 'function',
-      range: variant.range,
-      selectionRange: variant.range,
-      children: [],
-    })));
+    section(
+      'variants',
+      'namespace',
+      `${document.variants.length}`,
+      document.variants.map((variant) => ({
+        name: variant.name,
+        detail: variant.kind + (variant.k !== undefined ? ` k=${variant.k}` : ''),
+        kind: 'function',
+        range: variant.range,
+        selectionRange: variant.range,
+        children: [],
+      })),
+    );
   }
-  section('examples', 'namespace', `${document.examples.length}`, document.examples.map((example, i) => ({
-    name: `example ${i + 1}`,
-    detail: preview(firstValue(example.input)),
-    kind: 'object',
-    range: example.range,
-    selectionRange: example.range,
-    children: [],
-  })));
-  section('cases', 'namespace', `${document.cases.length}`, document.cases.map((testCase, i) => ({
-    name: testCase.name ?? `case ${i + 1}`,
-    detail: testCase.expected !== undefined ? `→ ${preview(testCase.expected, 30)}` : preview(firstValue(testCase.input)),
-    kind: 'event',
-    range: testCase.range,
-    selectionRange: testCase.range,
-    children: [],
-  })));
+  section(
+    'examples',
+    'namespace',
+    `${document.examples.length}`,
+    document.examples.map((example, i) => ({
+      name: `example ${i + 1}`,
+      detail: preview(firstValue(example.input)),
+      kind: 'object',
+      range: example.range,
+      selectionRange: example.range,
+      children: [],
+    })),
+  );
+  section(
+    'cases',
+    'namespace',
+    `${document.cases.length}`,
+    document.cases.map((testCase, i) => ({
+      name: testCase.name ?? `case ${i + 1}`,
+      detail: testCase.expected !== undefined ? `→ ${preview(testCase.expected, 30)}` : preview(firstValue(testCase.input)),
+      kind: 'event',
+      range: testCase.range,
+      selectionRange: testCase.range,
+      children: [],
+    })),
+  );
   section('dataset', 'namespace', document.datasets.map((dataset) => dataset.path).join(', '), []);
 
   const body = templateSections(document);
@@ -70,7 +85,14 @@ export function outline(document: PromptDocument): OutlineSymbol[] {
     const first = body[0] as OutlineSymbol;
     const last = body[body.length - 1] as OutlineSymbol;
     const range = { start: first.range.start, end: last.range.end };
-    symbols.push({ name: 'template', detail: `${body.length} section${body.length === 1 ? '' : 's'}`, kind: 'module', range, selectionRange: first.selectionRange, children: body });
+    symbols.push({
+      name: 'template',
+      detail: `${body.length} section${body.length === 1 ? '' : 's'}`,
+      kind: 'module',
+      range,
+      selectionRange: first.selectionRange,
+      children: body,
+    });
   }
   return symbols;
 }

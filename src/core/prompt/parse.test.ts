@@ -9,7 +9,10 @@ const read = (relative: string): string => fs.readFileSync(path.join(root, relat
 
 /** `line:col severity code` (1-based), the way the CLI prints it, for compact expectations. */
 function located(diagnostics: readonly Diagnostic[]): string[] {
-  return diagnostics.map((d) => `${d.range.start.line + 1}:${d.range.start.character + 1}-${d.range.end.line + 1}:${d.range.end.character + 1} ${d.severity} ${d.code}`);
+  return diagnostics.map(
+    (d) =>
+      `${d.range.start.line + 1}:${d.range.start.character + 1}-${d.range.end.line + 1}:${d.range.end.character + 1} ${d.severity} ${d.code}`,
+  );
 }
 
 describe('parsePrompt', () => {
@@ -20,17 +23,27 @@ describe('parsePrompt', () => {
     assert.equal(document.model, 'openai:gpt-4o-mini');
     assert.deepEqual(document.sampling, { temperature: 0.7, maxTokens: 256 });
     assert.equal(document.samples, 8);
-    assert.deepEqual(document.variants.map((v) => [v.name, v.kind]), [
-      ['zero-shot', 'zero-shot'],
-      ['few-shot', 'few-shot'],
-      ['zero-shot-cot', 'zero-shot-cot'],
-      ['few-shot-cot', 'few-shot-cot'],
-    ]);
+    assert.deepEqual(
+      document.variants.map((v) => [v.name, v.kind]),
+      [
+        ['zero-shot', 'zero-shot'],
+        ['few-shot', 'few-shot'],
+        ['zero-shot-cot', 'zero-shot-cot'],
+        ['few-shot-cot', 'few-shot-cot'],
+      ],
+    );
     assert.equal(document.variants[2]?.trigger, "Let's think step by step.");
     assert.equal(document.variants[2]?.answerPrompt, 'Therefore, the answer (arabic numerals) is');
     assert.equal(document.examples.length, 1);
     assert.match(document.examples[0]?.reasoning ?? '', /14 - 10 = 4/);
-    assert.deepEqual(document.cases.map((c) => [c.id, c.expected]), [['marbles', 0], ['bus', 30], ['cookies', 15]]);
+    assert.deepEqual(
+      document.cases.map((c) => [c.id, c.expected]),
+      [
+        ['marbles', 0],
+        ['bus', 30],
+        ['cookies', 15],
+      ],
+    );
     // A plain-string input maps onto the template's only variable.
     assert.deepEqual(Object.keys(document.cases[0]?.input ?? {}), ['problem']);
     assert.deepEqual(document.extract.type, 'number');
@@ -39,7 +52,9 @@ describe('parsePrompt', () => {
   });
 
   it('accepts Dotprompt names for sampling settings', () => {
-    const { document, diagnostics } = parsePrompt('---\nconfig:\n  topP: 0.9\n  maxOutputTokens: 10\n  stopSequences: [END, STOP]\n  topK: 5\n  seed: 3\n---\nhi\n');
+    const { document, diagnostics } = parsePrompt(
+      '---\nconfig:\n  topP: 0.9\n  maxOutputTokens: 10\n  stopSequences: [END, STOP]\n  topK: 5\n  seed: 3\n---\nhi\n',
+    );
     assert.deepEqual(diagnostics, []);
     assert.deepEqual(document.sampling, { topP: 0.9, maxTokens: 10, stop: ['END', 'STOP'], topK: 5, seed: 3 });
   });
@@ -69,7 +84,10 @@ describe('parsePrompt', () => {
     assert.equal(diagnostics.length, 1);
     assert.equal(diagnostics[0]?.code, 'yaml');
     assert.equal(diagnostics[0]?.range.start.line, 4);
-    assert.deepEqual(document.templateVariables.map((v) => v.name), ['question']);
+    assert.deepEqual(
+      document.templateVariables.map((v) => v.name),
+      ['question'],
+    );
   });
 
   it('points a template syntax error at the block left open', () => {
@@ -92,30 +110,50 @@ describe('parsePrompt', () => {
 
   it('checks types and ranges of values', () => {
     const { diagnostics } = parsePrompt('---\nsamples: 0\nthreshold: 2\nconfig:\n  temperature: hot\n  max_tokens: 1.5\n---\nx\n');
-    assert.deepEqual(located(diagnostics), ['2:10-2:11 error range', '3:12-3:13 error range', '5:16-5:19 error type', '6:15-6:18 error type']);
+    assert.deepEqual(located(diagnostics), [
+      '2:10-2:11 error range',
+      '3:12-3:13 error range',
+      '5:16-5:19 error type',
+      '6:15-6:18 error type',
+    ]);
     assert.match(diagnostics[3]?.message ?? '', /'max_tokens' must be a whole number, got 1.5/);
   });
 
   it('warns when several samples are drawn at temperature 0', () => {
     const { diagnostics } = parsePrompt('---\nsamples: 5\nconfig: {temperature: 0}\ncases: [{input: {}, expected: a}]\n---\nhi\n');
-    assert.deepEqual(diagnostics.map((d) => d.code), ['samples-at-zero-temperature']);
+    assert.deepEqual(
+      diagnostics.map((d) => d.code),
+      ['samples-at-zero-temperature'],
+    );
     assert.deepEqual(diagnostics[0]?.range, { start: { line: 1, character: 0 }, end: { line: 1, character: 7 } });
   });
 
   it('flags variants that lack the examples they need', () => {
-    const { diagnostics } = parsePrompt('---\nvariants: [one-shot, few-shot-cot, {type: few-shot, k: 5}]\nexamples:\n  - {input: {q: a}, output: b}\n---\n{{q}}\n');
-    assert.deepEqual(diagnostics.map((d) => d.code), ['needs-reasoning', 'k-too-large']);
+    const { diagnostics } = parsePrompt(
+      '---\nvariants: [one-shot, few-shot-cot, {type: few-shot, k: 5}]\nexamples:\n  - {input: {q: a}, output: b}\n---\n{{q}}\n',
+    );
+    assert.deepEqual(
+      diagnostics.map((d) => d.code),
+      ['needs-reasoning', 'k-too-large'],
+    );
   });
 
   it('rejects invalid regular expressions and JSON paths where they are written', () => {
-    const { diagnostics } = parsePrompt('---\nextract:\n  type: regex\n  pattern: "(unclosed"\nscorer:\n  type: regex\n  pattern: "[a-"\n---\nx\n');
+    const { diagnostics } = parsePrompt(
+      '---\nextract:\n  type: regex\n  pattern: "(unclosed"\nscorer:\n  type: regex\n  pattern: "[a-"\n---\nx\n',
+    );
     assert.deepEqual(located(diagnostics), ['4:12-4:23 error regex', '7:12-7:17 error regex']);
     const json = parsePrompt('---\nextract: {type: json, path: "answer"}\n---\nx\n');
-    assert.deepEqual(json.diagnostics.map((d) => d.code), ['json-path']);
+    assert.deepEqual(
+      json.diagnostics.map((d) => d.code),
+      ['json-path'],
+    );
   });
 
   it('warns about nested quantifiers where the pattern is written', () => {
-    const { diagnostics } = parsePrompt("---\nextract:\n  type: regex\n  pattern: \"(a+)+b\"\nscorer:\n  type: regex\n  pattern: '(x|xy)*z'\n---\nx\n");
+    const { diagnostics } = parsePrompt(
+      '---\nextract:\n  type: regex\n  pattern: "(a+)+b"\nscorer:\n  type: regex\n  pattern: \'(x|xy)*z\'\n---\nx\n',
+    );
     assert.deepEqual(located(diagnostics), ['4:12-4:20 warning regex-backtracking', '7:12-7:22 warning regex-backtracking']);
     assert.match(diagnostics[0]?.message ?? '', /\(a\+\)\+/);
     const plain = parsePrompt("---\nextract: {type: regex, pattern: 'Answer: (\\d+(?:\\.\\d+)?)'}\n---\nx\n");
@@ -124,14 +162,25 @@ describe('parsePrompt', () => {
 
   it('chooses default variants from the examples', () => {
     const plain = parsePrompt('---\ncases: [{input: {q: 1}, expected: 1}]\n---\n{{q}}\n');
-    assert.deepEqual(plain.document.variants.map((v) => v.kind), ['zero-shot', 'zero-shot-cot']);
+    assert.deepEqual(
+      plain.document.variants.map((v) => v.kind),
+      ['zero-shot', 'zero-shot-cot'],
+    );
     const rich = parsePrompt('---\nexamples:\n  - {input: {q: 1}, output: a, reasoning: r}\n  - {input: {q: 2}, output: b}\n---\n{{q}}\n');
-    assert.deepEqual(rich.document.variants.map((v) => v.kind), ['zero-shot', 'one-shot', 'few-shot', 'zero-shot-cot', 'few-shot-cot']);
+    assert.deepEqual(
+      rich.document.variants.map((v) => v.kind),
+      ['zero-shot', 'one-shot', 'few-shot', 'zero-shot-cot', 'few-shot-cot'],
+    );
   });
 
   it('does not count variables inside #each blocks as inputs', () => {
-    const { document } = parsePrompt('{{#each items}}{{name}} {{this}} {{../title}} {{@index}}{{/each}} {{@root.footer}} {{#if flag}}{{inner}}{{/if}}');
-    assert.deepEqual(document.templateVariables.map((v) => v.name), ['items', 'title', 'footer', 'flag', 'inner']);
+    const { document } = parsePrompt(
+      '{{#each items}}{{name}} {{this}} {{../title}} {{@index}}{{/each}} {{@root.footer}} {{#if flag}}{{inner}}{{/if}}',
+    );
+    assert.deepEqual(
+      document.templateVariables.map((v) => v.name),
+      ['items', 'title', 'footer', 'flag', 'inner'],
+    );
   });
 
   it('ships prompts that parse without problems', () => {
@@ -159,11 +208,24 @@ describe('parsePrompt', () => {
   });
 
   it('still reads ordinary anchors and aliases, an alias to a mapping as a mapping', () => {
-    const text = '---\nexamples:\n  - &one {input: &q {q: "1+1"}, output: "2"}\n  - *one\ncases:\n  - {input: {q: x, extra: 1}, expected: 2}\n  - {input: *q, expected: 2}\n---\n{{q}}\n';
+    const text =
+      '---\nexamples:\n  - &one {input: &q {q: "1+1"}, output: "2"}\n  - *one\ncases:\n  - {input: {q: x, extra: 1}, expected: 2}\n  - {input: *q, expected: 2}\n---\n{{q}}\n';
     const { document, diagnostics } = parsePrompt(text);
     assert.deepEqual(diagnostics, []);
-    assert.deepEqual(document.examples.map((e) => [e.input, e.output]), [[{ q: '1+1' }, '2'], [{ q: '1+1' }, '2']]);
-    assert.deepEqual(document.cases.map((c) => [c.input, c.expected]), [[{ q: 'x', extra: 1 }, 2], [{ q: '1+1' }, 2]]);
+    assert.deepEqual(
+      document.examples.map((e) => [e.input, e.output]),
+      [
+        [{ q: '1+1' }, '2'],
+        [{ q: '1+1' }, '2'],
+      ],
+    );
+    assert.deepEqual(
+      document.cases.map((c) => [c.input, c.expected]),
+      [
+        [{ q: 'x', extra: 1 }, 2],
+        [{ q: '1+1' }, 2],
+      ],
+    );
   });
 
   describe('encodings', () => {
@@ -174,17 +236,28 @@ describe('parsePrompt', () => {
       return (order === 'le' ? le : Buffer.from(le).swap16()).toString('utf8');
     };
 
-    for (const [order, bom] of [['le', true], ['le', false], ['be', true], ['be', false]] as const) {
+    for (const [order, bom] of [
+      ['le', true],
+      ['le', false],
+      ['be', true],
+      ['be', false],
+    ] as const) {
       it(`says a UTF-16 ${order.toUpperCase()} file${bom ? ' with a byte order mark' : ''} is UTF-16, once, at line 1`, () => {
         const { document, diagnostics } = parsePrompt(utf16AsUtf8(order, bom));
-        assert.deepEqual(diagnostics.map((d) => [d.range.start.line, d.code, d.message]), [[0, 'encoding', `This file is UTF-16 (${order === 'le' ? 'little' : 'big'}-endian), not UTF-8: save it as UTF-8.`]]);
+        assert.deepEqual(
+          diagnostics.map((d) => [d.range.start.line, d.code, d.message]),
+          [[0, 'encoding', `This file is UTF-16 (${order === 'le' ? 'little' : 'big'}-endian), not UTF-8: save it as UTF-8.`]],
+        );
         assert.deepEqual(document.cases, []);
       });
     }
 
     it('says a file with CR-only line endings should use LF or CRLF, once, at line 1', () => {
       const { diagnostics } = parsePrompt(text.replace(/\n/g, '\r'));
-      assert.deepEqual(diagnostics.map((d) => [d.range.start.line, d.code, d.message]), [[0, 'encoding', 'This file uses CR-only line endings (classic Mac): save it with LF or CRLF line endings.']]);
+      assert.deepEqual(
+        diagnostics.map((d) => [d.range.start.line, d.code, d.message]),
+        [[0, 'encoding', 'This file uses CR-only line endings (classic Mac): save it with LF or CRLF line endings.']],
+      );
     });
 
     it('reads CRLF and a UTF-8 byte order mark as before', () => {

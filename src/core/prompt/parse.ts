@@ -25,7 +25,21 @@ import {
 } from './types';
 
 /** Dotprompt's own frontmatter keys: accepted and passed through. */
-const DOTPROMPT_KEYS = ['name', 'variant', 'version', 'description', 'model', 'tools', 'toolDefs', 'config', 'input', 'output', 'raw', 'ext', 'metadata'];
+const DOTPROMPT_KEYS = [
+  'name',
+  'variant',
+  'version',
+  'description',
+  'model',
+  'tools',
+  'toolDefs',
+  'config',
+  'input',
+  'output',
+  'raw',
+  'ext',
+  'metadata',
+];
 /** Chainscope's evaluation keys. */
 const EVAL_KEYS = ['samples', 'variants', 'examples', 'cases', 'dataset', 'extract', 'scorer', 'threshold', 'text_format'];
 export const TOP_LEVEL_KEYS = [...DOTPROMPT_KEYS, ...EVAL_KEYS];
@@ -134,7 +148,9 @@ class PromptParser {
 
     if (root) this.readFrontmatter(root, document);
     this.checkDocument(document);
-    const byPosition = this.diagnostics.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
+    const byPosition = this.diagnostics.sort(
+      (a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character,
+    );
     return { document, diagnostics: byPosition };
   }
 
@@ -148,8 +164,12 @@ class PromptParser {
     this.yamlOffset = yamlStart;
     const close = FRONTMATTER_CLOSE.exec(rest);
     if (!close) {
-      this.report(this.index.range(0, Math.min(3 + (this.text.startsWith('\uFEFF') ? 1 : 0), this.text.length)), 'error', 'frontmatter-unclosed',
-        "The frontmatter starts with '---' but is never closed: add a line '---' after the YAML.");
+      this.report(
+        this.index.range(0, Math.min(3 + (this.text.startsWith('\uFEFF') ? 1 : 0), this.text.length)),
+        'error',
+        'frontmatter-unclosed',
+        "The frontmatter starts with '---' but is never closed: add a line '---' after the YAML.",
+      );
       return { yamlText: rest, bodyOffset: this.text.length };
     }
     const closeEnd = yamlStart + close.index + close[0].length;
@@ -231,7 +251,12 @@ class PromptParser {
       const keyRange = this.nodeRange(pair.key);
       if (!field) {
         // Dotprompt lets providers add their own config keys, so an unknown one is a warning.
-        this.report(keyRange, 'warning', 'unknown-key', `Unknown config key '${key}' (Chainscope ignores it)${didYouMean(key, CONFIG_KEYS)}`);
+        this.report(
+          keyRange,
+          'warning',
+          'unknown-key',
+          `Unknown config key '${key}' (Chainscope ignores it)${didYouMean(key, CONFIG_KEYS)}`,
+        );
         continue;
       }
       const previous = seen.get(field);
@@ -268,16 +293,19 @@ class PromptParser {
       if (this.keyName(pair) !== 'default') continue;
       const value = pair.value;
       if (isMap(value)) document.inputDefaults = (this.toData(value) ?? {}) as Vars;
-      else this.report(this.nodeRange(value ?? (pair.key)), 'error', 'type', "'input.default' must be a mapping of variable names to values.");
+      else
+        this.report(this.nodeRange(value ?? pair.key), 'error', 'type', "'input.default' must be a mapping of variable names to values.");
     }
   }
 
   private readTextFormat(node: YamlNode | null, document: PromptDocument): void {
     const entries = this.entries(this.map(node, 'text_format'), TEXT_FORMAT_KEYS, 'text_format key');
     const inputPrefix = entries.get('input_prefix');
-    if (inputPrefix) document.textFormat.inputPrefix = this.string(inputPrefix.value, 'input_prefix', true) ?? document.textFormat.inputPrefix;
+    if (inputPrefix)
+      document.textFormat.inputPrefix = this.string(inputPrefix.value, 'input_prefix', true) ?? document.textFormat.inputPrefix;
     const outputPrefix = entries.get('output_prefix');
-    if (outputPrefix) document.textFormat.outputPrefix = this.string(outputPrefix.value, 'output_prefix', true) ?? document.textFormat.outputPrefix;
+    if (outputPrefix)
+      document.textFormat.outputPrefix = this.string(outputPrefix.value, 'output_prefix', true) ?? document.textFormat.outputPrefix;
     const separator = entries.get('separator');
     if (separator) document.textFormat.separator = this.string(separator.value, 'separator', true) ?? document.textFormat.separator;
   }
@@ -377,7 +405,8 @@ class PromptParser {
       const name = nameEntry ? this.string(nameEntry.value, 'name') : undefined;
       const inputEntry = entries.get('input');
       const varsEntry = entries.get('vars');
-      if (inputEntry && varsEntry) this.report(this.nodeRange(varsEntry.key), 'error', 'duplicate-key', "Give either 'input' or 'vars', not both.");
+      if (inputEntry && varsEntry)
+        this.report(this.nodeRange(varsEntry.key), 'error', 'duplicate-key', "Give either 'input' or 'vars', not both.");
       const input = this.readVars(inputEntry ?? varsEntry, range, 'case', document);
       let id = name ?? `case-${position + 1}`;
       if (ids.has(id)) {
@@ -395,7 +424,12 @@ class PromptParser {
   }
 
   /** `input` is a mapping of variables, or a plain string when the template reads exactly one variable. */
-  private readVars(entry: { key: YamlNode; value: YamlNode | null } | undefined, ownerRange: Range, owner: string, document: PromptDocument): Vars | undefined {
+  private readVars(
+    entry: { key: YamlNode; value: YamlNode | null } | undefined,
+    ownerRange: Range,
+    owner: string,
+    document: PromptDocument,
+  ): Vars | undefined {
     if (!entry) {
       // A template without variables needs no input.
       if (this.uniqueVariables(document).length === 0) return {};
@@ -414,7 +448,12 @@ class PromptParser {
       this.report(this.nodeRange(value), 'error', 'input-shape', message);
       return undefined;
     }
-    this.report(this.nodeRange(value ?? entry.key), 'error', 'type', `'input' must be a mapping of variables (or a plain value for a one-variable template).`);
+    this.report(
+      this.nodeRange(value ?? entry.key),
+      'error',
+      'type',
+      `'input' must be a mapping of variables (or a plain value for a one-variable template).`,
+    );
     return undefined;
   }
 
@@ -423,7 +462,7 @@ class PromptParser {
   }
 
   private readDatasets(node: YamlNode | null): DatasetRef[] {
-    const items = isSeq(node) ? (node.items) : [node];
+    const items = isSeq(node) ? node.items : [node];
     const datasets: DatasetRef[] = [];
     for (const item of items) {
       const range = this.nodeRange(item);
@@ -475,7 +514,8 @@ class PromptParser {
     if (typeEntry) spec.type = this.oneOf(typeEntry.value, EXTRACTOR_TYPES, 'extractor') ?? 'auto';
     else if (entries.get('pattern')) spec.type = 'regex';
     else if (entries.get('path')) spec.type = 'json';
-    else if (entries.size > 0) this.report(range, 'error', 'missing-key', `'extract' needs a 'type': one of ${EXTRACTOR_TYPES.join(', ')}.`);
+    else if (entries.size > 0)
+      this.report(range, 'error', 'missing-key', `'extract' needs a 'type': one of ${EXTRACTOR_TYPES.join(', ')}.`);
     const pattern = entries.get('pattern');
     const flags = entries.get('flags');
     if (flags) spec.flags = this.string(flags.value, 'flags');
@@ -491,7 +531,12 @@ class PromptParser {
     if (path) {
       spec.path = this.string(path.value, 'path');
       if (spec.path !== undefined && !isValidJsonPath(spec.path)) {
-        this.report(this.nodeRange(path.value), 'error', 'json-path', `'${spec.path}' is not a JSON path such as $.answer or $.items[0].name.`);
+        this.report(
+          this.nodeRange(path.value),
+          'error',
+          'json-path',
+          `'${spec.path}' is not a JSON path such as $.answer or $.items[0].name.`,
+        );
       }
     }
     const choices = entries.get('choices');
@@ -525,7 +570,8 @@ class PromptParser {
   }
 
   private requireFor<T extends string>(type: T, when: T, key: string, value: unknown, range: Range): void {
-    if (type === when && value === undefined) this.report(range, 'error', 'missing-key', `A '${when}' ${key === 'file' ? 'scorer' : 'extractor'} needs '${key}'.`);
+    if (type === when && value === undefined)
+      this.report(range, 'error', 'missing-key', `A '${when}' ${key === 'file' ? 'scorer' : 'extractor'} needs '${key}'.`);
   }
 
   private checkRegex(pattern: string, flags: string | undefined, node: YamlNode | null): void {
@@ -538,8 +584,12 @@ class PromptParser {
     }
     const risky = backtrackingRisk(pattern);
     if (risky) {
-      this.report(this.nodeRange(node), 'warning', 'regex-backtracking',
-        `Nested quantifiers: ${risky} can take exponential time on an output that almost matches. Each match is stopped after ${REGEX_TIME_LIMIT_MS} ms and its chain counts as invalid; make the repeated part match one way only.`);
+      this.report(
+        this.nodeRange(node),
+        'warning',
+        'regex-backtracking',
+        `Nested quantifiers: ${risky} can take exponential time on an output that almost matches. Each match is stopped after ${REGEX_TIME_LIMIT_MS} ms and its chain counts as invalid; make the repeated part match one way only.`,
+      );
     }
   }
 
@@ -562,8 +612,15 @@ class PromptParser {
         this.report(variant.range, 'error', 'needs-examples', `Variant '${variant.name}' needs at least one entry in 'examples'.`);
       }
       if (variant.kind === 'few-shot-cot') {
-        if (withReasoning === 0) this.report(variant.range, 'error', 'needs-reasoning', `Variant '${variant.name}' needs examples with 'reasoning'.`);
-        else if (withReasoning < examples) this.report(variant.range, 'warning', 'needs-reasoning', `Only ${withReasoning} of ${examples} examples have 'reasoning'; '${variant.name}' uses just those.`);
+        if (withReasoning === 0)
+          this.report(variant.range, 'error', 'needs-reasoning', `Variant '${variant.name}' needs examples with 'reasoning'.`);
+        else if (withReasoning < examples)
+          this.report(
+            variant.range,
+            'warning',
+            'needs-reasoning',
+            `Only ${withReasoning} of ${examples} examples have 'reasoning'; '${variant.name}' uses just those.`,
+          );
       }
       const available = variant.kind === 'few-shot-cot' ? withReasoning : examples;
       if (variant.k !== undefined && variant.k > available && available > 0) {
@@ -576,7 +633,11 @@ class PromptParser {
   private checkVariablesDefined(document: PromptDocument): void {
     const owners: { label: string; input: Vars; range: Range }[] = [
       ...document.examples.map((example, i) => ({ label: `example ${i + 1}`, input: example.input, range: example.range })),
-      ...document.cases.map((testCase) => ({ label: testCase.name ? `case '${testCase.name}'` : testCase.id.replace('case-', 'case '), input: testCase.input, range: testCase.range })),
+      ...document.cases.map((testCase) => ({
+        label: testCase.name ? `case '${testCase.name}'` : testCase.id.replace('case-', 'case '),
+        input: testCase.input,
+        range: testCase.range,
+      })),
     ];
     const reported = new Set<string>();
     for (const variable of document.templateVariables) {
@@ -584,11 +645,18 @@ class PromptParser {
       const missing = owners.filter((owner) => !(variable.name in owner.input));
       if (missing.length === 0) continue;
       reported.add(variable.name);
-      const where = missing.slice(0, 3).map((owner) => `${owner.label} (line ${owner.range.start.line + 1})`).join(', ');
+      const where = missing
+        .slice(0, 3)
+        .map((owner) => `${owner.label} (line ${owner.range.start.line + 1})`)
+        .join(', ');
       const more = missing.length > 3 ? ` and ${missing.length - 3} more` : '';
       const known = [...new Set(owners.flatMap((owner) => Object.keys(owner.input)))];
-      this.report(variable.range, 'error', 'undefined-variable',
-        `Template variable '${variable.name}' is not defined by ${where}${more}${didYouMean(variable.name, known)}`);
+      this.report(
+        variable.range,
+        'error',
+        'undefined-variable',
+        `Template variable '${variable.name}' is not defined by ${where}${more}${didYouMean(variable.name, known)}`,
+      );
     }
   }
 
@@ -597,9 +665,19 @@ class PromptParser {
     if (!SCORERS_NEEDING_EXPECTED.has(scorer)) return;
     for (const testCase of document.cases) {
       if (testCase.expected === undefined || testCase.expected === null) {
-        this.report(testCase.range, 'error', 'missing-expected', `${testCase.name ? `Case '${testCase.name}'` : 'This case'} has no 'expected', but the '${scorer}' scorer needs one.`);
+        this.report(
+          testCase.range,
+          'error',
+          'missing-expected',
+          `${testCase.name ? `Case '${testCase.name}'` : 'This case'} has no 'expected', but the '${scorer}' scorer needs one.`,
+        );
       } else if (scorer === 'numeric' && !isNumberLike(testCase.expected)) {
-        this.report(testCase.range, 'error', 'expected-type', `The 'numeric' scorer needs a number as 'expected', got ${JSON.stringify(testCase.expected)}.`);
+        this.report(
+          testCase.range,
+          'error',
+          'expected-type',
+          `The 'numeric' scorer needs a number as 'expected', got ${JSON.stringify(testCase.expected)}.`,
+        );
       }
     }
   }
@@ -607,8 +685,12 @@ class PromptParser {
   private checkSampling(document: PromptDocument): void {
     const samplesRange = document.keyRanges.samples?.key;
     if (document.samples > 1 && document.sampling.temperature === 0 && samplesRange) {
-      this.report(samplesRange, 'warning', 'samples-at-zero-temperature',
-        `samples: ${document.samples} at temperature 0 gives ${document.samples} near-identical chains: raise the temperature for self-consistency.`);
+      this.report(
+        samplesRange,
+        'warning',
+        'samples-at-zero-temperature',
+        `samples: ${document.samples} at temperature 0 gives ${document.samples} near-identical chains: raise the temperature for self-consistency.`,
+      );
     }
   }
 
@@ -644,7 +726,8 @@ class PromptParser {
 
   private map(node: YamlNode | null | undefined, what: string): YamlMap | undefined {
     if (isMap(node)) return node;
-    if (node && !(isScalar(node) && node.value === null)) this.report(this.nodeRange(node), 'error', 'type', `'${what}' must be a mapping.`);
+    if (node && !(isScalar(node) && node.value === null))
+      this.report(this.nodeRange(node), 'error', 'type', `'${what}' must be a mapping.`);
     return undefined;
   }
 
@@ -674,7 +757,8 @@ class PromptParser {
   /** Scalars of any type read as text (an output of `4` is the text "4"). */
   private scalarText(node: YamlNode | null | undefined, what: string): string | undefined {
     const value: unknown = isScalar(node) ? node.value : undefined;
-    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+      return String(value);
     this.report(this.nodeRange(node ?? null), 'error', 'type', `'${what}' must be text.`);
     return undefined;
   }
@@ -754,4 +838,3 @@ function isNumberLike(value: unknown): boolean {
 export function isValidJsonPath(path: string): boolean {
   return /^\$(?:\.[A-Za-z_$][\w$-]*|\[\d+\]|\['[^']*'\]|\["[^"]*"\])*$/.test(path.trim());
 }
-

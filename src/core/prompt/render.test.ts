@@ -44,7 +44,10 @@ describe('renderVariant', () => {
   const vars = document.cases[0]?.input ?? {};
 
   it('parses the fixture, warning that one example lacks reasoning', () => {
-    assert.deepEqual(diagnostics.map((d) => [d.code, d.range.start.line]), [['needs-reasoning', 6]]);
+    assert.deepEqual(
+      diagnostics.map((d) => [d.code, d.range.start.line]),
+      [['needs-reasoning', 6]],
+    );
   });
 
   it('zero-shot: the template alone, values inserted verbatim (no HTML escaping)', async () => {
@@ -58,9 +61,15 @@ describe('renderVariant', () => {
 
   it('one-shot and few-shot with k put examples before the query', async () => {
     const one = await renderVariant(document, variant(document, 'one-shot'), vars);
-    assert.deepEqual(one.messages.map((m) => m.content), ['Add the numbers.', '1 + 1', 'The answer is 2.', '<b>7 + 1</b>']);
+    assert.deepEqual(
+      one.messages.map((m) => m.content),
+      ['Add the numbers.', '1 + 1', 'The answer is 2.', '<b>7 + 1</b>'],
+    );
     const two = await renderVariant(document, variant(document, 'two-shot'), vars);
-    assert.deepEqual(two.messages.map((m) => m.role), ['system', 'user', 'assistant', 'user', 'assistant', 'user']);
+    assert.deepEqual(
+      two.messages.map((m) => m.role),
+      ['system', 'user', 'assistant', 'user', 'assistant', 'user'],
+    );
     assert.equal(two.text, 'Add the numbers.\n\nQ: 1 + 1\nA: The answer is 2.\n\nQ: 2 + 3\nA: The answer is 5.\n\nQ: <b>7 + 1</b>\nA:');
   });
 
@@ -72,13 +81,18 @@ describe('renderVariant', () => {
 
   it('few-shot CoT shows only examples with reasoning, reasoning before the answer', async () => {
     const rendered = await renderVariant(document, variant(document, 'few-shot-cot'), vars);
-    assert.deepEqual(rendered.examples.map((e) => e.output), ['The answer is 2.', 'The answer is 8.']);
+    assert.deepEqual(
+      rendered.examples.map((e) => e.output),
+      ['The answer is 2.', 'The answer is 8.'],
+    );
     assert.equal(rendered.messages[2]?.content, 'One and one make 2. The answer is 2.');
     assert.equal(rendered.messages[4]?.content, 'Four and four make 8. The answer is 8.');
   });
 
   it('honours text_format and input defaults', async () => {
-    const parsed = parsePrompt('---\ntext_format: {input_prefix: "Question: ", output_prefix: "Answer:", separator: "\\n---\\n"}\ninput:\n  default: {who: world}\nexamples: [{input: {}, output: hi}]\nvariants: [few-shot]\n---\nHello {{who}}\n');
+    const parsed = parsePrompt(
+      '---\ntext_format: {input_prefix: "Question: ", output_prefix: "Answer:", separator: "\\n---\\n"}\ninput:\n  default: {who: world}\nexamples: [{input: {}, output: hi}]\nvariants: [few-shot]\n---\nHello {{who}}\n',
+    );
     assert.deepEqual(parsed.diagnostics, []);
     const rendered = await renderVariant(parsed.document, parsed.document.variants[0]!, {});
     assert.equal(rendered.text, 'Question: Hello world\nAnswer: hi\n---\nQuestion: Hello world\nAnswer:');

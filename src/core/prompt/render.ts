@@ -34,7 +34,9 @@ export async function renderTemplate(template: string, vars: Vars): Promise<Chat
 function toChatMessage(message: Message): ChatMessage {
   const role = message.role === 'model' ? 'assistant' : message.role === 'system' ? 'system' : message.role === 'user' ? 'user' : 'user';
   const content = message.content
-    .map((part) => ('text' in part && typeof part.text === 'string' ? part.text : 'media' in part && part.media ? `[media: ${part.media.url}]` : ''))
+    .map((part) =>
+      'text' in part && typeof part.text === 'string' ? part.text : 'media' in part && part.media ? `[media: ${part.media.url}]` : '',
+    )
     .join('')
     .trim();
   return { role, content };
@@ -89,7 +91,10 @@ export async function renderVariant(document: PromptDocument, variant: Variant, 
   for (const example of examples) {
     const exampleMessages = await renderTemplate(document.template, withDefaults(example.input));
     const exampleQuery = [...exampleMessages].reverse().find((message) => message.role === 'user') ?? exampleMessages.at(-1);
-    exampleTurns.push({ role: 'user', content: exampleQuery?.content ?? '' }, { role: 'assistant', content: exampleAnswer(example, variant) });
+    exampleTurns.push(
+      { role: 'user', content: exampleQuery?.content ?? '' },
+      { role: 'assistant', content: exampleAnswer(example, variant) },
+    );
   }
 
   const trigger = variant.kind === 'zero-shot-cot' ? (variant.trigger ?? '').trim() : '';
@@ -110,7 +115,10 @@ function toPlainText(
   const { inputPrefix, outputPrefix, separator } = document.textFormat;
   const blocks: string[] = [];
   const turns = [...preamble.filter((message) => message.role !== 'system'), ...exampleTurns];
-  const system = preamble.filter((message) => message.role === 'system').map((message) => message.content).join('\n');
+  const system = preamble
+    .filter((message) => message.role === 'system')
+    .map((message) => message.content)
+    .join('\n');
   if (system) blocks.push(system);
   for (let i = 0; i < turns.length; i++) {
     const turn = turns[i] as ChatMessage;

@@ -66,7 +66,9 @@ export function analyzeTemplate(body: string, bodyOffset: number, index: LineInd
     hash: hbs.AST.Hash | undefined,
     contextDepth: number,
   ): void => {
-    const isHelper = path.type === 'PathExpression' && (params.length > 0 || hash !== undefined || KNOWN_HELPERS.has((path as hbs.AST.PathExpression).original));
+    const isHelper =
+      path.type === 'PathExpression' &&
+      (params.length > 0 || hash !== undefined || KNOWN_HELPERS.has((path as hbs.AST.PathExpression).original));
     if (!isHelper) visitExpression(path, contextDepth);
     for (const param of params) visitExpression(param, contextDepth);
     for (const pair of hash?.pairs ?? []) visitExpression(pair.value, contextDepth);

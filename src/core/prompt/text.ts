@@ -111,7 +111,8 @@ export function encodingProblem(text: string): EncodingProblem | undefined {
     return { kind: 'utf-16', message: `This file is UTF-16 (${order}), not UTF-8: save it as UTF-8.` };
   }
   const nul = text.indexOf('\0');
-  if (nul >= 0) return { kind: 'nul', message: `This file has a NUL character (at offset ${nul}): it is not UTF-8 text. Save it as UTF-8.` };
+  if (nul >= 0)
+    return { kind: 'nul', message: `This file has a NUL character (at offset ${nul}): it is not UTF-8 text. Save it as UTF-8.` };
   if (text.includes('\r') && !text.includes('\n')) {
     return { kind: 'cr-only', message: 'This file uses CR-only line endings (classic Mac): save it with LF or CRLF line endings.' };
   }

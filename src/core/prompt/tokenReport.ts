@@ -26,7 +26,10 @@ export async function tokenReport(
   options: { encoding?: EncodingName; maxCases?: number; variants?: readonly Variant[] } = {},
 ): Promise<TokenReport> {
   const encoding = options.encoding ?? encodingForModel(document.model);
-  const measured = cases.length > 0 ? cases.slice(0, options.maxCases ?? 20) : [{ id: 'defaults', input: {}, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } }];
+  const measured =
+    cases.length > 0
+      ? cases.slice(0, options.maxCases ?? 20)
+      : [{ id: 'defaults', input: {}, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } }];
   const rows: VariantTokens[] = [];
   for (const variant of options.variants ?? document.variants) {
     let total = 0;

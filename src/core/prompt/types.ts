@@ -32,14 +32,7 @@ export const SCORER_TYPES = ['exact', 'contains', 'regex', 'numeric', 'field-f1'
 export type ScorerType = (typeof SCORER_TYPES)[number];
 
 /** Scorers that compare against a case's `expected` value. */
-export const SCORERS_NEEDING_EXPECTED: ReadonlySet<ScorerType> = new Set([
-  'exact',
-  'contains',
-  'numeric',
-  'field-f1',
-  'token-f1',
-  'json',
-]);
+export const SCORERS_NEEDING_EXPECTED: ReadonlySet<ScorerType> = new Set(['exact', 'contains', 'numeric', 'field-f1', 'token-f1', 'json']);
 
 export interface Sampling {
   temperature?: number;

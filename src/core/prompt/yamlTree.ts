@@ -130,7 +130,13 @@ export function parseYamlTree(text: string): { root?: YamlNode; error?: YamlErro
       }
       node = { kind: 'map', start, end, value: state.result, pairs };
     } else if (state.kind === 'sequence') {
-      node = { kind: 'seq', start, end, value: state.result, items: frame.children.filter((child, i, all) => !(i === all.length - 1 && isEmpty(child) && all.length > 0 && child.start >= end)) };
+      node = {
+        kind: 'seq',
+        start,
+        end,
+        value: state.result,
+        items: frame.children.filter((child, i, all) => !(i === all.length - 1 && isEmpty(child) && all.length > 0 && child.start >= end)),
+      };
     } else {
       node = { kind: 'scalar', start, end, value: state.result };
     }
@@ -146,7 +152,12 @@ export function parseYamlTree(text: string): { root?: YamlNode; error?: YamlErro
       aliased += sizeOf(node);
       if (aliased > MAX_ALIAS_NODES) {
         const name = text.slice(start, end);
-        refused = { code: 'yaml-aliases', start, end, message: `Aliases here expand to more than ${MAX_ALIAS_NODES.toLocaleString('en-US')} nodes (at ${name}): the YAML is refused (an alias bomb?). Write the values out, or alias smaller parts.` };
+        refused = {
+          code: 'yaml-aliases',
+          start,
+          end,
+          message: `Aliases here expand to more than ${MAX_ALIAS_NODES.toLocaleString('en-US')} nodes (at ${name}): the YAML is refused (an alias bomb?). Write the values out, or alias smaller parts.`,
+        };
         // Stop js-yaml at once: the rest of the document only adds to the expansion.
         throw new AliasLimit();
       }
@@ -165,7 +176,13 @@ export function parseYamlTree(text: string): { root?: YamlNode; error?: YamlErro
       const position = Math.min(error.mark?.position ?? 0, text.length);
       const lineEnd = text.indexOf('\n', position);
       const end = Math.max(position + 1, lineEnd < 0 ? text.length : Math.min(lineEnd, position + 1));
-      return { error: { message: error.reason || error.message, start: Math.min(position, Math.max(0, text.length - 1)), end: Math.min(end, text.length) } };
+      return {
+        error: {
+          message: error.reason || error.message,
+          start: Math.min(position, Math.max(0, text.length - 1)),
+          end: Math.min(end, text.length),
+        },
+      };
     }
     throw error;
   }

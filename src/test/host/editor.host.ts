@@ -3,7 +3,18 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { describeDiagnostic, describeRange, extension, findSymbol, fixtureUri, hoverText, openActivated, rangeOf, REQUIRED_COMMANDS, waitForDiagnostics } from './helpers';
+import {
+  describeDiagnostic,
+  describeRange,
+  extension,
+  findSymbol,
+  fixtureUri,
+  hoverText,
+  openActivated,
+  rangeOf,
+  REQUIRED_COMMANDS,
+  waitForDiagnostics,
+} from './helpers';
 
 suite('Chainscope in a real VS Code', () => {
   test('opening a .prompt file activates the extension with the prompt language', async () => {
@@ -45,10 +56,16 @@ suite('Chainscope in a real VS Code', () => {
 
   test('the outline lists the cases', async () => {
     const editor = await openActivated('good.prompt');
-    const symbols = await vscode.commands.executeCommand<vscode.DocumentSymbol[]>('vscode.executeDocumentSymbolProvider', editor.document.uri);
+    const symbols = await vscode.commands.executeCommand<vscode.DocumentSymbol[]>(
+      'vscode.executeDocumentSymbolProvider',
+      editor.document.uri,
+    );
     const cases = findSymbol(symbols, 'cases');
     assert.ok(cases, `no 'cases' symbol in ${JSON.stringify(symbols.map((s) => s.name))}`);
-    assert.deepEqual(cases.children.map((c) => c.name), ['small', 'large', 'case 3']);
+    assert.deepEqual(
+      cases.children.map((c) => c.name),
+      ['small', 'large', 'case 3'],
+    );
     assert.equal(cases.children[0]?.range.start.line, rangeOf(editor.document, 'name: small').start.line);
   });
 
@@ -60,7 +77,13 @@ suite('Chainscope in a real VS Code', () => {
 
   test('Set up CUDA says what this machine lacks and where the provider libraries would go', async () => {
     await openActivated('good.prompt');
-    const setup = await vscode.commands.executeCommand<{ supported: boolean; runtimeFolder?: string; missingProviders: string[]; missingSystem: string[]; installCommand: string }>('chainscope.setupCuda');
+    const setup = await vscode.commands.executeCommand<{
+      supported: boolean;
+      runtimeFolder?: string;
+      missingProviders: string[];
+      missingSystem: string[];
+      installCommand: string;
+    }>('chainscope.setupCuda');
     assert.equal(setup.supported, process.platform === 'linux' && process.arch === 'x64');
     if (setup.supported) {
       // The test machines have no GPU: the CUDA runtime and onnxruntime's provider libraries are absent.
@@ -75,7 +98,12 @@ suite('Chainscope in a real VS Code', () => {
   test('completion offers keys and variable names', async () => {
     const editor = await openActivated('good.prompt');
     const position = rangeOf(editor.document, '{{question}}').start.translate(0, 2);
-    const list = await vscode.commands.executeCommand<vscode.CompletionList>('vscode.executeCompletionItemProvider', editor.document.uri, position, '{');
+    const list = await vscode.commands.executeCommand<vscode.CompletionList>(
+      'vscode.executeCompletionItemProvider',
+      editor.document.uri,
+      position,
+      '{',
+    );
     const labels = list.items.map((item) => (typeof item.label === 'string' ? item.label : item.label.label));
     assert.ok(labels.includes('question'), JSON.stringify(labels.slice(0, 20)));
   });

@@ -113,9 +113,7 @@ export function describeRange(r: vscode.Range): string {
 
 /** Plain text of a hover's contents, whatever form each part takes. */
 export function hoverText(hover: vscode.Hover): string {
-  return hover.contents
-    .map((part) => (typeof part === 'string' ? part : part.value))
-    .join('\n');
+  return hover.contents.map((part) => (typeof part === 'string' ? part : part.value)).join('\n');
 }
 
 /** Depth-first search of a document symbol tree. */

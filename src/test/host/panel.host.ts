@@ -24,7 +24,9 @@ suite('Evaluating from the editor', () => {
     await vscode.workspace.getConfiguration('chainscope').update('compatible.baseUrl', server.url, vscode.ConfigurationTarget.Global);
     // Run files go to the runner's temp folder, not into the fixtures.
     if (process.env.CHAINSCOPE_HOST_ARTIFACTS) {
-      await vscode.workspace.getConfiguration('chainscope').update('runsDirectory', path.join(process.env.CHAINSCOPE_HOST_ARTIFACTS, 'runs'), vscode.ConfigurationTarget.Global);
+      await vscode.workspace
+        .getConfiguration('chainscope')
+        .update('runsDirectory', path.join(process.env.CHAINSCOPE_HOST_ARTIFACTS, 'runs'), vscode.ConfigurationTarget.Global);
     }
   });
 
@@ -42,11 +44,17 @@ suite('Evaluating from the editor', () => {
     const titles = lenses.map((lens) => lens.command?.title ?? '(unresolved)');
     const evaluate = lenses.find((lens) => lens.command?.command === 'chainscope.evaluate');
     assert.ok(evaluate?.command, `no resolved Evaluate lens among ${JSON.stringify(titles)}`);
-    assert.match(evaluate.command.title, /^▶ Evaluate \(2 cases × 2 variants × 3 chains, ≈\d+ prompt tokens\) on openai-compatible:fake-model$/);
+    assert.match(
+      evaluate.command.title,
+      /^▶ Evaluate \(2 cases × 2 variants × 3 chains, ≈\d+ prompt tokens\) on openai-compatible:fake-model$/,
+    );
     assert.equal(titles.filter((title) => title === '▶ Evaluate case').length, 2);
     assert.equal(titles.filter((title) => title === '▶ This variant').length, 2);
 
-    const result = await vscode.commands.executeCommand<RunResult>(evaluate.command.command, ...((evaluate.command.arguments ?? []) as unknown[]));
+    const result = await vscode.commands.executeCommand<RunResult>(
+      evaluate.command.command,
+      ...((evaluate.command.arguments ?? []) as unknown[]),
+    );
     assert.equal(result.status, 'completed');
     assert.equal(result.cells.length, 4);
     assert.equal(server.requests.length, 4, 'one request of n = 3 per case and variant');
@@ -57,9 +65,16 @@ suite('Evaluating from the editor', () => {
     // Model output and expected values are shown as text: the browser side checks the DOM.
     const verdict = await verifyPanel('xss', {
       runId: result.runId,
-      variants: result.variants.map((variant) => ({ name: variant.name, single: variant.singleChain.value, majority: variant.majorityVote.value })),
+      variants: result.variants.map((variant) => ({
+        name: variant.name,
+        single: variant.singleChain.value,
+        majority: variant.majorityVote.value,
+      })),
       chain: { variant: markup.variant, caseId: markup.caseId, sample: chain.sample, text: chain.text },
-      literals: ['<img src=x onerror=alert(1)>', ...(markup.chains.some((c) => c.text === MARKUP_ANSWER) ? ['<script>window.pwned = 1</script>'] : [])],
+      literals: [
+        '<img src=x onerror=alert(1)>',
+        ...(markup.chains.some((c) => c.text === MARKUP_ANSWER) ? ['<script>window.pwned = 1</script>'] : []),
+      ],
       screenshot: 'panel-xss.png',
     });
     // Only the code-server runner has a browser to read the webview with.
@@ -74,10 +89,16 @@ suite('Evaluating from the editor', () => {
     const evaluate = lenses.find((lens) => lens.command?.command === 'chainscope.evaluate');
     assert.ok(evaluate?.command);
     assert.match(evaluate.command.title, /^▶ Evaluate \(40 cases × 4 variants × 8 chains, ≈[\d,]+ prompt tokens\) on local:arith-tiny$/);
-    const result = await vscode.commands.executeCommand<RunResult>(evaluate.command.command, ...((evaluate.command.arguments ?? []) as unknown[]));
+    const result = await vscode.commands.executeCommand<RunResult>(
+      evaluate.command.command,
+      ...((evaluate.command.arguments ?? []) as unknown[]),
+    );
     assert.equal(result.status, 'completed');
     assert.equal(result.backend.id, 'local');
-    assert.equal(result.cells.reduce((sum, cell) => sum + cell.chains.length, 0), 40 * 4 * 8);
+    assert.equal(
+      result.cells.reduce((sum, cell) => sum + cell.chains.length, 0),
+      40 * 4 * 8,
+    );
     // The model's point: chains of thought beat direct answers.
     const accuracy = new Map(result.variants.map((variant) => [variant.name, variant.singleChain.value]));
     assert.ok((accuracy.get('zero-shot-cot') ?? 0) > (accuracy.get('zero-shot') ?? 1));
@@ -87,7 +108,11 @@ suite('Evaluating from the editor', () => {
     const chain = cell.chains[3] as RunResult['cells'][number]['chains'][number];
     const verdict = await verifyPanel('arithmetic', {
       runId: result.runId,
-      variants: result.variants.map((variant) => ({ name: variant.name, single: variant.singleChain.value, majority: variant.majorityVote.value })),
+      variants: result.variants.map((variant) => ({
+        name: variant.name,
+        single: variant.singleChain.value,
+        majority: variant.majorityVote.value,
+      })),
       chain: { variant: cell.variant, caseId: cell.caseId, sample: chain.sample, text: chain.text },
       screenshot: 'panel-arithmetic.png',
     });
@@ -98,7 +123,11 @@ suite('Evaluating from the editor', () => {
     await vscode.commands.executeCommand('chainscope.showResults', document.uri);
     const reopened = await verifyPanel('arithmetic-reopened', {
       runId: result.runId,
-      variants: result.variants.map((variant) => ({ name: variant.name, single: variant.singleChain.value, majority: variant.majorityVote.value })),
+      variants: result.variants.map((variant) => ({
+        name: variant.name,
+        single: variant.singleChain.value,
+        majority: variant.majorityVote.value,
+      })),
       chain: { variant: cell.variant, caseId: cell.caseId, sample: chain.sample, text: chain.text },
     });
     if (reopened !== 'no-browser') assert.equal(reopened, 'ok');
@@ -115,7 +144,11 @@ suite('Evaluating from the editor', () => {
     const verdict = await verifyPanel('fatal', {
       runId: result.runId,
       status: 'failed',
-      variants: result.variants.map((variant) => ({ name: variant.name, single: variant.singleChain.value, majority: variant.majorityVote.value })),
+      variants: result.variants.map((variant) => ({
+        name: variant.name,
+        single: variant.singleChain.value,
+        majority: variant.majorityVote.value,
+      })),
       shows: [{ testId: 'run-error', includes: 'Stopped: model or deployment' }],
       screenshot: 'panel-fatal.png',
     });
@@ -128,15 +161,20 @@ suite('Evaluating from the editor', () => {
     const cases: string[] = [];
     file.children.forEach((item) => cases.push(item.label));
     assert.deepEqual(cases, ['markup', 'four']);
-    const four = [...(function* () {
-      const found: vscode.TestItem[] = [];
-      file.children.forEach((item) => found.push(item));
-      yield* found;
-    })()].find((item) => item.label === 'four');
+    const four = [
+      ...(function* () {
+        const found: vscode.TestItem[] = [];
+        file.children.forEach((item) => found.push(item));
+        yield* found;
+      })(),
+    ].find((item) => item.label === 'four');
     assert.ok(four);
     const variants: vscode.TestItem[] = [];
     four.children.forEach((item) => variants.push(item));
-    assert.deepEqual(variants.map((item) => item.label), ['zero-shot', 'few-shot']);
+    assert.deepEqual(
+      variants.map((item) => item.label),
+      ['zero-shot', 'few-shot'],
+    );
     const document = await vscode.workspace.openTextDocument(fixtureUri('xss.prompt'));
     assert.equal(four.range?.start.line, rangeOf(document, 'name: four').start.line);
 

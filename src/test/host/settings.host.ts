@@ -19,7 +19,8 @@ async function setGlobal(key: string, value: unknown): Promise<void> {
 
 suite('Settings changes', () => {
   teardown(async () => {
-    for (const key of ['prices', 'local.threads', 'concurrency']) await vscode.workspace.getConfiguration('chainscope').update(key, undefined, vscode.ConfigurationTarget.Global);
+    for (const key of ['prices', 'local.threads', 'concurrency'])
+      await vscode.workspace.getConfiguration('chainscope').update(key, undefined, vscode.ConfigurationTarget.Global);
   });
 
   test('keep the backends a setting does not reach, and rebuild those it does', async () => {
