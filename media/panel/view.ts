@@ -3,6 +3,7 @@
 import uPlot from 'uplot';
 import type { Accuracy, CellResult, ChainResult, Interval, RunResult, VariantSummary } from '../../src/core/eval/results';
 import type { PanelState } from '../../src/shared/protocol';
+import { cellKey } from '../../src/core/eval/keys';
 
 type Child = Node | string | number | null | undefined | false;
 
@@ -231,7 +232,8 @@ export class ResultsView {
       'section',
       { class: 'summary' },
       h('h2', {}, 'Accuracy per variant (95% intervals over cases)'),
-      h('table', { 'data-testid': 'variant-table' }, h('thead', {}, head), h('tbody', {}, ...rows)),
+      // Wide tables scroll in their own box: the page itself never scrolls sideways in a narrow panel.
+      h('div', { class: 'table-scroll' }, h('table', { 'data-testid': 'variant-table' }, h('thead', {}, head), h('tbody', {}, ...rows))),
       note,
     );
   }
@@ -330,7 +332,7 @@ export class ResultsView {
 
   private matrix(result: RunResult): HTMLElement {
     const caseIds = [...new Set(result.cells.map((cell) => cell.caseId))];
-    const byKey = new Map(result.cells.map((cell) => [`${cell.variant}\u0000${cell.caseId}`, cell]));
+    const byKey = new Map(result.cells.map((cell) => [cellKey(cell.variant, cell.caseId), cell]));
     const head = h(
       'tr',
       {},
@@ -352,14 +354,14 @@ export class ResultsView {
         name,
         h('td', { class: 'expected' }, first?.expected === undefined ? '—' : formatValue(first.expected)),
         ...result.variants.map((variant, column) => {
-          const cell = byKey.get(`${variant.name}\u0000${caseId}`);
+          const cell = byKey.get(cellKey(variant.name, caseId));
           return h('td', {}, cell ? this.cellButton(cell, row, column) : '—');
         }),
       );
     });
     const table = h('table', { class: 'matrix', 'data-testid': 'matrix' }, h('thead', {}, head), h('tbody', {}, ...rows));
     table.addEventListener('keydown', (event) => this.navigate(event, caseIds.length, result.variants.length));
-    return h('section', {}, h('h2', {}, 'Cases × variants — majority answer and agreement'), table);
+    return h('section', {}, h('h2', {}, 'Cases × variants — majority answer and agreement'), h('div', { class: 'table-scroll' }, table));
   }
 
   private cellButton(cell: CellResult, row: number, column: number): HTMLElement {
