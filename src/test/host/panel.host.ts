@@ -102,6 +102,7 @@ suite('Evaluating from the editor', () => {
     // The model's point: chains of thought beat direct answers.
     const accuracy = new Map(result.variants.map((variant) => [variant.name, variant.singleChain.value]));
     assert.ok((accuracy.get('zero-shot-cot') ?? 0) > (accuracy.get('zero-shot') ?? 1));
+    assert.ok(result.variants.every((variant) => variant.singleChain.method === 'clustered' && variant.majorityVote.method === 'wilson'));
     // The panel alone on screen for its screenshot: close the prompt's editor (the panel kept no focus).
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
     const cell = result.cells.find((c) => c.variant === 'few-shot-cot' && c.chains.length === 8) as RunResult['cells'][number];
@@ -114,6 +115,8 @@ suite('Evaluating from the editor', () => {
         majority: variant.majorityVote.value,
       })),
       chain: { variant: cell.variant, caseId: cell.caseId, sample: chain.sample, text: chain.text },
+      // The panel says how its intervals were made (clustered by case; Wilson for the majority vote).
+      shows: [{ testId: 'interval-note', includes: 'clustered by case' }],
       screenshot: 'panel-arithmetic.png',
     });
     if (verdict !== 'no-browser') assert.equal(verdict, 'ok');
