@@ -18,6 +18,19 @@ describe('npm install settings', () => {
     assert.doesNotMatch(npm.stderr, /Unknown project config/);
   });
 
+  it('runs no dependency install script on any npm version (npm 10 ignores allowScripts)', function () {
+    this.timeout(30_000);
+    const npm = spawnSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['config', 'get', 'ignore-scripts'], {
+      cwd: root,
+      encoding: 'utf8',
+      shell: process.platform === 'win32',
+      // The project's .npmrc must decide, not a variable an outer `npm run` exported.
+      env: Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_config_/i.test(name))),
+    });
+    if (npm.error) this.skip();
+    assert.equal(npm.stdout.trim(), 'true', npm.stderr);
+  });
+
   it("skips onnxruntime-node's install script (a CUDA download) and reviews every other one", () => {
     const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { allowScripts?: Record<string, boolean> };
     const lock = JSON.parse(fs.readFileSync(path.join(root, 'package-lock.json'), 'utf8')) as {
