@@ -47,6 +47,7 @@ describe('extractAnswer', () => {
     ['He has 2 books left', number, '2'],
     ['即答案为三分之一', number, '1/3'], // no finite decimal: kept exact
     ['So the answer is 1/3', number, '1/3'],
+    ['每人分到四分之三', number, '0.75'], // a finite decimal: as "3/4" → 0.75
     ['答案是一万二千', number, '12000'],
     ['The answer is 12,000', number, '12000'],
     ['答案是一万二', number, '12000'],
