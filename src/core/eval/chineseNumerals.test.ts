@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { chineseFraction, isNumeralWord, parseChineseNumber } from './chineseNumerals';
+import { CHINESE_NUMBER, chineseFraction, isNumeralWord, parseChineseNumber } from './chineseNumerals';
 
 describe('parseChineseNumber', () => {
   const table: [string, number | undefined][] = [
@@ -73,5 +73,13 @@ describe('parseChineseNumber', () => {
       const at = text.indexOf(numeral);
       assert.equal(isNumeralWord(text, at, at + numeral.length), expected, text);
     }
+  });
+
+  it('finds numerals in linear time: a long run of digits before a failed 分之 does not backtrack', () => {
+    const text = `${'12'.repeat(200)}分x ${'一1'.repeat(200)}分之x`;
+    const started = performance.now();
+    const found = [...text.matchAll(new RegExp(CHINESE_NUMBER.source, 'g'))].map((match) => match[0]);
+    assert.ok(performance.now() - started < 200, `took ${Math.round(performance.now() - started)} ms`);
+    assert.deepEqual(found, ['12'.repeat(200), '一1'.repeat(200)]);
   });
 });

@@ -7,7 +7,8 @@ const TENS: Readonly<Record<string, number>> = { 廿: 20, 卅: 30 };
 const LARGE_UNIT: Readonly<Record<string, number>> = { 万: 1e4, 亿: 1e8 };
 
 const NUMERAL_CHARS = '零〇一二两三四五六七八九十百千万亿廿卅';
-const RUN = `(?:\\d+(?:\\.\\d+)?|[${NUMERAL_CHARS}])+`;
+// Each digit run is taken whole ((?!\\d)), so a run splits one way only: no exponential backtracking before 分之.
+const RUN = `(?:\\d+(?![\\d.])|\\d+\\.\\d+(?!\\d)|[${NUMERAL_CHARS}])+`;
 const REAL = `${RUN}(?:点[零〇一二三四五六七八九\\d]+)?`;
 
 /** Characters that make a numeral after them part of a word or an ordinal: 老二, 第二, 周二. */
