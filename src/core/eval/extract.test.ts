@@ -112,6 +112,7 @@ describe('extractAnswer', () => {
     ['答案是：北京。', { type: 'auto' }, '北京'],
     ['答案是北京。因为它是首都', { type: 'auto' }, '北京'], // 。 ends the answer even without a space after it
     ['最终答案为上海', { type: 'auto' }, '上海'],
+    ['The answer is Ｐａｒｉｓ． Then more', { type: 'auto' }, 'Ｐａｒｉｓ'], // a full-width stop ends the sentence too
     ['Answer:', { type: 'answer' }, undefined],
     ['No phrase, just text.', { type: 'answer' }, undefined],
     ['The answer is 3.5. Then we stop.', { type: 'answer' }, '3.5'],

@@ -62,7 +62,7 @@ function finalAnswerRegion(completion: string): Span | undefined {
   }
   let line = /^[^\n]*/.exec(text.slice(start))?.[0] ?? '';
   // The answer ends at its sentence's end ("… is 14. So …", "…是十二。所以…"), not at a decimal point (3.5).
-  const sentenceEnd = /[.!?](?=\s|$)|[。！？]/.exec(completion.slice(start, start + line.length));
+  const sentenceEnd = /[.!?．](?=\s|$)|[。！？]/.exec(completion.slice(start, start + line.length));
   if (sentenceEnd) line = line.slice(0, sentenceEnd.index);
   return [start, start + line.length];
 }
