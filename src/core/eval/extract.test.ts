@@ -98,6 +98,7 @@ describe('extractAnswer', () => {
     ['答案：（B）', { type: 'choice' }, 'B'],
     ['选B。', { type: 'choice' }, 'B'],
     ['应该选B，因为A不对', { type: 'choice' }, 'B'],
+    ['选项A和选项B都不对，正确的是C', { type: 'choice' }, 'C'], // naming an option (选项B) is no choice of it
     ['I choose B, because A is wrong', { type: 'choice' }, undefined], // no form says B is the answer
     // answer phrases
     ['Let me think. The answer is **Paris**.', { type: 'auto' }, 'Paris'],

@@ -129,14 +129,14 @@ function extractNumber(completion: string): ExtractedAnswer {
 
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** Where a choice letter is written as the answer: "(B)", "B)", "answer is B", "Answer: B", "B.", alone on a line, "选B". */
+/** Where a choice letter is written as the answer: "(B)", "B)", "answer is B", "Answer: B", "B.", alone on a line, "选B", "正确的是B". */
 const LETTER_FORMS = [
   /\(([A-E])\)/g,
   /(?<![A-Za-z(])([A-E])\)/g,
   /[Aa]nswer(?:\s+is)?\s*:?\s*\(?([A-E])(?![A-Za-z])/g,
   /(?<![A-Za-z.])([A-E])\.(?=\s|$)/g,
   /^[\s*]*([A-E])[\s*]*$/gm,
-  /(?:选择?|应选|选项)\s*:?\s*\(?([A-E])(?![A-Za-z])/g,
+  /(?:选择?|应选|正确的?(?:答案|选项)?是|应该是)\s*:?\s*\(?([A-E])(?![A-Za-z])/g,
 ];
 
 function extractChoice(completion: string, choices: readonly string[] | undefined): ExtractedAnswer {
