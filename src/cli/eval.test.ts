@@ -131,6 +131,43 @@ describe('chainscope eval (CLI against a real OpenAI-compatible HTTP server)', f
     assert.ok(!/<script>[^<]*人物/.test(page), 'model output only inside the inert JSON block');
   });
 
+  it("scores the NER prompt's answers as correct whatever their layout: one per line, after a preamble, as a list", async () => {
+    const layouts = [
+      '人物:张三\n时间:2020年\n组织机构:北京大学',
+      '实体如下：人物:张三,时间:2020年,组织机构:北京大学',
+      '- 人物：张三\n- 时间：2020年\n- 组织机构：北京大学',
+    ];
+    server = await startFakeServer({
+      apiKey: 'test-key',
+      answers: [
+        { match: '张三 2020 年毕业于北京大学', answers: layouts },
+        { match: '李四去年加入了腾讯', answers: ['人物：李四\n时间：去年\n组织机构：腾讯'] },
+        { match: '王芳 2018 年在清华大学获得博士学位', answers: ['答案如下：\n1. 人物：王芳\n2. 时间：2018年\n3. 组织机构：清华大学'] },
+      ],
+    });
+    const json = path.join(folder, 'layouts.json');
+    const finished = await runCli([
+      'eval',
+      'prompts/ner-zh.prompt',
+      '--backend',
+      server.url,
+      '--model',
+      'fake',
+      '--runs-dir',
+      path.join(folder, 'runs'),
+      '--json',
+      json,
+      '--no-cache',
+    ]);
+    assert.equal(finished.code, 0, finished.stderr);
+    const run = (JSON.parse(fs.readFileSync(json, 'utf8')) as EvalReport).runs[0] as RunResult;
+    const chains = run.cells.flatMap((cell) => cell.chains);
+    assert.equal(chains.length, 45);
+    const zhang = run.cells.filter((cell) => cell.caseName === '张三').flatMap((cell) => cell.chains);
+    assert.deepEqual(new Set(zhang.map((chain) => chain.text)), new Set(layouts), 'every layout was answered');
+    for (const chain of chains) assert.ok(chain.pass && chain.score === 1, `${JSON.stringify(chain.text)}: ${chain.reason}`);
+  });
+
   it('finishes through every injected fault: retried requests succeed, permanent failures show on their cells and make the run incomplete', async () => {
     server = await startFakeServer({
       apiKey: 'test-key',

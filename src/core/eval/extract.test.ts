@@ -37,6 +37,36 @@ describe('extractAnswer', () => {
     ['The answer is 50%.', number, '50'],
     ['So $\\boxed{1,234}$ apples, up from 1,000.', number, '1234'],
     ['Answer:\n7 boxes\nCheck: 3 + 4 = 7, then 9', number, '7'],
+    // Chinese numerals, with their English counterparts
+    ['所以老大要给老二四个苹果。', number, '4'], // 老二 is a name: not 24, not 2
+    ['So the eldest gives the second one 4 apples.', number, '4'],
+    ['答案是十二。', number, '12'],
+    ['The answer is twelve, i.e. 12.', number, '12'],
+    ['答案是二十五', number, '25'],
+    ['他还剩两本书', number, '2'],
+    ['He has 2 books left', number, '2'],
+    ['即答案为三分之一', number, '1/3'], // no finite decimal: kept exact
+    ['So the answer is 1/3', number, '1/3'],
+    ['每人分到四分之三', number, '0.75'], // a finite decimal: as "3/4" → 0.75
+    ['答案是一万二千', number, '12000'],
+    ['The answer is 12,000', number, '12000'],
+    ['答案是一万二', number, '12000'],
+    ['共有3千4百人', number, '3400'],
+    ['一百零五减去五，答案：一百', number, '100'],
+    ['答案是百分之五十', number, '50'], // as "50%" → 50
+    ['今天零下三度', number, '-3'],
+    ['答案：负三', number, '-3'],
+    ['答案为三点五', number, '3.5'],
+    ['最终答案：４２', number, '42'],
+    ['答案是十二。所以不是13', number, '12'], // the answer phrase beats the last number
+    ['先算出13，答案为廿', number, '20'],
+    ['答案是１２．５', number, '12.5'],
+    ['答案是－５', number, '-5'],
+    ['大约 1.5万 人', number, '15000'],
+    ['我们一起算，得到一些结果，唯一的问题是一样的；一直如此，统一起来，万一不对', number, undefined],
+    ['这点十分重要', number, undefined],
+    ['他有三四个苹果', number, undefined], // "three or four": no single number
+    ['第一步得8，第二步得9，所以是十', number, '10'],
     // choices
     ['Between (A) and (C), I pick (C).', { type: 'choice' }, 'C'],
     ['The answer is B.', { type: 'choice' }, 'B'],
@@ -52,6 +82,24 @@ describe('extractAnswer', () => {
     ['情感：正面', { type: 'choice', choices: ['正面', '负面'] }, '正面'],
     ['Overall the tone is Positive, not negative... actually positive.', { type: 'choice', choices: ['positive', 'negative'] }, 'positive'],
     ['neutral', { type: 'choice', choices: ['positive', 'negative'] }, undefined],
+    // choices in Chinese, and letters or English words amid Chinese punctuation
+    ['答案：是。', { type: 'choice', choices: ['是', '否'] }, '是'],
+    ['The answer: yes.', { type: 'choice', choices: ['yes', 'no'] }, 'yes'],
+    ['情感是正面的', { type: 'choice', choices: ['正面', '负面'] }, '正面'],
+    ['**负面**', { type: 'choice', choices: ['正面', '负面'] }, '负面'],
+    ['**negative**', { type: 'choice', choices: ['positive', 'negative'] }, 'negative'],
+    ['是否正确？是的', { type: 'choice', choices: ['是', '否'] }, '是'], // 是否 is "whether", neither choice
+    ['是否正确？否', { type: 'choice', choices: ['是', '否'] }, '否'],
+    ['否，这个说法是错的', { type: 'choice', choices: ['是', '否'] }, '否'], // standing apart beats the copula 是
+    ['No, that is not right.', { type: 'choice', choices: ['yes', 'no'] }, 'no'],
+    ['情感是negative的。', { type: 'choice', choices: ['positive', 'negative'] }, 'negative'],
+    ['情感：positive。', { type: 'choice', choices: ['positive', 'negative'] }, 'positive'],
+    ['It is positively fine', { type: 'choice', choices: ['positive', 'negative'] }, undefined],
+    ['答案：（B）', { type: 'choice' }, 'B'],
+    ['选B。', { type: 'choice' }, 'B'],
+    ['应该选B，因为A不对', { type: 'choice' }, 'B'],
+    ['选项A和选项B都不对，正确的是C', { type: 'choice' }, 'C'], // naming an option (选项B) is no choice of it
+    ['I choose B, because A is wrong', { type: 'choice' }, undefined], // no form says B is the answer
     // answer phrases
     ['Let me think. The answer is **Paris**.', { type: 'auto' }, 'Paris'],
     ['Step 1 … Therefore, the answer is $\\boxed{12}$.', { type: 'auto' }, '12'],
@@ -63,6 +111,9 @@ describe('extractAnswer', () => {
     ['The answer is 12. Check: \\boxed{12}', { type: 'auto' }, '12'],
     ['#### 1,234', { type: 'auto' }, '1,234'],
     ['答案是：北京。', { type: 'auto' }, '北京'],
+    ['答案是北京。因为它是首都', { type: 'auto' }, '北京'], // 。 ends the answer even without a space after it
+    ['最终答案为上海', { type: 'auto' }, '上海'],
+    ['The answer is Ｐａｒｉｓ． Then more', { type: 'auto' }, 'Ｐａｒｉｓ'], // a full-width stop ends the sentence too
     ['Answer:', { type: 'answer' }, undefined],
     ['No phrase, just text.', { type: 'answer' }, undefined],
     ['The answer is 3.5. Then we stop.', { type: 'answer' }, '3.5'],
@@ -126,6 +177,10 @@ describe('extractAnswer', () => {
       ['Therefore, the answer is $\\boxed{12}$.', { type: 'auto' }, '12'],
       ['Name:  Ada  \n', { type: 'regex', pattern: 'Name:(.*)' }, 'Ada'],
       ['It costs $1,234.50 in total.', { type: 'number' }, '$1,234.50'],
+      ['即答案为三分之一', { type: 'number' }, '三分之一'],
+      ['共有３千４百人', { type: 'number' }, '３千４百'],
+      ['今天零下三度', { type: 'number' }, '零下三'],
+      ['情感是正面的', { type: 'choice', choices: ['正面', '负面'] }, '正面'],
       ['Between (A) and (C), I pick (C).', { type: 'choice' }, 'C'],
       ['Say ```json\n{"a": 1}\n```', { type: 'json', path: '$.a' }, '{"a": 1}'],
     ];

@@ -1,5 +1,6 @@
 import type { ExtractorSpec } from '../prompt/types';
-import { canonicalNumber, parseNumber, toHalfWidth } from './normalize';
+import { CHINESE_NUMBER, isNumeralWord, NUMERAL_PREFIXES, parseChineseNumber } from './chineseNumerals';
+import { numberText, parseNumber, toHalfWidth } from './normalize';
 import { userRegex, type UserRegex } from './userRegex';
 
 /** An answer and where it stands in the completion (`span`: [start, end) offsets), or an explicit "no answer". */
@@ -7,8 +8,9 @@ export type ExtractedAnswer = { valid: true; value: string; span: [number, numbe
 
 type Span = [number, number];
 
-/** Phrases after which models state their final answer; the last one in a completion wins. */
-const ANSWER_PHRASE = /(?:the (?:final |correct )?answer is\s*:?|(?:final )?answer\s*:|####|答案是\s*:?|答案\s*:)[ \t]*/gi;
+/** Phrases after which models state their final answer; the last one in a completion wins. Matched on half-width text. */
+const ANSWER_PHRASE =
+  /(?:the (?:final |correct )?answer is\s*:?|(?:final )?answer\s*:|####|(?:最终|最后的?)?答案\s*(?:应该?是|应为|是|为)\s*:?|(?:最终|最后的?)?答案\s*:)[ \t]*/gi;
 
 /**
  * Numbers as written: sign, currency before or after, digits with commas, decimals, a fraction, percent.
@@ -59,8 +61,8 @@ function finalAnswerRegion(completion: string): Span | undefined {
     start += nextLine.index;
   }
   let line = /^[^\n]*/.exec(text.slice(start))?.[0] ?? '';
-  // The answer ends at its sentence's end ("… is 14. So …"), not at a decimal point (3.5).
-  const sentenceEnd = /[.!?](?=\s|$)/.exec(line);
+  // The answer ends at its sentence's end ("… is 14. So …", "…是十二。所以…"), not at a decimal point (3.5).
+  const sentenceEnd = /[.!?．](?=\s|$)|[。！？]/.exec(completion.slice(start, start + line.length));
   if (sentenceEnd) line = line.slice(0, sentenceEnd.index);
   return [start, start + line.length];
 }
@@ -83,21 +85,37 @@ interface NumberToken {
   span: Span;
 }
 
+/** Numbers in text[from, to), in order: ASCII ones, and Chinese ones (十二, 3千4百), which win where the two overlap. */
 function numberTokens(completion: string, [from, to]: Span): NumberToken[] {
   const text = toHalfWidth(completion).slice(0, to);
+  const chinese: NumberToken[] = [];
+  const chinesePattern = new RegExp(CHINESE_NUMBER.source, 'g');
+  chinesePattern.lastIndex = from;
+  for (let match = chinesePattern.exec(text); match; match = chinesePattern.exec(text)) {
+    let start = match.index;
+    const end = start + match[0].length;
+    // 老二四个 is 老二 and 四: a name or ordinal takes the first of two digits.
+    if (end - start === 2 && NUMERAL_PREFIXES.includes(text[start - 1] ?? '') && /^[一二两三四五六七八九]+$/.test(match[0])) start++;
+    const value = parseChineseNumber(text.slice(start, end));
+    // Runs of ASCII digits alone are the ASCII reader's; 一些, 唯一, 十分 are words, not numbers.
+    if (value === undefined || !/[^\d.-]/.test(match[0]) || isNumeralWord(text, start, end)) continue;
+    chinese.push({ value, span: [start, end] });
+  }
   const pattern = new RegExp(NUMBER.source, 'g');
   pattern.lastIndex = from;
-  const tokens: NumberToken[] = [];
+  const tokens = [...chinese];
   for (let match = pattern.exec(text); match; match = pattern.exec(text)) {
-    tokens.push({ value: parseNumber(match[0]), span: [match.index, match.index + match[0].length] });
+    const span: Span = [match.index, match.index + match[0].length];
+    if (chinese.some(({ span: [start, end] }) => span[0] < end && start < span[1])) continue;
+    tokens.push({ value: parseNumber(match[0]), span });
   }
-  return tokens;
+  return tokens.sort((a, b) => a.span[0] - b.span[0]);
 }
 
 function numberAnswer(completion: string, token: NumberToken): ExtractedAnswer {
   const raw = completion.slice(token.span[0], token.span[1]);
   if (token.value === undefined) return none(`"${raw}" is ambiguous (a decimal comma or a list?)`);
-  return { valid: true, value: canonicalNumber(token.value), span: token.span };
+  return { valid: true, value: numberText(token.value, raw), span: token.span };
 }
 
 /** The first number after the last answer phrase ("The answer is 14 apples, not 12"), else the last number. */
@@ -111,25 +129,35 @@ function extractNumber(completion: string): ExtractedAnswer {
 
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** Where a choice letter is written as the answer: "(B)", "B)", "answer is B", "Answer: B", "B.", or alone on a line. */
+/** Where a choice letter is written as the answer: "(B)", "B)", "answer is B", "Answer: B", "B.", alone on a line, "选B", "正确的是B". */
 const LETTER_FORMS = [
   /\(([A-E])\)/g,
   /(?<![A-Za-z(])([A-E])\)/g,
   /[Aa]nswer(?:\s+is)?\s*:?\s*\(?([A-E])(?![A-Za-z])/g,
   /(?<![A-Za-z.])([A-E])\.(?=\s|$)/g,
   /^[\s*]*([A-E])[\s*]*$/gm,
+  /(?:选择?|应选|正确的?(?:答案|选项)?是|应该是)\s*:?\s*\(?([A-E])(?![A-Za-z])/g,
 ];
 
 function extractChoice(completion: string, choices: readonly string[] | undefined): ExtractedAnswer {
   const text = toHalfWidth(completion);
   const region = finalAnswerRegion(completion);
   if (choices && choices.length > 0) {
-    // Longest first, so "very positive" is not read as "positive"; whole words for Latin text, any place for CJK.
+    // Longest first, so "very positive" is not read as "positive". Latin words stand apart from other letters;
+    // Chinese needs no spaces around it (情感是正面的), so only non-Han letters count as neighbours.
     const alternatives = [...choices].sort((a, b) => b.length - a.length).map(escapeRegExp);
-    const pattern = new RegExp(`(?<![\\p{L}\\p{N}])(?:${alternatives.join('|')})(?![\\p{L}\\p{N}])`, 'giu');
-    const named = [...text.matchAll(pattern)];
+    const letter = '(?!\\p{Script=Han})[\\p{L}\\p{N}]';
+    const pattern = new RegExp(`(?<!${letter})(?:${alternatives.join('|')})(?!${letter})`, 'giu');
+    const all = [...text.matchAll(pattern)];
+    // Two choices written together are a word, not an answer: 是否 ("whether") names neither 是 nor 否.
+    const touch = (a: RegExpExecArray | undefined, b: RegExpExecArray | undefined): boolean =>
+      a !== undefined && b !== undefined && a.index + a[0].length === b.index;
+    const named = all.filter((match, i) => !touch(all[i - 1], match) && !touch(match, all[i + 1]));
+    const loose = (ch: string | undefined): boolean => ch === undefined || /[\s\p{P}\p{S}]/u.test(ch);
+    const standalone = named.filter((match) => loose(text[match.index - 1]) && loose(text[match.index + match[0].length]));
+    // The stated answer first, then the last choice standing apart (**负面**, "否，…"), then the last one named.
     const stated = region ? named.find((match) => match.index >= region[0] && match.index < region[1]) : undefined;
-    const chosen = stated ?? named.at(-1);
+    const chosen = stated ?? standalone.at(-1) ?? named.at(-1);
     if (!chosen) return none(`none of ${choices.join(', ')} is named`);
     const value = choices.find((choice) => choice.toLowerCase() === chosen[0].toLowerCase()) ?? chosen[0];
     return { valid: true, value, span: [chosen.index, chosen.index + chosen[0].length] };

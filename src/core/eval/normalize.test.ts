@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { canonicalNumber, normalizeAnswer, parseNumber, toHalfWidth } from './normalize';
+import { canonicalNumber, normalizeAnswer, numberText, parseNumber, toHalfWidth } from './normalize';
 
 describe('normalizeAnswer', () => {
   const table: [string, string, boolean?][] = [
@@ -20,6 +20,13 @@ describe('normalizeAnswer', () => {
     ['12 km', '12 km'], // units stay: "12 km" and "12 m" are different answers
     ['$5', '$5'],
     ['3 4', '3 4'],
+    ['十二', '12'], // one vote with "12"
+    ['十二。', '12'],
+    ['三分之一', '0.333333333333'],
+    ['一万二千', '12000'],
+    ['ＡＢＣ', 'abc'], // NFKC: full-width letters
+    ['①', '1'], // NFKC: compatibility forms
+    ['一些', '一些'],
   ];
   for (const [input, expected, caseSensitive] of table) {
     it(`${JSON.stringify(input)} → ${JSON.stringify(expected)}${caseSensitive ? ' (case-sensitive)' : ''}`, () => {
@@ -54,6 +61,13 @@ describe('parseNumber', () => {
     ['1e3', undefined],
     ['', undefined],
     ['Infinity', undefined],
+    ['十二', 12],
+    ['十二个', 12],
+    ['两本', 2],
+    ['零下三度', -3],
+    ['三分之一', 1 / 3],
+    ['百分之五十', 50],
+    ['３千４百', 3400],
   ];
   for (const [input, expected] of table) {
     it(`${JSON.stringify(input)} → ${String(expected)}`, () => assert.equal(parseNumber(input), expected));
@@ -72,5 +86,16 @@ describe('canonicalNumber and toHalfWidth', () => {
     const text = 'Ａ１，：、。“x”−\u3000';
     assert.equal(toHalfWidth(text), 'A1,:,."x"- ');
     assert.equal(toHalfWidth(text).length, text.length);
+  });
+});
+
+describe('numberText', () => {
+  it('keeps a fraction without a finite decimal as a reduced fraction, others as canonical numbers', () => {
+    assert.equal(numberText(1 / 3, '三分之一'), '1/3');
+    assert.equal(numberText(2 / 6, '2/6'), '1/3');
+    assert.equal(numberText(-2 / 3, '负三分之二'), '-2/3');
+    assert.equal(numberText(0.75, '3/4'), '0.75');
+    assert.equal(numberText(0.5, '二分之一'), '0.5');
+    assert.equal(numberText(12, '十二'), '12');
   });
 });

@@ -1,4 +1,5 @@
 // Normalization shared by voting and exact matching: two spellings of one answer must count as one vote.
+import { chineseFraction, parseChineseNumber } from './chineseNumerals';
 
 /**
  * Full-width ASCII forms (Ａ１，：), the ideographic space, comma and full stop, curly quotes and the minus
@@ -18,7 +19,8 @@ export function toHalfWidth(text: string): string {
 
 const CURRENCY = '[$€£¥₹]';
 /** Units and counters that may follow a number; one other trailing word is accepted after a space too. */
-const UNIT = '(?:dollars?|euros?|yuan|percent|km|kg|cm|mm|m|g|s|h|%|元|块|个|只|人|岁|天|年|次|本|件|米|公里|小时|分钟|秒)';
+const UNIT =
+  '(?:dollars?|euros?|yuan|percent|km|kg|cm|mm|m|g|s|h|%|元|块|个|只|人|岁|天|年|次|本|件|米|公里|小时|分钟|秒|度|张|条|位|名|辆|台|斤|倍|页|道|题|颗|杯|瓶|份|种)';
 const LEADING_CURRENCY = new RegExp(`^([-+]?)\\s*${CURRENCY}\\s*`);
 const TRAILING_UNIT = new RegExp(`(?:\\s*(?:${CURRENCY}|${UNIT})|\\s+\\p{L}+)\\.?$`, 'iu');
 /** Signs, thousands separators in groups of three, decimals: `-1,234.5`, `+4`, `.5`. */
@@ -58,7 +60,34 @@ export function parseNumber(text: string): number | undefined {
     value = value.slice(0, trailing.index);
   }
   if (currency && DECIMAL_COMMA.test(value)) value = value.replace(',', '.');
-  return parsePlain(value);
+  return parsePlain(value) ?? parseChineseNumber(value);
+}
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/** A fraction's numerator and denominator as written: `3/4`, `-1/3`, `三分之一`; undefined for anything else. */
+export function fractionParts(text: string): [number, number] | undefined {
+  const value = toHalfWidth(text).trim();
+  const fraction = FRACTION.exec(value);
+  if (fraction) return Number(fraction[2]) === 0 ? undefined : [Number(fraction[1]), Number(fraction[2])];
+  return chineseFraction(value);
+}
+
+/**
+ * A number's answer text: canonicalNumber, except a fraction with no finite decimal (1/3, 三分之一) stays a
+ * reduced fraction, "1/3", so that it is shown and compared exactly (see the numeric scorer) rather than as 0.333333333333.
+ */
+export function numberText(value: number, written: string): string {
+  const parts = fractionParts(written);
+  if (parts && parts.every(Number.isSafeInteger)) {
+    const divisor = Math.abs(gcd(parts[0], parts[1]));
+    let [numerator, denominator] = [parts[0] / divisor, parts[1] / divisor];
+    if (denominator < 0) [numerator, denominator] = [-numerator, -denominator];
+    let rest = denominator;
+    for (const prime of [2, 5]) while (rest % prime === 0) rest /= prime;
+    if (rest !== 1) return `${numerator}/${denominator}`;
+  }
+  return canonicalNumber(value);
 }
 
 /** A number's canonical text: "14.0" → "14", 0.75 stays "0.75", float noise rounded away (0.1 + 0.2 → "0.3"). */
@@ -78,17 +107,19 @@ const WRAPPING = /^["'`*]+|["'`*]+$/g;
 /**
  * The voting and exact-matching key of an answer: half-width forms, one space between words, no trailing
  * punctuation or wrapping quotes and bold, lowercase unless case-sensitive. A plain number becomes its
- * canonical value ("14.0" → "14", "1,000" → "1000", "3/4" → "0.75"); units and currency stay part of the
+ * canonical value ("14.0" → "14", "1,000" → "1000", "3/4" → "0.75", "十二" → "12"); units and currency stay part of the
  * answer, so "12 km" and "12 m" remain different (compare values with `extract: number` or `scorer: numeric`).
  */
 export function normalizeAnswer(value: string, options: NormalizeOptions = {}): string {
-  let text = toHalfWidth(value).replace(/\s+/g, ' ').trim();
+  // NFKC first: full-width letters and punctuation, ① and other compatibility forms are their plain spellings.
+  let text = toHalfWidth(value.normalize('NFKC')).replace(/\s+/g, ' ').trim();
   // Decoration nests either way round ("Paris." inside quotes, or a quoted answer then a period): peel until stable.
   for (let previous = ''; previous !== text;) {
     previous = text;
     text = text.replace(TRAILING_PUNCTUATION, '').replace(WRAPPING, '').trim();
   }
-  const number = parsePlain(text);
+  // A Chinese numeral is its value too: "十二" and "12" are one vote.
+  const number = parsePlain(text) ?? parseChineseNumber(text);
   if (number !== undefined) return canonicalNumber(number);
   return options.caseSensitive ? text : text.toLowerCase();
 }

@@ -44,6 +44,18 @@ describe('scoreAnswer', () => {
     ['token F1, SQuAD-style', { type: 'token-f1' }, 'the big red apple', 'a red apple', 0.8, false],
     ['token F1 per character for CJK', { type: 'token-f1' }, '北京大学', '北京', 2 / 3, false],
     ['token F1 of two empty answers', { type: 'token-f1' }, 'the', 'a', 1, true],
+    ['exact folds full-width forms (NFKC)', { type: 'exact' }, 'ＡＢＣ－１２', 'abc-12', 1, true],
+    ['exact folds full-width punctuation', { type: 'exact' }, '（是）', '(是)', 1, true],
+    ['exact: a Chinese numeral is its value', { type: 'exact' }, '十二', 12, 1, true],
+    ['exact: full-width digits', { type: 'exact' }, '４２', '42', 1, true],
+    ['numeric reads Chinese numerals', { type: 'numeric' }, '一万二千', 12000, 1, true],
+    ['numeric: a Chinese expected value', { type: 'numeric' }, '12', '十二', 1, true],
+    ['numeric: 零下三度', { type: 'numeric' }, '零下三度', -3, 1, true],
+    ['numeric: a fraction meets the fraction', { type: 'numeric' }, '1/3', '1/3', 1, true],
+    ['numeric: a fraction meets the decimal it rounds to', { type: 'numeric' }, '1/3', 0.333, 1, true],
+    ['numeric: 2/3 rounds to 0.667', { type: 'numeric' }, '2/3', '0.667', 1, true],
+    ['numeric: a fraction not rounding to the decimal', { type: 'numeric' }, '1/3', '0.334', 0, false],
+    ['numeric: a written decimal gets no rounding', { type: 'numeric' }, '0.3333', '0.333', 0, false],
   ];
   for (const [title, spec, got, expected, score, pass] of cases) {
     it(title, () => {
@@ -69,6 +81,51 @@ describe('scoreAnswer', () => {
     assert.equal(Number(wrong.score.toFixed(6)), Number((4 / 7).toFixed(6)));
     assert.equal(wrong.pass, true);
     assert.match(wrong.reason, /extra 人物:李四, 地点:北京/);
+  });
+
+  // The issue's layouts, as Chinese models write them, and English ones.
+  const layouts: [string, string][] = [
+    ['one per line', '人物:张三\n时间:2020年\n组织机构:北京大学'],
+    ['after a preamble', '实体如下：人物:张三,时间:2020年,组织机构:北京大学'],
+    ['a list with full-width colons', '- 人物：张三\n- 时间：2020年\n- 组织机构：北京大学'],
+    [
+      'numbered, with a preamble line and a closing sentence',
+      '实体如下：\n1. 人物：张三\n2. 时间：2020年\n3. 组织机构：北京大学\n以上就是全部实体。',
+    ],
+    ['numbered with 、', '1、人物：张三\n2、时间：2020年\n3、组织机构：北京大学'],
+    ['（1） markers, bold keys and spaced values', '（1）**人物**：张三\n（2）时间：2020 年\n（3）组织机构：北京大学。'],
+    ['bullets •', '• 人物: 张三\n• 时间: 2020年\n• 组织机构: 北京大学'],
+    ['a code fence and ；', '```\n人物:张三；时间:2020年；组织机构:北京大学\n```'],
+    ['a sentence after 。', '人物：张三，时间：2020年，组织机构：北京大学。这是我的答案'],
+    ['an English answer phrase first', 'Answer: 人物:张三,时间:2020年,组织机构:北京大学'],
+  ];
+  for (const [layout, text] of layouts) {
+    it(`field F1 reads fields ${layout}`, () => {
+      const scored = scoreAnswer(answer(text), '人物:张三,时间:2020年,组织机构:北京大学', { type: 'field-f1' }, 0.99);
+      assert.equal(scored.score, 1, scored.reason);
+      assert.equal(scored.pass, true);
+    });
+  }
+
+  it('field F1 reads English layouts too', () => {
+    const expected = 'person: Ada, year: 1843, org: Royal Society';
+    for (const text of [
+      'Person: Ada\nYear: 1843\nOrg: Royal Society',
+      'The entities are: person: Ada; year: 1843; org: Royal Society.',
+      '* **person**: Ada\n* year: 1843\n* org: Royal Society',
+    ]) {
+      const scored = scoreAnswer(answer(text), expected, { type: 'field-f1' }, 1);
+      assert.equal(scored.score, 1, `${text}: ${scored.reason}`);
+    }
+  });
+
+  it('field F1 keeps a colon inside a value, and ignores a preamble line', () => {
+    assert.deepEqual(parseFields('时间:10:30,地点:北京'), [
+      ['时间', '10:30'],
+      ['地点', '北京'],
+    ]);
+    assert.deepEqual(parseFields('以下是结果\n人物:张三\n这些就是全部'), [['人物', '张三']]);
+    assert.deepEqual(parseFields('张三毕业于北京大学。'), []);
   });
 
   it('field F1 takes an object as expected, and drops a final 。', () => {

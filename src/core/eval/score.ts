@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { SCORERS_NEEDING_EXPECTED, type ScorerSpec } from '../prompt/types';
 import type { ExtractedAnswer } from './extract';
-import { normalizeAnswer, parseNumber, toHalfWidth } from './normalize';
+import { fractionParts, normalizeAnswer, parseNumber, toHalfWidth } from './normalize';
 import { userRegex, type UserRegex } from './userRegex';
 
 export interface ScoreResult {
@@ -25,31 +25,61 @@ function show(value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
 }
 
-/** Splits `人物:张三,时间:2020年` into key/value pairs; a piece without a key adds a value to the key before it. */
+/** A list marker before a field: "-", "*", "•", "1.", "1)", "(1)" (（1） and 1、 once half-width). */
+const LIST_MARKER = /^(?:[-*•·]+|\d{1,2}[.)](?!\d)|\(\d{1,2}\))\s*/;
+/** What a key may look like: short, with a letter, no sentence inside. "10" in "时间:10:30" is no key. */
+const KEY = /^(?=[^]*\p{L})[^\n.!?]{1,24}$/u;
+
+/**
+ * The `key:value` pairs of an answer, wherever they stand: separated by commas, 、，；; or newlines, after list
+ * markers, with ASCII or full-width colons, after a preamble (实体如下：人物:张三). A piece without a colon adds
+ * a value to the key before it on the same line ("人物:张三,李四"); other text — a preamble on its own line,
+ * a code fence, a closing sentence after 。 — is no field and is ignored.
+ */
 export function parseFields(text: string): [string, string][] {
   const pairs: [string, string][] = [];
-  let lastKey: string | undefined;
-  for (const piece of toHalfWidth(text).split(/[,;\n、]/)) {
-    const trimmed = piece.trim();
-    if (!trimmed) continue;
-    const colon = trimmed.indexOf(':');
-    if (colon > 0) {
-      lastKey = normalizeField(trimmed.slice(0, colon));
-      const value = normalizeField(trimmed.slice(colon + 1));
-      if (value) pairs.push([lastKey, value]);
-    } else if (lastKey !== undefined) {
-      pairs.push([lastKey, normalizeField(trimmed)]);
+  // Sentences end at 。！？ (not at ".", which may be a decimal point); a closing remark after one is no field.
+  for (const sentence of text.split(/[。！？]|\n/).map((part) => part.normalize('NFKC'))) {
+    if (/^\s*```/.test(sentence)) continue;
+    let lastKey: string | undefined;
+    for (const piece of toHalfWidth(sentence).split(/[,;、]/)) {
+      const trimmed = piece.trim().replace(LIST_MARKER, '');
+      if (!trimmed) continue;
+      const pair = fieldPair(trimmed);
+      if (pair) {
+        lastKey = pair[0];
+        if (pair[1]) pairs.push(pair);
+      } else if (lastKey !== undefined) {
+        const value = normalizeField(trimmed);
+        if (value) pairs.push([lastKey, value]);
+      }
     }
   }
   return pairs;
 }
 
+/** `key:value` in one piece; a piece with a key after the first colon ("实体如下:人物:张三") drops its preamble. */
+function fieldPair(piece: string): [string, string] | undefined {
+  const colon = piece.indexOf(':');
+  if (colon <= 0) return undefined;
+  const rest = piece.slice(colon + 1);
+  const inner = rest.indexOf(':');
+  if (inner > 0 && KEY.test(stripMarkup(rest.slice(0, inner)))) return fieldPair(rest.trim());
+  const key = normalizeField(stripMarkup(piece.slice(0, colon)));
+  return key ? [key, normalizeField(stripMarkup(rest))] : undefined;
+}
+
+/** Markdown bold, backticks, quotes and braces around a key or value: **人物**: "张三". */
+function stripMarkup(text: string): string {
+  return text.trim().replace(/^[*`"'{}[\]\s]+|[*`"'{}[\]\s]+$/g, '');
+}
+
 /**
  * Spaces around CJK characters carry no meaning ("1993 年" is "1993年"); elsewhere they collapse to one.
- * A sentence's final stop ("北京大学。") is not part of the value.
+ * A sentence's final stop ("北京大学。") is not part of the value. NFKC folds full-width forms.
  */
 function normalizeField(text: string): string {
-  return toHalfWidth(text)
+  return toHalfWidth(text.normalize('NFKC'))
     .replace(/\s+/g, ' ')
     .replace(/\s*([\u3000-\u9fff\uac00-\ud7af])\s*/g, '$1')
     .trim()
@@ -183,6 +213,10 @@ export function scoreAnswer(answer: ExtractedAnswer, expected: unknown, spec: Sc
       if (got === undefined) return result(0, threshold, `answer ${show(value)} is not a number`);
       const tolerance = spec.tolerance ?? DEFAULT_TOLERANCE;
       const close = Math.abs(got - want) <= tolerance;
+      // A fraction (1/3, 三分之一) has no finite decimal: it meets an expected decimal (0.333) it rounds to.
+      const places = fractionParts(value) ? /^[-+]?\d*\.(\d+)$/.exec(expectedText.trim())?.[1]?.length : undefined;
+      if (!close && places !== undefined && Math.abs(Number(got.toFixed(places)) - want) < 1e-12)
+        return result(1, threshold, `${value.trim()} ≈ ${want} (rounded to ${places} places)`);
       return result(
         close ? 1 : 0,
         threshold,
