@@ -1,5 +1,5 @@
 import { BackendError, type Adjustment, type Backend, type Completion, type CompletionRequest } from '../backend';
-import { sentSampling } from '../backends/parameters';
+import { isReasoningModel, sentSampling } from '../backends/parameters';
 import type { LoadedPrompt } from '../prompt/load';
 import { renderVariant, type RenderedPrompt } from '../prompt/render';
 import type { Case, Sampling, Variant } from '../prompt/types';
@@ -531,7 +531,8 @@ async function answerStage(
     n: 1,
     firstSample: completion.sample,
     temperature: 0,
-    maxTokens: ANSWER_STAGE_MAX_TOKENS,
+    // A reasoning model's limit bounds its hidden reasoning too: 32 tokens would leave no answer.
+    ...(backend.id !== 'local' && isReasoningModel(backend.model) ? {} : { maxTokens: ANSWER_STAGE_MAX_TOKENS }),
     ...(parameters.stop ? { stop: parameters.stop } : {}),
   };
   for await (const answer of backend.complete(request, { signal })) {
