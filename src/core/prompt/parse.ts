@@ -699,7 +699,7 @@ class PromptParser {
     this.report(
       this.nodeRange(node),
       'error',
-      'invalid-value',
+      'type',
       `'${key}' must be a word such as minimal, low, medium or high, got ${JSON.stringify(value)}.`,
     );
     return undefined;
