@@ -135,6 +135,7 @@ export class ResultsView {
         h('span', { class: `status status-${result.status}`, 'data-testid': 'run-status' }, result.status + progress),
       ),
       this.coverage(result, state),
+      this.adjustments(result),
       actions,
     );
   }
@@ -155,6 +156,13 @@ export class ResultsView {
         : []),
       notes.join(' · '),
     );
+  }
+
+  /** Settings not sent as the file asked (a reasoning model's fixed temperature, a field the server refused): once each. */
+  private adjustments(result: RunResult): HTMLElement | null {
+    const messages = [...new Set((result.adjustments ?? []).map((adjustment) => adjustment.message))];
+    if (messages.length === 0) return null;
+    return h('p', { class: 'coverage', 'data-testid': 'run-adjustments' }, messages.join(' · '));
   }
 
   private summary(result: RunResult, state: PanelState): HTMLElement {
@@ -203,7 +211,11 @@ export class ResultsView {
               h('span', { class: 'ci' }, ` [${variant.meanScoreInterval.low.toFixed(3)}–${variant.meanScoreInterval.high.toFixed(3)}]`),
             )
           : null,
-        h('td', {}, String(variant.promptTokens + variant.completionTokens)),
+        h(
+          'td',
+          variant.reasoningTokens > 0 ? { title: `${variant.reasoningTokens} of them reasoning (billed as output)` } : {},
+          String(variant.promptTokens + variant.completionTokens),
+        ),
         h('td', {}, `${Math.round(variant.meanLatencyMs)} ms`),
         h('td', {}, variant.cost === null ? '—' : `$${variant.cost.toFixed(4)}`),
         state.comparison

@@ -272,6 +272,104 @@ describe('chainscope eval (CLI against a real OpenAI-compatible HTTP server)', f
     });
   }
 
+  describe('models that refuse settings (the server answers as OpenAI does for reasoning models)', () => {
+    const shipped = ['prompts/apples-cot.prompt', 'prompts/sentiment-cloze.prompt'];
+    const evaluate = (model: string, json: string, extra: string[] = []): Promise<Finished> =>
+      runCli([
+        'eval',
+        ...shipped,
+        '--backend',
+        server.url,
+        '--model',
+        model,
+        '--runs-dir',
+        path.join(folder, 'runs'),
+        '--json',
+        json,
+        '--samples',
+        '2',
+        '--no-cache',
+        ...extra,
+      ]);
+    const warnings = (stderr: string): string[] => stderr.split('\n').filter((line) => line.includes('warning:'));
+
+    it('runs the shipped prompts on gpt-5-mini with no failed chain and one clear warning each, in the summary, run file and JSON', async () => {
+      server = await startFakeServer({ reasoningModels: ['gpt-5-mini'] });
+      const json = path.join(folder, 'gpt-5-mini.json');
+      const finished = await evaluate('gpt-5-mini', json);
+      assert.equal(finished.code, 0, finished.stderr);
+      const message = 'gpt-5-mini samples at its fixed temperature 1; temperature 0.7 from the file was not sent';
+      assert.deepEqual(warnings(finished.stderr), [
+        `prompts/apples-cot.prompt: warning: ${message}`,
+        `prompts/sentiment-cloze.prompt: warning: ${message}`,
+      ]);
+      assert.equal(finished.stdout.split('\n').filter((line) => line === `  note: ${message}`).length, 2);
+      assert.match(finished.stderr, /completion tokens \(reasoning included\)/);
+      // Known from the model's name: not one request was refused, and none carried what the model refuses.
+      assert.ok(server.requests.length > 0);
+      assert.ok(server.requests.every((request) => request.refused === undefined && request.temperature === undefined));
+      // The limit goes as max_completion_tokens; zero-shot CoT's answer stage sends none (32 tokens would all go to reasoning).
+      assert.ok(server.requests.every((request) => request.max_tokens === undefined));
+      assert.deepEqual([...new Set(server.requests.map((request) => request.max_completion_tokens ?? 'none'))].sort(), [256, 8, 'none']);
+
+      const report = JSON.parse(fs.readFileSync(json, 'utf8')) as EvalReport;
+      for (const run of report.runs) {
+        assert.deepEqual([run.status, run.coverage.failed, run.coverage.missing], ['completed', 0, 0]);
+        assert.deepEqual(run.adjustments, [
+          { parameter: 'temperature', setting: 'temperature', value: 0.7, action: 'omitted', reason: 'model', message },
+        ]);
+        assert.equal(run.sampling.temperature, undefined, 'the result says what was sent');
+        assert.ok(run.variants.every((variant) => variant.reasoningTokens > 0 && variant.reasoningTokens < variant.completionTokens));
+        const recorded = parseRunFile(fs.readFileSync(run.runFile, 'utf8'));
+        assert.deepEqual(
+          recorded.adjustments?.map((adjustment) => [adjustment.type, adjustment.parameter, adjustment.message]),
+          [['adjustment', 'temperature', message]],
+        );
+        assert.equal(recorded.header.sampling.temperature, 0.7, "the header keeps the file's settings");
+      }
+    });
+
+    it('sends gpt-4o-mini the settings unchanged, with no warning', async () => {
+      server = await startFakeServer({ reasoningModels: ['gpt-5-mini'] });
+      const json = path.join(folder, 'gpt-4o-mini.json');
+      const finished = await evaluate('gpt-4o-mini', json);
+      assert.equal(finished.code, 0, finished.stderr);
+      assert.deepEqual(warnings(finished.stderr), []);
+      // The chains get the file's settings; zero-shot CoT's answer stage is greedy with its own short limit.
+      const chains = server.requests.filter((request) => request.temperature !== 0);
+      assert.ok(chains.length > 0);
+      assert.ok(chains.every((request) => request.temperature === 0.7 && request.refused === undefined));
+      assert.deepEqual([...new Set(chains.map((request) => request.max_tokens))].sort(), [256, 8]);
+      const report = JSON.parse(fs.readFileSync(json, 'utf8')) as EvalReport;
+      assert.ok(report.runs.every((run) => run.adjustments.length === 0 && run.sampling.temperature === 0.7));
+    });
+
+    it('learns what an unknown model refuses from one 400 per lesson and warns once per lesson', async () => {
+      server = await startFakeServer({ reasoningModels: ['in-house-reasoner'] });
+      const json = path.join(folder, 'learned.json');
+      const finished = await evaluate('in-house-reasoner', json, ['--concurrency', '1']);
+      assert.equal(finished.code, 0, finished.stderr);
+      // The backend is shared by both prompts: it learns once, and each run still says what it did not send.
+      assert.deepEqual(
+        server.requests.filter((request) => request.refused).map((request) => request.refused),
+        ['max_tokens', 'temperature'],
+      );
+      const lines = warnings(finished.stderr);
+      assert.equal(lines.filter((line) => line.startsWith('prompts/apples-cot.prompt:')).length, 2, lines.join('\n'));
+      assert.equal(lines.filter((line) => line.startsWith('prompts/sentiment-cloze.prompt:')).length, 2, lines.join('\n'));
+      assert.ok(lines.some((line) => / refused temperature 0\.7 \(400: Unsupported value: 'temperature'/.test(line)));
+      assert.ok(lines.some((line) => /does not take max_tokens .* sent as max_completion_tokens/.test(line)));
+      const report = JSON.parse(fs.readFileSync(json, 'utf8')) as EvalReport;
+      for (const run of report.runs) {
+        assert.equal(run.coverage.failed, 0);
+        assert.deepEqual(run.adjustments.map((adjustment) => [adjustment.parameter, adjustment.action, adjustment.reason]).sort(), [
+          ['max_tokens', 'renamed', 'rejected'],
+          ['temperature', 'omitted', 'rejected'],
+        ]);
+      }
+    });
+  });
+
   it('scores with a custom JavaScript scorer file', async () => {
     server = await startFakeServer({ answers: [{ match: 'even number', answers: ['The answer is 4.', 'The answer is 7.'] }] });
     const json = path.join(folder, 'custom.json');

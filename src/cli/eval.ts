@@ -135,7 +135,8 @@ export function summaryTable(result: RunResult): string[] {
     variant.meanEntropy.toFixed(2),
     percent(variant.invalidRate),
     ...(showScore ? [variant.meanScore.toFixed(3)] : []),
-    String(variant.promptTokens + variant.completionTokens),
+    String(variant.promptTokens + variant.completionTokens) +
+      (variant.reasoningTokens > 0 ? ` (${variant.reasoningTokens} reasoning)` : ''),
     `${Math.round(variant.meanLatencyMs)} ms`,
     variant.cost === null ? '—' : `$${variant.cost.toFixed(4)}`,
   ]);
@@ -318,7 +319,9 @@ async function backendFor(
 
 function describeEstimate(estimate: RunEstimate, backend: Backend, priced: boolean): string {
   const budget =
-    estimate.maxCompletionTokens !== undefined ? `, ≤${estimate.maxCompletionTokens.toLocaleString('en-US')} completion tokens` : '';
+    estimate.maxCompletionTokens !== undefined
+      ? `, ≤${estimate.maxCompletionTokens.toLocaleString('en-US')} completion tokens${estimate.reasoning ? ' (reasoning included)' : ''}`
+      : '';
   const cost = estimate.maxCost !== undefined ? `, at most $${estimate.maxCost.toFixed(4)}` : priced ? '' : ' (no price for this model)';
   return `${estimate.chains} chains in ${estimate.requests} requests to ${backend.id}:${backend.model}; ≈${estimate.promptTokens.toLocaleString('en-US')} prompt tokens${budget}${cost}`;
 }
@@ -337,6 +340,8 @@ export function describeResult(
     `\n${label} — ${backend.id}:${backend.model}, ${cases} cases × ${result.variants.length} variants × ${result.samples} chains (${result.status}${cached})`,
   );
   for (const line of summaryTable(result)) lines.push(`  ${line}`);
+  // One line per cause: a reasoning model's fixed settings share one.
+  for (const message of new Set(result.adjustments.map((adjustment) => adjustment.message))) lines.push(`  note: ${message}`);
   const failures = result.cells.filter((cell) => cell.errors > 0);
   for (const cell of failures.slice(0, 10)) {
     const error = cell.chains.find((chain) => chain.error)?.error ?? '';

@@ -15,11 +15,31 @@ export interface CompletionRequest extends Sampling {
   seeds?: number[];
 }
 
+/** A setting that was not sent as the prompt file asked, and why. */
+export interface Adjustment {
+  /** The request field as the server names it: `temperature`, `top_p`, `max_tokens`, `seed`, `stop`, `reasoning_effort`, `n`. */
+  parameter: string;
+  /** The setting in the prompt file's `Sampling` it comes from, when it comes from one. */
+  setting?: keyof Sampling;
+  /** The value the file asked for. */
+  value?: unknown;
+  /** `omitted`: not sent; `renamed`: sent under `sentAs`. */
+  action: 'omitted' | 'renamed';
+  sentAs?: string;
+  /** `model`: a known fixed setting of the model, left out from the start; `rejected`: the server refused it (400) once. */
+  reason: 'model' | 'rejected';
+  /** One line for people; adjustments made for one cause share it, so it is shown once. */
+  message: string;
+}
+
 export type FinishReason = 'stop' | 'length' | 'cancelled' | 'error' | 'filtered';
 
 export interface Usage {
   promptTokens: number;
+  /** Everything the model generated and bills as output, reasoning included. */
   completionTokens: number;
+  /** Of `completionTokens`, the hidden reasoning of reasoning models, when the server reports it. */
+  reasoningTokens?: number;
 }
 
 export interface Completion {
@@ -50,6 +70,12 @@ export interface Backend {
   readonly input: 'chat' | 'text';
   /** Produces the request's n completions, each as soon as it is finished. */
   complete(request: CompletionRequest, options: CompletionOptions): AsyncIterable<Completion>;
+  /**
+   * What requests with these settings are sent without or under another name, and why: a reasoning model's
+   * fixed temperature, a field the server refused with a 400 earlier in the run. Backends that send every
+   * setting as asked need not implement it.
+   */
+  adjustments?(sampling: Sampling): Adjustment[];
   /** Requests this backend can have in flight at once. */
   readonly maxConcurrency?: number;
   dispose?(): Promise<void>;

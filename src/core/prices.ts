@@ -12,6 +12,11 @@ export const DEFAULT_PRICES: Record<string, Prices> = {
   'gpt-4.1-nano': { input: 0.1, output: 0.4 },
   'o3-mini': { input: 1.1, output: 4.4 },
   'o4-mini': { input: 1.1, output: 4.4 },
+  // Reasoning models bill their hidden reasoning as output tokens (inside completion_tokens).
+  'gpt-5': { input: 1.25, output: 10 },
+  'gpt-5-mini': { input: 0.25, output: 2 },
+  'gpt-5-nano': { input: 0.05, output: 0.4 },
+  'gpt-5-pro': { input: 15, output: 120 },
   'gpt-3.5-turbo': { input: 0.5, output: 1.5 },
 };
 

@@ -35,7 +35,13 @@ export interface ReceivedRequest {
   model: string;
   seed?: number;
   temperature?: number;
+  top_p?: number;
+  max_tokens?: number;
+  max_completion_tokens?: number;
+  reasoning_effort?: string;
   prompt: string;
+  /** The field a 400 refused (`reasoningModels`, `refuse`), when the request was refused for one. */
+  refused?: string;
   authorization?: string;
   /** The query string, `?` included, when the request had one. */
   query?: string;
@@ -55,6 +61,13 @@ export interface FakeServerOptions {
   apiKey?: string;
   /** Milliseconds between streamed chunks. */
   chunkDelayMs?: number;
+  /**
+   * Models answered as OpenAI answers its reasoning models: 400 for `max_tokens`, and for any temperature or
+   * top_p but 1, with OpenAI's error body; usage reports reasoning tokens.
+   */
+  reasoningModels?: string[];
+  /** Fields refused with a 400 `unsupported_parameter` for a model (any model when `model` is left out). */
+  refuse?: { param: string; model?: string }[];
 }
 
 export interface FakeServer {
@@ -73,8 +86,11 @@ interface ChatBody {
   stream?: boolean;
   seed?: number;
   temperature?: number;
+  top_p?: number;
   stop?: string | string[];
   max_tokens?: number;
+  max_completion_tokens?: number;
+  reasoning_effort?: string;
   stream_options?: { include_usage?: boolean };
 }
 
@@ -111,9 +127,15 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       const path = (request.url ?? '').replace(/\?.*$/, '');
-      const sendError = (status: number, message: string, code: string | null, headers: Record<string, string> = {}): void => {
+      const sendError = (
+        status: number,
+        message: string,
+        code: string | null,
+        headers: Record<string, string> = {},
+        param: string | null = null,
+      ): void => {
         response.writeHead(status, { 'content-type': 'application/json', ...headers });
-        response.end(JSON.stringify({ error: { message, type: 'invalid_request_error', param: null, code } }));
+        response.end(JSON.stringify({ error: { message, type: 'invalid_request_error', param, code } }));
       };
       if (!path.endsWith('/chat/completions') && !path.endsWith('/completions')) {
         sendError(404, `Unknown path ${path}`, 'not_found');
@@ -140,6 +162,10 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
         prompt,
         ...(body.seed !== undefined ? { seed: body.seed } : {}),
         ...(body.temperature !== undefined ? { temperature: body.temperature } : {}),
+        ...(body.top_p !== undefined ? { top_p: body.top_p } : {}),
+        ...(body.max_tokens !== undefined ? { max_tokens: body.max_tokens } : {}),
+        ...(body.max_completion_tokens !== undefined ? { max_completion_tokens: body.max_completion_tokens } : {}),
+        ...(body.reasoning_effort !== undefined ? { reasoning_effort: body.reasoning_effort } : {}),
         ...(request.headers.authorization ? { authorization: request.headers.authorization } : {}),
         ...(/\?.*$/.exec(request.url ?? '') ? { query: /\?.*$/.exec(request.url ?? '')?.[0] ?? '' } : {}),
         ...(fault ? { fault: fault.kind } : {}),
@@ -148,6 +174,41 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
 
       if (options.apiKey && request.headers.authorization !== `Bearer ${options.apiKey}`) {
         sendError(401, 'Incorrect API key provided.', 'invalid_api_key');
+        return;
+      }
+      // OpenAI's own words and error body for what its reasoning models refuse.
+      const reasoning = options.reasoningModels?.includes(body.model ?? '') ?? false;
+      const refusal = ((): { param: string; message: string; code: string } | undefined => {
+        const refused = options.refuse?.find(
+          (entry) => (!entry.model || entry.model === body.model) && (body as Record<string, unknown>)[entry.param] !== undefined,
+        );
+        if (refused)
+          return {
+            param: refused.param,
+            message: `Unsupported parameter: '${refused.param}' is not supported with this model.`,
+            code: 'unsupported_parameter',
+          };
+        if (!reasoning) return undefined;
+        if (body.max_tokens !== undefined)
+          return {
+            param: 'max_tokens',
+            message: "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+            code: 'unsupported_parameter',
+          };
+        for (const param of ['temperature', 'top_p'] as const) {
+          const value = body[param];
+          if (value !== undefined && value !== 1)
+            return {
+              param,
+              message: `Unsupported value: '${param}' does not support ${value} with this model. Only the default (1) value is supported.`,
+              code: 'unsupported_value',
+            };
+        }
+        return undefined;
+      })();
+      if (refusal) {
+        received.refused = refusal.param;
+        sendError(400, refusal.message, refusal.code, {}, refusal.param);
         return;
       }
       switch (fault?.kind) {
@@ -189,7 +250,14 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
       const texts = Array.from({ length: choices }, (_, choice) => answer(matchText, seed, choice));
       const promptTokens = tokens(prompt);
       const completionTokens = texts.reduce((sum, text) => sum + tokens(text), 0);
-      const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+      // Reasoning models think before they answer: their hidden tokens are billed inside completion_tokens.
+      const reasoningTokens = reasoning ? 16 * choices : 0;
+      const usage = {
+        prompt_tokens: promptTokens,
+        completion_tokens: completionTokens + reasoningTokens,
+        total_tokens: promptTokens + completionTokens + reasoningTokens,
+        ...(reasoning ? { completion_tokens_details: { reasoning_tokens: reasoningTokens } } : {}),
+      };
       const id = `chatcmpl-${requests.length}`;
       const created = Math.floor(Date.now() / 1000);
       const model = body.model ?? 'fake';

@@ -244,3 +244,102 @@ describe('createBackend', () => {
     await assert.rejects(createBackend({ env: {} }), /No backend/);
   });
 });
+
+describe('OpenAI-compatible backend: settings a model refuses (real SDK, server answering as OpenAI does)', function () {
+  this.timeout(20_000);
+  let server: FakeServer;
+  const make = (model: string, id = 'openai'): OpenAIBackend =>
+    new OpenAIBackend({ id, model, apiKey: 'test-key', baseUrl: server.url, backoffMs: 5, timeoutMs: 2_000, maxConcurrency: 1 });
+  const ask = async (backend: OpenAIBackend, request: Partial<CompletionRequest> = {}): Promise<Completion[]> => {
+    const completions: Completion[] = [];
+    for await (const completion of backend.complete(
+      { messages: [{ role: 'user', content: QUESTION }], n: 2, firstSample: 0, temperature: 0.7, maxTokens: 256, ...request },
+      { signal: new AbortController().signal },
+    ))
+      completions.push(completion);
+    return completions;
+  };
+
+  beforeEach(async () => {
+    server = await startFakeServer({
+      answers: [{ match: QUESTION, answers: ['The answer is 42.'] }],
+      reasoningModels: ['gpt-5-mini', 'in-house-reasoner'],
+    });
+  });
+  afterEach(() => server.close());
+
+  it('sends a reasoning model max_completion_tokens, no temperature or top_p, and reasoning_effort as written: no 400', async () => {
+    const backend = make('gpt-5-mini');
+    const completions = await ask(backend, { topP: 0.9, reasoningEffort: 'low' });
+    assert.equal(completions.length, 2);
+    assert.ok(completions.every((completion) => !completion.error && completion.text === 'The answer is 42.'));
+    assert.equal(server.requests.length, 1);
+    const sent = server.requests[0];
+    assert.deepEqual(
+      [sent?.temperature, sent?.top_p, sent?.max_tokens, sent?.max_completion_tokens, sent?.reasoning_effort, sent?.refused],
+      [undefined, undefined, undefined, 256, 'low', undefined],
+    );
+    // Reasoning is carried apart, still inside the completion tokens (the server bills it there): 16 per chain.
+    assert.ok(completions.every((completion) => completion.usage.reasoningTokens === 16 && completion.usage.completionTokens > 16));
+    assert.deepEqual(
+      backend.adjustments({ temperature: 0.7, topP: 0.9 }).map((adjustment) => [adjustment.parameter, adjustment.reason]),
+      [
+        ['temperature', 'model'],
+        ['top_p', 'model'],
+      ],
+    );
+  });
+
+  it('sends gpt-4o-mini the settings unchanged (OpenAI: the limit as max_completion_tokens; another server: max_tokens)', async () => {
+    await ask(make('gpt-4o-mini'), { topP: 0.9 });
+    await ask(make('gpt-4o-mini', 'openai-compatible'), { topP: 0.9 });
+    assert.deepEqual(
+      server.requests.map((request) => [
+        request.temperature,
+        request.top_p,
+        request.max_tokens,
+        request.max_completion_tokens,
+        request.refused,
+      ]),
+      [
+        [0.7, 0.9, undefined, 256, undefined],
+        [0.7, 0.9, 256, undefined, undefined],
+      ],
+    );
+  });
+
+  it('learns what an unknown reasoning model refuses from one 400 each, retries at once, and never repeats it', async () => {
+    const backend = make('in-house-reasoner', 'openai-compatible');
+    for (let i = 0; i < 4; i++) {
+      const completions = await ask(backend);
+      assert.ok(completions.length === 2 && completions.every((completion) => !completion.error), JSON.stringify(completions));
+    }
+    // One 400 per lesson (max_tokens renamed, then temperature left out), then 4 accepted requests.
+    assert.deepEqual(
+      server.requests.map((request) => request.refused ?? 'ok'),
+      ['max_tokens', 'temperature', 'ok', 'ok', 'ok', 'ok'],
+    );
+    const accepted = server.requests.slice(2);
+    assert.ok(accepted.every((request) => request.max_completion_tokens === 256 && request.max_tokens === undefined));
+    assert.ok(accepted.every((request) => request.temperature === undefined));
+    const adjustments = backend.adjustments({ temperature: 0.7, maxTokens: 256 });
+    assert.deepEqual(
+      adjustments.map((adjustment) => [adjustment.parameter, adjustment.action, adjustment.sentAs, adjustment.value, adjustment.reason]),
+      [
+        ['temperature', 'omitted', undefined, 0.7, 'rejected'],
+        ['max_tokens', 'renamed', 'max_completion_tokens', 256, 'rejected'],
+      ],
+    );
+    assert.match(
+      adjustments[0]?.message ?? '',
+      /^in-house-reasoner at http:\/\/127\.0\.0\.1:\d+\/v1 refused temperature 0\.7 \(400: Unsupported value/,
+    );
+  });
+
+  it('still fails a 400 that names no field it sent, without retrying', async () => {
+    server.inject({ kind: 'context-length' });
+    const completions = await ask(make('gpt-4o-mini')).catch((error: unknown) => error);
+    assert.match(String(completions), /longer than the model's context window/);
+    assert.equal(server.requests.length, 1);
+  });
+});

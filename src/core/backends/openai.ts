@@ -1,7 +1,17 @@
 import OpenAI, { AzureOpenAI } from 'openai';
 import { apiSeed, chainSeed } from '../random';
-import { BackendError, type Backend, type Completion, type CompletionOptions, type CompletionRequest, type FinishReason } from '../backend';
+import {
+  BackendError,
+  type Adjustment,
+  type Backend,
+  type Completion,
+  type CompletionOptions,
+  type CompletionRequest,
+  type FinishReason,
+} from '../backend';
+import type { Sampling } from '../prompt/types';
 import { redactSecrets, redactUrl } from '../redact';
+import { lessonMessage, noLessons, unsupportedParameter, wireParameters, type WireParameters } from './parameters';
 
 export { BackendError };
 
@@ -74,6 +84,8 @@ export class OpenAIBackend implements Backend {
   private readonly client: OpenAI;
   private warnedAboutN = false;
   private warnedAboutUsage = false;
+  /** Fields the server refused with a 400: one backend is one endpoint and model, so they hold for the rest of the run. */
+  private readonly lessons = noLessons();
 
   constructor(private readonly options: OpenAIBackendOptions) {
     this.id = options.id;
@@ -105,6 +117,10 @@ export class OpenAIBackend implements Backend {
     return this.options.azure
       ? `${redactUrl(this.options.azure.endpoint)} (deployment ${this.options.azure.deployment})`
       : redactUrl(this.options.baseUrl ?? this.client.baseURL);
+  }
+
+  adjustments(sampling: Sampling): Adjustment[] {
+    return wireParameters(this.id, this.model, this.input, sampling, this.lessons).adjustments;
   }
 
   async *complete(request: CompletionRequest, options: CompletionOptions): AsyncIterable<Completion> {
@@ -149,8 +165,9 @@ export class OpenAIBackend implements Backend {
     const sleep = this.options.sleep ?? abortableSleep;
     const delivered = new Set<number>();
     for (let attempt = 1; ; attempt++) {
+      const sent = this.wire(request);
       try {
-        for await (const completion of this.attempt(request, options, started)) {
+        for await (const completion of this.attempt(request, sent, options, started)) {
           // A fallback or retried request never delivers a chain twice.
           if (delivered.has(completion.sample)) continue;
           delivered.add(completion.sample);
@@ -159,6 +176,12 @@ export class OpenAIBackend implements Backend {
         return;
       } catch (cause) {
         if (options.signal.aborted) throw cause;
+        // A field the server refuses is left out (or renamed) and the request sent again at once; the lesson
+        // holds for every later request, so a refused setting costs one 400 per run, not one per chain.
+        if (this.learn(cause, request, sent)) {
+          attempt--;
+          continue;
+        }
         const error = this.describe(cause);
         if (!error.retryable || attempt >= maxAttempts) {
           throw new BackendError(
@@ -182,7 +205,12 @@ export class OpenAIBackend implements Backend {
   }
 
   /** One HTTP request, streamed; an idle timer aborts it when the server goes quiet. */
-  private async *attempt(request: CompletionRequest, options: CompletionOptions, started: number): AsyncIterable<Completion> {
+  private async *attempt(
+    request: CompletionRequest,
+    sent: WireParameters,
+    options: CompletionOptions,
+    started: number,
+  ): AsyncIterable<Completion> {
     const controller = new AbortController();
     const abort = (): void => controller.abort();
     options.signal.addEventListener('abort', abort, { once: true });
@@ -200,25 +228,26 @@ export class OpenAIBackend implements Backend {
     try {
       const texts = new Map<number, string>();
       const finishes = new Map<number, FinishReason>();
-      let usage: { prompt_tokens: number; completion_tokens: number } | undefined;
+      let usage: OpenAI.CompletionUsage | undefined;
       const body = {
         model: this.model,
-        n: request.n,
         stream: true as const,
         stream_options: { include_usage: true },
-        ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
-        ...(request.topP !== undefined ? { top_p: request.topP } : {}),
-        ...(request.maxTokens !== undefined ? { max_tokens: request.maxTokens } : {}),
-        ...(request.stop !== undefined && request.stop.length > 0 ? { stop: request.stop.slice(0, 4) } : {}),
-        ...(request.seed !== undefined ? { seed: request.seed } : {}),
+        ...sent,
       };
+      // The fields come from the policy table (parameters.ts), so the SDK's per-model types cannot check them.
       const stream =
         this.input === 'chat'
           ? await this.client.chat.completions.create(
-              { ...body, messages: request.messages ?? [{ role: 'user', content: request.text ?? '' }] },
+              {
+                ...body,
+                messages: request.messages ?? [{ role: 'user', content: request.text ?? '' }],
+              } as OpenAI.Chat.ChatCompletionCreateParamsStreaming,
               { signal: controller.signal },
             )
-          : await this.client.completions.create({ ...body, prompt: request.text ?? '' }, { signal: controller.signal });
+          : await this.client.completions.create({ ...body, prompt: request.text ?? '' } as OpenAI.CompletionCreateParamsStreaming, {
+              signal: controller.signal,
+            });
       const finished: Completion[] = [];
       for await (const chunk of stream as AsyncIterable<OpenAI.Chat.Completions.ChatCompletionChunk | OpenAI.Completions.Completion>) {
         touch();
@@ -252,9 +281,12 @@ export class OpenAIBackend implements Backend {
       const count = Math.max(1, finishes.size);
       for (const completion of finished) {
         if (usage) {
+          const reasoning = usage.completion_tokens_details?.reasoning_tokens;
           completion.usage = {
             promptTokens: Math.round(usage.prompt_tokens / count),
             completionTokens: Math.round(usage.completion_tokens / count),
+            // OpenAI counts reasoning inside completion_tokens already: carried apart, never added twice.
+            ...(typeof reasoning === 'number' ? { reasoningTokens: Math.round(reasoning / count) } : {}),
           };
         }
         yield completion;
@@ -267,6 +299,40 @@ export class OpenAIBackend implements Backend {
       clearTimeout(idle);
       options.signal.removeEventListener('abort', abort);
     }
+  }
+
+  /** The request's settings under the names this provider and model take, less what they refuse. */
+  private wire(request: CompletionRequest): WireParameters {
+    const { messages: _messages, text: _text, firstSample: _first, seeds: _seeds, ...settings } = request;
+    return wireParameters(this.id, this.model, this.input, settings, this.lessons).body;
+  }
+
+  /** Learns from a 400 that names a field the attempt sent; true when the request should be sent again without it. */
+  private learn(cause: unknown, request: CompletionRequest, sent: WireParameters): boolean {
+    if (!(cause instanceof OpenAI.APIError) || typeof cause.status !== 'number') return false;
+    const apiError = cause as ApiError;
+    const detail = apiErrorMessage(apiError);
+    const body = apiError.error as { param?: string | null; code?: string | null } | undefined;
+    const lesson = unsupportedParameter(
+      { status: apiError.status ?? 0, param: body?.param ?? null, code: body?.code ?? apiError.code ?? null, message: detail },
+      sent,
+    );
+    if (!lesson) return false;
+    // Learned meanwhile from a parallel request: send again as now; refused even so (both limit names): give up.
+    if (this.lessons.omit.has(lesson.parameter) || this.lessons.rename.has(lesson.parameter))
+      return !(lesson.parameter in this.wire(request));
+    const value = sent[lesson.parameter];
+    const adjustment: Adjustment = {
+      parameter: lesson.parameter,
+      ...(SETTING_OF[lesson.parameter] ? { setting: SETTING_OF[lesson.parameter] } : {}),
+      value,
+      action: lesson.action === 'rename' ? 'renamed' : 'omitted',
+      ...(lesson.sentAs ? { sentAs: lesson.sentAs } : {}),
+      reason: 'rejected',
+      message: redactSecrets(lessonMessage(this.model, this.endpoint, lesson, value, detail)),
+    };
+    (lesson.action === 'rename' ? this.lessons.rename : this.lessons.omit).set(lesson.parameter, adjustment);
+    return true;
   }
 
   private completion(request: CompletionRequest, index: number, text: string, finishReason: FinishReason, started: number): Completion {
@@ -369,6 +435,17 @@ export function sdkBaseUrl(url: string): {
     ...(credentials ? { defaultHeaders: { Authorization: `Basic ${Buffer.from(credentials).toString('base64')}` } } : {}),
   };
 }
+
+/** The prompt file's setting behind each wire field that can be refused. */
+const SETTING_OF: Record<string, keyof Sampling> = {
+  temperature: 'temperature',
+  top_p: 'topP',
+  max_tokens: 'maxTokens',
+  max_completion_tokens: 'maxTokens',
+  stop: 'stop',
+  seed: 'seed',
+  reasoning_effort: 'reasoningEffort',
+};
 
 function mapFinishReason(reason: string): FinishReason {
   if (reason === 'length') return 'length';

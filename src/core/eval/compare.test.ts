@@ -59,6 +59,7 @@ function run(id: string, cells: CellResult[]): RunResult {
       invalidRate: 0,
       promptTokens: 0,
       completionTokens: 0,
+      reasoningTokens: 0,
       meanLatencyMs: 0,
       cost: null,
     };
@@ -74,6 +75,7 @@ function run(id: string, cells: CellResult[]): RunResult {
     startedAt: id,
     samples: 1,
     sampling: {},
+    adjustments: [],
     extract: 'number',
     scorer: 'exact',
     threshold: 1,

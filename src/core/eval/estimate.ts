@@ -1,5 +1,6 @@
 import type { LoadedPrompt } from '../prompt/load';
 import { renderVariant } from '../prompt/render';
+import { isReasoningModel } from '../backends/parameters';
 import { countChatTokens, countTokens, encodingForModel } from '../tokens';
 import type { Prices } from './results';
 
@@ -7,8 +8,10 @@ export interface RunEstimate {
   chains: number;
   requests: number;
   promptTokens: number;
-  /** Upper bound: every chain runs to max_tokens. */
+  /** Upper bound: every chain runs to max_tokens (for reasoning models, hidden reasoning and the answer together). */
   maxCompletionTokens?: number;
+  /** The model reasons before it answers: its completion budget (max_completion_tokens) is shared with the reasoning. */
+  reasoning?: boolean;
   /** Upper bound in the price table's currency, when the model has a price and max_tokens is set. */
   maxCost?: number;
 }
@@ -43,9 +46,10 @@ export async function estimateRun(
   const requests = variants.length * cases.length;
   const chains = requests * samples;
   const maxTokens = document.sampling.maxTokens;
-  const estimate: RunEstimate = { chains, requests, promptTokens };
+  const estimate: RunEstimate = { chains, requests, promptTokens, ...(isReasoningModel(options.model) ? { reasoning: true } : {}) };
   if (maxTokens !== undefined) {
     estimate.maxCompletionTokens = chains * maxTokens;
+    // Reasoning is billed as output and bounded by the same limit, so the bound holds for reasoning models too.
     if (options.prices)
       estimate.maxCost = (promptTokens * options.prices.input + estimate.maxCompletionTokens * options.prices.output) / 1_000_000;
   }

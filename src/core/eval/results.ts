@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { loadCustomScorer, scoreAnswer, type ScoreResult } from './score';
 import { clusteredMean, majAtKCurve, vote, wilson, type ClusteredEstimate } from './stats';
 import { cellKey, keyOfSample, type CellKey, type SampleKey } from './keys';
-import type { CompletionRecord, ParsedRunFile } from './store';
+import type { AdjustmentRecord, CompletionRecord, ParsedRunFile } from './store';
+import { sentSampling } from '../backends/parameters';
 
 export const RESULT_SCHEMA = 'chainscope.result/1';
 
@@ -47,7 +48,10 @@ export interface ChainResult extends Omit<CompletionRecord, 'type' | 'variant' |
   pass: boolean;
   reason: string;
   promptTokens: number;
+  /** Output tokens, reasoning included (as billed). */
   completionTokens: number;
+  /** Of `completionTokens`, the hidden reasoning of a reasoning model, when the server reported it. */
+  reasoningTokens?: number;
 }
 
 export interface CellResult {
@@ -97,7 +101,10 @@ export interface VariantSummary {
   meanEntropy: number;
   invalidRate: number;
   promptTokens: number;
+  /** Output tokens, reasoning included: what is billed as output. */
   completionTokens: number;
+  /** Of `completionTokens`, reasoning tokens (reasoning models; 0 where the server reports none). */
+  reasoningTokens: number;
   meanLatencyMs: number;
   /** Estimated cost in the price table's currency; null when the model has no price. */
   cost: number | null;
@@ -117,7 +124,10 @@ export interface RunResult {
   coverage: Coverage;
   startedAt: string;
   samples: number;
+  /** The sampling settings as sent: the file's, less what `adjustments` left out. */
   sampling: ParsedRunFile['header']['sampling'];
+  /** Settings not sent as the file asked (a reasoning model's fixed temperature, a field the server refused), and why. */
+  adjustments: Omit<AdjustmentRecord, 'type' | 'at'>[];
   extract: string;
   scorer: string;
   threshold: number;
@@ -238,7 +248,8 @@ export function summarizeRun(
     coverage: coverageOf(cells, header.variants.length * header.cases.length * header.samples),
     startedAt: header.startedAt,
     samples: header.samples,
-    sampling: header.sampling,
+    sampling: sentSampling(header.sampling, run.adjustments ?? []),
+    adjustments: (run.adjustments ?? []).map(({ type: _type, at: _at, ...adjustment }) => adjustment),
     extract: document.extract.type,
     scorer: document.scorer.type,
     threshold: document.threshold,
@@ -291,6 +302,7 @@ function summarizeCell(
       finishReason: record.finishReason,
       promptTokens: record.usage.promptTokens,
       completionTokens: record.usage.completionTokens,
+      ...(record.usage.reasoningTokens !== undefined ? { reasoningTokens: record.usage.reasoningTokens } : {}),
       latencyMs: record.latencyMs,
       ...(record.error ? { error: record.error } : {}),
       ...(record.cached ? { cached: true } : {}),
@@ -404,6 +416,7 @@ function summarizeVariant(name: string, kind: string, cells: CellResult[], sampl
   const majAtKIntervals = majAtK.map((_, i) => majAtKInterval(curves, i + 1));
   const promptTokens = chains.reduce((sum, chain) => sum + chain.promptTokens, 0);
   const completionTokens = chains.reduce((sum, chain) => sum + chain.completionTokens, 0);
+  const reasoningTokens = chains.reduce((sum, chain) => sum + (chain.reasoningTokens ?? 0), 0);
   const mean = (values: number[]): number => (values.length === 0 ? 0 : values.reduce((sum, value) => sum + value, 0) / values.length);
   return {
     name,
@@ -421,7 +434,9 @@ function summarizeVariant(name: string, kind: string, cells: CellResult[], sampl
     invalidRate: chains.length === 0 ? 0 : chains.filter((chain) => chain.answer === undefined).length / chains.length,
     promptTokens,
     completionTokens,
+    reasoningTokens,
     meanLatencyMs: mean(chains.filter((chain) => !chain.cached).map((chain) => chain.latencyMs)),
+    // Reasoning is billed as output and already inside completionTokens: priced once.
     cost: prices ? (promptTokens * prices.input + completionTokens * prices.output) / 1_000_000 : null,
   };
 }

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ScriptedBackend } from '../../../testFixtures/scriptedBackend';
-import { BackendError, type Backend } from '../backend';
+import { BackendError, type Adjustment, type Backend } from '../backend';
 import { loadPrompt, nodeFileSystem, type LoadedPrompt } from '../prompt/load';
 import { apiSeed, chainSeed, seededRandom, splitmix64, xoshiro128 } from '../random';
 import { CompletionCache } from './cache';
@@ -131,6 +131,48 @@ describe('runEvaluation', function () {
     // More samples than cached: only the new sample indices are requested.
     await runEvaluation(options(backend, { cache, variants: ['zero-shot'], samples: 6 }));
     assert.equal(calls, 18);
+  });
+
+  it('records and says once each setting the backend does not send, and keys the cache by what was sent', async () => {
+    const message = 'script-1 refused temperature 0.7; it was not sent for the rest of the run';
+    let requests = 0;
+    /** A backend that learns after its second chain that the model refuses temperature. */
+    class Learning extends ScriptedBackend {
+      adjustments(sampling: { temperature?: number }): Adjustment[] {
+        return requests >= 2 && sampling.temperature !== undefined
+          ? [
+              {
+                parameter: 'temperature',
+                setting: 'temperature',
+                value: sampling.temperature,
+                action: 'omitted',
+                reason: 'rejected',
+                message,
+              },
+            ]
+          : [];
+      }
+    }
+    const cache = new CompletionCache(path.join(folder, 'cache', 'scripted.jsonl'));
+    const backend = new Learning(() => {
+      requests++;
+      return 'The answer is 2.';
+    });
+    const warnings: string[] = [];
+    const outcome = await runEvaluation(options(backend, { cache, variants: ['zero-shot'], onWarning: (w) => warnings.push(w) }));
+    assert.deepEqual(warnings, [message]);
+    const run = parseRunFile(fs.readFileSync(outcome.runFile, 'utf8'));
+    assert.deepEqual(
+      run.adjustments?.map((a) => [a.type, a.parameter, a.value, a.message]),
+      [['adjustment', 'temperature', 0.7, message]],
+    );
+    // Chains sampled without the temperature are keyed without it: another temperature in the file replays them.
+    const other = await loadPrompt(loaded.file, PROMPT.replace('temperature: 0.7', 'temperature: 0.3'), nodeFileSystem);
+    const again = await runEvaluation({ ...options(backend, { cache, variants: ['zero-shot'] }), loaded: other });
+    assert.equal(again.run.completions.filter((c) => c.cached).length, 12);
+    // A backend that sends the temperature never replays chains sampled without it.
+    const plain = await runEvaluation(options(new ScriptedBackend(() => 'The answer is 2.'), { cache, variants: ['zero-shot'] }));
+    assert.equal(plain.run.completions.filter((c) => c.cached).length, 0);
   });
 
   it('warns when several samples are drawn at temperature 0', async () => {

@@ -1,4 +1,5 @@
-import { BackendError, type Backend, type Completion, type CompletionRequest } from '../backend';
+import { BackendError, type Adjustment, type Backend, type Completion, type CompletionRequest } from '../backend';
+import { isReasoningModel, sentSampling } from '../backends/parameters';
 import type { LoadedPrompt } from '../prompt/load';
 import { renderVariant, type RenderedPrompt } from '../prompt/render';
 import type { Case, Sampling, Variant } from '../prompt/types';
@@ -11,6 +12,7 @@ import {
   newRunId,
   RunFile,
   RUN_FILE_SCHEMA,
+  type AdjustmentRecord,
   type CompletionRecord,
   type ParsedRunFile,
   type RunHeader,
@@ -60,6 +62,8 @@ export interface RunOptions extends RunSelection {
   /** Called once the run file exists, with its header and the records it already holds (resume). */
   onStart?: (header: RunHeader, runFile: string, previous: CompletionRecord[]) => void;
   onRecord?: (record: CompletionRecord) => void;
+  /** A setting the backend does not send as the file asks, once per run when first known (also a warning). */
+  onAdjustment?: (record: AdjustmentRecord) => void;
   onWarning?: (message: string) => void;
 }
 
@@ -111,9 +115,12 @@ const ANSWER_STAGE_MAX_TOKENS = 32;
  */
 export async function runEvaluation(options: RunOptions): Promise<RunOutcome> {
   const started = Date.now();
-  const { runFile, header, previous } = options.resume ? resumeRun(options) : createRun(options, started);
+  const { runFile, header, previous, adjusted } = options.resume ? resumeRun(options) : createRun(options, started);
   options.onStart?.(header, runFile.path, previous);
-  if (header.samples > 1 && (header.sampling.temperature ?? 1) === 0) {
+  const noteAdjustments = adjustmentReporter(options, runFile, header.sampling, adjusted);
+  // What the model is known to refuse is left out from the start: said once, before any request.
+  const initial = noteAdjustments();
+  if (header.samples > 1 && (sentSampling(header.sampling, initial).temperature ?? 1) === 0) {
     options.onWarning?.(
       `samples: ${header.samples} at temperature 0 draws near-identical chains; raise the temperature for self-consistency.`,
     );
@@ -159,6 +166,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunOutcome> {
       async (request) => {
         try {
           await executeRequest(request, context);
+          noteAdjustments();
         } catch (error) {
           if (!isFatal(error)) throw error;
           if (failure === undefined) failure = error.message;
@@ -172,8 +180,41 @@ export async function runEvaluation(options: RunOptions): Promise<RunOutcome> {
     status = signal.aborted ? 'cancelled' : 'failed';
     failure = error instanceof Error ? error.message : String(error);
   }
+  noteAdjustments();
   runFile.append({ type: 'end', status, ...(failure !== undefined ? { error: failure } : {}), at: new Date().toISOString() });
   return { runFile: runFile.path, status, ...(failure !== undefined ? { error: failure } : {}), run: runFile.read() };
+}
+
+/**
+ * Records each new adjustment of the backend (a fixed setting of the model, a lesson from a 400) in the run
+ * file and says it once: one warning per cause, however many requests it touches. Returns all known so far.
+ */
+function adjustmentReporter(
+  options: RunOptions,
+  runFile: RunFile,
+  sampling: Sampling,
+  previous: readonly AdjustmentRecord[],
+): () => Adjustment[] {
+  const keyOf = (adjustment: Adjustment): string => `${adjustment.parameter} ${adjustment.action}`;
+  // A resumed run already holds its earlier ones: they are said again, not recorded twice.
+  const seen = new Set<string>(previous.map(keyOf));
+  const warned = new Set<string>();
+  return () => {
+    const adjustments = options.backend.adjustments?.(sampling) ?? [];
+    for (const adjustment of adjustments) {
+      if (!seen.has(keyOf(adjustment))) {
+        seen.add(keyOf(adjustment));
+        const record: AdjustmentRecord = { type: 'adjustment', ...adjustment, at: new Date().toISOString() };
+        runFile.append(record);
+        options.onAdjustment?.(record);
+      }
+      if (!warned.has(adjustment.message)) {
+        warned.add(adjustment.message);
+        options.onWarning?.(adjustment.message);
+      }
+    }
+    return adjustments;
+  };
 }
 
 function isFatal(error: unknown): error is BackendError {
@@ -181,7 +222,14 @@ function isFatal(error: unknown): error is BackendError {
 }
 
 /** Opens a new run file with the header of what is selected. */
-function createRun(options: RunOptions, started: number): { runFile: RunFile; header: RunHeader; previous: CompletionRecord[] } {
+interface OpenedRun {
+  runFile: RunFile;
+  header: RunHeader;
+  previous: CompletionRecord[];
+  adjusted: AdjustmentRecord[];
+}
+
+function createRun(options: RunOptions, started: number): OpenedRun {
   const { loaded, backend } = options;
   const document = loaded.document;
   const variants = select(
@@ -209,7 +257,7 @@ function createRun(options: RunOptions, started: number): { runFile: RunFile; he
     cases,
     startedAt: new Date(started).toISOString(),
   };
-  return { runFile: RunFile.create(options.runsDirectory, header), header, previous: [] };
+  return { runFile: RunFile.create(options.runsDirectory, header), header, previous: [], adjusted: [] };
 }
 
 /** The chosen names in the prompt's order; a name the prompt lacks is an error, never an empty run. */
@@ -226,7 +274,7 @@ function select(kind: 'variant' | 'case', available: readonly string[], chosen: 
 }
 
 /** Re-opens a run file to complete it: checks it belongs to this prompt and backend, repairs a torn end. */
-function resumeRun(options: RunOptions): { runFile: RunFile; header: RunHeader; previous: CompletionRecord[] } {
+function resumeRun(options: RunOptions): OpenedRun {
   const runFile = RunFile.open(options.resume ?? '');
   const existing = runFile.read();
   const { header } = existing;
@@ -257,7 +305,7 @@ function resumeRun(options: RunOptions): { runFile: RunFile; header: RunHeader; 
   if (runFile.repair()) options.onWarning?.(`The run file ended in a torn line (a crash mid-write); it was closed off before appending.`);
   if (existing.skipped.length > 0)
     options.onWarning?.(`${runFile.path}: ${describeSkipped(existing.skipped)}; their samples are requested again.`);
-  return { runFile, header, previous: existing.completions };
+  return { runFile, header, previous: existing.completions, adjusted: existing.adjustments ?? [] };
 }
 
 /** Renders every cell of the run that still misses samples. */
@@ -352,7 +400,8 @@ function seedOf(context: ExecutionContext, cell: Cell, sample: number): number |
 
 function cacheKeyOf(context: ExecutionContext, cell: Cell, sample: number): string {
   // The chain's own seed is what determines it; greedy decoding (temperature 0) does not depend on any.
-  const { seed: _, ...parameters } = context.parameters;
+  // Keyed by what is sent: a setting the model refuses is not part of what made the chain.
+  const { seed: _, ...parameters } = sentSampling(context.parameters, context.backend.adjustments?.(context.parameters) ?? []);
   const seed = parameters.temperature === 0 ? undefined : seedOf(context, cell, sample);
   return completionKey(
     context.backend,
@@ -482,7 +531,8 @@ async function answerStage(
     n: 1,
     firstSample: completion.sample,
     temperature: 0,
-    maxTokens: ANSWER_STAGE_MAX_TOKENS,
+    // A reasoning model's limit bounds its hidden reasoning too: 32 tokens would leave no answer.
+    ...(backend.id !== 'local' && isReasoningModel(backend.model) ? {} : { maxTokens: ANSWER_STAGE_MAX_TOKENS }),
     ...(parameters.stop ? { stop: parameters.stop } : {}),
   };
   for await (const answer of backend.complete(request, { signal })) {

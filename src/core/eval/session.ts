@@ -9,7 +9,7 @@ import { compareRuns, type Comparison } from './compare';
 import { estimateRun, type RunEstimate } from './estimate';
 import { scoreWithCustomScorer, summarizeRun, type Prices, type RunResult } from './results';
 import { runEvaluation, RunSetupError, type ProgressEvent, type RunSelection } from './run';
-import { latestRunFile, RunFile, type CompletionRecord, type RunHeader } from './store';
+import { latestRunFile, RunFile, type AdjustmentRecord, type CompletionRecord, type RunHeader } from './store';
 
 /** What a presenter (the CLI, the editor) hears while a session runs. */
 export type SessionEvent =
@@ -66,6 +66,7 @@ export class InvalidPromptError extends Error {
  */
 export class EvaluationSession {
   private readonly recordsSoFar: CompletionRecord[] = [];
+  private readonly adjustmentsSoFar: AdjustmentRecord[] = [];
   private header: RunHeader | undefined;
   private runFilePath = '';
   readonly prices: Prices | undefined;
@@ -105,7 +106,7 @@ export class EvaluationSession {
     const result = summarizeRun(
       this.options.loaded.document,
       this.options.loaded.cases,
-      { header: this.header, completions: this.recordsSoFar, skipped: [] },
+      { header: this.header, completions: this.recordsSoFar, adjustments: this.adjustmentsSoFar, skipped: [] },
       this.prices,
     );
     result.runFile = this.runFilePath;
@@ -149,6 +150,7 @@ export class EvaluationSession {
         this.recordsSoFar.push(record);
         emit({ type: 'record', record });
       },
+      onAdjustment: (record) => this.adjustmentsSoFar.push(record),
       onProgress: (progress) => emit({ type: 'progress', progress }),
       onWarning: (message) => emit({ type: 'warning', message }),
     });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Completion } from '../backend';
+import type { Adjustment, Completion } from '../backend';
 import type { Sampling } from '../prompt/types';
 
 export const RUN_FILE_SCHEMA = 'chainscope.runfile/2';
@@ -49,7 +49,16 @@ export interface EndRecord {
   at: string;
 }
 
-export type RunRecord = RunHeader | CompletionRecord | EndRecord;
+/**
+ * A setting the backend did not send as the file asked (a reasoning model's fixed temperature, a field the
+ * server refused): appended once per run when it is first known, so the run says what was actually sent.
+ */
+export interface AdjustmentRecord extends Adjustment {
+  type: 'adjustment';
+  at: string;
+}
+
+export type RunRecord = RunHeader | CompletionRecord | AdjustmentRecord | EndRecord;
 
 export function hashText(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
@@ -105,7 +114,7 @@ export class RunFile {
     return true;
   }
 
-  append(record: CompletionRecord | EndRecord): void {
+  append(record: CompletionRecord | AdjustmentRecord | EndRecord): void {
     fs.appendFileSync(this.path, `${JSON.stringify(record)}\n`);
   }
 
@@ -123,6 +132,8 @@ export interface SkippedLine {
 export interface ParsedRunFile {
   header: RunHeader;
   completions: CompletionRecord[];
+  /** Settings not sent as the file asked; absent from files written before they were recorded. */
+  adjustments?: AdjustmentRecord[];
   end?: EndRecord;
   /** Lines that could not be read: a crash can cut the last line short, an editor can mangle any. */
   skipped: SkippedLine[];
@@ -147,6 +158,7 @@ export function parseRunFile(content: string, name = 'run file'): ParsedRunFile 
   let header: RunHeader | undefined;
   let legacy = false;
   const completions: CompletionRecord[] = [];
+  const adjustments: AdjustmentRecord[] = [];
   const skipped: SkippedLine[] = [];
   let end: EndRecord | undefined;
   let lineNumber = 0;
@@ -180,6 +192,8 @@ export function parseRunFile(content: string, name = 'run file'): ParsedRunFile 
       const problem = completionProblem(record);
       if (problem) skipped.push({ line: lineNumber, reason: `a completion with ${problem}` });
       else completions.push(record as unknown as CompletionRecord);
+    } else if (record.type === 'adjustment' && typeof record.parameter === 'string' && typeof record.message === 'string') {
+      adjustments.push(record as unknown as AdjustmentRecord);
     } else if (record.type === 'end' && typeof record.status === 'string') {
       end = record as unknown as EndRecord;
     } else {
@@ -187,7 +201,7 @@ export function parseRunFile(content: string, name = 'run file'): ParsedRunFile 
     }
   }
   if (!header) throw new Error(`${name}: no run header on its first line; is this a Chainscope run file?`);
-  return { header, completions, ...(end ? { end } : {}), skipped };
+  return { header, completions, ...(adjustments.length > 0 ? { adjustments } : {}), ...(end ? { end } : {}), skipped };
 }
 
 /** "2 lines skipped (line 3: not JSON …; line 7: a completion with no text)", for warnings. */

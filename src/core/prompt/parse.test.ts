@@ -128,6 +128,35 @@ describe('parsePrompt', () => {
     assert.deepEqual(diagnostics[0]?.range, { start: { line: 1, character: 0 }, end: { line: 1, character: 7 } });
   });
 
+  it('warns where a setting is written that the named reasoning model will not be sent, and reads reasoning_effort', () => {
+    const { document, diagnostics } = parsePrompt(
+      '---\nmodel: openai:gpt-5-mini\nsamples: 5\nconfig:\n  temperature: 0\n  top_p: 1\n  top_k: 40\n  reasoning_effort: low\ncases: [{input: {}, expected: a}]\n---\nhi\n',
+    );
+    assert.equal(document.sampling.reasoningEffort, 'low');
+    // top_p 1 is the model's own value: nothing to say; temperature 0 says no more about self-consistency.
+    assert.deepEqual(
+      diagnostics.map((d) => [d.code, d.severity, d.range.start.line, d.message]),
+      [
+        [
+          'setting-not-sent',
+          'warning',
+          4,
+          'gpt-5-mini samples at its fixed temperature 1; temperature 0 will not be sent (self-consistency still works: it samples by default).',
+        ],
+        ['setting-not-sent', 'warning', 6, 'top_k is not part of the OpenAI API: openai is not sent it.'],
+      ],
+    );
+    const plain = parsePrompt(
+      '---\nmodel: openai:gpt-4o-mini\nconfig: {temperature: 0.7, top_p: 0.9}\ncases: [{input: {}, expected: a}]\n---\nhi\n',
+    );
+    assert.deepEqual(plain.diagnostics, []);
+    const effort = parsePrompt('---\nconfig: {reasoning_effort: 3}\n---\nhi\n');
+    assert.deepEqual(
+      effort.diagnostics.map((d) => d.code),
+      ['type'],
+    );
+  });
+
   it('flags variants that lack the examples they need', () => {
     const { diagnostics } = parsePrompt(
       '---\nvariants: [one-shot, few-shot-cot, {type: few-shot, k: 5}]\nexamples:\n  - {input: {q: a}, output: b}\n---\n{{q}}\n',

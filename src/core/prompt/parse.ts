@@ -1,5 +1,7 @@
 import { isMap, isScalar, isSeq, parseYamlTree, type YamlMap, type YamlNode, type YamlPair } from './yamlTree';
 import { analyzeTemplate } from './template';
+import { isReasoningModel, REASONING_FIXED } from '../backends/parameters';
+import { parseModelReference } from '../backends/reference';
 import { backtrackingRisk, REGEX_TIME_LIMIT_MS } from '../eval/userRegex';
 import { closestMatch, didYouMean, encodingProblem, LineIndex } from './text';
 import {
@@ -56,6 +58,8 @@ const SAMPLING_ALIASES: Record<string, keyof Sampling> = {
   stop: 'stop',
   stopSequences: 'stop',
   seed: 'seed',
+  reasoning_effort: 'reasoningEffort',
+  reasoningEffort: 'reasoningEffort',
 };
 export const CONFIG_KEYS = Object.keys(SAMPLING_ALIASES);
 
@@ -119,6 +123,8 @@ function emptyDocument(template: string, templateLine: number): PromptDocument {
 class PromptParser {
   private readonly index: LineIndex;
   private readonly diagnostics: Diagnostic[] = [];
+  /** Where each sampling setting is written in `config`, for diagnostics about it. */
+  private readonly settingRanges = new Map<keyof Sampling, Range>();
   /** Offset of the YAML text inside the file. */
   private yamlOffset = 0;
 
@@ -262,6 +268,7 @@ class PromptParser {
       const previous = seen.get(field);
       if (previous) this.report(keyRange, 'warning', 'duplicate-key', `'${key}' sets the same thing as '${previous}'; the later one wins.`);
       seen.set(field, key);
+      this.settingRanges.set(field, keyRange);
       const value = pair.value;
       switch (field) {
         case 'temperature':
@@ -281,6 +288,9 @@ class PromptParser {
           break;
         case 'stop':
           document.sampling.stop = this.stringList(value, key);
+          break;
+        case 'reasoningEffort':
+          document.sampling.reasoningEffort = this.reasoningEffort(value, key);
           break;
       }
     }
@@ -682,9 +692,44 @@ class PromptParser {
     }
   }
 
+  /** Passed through as written (providers add levels); a value of another type is an error. */
+  private reasoningEffort(node: YamlNode | null, key: string): string | undefined {
+    const value = this.toData(node);
+    if (typeof value === 'string' && value.trim() !== '') return value.trim();
+    this.report(
+      this.nodeRange(node),
+      'error',
+      'type',
+      `'${key}' must be a word such as minimal, low, medium or high, got ${JSON.stringify(value)}.`,
+    );
+    return undefined;
+  }
+
   private checkSampling(document: PromptDocument): void {
+    // What OpenAI's reasoning models refuse is left out of the requests: say so where it is written.
+    const reference = parseModelReference(document.model);
+    const model = reference.model;
+    const reasoning = !reference.isLocal && model !== '' && isReasoningModel(model);
+    if (reasoning) {
+      for (const rule of REASONING_FIXED) {
+        const value = document.sampling[rule.setting];
+        const range = this.settingRanges.get(rule.setting);
+        if (value === undefined || value === rule.fixed || !range) continue;
+        this.report(
+          range,
+          'warning',
+          'setting-not-sent',
+          `${model} samples at its fixed ${rule.wire} ${rule.fixed}; ${rule.wire} ${value} will not be sent${rule.setting === 'temperature' ? ' (self-consistency still works: it samples by default)' : ''}.`,
+        );
+      }
+    }
+    const topKRange = this.settingRanges.get('topK');
+    if (reference.provider && !reference.isLocal && document.sampling.topK !== undefined && topKRange) {
+      // The OpenAI API has no top_k, and the backend sends none to any OpenAI-compatible server.
+      this.report(topKRange, 'warning', 'setting-not-sent', `top_k is not part of the OpenAI API: ${reference.provider} is not sent it.`);
+    }
     const samplesRange = document.keyRanges.samples?.key;
-    if (document.samples > 1 && document.sampling.temperature === 0 && samplesRange) {
+    if (document.samples > 1 && document.sampling.temperature === 0 && samplesRange && !reasoning) {
       this.report(
         samplesRange,
         'warning',

@@ -41,6 +41,8 @@ export interface Sampling {
   maxTokens?: number;
   stop?: string[];
   seed?: number;
+  /** OpenAI's `reasoning_effort` (`minimal`, `low`, `medium`, `high`, …) for reasoning models; passed through as written. */
+  reasoningEffort?: string;
 }
 
 export interface Variant {
