@@ -158,6 +158,34 @@ suite('Evaluating from the editor', () => {
     if (verdict !== 'no-browser') assert.equal(verdict, 'ok');
   });
 
+  test('a reasoning model gets the settings it takes, and the panel says which were not sent', async () => {
+    const reasoning = await startFakeServer({ reasoningModels: ['gpt-5-mini'], answers: [{ match: 'say four', answers: ['4'] }] });
+    const config = vscode.workspace.getConfiguration('chainscope');
+    try {
+      await config.update('compatible.baseUrl', reasoning.url, vscode.ConfigurationTarget.Global);
+      const result = await vscode.commands.executeCommand<RunResult>('chainscope.evaluate', fixtureUri('reasoning.prompt'));
+      assert.equal(result.status, 'completed');
+      assert.equal(result.coverage.failed, 0);
+      assert.ok(
+        reasoning.requests.every((request) => request.temperature === undefined),
+        'no temperature sent to gpt-5-mini',
+      );
+      const verdict = await verifyPanel('reasoning', {
+        runId: result.runId,
+        variants: result.variants.map((variant) => ({
+          name: variant.name,
+          single: variant.singleChain.value,
+          majority: variant.majorityVote.value,
+        })),
+        shows: [{ testId: 'run-adjustments', includes: 'temperature 0.7 from the file was not sent' }],
+      });
+      if (verdict !== 'no-browser') assert.equal(verdict, 'ok');
+    } finally {
+      await config.update('compatible.baseUrl', server.url, vscode.ConfigurationTarget.Global);
+      await reasoning.close();
+    }
+  });
+
   test('Test Explorer lists cases × variants, and running one reports pass or fail', async () => {
     const api = extension().exports as ChainscopeApi;
     const file = await api.tests.itemsFor(fixtureUri('xss.prompt'));
