@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildHostTests, HOST_OUT } from './build.mjs';
+import { describe, ensurePrerequisites } from './prerequisites.mjs';
 import { CHROMIUM, CHROMIUM_ARGS, findWebviewFrame, processesInGroup, processesMentioning, startCodeServer } from './code-server.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
@@ -335,6 +336,13 @@ async function main() {
     printReport(report);
     failed = report.failures > 0 || report.passes === 0;
   } else {
+    // code-server needs system packages: installed here where possible, else named in one line.
+    const prerequisites = ensurePrerequisites();
+    if (prerequisites.missing.length > 0) {
+      if (process.env.CI) throw new Error(describe(prerequisites));
+      log(`skipped — ${describe(prerequisites)}`);
+      return;
+    }
     const { report, uiChecks, uiError, leftovers } = await runWithCodeServer(env);
     printReport(report);
     for (const check of uiChecks) console.log(`  ✔ ui: ${check}`);
