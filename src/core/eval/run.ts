@@ -59,11 +59,12 @@ export interface RunOptions extends RunSelection {
   /** Resume even when the prompt file is another one, or changed, since the run started. */
   force?: boolean;
   onProgress?: (event: ProgressEvent) => void;
-  /** Called once the run file exists, with its header and the records it already holds (resume). */
-  onStart?: (header: RunHeader, runFile: string, previous: CompletionRecord[]) => void;
+  /**
+   * Called once the run file exists, with what it holds: a live mirror that grows with every record and
+   * adjustment appended (read it, never change it). `resumed` counts the records it already had.
+   */
+  onStart?: (run: Readonly<ParsedRunFile>, runFile: string, resumed: number) => void;
   onRecord?: (record: CompletionRecord) => void;
-  /** A setting the backend does not send as the file asks, once per run when first known (also a warning). */
-  onAdjustment?: (record: AdjustmentRecord) => void;
   onWarning?: (message: string) => void;
 }
 
@@ -115,9 +116,12 @@ const ANSWER_STAGE_MAX_TOKENS = 32;
  */
 export async function runEvaluation(options: RunOptions): Promise<RunOutcome> {
   const started = Date.now();
-  const { runFile, header, previous, adjusted } = options.resume ? resumeRun(options) : createRun(options, started);
-  options.onStart?.(header, runFile.path, previous);
-  const noteAdjustments = adjustmentReporter(options, runFile, header.sampling, adjusted);
+  // `run` mirrors the run file as it grows, so the outcome needs no second read of a possibly large file.
+  const { runFile, run } = options.resume ? resumeRun(options) : createRun(options, started);
+  const { header } = run;
+  const previous = run.completions.slice();
+  options.onStart?.(run, runFile.path, previous.length);
+  const noteAdjustments = adjustmentReporter(options, runFile, run);
   // What the model is known to refuse is left out from the start: said once, before any request.
   const initial = noteAdjustments();
   if (header.samples > 1 && (sentSampling(header.sampling, initial).temperature ?? 1) === 0) {
@@ -136,6 +140,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunOutcome> {
   );
   const record = (entry: CompletionRecord): void => {
     runFile.append(entry);
+    run.completions.push(entry);
     progress.count(entry);
     options.onRecord?.(entry);
   };
@@ -181,32 +186,29 @@ export async function runEvaluation(options: RunOptions): Promise<RunOutcome> {
     failure = error instanceof Error ? error.message : String(error);
   }
   noteAdjustments();
-  runFile.append({ type: 'end', status, ...(failure !== undefined ? { error: failure } : {}), at: new Date().toISOString() });
-  return { runFile: runFile.path, status, ...(failure !== undefined ? { error: failure } : {}), run: runFile.read() };
+  run.end = { type: 'end', status, ...(failure !== undefined ? { error: failure } : {}), at: new Date().toISOString() };
+  runFile.append(run.end);
+  return { runFile: runFile.path, status, ...(failure !== undefined ? { error: failure } : {}), run };
 }
 
 /**
  * Records each new adjustment of the backend (a fixed setting of the model, a lesson from a 400) in the run
  * file and says it once: one warning per cause, however many requests it touches. Returns all known so far.
  */
-function adjustmentReporter(
-  options: RunOptions,
-  runFile: RunFile,
-  sampling: Sampling,
-  previous: readonly AdjustmentRecord[],
-): () => Adjustment[] {
+function adjustmentReporter(options: RunOptions, runFile: RunFile, run: ParsedRunFile): () => Adjustment[] {
   const keyOf = (adjustment: Adjustment): string => `${adjustment.parameter} ${adjustment.action}`;
+  const recorded = (run.adjustments ??= []);
   // A resumed run already holds its earlier ones: they are said again, not recorded twice.
-  const seen = new Set<string>(previous.map(keyOf));
+  const seen = new Set<string>(recorded.map(keyOf));
   const warned = new Set<string>();
   return () => {
-    const adjustments = options.backend.adjustments?.(sampling) ?? [];
+    const adjustments = options.backend.adjustments?.(run.header.sampling) ?? [];
     for (const adjustment of adjustments) {
       if (!seen.has(keyOf(adjustment))) {
         seen.add(keyOf(adjustment));
         const record: AdjustmentRecord = { type: 'adjustment', ...adjustment, at: new Date().toISOString() };
         runFile.append(record);
-        options.onAdjustment?.(record);
+        recorded.push(record);
       }
       if (!warned.has(adjustment.message)) {
         warned.add(adjustment.message);
@@ -221,14 +223,13 @@ function isFatal(error: unknown): error is BackendError {
   return error instanceof BackendError && error.fatal;
 }
 
-/** Opens a new run file with the header of what is selected. */
+/** A run file opened for appending, with what it holds so far. */
 interface OpenedRun {
   runFile: RunFile;
-  header: RunHeader;
-  previous: CompletionRecord[];
-  adjusted: AdjustmentRecord[];
+  run: ParsedRunFile;
 }
 
+/** Opens a new run file with the header of what is selected. */
 function createRun(options: RunOptions, started: number): OpenedRun {
   const { loaded, backend } = options;
   const document = loaded.document;
@@ -257,7 +258,7 @@ function createRun(options: RunOptions, started: number): OpenedRun {
     cases,
     startedAt: new Date(started).toISOString(),
   };
-  return { runFile: RunFile.create(options.runsDirectory, header), header, previous: [], adjusted: [] };
+  return { runFile: RunFile.create(options.runsDirectory, header), run: { header, completions: [], adjustments: [], skipped: [] } };
 }
 
 /** The chosen names in the prompt's order; a name the prompt lacks is an error, never an empty run. */
@@ -305,7 +306,9 @@ function resumeRun(options: RunOptions): OpenedRun {
   if (runFile.repair()) options.onWarning?.(`The run file ended in a torn line (a crash mid-write); it was closed off before appending.`);
   if (existing.skipped.length > 0)
     options.onWarning?.(`${runFile.path}: ${describeSkipped(existing.skipped)}; their samples are requested again.`);
-  return { runFile, header, previous: existing.completions, adjusted: existing.adjustments ?? [] };
+  // What the file ended with before is superseded by this run's own end.
+  const { end: _end, ...run } = existing;
+  return { runFile, run };
 }
 
 /** Renders every cell of the run that still misses samples. */

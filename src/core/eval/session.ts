@@ -9,7 +9,7 @@ import { compareRuns, type Comparison } from './compare';
 import { estimateRun, type RunEstimate } from './estimate';
 import { scoreWithCustomScorer, summarizeRun, type Prices, type RunResult } from './results';
 import { runEvaluation, RunSetupError, type ProgressEvent, type RunSelection } from './run';
-import { latestRunFile, RunFile, type AdjustmentRecord, type CompletionRecord, type RunHeader } from './store';
+import { latestRunFile, RunFile, type CompletionRecord, type ParsedRunFile, type RunHeader } from './store';
 
 /** What a presenter (the CLI, the editor) hears while a session runs. */
 export type SessionEvent =
@@ -65,9 +65,8 @@ export class InvalidPromptError extends Error {
  * the summary and the comparison with the previous run. The CLI and the editor only present it.
  */
 export class EvaluationSession {
-  private readonly recordsSoFar: CompletionRecord[] = [];
-  private readonly adjustmentsSoFar: AdjustmentRecord[] = [];
-  private header: RunHeader | undefined;
+  /** The run file's contents as it grows (runEvaluation's mirror), once it exists. */
+  private live: Readonly<ParsedRunFile> | undefined;
   private runFilePath = '';
   readonly prices: Prices | undefined;
 
@@ -97,18 +96,13 @@ export class EvaluationSession {
 
   /** The records so far, previous ones of a resumed run included: the same as the run file holds. */
   get records(): readonly CompletionRecord[] {
-    return this.recordsSoFar;
+    return this.live?.completions ?? [];
   }
 
   /** The summary of what has finished so far (custom scores are computed at the end), for live views. */
   snapshot(): RunResult | undefined {
-    if (!this.header) return undefined;
-    const result = summarizeRun(
-      this.options.loaded.document,
-      this.options.loaded.cases,
-      { header: this.header, completions: this.recordsSoFar, adjustments: this.adjustmentsSoFar, skipped: [] },
-      this.prices,
-    );
+    if (!this.live) return undefined;
+    const result = summarizeRun(this.options.loaded.document, this.options.loaded.cases, this.live, this.prices);
     result.runFile = this.runFilePath;
     return result;
   }
@@ -140,17 +134,12 @@ export class EvaluationSession {
       ...(this.options.resume ? { resume: this.options.resume } : {}),
       ...(this.options.force ? { force: true } : {}),
       ...(this.options.signal ? { signal: this.options.signal } : {}),
-      onStart: (header, runFile, previous) => {
-        this.header = header;
+      onStart: (run, runFile, resumed) => {
+        this.live = run;
         this.runFilePath = runFile;
-        for (const record of previous) this.recordsSoFar.push(record); // no push(...): a resumed run may hold millions
-        emit({ type: 'start', header, runFile, resumed: previous.length });
+        emit({ type: 'start', header: run.header, runFile, resumed });
       },
-      onRecord: (record) => {
-        this.recordsSoFar.push(record);
-        emit({ type: 'record', record });
-      },
-      onAdjustment: (record) => this.adjustmentsSoFar.push(record),
+      onRecord: (record) => emit({ type: 'record', record }),
       onProgress: (progress) => emit({ type: 'progress', progress }),
       onWarning: (message) => emit({ type: 'warning', message }),
     });
