@@ -1,18 +1,60 @@
 // The one message protocol between the extension and the results webview. Both sides import it.
+// Messages stay small whatever the run's size: the overview is O(variants), cells travel in batches of
+// at most MAX_CELLS_PER_MESSAGE chain-less summaries, and a cell's chains only when it is opened.
 import type { Comparison } from '../core/eval/compare';
-import type { RunResult } from '../core/eval/results';
+import type { CellResult } from '../core/eval/results';
+import type { CellSummary, RunOverview } from '../core/eval/cellSummary';
 
 export type { CellChange, Comparison } from '../core/eval/compare';
+export type { CellSummary, RunOverview } from '../core/eval/cellSummary';
 export { REPORT_DATA_ELEMENT_ID, type EvalReport } from '../core/eval/report';
 
-export interface PanelState {
-  result: RunResult;
-  comparison?: Comparison;
-  /** Progress of a run still going. */
-  progress?: { done: number; total: number; etaMs?: number };
+export const MAX_CELLS_PER_MESSAGE = 1000;
+/** While a run is live the extension says something at least this often; silence for STALE_AFTER_MS means it is gone. */
+export const HEARTBEAT_MS = 1000;
+export const STALE_AFTER_MS = 5000;
+
+export interface RunProgress {
+  done: number;
+  total: number;
+  failed: number;
+  etaMs?: number;
 }
 
-export type ToWebview = { type: 'state'; state: PanelState } | { type: 'progress'; done: number; total: number; etaMs?: number };
+export interface PanelRun {
+  overview: RunOverview;
+  comparison?: Comparison;
+  /** Whether a session of this extension host is producing the run now (false: finished, or interrupted). */
+  live: boolean;
+  /** How many cells the run has: the `cells` batches that follow add up to it. */
+  cellCount: number;
+  progress?: RunProgress;
+}
+
+export type ToWebview =
+  /** A run to show (a new run, its final result, or the one restored): replaces the overview; cells follow. */
+  | { type: 'run'; run: PanelRun }
+  /** Cells added or changed since the last batch. */
+  | { type: 'cells'; runId: string; cells: CellSummary[] }
+  /** Progress of a live run; also the heartbeat. */
+  | { type: 'progress'; runId: string; progress: RunProgress }
+  /** The whole cell, chains included, that the webview asked for. */
+  | { type: 'cell'; runId: string; cell: CellResult }
+  /** The session producing the run stopped without a result (an error in the extension). */
+  | { type: 'lost'; runId: string; reason: string };
 
 export type FromWebview =
-  { type: 'ready' } | { type: 'reveal'; file: string; line: number } | { type: 'export'; format: 'csv' | 'json' | 'html' };
+  | { type: 'ready' }
+  | { type: 'reveal'; file: string; line: number }
+  | { type: 'export'; format: 'csv' | 'json' | 'html' }
+  | { type: 'openCell'; runId: string; variant: string; caseId: string };
+
+/** What the webview keeps in its saved state: small, whatever the run's size; the run is re-read from its file. */
+export interface SavedPanelState {
+  runId?: string;
+  runFile?: string;
+  selected?: { variant: string; caseId: string };
+  sort?: string;
+  filter?: string;
+  search?: string;
+}

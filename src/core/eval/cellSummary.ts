@@ -1,0 +1,61 @@
+import type { CellResult, RunResult } from './results';
+
+/**
+ * A cell of the matrix without its chains: what a live view needs to draw a row, a few hundred bytes
+ * whatever the chains hold. The chains themselves are fetched when the cell is opened.
+ */
+export interface CellSummary {
+  variant: string;
+  caseId: string;
+  caseName?: string;
+  /** The case's position in the run: rows of the matrix follow it. */
+  row: number;
+  expected?: unknown;
+  location: { file: string; line: number };
+  /** Chains present: finished and failed ones. */
+  chains: number;
+  /** Chains whose answer passes. */
+  passing: number;
+  majority?: string;
+  majorityPass: boolean;
+  agreement: number;
+  entropy: number;
+  invalid: number;
+  errors: number;
+  missing: number;
+  /** The first failed chain's error, for a tooltip. */
+  firstError?: string;
+}
+
+/** A run's result without its cells: the headline numbers, sent whole. */
+export type RunOverview = Omit<RunResult, 'cells'>;
+
+export function summarizeCellBrief(cell: CellResult, row: number): CellSummary {
+  const firstError = cell.chains.find((chain) => chain.error !== undefined)?.error;
+  return {
+    variant: cell.variant,
+    caseId: cell.caseId,
+    ...(cell.caseName !== undefined ? { caseName: cell.caseName } : {}),
+    row,
+    ...(cell.expected !== undefined ? { expected: cell.expected } : {}),
+    location: cell.location,
+    chains: cell.chains.length,
+    passing: cell.chains.filter((chain) => chain.pass).length,
+    ...(cell.majority !== undefined ? { majority: cell.majority } : {}),
+    majorityPass: cell.majorityPass,
+    agreement: cell.agreement,
+    entropy: cell.entropy,
+    invalid: cell.invalid,
+    errors: cell.errors,
+    missing: cell.missing,
+    ...(firstError !== undefined ? { firstError } : {}),
+  };
+}
+
+/** The overview and the brief cells of a whole result (the HTML report, a run read back from its file). */
+export function splitResult(result: RunResult): { overview: RunOverview; cells: CellSummary[] } {
+  const { cells, ...overview } = result;
+  const rows = new Map<string, number>();
+  for (const cell of cells) if (!rows.has(cell.caseId)) rows.set(cell.caseId, rows.size);
+  return { overview, cells: cells.map((cell) => summarizeCellBrief(cell, rows.get(cell.caseId) ?? 0)) };
+}
