@@ -266,6 +266,27 @@ describe('runEvaluation: runs that fail loudly and safely', function () {
     assert.ok(calls >= 4);
   });
 
+  it('stops the run when its file cannot be written, keeping every chain it has in the outcome', async () => {
+    let started = '';
+    const backend = new ScriptedBackend((text, sample) => answer(text, sample), 20);
+    const outcome = await runEvaluation(
+      options(backend, {
+        concurrency: 1,
+        // A directory where the file was: every write fails, as on a full or vanished disk.
+        onStart: (_run, runFile) => {
+          started = runFile;
+          fs.rmSync(runFile);
+          fs.mkdirSync(runFile);
+        },
+      }),
+    );
+    assert.ok(started);
+    assert.equal(outcome.status, 'failed');
+    assert.match(outcome.error ?? '', /the run file could not be written: EISDIR/);
+    assert.ok(backend.requests.length < 6, `it went on for ${backend.requests.length} requests`);
+    assert.ok(outcome.run.completions.length > 0);
+  });
+
   it('goes on after a non-fatal failure', async () => {
     const backend = new ScriptedBackend((text, sample) =>
       text.includes('1 + 1') ? new BackendError('server error (500)', 500, true) : answer(text, sample),

@@ -117,7 +117,14 @@ const ANSWER_STAGE_MAX_TOKENS = 32;
 export async function runEvaluation(options: RunOptions): Promise<RunOutcome> {
   const started = Date.now();
   // `run` mirrors the run file as it grows, so the outcome needs no second read of a possibly large file.
-  const { runFile, run } = options.resume ? resumeRun(options) : createRun(options, started);
+  // A run file that cannot be written (a full disk) stops the run: chains would be paid for and not kept.
+  const stop = new AbortController();
+  let failure: string | undefined;
+  const onWriteError = (error: Error): void => {
+    failure ??= `the run file could not be written: ${error.message}`;
+    stop.abort();
+  };
+  const { runFile, run } = options.resume ? resumeRun(options, onWriteError) : createRun(options, started, onWriteError);
   const { header } = run;
   const previous = run.completions.slice();
   options.onStart?.(run, runFile.path, previous.length);
@@ -146,8 +153,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunOutcome> {
   };
   progress.report();
 
-  // A fatal error stops new requests through this controller; requests in flight finish on their own.
-  const stop = new AbortController();
+  // A fatal error stops new requests through `stop`; requests in flight finish on their own.
   const signal = options.signal ?? new AbortController().signal;
   const runSeed = header.seed ?? header.sampling.seed;
   const context: ExecutionContext = {
@@ -159,10 +165,9 @@ export async function runEvaluation(options: RunOptions): Promise<RunOutcome> {
     record,
     progress,
   };
-  const requests = replayCached(cells, context);
+  const requests = await replayCached(cells, context);
 
   let status: RunOutcome['status'] = 'completed';
-  let failure: string | undefined;
   try {
     await runPool(
       requests,
@@ -188,6 +193,12 @@ export async function runEvaluation(options: RunOptions): Promise<RunOutcome> {
   noteAdjustments();
   run.end = { type: 'end', status, ...(failure !== undefined ? { error: failure } : {}), at: new Date().toISOString() };
   runFile.append(run.end);
+  try {
+    await runFile.close();
+  } catch (error) {
+    // Already said through onWriteError when it happened mid-run; the outcome still holds every chain.
+    options.onWarning?.(error instanceof Error ? error.message : String(error));
+  }
   return { runFile: runFile.path, status, ...(failure !== undefined ? { error: failure } : {}), run };
 }
 
@@ -230,7 +241,7 @@ interface OpenedRun {
 }
 
 /** Opens a new run file with the header of what is selected. */
-function createRun(options: RunOptions, started: number): OpenedRun {
+function createRun(options: RunOptions, started: number, onWriteError: (error: Error) => void): OpenedRun {
   const { loaded, backend } = options;
   const document = loaded.document;
   const variants = select(
@@ -258,7 +269,7 @@ function createRun(options: RunOptions, started: number): OpenedRun {
     cases,
     startedAt: new Date(started).toISOString(),
   };
-  return { runFile: RunFile.create(options.runsDirectory, header), run: { header, completions: [], adjustments: [], skipped: [] } };
+  return { runFile: RunFile.create(options.runsDirectory, header, onWriteError), run: { header, completions: [], adjustments: [], skipped: [] } };
 }
 
 /** The chosen names in the prompt's order; a name the prompt lacks is an error, never an empty run. */
@@ -275,8 +286,8 @@ function select(kind: 'variant' | 'case', available: readonly string[], chosen: 
 }
 
 /** Re-opens a run file to complete it: checks it belongs to this prompt and backend, repairs a torn end. */
-function resumeRun(options: RunOptions): OpenedRun {
-  const runFile = RunFile.open(options.resume ?? '');
+function resumeRun(options: RunOptions, onWriteError: (error: Error) => void): OpenedRun {
+  const runFile = RunFile.open(options.resume ?? '', onWriteError);
   const existing = runFile.read();
   const { header } = existing;
   const { backend, loaded } = options;
@@ -413,10 +424,13 @@ function cacheKeyOf(context: ExecutionContext, cell: Cell, sample: number): stri
   );
 }
 
-/** Replays cached samples at once, in order, and returns the requests still to send. */
-function replayCached(cells: readonly Cell[], context: ExecutionContext): CellRequest[] {
+/** Replays cached samples in order, and returns the requests still to send. */
+async function replayCached(cells: readonly Cell[], context: ExecutionContext): Promise<CellRequest[]> {
   const requests: CellRequest[] = [];
+  const yielder = new Yielder();
   for (const cell of cells) {
+    // A run replayed whole from the cache is tens of thousands of records: the host's event loop keeps turning.
+    await yielder.maybeYield();
     const uncached: number[] = [];
     for (const sample of cell.missing) {
       // Two-stage chains are never cached: the answer stage would have to be cached with them.
@@ -558,11 +572,27 @@ export function contiguousRuns(samples: readonly number[]): number[][] {
 
 async function runPool<T>(items: readonly T[], concurrency: number, signal: AbortSignal, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
+  const yielder = new Yielder();
   const worker = async (): Promise<void> => {
     while (next < items.length && !signal.aborted) {
       const item = items[next++] as T;
       await work(item);
+      // A fast server answers faster than records are processed: let timers and I/O (the editor's typing) run.
+      await yielder.maybeYield();
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}
+
+/** Gives the event loop a turn (setImmediate) once YIELD_EVERY_MS of work went by without one. */
+const YIELD_EVERY_MS = 8;
+
+class Yielder {
+  private last = performance.now();
+
+  async maybeYield(): Promise<void> {
+    if (performance.now() - this.last < YIELD_EVERY_MS) return;
+    await new Promise((resolve) => setImmediate(resolve));
+    this.last = performance.now();
+  }
 }
