@@ -13,7 +13,11 @@ export async function buildHostTests() {
   const tests = readdirSync(HOST_SRC).filter((name) => name.endsWith('.host.ts'));
   rmSync(HOST_OUT, { recursive: true, force: true });
   await esbuild.build({
-    entryPoints: ['index.ts', ...tests].map((name) => path.join(HOST_SRC, name)),
+    entryPoints: [
+      ...['index.ts', ...tests].map((name) => path.join(HOST_SRC, name)),
+      // The fake OpenAI-compatible server, run by the big-run test in a process of its own.
+      { in: path.join(root, 'testFixtures', 'openai-server', 'main.ts'), out: 'openai-server' },
+    ],
     outdir: HOST_OUT,
     bundle: true,
     platform: 'node',

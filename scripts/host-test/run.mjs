@@ -127,23 +127,51 @@ async function runSuiteInCodeServer(browser, server, env) {
   return JSON.parse(fs.readFileSync(reportFile, 'utf8'));
 }
 
-/** Waits for `panel-<name>.json` requests from host tests and answers each with `ok` or what was wrong. */
+/**
+ * Waits for `panel-<name>.json` requests from host tests and answers each with `ok` or what was wrong
+ * (and `.seen`: when the panel first showed the run); starts typing for `typing-<name>.json` requests.
+ */
 async function answerPanelRequests(page, directory, finished) {
   const answered = new Set();
+  const typing = [];
   while (!finished()) {
+    for (const name of fs.readdirSync(directory).filter((name) => /^typing-[\w-]+\.json$/.test(name) && !answered.has(name))) {
+      answered.add(name);
+      typing.push(typeUntilStopped(page, path.join(directory, name)));
+    }
     const requests = fs.readdirSync(directory).filter((name) => /^panel-[\w-]+\.json$/.test(name) && !answered.has(name));
     for (const name of requests) {
       answered.add(name);
       const file = path.join(directory, name);
       let verdict = 'ok';
       try {
-        await verifyPanel(page, JSON.parse(fs.readFileSync(file, 'utf8')));
+        const seenAt = await verifyPanel(page, JSON.parse(fs.readFileSync(file, 'utf8')));
+        fs.writeFileSync(`${file}.seen`, String(seenAt));
       } catch (error) {
         verdict = error.message;
       }
       fs.writeFileSync(`${file}.checked`, verdict);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await Promise.all(typing);
+}
+
+/** Types '.' into whatever has focus (an editor the test opened) every `intervalMs` until `<request minus .json>.stop` appears. */
+async function typeUntilStopped(page, request) {
+  const { intervalMs } = JSON.parse(fs.readFileSync(request, 'utf8'));
+  const stop = request.replace(/\.json$/, '.stop');
+  const presses = [];
+  try {
+    while (!fs.existsSync(stop)) {
+      const pressedAt = Date.now();
+      // Not a word character: no suggestion widget opens to swallow keys.
+      await page.keyboard.press('Period');
+      presses.push(pressedAt);
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, intervalMs - (Date.now() - pressedAt))));
+    }
+  } finally {
+    fs.writeFileSync(`${request}.checked`, JSON.stringify({ presses }));
   }
 }
 
@@ -152,6 +180,7 @@ async function verifyPanel(page, expected) {
   const status = expected.status ?? 'completed';
   const frame = await findWebviewFrame(page, `[data-testid="run-meta"][data-run-id="${expected.runId}"][data-status="${status}"]`, 30_000);
   if (!frame) throw new Error(`no webview shows run ${expected.runId} as ${status}`);
+  const seenAt = Date.now();
   for (const { testId, includes } of expected.shows ?? []) {
     const shown = (await frame.textContent(`[data-testid="${testId}"]`, { timeout: 10_000 })) ?? '';
     if (!shown.includes(includes))
@@ -194,6 +223,7 @@ async function verifyPanel(page, expected) {
     await page.screenshot({ path: path.join(ARTIFACTS, expected.screenshot) });
     if (size) await page.setViewportSize(size);
   }
+  return seenAt;
 }
 
 /** What a person does: open a .prompt file through Quick Open and look at the editor. */

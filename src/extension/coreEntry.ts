@@ -13,3 +13,7 @@ export { foldingRanges, outline } from '../core/prompt/outline';
 export { tokenReport } from '../core/prompt/tokenReport';
 export { renderHtmlReport } from '../core/report/html';
 export { encodingForModel } from '../core/tokens';
+export { splitResult } from '../core/eval/cellSummary';
+export { summarizeRun, scoreWithCustomScorer } from '../core/eval/results';
+export { RunFile } from '../core/eval/store';
+export { DEFAULT_PRICES, priceFor } from '../core/prices';

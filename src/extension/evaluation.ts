@@ -9,7 +9,8 @@ import type { Backends, ModelChoice } from './backends';
 import { readSettings } from './config';
 import type { PromptDocuments } from './documents';
 import type { Logger } from './log';
-import { ResultsPanel } from './panel';
+import { ResultsPanel, resultSource, type PanelSource } from './panel';
+import { MAX_CELLS_PER_MESSAGE, type CellSummary, type RunProgress } from '../shared/protocol';
 
 export interface EvaluateRequest {
   uri: vscode.Uri;
@@ -25,10 +26,25 @@ export interface EvaluateRequest {
 }
 
 const PARTIAL_UPDATE_MS = 250;
+const MAX_FAILURES_LOGGED = 20;
+
+/** The first `count` entries of a map, in insertion order (the oldest changes go first). */
+function* take<K, V>(map: ReadonlyMap<K, V>, count: number): Generator<[K, V]> {
+  if (count <= 0) return;
+  let taken = 0;
+  for (const entry of map) {
+    yield entry;
+    if (++taken >= count) return;
+  }
+}
 
 /** Runs evaluations from the editor: progress, cancellation, partial results in the panel, run files. */
 export class Evaluations implements vscode.Disposable {
   private readonly latest = new Map<string, RunResult>();
+  /** Runs going on in this extension host, by run file: a restored panel shows them live. */
+  private readonly live = new Map<string, PanelSource>();
+  /** Runs going on: cancelled when the extension host shuts down, so their files end as cancelled, not mid-run. */
+  private readonly controllers = new Set<AbortController>();
   private readonly finished = new vscode.EventEmitter<{ uri: vscode.Uri; result: RunResult }>();
   readonly onDidFinish = this.finished.event;
   private running = 0;
@@ -175,10 +191,15 @@ export class Evaluations implements vscode.Disposable {
     panel: ResultsPanel | undefined,
   ): Promise<SessionOutcome> {
     const controller = new AbortController();
+    this.controllers.add(controller);
     const cancellation = token.onCancellationRequested(() => controller.abort());
-    let lastUpdate = 0;
-    let lastPercent = 0;
-    let total = 0;
+    let latest: RunProgress | undefined;
+    let reportedPercent = 0;
+    let failuresLogged = 0;
+    let recordsSinceTick = 0;
+    let runFile = '';
+    // Cells changed since the panel last took some, latest summary of each: bounded by the run's cells.
+    const pendingCells = new Map<string, CellSummary>();
     const session: EvaluationSession = new (core().EvaluationSession)({
       loaded,
       promptText: text,
@@ -194,30 +215,38 @@ export class Evaluations implements vscode.Disposable {
       signal: controller.signal,
       onEvent: (event) => {
         switch (event.type) {
-          case 'start':
-            total = event.header.variants.length * event.header.cases.length * event.header.samples;
+          case 'start': {
+            const { header } = event;
+            runFile = event.runFile;
+            const cellCount = header.variants.length * header.cases.length;
             this.log.info(
               'evaluate',
-              `run ${event.header.id}: ${event.header.variants.length} variants × ${event.header.cases.length} cases × ${event.header.samples} chains on ${backend.id}:${backend.model} → ${event.runFile}`,
+              `run ${header.id}: ${header.variants.length} variants × ${header.cases.length} cases × ${header.samples} chains on ${backend.id}:${backend.model} → ${event.runFile}`,
             );
-            showPartial(true);
+            const live: PanelSource = {
+              runId: header.id,
+              run: () => ({ overview: { ...session.overview(), runFile }, live: true, cellCount, ...(latest ? { progress: latest } : {}) }),
+              allCells: () => session.allCells(),
+              cell: (variant, caseId) => session.cell(variant, caseId),
+              result: () => undefined,
+            };
+            this.live.set(event.runFile, live);
+            panel?.attach(live);
+            session.changedCells(); // all of them were just sent
             break;
+          }
           case 'record':
-            if (event.record.error)
-              this.log.warn('evaluate', `${event.record.variant} / ${event.record.caseId} #${event.record.sample}: ${event.record.error}`);
-            showPartial();
+            recordsSinceTick++;
+            // A failing server can fail thousands of chains: the log names the first ones, the run file has all.
+            if (event.record.error && failuresLogged++ < MAX_FAILURES_LOGGED)
+              this.log.warn(
+                'evaluate',
+                `${event.record.variant} / ${event.record.caseId} #${event.record.sample}: ${event.record.error}${failuresLogged === MAX_FAILURES_LOGGED ? ' (further failures are in the run file only)' : ''}`,
+              );
             break;
           case 'progress': {
-            const { done, total: todo, failed, etaMs, streamedChars } = event.progress;
-            if (!progress || todo === 0) break;
-            const percent = (done / todo) * 100;
-            const eta = etaMs !== undefined && done < todo ? ` · ${Math.ceil(etaMs / 1000)} s left` : '';
-            const streaming = streamedChars > 0 ? ` · ${streamedChars.toLocaleString('en-US')} characters streaming` : '';
-            progress.report({
-              message: `${done}/${todo} chains${failed ? ` (${failed} failed)` : ''}${streaming}${eta}`,
-              increment: percent - lastPercent,
-            });
-            lastPercent = percent;
+            const { done, total, failed, etaMs } = event.progress;
+            latest = { done, total, failed, ...(etaMs !== undefined ? { etaMs } : {}) };
             break;
           }
           case 'warning':
@@ -227,29 +256,72 @@ export class Evaluations implements vscode.Disposable {
         }
       },
     });
-    const showPartial = (force = false): void => {
-      if (!panel) return;
-      const now = Date.now();
-      if (!force && now - lastUpdate < PARTIAL_UPDATE_MS) return;
-      lastUpdate = now;
-      const result = session.snapshot();
-      if (result) panel.update({ result, progress: { done: session.records.length, total } });
+
+    // Everything the user sees of a live run moves on this clock, never per record: the notification,
+    // the panel's overview, its changed cells (while it keeps up) and the heartbeat that says the run lives.
+    const tick = (): void => {
+      if (latest && progress && latest.total > 0) {
+        const percent = (latest.done / latest.total) * 100;
+        const eta = latest.etaMs !== undefined && latest.done < latest.total ? ` · ${Math.ceil(latest.etaMs / 1000)} s left` : '';
+        progress.report({
+          message: `${latest.done}/${latest.total} chains${latest.failed ? ` (${latest.failed} failed)` : ''}${eta}`,
+          increment: percent - reportedPercent,
+        });
+        reportedPercent = percent;
+      }
+      if (!runFile) return;
+      for (const cell of session.changedCells()) pendingCells.set(`${cell.variant}\u0000${cell.caseId}`, cell);
+      const target = panel && ResultsPanel.open === panel ? panel : undefined;
+      if (!target) return;
+      if (recordsSinceTick > 0) target.sendOverview();
+      recordsSinceTick = 0;
+      if (pendingCells.size > 0) {
+        const batch = [...take(pendingCells, 2 * MAX_CELLS_PER_MESSAGE)];
+        if (target.sendCells(batch.map(([, cell]) => cell))) for (const [key] of batch) pendingCells.delete(key);
+      }
+      if (latest) target.sendProgress(latest);
     };
+    const clock = setInterval(tick, PARTIAL_UPDATE_MS);
     try {
       const outcome = await session.run();
       const { result, comparison } = outcome;
-      panel?.update({ result, ...(comparison ? { comparison } : {}) });
+      if (panel && ResultsPanel.open === panel) panel.attach(resultSource(result, comparison));
       this.log.info(
         'evaluate',
         `run ${result.runId} ${result.status}: ${result.variants.map((v) => `${v.name} ${(v.majorityVote.value * 100).toFixed(1)}%`).join(', ')}`,
       );
       return outcome;
+    } catch (error) {
+      panel?.sendLost(error instanceof Error ? error.message : String(error));
+      throw error;
     } finally {
+      clearInterval(clock);
+      this.live.delete(runFile);
+      this.controllers.delete(controller);
       cancellation.dispose();
     }
   }
 
+  /** A run's results read back from its file (a panel restored after a reload), or the live run itself. */
+  async loadRun(runFile: string): Promise<PanelSource> {
+    const live = this.live.get(runFile);
+    if (live) return live;
+    const { RunFile, summarizeRun, scoreWithCustomScorer } = core();
+    const run = RunFile.open(runFile).read();
+    const document = await vscode.workspace.openTextDocument(vscode.Uri.file(run.header.promptFile));
+    const loaded = await this.documents.get(document);
+    const customScores =
+      loaded.document.scorer.type === 'custom' && vscode.workspace.isTrusted
+        ? await scoreWithCustomScorer(loaded.document, loaded.cases, run, path.dirname(loaded.file), true)
+        : undefined;
+    const prices = core().priceFor(run.header.backend.id, run.header.backend.model, { ...core().DEFAULT_PRICES, ...readSettings().prices });
+    const result = summarizeRun(loaded.document, loaded.cases, run, prices, customScores);
+    result.runFile = runFile;
+    return resultSource(result);
+  }
+
   dispose(): void {
+    for (const controller of this.controllers) controller.abort();
     this.finished.dispose();
   }
 }

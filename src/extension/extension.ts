@@ -40,7 +40,7 @@ export function activate(context: vscode.ExtensionContext): ChainscopeApi {
     context.subscriptions.push(...registerCommands(documents, diagnostics, evaluations, log, context.extensionUri));
     context.subscriptions.push(...registerApiKeyCommands(keys, log));
     context.subscriptions.push(...registerModelStatus(documents, models));
-    context.subscriptions.push(registerResultsPanelSerializer(context.extensionUri, log));
+    context.subscriptions.push(registerResultsPanelSerializer(context.extensionUri, log, (runFile) => evaluations.loadRun(runFile)));
     const tests = new PromptTests(documents, evaluations, log);
     context.subscriptions.push(tests);
     context.subscriptions.push(

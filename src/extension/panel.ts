@@ -2,16 +2,63 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { core } from './core';
-import type { FromWebview, PanelState, ToWebview } from '../shared/protocol';
+import {
+  MAX_CELLS_PER_MESSAGE,
+  type CellSummary,
+  type Comparison,
+  type FromWebview,
+  type PanelRun,
+  type RunProgress,
+  type SavedPanelState,
+  type ToWebview,
+} from '../shared/protocol';
+import type { CellResult, RunResult } from '../core/eval/results';
 import type { Logger } from './log';
+
+/** Posts the webview has not taken yet beyond which cell batches wait (a busy panel never slows the run). */
+const MAX_IN_FLIGHT = 4;
 
 export const RESULTS_VIEW_TYPE = 'chainscope.results';
 
-/** The results webview: one panel, re-used for each run; restored after a reload by its serializer. */
+/** What the panel shows: a run still going (the session's live summary) or a finished result. */
+export interface PanelSource {
+  readonly runId: string;
+  run(): PanelRun;
+  /** Every cell, chain-less: sent in batches when the panel (re)loads. */
+  allCells(): CellSummary[];
+  /** One cell with its chains, for the drawer. */
+  cell(variant: string, caseId: string): CellResult | undefined;
+  /** The whole result, for exports (a live run exports what it has so far). */
+  result(): RunResult | undefined;
+}
+
+/** A finished (or read back) result as a panel source. */
+export function resultSource(result: RunResult, comparison?: Comparison): PanelSource {
+  const { overview, cells } = core().splitResult(result);
+  const byKey = new Map(result.cells.map((cell) => [`${cell.variant}\u0000${cell.caseId}`, cell]));
+  return {
+    runId: result.runId,
+    run: () => ({ overview, ...(comparison ? { comparison } : {}), live: false, cellCount: cells.length }),
+    allCells: () => cells,
+    cell: (variant, caseId) => byKey.get(`${variant}\u0000${caseId}`),
+    result: () => result,
+  };
+}
+
+/** Reads a run back from its file (a panel restored after a reload): the editor's Evaluations provide it. */
+export type RunLoader = (runFile: string) => Promise<PanelSource>;
+
+/**
+ * The results webview: one panel, re-used for each run; restored after a reload by its serializer. Every
+ * message is small whatever the run's size (src/shared/protocol.ts): cells go in batches, chains only for
+ * the cell the user opens, and a webview still digesting earlier messages gets no new cell batches.
+ */
 export class ResultsPanel implements vscode.Disposable {
   private static current: ResultsPanel | undefined;
-  private state: PanelState | undefined;
+  private source: PanelSource | undefined;
   private ready = false;
+  /** Posts not yet taken by the webview: while there are many, cell batches wait. */
+  private inFlight = 0;
   private readonly disposables: vscode.Disposable[] = [];
 
   private constructor(
@@ -31,6 +78,11 @@ export class ResultsPanel implements vscode.Disposable {
     return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview')] };
   }
 
+  /** The panel if one is open (a run does not open one when asked not to). */
+  static get open(): ResultsPanel | undefined {
+    return ResultsPanel.current;
+  }
+
   /** Shows the panel (creating it if needed) beside the editor. */
   static show(extensionUri: vscode.Uri, log: Logger): ResultsPanel {
     if (ResultsPanel.current) {
@@ -47,20 +99,76 @@ export class ResultsPanel implements vscode.Disposable {
     return ResultsPanel.current;
   }
 
-  /** Re-attaches a panel VS Code restored after a restart; its webview state holds the last results. */
-  static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, log: Logger, state: { state?: PanelState } | undefined): void {
+  /** Re-attaches a panel VS Code restored after a restart: its small saved state names the run file to read back. */
+  static revive(
+    panel: vscode.WebviewPanel,
+    extensionUri: vscode.Uri,
+    log: Logger,
+    saved: SavedPanelState | undefined,
+    load: RunLoader,
+  ): void {
     ResultsPanel.current?.dispose();
-    ResultsPanel.current = new ResultsPanel(panel, extensionUri, log);
-    if (state?.state) ResultsPanel.current.state = state.state;
+    const revived = new ResultsPanel(panel, extensionUri, log);
+    ResultsPanel.current = revived;
+    if (!saved?.runFile) return;
+    load(saved.runFile).then(
+      (source) => {
+        if (!revived.source) revived.attach(source);
+      },
+      (error: unknown) =>
+        log.warn('panel', `could not restore the results of ${saved.runFile}: ${error instanceof Error ? error.message : String(error)}`),
+    );
   }
 
-  update(state: PanelState): void {
-    this.state = state;
-    this.post({ type: 'state', state });
+  get runId(): string | undefined {
+    return this.source?.runId;
+  }
+
+  /** Shows a run: its overview, then all its cells in batches. */
+  attach(source: PanelSource): void {
+    this.source = source;
+    if (this.ready) this.sendAll();
+  }
+
+  /** Cells that changed in the attached live run: false when the webview is still busy (the caller keeps them for later). */
+  sendCells(cells: readonly CellSummary[]): boolean {
+    if (!this.ready || !this.source) return true;
+    if (this.inFlight > MAX_IN_FLIGHT) return false;
+    for (let at = 0; at < cells.length; at += MAX_CELLS_PER_MESSAGE)
+      this.post({ type: 'cells', runId: this.source.runId, cells: cells.slice(at, at + MAX_CELLS_PER_MESSAGE) });
+    return true;
+  }
+
+  sendProgress(progress: RunProgress): void {
+    if (this.source) this.post({ type: 'progress', runId: this.source.runId, progress });
+  }
+
+  /** The overview only (headline numbers changed): cells go separately. */
+  sendOverview(): void {
+    if (this.ready && this.source) this.post({ type: 'run', run: this.source.run() });
+  }
+
+  /** The session producing the attached run died without a result. */
+  sendLost(reason: string): void {
+    if (this.source) this.post({ type: 'lost', runId: this.source.runId, reason });
+  }
+
+  private sendAll(): void {
+    const source = this.source;
+    if (!source) return;
+    this.post({ type: 'run', run: source.run() });
+    const cells = source.allCells();
+    for (let at = 0; at < cells.length; at += MAX_CELLS_PER_MESSAGE)
+      this.post({ type: 'cells', runId: source.runId, cells: cells.slice(at, at + MAX_CELLS_PER_MESSAGE) });
   }
 
   private post(message: ToWebview): void {
-    if (this.ready) void this.panel.webview.postMessage(message);
+    if (!this.ready) return;
+    this.inFlight++;
+    this.panel.webview.postMessage(message).then(
+      () => this.inFlight--,
+      () => this.inFlight--,
+    );
   }
 
   private receive(message: FromWebview): void {
@@ -68,8 +176,15 @@ export class ResultsPanel implements vscode.Disposable {
       case 'ready':
         // The webview (re)loaded: send it everything it needs.
         this.ready = true;
-        if (this.state) this.post({ type: 'state', state: this.state });
+        this.inFlight = 0;
+        this.sendAll();
         break;
+      case 'openCell': {
+        if (!this.source || message.runId !== this.source.runId) break;
+        const cell = this.source.cell(message.variant, message.caseId);
+        if (cell) this.post({ type: 'cell', runId: message.runId, cell });
+        break;
+      }
       case 'reveal':
         void this.reveal(message.file, message.line);
         break;
@@ -89,12 +204,12 @@ export class ResultsPanel implements vscode.Disposable {
   }
 
   private async export(format: 'csv' | 'json' | 'html'): Promise<void> {
-    const result = this.state?.result;
+    const result = this.source?.result();
     if (!result) return;
     const base = path.join(path.dirname(result.promptFile), `${result.promptName ?? 'results'}-${result.runId.slice(-12)}.${format}`);
     const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(base), filters: { [format.toUpperCase()]: [format] } });
     if (!target) return;
-    const comparison = this.state?.comparison;
+    const comparison = this.source?.run().comparison;
     const report = core().makeReport([result], new Map(comparison ? [[result.runId, comparison]] : []));
     const content =
       format === 'csv'
@@ -133,10 +248,10 @@ export class ResultsPanel implements vscode.Disposable {
   }
 }
 
-export function registerResultsPanelSerializer(extensionUri: vscode.Uri, log: Logger): vscode.Disposable {
+export function registerResultsPanelSerializer(extensionUri: vscode.Uri, log: Logger, load: RunLoader): vscode.Disposable {
   return vscode.window.registerWebviewPanelSerializer(RESULTS_VIEW_TYPE, {
     deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown) {
-      ResultsPanel.revive(panel, extensionUri, log, state as { state?: PanelState } | undefined);
+      ResultsPanel.revive(panel, extensionUri, log, state as SavedPanelState | undefined, load);
       return Promise.resolve();
     },
   });

@@ -155,9 +155,11 @@ export class PromptTests implements vscode.Disposable {
         const cases = [...new Set(leaves.map((leaf) => this.data.get(leaf)?.caseId ?? ''))];
         const variants = [...new Set(leaves.map((leaf) => this.data.get(leaf)?.variant ?? ''))];
         const result = await this.evaluations.evaluate({ uri, cases, variants, token, showPanel: true });
+        // Looked up by key: a file of thousands of cases would otherwise be searched once per case.
+        const cells = new Map(result?.cells.map((cell) => [`${cell.variant}\u0000${cell.caseId}`, cell]));
         for (const leaf of leaves) {
           const data = this.data.get(leaf);
-          const cell = result?.cells.find((c) => c.caseId === data?.caseId && c.variant === data.variant);
+          const cell = cells.get(`${data?.variant ?? ''}\u0000${data?.caseId ?? ''}`);
           this.report(run, leaf, cell, result === undefined);
         }
       }

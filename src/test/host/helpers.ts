@@ -160,3 +160,28 @@ export async function verifyPanel(name: string, expected: PanelExpectation, time
   }
   return fs.readFileSync(answer, 'utf8');
 }
+
+/**
+ * Asks the runner's browser side to type into the focused editor (a key every 50 ms) until `stop()`,
+ * which resolves with the time of each key press (ms since the epoch). Without a browser: no presses.
+ */
+export async function startTyping(name: string): Promise<{ stop: () => Promise<number[]> }> {
+  const directory = process.env.CHAINSCOPE_HOST_ARTIFACTS;
+  if (!directory) return { stop: () => Promise.resolve([]) };
+  const fs = await import('node:fs');
+  const request = path.join(directory, `typing-${name}.json`);
+  fs.writeFileSync(`${request}.part`, JSON.stringify({ intervalMs: 50 }));
+  fs.renameSync(`${request}.part`, request);
+  return {
+    stop: async () => {
+      fs.writeFileSync(path.join(directory, `typing-${name}.stop`), '');
+      const answer = `${request}.checked`;
+      const deadline = Date.now() + 30_000;
+      while (!fs.existsSync(answer)) {
+        if (Date.now() > deadline) throw new Error('the browser side did not stop typing within 30 s');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      return (JSON.parse(fs.readFileSync(answer, 'utf8')) as { presses: number[] }).presses;
+    },
+  };
+}

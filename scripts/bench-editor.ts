@@ -1,0 +1,114 @@
+// The editor's big run (issue: big runs in the editor): 5,000 cases × 16 chains (80,000 chains) against
+// the fake OpenAI-compatible server in its own process, first from the CLI, then from ▶ Evaluate in a real
+// VS Code (code-server + Chromium, the host tests' runner) while the browser types into an open editor.
+// Prints the two wall times side by side, the extension host's peak RSS, the typing delay and how long
+// the panel took to show the final result, and a JSON line {"editor": {...}}.
+// CHAINSCOPE_BENCH_CASES / CHAINSCOPE_BENCH_SAMPLES change the size.
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import { writeBigRun } from '../testFixtures/bigRun/make';
+
+const root = path.resolve(__dirname, '..');
+const cases = Number(process.env.CHAINSCOPE_BENCH_CASES ?? 5000);
+const samples = Number(process.env.CHAINSCOPE_BENCH_SAMPLES ?? 16);
+
+interface EditorFigures {
+  chains: number;
+  wallMs: number;
+  hostPeakRssMB: number;
+  typingP99Ms: number;
+  typingMaxMs: number;
+  keystrokes: number;
+  keystrokesArrived: number;
+  panelFinalMs: number;
+}
+
+/** The fake server in its own process, with the big run's answers; resolves with its base URL. */
+async function startServer(answersFile: string): Promise<{ url: string; stop: () => void }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'testFixtures/openai-server/main.ts'), answersFile], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    readline.createInterface({ input: child.stdout }).once('line', (line) => resolve(line.trim()));
+    child.once('exit', (code) => reject(new Error(`the fake server exited (${String(code)}) before it listened`)));
+  });
+  return { url, stop: () => child.kill() };
+}
+
+/** The CLI on the same run: wall time and peak RSS of its process (GNU time is not assumed). */
+function runCli(promptFile: string, url: string): { wallMs: number } {
+  const started = performance.now();
+  const cli = spawnSync(
+    process.execPath,
+    [path.join(root, 'dist/cli.js'), 'eval', promptFile, '--no-cache', '--quiet', '--base-url', url],
+    {
+      cwd: path.dirname(promptFile),
+      encoding: 'utf8',
+    },
+  );
+  const wallMs = performance.now() - started;
+  if (cli.status !== 0) throw new Error(`the CLI run failed (exit ${String(cli.status)}): ${cli.stderr}`);
+  return { wallMs };
+}
+
+/** The editor: the host suite's big-run test at full size, in code-server; it writes its figures to a file. */
+function runEditor(url: string, out: string): EditorFigures {
+  const host = spawnSync(
+    process.execPath,
+    [path.join(root, 'scripts/host-test/run.mjs'), '--skip-ui', '--runner', 'code-server', '--timeout', '900'],
+    {
+      cwd: root,
+      stdio: 'inherit',
+      env: {
+        ...process.env,
+        CHAINSCOPE_HOST_GREP: 'A big run from the editor',
+        CHAINSCOPE_BIG_CASES: String(cases),
+        CHAINSCOPE_BIG_SAMPLES: String(samples),
+        CHAINSCOPE_BIG_SERVER: url,
+        CHAINSCOPE_BENCH_OUT: out,
+      },
+    },
+  );
+  if (host.status !== 0 || !fs.existsSync(out)) throw new Error('the editor run failed (see above)');
+  return JSON.parse(fs.readFileSync(out, 'utf8')) as EditorFigures;
+}
+
+async function main(): Promise<void> {
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'chainscope-bench-editor-'));
+  const big = writeBigRun(folder, cases, samples);
+  const server = await startServer(big.answersFile);
+  try {
+    const cli = runCli(big.promptFile, server.url);
+    const editor = runEditor(server.url, path.join(folder, 'editor.json'));
+    const machine = `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+    console.log(
+      `Big run in the editor (${machine}): ${cases.toLocaleString('en-US')} cases × ${samples} chains = ${editor.chains.toLocaleString('en-US')} chains`,
+    );
+    const rows: [string, string, string][] = [
+      ['CLI wall time', `${(cli.wallMs / 1000).toFixed(1)} s`, 'the same run against the same server'],
+      ['editor wall time', `${(editor.wallMs / 1000).toFixed(1)} s`, `${(editor.wallMs / cli.wallMs).toFixed(2)}× the CLI's (target ≤ 2×)`],
+      ['extension host peak RSS', `${editor.hostPeakRssMB} MB`, 'sampled every 100 ms during the run (target ≤ 1,024 MB)'],
+      [
+        'typing delay p99',
+        `${editor.typingP99Ms} ms`,
+        `key press → the change in the extension host; ${editor.keystrokesArrived}/${editor.keystrokes} keys, max ${editor.typingMaxMs} ms (target ≤ 100 ms)`,
+      ],
+      ['panel final render', `${editor.panelFinalMs} ms`, 'run returned → the panel shows it complete (target ≤ 2,000 ms)'],
+    ];
+    const width = Math.max(...rows.map(([name]) => name.length));
+    for (const [name, value, note] of rows) console.log(`  ${name.padEnd(width)}  ${value.padStart(9)}  ${note}`);
+    console.log(JSON.stringify({ editor: { ...editor, cliWallMs: Math.round(cli.wallMs) } }));
+  } finally {
+    server.stop();
+    fs.rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exitCode = 1;
+});
