@@ -322,12 +322,14 @@ export class ResultsView {
     }
     if (overview.status === 'running') {
       const silent = Date.now() - this.lastHeard;
-      if (silent > STALE_AFTER_MS)
+      const progress = this.progress;
+      if (silent > STALE_AFTER_MS) {
+        const at = progress ? ` at ${progress.done}/${progress.total} chains` : '';
         return {
           status: 'stalled',
-          text: `stalled — no word from the run for ${Math.round(silent / 1000)} s: the extension host may have stopped; ${kept}`,
+          text: `stalled${at} — no word from the run for ${Math.round(silent / 1000)} s: the extension host may have stopped; ${kept}`,
         };
-      const progress = this.progress;
+      }
       if (!progress) return { status: 'running', text: 'running' };
       const parts = [`running — ${progress.done}/${progress.total} chains`];
       if (progress.failed > 0) parts.push(`${progress.failed} failed`);
