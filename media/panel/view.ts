@@ -71,6 +71,22 @@ function signature(cell: CellSummary | undefined): string {
   return cell ? `${cell.chains}/${cell.passing}/${cell.errors}/${cell.invalid}/${cell.missing}/${cell.majority ?? ''}` : '';
 }
 
+/** Only the small fields of a saved state: an older view kept the whole run there, which must not be carried on. */
+function sanitize(saved: unknown): SavedPanelState {
+  if (typeof saved !== 'object' || saved === null) return {};
+  const value = saved as Record<string, unknown>;
+  const text = (key: string): string | undefined => (typeof value[key] === 'string' ? value[key] : undefined);
+  const selected = value.selected as { variant?: unknown; caseId?: unknown } | undefined;
+  const state: SavedPanelState = {};
+  for (const key of ['runId', 'runFile', 'sort', 'filter', 'search'] as const) {
+    const field = text(key);
+    if (field !== undefined) state[key] = field;
+  }
+  if (typeof selected?.variant === 'string' && typeof selected.caseId === 'string')
+    state.selected = { variant: selected.variant, caseId: selected.caseId };
+  return state;
+}
+
 export class ResultsView {
   private run: PanelRun | undefined;
   private progress: RunProgress | undefined;
@@ -83,8 +99,14 @@ export class ResultsView {
   private readonly chartSection: HTMLElement;
   private readonly chartContainer: HTMLElement;
   private readonly placeholder: HTMLElement;
-  private statusElement: HTMLElement | undefined;
-  private metaElement: HTMLElement | undefined;
+  private readonly header: HTMLElement;
+  private readonly title = h('h1');
+  private readonly metaText = h('span');
+  private readonly statusElement = h('span', { class: 'status', 'data-testid': 'run-status', role: 'status' });
+  private readonly metaElement = h('p', { class: 'meta', 'data-testid': 'run-meta' }, this.metaText, this.statusElement);
+  private readonly coverageSlot = h('div', { class: 'contents' });
+  private readonly adjustmentsSlot = h('div', { class: 'contents' });
+  private chartKey = '';
   private readonly matrix: Matrix;
   private readonly drawer: Drawer;
   /** Cells fetched, with the summary signature they answered. */
@@ -99,10 +121,12 @@ export class ResultsView {
     private readonly callbacks: ViewCallbacks,
     private readonly options: ViewOptions = {},
   ) {
-    this.saved = { ...options.saved };
+    this.saved = sanitize(options.saved);
     this.headerSlot = h('div', { class: 'header-slot' });
     this.placeholder = h('p', { class: 'empty', role: 'status' }, 'Loading the run…');
-    this.headerSlot.append(this.placeholder);
+    this.header = this.buildHeader();
+    this.header.hidden = true;
+    this.headerSlot.append(this.placeholder, this.header);
     this.summarySlot = h('div', { class: 'summary-slot' });
     this.chartContainer = h('div', {
       id: 'majk-chart',
@@ -301,10 +325,10 @@ export class ResultsView {
     const run = this.run;
     if (!run) return;
     const { overview } = run;
-    this.headerSlot.replaceChildren(this.header(overview, run));
+    this.placeholder.hidden = true;
+    this.header.hidden = false;
+    this.updateHeader(overview, run);
     this.summarySlot.replaceChildren(this.summary(overview, run));
-    this.chart?.destroy();
-    this.chart = undefined;
     this.drawChart(overview);
   }
 
@@ -340,7 +364,7 @@ export class ResultsView {
   }
 
   private renderStatus(): void {
-    if (!this.statusElement || !this.metaElement) return;
+    if (!this.run) return;
     const { status, text } = this.status();
     if (this.metaElement.dataset.status !== status) this.metaElement.dataset.status = status;
     if (this.statusElement.textContent !== text) this.statusElement.textContent = text;
@@ -348,8 +372,8 @@ export class ResultsView {
     if (this.statusElement.className !== cls) this.statusElement.className = cls;
   }
 
-  private header(result: RunOverview, run: PanelRun): HTMLElement {
-    const cases = result.variants.length > 0 ? Math.round(run.cellCount / result.variants.length) : 0;
+  /** The header is built once and updated in place, so a focused export button keeps its focus during a run. */
+  private buildHeader(): HTMLElement {
     const actions = this.callbacks.onExport
       ? h(
           'div',
@@ -361,23 +385,17 @@ export class ResultsView {
           }),
         )
       : null;
-    this.statusElement = h('span', { class: 'status', 'data-testid': 'run-status', role: 'status' });
-    this.metaElement = h(
-      'p',
-      { class: 'meta', 'data-testid': 'run-meta', 'data-run-id': result.runId },
-      `${result.backend.id}:${result.backend.model} · ${cases} cases × ${result.variants.length} variants × ${result.samples} chains · ${result.extract} → ${result.scorer} · `,
-      this.statusElement,
-    );
+    return h('header', {}, this.title, this.metaElement, this.coverageSlot, this.adjustmentsSlot, actions);
+  }
+
+  private updateHeader(result: RunOverview, run: PanelRun): void {
+    const cases = result.variants.length > 0 ? Math.round(run.cellCount / result.variants.length) : 0;
+    this.title.textContent = result.promptName ?? result.promptFile.split(/[\\/]/).pop() ?? 'Results';
+    this.metaElement.dataset.runId = result.runId;
+    this.metaText.textContent = `${result.backend.id}:${result.backend.model} · ${cases} cases × ${result.variants.length} variants × ${result.samples} chains · ${result.extract} → ${result.scorer} · `;
+    this.coverageSlot.replaceChildren(this.coverage(result, run) ?? '');
+    this.adjustmentsSlot.replaceChildren(this.adjustments(result) ?? '');
     this.renderStatus();
-    return h(
-      'header',
-      {},
-      h('h1', {}, result.promptName ?? result.promptFile.split(/[\\/]/).pop() ?? 'Results'),
-      this.metaElement,
-      this.coverage(result, run),
-      this.adjustments(result),
-      actions,
-    );
   }
 
   /** Why a run stopped, and which chains are missing, failed or replayed: an incomplete run never looks complete. */
@@ -524,7 +542,11 @@ export class ResultsView {
   private drawChart(result: RunOverview): void {
     const container = this.chartContainer;
     const length = Math.max(0, ...result.variants.map((variant) => variant.majAtK.length));
-    if (!container || length === 0) return;
+    if (length === 0) {
+      this.chart?.destroy();
+      this.chart = undefined;
+      return;
+    }
     const xs = Array.from({ length }, (_, i) => i + 1);
     const line = (values: readonly number[]): (number | null)[] =>
       xs.map((k) => (values[k - 1] === undefined ? null : (values[k - 1] as number) * 100));
@@ -534,6 +556,14 @@ export class ResultsView {
       line(variant.majAtKIntervals.map((interval) => interval.low)),
     ]);
     const data: uPlot.AlignedData = [xs, ...result.variants.map((variant) => line(variant.majAtK)), ...bounds];
+    // The same curves with new values (a live run): new data, same chart, so the cursor and legend stay put.
+    const key = `${length}\u0000${result.variants.map((variant) => variant.name).join('\u0000')}`;
+    if (this.chart && key === this.chartKey) {
+      this.chart.setData(data);
+      return;
+    }
+    this.chart?.destroy();
+    this.chartKey = key;
     const fallbacks = ['#3794ff', '#d18616', '#388a34', '#652d90', '#e51400', '#bf8803'];
     const colours = result.variants.map((_, i) => themeColour(SERIES_COLOURS[i % 6] as string, fallbacks[i % 6] as string));
     const first = result.variants.length + 1;
