@@ -30,6 +30,9 @@ export class Drawer {
   private readonly closeButton: HTMLElement;
   private shownCell: CellResult | undefined;
   private shownKey = '';
+  private bodyKey: CellResult | string | undefined;
+  private readonly info = h('div');
+  private readonly body = h('div');
 
   constructor(private readonly callbacks: DrawerCallbacks) {
     const titleId = `cell-drawer-title-${++drawers}`;
@@ -40,7 +43,7 @@ export class Drawer {
       '✕',
     );
     this.closeButton.addEventListener('click', () => this.callbacks.onClose());
-    this.content = h('div', { class: 'drawer-content' });
+    this.content = h('div', { class: 'drawer-content' }, this.info, this.body);
     this.element = h(
       'aside',
       { class: 'drawer', role: 'dialog', 'aria-modal': 'false', 'aria-labelledby': titleId, 'data-testid': 'cell-drawer', hidden: true },
@@ -59,7 +62,9 @@ export class Drawer {
 
   close(): void {
     this.element.hidden = true;
-    this.content.replaceChildren();
+    this.info.replaceChildren();
+    this.body.replaceChildren();
+    this.bodyKey = undefined;
     this.shownCell = undefined;
     this.shownKey = '';
   }
@@ -128,16 +133,17 @@ export class Drawer {
           summary && summary.missing > 0 ? ` · ${summary.missing} not run yet` : '',
         )
       : null;
-    const body = content.cell
-      ? [this.histogram(content.cell), h('div', { class: 'chains' }, ...content.cell.chains.map((chain) => chainCard(chain)))]
-      : [
-          h(
-            'p',
-            { class: 'loading', 'data-testid': 'drawer-loading', role: 'status' },
-            summary && summary.chains === 0 ? 'No chains yet.' : 'Loading chains…',
-          ),
-        ];
-    this.content.replaceChildren(caseInfo, tabs, statsLine ?? '', ...body);
+    // The chains are redrawn only when another fetch of them arrives: a reader's selection survives other updates.
+    const bodyKey = content.cell ? content.cell : summary && summary.chains === 0 ? 'No chains yet.' : 'Loading chains…';
+    if (!same || bodyKey !== this.bodyKey) {
+      this.bodyKey = bodyKey;
+      this.body.replaceChildren(
+        ...(content.cell
+          ? [this.histogram(content.cell), h('div', { class: 'chains' }, ...content.cell.chains.map((chain) => chainCard(chain)))]
+          : [h('p', { class: 'loading', 'data-testid': 'drawer-loading', role: 'status' }, bodyKey as string)]),
+      );
+    }
+    this.info.replaceChildren(caseInfo, tabs, statsLine ?? '');
     this.content.scrollTop = scroll;
     if (focusedVariant) this.content.querySelector<HTMLElement>(`[data-switch-variant="${CSS.escape(focusedVariant)}"]`)?.focus();
   }
