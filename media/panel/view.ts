@@ -341,7 +341,10 @@ export class ResultsView {
     if (this.lost !== undefined) return { status: 'lost', text: `lost — ${this.lost}; ${kept}` };
     if (overview.status === 'running' && !run.live) {
       return this.options.report
-        ? { status: 'running', text: 'unfinished when this report was written' }
+        ? {
+            status: 'unfinished',
+            text: `unfinished when this report was written — ${overview.coverage.finished} of ${overview.coverage.expected} chains`,
+          }
         : { status: 'interrupted', text: `interrupted — the run stopped without finishing (the window was closed or reloaded); ${kept}` };
     }
     if (overview.status === 'running') {
