@@ -1,11 +1,21 @@
 // Entry of the results webview, and of the standalone HTML report (same code, same look).
-import { REPORT_DATA_ELEMENT_ID, type EvalReport, type FromWebview, type PanelState, type ToWebview } from '../../src/shared/protocol';
+import { splitResult } from '../../src/core/eval/cellSummary';
+import { cellKey } from '../../src/core/eval/keys';
+import type { CellResult } from '../../src/core/eval/results';
+import {
+  MAX_CELLS_PER_MESSAGE,
+  REPORT_DATA_ELEMENT_ID,
+  type EvalReport,
+  type FromWebview,
+  type SavedPanelState,
+  type ToWebview,
+} from '../../src/shared/protocol';
 import { ResultsView } from './view';
 
 interface VsCodeApi {
   postMessage(message: FromWebview): void;
-  getState(): { state?: PanelState; selected?: { variant: string; caseId: string } } | undefined;
-  setState(state: { state?: PanelState; selected?: { variant: string; caseId: string } }): void;
+  getState(): SavedPanelState | undefined;
+  setState(state: SavedPanelState): void;
 }
 
 declare function acquireVsCodeApi(): VsCodeApi;
@@ -14,40 +24,45 @@ const root = document.getElementById('app') ?? document.body;
 const embedded = document.getElementById(REPORT_DATA_ELEMENT_ID);
 
 if (embedded?.textContent) {
-  // The HTML report: state is embedded as JSON (inert, type application/json) in the page.
+  // The HTML report: the results are embedded as JSON (inert, type application/json) in the page. Each run
+  // feeds the same view as the panel, through the same messages; a cell's chains are answered from here.
   const report = JSON.parse(embedded.textContent) as EvalReport;
   for (const result of report.runs) {
     const section = document.createElement('div');
     section.className = 'run';
     root.append(section);
+    const full = new Map<string, CellResult>(result.cells.map((cell) => [cellKey(cell.variant, cell.caseId), cell]));
+    const view = new ResultsView(
+      section,
+      {
+        onOpenCell: (runId, variant, caseId) => {
+          const cell = full.get(cellKey(variant, caseId));
+          if (cell) queueMicrotask(() => view.receive({ type: 'cell', runId, cell }));
+        },
+      },
+      { report: true },
+    );
+    const { overview, cells } = splitResult(result);
     const comparison = report.comparisons?.[result.runId];
-    new ResultsView(section).render({ result, ...(comparison ? { comparison } : {}) });
+    view.receive({ type: 'run', run: { overview, ...(comparison ? { comparison } : {}), live: false, cellCount: cells.length } });
+    for (let at = 0; at < cells.length; at += MAX_CELLS_PER_MESSAGE)
+      view.receive({ type: 'cells', runId: result.runId, cells: cells.slice(at, at + MAX_CELLS_PER_MESSAGE) });
+    view.flush();
   }
 } else {
   const vscode = acquireVsCodeApi();
-  let saved = vscode.getState() ?? {};
-  const view = new ResultsView(root, {
-    onReveal: (file, line) => vscode.postMessage({ type: 'reveal', file, line }),
-    onExport: (format) => vscode.postMessage({ type: 'export', format }),
-    onSelect: (selected) => {
-      saved = { ...saved, ...(selected ? { selected } : {}) };
-      vscode.setState(saved);
+  const saved = vscode.getState();
+  // Only the small SavedPanelState is kept: the run itself is re-read from its file by the extension.
+  const view = new ResultsView(
+    root,
+    {
+      onReveal: (file, line) => vscode.postMessage({ type: 'reveal', file, line }),
+      onExport: (format) => vscode.postMessage({ type: 'export', format }),
+      onOpenCell: (runId, variant, caseId) => vscode.postMessage({ type: 'openCell', runId, variant, caseId }),
+      onSaveState: (state) => vscode.setState(state),
     },
-  });
-  if (saved.state) view.render(saved.state, saved.selected);
-  window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
-    const message = event.data;
-    if (message.type === 'state') {
-      saved = { ...saved, state: message.state };
-      vscode.setState(saved);
-      view.render(message.state, saved.selected);
-    } else if (message.type === 'progress' && saved.state) {
-      saved.state = {
-        ...saved.state,
-        progress: { done: message.done, total: message.total, ...(message.etaMs !== undefined ? { etaMs: message.etaMs } : {}) },
-      };
-      view.render(saved.state, saved.selected);
-    }
-  });
+    saved ? { saved } : {},
+  );
+  window.addEventListener('message', (event: MessageEvent<ToWebview>) => view.receive(event.data));
   vscode.postMessage({ type: 'ready' });
 }

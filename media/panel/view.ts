@@ -1,47 +1,28 @@
-// Renders a run's results into the DOM. Model output and case data are only ever set as text
-// (textContent / text nodes), never parsed as HTML.
+// The results view: the header, the per-variant table and maj@k chart (fed by the run's overview), the
+// virtualized matrix (fed by cell summaries) and the cell drawer (fed by cells fetched on demand).
+// Each part is redrawn only when what it shows changes, at most once per animation frame.
+// Model output and case data are only ever set as text (the h() helper), never parsed as HTML.
 import uPlot from 'uplot';
-import type { Accuracy, CellResult, ChainResult, Interval, RunResult, VariantSummary } from '../../src/core/eval/results';
-import type { PanelState } from '../../src/shared/protocol';
+import type { Accuracy, CellResult, VariantSummary } from '../../src/core/eval/results';
 import { cellKey } from '../../src/core/eval/keys';
+import {
+  STALE_AFTER_MS,
+  type CellSummary,
+  type PanelRun,
+  type RunOverview,
+  type RunProgress,
+  type SavedPanelState,
+  type ToWebview,
+} from '../../src/shared/protocol';
+import { describeInterval, formatDuration, h, percent } from './dom';
+import { Drawer } from './drawer';
+import { Matrix, isFilterKey, isSortKey, type MatrixControls } from './matrix';
 
-type Child = Node | string | number | null | undefined | false;
+export { describeInterval, h } from './dom';
 
-/** Creates an element; strings become text nodes, so no markup from data can ever be interpreted. */
-export function h(tag: string, attributes: Record<string, string | number | boolean | undefined> = {}, ...children: Child[]): HTMLElement {
-  const element = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (value === undefined || value === false) continue;
-    if (name.startsWith('on')) continue; // event handlers are attached with addEventListener only
-    if (name === 'style') {
-      // Through the CSSOM: a strict CSP blocks style attributes but not element.style.
-      for (const declaration of String(value).split(';')) {
-        const [property, ...rest] = declaration.split(':');
-        if (property && rest.length > 0) element.style.setProperty(property.trim(), rest.join(':').trim());
-      }
-      continue;
-    }
-    element.setAttribute(name, value === true ? '' : String(value));
-  }
-  for (const child of children) {
-    if (child === null || child === undefined || child === false) continue;
-    element.append(typeof child === 'string' || typeof child === 'number' ? document.createTextNode(String(child)) : child);
-  }
-  return element;
-}
-
-const percent = (value: number): string => `${(value * 100).toFixed(1)}%`;
-
-/** What an interval rests on, in words (docs/uncertainty.md), for titles and screen readers. */
-export function describeInterval(interval: Interval, scale: 'percent' | 'score' = 'percent'): string {
-  const format = scale === 'percent' ? percent : (value: number): string => value.toFixed(3);
-  const range = `95% interval ${format(interval.low)}–${format(interval.high)}`;
-  if (interval.method === 'wilson') return `${range}: Wilson score interval over ${interval.cases} cases (one outcome each)`;
-  if (interval.cases < 2) return `${range}: one case, no spread between cases to measure — it speaks of that case only`;
-  const error = interval.se === null ? '' : scale === 'percent' ? `${(interval.se * 100).toFixed(2)} points` : interval.se.toFixed(4);
-  const se = error === '' ? '' : `, standard error ${error}`;
-  return `${range}: clustered by case over ${interval.cases} cases${se}, effective sample size ${interval.effectiveTrials.toFixed(1)}`;
-}
+/** The least time between two fetches of the open cell while its chains keep coming. */
+const REFETCH_MS = 1000;
+const CACHED_CELLS = 50;
 
 /** A theme colour made translucent for the maj@k bands; hex and rgb() colours, otherwise a neutral grey. */
 function translucent(colour: string, alpha: number): string {
@@ -72,47 +53,330 @@ function themeColour(variable: string, fallback: string): string {
 export interface ViewCallbacks {
   onReveal?: (file: string, line: number) => void;
   onExport?: (format: 'csv' | 'json' | 'html') => void;
-  onSelect?: (selection: { variant: string; caseId: string } | undefined) => void;
+  /** Asks for a cell's chains: the answer comes back as a `cell` message. */
+  onOpenCell: (runId: string, variant: string, caseId: string) => void;
+  /** What to keep across reloads of the view: small whatever the run's size. */
+  onSaveState?: (state: SavedPanelState) => void;
+}
+
+export interface ViewOptions {
+  /** The standalone HTML report: a snapshot, no live session behind it. */
+  report?: boolean;
+  /** What a previous instance of the view saved. */
+  saved?: SavedPanelState;
+}
+
+/** What a cell summary says that changes as its chains come in: when it changes, the open cell is fetched again. */
+function signature(cell: CellSummary | undefined): string {
+  return cell ? `${cell.chains}/${cell.passing}/${cell.errors}/${cell.invalid}/${cell.missing}/${cell.majority ?? ''}` : '';
+}
+
+/** Only the small fields of a saved state: an older view kept the whole run there, which must not be carried on. */
+function sanitize(saved: unknown): SavedPanelState {
+  if (typeof saved !== 'object' || saved === null) return {};
+  const value = saved as Record<string, unknown>;
+  const text = (key: string): string | undefined => (typeof value[key] === 'string' ? value[key] : undefined);
+  const selected = value.selected as { variant?: unknown; caseId?: unknown } | undefined;
+  const state: SavedPanelState = {};
+  for (const key of ['runId', 'runFile', 'sort', 'filter', 'search'] as const) {
+    const field = text(key);
+    if (field !== undefined) state[key] = field;
+  }
+  if (typeof selected?.variant === 'string' && typeof selected.caseId === 'string')
+    state.selected = { variant: selected.variant, caseId: selected.caseId };
+  return state;
 }
 
 export class ResultsView {
-  private state: PanelState | undefined;
-  private selected: { variant: string; caseId: string } | undefined;
+  private run: PanelRun | undefined;
+  private progress: RunProgress | undefined;
+  private lost: string | undefined;
+  private lastHeard = 0;
   private chart: uPlot | undefined;
+  private overviewFrame: number | undefined;
+  private readonly headerSlot: HTMLElement;
+  private readonly summarySlot: HTMLElement;
+  private readonly chartSection: HTMLElement;
+  private readonly chartContainer: HTMLElement;
+  private readonly placeholder: HTMLElement;
+  private readonly header: HTMLElement;
+  private readonly title = h('h1');
+  private readonly metaText = h('span');
+  private readonly statusElement = h('span', { class: 'status', 'data-testid': 'run-status', role: 'status' });
+  private readonly metaElement = h('p', { class: 'meta', 'data-testid': 'run-meta' }, this.metaText, this.statusElement);
+  private readonly coverageSlot = h('div', { class: 'contents' });
+  private readonly adjustmentsSlot = h('div', { class: 'contents' });
+  private chartKey = '';
+  private readonly matrix: Matrix;
+  private readonly drawer: Drawer;
+  /** Cells fetched, with the summary signature they answered. */
+  private readonly cells = new Map<string, { cell: CellResult; signature: string }>();
+  private open: { variant: string; caseId: string } | undefined;
+  private requested: { key: string; at: number; signature: string } | undefined;
+  private refetchTimer: ReturnType<typeof setTimeout> | undefined;
+  private saved: SavedPanelState;
 
   constructor(
     private readonly root: HTMLElement,
-    private readonly callbacks: ViewCallbacks = {},
-  ) {}
-
-  render(state: PanelState, selected?: { variant: string; caseId: string }): void {
-    this.state = state;
-    if (selected) this.selected = selected;
-    this.chart?.destroy();
-    this.chart = undefined;
-    const result = state.result;
-    this.root.replaceChildren(
-      this.header(result, state),
-      this.summary(result, state),
-      h(
-        'section',
-        { class: 'chart-section', 'aria-label': 'Majority vote accuracy against the number of chains, 95% intervals shaded' },
-        h('h2', {}, 'maj@k — accuracy of the majority vote of k chains'),
-        h('div', { id: 'majk-chart', 'data-testid': 'majk-chart', title: 'Shaded: 95% interval of each curve, clustered by case' }),
-      ),
-      this.matrix(result),
-      h('section', { id: 'chain-viewer', 'data-testid': 'chain-viewer', 'aria-live': 'polite' }),
+    private readonly callbacks: ViewCallbacks,
+    private readonly options: ViewOptions = {},
+  ) {
+    this.saved = sanitize(options.saved);
+    this.headerSlot = h('div', { class: 'header-slot' });
+    this.placeholder = h('p', { class: 'empty', role: 'status' }, 'Loading the run…');
+    this.header = this.buildHeader();
+    this.header.hidden = true;
+    this.headerSlot.append(this.placeholder, this.header);
+    this.summarySlot = h('div', { class: 'summary-slot' });
+    this.chartContainer = h('div', {
+      id: 'majk-chart',
+      'data-testid': 'majk-chart',
+      title: 'Shaded: 95% interval of each curve, clustered by case',
+    });
+    this.chartSection = h(
+      'section',
+      { class: 'chart-section', 'aria-label': 'Majority vote accuracy against the number of chains, 95% intervals shaded', hidden: true },
+      h('h2', {}, 'maj@k — accuracy of the majority vote of k chains'),
+      this.chartContainer,
     );
-    this.drawChart(result);
-    const cell = this.selected
-      ? result.cells.find((c) => c.variant === this.selected?.variant && c.caseId === this.selected.caseId)
-      : undefined;
-    this.showChains(cell ?? result.cells.find((c) => c.chains.length > 0));
+    this.matrix = new Matrix({
+      onOpen: (variant, caseId) => this.openCell(variant, caseId, true),
+      onControls: (controls) => this.save({ sort: controls.sort, filter: controls.filter, search: controls.search }),
+      ...(callbacks.onReveal ? { onReveal: callbacks.onReveal } : {}),
+    });
+    this.matrix.element.hidden = true;
+    const controls: Partial<MatrixControls> = {};
+    if (isSortKey(this.saved.sort)) controls.sort = this.saved.sort;
+    if (isFilterKey(this.saved.filter)) controls.filter = this.saved.filter;
+    if (typeof this.saved.search === 'string') controls.search = this.saved.search;
+    this.matrix.setControls(controls);
+    this.drawer = new Drawer({
+      onClose: () => this.closeCell(),
+      onSwitch: (variant) => this.open && this.openCell(variant, this.open.caseId, false),
+      ...(callbacks.onReveal ? { onReveal: callbacks.onReveal } : {}),
+    });
+    this.root.replaceChildren(this.headerSlot, this.summarySlot, this.chartSection, this.matrix.element, this.drawer.element);
+    this.root.addEventListener('keydown', (event) => {
+      if (event.key === 'Escape' && this.drawer.isOpen) {
+        event.preventDefault();
+        this.closeCell();
+      }
+    });
+    // Silence is news too: a live run that stops talking is shown as stalled.
+    setInterval(() => this.renderStatus(), 1000);
   }
 
-  private header(result: RunResult, state: PanelState): HTMLElement {
-    const cases = new Set(result.cells.map((cell) => cell.caseId)).size;
-    const progress = state.progress ? ` — ${state.progress.done}/${state.progress.total} chains` : '';
+  /** One message from the extension (or, in the report, from the embedded results). */
+  receive(message: ToWebview): void {
+    if (message.type === 'run') {
+      this.setRun(message.run);
+      return;
+    }
+    if (!this.run || message.runId !== this.run.overview.runId) return;
+    this.lastHeard = Date.now();
+    switch (message.type) {
+      case 'cells':
+        this.setCells(message.cells);
+        break;
+      case 'progress':
+        this.progress = message.progress;
+        break;
+      case 'cell':
+        this.setCell(message.cell);
+        break;
+      case 'lost':
+        this.lost = message.reason;
+        break;
+    }
+    this.renderStatus();
+  }
+
+  /** Draws whatever waits for the next animation frame now (the report's first paint). */
+  flush(): void {
+    if (this.overviewFrame !== undefined) cancelAnimationFrame(this.overviewFrame);
+    this.overviewFrame = undefined;
+    this.renderOverview();
+    this.matrix.flush();
+  }
+
+  private setRun(run: PanelRun): void {
+    const runId = run.overview.runId;
+    const fresh = this.run?.overview.runId !== runId;
+    this.run = run;
+    this.lastHeard = Date.now();
+    if (fresh) {
+      this.progress = run.progress;
+      this.lost = undefined;
+      this.cells.clear();
+      this.requested = undefined;
+      this.matrix.reset();
+      const restore = this.saved.runId === runId ? this.saved.selected : undefined;
+      this.drawer.close();
+      this.open = undefined;
+      this.matrix.setSelected(undefined);
+      this.save({ runId, runFile: run.overview.runFile, ...(restore ? {} : { selected: undefined }) });
+      if (restore) this.openCell(restore.variant, restore.caseId, false);
+    } else if (run.progress) {
+      this.progress = run.progress;
+    }
+    this.matrix.setVariants(run.overview.variants.map((variant) => variant.name));
+    this.matrix.element.hidden = false;
+    this.chartSection.hidden = false;
+    this.scheduleOverview();
+  }
+
+  private setCells(cells: readonly CellSummary[]): void {
+    this.matrix.setCells(cells);
+    const open = this.open;
+    if (!open || !cells.some((cell) => cell.variant === open.variant && cell.caseId === open.caseId)) {
+      if (open && cells.some((cell) => cell.caseId === open.caseId)) this.showDrawer(); // a sibling's mark changed
+      return;
+    }
+    this.showDrawer();
+    this.refetchIfChanged();
+  }
+
+  private setCell(cell: CellResult): void {
+    const key = cellKey(cell.variant, cell.caseId);
+    const asked = this.requested?.key === key ? this.requested.signature : signature(this.matrix.cell(cell.variant, cell.caseId));
+    this.cells.delete(key);
+    this.cells.set(key, { cell, signature: asked });
+    while (this.cells.size > CACHED_CELLS) this.cells.delete(this.cells.keys().next().value as string);
+    if (this.open && cellKey(this.open.variant, this.open.caseId) === key) {
+      this.showDrawer();
+      this.refetchIfChanged();
+    }
+  }
+
+  private openCell(variant: string, caseId: string, focus: boolean): void {
+    if (!this.run) return;
+    this.open = { variant, caseId };
+    this.matrix.setSelected(this.open);
+    this.save({ selected: this.open });
+    this.showDrawer();
+    if (focus) this.drawer.focus();
+    const cached = this.cells.get(cellKey(variant, caseId));
+    if (!cached || cached.signature !== signature(this.matrix.cell(variant, caseId))) this.request();
+  }
+
+  private closeCell(): void {
+    const open = this.open;
+    this.open = undefined;
+    clearTimeout(this.refetchTimer);
+    this.refetchTimer = undefined;
+    this.drawer.close();
+    this.matrix.setSelected(undefined);
+    this.save({ selected: undefined });
+    if (open && !this.matrix.focusCell(open.variant, open.caseId)) this.matrix.element.querySelector<HTMLElement>('.cell')?.focus();
+  }
+
+  private showDrawer(): void {
+    if (!this.open) return;
+    const { variant, caseId } = this.open;
+    this.drawer.show({
+      variant,
+      caseId,
+      summary: this.matrix.cell(variant, caseId),
+      siblings: this.matrix.caseCells(caseId),
+      cell: this.cells.get(cellKey(variant, caseId))?.cell,
+    });
+  }
+
+  /** Asks for the open cell's chains again when its summary moved on since they were asked for: at most once a second. */
+  private refetchIfChanged(): void {
+    if (!this.open || this.refetchTimer !== undefined) return;
+    const key = cellKey(this.open.variant, this.open.caseId);
+    const now = signature(this.matrix.cell(this.open.variant, this.open.caseId));
+    const cached = this.cells.get(key);
+    if (this.requested?.key === key && this.requested.signature === now) return; // asked already, answer on its way
+    if (cached && cached.signature === now) return;
+    const wait = this.requested ? this.requested.at + REFETCH_MS - Date.now() : 0;
+    if (wait <= 0) this.request();
+    else
+      this.refetchTimer = setTimeout(() => {
+        this.refetchTimer = undefined;
+        this.refetchIfChanged();
+      }, wait);
+  }
+
+  private request(): void {
+    if (!this.run || !this.open) return;
+    const { variant, caseId } = this.open;
+    this.requested = { key: cellKey(variant, caseId), at: Date.now(), signature: signature(this.matrix.cell(variant, caseId)) };
+    this.callbacks.onOpenCell(this.run.overview.runId, variant, caseId);
+  }
+
+  private save(change: Partial<SavedPanelState>): void {
+    const next: SavedPanelState = { ...this.saved, ...change };
+    for (const key of Object.keys(next) as (keyof SavedPanelState)[]) if (next[key] === undefined) delete next[key];
+    this.saved = next;
+    this.callbacks.onSaveState?.(next);
+  }
+
+  private scheduleOverview(): void {
+    if (this.overviewFrame !== undefined) return;
+    this.overviewFrame = requestAnimationFrame(() => {
+      this.overviewFrame = undefined;
+      this.renderOverview();
+    });
+  }
+
+  private renderOverview(): void {
+    const run = this.run;
+    if (!run) return;
+    const { overview } = run;
+    this.placeholder.hidden = true;
+    this.header.hidden = false;
+    this.updateHeader(overview, run);
+    this.summarySlot.replaceChildren(this.summary(overview, run));
+    this.drawChart(overview);
+  }
+
+  /** The run's status in one word (data-status) and in a sentence: never a run that looks alive when it is not. */
+  private status(): { status: string; text: string } {
+    const run = this.run;
+    if (!run) return { status: 'none', text: '' };
+    const { overview } = run;
+    const kept = `finished chains are kept in ${overview.runFile}`;
+    if (this.lost !== undefined) return { status: 'lost', text: `lost — ${this.lost}; ${kept}` };
+    if (overview.status === 'running' && !run.live) {
+      return this.options.report
+        ? {
+            status: 'unfinished',
+            text: `unfinished when this report was written — ${overview.coverage.finished} of ${overview.coverage.expected} chains`,
+          }
+        : { status: 'interrupted', text: `interrupted — the run stopped without finishing (the window was closed or reloaded); ${kept}` };
+    }
+    if (overview.status === 'running') {
+      const silent = Date.now() - this.lastHeard;
+      const progress = this.progress;
+      if (silent > STALE_AFTER_MS) {
+        const at = progress ? ` at ${progress.done}/${progress.total} chains` : '';
+        return {
+          status: 'stalled',
+          text: `stalled${at} — no word from the run for ${Math.round(silent / 1000)} s: the extension host may have stopped; ${kept}`,
+        };
+      }
+      if (!progress) return { status: 'running', text: 'running' };
+      const parts = [`running — ${progress.done}/${progress.total} chains`];
+      if (progress.failed > 0) parts.push(`${progress.failed} failed`);
+      if (progress.etaMs !== undefined && progress.done < progress.total) parts.push(`about ${formatDuration(progress.etaMs)} left`);
+      return { status: 'running', text: parts.join(' · ') };
+    }
+    return { status: overview.status, text: overview.status };
+  }
+
+  private renderStatus(): void {
+    if (!this.run) return;
+    const { status, text } = this.status();
+    if (this.metaElement.dataset.status !== status) this.metaElement.dataset.status = status;
+    if (this.statusElement.textContent !== text) this.statusElement.textContent = text;
+    const cls = `status status-${status}`;
+    if (this.statusElement.className !== cls) this.statusElement.className = cls;
+  }
+
+  /** The header is built once and updated in place, so a focused export button keeps its focus during a run. */
+  private buildHeader(): HTMLElement {
     const actions = this.callbacks.onExport
       ? h(
           'div',
@@ -124,28 +388,25 @@ export class ResultsView {
           }),
         )
       : null;
-    return h(
-      'header',
-      {},
-      h('h1', {}, result.promptName ?? result.promptFile.split(/[\\/]/).pop() ?? 'Results'),
-      h(
-        'p',
-        { class: 'meta', 'data-testid': 'run-meta', 'data-run-id': result.runId, 'data-status': result.status },
-        `${result.backend.id}:${result.backend.model} · ${cases} cases × ${result.variants.length} variants × ${result.samples} chains · ${result.extract} → ${result.scorer} · `,
-        h('span', { class: `status status-${result.status}`, 'data-testid': 'run-status' }, result.status + progress),
-      ),
-      this.coverage(result, state),
-      this.adjustments(result),
-      actions,
-    );
+    return h('header', {}, this.title, this.metaElement, this.coverageSlot, this.adjustmentsSlot, actions);
+  }
+
+  private updateHeader(result: RunOverview, run: PanelRun): void {
+    const cases = result.variants.length > 0 ? Math.round(run.cellCount / result.variants.length) : 0;
+    this.title.textContent = result.promptName ?? result.promptFile.split(/[\\/]/).pop() ?? 'Results';
+    this.metaElement.dataset.runId = result.runId;
+    this.metaText.textContent = `${result.backend.id}:${result.backend.model} · ${cases} cases × ${result.variants.length} variants × ${result.samples} chains · ${result.extract} → ${result.scorer} · `;
+    this.coverageSlot.replaceChildren(this.coverage(result, run) ?? '');
+    this.adjustmentsSlot.replaceChildren(this.adjustments(result) ?? '');
+    this.renderStatus();
   }
 
   /** Why a run stopped, and which chains are missing, failed or replayed: an incomplete run never looks complete. */
-  private coverage(result: RunResult, state: PanelState): HTMLElement | null {
+  private coverage(result: RunOverview, state: PanelRun): HTMLElement | null {
     const { coverage } = result;
     const notes: string[] = [];
     if (coverage.failed > 0) notes.push(`${coverage.failed} of ${coverage.expected} chains failed`);
-    if (coverage.missing > 0 && !state.progress) notes.push(`${coverage.missing} never ran`);
+    if (coverage.missing > 0 && !state.live) notes.push(`${coverage.missing} never ran`);
     if (coverage.cached > 0) notes.push(`${coverage.cached} replayed from the cache`);
     if (notes.length === 0 && result.error === undefined) return null;
     return h(
@@ -159,13 +420,13 @@ export class ResultsView {
   }
 
   /** Settings not sent as the file asked (a reasoning model's fixed temperature, a field the server refused): once each. */
-  private adjustments(result: RunResult): HTMLElement | null {
+  private adjustments(result: RunOverview): HTMLElement | null {
     const messages = [...new Set((result.adjustments ?? []).map((adjustment) => adjustment.message))];
     if (messages.length === 0) return null;
     return h('p', { class: 'coverage', 'data-testid': 'run-adjustments' }, messages.join(' · '));
   }
 
-  private summary(result: RunResult, state: PanelState): HTMLElement {
+  private summary(result: RunOverview, state: PanelRun): HTMLElement {
     const showScore = result.scorer === 'field-f1' || result.scorer === 'token-f1';
     const previous = new Map(state.comparison?.variants.map((v) => [v.name, v]) ?? []);
     const head = h(
@@ -281,10 +542,14 @@ export class ResultsView {
     );
   }
 
-  private drawChart(result: RunResult): void {
-    const container = this.root.querySelector<HTMLElement>('#majk-chart');
+  private drawChart(result: RunOverview): void {
+    const container = this.chartContainer;
     const length = Math.max(0, ...result.variants.map((variant) => variant.majAtK.length));
-    if (!container || length === 0) return;
+    if (length === 0) {
+      this.chart?.destroy();
+      this.chart = undefined;
+      return;
+    }
     const xs = Array.from({ length }, (_, i) => i + 1);
     const line = (values: readonly number[]): (number | null)[] =>
       xs.map((k) => (values[k - 1] === undefined ? null : (values[k - 1] as number) * 100));
@@ -294,6 +559,14 @@ export class ResultsView {
       line(variant.majAtKIntervals.map((interval) => interval.low)),
     ]);
     const data: uPlot.AlignedData = [xs, ...result.variants.map((variant) => line(variant.majAtK)), ...bounds];
+    // The same curves with new values (a live run): new data, same chart, so the cursor and legend stay put.
+    const key = `${length}\u0000${result.variants.map((variant) => variant.name).join('\u0000')}`;
+    if (this.chart && key === this.chartKey) {
+      this.chart.setData(data);
+      return;
+    }
+    this.chart?.destroy();
+    this.chartKey = key;
     const fallbacks = ['#3794ff', '#d18616', '#388a34', '#652d90', '#e51400', '#bf8803'];
     const colours = result.variants.map((_, i) => themeColour(SERIES_COLOURS[i % 6] as string, fallbacks[i % 6] as string));
     const first = result.variants.length + 1;
@@ -341,176 +614,4 @@ export class ResultsView {
       container,
     );
   }
-
-  private matrix(result: RunResult): HTMLElement {
-    const caseIds = [...new Set(result.cells.map((cell) => cell.caseId))];
-    const byKey = new Map(result.cells.map((cell) => [cellKey(cell.variant, cell.caseId), cell]));
-    const head = h(
-      'tr',
-      {},
-      h('th', { scope: 'col' }, 'Case'),
-      h('th', { scope: 'col' }, 'Expected'),
-      ...result.variants.map((variant) => h('th', { scope: 'col' }, variant.name)),
-    );
-    const rows = caseIds.map((caseId, row) => {
-      const first = result.cells.find((cell) => cell.caseId === caseId);
-      const name = h('th', { scope: 'row' }, first?.caseName ?? caseId);
-      if (first && this.callbacks.onReveal) {
-        const link = h('button', { type: 'button', class: 'link', title: 'Show the case in the editor' }, '↗');
-        link.addEventListener('click', () => this.callbacks.onReveal?.(first.location.file, first.location.line));
-        name.append(' ', link);
-      }
-      return h(
-        'tr',
-        {},
-        name,
-        h('td', { class: 'expected' }, first?.expected === undefined ? '—' : formatValue(first.expected)),
-        ...result.variants.map((variant, column) => {
-          const cell = byKey.get(cellKey(variant.name, caseId));
-          return h('td', {}, cell ? this.cellButton(cell, row, column) : '—');
-        }),
-      );
-    });
-    const table = h('table', { class: 'matrix', 'data-testid': 'matrix' }, h('thead', {}, head), h('tbody', {}, ...rows));
-    table.addEventListener('keydown', (event) => this.navigate(event, caseIds.length, result.variants.length));
-    return h('section', {}, h('h2', {}, 'Cases × variants — majority answer and agreement'), h('div', { class: 'table-scroll' }, table));
-  }
-
-  private cellButton(cell: CellResult, row: number, column: number): HTMLElement {
-    const state = cell.chains.length === 0 ? 'pending' : cell.majorityPass ? 'pass' : 'fail';
-    const mark = state === 'pending' ? '…' : state === 'pass' ? '✓' : '✗';
-    const button = h(
-      'button',
-      {
-        type: 'button',
-        class: `cell cell-${state}`,
-        'data-testid': 'cell',
-        'data-variant': cell.variant,
-        'data-case': cell.caseId,
-        'data-row': row,
-        'data-column': column,
-        'aria-label': `${cell.variant}, ${cell.caseName ?? cell.caseId}: ${state}, majority ${cell.majority ?? 'none'}, agreement ${percent(cell.agreement)}`,
-      },
-      h('span', { class: 'mark' }, mark),
-      h('span', { class: 'majority' }, cell.majority ?? (cell.chains.length ? '(no answer)' : '')),
-      h(
-        'span',
-        { class: 'agreement', title: `agreement ${percent(cell.agreement)}` },
-        h('span', { style: `width:${cell.agreement * 100}%` }),
-      ),
-      cell.errors > 0
-        ? h('span', { class: 'errors', title: cell.chains.find((c) => c.error)?.error ?? '' }, `${cell.errors} failed`)
-        : null,
-    );
-    button.addEventListener('click', () => {
-      this.selected = { variant: cell.variant, caseId: cell.caseId };
-      this.callbacks.onSelect?.(this.selected);
-      this.showChains(cell);
-    });
-    return button;
-  }
-
-  /** Arrow keys move between cells of the matrix; Enter/Space open the chains (native buttons). */
-  private navigate(event: KeyboardEvent, rows: number, columns: number): void {
-    const target = event.target as HTMLElement;
-    if (!target.dataset.row) return;
-    let row = Number(target.dataset.row);
-    let column = Number(target.dataset.column);
-    if (event.key === 'ArrowDown') row = Math.min(rows - 1, row + 1);
-    else if (event.key === 'ArrowUp') row = Math.max(0, row - 1);
-    else if (event.key === 'ArrowRight') column = Math.min(columns - 1, column + 1);
-    else if (event.key === 'ArrowLeft') column = Math.max(0, column - 1);
-    else return;
-    event.preventDefault();
-    this.root.querySelector<HTMLElement>(`[data-row="${row}"][data-column="${column}"]`)?.focus();
-  }
-
-  private showChains(cell: CellResult | undefined): void {
-    const viewer = this.root.querySelector<HTMLElement>('#chain-viewer');
-    if (!viewer) return;
-    for (const button of this.root.querySelectorAll('.cell[aria-pressed]')) button.removeAttribute('aria-pressed');
-    if (!cell) {
-      viewer.replaceChildren(h('p', { class: 'empty' }, 'No chains yet.'));
-      return;
-    }
-    this.root
-      .querySelector(`.cell[data-variant="${CSS.escape(cell.variant)}"][data-case="${CSS.escape(cell.caseId)}"]`)
-      ?.setAttribute('aria-pressed', 'true');
-    const total = Math.max(1, cell.chains.length);
-    const histogram = h(
-      'div',
-      { class: 'histogram', 'data-testid': 'vote-histogram' },
-      ...cell.distinct.map((entry) =>
-        h(
-          'div',
-          { class: `vote ${entry.answer === cell.majority ? 'vote-majority' : ''}` },
-          h('span', { class: 'vote-answer' }, entry.answer),
-          h('span', { class: 'vote-bar' }, h('span', { style: `width:${(entry.count / total) * 100}%` })),
-          h('span', { class: 'vote-count' }, `${entry.count}`),
-        ),
-      ),
-      cell.invalid > 0
-        ? h(
-            'div',
-            { class: 'vote vote-invalid' },
-            h('span', { class: 'vote-answer' }, '(no answer)'),
-            h('span', { class: 'vote-bar' }, h('span', { style: `width:${(cell.invalid / total) * 100}%` })),
-            h('span', { class: 'vote-count' }, `${cell.invalid}`),
-          )
-        : null,
-    );
-    viewer.replaceChildren(
-      h('h2', {}, `Chains — ${cell.variant} · ${cell.caseName ?? cell.caseId}`),
-      h(
-        'p',
-        { class: 'meta' },
-        'Expected ',
-        h('code', { 'data-testid': 'expected' }, cell.expected === undefined ? '—' : formatValue(cell.expected)),
-        ' · majority ',
-        h('code', { 'data-testid': 'majority' }, cell.majority ?? '(none)'),
-        ` · agreement ${percent(cell.agreement)} · entropy ${cell.entropy.toFixed(2)} bits`,
-      ),
-      histogram,
-      h('div', { class: 'chains' }, ...cell.chains.map((chain) => this.chainCard(chain))),
-    );
-  }
-
-  private chainCard(chain: ChainResult): HTMLElement {
-    const source = chain.answerText ?? chain.text;
-    const body = h('pre', { class: 'chain-text', 'data-testid': 'chain-text' });
-    if (chain.answerText !== undefined) body.append(document.createTextNode(`${chain.text}\n\n`));
-    if (chain.span) {
-      const [start, end] = chain.span;
-      body.append(
-        document.createTextNode(source.slice(0, start)),
-        h('mark', { class: 'answer' }, source.slice(start, end)),
-        document.createTextNode(source.slice(end)),
-      );
-    } else {
-      body.append(document.createTextNode(source));
-    }
-    return h(
-      'article',
-      { class: `chain ${chain.pass ? 'chain-pass' : 'chain-fail'}`, 'data-testid': 'chain', 'data-sample': chain.sample },
-      h(
-        'header',
-        {},
-        h('span', { class: 'mark' }, chain.pass ? '✓' : '✗'),
-        ` #${chain.sample + 1} `,
-        h('code', { class: 'answer-value' }, chain.answer ?? '(no answer)'),
-        h(
-          'span',
-          { class: 'chain-meta' },
-          ` ${chain.completionTokens} tok · ${Math.round(chain.latencyMs)} ms${chain.cached ? ' · cached' : ''}${chain.finishReason === 'length' ? ' · cut at max_tokens' : ''}`,
-        ),
-      ),
-      chain.error ? h('p', { class: 'error' }, chain.error) : null,
-      body,
-      h('p', { class: 'reason' }, chain.reason),
-    );
-  }
-}
-
-function formatValue(value: unknown): string {
-  return typeof value === 'string' ? value : JSON.stringify(value);
 }

@@ -198,8 +198,15 @@ async function verifyPanel(page, expected) {
     }
   }
   if (expected.chain) {
-    await frame.click(`[data-testid="cell"][data-variant="${expected.chain.variant}"][data-case="${expected.chain.caseId}"]`);
-    const chainText = `[data-testid="chain"][data-sample="${expected.chain.sample}"] [data-testid="chain-text"]`;
+    // The matrix draws only the rows in view: a cell not drawn yet is found by searching for its case.
+    const cell = `[data-testid="cell"][data-variant="${expected.chain.variant}"][data-case="${expected.chain.caseId}"]`;
+    if (!(await frame.$(cell))) {
+      await frame.fill('[data-testid="matrix-search"]', expected.chain.caseId);
+      await frame.waitForSelector(cell, { timeout: 10_000 });
+    }
+    await frame.click(cell);
+    // The cell's chains are fetched when it is opened: wait for them in the drawer.
+    const chainText = `[data-testid="cell-drawer"] [data-testid="chain"][data-sample="${expected.chain.sample}"] [data-testid="chain-text"]`;
     await frame.waitForSelector(chainText, { timeout: 10_000 });
     const text = await frame.textContent(chainText);
     if (text !== expected.chain.text)
@@ -216,10 +223,10 @@ async function verifyPanel(page, expected) {
   if (injected.images > 0 || injected.scripts > 0 || injected.pwned)
     throw new Error(`model output became markup: ${JSON.stringify(injected)}`);
   if (expected.screenshot) {
-    // A tall window so the panel shows the table, the maj@k chart, the matrix and the chain viewer at once.
+    // A tall window so the panel shows the table, the maj@k chart, the matrix and the open cell's drawer at once.
     const size = page.viewportSize();
     await page.setViewportSize({ width: 1400, height: 2600 });
-    if (expected.chain) await frame.waitForSelector('[data-testid="chain-viewer"] [data-testid="chain"]', { timeout: 10_000 });
+    if (expected.chain) await frame.waitForSelector('[data-testid="cell-drawer"] [data-testid="chain"]', { timeout: 10_000 });
     await page.screenshot({ path: path.join(ARTIFACTS, expected.screenshot) });
     if (size) await page.setViewportSize(size);
   }

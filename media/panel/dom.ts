@@ -1,0 +1,54 @@
+// Small DOM helpers shared by the parts of the results view. Model output and case data are only ever
+// set as text (text nodes), never parsed as HTML.
+import type { Interval } from '../../src/core/eval/results';
+
+type Child = Node | string | number | null | undefined | false;
+
+/** Creates an element; strings become text nodes, so no markup from data can ever be interpreted. */
+export function h(tag: string, attributes: Record<string, string | number | boolean | undefined> = {}, ...children: Child[]): HTMLElement {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === false) continue;
+    if (name.startsWith('on')) continue; // event handlers are attached with addEventListener only
+    if (name === 'style') {
+      // Through the CSSOM: a strict CSP blocks style attributes but not element.style.
+      for (const declaration of String(value).split(';')) {
+        const [property, ...rest] = declaration.split(':');
+        if (property && rest.length > 0) element.style.setProperty(property.trim(), rest.join(':').trim());
+      }
+      continue;
+    }
+    element.setAttribute(name, value === true ? '' : String(value));
+  }
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    element.append(typeof child === 'string' || typeof child === 'number' ? document.createTextNode(String(child)) : child);
+  }
+  return element;
+}
+
+export const percent = (value: number): string => `${(value * 100).toFixed(1)}%`;
+
+export function formatValue(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/** A duration in words, for an ETA or a silence: "12 s", "3 min", "1 h 5 min". */
+export function formatDuration(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `${minutes} min`;
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+/** What an interval rests on, in words (docs/uncertainty.md), for titles and screen readers. */
+export function describeInterval(interval: Interval, scale: 'percent' | 'score' = 'percent'): string {
+  const format = scale === 'percent' ? percent : (value: number): string => value.toFixed(3);
+  const range = `95% interval ${format(interval.low)}–${format(interval.high)}`;
+  if (interval.method === 'wilson') return `${range}: Wilson score interval over ${interval.cases} cases (one outcome each)`;
+  if (interval.cases < 2) return `${range}: one case, no spread between cases to measure — it speaks of that case only`;
+  const error = interval.se === null ? '' : scale === 'percent' ? `${(interval.se * 100).toFixed(2)} points` : interval.se.toFixed(4);
+  const se = error === '' ? '' : `, standard error ${error}`;
+  return `${range}: clustered by case over ${interval.cases} cases${se}, effective sample size ${interval.effectiveTrials.toFixed(1)}`;
+}

@@ -1,0 +1,218 @@
+// The cell detail drawer: one cell's votes and every chain, beside the matrix where the user is. It shows
+// the cell's summary at once and its chains when they arrive (they are fetched on demand).
+import type { CellResult, ChainResult } from '../../src/core/eval/results';
+import type { CellSummary } from '../../src/shared/protocol';
+import { formatValue, h, percent } from './dom';
+import { cellState } from './matrix';
+
+export interface DrawerContent {
+  variant: string;
+  caseId: string;
+  summary: CellSummary | undefined;
+  /** The case's variants, for switching without closing. */
+  siblings: { variant: string; cell: CellSummary | undefined }[];
+  /** The whole cell once fetched; undefined while loading. */
+  cell: CellResult | undefined;
+}
+
+export interface DrawerCallbacks {
+  onClose: () => void;
+  onSwitch: (variant: string) => void;
+  onReveal?: (file: string, line: number) => void;
+}
+
+let drawers = 0;
+
+export class Drawer {
+  readonly element: HTMLElement;
+  private readonly title: HTMLElement;
+  private readonly content: HTMLElement;
+  private readonly closeButton: HTMLElement;
+  private shownCell: CellResult | undefined;
+  private shownKey = '';
+  private bodyKey: CellResult | string | undefined;
+  private readonly info = h('div');
+  private readonly body = h('div');
+
+  constructor(private readonly callbacks: DrawerCallbacks) {
+    const titleId = `cell-drawer-title-${++drawers}`;
+    this.title = h('h2', { id: titleId });
+    this.closeButton = h(
+      'button',
+      { type: 'button', class: 'drawer-close', 'aria-label': 'Close', title: 'Close (Escape)', 'data-testid': 'drawer-close' },
+      '✕',
+    );
+    this.closeButton.addEventListener('click', () => this.callbacks.onClose());
+    this.content = h('div', { class: 'drawer-content' }, this.info, this.body);
+    this.element = h(
+      'aside',
+      { class: 'drawer', role: 'dialog', 'aria-modal': 'false', 'aria-labelledby': titleId, 'data-testid': 'cell-drawer', hidden: true },
+      h('div', { class: 'drawer-head' }, this.title, this.closeButton),
+      this.content,
+    );
+  }
+
+  get isOpen(): boolean {
+    return !this.element.hidden;
+  }
+
+  focus(): void {
+    this.closeButton.focus();
+  }
+
+  close(): void {
+    this.element.hidden = true;
+    this.info.replaceChildren();
+    this.body.replaceChildren();
+    this.bodyKey = undefined;
+    this.shownCell = undefined;
+    this.shownKey = '';
+  }
+
+  /** Shows a cell; keeps the reader's scroll position when it is the same cell, refreshed. */
+  show(content: DrawerContent): void {
+    const key = `${content.variant}\u0000${content.caseId}`;
+    const same = key === this.shownKey;
+    const scroll = same ? this.content.scrollTop : 0;
+    const focusedVariant = same ? (document.activeElement as HTMLElement | null)?.dataset?.switchVariant : undefined;
+    this.element.hidden = false;
+    this.shownKey = key;
+    this.shownCell = content.cell;
+    const { summary } = content;
+    const caseName = summary?.caseName ?? content.caseId;
+    this.title.textContent = `${caseName} · ${content.variant}`;
+    const expected = summary?.expected ?? content.cell?.expected;
+    const location = summary?.location ?? content.cell?.location;
+    let reveal: HTMLElement | null = null;
+    if (location && this.callbacks.onReveal) {
+      reveal = h('button', { type: 'button', class: 'link', 'data-testid': 'reveal-case' }, 'Show in editor ↗');
+      reveal.addEventListener('click', () => this.callbacks.onReveal?.(location.file, location.line));
+    } else if (location) {
+      reveal = h('span', { class: 'location' }, `${location.file.split(/[\\/]/).pop() ?? location.file}:${location.line + 1}`);
+    }
+    const caseInfo = h(
+      'p',
+      { class: 'meta drawer-case' },
+      h('span', { class: 'case-id' }, summary?.caseName ? `${summary.caseName} (${content.caseId})` : content.caseId),
+      ' · expected ',
+      h('code', { 'data-testid': 'expected' }, expected === undefined ? '—' : formatValue(expected)),
+      reveal ? ' · ' : null,
+      reveal,
+    );
+    const tabs = h(
+      'div',
+      { class: 'variant-tabs', role: 'group', 'aria-label': 'Variants of this case' },
+      ...content.siblings.map(({ variant, cell }) => {
+        const state = cellState(cell);
+        const button = h(
+          'button',
+          {
+            type: 'button',
+            class: `variant-tab cell-${state}`,
+            'aria-pressed': variant === content.variant ? 'true' : 'false',
+            'data-switch-variant': variant,
+            title: cell ? `majority ${cell.majority ?? 'none'} · agreement ${percent(cell.agreement)}` : 'pending',
+          },
+          h('span', { class: 'mark' }, state === 'pending' ? '…' : state === 'pass' ? '✓' : '✗'),
+          ` ${variant}`,
+        );
+        button.addEventListener('click', () => this.callbacks.onSwitch(variant));
+        return button;
+      }),
+    );
+    const stats = summary ?? content.cell;
+    const statsLine = stats
+      ? h(
+          'p',
+          { class: 'meta' },
+          'majority ',
+          h('code', { class: stats.majorityPass ? 'verdict-pass' : 'verdict-fail', 'data-testid': 'majority' }, stats.majority ?? '(none)'),
+          ` ${stats.majorityPass ? '✓' : '✗'} · agreement ${percent(stats.agreement)} · entropy ${stats.entropy.toFixed(2)} bits`,
+          summary ? ` · ${summary.chains} chains` : '',
+          summary && summary.errors > 0 ? ` · ${summary.errors} failed` : '',
+          summary && summary.missing > 0 ? ` · ${summary.missing} not run yet` : '',
+        )
+      : null;
+    // The chains are redrawn only when another fetch of them arrives: a reader's selection survives other updates.
+    const bodyKey = content.cell ? content.cell : summary && summary.chains === 0 ? 'No chains yet.' : 'Loading chains…';
+    if (!same || bodyKey !== this.bodyKey) {
+      this.bodyKey = bodyKey;
+      this.body.replaceChildren(
+        ...(content.cell
+          ? [this.histogram(content.cell), h('div', { class: 'chains' }, ...content.cell.chains.map((chain) => chainCard(chain)))]
+          : [h('p', { class: 'loading', 'data-testid': 'drawer-loading', role: 'status' }, bodyKey as string)]),
+      );
+    }
+    this.info.replaceChildren(caseInfo, tabs, statsLine ?? '');
+    this.content.scrollTop = scroll;
+    if (focusedVariant) this.content.querySelector<HTMLElement>(`[data-switch-variant="${CSS.escape(focusedVariant)}"]`)?.focus();
+  }
+
+  /** The cell on show, if its chains are. */
+  get cell(): CellResult | undefined {
+    return this.shownCell;
+  }
+
+  private histogram(cell: CellResult): HTMLElement {
+    const total = Math.max(1, cell.chains.length);
+    const passes = new Map<string, boolean>();
+    for (const chain of cell.chains)
+      if (chain.answer !== undefined) passes.set(chain.answer, (passes.get(chain.answer) ?? false) || chain.pass);
+    const row = (answer: string, count: number, kind: string, mark: string): HTMLElement =>
+      h(
+        'div',
+        { class: `vote ${kind}` },
+        h('span', { class: 'vote-answer', title: answer }, answer),
+        h('span', { class: `vote-mark ${mark === '✓' ? 'verdict-pass' : mark === '✗' ? 'verdict-fail' : ''}` }, mark),
+        h('span', { class: 'vote-bar' }, h('span', { style: `width:${(count / total) * 100}%` })),
+        h('span', { class: 'vote-count' }, `${count}`),
+      );
+    return h(
+      'div',
+      { class: 'histogram', 'data-testid': 'vote-histogram' },
+      ...cell.distinct.map((entry) => {
+        const pass = passes.get(entry.answer);
+        const majority = entry.answer === cell.majority;
+        const kind = majority ? (cell.majorityPass ? 'vote-majority vote-pass' : 'vote-majority vote-fail') : 'vote-other';
+        return row(entry.answer, entry.count, kind, pass === undefined ? '' : pass ? '✓' : '✗');
+      }),
+      cell.invalid > 0 ? row('(no answer)', cell.invalid, 'vote-invalid', '') : null,
+    );
+  }
+}
+
+/** One chain: its text with the extracted answer marked by its span, as text only. */
+export function chainCard(chain: ChainResult): HTMLElement {
+  const source = chain.answerText ?? chain.text;
+  const body = h('pre', { class: 'chain-text', 'data-testid': 'chain-text' });
+  if (chain.answerText !== undefined) body.append(document.createTextNode(`${chain.text}\n\n`));
+  if (chain.span) {
+    const [start, end] = chain.span;
+    body.append(
+      document.createTextNode(source.slice(0, start)),
+      h('mark', { class: 'answer' }, source.slice(start, end)),
+      document.createTextNode(source.slice(end)),
+    );
+  } else {
+    body.append(document.createTextNode(source));
+  }
+  return h(
+    'article',
+    { class: `chain ${chain.pass ? 'chain-pass' : 'chain-fail'}`, 'data-testid': 'chain', 'data-sample': chain.sample },
+    h(
+      'header',
+      {},
+      h('span', { class: 'mark' }, chain.pass ? '✓' : '✗'),
+      ` #${chain.sample + 1} `,
+      h('code', { class: 'answer-value' }, chain.answer ?? '(no answer)'),
+      h(
+        'span',
+        { class: 'chain-meta' },
+        ` ${chain.completionTokens} tok · ${Math.round(chain.latencyMs)} ms${chain.cached ? ' · cached' : ''}${chain.finishReason === 'length' ? ' · cut at max_tokens' : ''}`,
+      ),
+    ),
+    chain.error ? h('p', { class: 'error' }, chain.error) : null,
+    body,
+    h('p', { class: 'reason' }, chain.reason),
+  );
+}

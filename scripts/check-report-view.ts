@@ -1,0 +1,200 @@
+// Checks the results view on a big run: a synthetic HTML report of 5,000 cases × 3 variants, opened in
+// headless Chromium. The page must load quickly, draw only the rows in view, scroll, search, move focus
+// across rows not drawn yet, and open a cell's drawer with its chains.
+//   npm run build && npx tsx scripts/check-report-view.ts [--chromium /usr/bin/chromium] [--keep out.html]
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { chromium } from 'playwright-core';
+import { makeReport } from '../src/core/eval/report';
+import { RESULT_SCHEMA, type Accuracy, type CellResult, type RunResult, type VariantSummary } from '../src/core/eval/results';
+import { renderHtmlReport } from '../src/core/report/html';
+
+const CASES = 5000;
+const SAMPLES = 5;
+const VARIANTS = ['direct', 'cot', 'cot-sc'];
+
+const argument = (name: string): string | undefined => {
+  const at = process.argv.indexOf(name);
+  return at < 0 ? undefined : process.argv[at + 1];
+};
+
+function accuracy(value: number, trials: number): Accuracy {
+  const se = Math.sqrt((value * (1 - value)) / trials);
+  return {
+    value,
+    successes: Math.round(value * trials),
+    trials,
+    low: Math.max(0, value - 2 * se),
+    high: Math.min(1, value + 2 * se),
+    method: 'wilson',
+    se,
+    cases: CASES,
+    effectiveTrials: trials,
+  };
+}
+
+function syntheticRun(): RunResult {
+  const cells: CellResult[] = [];
+  for (let i = 0; i < CASES; i++) {
+    const expected = String(i % 97);
+    VARIANTS.forEach((variant, v) => {
+      // Every fourth case: the chain-of-thought variants disagree; the direct variant is wrong on odd cases.
+      const answers = Array.from({ length: SAMPLES }, (_, sample) =>
+        String(i % 4 === 0 && v > 0 ? (i + sample) % 97 : (i + (v === 0 && i % 2 === 1 ? 1 : 0)) % 97),
+      );
+      const counts = new Map<string, number>();
+      for (const answer of answers) counts.set(answer, (counts.get(answer) ?? 0) + 1);
+      const distinct = [...counts].map(([answer, count]) => ({ answer, count })).sort((a, b) => b.count - a.count);
+      const majority = distinct[0]?.answer;
+      cells.push({
+        variant,
+        caseId: `case-${i}`,
+        caseName: `synthetic case ${i}`,
+        input: { n: i },
+        expected,
+        location: { file: '/tmp/synthetic.jsonl', line: i },
+        chains: answers.map((answer, sample) => {
+          const text = `Step by step for case ${i}, chain ${sample}: the answer is ${answer}.`;
+          const start = text.lastIndexOf(answer);
+          return {
+            sample,
+            text,
+            finishReason: 'stop',
+            latencyMs: 10,
+            answer,
+            span: [start, start + answer.length] as [number, number],
+            score: answer === expected ? 1 : 0,
+            pass: answer === expected,
+            reason: answer === expected ? 'equal' : `${answer} ≠ ${expected}`,
+            promptTokens: 10,
+            completionTokens: 12,
+          };
+        }),
+        majority,
+        majorityPass: majority === expected,
+        majorityScore: majority === expected ? 1 : 0,
+        agreement: (distinct[0]?.count ?? 0) / SAMPLES,
+        entropy: 0,
+        distinct,
+        majAtK: [],
+        invalid: 0,
+        errors: 0,
+        missing: 0,
+      });
+    });
+  }
+  const variants: VariantSummary[] = VARIANTS.map((name, v) => {
+    const value = 0.3 + 0.2 * v;
+    const interval = accuracy(value, CASES);
+    return {
+      name,
+      kind: 'prompt',
+      cases: CASES,
+      chains: CASES * SAMPLES,
+      singleChain: accuracy(value, CASES * SAMPLES),
+      majorityVote: interval,
+      majAtK: Array.from({ length: SAMPLES }, (_, k) => value + k * 0.01),
+      majAtKIntervals: Array.from({ length: SAMPLES }, () => interval),
+      meanScore: value,
+      meanScoreInterval: interval,
+      meanAgreement: 0.7,
+      meanEntropy: 0.8,
+      invalidRate: 0,
+      promptTokens: 10 * CASES * SAMPLES,
+      completionTokens: 12 * CASES * SAMPLES,
+      reasoningTokens: 0,
+      meanLatencyMs: 10,
+      cost: null,
+    };
+  });
+  const chains = CASES * SAMPLES * VARIANTS.length;
+  return {
+    schema: RESULT_SCHEMA,
+    runId: 'synthetic-big-run',
+    runFile: '/tmp/synthetic-big-run.jsonl',
+    promptFile: '/tmp/synthetic.prompt',
+    promptName: 'synthetic big run',
+    backend: { id: 'synthetic', model: 'none' },
+    status: 'completed',
+    coverage: { expected: chains, finished: chains, failed: 0, missing: 0, cached: 0 },
+    startedAt: new Date(0).toISOString(),
+    samples: SAMPLES,
+    sampling: {},
+    adjustments: [],
+    extract: 'number',
+    scorer: 'numeric',
+    threshold: 1,
+    variants,
+    cells,
+  };
+}
+
+const failures: string[] = [];
+const check = (ok: boolean, what: string): void => {
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
+  if (!ok) failures.push(what);
+};
+
+async function main(): Promise<void> {
+  const file = argument('--keep') ?? path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'chainscope-view-')), 'big-report.html');
+  fs.writeFileSync(file, renderHtmlReport(makeReport([syntheticRun()])));
+  const browser = await chromium.launch({ executablePath: argument('--chromium') ?? '/usr/bin/chromium', args: ['--no-sandbox'] });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(String(error)));
+    const started = Date.now();
+    await page.goto(`file://${file}`);
+    await page.waitForSelector('[data-testid="cell"]');
+    const loadMs = Date.now() - started;
+    check(loadMs < 5000, `the report of ${CASES} cases loads in ${loadMs} ms`);
+    const drawn = (): Promise<number> => page.$$eval('[data-testid="cell"]', (cells) => cells.length);
+    const first = await drawn();
+    check(first > 0 && first < 300, `${first} cells drawn of ${CASES * VARIANTS.length}`);
+    check((await page.textContent('[data-testid="matrix-count"]')) === `${CASES} cases`, 'the count says 5000 cases');
+
+    await page.evaluate("document.querySelector('.matrix-scroll').scrollTop = 44 * 3000");
+    await page.waitForSelector('[data-testid="cell"][data-case="case-3005"]', { timeout: 2000 });
+    check((await drawn()) < 300, 'scrolled to case 3000: its rows are drawn, still few cells');
+
+    await page.evaluate("document.querySelector('.matrix-scroll').scrollTop = 0");
+    await page.click('[data-testid="cell"][data-case="case-0"][data-variant="cot"]');
+    await page.waitForSelector('[data-testid="cell-drawer"]:not([hidden]) [data-testid="chain"]', { timeout: 2000 });
+    const text = await page.textContent('[data-testid="cell-drawer"] [data-testid="chain"][data-sample="1"] [data-testid="chain-text"]');
+    check(text === syntheticRun().cells[1]?.chains[1]?.text, 'clicking a cell opens the drawer with its chains');
+    await page.keyboard.press('Escape');
+    check(await page.isHidden('[data-testid="cell-drawer"]'), 'Escape closes the drawer');
+    // A string, evaluated in the page: this project's scripts are typed without the DOM.
+    const focused = async (): Promise<unknown> => page.evaluate('document.activeElement?.dataset.case');
+    check((await focused()) === 'case-0', 'focus returns to the cell');
+
+    for (let i = 0; i < 40; i++) await page.keyboard.press('ArrowDown');
+    check((await focused()) === 'case-40', 'ArrowDown moves focus across rows not drawn at first');
+    await page.keyboard.press('Control+End');
+    check((await focused()) === `case-${CASES - 1}`, 'Ctrl+End reaches the last case');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('[data-testid="cell-drawer"]:not([hidden]) [data-testid="chain"]', { timeout: 2000 });
+    check((await page.textContent('[data-testid="cell-drawer"] h2'))?.includes(`synthetic case ${CASES - 1}`) === true, 'Enter opens it');
+    await page.click('[data-testid="drawer-close"]');
+
+    await page.fill('[data-testid="matrix-search"]', 'case-4321');
+    await page.waitForSelector('[data-testid="cell"][data-case="case-4321"]', { timeout: 2000 });
+    check((await page.textContent('[data-testid="matrix-count"]')) === `1 of ${CASES} cases`, 'search by case id finds one case');
+    await page.fill('[data-testid="matrix-search"]', '');
+    await page.selectOption('[data-testid="matrix-filter"]', 'disagreement');
+    await page.selectOption('[data-testid="matrix-sort"]', 'agreement');
+    await page.waitForTimeout(100);
+    const count = (await page.textContent('[data-testid="matrix-count"]')) ?? '';
+    check(count === `${CASES / 4} of ${CASES} cases`, `filtering to disagreement: ${count}`);
+    check(errors.length === 0, `no errors in the page${errors.length ? `: ${errors.join('; ')}` : ''}`);
+  } finally {
+    await browser.close();
+  }
+  if (failures.length > 0) {
+    console.log(`${failures.length} check(s) failed`);
+    process.exitCode = 1;
+  }
+}
+
+void main();
