@@ -299,8 +299,9 @@ export function clusteredMeanOfSums(sums: Readonly<ClusterSums>, maxTrials?: num
 
 /**
  * Σ(y_i − p̂·n_i)² from the sums. Whole counts (passing chains) are exact: N²·Σy² − 2YN·Σyn + Y²·Σn² in
- * integers, over N², so equal case means give exactly 0. Fractional sums (scores) cancel in floating point,
- * so the result is kept ≥ 0.
+ * integers, over N², so equal case means give exactly 0. Fractional sums (scores, maj@k) cancel in
+ * floating point: a remainder at the level of rounding is taken as 0, else the SE of equal means would be
+ * √(rounding), about 1e-8, and differ between a summary from scratch and one updated record by record.
  */
 function squaredDeviations(sums: Readonly<ClusterSums>, value: number): number {
   const { sum, count, sumSquares, crossProducts, countSquares } = sums;
@@ -310,7 +311,11 @@ function squaredDeviations(sums: Readonly<ClusterSums>, value: number): number {
     const scaled = n * n * BigInt(sumSquares) - 2n * y * n * BigInt(crossProducts) + y * y * BigInt(countSquares);
     return Number(scaled) / (count * count);
   }
-  return Math.max(0, sumSquares - 2 * value * crossProducts + value * value * countSquares);
+  const terms = [sumSquares, 2 * value * crossProducts, value * value * countSquares] as const;
+  const squares = terms[0] - terms[1] + terms[2];
+  // What is left of equal case means is rounding of the terms (and of sums updated many times): it is 0.
+  const noise = 1e-10 * (Math.abs(terms[0]) + Math.abs(terms[1]) + Math.abs(terms[2]));
+  return squares <= noise ? 0 : squares;
 }
 
 /** Arithmetic mean; NaN for no values (there is no mean to show). */
