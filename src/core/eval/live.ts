@@ -2,20 +2,24 @@ import type { Case, PromptDocument } from '../prompt/types';
 import { summarizeCellBrief, type CellSummary, type RunOverview } from './cellSummary';
 import {
   replacesRecord,
-  summarizeCell,
+  scoreChain,
+  summarizeCellChains,
   summarizeOverview,
   summarizeRun,
   VariantTotals,
   type CellResult,
+  type ChainResult,
   type CustomScores,
   type Prices,
   type RunResult,
 } from './results';
 import type { AdjustmentRecord, CompletionRecord, EndRecord, ParsedRunFile, RunHeader } from './store';
 
-/** One cell as it grows: its latest record per sample and its summary (undefined until asked for or touched). */
+/** One cell as it grows: its latest record and scored chain per sample, its summary (once asked for or touched). */
 interface LiveCell {
   records: Map<number, CompletionRecord>;
+  /** Scored once per record, so a record costs one extraction, not one per chain of its cell. */
+  chains: Map<number, ChainResult>;
   result?: CellResult;
 }
 
@@ -71,11 +75,12 @@ export class LiveSummary {
     const index = column * this.header.cases.length + row;
     let cell = this.cells.get(index);
     if (!cell) {
-      cell = { records: new Map() };
+      cell = { records: new Map(), chains: new Map() };
       this.cells.set(index, cell);
     }
     if (!replacesRecord(cell.records.get(record.sample), record)) return;
     cell.records.set(record.sample, record);
+    cell.chains.set(record.sample, scoreChain(this.document, this.casesById.get(record.caseId), record));
     const before = cell.result;
     const after = this.summarize(record.variant, record.caseId, cell);
     const totals = this.totals[column] as VariantTotals;
@@ -157,7 +162,7 @@ export class LiveSummary {
   private cellAt(index: number): CellResult {
     let cell = this.cells.get(index);
     if (!cell) {
-      cell = { records: new Map() };
+      cell = { records: new Map(), chains: new Map() };
       this.cells.set(index, cell);
     }
     if (!cell.result) {
@@ -168,8 +173,8 @@ export class LiveSummary {
   }
 
   private summarize(variant: string, caseId: string, cell: LiveCell): CellResult {
-    const records = [...cell.records.values()].sort((a, b) => a.sample - b.sample);
+    const chains = [...cell.chains.values()].sort((a, b) => a.sample - b.sample);
     const { document, header } = this;
-    return summarizeCell(document, variant, caseId, this.casesById.get(caseId), records, header.samples, header.promptFile);
+    return summarizeCellChains(document, variant, caseId, this.casesById.get(caseId), chains, header.samples, header.promptFile);
   }
 }

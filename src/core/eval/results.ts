@@ -305,35 +305,55 @@ export function summarizeCell(
   promptFile: string,
   customScores?: CustomScores,
 ): CellResult {
+  const chains = records.map((record) => scoreChain(document, testCase, record, customScores));
+  return summarizeCellChains(document, variant, caseId, testCase, chains, samples, promptFile);
+}
+
+/** One chain scored: its answer extracted and judged (a failed request is invalid). */
+export function scoreChain(
+  document: PromptDocument,
+  testCase: Case | undefined,
+  record: CompletionRecord,
+  customScores?: CustomScores,
+): ChainResult {
+  const source = record.answerText ?? record.text;
+  const extracted: ExtractedAnswer = record.error
+    ? { valid: false, reason: `request failed: ${record.error}` }
+    : extractAnswer(source, document.extract);
+  const scored =
+    document.scorer.type === 'custom' && !record.error
+      ? (customScores?.get(keyOfSample(record)) ?? { pass: false, score: 0, reason: 'the custom scorer has not run on this chain yet' })
+      : scoreAnswer(extracted, testCase?.expected, document.scorer, document.threshold);
+  return {
+    sample: record.sample,
+    text: record.text,
+    ...(record.answerText !== undefined ? { answerText: record.answerText } : {}),
+    ...(extracted.valid ? { answer: extracted.value, span: extracted.span } : {}),
+    score: scored.score,
+    pass: scored.pass,
+    reason: scored.reason,
+    finishReason: record.finishReason,
+    promptTokens: record.usage.promptTokens,
+    completionTokens: record.usage.completionTokens,
+    ...(record.usage.reasoningTokens !== undefined ? { reasoningTokens: record.usage.reasoningTokens } : {}),
+    latencyMs: record.latencyMs,
+    ...(record.error ? { error: record.error } : {}),
+    ...(record.cached ? { cached: true } : {}),
+  };
+}
+
+/** A cell from its scored chains (in sample order): the vote, its agreement and entropy, maj@k. */
+export function summarizeCellChains(
+  document: PromptDocument,
+  variant: string,
+  caseId: string,
+  testCase: Case | undefined,
+  chains: ChainResult[],
+  samples: number,
+  promptFile: string,
+): CellResult {
   // The vote folds case exactly when the scorer does: a regex scorer is case-sensitive unless told otherwise.
   const caseSensitive = document.scorer.caseSensitive ?? document.scorer.type === 'regex';
-  const chains: ChainResult[] = records.map((record) => {
-    const source = record.answerText ?? record.text;
-    const extracted: ExtractedAnswer = record.error
-      ? { valid: false, reason: `request failed: ${record.error}` }
-      : extractAnswer(source, document.extract);
-    const scored =
-      document.scorer.type === 'custom' && !record.error
-        ? (customScores?.get(keyOfSample(record)) ?? { pass: false, score: 0, reason: 'the custom scorer has not run on this chain yet' })
-        : scoreAnswer(extracted, testCase?.expected, document.scorer, document.threshold);
-    return {
-      sample: record.sample,
-      text: record.text,
-      ...(record.answerText !== undefined ? { answerText: record.answerText } : {}),
-      ...(extracted.valid ? { answer: extracted.value, span: extracted.span } : {}),
-      score: scored.score,
-      pass: scored.pass,
-      reason: scored.reason,
-      finishReason: record.finishReason,
-      promptTokens: record.usage.promptTokens,
-      completionTokens: record.usage.completionTokens,
-      ...(record.usage.reasoningTokens !== undefined ? { reasoningTokens: record.usage.reasoningTokens } : {}),
-      latencyMs: record.latencyMs,
-      ...(record.error ? { error: record.error } : {}),
-      ...(record.cached ? { cached: true } : {}),
-    };
-  });
-
   // Votes compare normalized answers, so "14" and "14." are one answer; the first spelling seen is shown.
   const keys = chains.map((chain) => (chain.answer === undefined ? undefined : normalizeAnswer(chain.answer, { caseSensitive })));
   const voted = vote(keys);
