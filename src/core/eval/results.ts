@@ -3,9 +3,18 @@ import { extractAnswer, type ExtractedAnswer } from './extract';
 import { normalizeAnswer } from './normalize';
 import * as path from 'node:path';
 import { loadCustomScorer, scoreAnswer, type ScoreResult } from './score';
-import { clusteredMean, majAtKCurve, vote, wilson, type ClusteredEstimate } from './stats';
+import {
+  addCluster,
+  clusteredMeanOfSums,
+  emptyClusterSums,
+  majAtKCurve,
+  vote,
+  wilson,
+  type ClusterSums,
+  type ClusteredEstimate,
+} from './stats';
 import { cellKey, keyOfSample, type CellKey, type SampleKey } from './keys';
-import type { AdjustmentRecord, CompletionRecord, ParsedRunFile } from './store';
+import type { AdjustmentRecord, CompletionRecord, EndRecord, ParsedRunFile, RunHeader } from './store';
 import { sentSampling } from '../backends/parameters';
 
 export const RESULT_SCHEMA = 'chainscope.result/1';
@@ -196,6 +205,11 @@ export async function scoreWithCustomScorer(
   return scores;
 }
 
+/** Whether `record` takes the place of `previous` for its sample: a resumed retry replaces a failure, never a success. */
+export function replacesRecord(previous: CompletionRecord | undefined, record: CompletionRecord): boolean {
+  return !previous || previous.error !== undefined || !record.error;
+}
+
 /** Scores every chain of a run and computes the self-consistency statistics of each cell and variant. */
 export function summarizeRun(
   document: PromptDocument,
@@ -208,10 +222,8 @@ export function summarizeRun(
   const casesById = new Map(cases.map((testCase) => [testCase.id, testCase]));
   const latest = new Map<SampleKey, CompletionRecord>();
   for (const record of run.completions) {
-    // A later record of the same sample (a resumed retry) replaces an earlier failure.
     const key = keyOfSample(record);
-    const previous = latest.get(key);
-    if (!previous || previous.error || !record.error) latest.set(key, record);
+    if (replacesRecord(latest.get(key), record)) latest.set(key, record);
   }
   const byCell = new Map<CellKey, CompletionRecord[]>();
   for (const record of latest.values()) {
@@ -222,20 +234,34 @@ export function summarizeRun(
   }
 
   const cells: CellResult[] = [];
-  const variants: VariantSummary[] = [];
+  const totals: VariantTotals[] = [];
   for (const variantName of header.variants) {
-    const variant = document.variants.find((v) => v.name === variantName);
-    const variantCells: CellResult[] = [];
+    const variantTotals = new VariantTotals(header.samples);
     for (const caseId of header.cases) {
       const testCase = casesById.get(caseId);
       const records = (byCell.get(cellKey(variantName, caseId)) ?? []).sort((a, b) => a.sample - b.sample);
       const cell = summarizeCell(document, variantName, caseId, testCase, records, header.samples, header.promptFile, customScores);
-      variantCells.push(cell);
+      variantTotals.add(cell);
       cells.push(cell);
     }
-    variants.push(summarizeVariant(variantName, variant?.kind ?? variantName, variantCells, header.samples, prices));
+    totals.push(variantTotals);
   }
+  return { ...summarizeOverview(document, header, run.end, run.adjustments, totals, prices), cells };
+}
 
+/** Everything of a result but its cells, from the variants' running totals: O(variants × samples). */
+export function summarizeOverview(
+  document: PromptDocument,
+  header: RunHeader,
+  end: EndRecord | undefined,
+  adjustments: readonly AdjustmentRecord[] | undefined,
+  totals: readonly VariantTotals[],
+  prices?: Prices,
+): Omit<RunResult, 'cells'> {
+  const variants = header.variants.map((name, i) => {
+    const kind = document.variants.find((variant) => variant.name === name)?.kind ?? name;
+    return (totals[i] as VariantTotals).summary(name, kind, prices);
+  });
   return {
     schema: RESULT_SCHEMA,
     runId: header.id,
@@ -243,34 +269,33 @@ export function summarizeRun(
     promptFile: header.promptFile,
     ...(header.promptName ? { promptName: header.promptName } : {}),
     backend: { id: header.backend.id, model: header.backend.model },
-    status: run.end?.status ?? 'running',
-    ...(run.end?.error !== undefined ? { error: run.end.error } : {}),
-    coverage: coverageOf(cells, header.variants.length * header.cases.length * header.samples),
+    status: end?.status ?? 'running',
+    ...(end?.error !== undefined ? { error: end.error } : {}),
+    coverage: coverageOf(totals, header.variants.length * header.cases.length * header.samples),
     startedAt: header.startedAt,
     samples: header.samples,
-    sampling: sentSampling(header.sampling, run.adjustments ?? []),
-    adjustments: (run.adjustments ?? []).map(({ type: _type, at: _at, ...adjustment }) => adjustment),
+    sampling: sentSampling(header.sampling, adjustments ?? []),
+    adjustments: (adjustments ?? []).map(({ type: _type, at: _at, ...adjustment }) => adjustment),
     extract: document.extract.type,
     scorer: document.scorer.type,
     threshold: document.threshold,
     variants,
-    cells,
   };
 }
 
-function coverageOf(cells: readonly CellResult[], expected: number): Coverage {
+function coverageOf(totals: readonly VariantTotals[], expected: number): Coverage {
   let finished = 0;
   let failed = 0;
   let cached = 0;
-  for (const cell of cells) {
-    failed += cell.errors;
-    finished += cell.chains.length - cell.errors;
-    cached += cell.chains.filter((chain) => chain.cached).length;
+  for (const variant of totals) {
+    failed += variant.errors;
+    finished += variant.chains - variant.errors;
+    cached += variant.cached;
   }
   return { expected, finished, failed, missing: Math.max(0, expected - finished - failed), cached };
 }
 
-function summarizeCell(
+export function summarizeCell(
   document: PromptDocument,
   variant: string,
   caseId: string,
@@ -280,35 +305,55 @@ function summarizeCell(
   promptFile: string,
   customScores?: CustomScores,
 ): CellResult {
+  const chains = records.map((record) => scoreChain(document, testCase, record, customScores));
+  return summarizeCellChains(document, variant, caseId, testCase, chains, samples, promptFile);
+}
+
+/** One chain scored: its answer extracted and judged (a failed request is invalid). */
+export function scoreChain(
+  document: PromptDocument,
+  testCase: Case | undefined,
+  record: CompletionRecord,
+  customScores?: CustomScores,
+): ChainResult {
+  const source = record.answerText ?? record.text;
+  const extracted: ExtractedAnswer = record.error
+    ? { valid: false, reason: `request failed: ${record.error}` }
+    : extractAnswer(source, document.extract);
+  const scored =
+    document.scorer.type === 'custom' && !record.error
+      ? (customScores?.get(keyOfSample(record)) ?? { pass: false, score: 0, reason: 'the custom scorer has not run on this chain yet' })
+      : scoreAnswer(extracted, testCase?.expected, document.scorer, document.threshold);
+  return {
+    sample: record.sample,
+    text: record.text,
+    ...(record.answerText !== undefined ? { answerText: record.answerText } : {}),
+    ...(extracted.valid ? { answer: extracted.value, span: extracted.span } : {}),
+    score: scored.score,
+    pass: scored.pass,
+    reason: scored.reason,
+    finishReason: record.finishReason,
+    promptTokens: record.usage.promptTokens,
+    completionTokens: record.usage.completionTokens,
+    ...(record.usage.reasoningTokens !== undefined ? { reasoningTokens: record.usage.reasoningTokens } : {}),
+    latencyMs: record.latencyMs,
+    ...(record.error ? { error: record.error } : {}),
+    ...(record.cached ? { cached: true } : {}),
+  };
+}
+
+/** A cell from its scored chains (in sample order): the vote, its agreement and entropy, maj@k. */
+export function summarizeCellChains(
+  document: PromptDocument,
+  variant: string,
+  caseId: string,
+  testCase: Case | undefined,
+  chains: ChainResult[],
+  samples: number,
+  promptFile: string,
+): CellResult {
   // The vote folds case exactly when the scorer does: a regex scorer is case-sensitive unless told otherwise.
   const caseSensitive = document.scorer.caseSensitive ?? document.scorer.type === 'regex';
-  const chains: ChainResult[] = records.map((record) => {
-    const source = record.answerText ?? record.text;
-    const extracted: ExtractedAnswer = record.error
-      ? { valid: false, reason: `request failed: ${record.error}` }
-      : extractAnswer(source, document.extract);
-    const scored =
-      document.scorer.type === 'custom' && !record.error
-        ? (customScores?.get(keyOfSample(record)) ?? { pass: false, score: 0, reason: 'the custom scorer has not run on this chain yet' })
-        : scoreAnswer(extracted, testCase?.expected, document.scorer, document.threshold);
-    return {
-      sample: record.sample,
-      text: record.text,
-      ...(record.answerText !== undefined ? { answerText: record.answerText } : {}),
-      ...(extracted.valid ? { answer: extracted.value, span: extracted.span } : {}),
-      score: scored.score,
-      pass: scored.pass,
-      reason: scored.reason,
-      finishReason: record.finishReason,
-      promptTokens: record.usage.promptTokens,
-      completionTokens: record.usage.completionTokens,
-      ...(record.usage.reasoningTokens !== undefined ? { reasoningTokens: record.usage.reasoningTokens } : {}),
-      latencyMs: record.latencyMs,
-      ...(record.error ? { error: record.error } : {}),
-      ...(record.cached ? { cached: true } : {}),
-    };
-  });
-
   // Votes compare normalized answers, so "14" and "14." are one answer; the first spelling seen is shown.
   const keys = chains.map((chain) => (chain.answer === undefined ? undefined : normalizeAnswer(chain.answer, { caseSensitive })));
   const voted = vote(keys);
@@ -372,71 +417,116 @@ function clusteredInterval(estimate: ClusteredEstimate): Interval {
   return { low, high, method: 'clustered', se, cases, effectiveTrials };
 }
 
-/** Single chain: chains of one case are not independent trials, so the interval is over cases. */
-function clusteredAccuracy(cells: readonly CellResult[]): Accuracy {
-  const clusters = cells.map((cell) => ({ sum: cell.chains.filter((chain) => chain.pass).length, count: cell.chains.length }));
-  const estimate = clusteredMean(clusters);
-  const successes = clusters.reduce((sum, cluster) => sum + cluster.sum, 0);
-  const trials = clusters.reduce((sum, cluster) => sum + cluster.count, 0);
-  return { value: estimate.value, ...clusteredInterval(estimate), successes, trials };
-}
-
-/** Mean score: the same ratio estimator with each case's summed scores in place of its passing chains. */
-function meanScoreInterval(cells: readonly CellResult[]): Interval {
-  const clusters = cells.map((cell) => ({ sum: cell.chains.reduce((sum, chain) => sum + chain.score, 0), count: cell.chains.length }));
-  return clusteredInterval(clusteredMean(clusters));
-}
+const ratio = (sum: number, count: number): number => (count === 0 ? 0 : sum / count);
 
 /**
- * maj@k's interval: each case's maj@k is one unit (weight 1) and the chains they rest on are the ceiling of
- * the effective sample size, so maj@1 gets the single-chain interval (equal chain counts) and maj@n the
- * majority vote's Wilson interval over cases.
+ * Running totals of one variant's cells, all its summary needs. A cell adds its terms; a cell summarized
+ * again takes its old terms out (sign −1) and adds its new ones, so a live run updates a variant in
+ * O(samples) and summarizes it without looking at its cells. Chains are added one by one in cell order,
+ * so a summary from scratch sums in the same order as a plain pass over the chains.
  */
-function majAtKInterval(curves: readonly number[][], k: number): Interval {
-  const withK = curves.filter((curve) => curve.length >= k);
-  const chains = withK.reduce((sum, curve) => sum + curve.length, 0);
-  return clusteredInterval(
-    clusteredMean(
-      withK.map((curve) => ({ sum: curve[k - 1] as number, count: 1 })),
-      chains,
-    ),
-  );
-}
+export class VariantTotals {
+  /** Chains present (failed ones included), of them failed, replayed from the cache, without an answer. */
+  chains = 0;
+  errors = 0;
+  cached = 0;
+  invalid = 0;
+  /** Cells with at least one chain, and of them those whose majority passes. */
+  cases = 0;
+  majorityPasses = 0;
+  agreement = 0;
+  entropy = 0;
+  /** Σ of chain scores, chain by chain (meanScore). */
+  score = 0;
+  promptTokens = 0;
+  completionTokens = 0;
+  reasoningTokens = 0;
+  /** Σ latency and count of chains not from the cache. */
+  latency = 0;
+  timed = 0;
+  /** Single chain: each case's passing chains over its chains. */
+  readonly passes: ClusterSums = emptyClusterSums();
+  /** Mean score: each case's summed scores over its chains. */
+  readonly scores: ClusterSums = emptyClusterSums();
+  /** `majAtK[k-1]`: the maj@k of each cell with ≥ k chains as one unit; `majAtKChains[k-1]`: those cells' chains. */
+  readonly majAtK: ClusterSums[];
+  readonly majAtKChains: number[];
 
-function summarizeVariant(name: string, kind: string, cells: CellResult[], samples: number, prices?: Prices): VariantSummary {
-  const chains = cells.flatMap((cell) => cell.chains);
-  const scoredCells = cells.filter((cell) => cell.chains.length > 0);
-  const curves = scoredCells.map((cell) => cell.majAtK);
-  const majAtK: number[] = [];
-  for (let k = 1; k <= samples; k++) {
-    const values = curves.filter((curve) => curve.length >= k).map((curve) => curve[k - 1] as number);
-    if (values.length === 0) break;
-    majAtK.push(values.reduce((sum, value) => sum + value, 0) / values.length);
+  constructor(readonly samples: number) {
+    this.majAtK = Array.from({ length: samples }, emptyClusterSums);
+    this.majAtKChains = Array.from({ length: samples }, () => 0);
   }
-  const majAtKIntervals = majAtK.map((_, i) => majAtKInterval(curves, i + 1));
-  const promptTokens = chains.reduce((sum, chain) => sum + chain.promptTokens, 0);
-  const completionTokens = chains.reduce((sum, chain) => sum + chain.completionTokens, 0);
-  const reasoningTokens = chains.reduce((sum, chain) => sum + (chain.reasoningTokens ?? 0), 0);
-  const mean = (values: number[]): number => (values.length === 0 ? 0 : values.reduce((sum, value) => sum + value, 0) / values.length);
-  return {
-    name,
-    kind,
-    cases: scoredCells.length,
-    chains: chains.length,
-    singleChain: clusteredAccuracy(scoredCells),
-    majorityVote: wilsonAccuracy(scoredCells.filter((cell) => cell.majorityPass).length, scoredCells.length),
-    majAtK,
-    majAtKIntervals,
-    meanScore: mean(chains.map((chain) => chain.score)),
-    meanScoreInterval: meanScoreInterval(scoredCells),
-    meanAgreement: mean(scoredCells.map((cell) => cell.agreement)),
-    meanEntropy: mean(scoredCells.map((cell) => cell.entropy)),
-    invalidRate: chains.length === 0 ? 0 : chains.filter((chain) => chain.answer === undefined).length / chains.length,
-    promptTokens,
-    completionTokens,
-    reasoningTokens,
-    meanLatencyMs: mean(chains.filter((chain) => !chain.cached).map((chain) => chain.latencyMs)),
-    // Reasoning is billed as output and already inside completionTokens: priced once.
-    cost: prices ? (promptTokens * prices.input + completionTokens * prices.output) / 1_000_000 : null,
-  };
+
+  /** Adds a cell's terms (sign −1: takes them out). O(chains of the cell). */
+  add(cell: CellResult, sign: 1 | -1 = 1): void {
+    const { chains } = cell;
+    if (chains.length === 0) return;
+    let passing = 0;
+    let scoreSum = 0;
+    for (const chain of chains) {
+      if (chain.pass) passing++;
+      scoreSum += chain.score;
+      this.score += sign * chain.score;
+      if (chain.cached) this.cached += sign;
+      this.promptTokens += sign * chain.promptTokens;
+      this.completionTokens += sign * chain.completionTokens;
+      this.reasoningTokens += sign * (chain.reasoningTokens ?? 0);
+      if (!chain.cached) {
+        this.latency += sign * chain.latencyMs;
+        this.timed += sign;
+      }
+    }
+    this.chains += sign * chains.length;
+    this.errors += sign * cell.errors;
+    this.invalid += sign * cell.invalid;
+    this.cases += sign;
+    if (cell.majorityPass) this.majorityPasses += sign;
+    this.agreement += sign * cell.agreement;
+    this.entropy += sign * cell.entropy;
+    addCluster(this.passes, { sum: passing, count: chains.length }, sign);
+    addCluster(this.scores, { sum: scoreSum, count: chains.length }, sign);
+    const reach = Math.min(cell.majAtK.length, this.samples);
+    for (let k = 1; k <= reach; k++) {
+      addCluster(this.majAtK[k - 1] as ClusterSums, { sum: cell.majAtK[k - 1] as number, count: 1 }, sign);
+      this.majAtKChains[k - 1] = (this.majAtKChains[k - 1] as number) + sign * cell.majAtK.length;
+    }
+  }
+
+  summary(name: string, kind: string, prices?: Prices): VariantSummary {
+    const majAtK: number[] = [];
+    const majAtKIntervals: Interval[] = [];
+    for (let k = 1; k <= this.samples; k++) {
+      const sums = this.majAtK[k - 1] as ClusterSums;
+      if (sums.cases === 0) break;
+      majAtK.push(sums.sum / sums.count);
+      // maj@k's interval: each case's maj@k is one unit (weight 1) and the chains they rest on are the ceiling of
+      // the effective sample size, so maj@1 gets the single-chain interval (equal chain counts) and maj@n the
+      // majority vote's Wilson interval over cases.
+      majAtKIntervals.push(clusteredInterval(clusteredMeanOfSums(sums, this.majAtKChains[k - 1])));
+    }
+    // Single chain: chains of one case are not independent trials, so the interval is over cases.
+    const single = clusteredMeanOfSums(this.passes);
+    return {
+      name,
+      kind,
+      cases: this.cases,
+      chains: this.chains,
+      singleChain: { value: single.value, ...clusteredInterval(single), successes: this.passes.sum, trials: this.passes.count },
+      majorityVote: wilsonAccuracy(this.majorityPasses, this.cases),
+      majAtK,
+      majAtKIntervals,
+      meanScore: ratio(this.score, this.chains),
+      // Mean score: the same ratio estimator with each case's summed scores in place of its passing chains.
+      meanScoreInterval: clusteredInterval(clusteredMeanOfSums(this.scores)),
+      meanAgreement: ratio(this.agreement, this.cases),
+      meanEntropy: ratio(this.entropy, this.cases),
+      invalidRate: ratio(this.invalid, this.chains),
+      promptTokens: this.promptTokens,
+      completionTokens: this.completionTokens,
+      reasoningTokens: this.reasoningTokens,
+      meanLatencyMs: ratio(this.latency, this.timed),
+      // Reasoning is billed as output and already inside completionTokens: priced once.
+      cost: prices ? (this.promptTokens * prices.input + this.completionTokens * prices.output) / 1_000_000 : null,
+    };
+  }
 }

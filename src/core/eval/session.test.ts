@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ScriptedBackend } from '../../../testFixtures/scriptedBackend';
 import { loadPrompt, nodeFileSystem } from '../prompt/load';
-import { isComplete } from './results';
+import { isComplete, summarizeRun } from './results';
 import { RunSetupError } from './run';
 import { EvaluationSession, InvalidPromptError, type SessionEvent } from './session';
 import { RunFile } from './store';
@@ -69,6 +69,40 @@ describe('EvaluationSession', function () {
     assert.equal(result.variants[0]?.singleChain.value, 1);
     assert.ok(result.cells.every((cell) => cell.chains.every((chain) => chain.reason.endsWith('is even'))));
     assert.ok(isComplete(result));
+  });
+
+  it('keeps a live summary: the overview and changed cells as records arrive, the result without re-scoring', async () => {
+    const text = PROMPT.replace('scorer: {type: custom, file: parity-scorer.js}', 'scorer: exact').replace(
+      /expected: even/g,
+      'expected: 2',
+    );
+    const overviews: number[] = [];
+    const changed: string[][] = [];
+    const running = await session(new ScriptedBackend((_text, sample) => `The answer is ${sample * 2}.`), {
+      text,
+      onEvent: (event) => {
+        if (event.type !== 'record') return;
+        overviews.push(running.overview()?.coverage.finished ?? -1);
+        changed.push(running.changedCells().map((cell) => `${cell.caseId}:${cell.chains}`));
+      },
+    });
+    assert.equal(running.overview(), undefined, 'nothing before the run starts');
+    assert.deepEqual(running.changedCells(), []);
+    const { result } = await running.run();
+    assert.deepEqual(overviews, [1, 2, 3, 4, 5, 6]);
+    assert.ok(changed.every((cells) => cells.length === 1));
+    const run = RunFile.open(result.runFile).read();
+    const loaded = await loadPrompt(path.join(folder, 'parity.prompt'), text, nodeFileSystem);
+    const expected = summarizeRun(loaded.document, loaded.cases, run, running.prices);
+    // Running float sums may differ from a fresh pass in the last bits.
+    const rounded = (value: unknown): unknown =>
+      JSON.parse(JSON.stringify(value, (_key, v: unknown) => (typeof v === 'number' ? Number(v.toPrecision(12)) : v)));
+    assert.deepEqual(rounded(result), rounded({ ...expected, runFile: result.runFile }));
+    assert.deepEqual(result.cells, expected.cells);
+    assert.deepEqual(rounded(running.overview()?.variants), rounded(expected.variants));
+    assert.equal(running.overview()?.status, 'completed');
+    assert.deepEqual(running.cell('zero-shot', result.cells[0]?.caseId ?? ''), result.cells[0]);
+    assert.equal(running.allCells().length, 2);
   });
 
   it('compares a new run with the previous one of the same prompt, scored by the same rule', async () => {

@@ -7,7 +7,9 @@ import type { Diagnostic } from '../prompt/types';
 import type { CompletionCache } from './cache';
 import { compareRuns, type Comparison } from './compare';
 import { estimateRun, type RunEstimate } from './estimate';
-import { scoreWithCustomScorer, summarizeRun, type Prices, type RunResult } from './results';
+import type { CellSummary, RunOverview } from './cellSummary';
+import { LiveSummary } from './live';
+import { scoreWithCustomScorer, summarizeRun, type CellResult, type Prices, type RunResult } from './results';
 import { runEvaluation, RunSetupError, type ProgressEvent, type RunSelection } from './run';
 import { latestRunFile, RunFile, type CompletionRecord, type ParsedRunFile, type RunHeader } from './store';
 
@@ -67,6 +69,8 @@ export class InvalidPromptError extends Error {
 export class EvaluationSession {
   /** The run file's contents as it grows (runEvaluation's mirror), once it exists. */
   private live: Readonly<ParsedRunFile> | undefined;
+  /** The summary kept up to date record by record, so live views never re-score the whole run. */
+  private summary: LiveSummary | undefined;
   private runFilePath = '';
   readonly prices: Prices | undefined;
 
@@ -99,12 +103,45 @@ export class EvaluationSession {
     return this.live?.completions ?? [];
   }
 
-  /** The summary of what has finished so far (custom scores are computed at the end), for live views. */
+  /**
+   * The headline numbers of what has finished so far (custom scores come at the end): O(variants × samples),
+   * whatever the run's size. Undefined before the run file exists.
+   */
+  overview(): RunOverview | undefined {
+    const summary = this.synced();
+    return summary && { ...summary.overview(), runFile: this.runFilePath };
+  }
+
+  /** The cells changed since the last call, without their chains. */
+  changedCells(): CellSummary[] {
+    return this.summary?.changedCells() ?? [];
+  }
+
+  /** Every cell without its chains (a view that loads afresh). */
+  allCells(): CellSummary[] {
+    return this.summary?.allCells() ?? [];
+  }
+
+  /** One cell with its chains (shared with the live summary: do not change it). */
+  cell(variant: string, caseId: string): CellResult | undefined {
+    return this.summary?.cell(variant, caseId);
+  }
+
+  /**
+   * The whole result so far, cells included. Nothing is re-scored, but it holds every cell and chain:
+   * live views of big runs should use `overview` and `changedCells`.
+   */
   snapshot(): RunResult | undefined {
-    if (!this.live) return undefined;
-    const result = summarizeRun(this.options.loaded.document, this.options.loaded.cases, this.live, this.prices);
-    result.runFile = this.runFilePath;
-    return result;
+    const summary = this.synced();
+    return summary && { ...summary.result(), runFile: this.runFilePath };
+  }
+
+  /** The live summary with the run's end and adjustments as the run file's mirror has them now. */
+  private synced(): LiveSummary | undefined {
+    if (!this.summary || !this.live) return undefined;
+    this.summary.setEnd(this.live.end);
+    this.summary.setAdjustments(this.live.adjustments);
+    return this.summary;
   }
 
   async run(): Promise<SessionOutcome> {
@@ -136,10 +173,14 @@ export class EvaluationSession {
       ...(this.options.signal ? { signal: this.options.signal } : {}),
       onStart: (run, runFile, resumed) => {
         this.live = run;
+        this.summary = LiveSummary.fromRun(loaded.document, loaded.cases, run, this.prices);
         this.runFilePath = runFile;
         emit({ type: 'start', header: run.header, runFile, resumed });
       },
-      onRecord: (record) => emit({ type: 'record', record }),
+      onRecord: (record) => {
+        this.summary?.add(record);
+        emit({ type: 'record', record });
+      },
       onProgress: (progress) => emit({ type: 'progress', progress }),
       onWarning: (message) => emit({ type: 'warning', message }),
     });
@@ -152,7 +193,12 @@ export class EvaluationSession {
       path.dirname(loaded.file),
       this.options.trusted,
     );
-    const result = summarizeRun(loaded.document, loaded.cases, outcome.run, this.prices, customScores);
+    // The live summary has scored every chain already; only a custom scorer's scores need a pass over them.
+    const summary = outcome.run === this.live ? this.synced() : undefined;
+    const result =
+      summary && loaded.document.scorer.type !== 'custom'
+        ? summary.result()
+        : summarizeRun(loaded.document, loaded.cases, outcome.run, this.prices, customScores);
     result.runFile = outcome.runFile;
     const comparison = previousRun ? await this.compare(previousRun, result, emit) : undefined;
     const sessionOutcome: SessionOutcome = { result, ...(comparison ? { comparison } : {}) };

@@ -235,22 +235,87 @@ export interface ClusteredEstimate {
  * `maxTrials` lets a mean of per-case values (maj@k: each case weighs 1) keep the chains as its ceiling.
  */
 export function clusteredMean(clusters: readonly Cluster[], maxTrials?: number, z = Z95): ClusteredEstimate {
-  const used = clusters.filter((cluster) => cluster.count > 0);
-  const cases = used.length;
-  const total = used.reduce((sum, cluster) => sum + cluster.count, 0);
-  if (cases === 0) return { value: 0, se: null, low: 0, high: 1, cases: 0, effectiveTrials: 0 };
-  const value = Math.min(1, Math.max(0, used.reduce((sum, cluster) => sum + cluster.sum, 0) / total));
+  const sums = emptyClusterSums();
+  for (const cluster of clusters) addCluster(sums, cluster);
+  return clusteredMeanOfSums(sums, maxTrials, z);
+}
+
+/**
+ * Running sums of clusters: all `clusteredMean` needs, since Σ(y_i − p̂·n_i)² = Σy² − 2p̂·Σyn + p̂²·Σn².
+ * A case enters with `addCluster` and, when it changes, leaves with sign −1 before it enters again (live.ts).
+ */
+export interface ClusterSums {
+  /** Cases with at least one observation. */
+  cases: number;
+  /** Σy_i */
+  sum: number;
+  /** Σn_i */
+  count: number;
+  /** Σy_i² */
+  sumSquares: number;
+  /** Σy_i·n_i */
+  crossProducts: number;
+  /** Σn_i² */
+  countSquares: number;
+}
+
+export function emptyClusterSums(): ClusterSums {
+  return { cases: 0, sum: 0, count: 0, sumSquares: 0, crossProducts: 0, countSquares: 0 };
+}
+
+/** Adds a case's terms to the sums (sign −1 takes them out again); a case without observations is no case. */
+export function addCluster(sums: ClusterSums, cluster: Cluster, sign: 1 | -1 = 1): void {
+  if (cluster.count <= 0) return;
+  sums.cases += sign;
+  if (sums.cases === 0) {
+    // Nothing left: drop what float rounding left behind.
+    Object.assign(sums, emptyClusterSums());
+    return;
+  }
+  sums.sum += sign * cluster.sum;
+  sums.count += sign * cluster.count;
+  sums.sumSquares += sign * cluster.sum * cluster.sum;
+  sums.crossProducts += sign * cluster.sum * cluster.count;
+  sums.countSquares += sign * cluster.count * cluster.count;
+}
+
+/** `clusteredMean` from running sums (see there for the estimator). */
+export function clusteredMeanOfSums(sums: Readonly<ClusterSums>, maxTrials?: number, z = Z95): ClusteredEstimate {
+  const { cases, count: total } = sums;
+  if (cases <= 0 || total <= 0) return { value: 0, se: null, low: 0, high: 1, cases: 0, effectiveTrials: 0 };
+  const value = Math.min(1, Math.max(0, sums.sum / total));
   const ceiling = Math.max(cases, maxTrials ?? total);
   let se: number | null = null;
   let effectiveTrials = cases;
   if (cases > 1) {
-    const squares = used.reduce((sum, cluster) => sum + (cluster.sum - value * cluster.count) ** 2, 0);
+    const squares = squaredDeviations(sums, value);
     se = Math.sqrt(((cases / (cases - 1)) * squares) / (total * total));
     const spread = value * (1 - value);
     // SE = 0 inside (0, 1): equal case means, the limit of the formula is the ceiling.
     if (spread > 0) effectiveTrials = se === 0 ? ceiling : Math.min(ceiling, Math.max(cases, spread / (se * se)));
   }
   return { value, se, ...wilsonAt(value, effectiveTrials, z), cases, effectiveTrials };
+}
+
+/**
+ * Σ(y_i − p̂·n_i)² from the sums. Whole counts (passing chains) are exact: N²·Σy² − 2YN·Σyn + Y²·Σn² in
+ * integers, over N², so equal case means give exactly 0. Fractional sums (scores, maj@k) cancel in
+ * floating point: a remainder at the level of rounding is taken as 0, else the SE of equal means would be
+ * √(rounding), about 1e-8, and differ between a summary from scratch and one updated record by record.
+ */
+function squaredDeviations(sums: Readonly<ClusterSums>, value: number): number {
+  const { sum, count, sumSquares, crossProducts, countSquares } = sums;
+  const whole = [sum, count, sumSquares, crossProducts, countSquares].every(Number.isSafeInteger);
+  if (whole && sum >= 0 && sum <= count) {
+    const [y, n] = [BigInt(sum), BigInt(count)];
+    const scaled = n * n * BigInt(sumSquares) - 2n * y * n * BigInt(crossProducts) + y * y * BigInt(countSquares);
+    return Number(scaled) / (count * count);
+  }
+  const terms = [sumSquares, 2 * value * crossProducts, value * value * countSquares] as const;
+  const squares = terms[0] - terms[1] + terms[2];
+  // What is left of equal case means is rounding of the terms (and of sums updated many times): it is 0.
+  const noise = 1e-10 * (Math.abs(terms[0]) + Math.abs(terms[1]) + Math.abs(terms[2]));
+  return squares <= noise ? 0 : squares;
 }
 
 /** Arithmetic mean; NaN for no values (there is no mean to show). */
