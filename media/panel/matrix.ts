@@ -33,6 +33,8 @@ export interface MatrixCallbacks {
   onOpen: (variant: string, caseId: string) => void;
   onControls: (controls: MatrixControls) => void;
   onReveal?: (file: string, line: number) => void;
+  /** After pending rows were drawn. */
+  onDrawn?: () => void;
 }
 
 /** A case of the run: its row in the matrix, with one summary per variant (by column). */
@@ -235,12 +237,18 @@ export class Matrix {
     return true;
   }
 
+  /** Whether a redraw waits for the next frame. */
+  get pending(): boolean {
+    return this.frame !== undefined;
+  }
+
   /** Draws what is pending now instead of at the next frame. */
   flush(): void {
     if (this.frame !== undefined) cancelAnimationFrame(this.frame);
     this.frame = undefined;
     if (this.orderStale) this.computeOrder();
     this.renderRows();
+    this.callbacks.onDrawn?.();
   }
 
   private changeControls(change: Partial<MatrixControls>): void {

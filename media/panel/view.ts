@@ -89,6 +89,9 @@ function sanitize(saved: unknown): SavedPanelState {
 
 export class ResultsView {
   private run: PanelRun | undefined;
+  /** Cells received since the last `run` message, and the run whose final state was last marked drawn. */
+  private finalCells = 0;
+  private finalDrawn: string | undefined;
   private progress: RunProgress | undefined;
   private lost: string | undefined;
   private lastHeard = 0;
@@ -142,6 +145,7 @@ export class ResultsView {
     this.matrix = new Matrix({
       onOpen: (variant, caseId) => this.openCell(variant, caseId, true),
       onControls: (controls) => this.save({ sort: controls.sort, filter: controls.filter, search: controls.search }),
+      onDrawn: () => this.noteDrawn(),
       ...(callbacks.onReveal ? { onReveal: callbacks.onReveal } : {}),
     });
     this.matrix.element.hidden = true;
@@ -199,8 +203,22 @@ export class ResultsView {
     this.matrix.flush();
   }
 
+  /**
+   * Marks the moment a finished run is fully drawn (its overview and every cell sent after it) on the page,
+   * as data-final-drawn-at (ms since the epoch): the bench times the panel's final render by it.
+   */
+  private noteDrawn(): void {
+    const run = this.run;
+    if (!run || run.live || this.finalCells < run.cellCount || this.finalDrawn === run.overview.runId) return;
+    if (this.overviewFrame !== undefined || this.matrix.pending) return;
+    this.finalDrawn = run.overview.runId;
+    document.body.dataset.finalDrawnAt = String(Date.now());
+  }
+
   private setRun(run: PanelRun): void {
     const runId = run.overview.runId;
+    this.finalCells = 0;
+    if (!run.live) document.body.dataset.finalReceivedAt = String(Date.now());
     const fresh = this.run?.overview.runId !== runId;
     this.run = run;
     this.lastHeard = Date.now();
@@ -226,6 +244,7 @@ export class ResultsView {
   }
 
   private setCells(cells: readonly CellSummary[]): void {
+    this.finalCells += cells.length;
     this.matrix.setCells(cells);
     const open = this.open;
     if (!open || !cells.some((cell) => cell.variant === open.variant && cell.caseId === open.caseId)) {
@@ -328,6 +347,7 @@ export class ResultsView {
     this.placeholder.hidden = true;
     this.header.hidden = false;
     this.updateHeader(overview, run);
+    this.noteDrawn();
     this.summarySlot.replaceChildren(this.summary(overview, run));
     this.drawChart(overview);
   }

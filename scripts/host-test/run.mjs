@@ -145,8 +145,8 @@ async function answerPanelRequests(page, directory, finished) {
       const file = path.join(directory, name);
       let verdict = 'ok';
       try {
-        const seenAt = await verifyPanel(page, JSON.parse(fs.readFileSync(file, 'utf8')));
-        fs.writeFileSync(`${file}.seen`, String(seenAt));
+        const { seenAt, receivedAt } = await verifyPanel(page, JSON.parse(fs.readFileSync(file, 'utf8')));
+        fs.writeFileSync(`${file}.seen`, JSON.stringify({ drawnAt: seenAt, receivedAt }));
       } catch (error) {
         verdict = error.message;
       }
@@ -162,6 +162,14 @@ async function typeUntilStopped(page, request) {
   const { intervalMs } = JSON.parse(fs.readFileSync(request, 'utf8'));
   const stop = request.replace(/\.json$/, '.stop');
   const presses = [];
+  // `npm run bench` with CHAINSCOPE_BENCH_PROFILE: the window's CPU profile while typing, beside the extension host's.
+  const cdp = process.env.CHAINSCOPE_BENCH_PROFILE ? await page.context().newCDPSession(page) : undefined;
+  if (cdp) {
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 500 });
+    await cdp.send('Profiler.start');
+  }
+  const profileStart = Date.now();
   try {
     while (!fs.existsSync(stop)) {
       const pressedAt = Date.now();
@@ -171,6 +179,10 @@ async function typeUntilStopped(page, request) {
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, intervalMs - (Date.now() - pressedAt))));
     }
   } finally {
+    if (cdp) {
+      const { profile } = await cdp.send('Profiler.stop');
+      fs.writeFileSync(`${process.env.CHAINSCOPE_BENCH_PROFILE}.window.json`, JSON.stringify({ started: profileStart, profile }));
+    }
     fs.writeFileSync(`${request}.checked`, JSON.stringify({ presses }));
   }
 }
@@ -180,7 +192,16 @@ async function verifyPanel(page, expected) {
   const status = expected.status ?? 'completed';
   const frame = await findWebviewFrame(page, `[data-testid="run-meta"][data-run-id="${expected.runId}"][data-status="${status}"]`, 30_000);
   if (!frame) throw new Error(`no webview shows run ${expected.runId} as ${status}`);
-  const seenAt = Date.now();
+  // All cases drawn into the matrix, when the test says how many: the final render, not just the header.
+  if (expected.cases !== undefined)
+    await frame.waitForFunction(
+      (cases) => document.querySelector('[data-testid="matrix-count"]')?.textContent?.replace(/,/g, '') === `${cases} cases`,
+      expected.cases,
+      { timeout: 30_000 },
+    );
+  // When the webview had drawn the finished run whole (it marks that moment), else when it was seen.
+  const seenAt = Number(await frame.getAttribute('body', 'data-final-drawn-at')) || Date.now();
+  const receivedAt = Number(await frame.getAttribute('body', 'data-final-received-at')) || undefined;
   for (const { testId, includes } of expected.shows ?? []) {
     const shown = (await frame.textContent(`[data-testid="${testId}"]`, { timeout: 10_000 })) ?? '';
     if (!shown.includes(includes))
@@ -230,7 +251,7 @@ async function verifyPanel(page, expected) {
     await page.screenshot({ path: path.join(ARTIFACTS, expected.screenshot) });
     if (size) await page.setViewportSize(size);
   }
-  return seenAt;
+  return { seenAt, receivedAt };
 }
 
 /** What a person does: open a .prompt file through Quick Open and look at the editor. */

@@ -10,7 +10,7 @@ import { readSettings } from './config';
 import type { PromptDocuments } from './documents';
 import type { Logger } from './log';
 import { ResultsPanel, resultSource, type PanelSource } from './panel';
-import { MAX_CELLS_PER_MESSAGE, type CellSummary, type RunProgress } from '../shared/protocol';
+import { MAX_CELLS_PER_MESSAGE, type CellSummary, type RunOverview, type RunProgress } from '../shared/protocol';
 
 export interface EvaluateRequest {
   uri: vscode.Uri;
@@ -225,7 +225,8 @@ export class Evaluations implements vscode.Disposable {
             );
             const live: PanelSource = {
               runId: header.id,
-              run: () => ({ overview: { ...session.overview(), runFile }, live: true, cellCount, ...(latest ? { progress: latest } : {}) }),
+              // The session has its overview from its start on, which is now.
+              run: () => ({ overview: session.overview() as RunOverview, live: true, cellCount, ...(latest ? { progress: latest } : {}) }),
               allCells: () => session.allCells(),
               cell: (variant, caseId) => session.cell(variant, caseId),
               result: () => undefined,

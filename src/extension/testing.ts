@@ -52,7 +52,7 @@ export class PromptTests implements vscode.Disposable {
       }),
       vscode.workspace.onDidChangeTextDocument((event) => {
         const item = this.controller.items.get(event.document.uri.toString());
-        if (item) void this.refreshFile(item);
+        if (item) void (item.children.size > 0 ? this.refreshFile(item) : this.checkFile(item));
       }),
     );
     for (const document of vscode.workspace.textDocuments) if (document.languageId === 'prompt') void this.addFile(document.uri);
@@ -63,7 +63,11 @@ export class PromptTests implements vscode.Disposable {
     await Promise.all(files.map((uri) => this.addFile(uri)));
   }
 
-  async addFile(uri: vscode.Uri): Promise<vscode.TestItem> {
+  /**
+   * Lists a file. Its cases become items when the Test Explorer expands it (or a run needs them), not on
+   * open: a dataset of 5,000 cases is 5,000 items × variants sent to the window, which stalls typing.
+   */
+  async addFile(uri: vscode.Uri, resolve = false): Promise<vscode.TestItem> {
     let item = this.controller.items.get(uri.toString());
     if (!item) {
       item = this.controller.createTestItem(uri.toString(), path.basename(uri.fsPath), uri);
@@ -71,22 +75,31 @@ export class PromptTests implements vscode.Disposable {
       this.data.set(item, { uri });
       this.controller.items.add(item);
     }
-    await this.refreshFile(item);
+    await (resolve || item.children.size > 0 ? this.refreshFile(item) : this.checkFile(item));
     return item;
   }
 
-  private async refreshFile(item: vscode.TestItem): Promise<void> {
+  /** The file's problems and size on its item; undefined when it could not be read. */
+  private async checkFile(item: vscode.TestItem): Promise<LoadedPrompt | undefined> {
     const uri = item.uri;
-    if (!uri) return;
+    if (!uri) return undefined;
     let loaded: LoadedPrompt;
     try {
       loaded = await this.documents.get(await vscode.workspace.openTextDocument(uri));
     } catch (error) {
       item.error = error instanceof Error ? error.message : String(error);
-      return;
+      return undefined;
     }
     const errors = loaded.diagnostics.filter((diagnostic) => diagnostic.severity === 'error');
     item.error = errors.length > 0 ? `${errors.length} problem(s): ${errors[0]?.message ?? ''}` : undefined;
+    item.description = `${loaded.cases.length} cases × ${loaded.document.variants.length} variants`;
+    return loaded;
+  }
+
+  private async refreshFile(item: vscode.TestItem): Promise<void> {
+    const uri = item.uri;
+    const loaded = await this.checkFile(item);
+    if (!uri || !loaded) return;
     const children: vscode.TestItem[] = [];
     for (const testCase of loaded.cases) {
       const location = testCase.origin ? vscode.Uri.file(testCase.origin.file) : uri;
@@ -106,12 +119,11 @@ export class PromptTests implements vscode.Disposable {
       children.push(caseItem);
     }
     item.children.replace(children);
-    item.description = `${loaded.cases.length} cases × ${loaded.document.variants.length} variants`;
   }
 
   /** The items VS Code shows for a file (after resolving it). */
   async itemsFor(uri: vscode.Uri): Promise<vscode.TestItem> {
-    return this.addFile(uri);
+    return this.addFile(uri, true);
   }
 
   /** Runs items through the run profile, as the Test Explorer's run button does. */

@@ -273,7 +273,7 @@ scorer: exact
     assert.deepEqual(changed(), [], 'allCells leaves the changes alone');
   });
 
-  it('reads only the added record’s cell per record, and no record or case for the overview', async () => {
+  it('reads only the added record’s cell, when it is added and when the overview next takes it in', async () => {
     const loaded = await load(`
 samples: 4
 variants: [zero-shot, zero-shot-cot]
@@ -296,24 +296,32 @@ scorer: exact
     const originals = messyRecords(loaded, 13, ['0', '1', '2', '', '1']);
     const records = originals.map(watched);
     const live = new LiveSummary(loaded.document, cases, runOf(loaded, []).header);
-    records.forEach((entry, i) => {
+    // Taking a record in, and the next overview (which summarizes its cell), read that cell's records and case only.
+    const onlyItsCell = (i: number, what: string): void => {
       const original = originals[i] as CompletionRecord;
+      for (const object of read) {
+        const other = object as Partial<CompletionRecord> & Partial<Case>;
+        if ('sample' in other)
+          assert.ok(other.variant === original.variant && other.caseId === original.caseId, `${what} ${i} read another cell's record`);
+        else assert.equal(other.id, original.caseId, `${what} ${i} read another case`);
+      }
+      read.clear();
+    };
+    records.forEach((entry, i) => {
       read.clear();
       watching = true;
       live.add(entry);
       watching = false;
-      for (const object of read) {
-        const other = object as Partial<CompletionRecord> & Partial<Case>;
-        if ('sample' in other)
-          assert.ok(other.variant === original.variant && other.caseId === original.caseId, `record ${i} read another cell's record`);
-        else assert.equal(other.id, original.caseId, `record ${i} read another case`);
-      }
-      read.clear();
+      onlyItsCell(i, 'record');
       watching = true;
       live.overview();
       live.changedCells();
       watching = false;
-      assert.equal(read.size, 0, `the overview after record ${i} read ${read.size} records or cases`);
+      onlyItsCell(i, 'the overview after record');
+      watching = true;
+      live.overview();
+      watching = false;
+      assert.equal(read.size, 0, `a second overview after record ${i} read ${read.size} records or cases`);
     });
     assertClose(live.result(), summarizeRun(loaded.document, loaded.cases, runOf(loaded, originals)));
   });

@@ -21,13 +21,17 @@ interface LiveCell {
   /** Scored once per record, so a record costs one extraction, not one per chain of its cell. */
   chains: Map<number, ChainResult>;
   result?: CellResult;
+  /** The summary whose contribution the variant's totals hold. */
+  counted?: CellResult;
 }
 
 /**
- * The summary of a run that grows one record at a time. `add` re-summarizes only the record's cell and
- * moves its variant's running totals by the difference, so each record costs O(samples) and the overview
- * O(variants × samples), however many cells the run has: a big run (80,000 chains) never re-scores the
- * whole run on every update. The result equals `summarizeRun` on the same records (floats to rounding).
+ * The summary of a run that grows one record at a time. `add` scores the record's chain and marks its
+ * cell; the next read re-summarizes each marked cell once and moves its variant's running totals by the
+ * difference. So a record costs O(1) amortized (a cell's 16 chains arriving together are voted on once,
+ * not 16 times) and the overview O(variants × samples), however many cells the run has: a big run (80,000
+ * chains) never re-scores the whole run on an update. The result equals `summarizeRun` on the same
+ * records (floats to rounding).
  */
 export class LiveSummary {
   private readonly casesById: Map<string, Case>;
@@ -38,6 +42,8 @@ export class LiveSummary {
   private readonly cells = new Map<number, LiveCell>();
   private readonly totals: VariantTotals[];
   private readonly changed = new Set<number>();
+  /** Cells with records their summary does not hold yet. */
+  private readonly stale = new Set<number>();
   private end: EndRecord | undefined;
   private adjustments: readonly AdjustmentRecord[] | undefined;
 
@@ -64,8 +70,8 @@ export class LiveSummary {
   }
 
   /**
-   * Takes a record in: a later record of a sample replaces an earlier failure, never a success. Only the
-   * record's cell is summarized again. Records outside the run's variants and cases are ignored, as
+   * Takes a record in: a later record of a sample replaces an earlier failure, never a success. Its cell
+   * is summarized again at the next read. Records outside the run's variants and cases are ignored, as
    * summarizeRun ignores them.
    */
   add(record: CompletionRecord): void {
@@ -81,13 +87,23 @@ export class LiveSummary {
     if (!replacesRecord(cell.records.get(record.sample), record)) return;
     cell.records.set(record.sample, record);
     cell.chains.set(record.sample, scoreChain(this.document, this.casesById.get(record.caseId), record));
-    const before = cell.result;
-    const after = this.summarize(record.variant, record.caseId, cell);
-    const totals = this.totals[column] as VariantTotals;
-    if (before) totals.add(before, -1);
-    totals.add(after);
-    cell.result = after;
+    this.stale.add(index);
     this.changed.add(index);
+  }
+
+  /** Re-summarizes the cells that took records since the last read, and moves their variants' totals. */
+  private settle(): void {
+    for (const index of this.stale) {
+      const cell = this.cells.get(index) as LiveCell;
+      const column = Math.floor(index / this.header.cases.length);
+      const after = this.summarize(this.header.variants[column] as string, this.header.cases[this.rowOf(index)] as string, cell);
+      const totals = this.totals[column] as VariantTotals;
+      if (cell.counted) totals.add(cell.counted, -1);
+      totals.add(after);
+      cell.counted = after;
+      cell.result = after;
+    }
+    this.stale.clear();
   }
 
   setEnd(end: EndRecord | undefined): void {
@@ -100,11 +116,13 @@ export class LiveSummary {
 
   /** Everything but the cells, from the running totals: O(variants × samples), no cell or record is read. */
   overview(): RunOverview {
+    this.settle();
     return summarizeOverview(this.document, this.header, this.end, this.adjustments, this.totals, this.prices);
   }
 
   /** The cells changed since the last call, without their chains (each once, in the order first changed). */
   changedCells(): CellSummary[] {
+    this.settle();
     const briefs: CellSummary[] = [];
     for (const index of this.changed) briefs.push(summarizeCellBrief(this.cellAt(index), this.rowOf(index)));
     this.changed.clear();
@@ -113,6 +131,7 @@ export class LiveSummary {
 
   /** Every cell without its chains, in result order (a view that loads afresh); leaves `changedCells` as it is. */
   allCells(): CellSummary[] {
+    this.settle();
     const briefs: CellSummary[] = [];
     for (let index = 0; index < this.size; index++) briefs.push(summarizeCellBrief(this.cellAt(index), this.rowOf(index)));
     return briefs;
@@ -122,6 +141,7 @@ export class LiveSummary {
   cell(variant: string, caseId: string): CellResult | undefined {
     const column = this.columns.get(variant);
     const row = this.rows.get(caseId);
+    this.settle();
     return column === undefined || row === undefined ? undefined : this.cellAt(column * this.header.cases.length + row);
   }
 
@@ -132,6 +152,7 @@ export class LiveSummary {
   result(customScores?: CustomScores): RunResult {
     if (customScores && this.document.scorer.type === 'custom')
       return summarizeRun(this.document, this.cases, this.runFile(), this.prices, customScores);
+    this.settle();
     const cells: CellResult[] = [];
     for (let index = 0; index < this.size; index++) cells.push(this.cellAt(index));
     return { ...this.overview(), cells };

@@ -6,7 +6,11 @@ import { chineseFraction, parseChineseNumber } from './chineseNumerals';
  * sign to their ASCII counterparts. One character in, one character out, so offsets into the result are
  * offsets into the original text.
  */
+/** Characters toHalfWidth changes: most answers have none, and skip its seven passes. */
+const WIDE_OR_TYPOGRAPHIC = /[\uFF01-\uFF5E\u3000、。\u2018\u2019\u201C\u201D\u2212]/;
+
 export function toHalfWidth(text: string): string {
+  if (!WIDE_OR_TYPOGRAPHIC.test(text)) return text;
   return text
     .replace(/[\uFF01-\uFF5E]/g, (ch) => String.fromCharCode(ch.charCodeAt(0) - 0xfee0))
     .replace(/\u3000/g, ' ')

@@ -269,7 +269,10 @@ function createRun(options: RunOptions, started: number, onWriteError: (error: E
     cases,
     startedAt: new Date(started).toISOString(),
   };
-  return { runFile: RunFile.create(options.runsDirectory, header, onWriteError), run: { header, completions: [], adjustments: [], skipped: [] } };
+  return {
+    runFile: RunFile.create(options.runsDirectory, header, onWriteError),
+    run: { header, completions: [], adjustments: [], skipped: [] },
+  };
 }
 
 /** The chosen names in the prompt's order; a name the prompt lacks is an error, never an empty run. */
@@ -328,6 +331,8 @@ async function planCells(loaded: LoadedPrompt, header: RunHeader, done: Readonly
   const variantsByName = new Map(document.variants.map((variant) => [variant.name, variant]));
   const casesById = new Map(loaded.cases.map((testCase) => [testCase.id, testCase]));
   const cells: Cell[] = [];
+  // Thousands of cases render for a while: the host's event loop keeps turning meanwhile.
+  const yielder = new Yielder();
   for (const variantName of header.variants) {
     const variant = variantsByName.get(variantName);
     if (!variant) throw new RunSetupError(`Variant '${variantName}' of this run is no longer in the prompt file.`);
@@ -337,6 +342,7 @@ async function planCells(loaded: LoadedPrompt, header: RunHeader, done: Readonly
       const missing: number[] = [];
       for (let sample = 0; sample < header.samples; sample++) if (!done.has(sampleKey(variantName, caseId, sample))) missing.push(sample);
       if (missing.length > 0) cells.push({ variant, testCase, rendered: await renderVariant(document, variant, testCase.input), missing });
+      await yielder.maybeYield();
     }
   }
   return cells;

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as readline from 'node:readline';
 import * as vscode from 'vscode';
 import { writeBigRun } from '../../../testFixtures/bigRun/make';
@@ -31,6 +32,37 @@ async function startServerProcess(answersFile: string): Promise<{ url: string; s
     child.once('exit', (code) => reject(new Error(`the fake server exited with code ${String(code)} before it listened`)));
   });
   return { url, stop: () => child.kill() };
+}
+
+/** A CPU profile of this extension host (`npm run bench` with CHAINSCOPE_BENCH_PROFILE=file): resolves to a function that stops it. */
+async function startProfile(): Promise<() => Promise<unknown>> {
+  const inspector = await import('node:inspector');
+  const session = new inspector.Session();
+  session.connect();
+  const post = (method: string, params?: object): Promise<unknown> =>
+    new Promise((resolve, reject) => session.post(method, params, (error, result) => (error ? reject(error) : resolve(result))));
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 500 });
+  await post('Profiler.start');
+  return async () => {
+    const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+    session.disconnect();
+    return profile;
+  };
+}
+
+async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** When the run file says the run ended. */
+function endedAt(runFile: string): number {
+  const last = fs.readFileSync(runFile, 'utf8').trimEnd().split('\n').at(-1) ?? '{}';
+  return Date.parse((JSON.parse(last) as { at?: string }).at ?? '');
 }
 
 function percentile(values: readonly number[], p: number): number {
@@ -61,32 +93,56 @@ suite('A big run from the editor', () => {
     await config.update('compatible.baseUrl', server.url, vscode.ConfigurationTarget.Global);
     await config.update('runsDirectory', path.join(folder, 'runs'), vscode.ConfigurationTarget.Global);
 
-    // An editor to type in during the run: each keystroke's arrival here is timed against its key press.
+    // As a user has it: the prompt open in an editor (its CodeLens starts the run), then another editor to
+    // type in during the run, where each keystroke's arrival here is timed against its key press.
+    const promptDocument = await vscode.workspace.openTextDocument(big.promptFile);
+    await vscode.window.showTextDocument(promptDocument);
+    await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', promptDocument.uri, 1);
     const typingFile = path.join(folder, 'typing.txt');
     fs.writeFileSync(typingFile, '');
     const typingDocument = await vscode.workspace.openTextDocument(typingFile);
     await vscode.window.showTextDocument(typingDocument, { preserveFocus: false });
     const arrivals: number[] = [];
     const listening = vscode.workspace.onDidChangeTextDocument((event) => {
-      if (event.document === typingDocument) for (const _change of event.contentChanges) arrivals.push(Date.now());
+      if (event.document !== typingDocument) return;
+      const now = Date.now();
+      for (let i = 0; i < event.contentChanges.length; i++) arrivals.push(now);
     });
-    let peakRss = process.memoryUsage().rss;
-    const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+    // Typing first, until it flows (an editor's first keys load what typing needs): the run's keys are then timed.
     const typing = await startTyping('big');
+    const profiler = process.env.CHAINSCOPE_BENCH_PROFILE ? await startProfile() : undefined;
+    if (process.env.CHAINSCOPE_HOST_ARTIFACTS) await until(() => arrivals.length >= 20, 20_000, 'typed keys reach the extension host');
+    const started = Date.now();
+    let peakRss = process.memoryUsage().rss;
+    // The extension host's own event-loop delay: what typing, saving and other extensions wait behind.
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
+    // When the host's loop was held up (over 50 ms), for the bench's timeline.
+    const stalls: [number, number][] = [];
+    let lastBeat = Date.now();
+    const beat = setInterval(() => {
+      const now = Date.now();
+      if (now - lastBeat > 60) stalls.push([lastBeat - started, now - lastBeat]);
+      lastBeat = now;
+    }, 10);
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
 
     let result: RunResult;
     let wallMs: number;
-    let finishedAt: number;
+    let ended = 0;
     try {
-      const started = Date.now();
       result = await vscode.commands.executeCommand<RunResult>('chainscope.evaluate', vscode.Uri.file(big.promptFile));
-      finishedAt = Date.now();
-      wallMs = finishedAt - started;
+      ended = Date.now();
+      wallMs = ended - started;
     } finally {
       clearInterval(sampler);
+      clearInterval(beat);
+      loopDelay.disable();
       listening.dispose();
     }
     const presses = await typing.stop();
+    if (profiler && process.env.CHAINSCOPE_BENCH_PROFILE)
+      fs.writeFileSync(process.env.CHAINSCOPE_BENCH_PROFILE, JSON.stringify({ started, profile: await profiler() }));
 
     assert.ok(result, 'the run returned no result');
     assert.equal(result.status, 'completed', result.error);
@@ -96,6 +152,7 @@ suite('A big run from the editor', () => {
     const chain = cell.chains[SAMPLES - 1] as RunResult['cells'][number]['chains'][number];
     const panel = await verifyPanel('big', {
       runId: result.runId,
+      cases: CASES,
       variants: result.variants.map((variant) => ({
         name: variant.name,
         single: variant.singleChain.value,
@@ -109,8 +166,19 @@ suite('A big run from the editor', () => {
     assert.ok(peakRssMB <= HOST_RSS_LIMIT_MB, `the extension host peaked at ${peakRssMB} MB during the run`);
 
     if (process.env.CHAINSCOPE_BENCH_OUT) {
-      const delays = presses.slice(0, arrivals.length).map((pressedAt, i) => (arrivals[i] as number) - pressedAt);
-      const panelShownAt = Number(fs.readFileSync(path.join(process.env.CHAINSCOPE_HOST_ARTIFACTS ?? '', 'panel-big.json.seen'), 'utf8'));
+      // The keys pressed while the run went on, each with the time its change reached this host.
+      const during = presses
+        .slice(0, arrivals.length)
+        .map((pressedAt, i) => [pressedAt, (arrivals[i] as number) - pressedAt] as const)
+        .filter(([pressedAt]) => pressedAt >= started && pressedAt <= ended);
+      const delays = during.map(([, delay]) => delay);
+      const panelShown = JSON.parse(
+        fs.readFileSync(path.join(process.env.CHAINSCOPE_HOST_ARTIFACTS ?? '', 'panel-big.json.seen'), 'utf8'),
+      ) as {
+        drawnAt: number;
+        receivedAt?: number;
+      };
+      const runEnded = endedAt(result.runFile);
       fs.writeFileSync(
         process.env.CHAINSCOPE_BENCH_OUT,
         JSON.stringify({
@@ -119,9 +187,17 @@ suite('A big run from the editor', () => {
           hostPeakRssMB: peakRssMB,
           typingP99Ms: percentile(delays, 99),
           typingMaxMs: Math.max(...delays),
-          keystrokes: presses.length,
-          keystrokesArrived: arrivals.length,
-          panelFinalMs: panelShownAt - finishedAt,
+          keystrokes: presses.filter((pressedAt) => pressedAt >= started && pressedAt <= ended).length,
+          keystrokesArrived: delays.length,
+          // From the end record the run wrote to when the webview drew the final state.
+          panelFinalMs: panelShown.drawnAt - runEnded,
+          panelFinalReceivedMs: panelShown.receivedAt === undefined ? null : panelShown.receivedAt - runEnded,
+          commandReturnedMs: ended - runEnded,
+          hostLoopDelayP99Ms: Math.round(loopDelay.percentile(99) / 1e6),
+          hostLoopDelayMaxMs: Math.round(loopDelay.max / 1e6),
+          // When each key was pressed (ms after the run started) and how long it took to arrive.
+          typingTimeline: during.map(([pressedAt, delay]) => [pressedAt - started, delay]),
+          hostStalls: stalls,
         }),
       );
     }

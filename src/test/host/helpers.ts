@@ -131,6 +131,8 @@ export interface PanelExpectation {
   runId: string;
   /** The run status the panel must show (default: completed). */
   status?: 'completed' | 'cancelled' | 'failed';
+  /** How many cases the matrix must list before the panel counts as shown. */
+  cases?: number;
   variants: { name: string; single: number; majority: number }[];
   chain?: { variant: string; caseId: string; sample: number; text: string };
   /** Elements (by data-testid) whose text must include the given text. */
