@@ -58,6 +58,7 @@ if (embedded?.textContent) {
     {
       onReveal: (file, line) => vscode.postMessage({ type: 'reveal', file, line }),
       onExport: (format) => vscode.postMessage({ type: 'export', format }),
+      onCancel: (runId) => vscode.postMessage({ type: 'cancel', runId }),
       onOpenCell: (runId, variant, caseId) => vscode.postMessage({ type: 'openCell', runId, variant, caseId }),
       onSaveState: (state) => vscode.setState(state),
     },

@@ -53,6 +53,8 @@ function themeColour(variable: string, fallback: string): string {
 export interface ViewCallbacks {
   onReveal?: (file: string, line: number) => void;
   onExport?: (format: 'csv' | 'json' | 'html') => void;
+  /** Cancels the live run (the panel only; the report has no run to cancel). */
+  onCancel?: (runId: string) => void;
   /** Asks for a cell's chains: the answer comes back as a `cell` message. */
   onOpenCell: (runId: string, variant: string, caseId: string) => void;
   /** What to keep across reloads of the view: small whatever the run's size. */
@@ -106,7 +108,25 @@ export class ResultsView {
   private readonly title = h('h1');
   private readonly metaText = h('span');
   private readonly statusElement = h('span', { class: 'status', 'data-testid': 'run-status', role: 'status' });
-  private readonly metaElement = h('p', { class: 'meta', 'data-testid': 'run-meta' }, this.metaText, this.statusElement);
+  private readonly cancelButton = h(
+    'button',
+    { type: 'button', class: 'cancel', 'data-testid': 'run-cancel', hidden: true },
+    'Cancel',
+  ) as HTMLButtonElement;
+  private readonly metaElement = h(
+    'p',
+    { class: 'meta', 'data-testid': 'run-meta' },
+    this.metaText,
+    this.statusElement,
+    ' ',
+    this.cancelButton,
+  );
+  private readonly progressBar = h('progress', {
+    class: 'run-progress',
+    'data-testid': 'run-progress',
+    'aria-label': 'Chains done',
+    hidden: true,
+  }) as HTMLProgressElement;
   private readonly coverageSlot = h('div', { class: 'contents' });
   private readonly adjustmentsSlot = h('div', { class: 'contents' });
   private chartKey = '';
@@ -389,6 +409,20 @@ export class ResultsView {
   private renderStatus(): void {
     if (!this.run) return;
     const { status, text } = this.status();
+    // A live run's progress and its Cancel button, in the header where the results grow.
+    const running = status === 'running' || status === 'stalled';
+    const progress = this.progress;
+    this.progressBar.hidden = !running || !progress;
+    if (running && progress) {
+      this.progressBar.max = Math.max(1, progress.total);
+      this.progressBar.value = progress.done;
+    }
+    const cancellable = running && this.run.live && this.callbacks.onCancel !== undefined;
+    if (this.cancelButton.hidden === cancellable) this.cancelButton.hidden = !cancellable;
+    if (!cancellable) {
+      this.cancelButton.disabled = false;
+      this.cancelButton.textContent = 'Cancel';
+    }
     if (this.metaElement.dataset.status !== status) this.metaElement.dataset.status = status;
     if (this.statusElement.textContent !== text) this.statusElement.textContent = text;
     const cls = `status status-${status}`;
@@ -408,7 +442,14 @@ export class ResultsView {
           }),
         )
       : null;
-    return h('header', {}, this.title, this.metaElement, this.coverageSlot, this.adjustmentsSlot, actions);
+    this.cancelButton.addEventListener('click', () => {
+      const runId = this.run?.overview.runId;
+      if (runId === undefined) return;
+      this.cancelButton.disabled = true;
+      this.cancelButton.textContent = 'Cancelling…';
+      this.callbacks.onCancel?.(runId);
+    });
+    return h('header', {}, this.title, this.metaElement, this.progressBar, this.coverageSlot, this.adjustmentsSlot, actions);
   }
 
   private updateHeader(result: RunOverview, run: PanelRun): void {

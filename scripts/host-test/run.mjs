@@ -192,6 +192,8 @@ async function verifyPanel(page, expected) {
   const status = expected.status ?? 'completed';
   const frame = await findWebviewFrame(page, `[data-testid="run-meta"][data-run-id="${expected.runId}"][data-status="${status}"]`, 30_000);
   if (!frame) throw new Error(`no webview shows run ${expected.runId} as ${status}`);
+  // What a person does in the panel, once it shows the run (Cancel on a live run, say).
+  if (expected.click) await frame.click(`[data-testid="${expected.click}"]`, { timeout: 10_000 });
   // All cases drawn into the matrix, when the test says how many: the final render, not just the header.
   if (expected.cases !== undefined)
     await frame.waitForFunction(

@@ -20,12 +20,13 @@ export interface EvaluateRequest {
   resume?: string;
   /** Resume even though the prompt file changed since the run started (the user said so). */
   force?: boolean;
-  /** Test Explorer passes its own cancellation; otherwise a progress notification offers one. */
+  /** Test Explorer passes its own cancellation; otherwise the panel's Cancel button, or a progress notification without a panel. */
   token?: vscode.CancellationToken;
   showPanel?: boolean;
 }
 
-const PARTIAL_UPDATE_MS = 250;
+/** How often a live run's panel and progress move on: often enough to feel live, rarely enough to leave the window free for typing. */
+const PARTIAL_UPDATE_MS = 1000;
 const MAX_FAILURES_LOGGED = 20;
 
 /** The first `count` entries of a map, in insertion order (the oldest changes go first). */
@@ -112,11 +113,13 @@ export class Evaluations implements vscode.Disposable {
     try {
       const run = (token: vscode.CancellationToken, progress?: vscode.Progress<{ message?: string; increment?: number }>) =>
         this.execute(request, document.getText(), loaded, backend, runsDirectory, token, progress, panel);
+      // With the panel showing the run (its header has the progress and a Cancel button), the status bar is
+      // enough; a toast repainted every update would compete with typing on a small machine.
       const outcome = request.token
         ? await run(request.token)
         : await vscode.window.withProgress(
             {
-              location: vscode.ProgressLocation.Notification,
+              location: panel ? vscode.ProgressLocation.Window : vscode.ProgressLocation.Notification,
               title: `Chainscope: ${loaded.document.name ?? path.basename(request.uri.fsPath)} on ${backend.id}:${backend.model}`,
               cancellable: true,
             },
@@ -227,9 +230,14 @@ export class Evaluations implements vscode.Disposable {
               runId: header.id,
               // The session has its overview from its start on, which is now.
               run: () => ({ overview: session.overview() as RunOverview, live: true, cellCount, ...(latest ? { progress: latest } : {}) }),
-              allCells: () => session.allCells(),
+              // Cells with chains only: thousands of empty ones would weigh on the window as the run starts.
+              allCells: () => session.allCells().filter((cell) => cell.chains > 0),
               cell: (variant, caseId) => session.cell(variant, caseId),
               result: () => undefined,
+              cancel: () => {
+                this.log.info('evaluate', `run ${header.id} cancelled from the results panel`);
+                controller.abort();
+              },
             };
             this.live.set(event.runFile, live);
             panel?.attach(live);

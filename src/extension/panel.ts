@@ -30,6 +30,8 @@ export interface PanelSource {
   cell(variant: string, caseId: string): CellResult | undefined;
   /** The whole result, for exports (a live run exports what it has so far). */
   result(): RunResult | undefined;
+  /** Stops a live run (its finished chains are kept). */
+  cancel?(): void;
 }
 
 /** A finished (or read back) result as a panel source. */
@@ -86,7 +88,9 @@ export class ResultsPanel implements vscode.Disposable {
   /** Shows the panel (creating it if needed) beside the editor. */
   static show(extensionUri: vscode.Uri, log: Logger): ResultsPanel {
     if (ResultsPanel.current) {
-      ResultsPanel.current.panel.reveal(vscode.ViewColumn.Beside, true);
+      // Shown where it is: moving a webview to another group reloads it, and a run's updates sent meanwhile are lost.
+      const { panel } = ResultsPanel.current;
+      if (!panel.visible) panel.reveal(panel.viewColumn, true);
       return ResultsPanel.current;
     }
     const panel = vscode.window.createWebviewPanel(
@@ -185,6 +189,9 @@ export class ResultsPanel implements vscode.Disposable {
         if (cell) this.post({ type: 'cell', runId: message.runId, cell });
         break;
       }
+      case 'cancel':
+        if (this.source && message.runId === this.source.runId) this.source.cancel?.();
+        break;
       case 'reveal':
         void this.reveal(message.file, message.line);
         break;

@@ -47,7 +47,9 @@ export type FromWebview =
   | { type: 'ready' }
   | { type: 'reveal'; file: string; line: number }
   | { type: 'export'; format: 'csv' | 'json' | 'html' }
-  | { type: 'openCell'; runId: string; variant: string; caseId: string };
+  | { type: 'openCell'; runId: string; variant: string; caseId: string }
+  /** The user pressed Cancel on a live run: finished chains are kept, as with the notification's Cancel. */
+  | { type: 'cancel'; runId: string };
 
 /** What the webview keeps in its saved state: small, whatever the run's size; the run is re-read from its file. */
 export interface SavedPanelState {

@@ -93,15 +93,29 @@ suite('A big run from the editor', () => {
     await config.update('compatible.baseUrl', server.url, vscode.ConfigurationTarget.Global);
     await config.update('runsDirectory', path.join(folder, 'runs'), vscode.ConfigurationTarget.Global);
 
-    // As a user has it: the prompt open in an editor (its CodeLens starts the run), then another editor to
-    // type in during the run, where each keystroke's arrival here is timed against its key press.
+    // As a user has it while iterating: the prompt open in an editor (its CodeLens starts the run), the
+    // results panel beside it from an earlier, small run (the window's first webview also installs its
+    // service worker, seconds on this machine: not the big run's cost), and another editor to type in
+    // during the run, where each keystroke's arrival here is timed against its key press.
     const promptDocument = await vscode.workspace.openTextDocument(big.promptFile);
-    await vscode.window.showTextDocument(promptDocument);
+    await vscode.window.showTextDocument(promptDocument, vscode.ViewColumn.One);
     await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', promptDocument.uri, 1);
+    const small = writeBigRun(path.join(folder, 'small'), 3, 2);
+    const warmUp = await vscode.commands.executeCommand<RunResult>('chainscope.evaluate', vscode.Uri.file(small.promptFile));
+    assert.equal(warmUp?.status, 'completed');
+    const shown = await verifyPanel('big-warm-up', {
+      runId: warmUp.runId,
+      variants: warmUp.variants.map((variant) => ({
+        name: variant.name,
+        single: variant.singleChain.value,
+        majority: variant.majorityVote.value,
+      })),
+    });
+    if (shown !== 'no-browser') assert.equal(shown, 'ok');
     const typingFile = path.join(folder, 'typing.txt');
     fs.writeFileSync(typingFile, '');
     const typingDocument = await vscode.workspace.openTextDocument(typingFile);
-    await vscode.window.showTextDocument(typingDocument, { preserveFocus: false });
+    await vscode.window.showTextDocument(typingDocument, { viewColumn: vscode.ViewColumn.One, preserveFocus: false });
     const arrivals: number[] = [];
     const listening = vscode.workspace.onDidChangeTextDocument((event) => {
       if (event.document !== typingDocument) return;
@@ -201,5 +215,38 @@ suite('A big run from the editor', () => {
         }),
       );
     }
+  });
+
+  test('Cancel in the panel stops a big run; its finished chains are kept and the panel says so', async function () {
+    this.timeout(120_000);
+    if (!process.env.CHAINSCOPE_HOST_ARTIFACTS) this.skip(); // the button is clicked by the runner's browser side
+    const big = writeBigRun(path.join(folder, 'cancel'), CASES, SAMPLES);
+    const runs = path.join(folder, 'runs');
+    const seen = new Set(fs.existsSync(runs) ? fs.readdirSync(runs) : []);
+    const running = vscode.commands.executeCommand<RunResult>('chainscope.evaluate', vscode.Uri.file(big.promptFile));
+    await until(
+      () => fs.existsSync(runs) && fs.readdirSync(runs).some((name) => name.startsWith('big-run-') && !seen.has(name)),
+      30_000,
+      'the run starts',
+    );
+    const runId = (fs.readdirSync(runs).find((name) => name.startsWith('big-run-') && !seen.has(name)) ?? '').replace(/\.jsonl$/, '');
+    const clicked = await verifyPanel('big-cancel', { runId, status: 'running', variants: [], click: 'run-cancel' });
+    assert.equal(clicked, 'ok');
+    const result = await running;
+    assert.equal(result.status, 'cancelled');
+    assert.ok(result.coverage.finished > 0 && result.coverage.finished < big.chains, JSON.stringify(result.coverage));
+    // Every chain the run reports finished is in its file: cancelling lost nothing.
+    const lines = fs.readFileSync(result.runFile, 'utf8').trimEnd().split('\n');
+    assert.equal(lines.filter((line) => line.includes('"type":"completion"')).length, result.coverage.finished + result.coverage.failed);
+    const shown = await verifyPanel('big-cancelled', {
+      runId: result.runId,
+      status: 'cancelled',
+      variants: result.variants.map((variant) => ({
+        name: variant.name,
+        single: variant.singleChain.value,
+        majority: variant.majorityVote.value,
+      })),
+    });
+    assert.equal(shown, 'ok');
   });
 });

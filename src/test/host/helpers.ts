@@ -130,7 +130,9 @@ export function findSymbol(symbols: readonly vscode.DocumentSymbol[], name: stri
 export interface PanelExpectation {
   runId: string;
   /** The run status the panel must show (default: completed). */
-  status?: 'completed' | 'cancelled' | 'failed';
+  status?: 'completed' | 'cancelled' | 'failed' | 'running';
+  /** A control (by data-testid) to click once the panel shows the run in that status. */
+  click?: string;
   /** How many cases the matrix must list before the panel counts as shown. */
   cases?: number;
   variants: { name: string; single: number; majority: number }[];
