@@ -113,13 +113,13 @@ export class Evaluations implements vscode.Disposable {
     try {
       const run = (token: vscode.CancellationToken, progress?: vscode.Progress<{ message?: string; increment?: number }>) =>
         this.execute(request, document.getText(), loaded, backend, runsDirectory, token, progress, panel);
-      // With the panel showing the run (its header has the progress and a Cancel button), the status bar is
-      // enough; a toast repainted every update would compete with typing on a small machine.
+      // A notification, not the status bar: the status bar's spinner repaints all run long, which on a
+      // small machine (software rendering) delays typing far more than a toast updated once a second.
       const outcome = request.token
         ? await run(request.token)
         : await vscode.window.withProgress(
             {
-              location: panel ? vscode.ProgressLocation.Window : vscode.ProgressLocation.Notification,
+              location: vscode.ProgressLocation.Notification,
               title: `Chainscope: ${loaded.document.name ?? path.basename(request.uri.fsPath)} on ${backend.id}:${backend.model}`,
               cancellable: true,
             },
@@ -240,6 +240,8 @@ export class Evaluations implements vscode.Disposable {
               },
             };
             this.live.set(event.runFile, live);
+            // A measured bar from the start: the indeterminate one animates (repaints) until the first report.
+            progress?.report({ message: `0/${cellCount * header.samples} chains`, increment: 0 });
             panel?.attach(live);
             session.changedCells(); // all of them were just sent
             break;
