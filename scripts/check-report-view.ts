@@ -190,6 +190,7 @@ async function main(): Promise<void> {
     check(errors.length === 0, `no errors in the page${errors.length ? `: ${errors.join('; ')}` : ''}`);
   } finally {
     await browser.close();
+    if (!argument('--keep')) fs.rmSync(path.dirname(file), { recursive: true, force: true });
   }
   if (failures.length > 0) {
     console.log(`${failures.length} check(s) failed`);
@@ -197,4 +198,7 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+main().catch((error: unknown) => {
+  console.log(`FAIL the check could not run: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+});

@@ -377,6 +377,25 @@ async function runWithCodeServer(env) {
   return { report, uiChecks, uiError, leftovers };
 }
 
+/** The results view on a big run, as the HTML report shows it (scripts/check-report-view.ts): virtualized, navigable. */
+function checkReportView() {
+  const check = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', path.join(root, 'scripts', 'check-report-view.ts'), '--chromium', CHROMIUM],
+    {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 120_000,
+    },
+  );
+  const lines = `${check.stdout ?? ''}${check.stderr ?? ''}`.split('\n').filter(Boolean);
+  for (const line of lines) {
+    const passed = line.startsWith('ok ');
+    console.log(`  ${passed ? '✔' : '✘'} ui: report view: ${line.replace(/^(ok|FAIL|not ok)\s+/, '')}`);
+  }
+  return { ok: check.status === 0 };
+}
+
 async function main() {
   const started = Date.now();
   // Runs from earlier sessions in the fixture workspace would clutter the window under test.
@@ -407,9 +426,10 @@ async function main() {
     printReport(report);
     for (const check of uiChecks) console.log(`  ✔ ui: ${check}`);
     if (uiError) console.log(`  ✘ ui: ${uiError.message}`);
+    const reportView = values['skip-ui'] ? { ok: true } : checkReportView();
     if (leftovers.length > 0) console.log(`  ✘ processes outlived the run:\n    ${leftovers.join('\n    ')}`);
     else console.log('  ✔ no process started by the tests outlives them');
-    failed = report.failures > 0 || report.passes === 0 || Boolean(uiError) || leftovers.length > 0;
+    failed = report.failures > 0 || report.passes === 0 || Boolean(uiError) || !reportView.ok || leftovers.length > 0;
   }
   log(`${failed ? 'FAILED' : 'passed'} in ${Math.round((Date.now() - started) / 1000)} s`);
   process.exitCode = failed ? 1 : 0;
