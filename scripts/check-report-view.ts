@@ -1,6 +1,8 @@
 // Checks the results view on a big run: a synthetic HTML report of 5,000 cases × 3 variants, opened in
 // headless Chromium. The page must load quickly, draw only the rows in view, scroll, search, move focus
-// across rows not drawn yet, and open a cell's drawer with its chains.
+// across rows not drawn yet, and open a cell's drawer with its chains. Then the same view as the editor's
+// panel, fed the extension's messages by hand: a live run's progress and Cancel, chains fetched on
+// opening, a small saved state, and honest status (stalled, lost, interrupted after a reload).
 //   npm run build && npx tsx scripts/check-report-view.ts [--chromium /usr/bin/chromium] [--keep out.html]
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -9,6 +11,8 @@ import { chromium } from 'playwright-core';
 import { makeReport } from '../src/core/eval/report';
 import { RESULT_SCHEMA, type Accuracy, type CellResult, type RunResult, type VariantSummary } from '../src/core/eval/results';
 import { renderHtmlReport } from '../src/core/report/html';
+import { splitResult } from '../src/core/eval/cellSummary';
+import type { FromWebview, SavedPanelState, ToWebview } from '../src/shared/protocol';
 
 const CASES = 5000;
 const SAMPLES = 5;
@@ -188,6 +192,7 @@ async function main(): Promise<void> {
     const count = (await page.textContent('[data-testid="matrix-count"]')) ?? '';
     check(count === `${CASES / 4} of ${CASES} cases`, `filtering to disagreement: ${count}`);
     check(errors.length === 0, `no errors in the page${errors.length ? `: ${errors.join('; ')}` : ''}`);
+    await checkLivePanel(browser);
   } finally {
     await browser.close();
     if (!argument('--keep')) fs.rmSync(path.dirname(file), { recursive: true, force: true });
@@ -195,6 +200,98 @@ async function main(): Promise<void> {
   if (failures.length > 0) {
     console.log(`${failures.length} check(s) failed`);
     process.exitCode = 1;
+  }
+}
+
+/** The panel page as VS Code serves it, with a stand-in for the webview API that records what it is told. */
+function panelPage(saved: SavedPanelState | undefined): string {
+  const dist = path.resolve(__dirname, '..', 'dist', 'webview');
+  const script = fs.readFileSync(path.join(dist, 'panel.js'), 'utf8').replace(/<\/script/gi, '<\\/script');
+  return `<!DOCTYPE html><html><head><style>${fs.readFileSync(path.join(dist, 'panel.css'), 'utf8')}</style></head><body><main id="app"></main>
+<script>window.posted = []; window.saved = []; const initial = ${JSON.stringify(saved ?? null)};
+function acquireVsCodeApi() { return { postMessage: (m) => window.posted.push(m), getState: () => initial ?? undefined, setState: (s) => window.saved.push(s) }; }</script>
+<script>${script}</script></body></html>`;
+}
+
+async function checkLivePanel(browser: import('playwright-core').Browser): Promise<void> {
+  const result = syntheticRun();
+  const { overview, cells } = splitResult(result);
+  const runId = overview.runId;
+  const live = { ...overview, status: 'running' as const };
+  const halfDone = cells.map((cell) => ({ ...cell, chains: Math.min(cell.chains, 2), missing: SAMPLES - Math.min(cell.chains, 2) }));
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'chainscope-panel-'));
+  const page = await browser.newPage({ viewport: { width: 900, height: 900 } });
+  try {
+    const load = async (saved?: SavedPanelState): Promise<void> => {
+      const file = path.join(folder, `panel-${Date.now()}.html`);
+      fs.writeFileSync(file, panelPage(saved));
+      await page.goto(`file://${file}`);
+    };
+    const send = (...messages: ToWebview[]): Promise<void> =>
+      page.evaluate<void>(`for (const message of ${JSON.stringify(messages)}) window.postMessage(message, '*');`);
+    const posted = (): Promise<FromWebview[]> => page.evaluate<FromWebview[]>('window.posted');
+    const statusIs = (status: string, timeout = 5000): Promise<unknown> =>
+      page.waitForFunction(
+        `document.querySelector('[data-testid="run-meta"]')?.getAttribute('data-status') === ${JSON.stringify(status)}`,
+        null,
+        {
+          timeout,
+        },
+      );
+    const status = (): Promise<string | null> => page.getAttribute('[data-testid="run-meta"]', 'data-status');
+
+    await load();
+    check(
+      (await posted()).some((message) => message.type === 'ready'),
+      'the panel says it is ready on load',
+    );
+    const progress = { done: 2 * cells.length, total: SAMPLES * cells.length, failed: 0, etaMs: 60_000 };
+    await send({ type: 'run', run: { overview: live, live: true, cellCount: cells.length, progress } });
+    for (let at = 0; at < halfDone.length; at += 1000) await send({ type: 'cells', runId, cells: halfDone.slice(at, at + 1000) });
+    await page.waitForFunction(`document.querySelector('[data-testid="matrix-count"]')?.textContent === '${CASES} cases'`);
+    check((await status()) === 'running', 'a live run reads running');
+    check(await page.isVisible('[data-testid="run-progress"]'), 'its progress bar shows');
+    await page.click('[data-testid="run-cancel"]');
+    check(
+      (await posted()).some((message) => message.type === 'cancel' && message.runId === runId),
+      'Cancel asks the extension to stop the run',
+    );
+
+    const open = halfDone[7] as (typeof halfDone)[number];
+    await page.click(`[data-testid="cell"][data-variant="${open.variant}"][data-case="${open.caseId}"]`);
+    check(
+      (await posted()).some((message) => message.type === 'openCell' && message.caseId === open.caseId),
+      'opening a cell asks for its chains (they never come unasked)',
+    );
+    const full = result.cells.find((cell) => cell.variant === open.variant && cell.caseId === open.caseId);
+    if (full) await send({ type: 'cell', runId, cell: full });
+    await page.waitForSelector('[data-testid="cell-drawer"] [data-testid="chain"]', { timeout: 2000 });
+    check(true, 'the drawer shows the chains that came');
+    const saved = (await page.evaluate<SavedPanelState[]>('window.saved')).at(-1);
+    const savedBytes = JSON.stringify(saved ?? {}).length;
+    check(
+      savedBytes < 1000 && saved?.runFile === overview.runFile,
+      `the saved state is small (${savedBytes} bytes) and names the run file`,
+    );
+
+    await statusIs('stalled', 10_000);
+    check(/no word from the run/.test((await page.textContent('[data-testid="run-status"]')) ?? ''), 'a silent live run reads stalled');
+    await send({ type: 'progress', runId, progress });
+    check((await status()) === 'running', 'word from the run again: running');
+    await send({ type: 'lost', runId, reason: 'the extension host stopped' });
+    check((await status()) === 'lost', 'a lost session reads lost');
+
+    await load(saved);
+    await send({ type: 'run', run: { overview: live, live: false, cellCount: cells.length } });
+    await statusIs('interrupted');
+    check(true, 'after a reload, a run no session finishes reads interrupted');
+    check(
+      (await posted()).some((message) => message.type === 'openCell' && message.caseId === open.caseId),
+      'and the cell that was open is asked for again',
+    );
+  } finally {
+    await page.close();
+    fs.rmSync(folder, { recursive: true, force: true });
   }
 }
 
