@@ -110,6 +110,10 @@ function syntheticRun(): RunResult {
       reasoningTokens: 0,
       meanLatencyMs: 10,
       cost: null,
+      settledEarly: 0,
+      chainsSaved: 0,
+      tokensSaved: 0,
+      costSaved: null,
     };
   });
   const chains = CASES * SAMPLES * VARIANTS.length;

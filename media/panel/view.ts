@@ -569,6 +569,41 @@ export class ResultsView {
       // Wide tables scroll in their own box: the page itself never scrolls sideways in a narrow panel.
       h('div', { class: 'table-scroll' }, h('table', { 'data-testid': 'variant-table' }, h('thead', {}, head), h('tbody', {}, ...rows))),
       note,
+      this.adaptiveNote(result),
+    );
+  }
+
+  /** Adaptive runs: the rule, and per variant the chains used against the fixed maximum, and what that saved. */
+  private adaptiveNote(result: RunOverview): HTMLElement | null {
+    const stop = result.stop;
+    if (!stop) return null;
+    const rule =
+      stop.rule === 'adaptive'
+        ? `Adaptive sampling: a case stops once the probability that its leading answer is the majority reaches ${stop.confidence} (Adaptive-Consistency)`
+        : `Early stopping: a case stops once its last ${stop.window} chains agree`;
+    return h(
+      'div',
+      { class: 'interval-note', 'data-testid': 'adaptive-note' },
+      h(
+        'p',
+        {},
+        `${rule}; rounds of ${stop.min}, then ${stop.batch}, up to ${result.samples} chains. maj@k averages the cases that drew at least k chains.`,
+      ),
+      h(
+        'ul',
+        {},
+        ...result.variants.map((variant) => {
+          const most = variant.chains + variant.chainsSaved;
+          const share = most === 0 ? 0 : variant.chainsSaved / most;
+          const money = variant.costSaved === null ? '' : `, ≈ $${variant.costSaved.toFixed(4)}`;
+          return h(
+            'li',
+            { 'data-testid': 'chains-saved', 'data-variant': variant.name, 'data-value': variant.chainsSaved },
+            h('strong', {}, variant.name),
+            `: ${variant.chains.toLocaleString('en-US')} of ${most.toLocaleString('en-US')} chains (${percent(share)} saved, ≈ ${variant.tokensSaved.toLocaleString('en-US')} tokens${money}); ${variant.settledEarly} of ${variant.cases} cases settled early`,
+          );
+        }),
+      ),
     );
   }
 

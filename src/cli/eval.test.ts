@@ -394,6 +394,73 @@ describe('chainscope eval (CLI against a real OpenAI-compatible HTTP server)', f
     }
   });
 
+  it('samples adaptively: a unanimous case stops after its first round, a split one keeps sampling to max', async () => {
+    server = await startFakeServer({
+      answers: [
+        { match: 'always four', answers: ['The answer is 4.'] },
+        { match: 'one of three', answers: ['The answer is 1.', 'The answer is 2.', 'The answer is 3.'] },
+      ],
+    });
+    const prompt = path.join(folder, 'adaptive.prompt');
+    fs.writeFileSync(
+      prompt,
+      [
+        '---',
+        'name: adaptive',
+        'model: openai-compatible:fake-model',
+        'samples: {max: 12, stop: adaptive, min: 4, batch: 2, confidence: 0.95}',
+        'config: {temperature: 0.8, seed: 7}',
+        'variants: [zero-shot]',
+        'cases:',
+        '  - {name: unanimous, input: "always four", expected: 4}',
+        '  - {name: split, input: "one of three", expected: 1}',
+        'extract: number',
+        'scorer: numeric',
+        '---',
+        '{{q}}',
+        '',
+      ].join('\n'),
+    );
+    const json = path.join(folder, 'adaptive.json');
+    const finished = await runCli([
+      'eval',
+      prompt,
+      '--backend',
+      server.url,
+      '--runs-dir',
+      path.join(folder, 'runs'),
+      '--json',
+      json,
+      '--no-cache',
+    ]);
+    assert.equal(finished.code, 0, finished.stderr);
+    const run = (JSON.parse(fs.readFileSync(json, 'utf8')) as EvalReport).runs[0] as RunResult;
+    const cell = (name: string) => run.cells.find((c) => c.caseName === name) as RunResult['cells'][number];
+    // Unanimous: one request of n = 4, settled there (P = 0.969 ≥ 0.95).
+    const unanimous = server.requests.filter((request) => request.prompt.includes('always four'));
+    assert.deepEqual(
+      unanimous.map((request) => request.n),
+      [4],
+    );
+    assert.equal(cell('unanimous').chains.length, 4);
+    assert.equal(cell('unanimous').settledAt, 4);
+    // Split three ways: rounds of 4, then 2 by 2, to the maximum, without settling.
+    const split = server.requests.filter((request) => request.prompt.includes('one of three'));
+    assert.deepEqual(
+      split.map((request) => request.n),
+      [4, 2, 2, 2, 2],
+    );
+    assert.equal(cell('split').chains.length, 12);
+    assert.equal(cell('split').settledAt, undefined);
+    // Complete: a settled case misses nothing; 8 chains saved against a fixed 12.
+    assert.deepEqual(run.coverage, { expected: 16, finished: 16, failed: 0, missing: 0, cached: 0 });
+    const variant = run.variants[0] as RunResult['variants'][number];
+    assert.equal(variant.chainsSaved, 8);
+    assert.equal(variant.settledEarly, 1);
+    assert.equal(run.stop?.rule, 'adaptive');
+    assert.match(finished.stdout, /16 chains used of 24 \(33\.3% saved: 8 chains, ≈ \d+ tokens\); 1 of 2 cases settled early/);
+  });
+
   it('keeps every finished chain on Ctrl-C, and --resume completes the run', async () => {
     server = await startFakeServer({
       apiKey: 'test-key',

@@ -143,7 +143,33 @@ export function summaryTable(result: RunResult): string[] {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
   const line = (cells: string[]): string =>
     cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ');
-  return [line(header), widths.map((width) => '─'.repeat(width)).join('  '), ...rows.map(line), ...intervalNotes(result)];
+  return [
+    line(header),
+    widths.map((width) => '─'.repeat(width)).join('  '),
+    ...rows.map(line),
+    ...adaptiveNotes(result),
+    ...intervalNotes(result),
+  ];
+}
+
+/** Adaptive runs: how many chains each variant drew, and what stopping early saved. */
+export function adaptiveNotes(result: RunResult): string[] {
+  const stop = result.stop;
+  if (!stop) return [];
+  const rule =
+    stop.rule === 'adaptive'
+      ? `adaptive: a case stops once P(its leading answer is the majority) ≥ ${stop.confidence} (Adaptive-Consistency)`
+      : `window: a case stops once its last ${stop.window} chains agree (Early-Stopping Self-Consistency)`;
+  const lines = [`${rule}; rounds of ${stop.min}, then ${stop.batch}; at most ${result.samples} chains`];
+  for (const variant of result.variants) {
+    const most = variant.chains + variant.chainsSaved;
+    const saved = most === 0 ? 0 : variant.chainsSaved / most;
+    const money = variant.costSaved === null ? '' : `, ≈ $${variant.costSaved.toFixed(4)}`;
+    lines.push(
+      `  ${variant.name}: ${variant.chains.toLocaleString('en-US')} chains used of ${most.toLocaleString('en-US')} (${percent(saved)} saved: ${variant.chainsSaved.toLocaleString('en-US')} chains, ≈ ${variant.tokensSaved.toLocaleString('en-US')} tokens${money}); ${variant.settledEarly} of ${variant.cases} cases settled early`,
+    );
+  }
+  return lines;
 }
 
 /** Under the table: how its intervals were made (docs/uncertainty.md), and when they say little. */

@@ -62,6 +62,10 @@ function run(id: string, cells: CellResult[]): RunResult {
       reasoningTokens: 0,
       meanLatencyMs: 0,
       cost: null,
+      settledEarly: 0,
+      chainsSaved: 0,
+      tokensSaved: 0,
+      costSaved: null,
     };
   });
   return {

@@ -196,6 +196,15 @@ export class LiveSummary {
   private summarize(variant: string, caseId: string, cell: LiveCell): CellResult {
     const chains = [...cell.chains.values()].sort((a, b) => a.sample - b.sample);
     const { document, header } = this;
-    return summarizeCellChains(document, variant, caseId, this.casesById.get(caseId), chains, header.samples, header.promptFile);
+    return summarizeCellChains(
+      document,
+      variant,
+      caseId,
+      this.casesById.get(caseId),
+      chains,
+      header.samples,
+      header.promptFile,
+      header.stop,
+    );
   }
 }

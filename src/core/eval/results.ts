@@ -1,4 +1,5 @@
-import type { Case, PromptDocument } from '../prompt/types';
+import type { Case, PromptDocument, StopRule } from '../prompt/types';
+import { settledAt } from './adaptive';
 import { extractAnswer, type ExtractedAnswer } from './extract';
 import { normalizeAnswer } from './normalize';
 import * as path from 'node:path';
@@ -87,6 +88,8 @@ export interface CellResult {
   errors: number;
   /** Chains still missing (a cancelled run). */
   missing: number;
+  /** Adaptive runs: the chain count at which the vote settled and sampling stopped (absent: it did not stop early). */
+  settledAt?: number;
 }
 
 export interface VariantSummary {
@@ -117,6 +120,14 @@ export interface VariantSummary {
   meanLatencyMs: number;
   /** Estimated cost in the price table's currency; null when the model has no price. */
   cost: number | null;
+  /** Adaptive runs: cases whose vote settled before `samples` chains (0 in fixed runs). */
+  settledEarly: number;
+  /** Chains not drawn because their case settled early: cases × samples − chains, for settled cases. */
+  chainsSaved: number;
+  /** Output tokens those chains would have cost, at the variant's mean per chain (an estimate). */
+  tokensSaved: number;
+  /** The price of `tokensSaved` as output; null when the model has no price. */
+  costSaved: number | null;
 }
 
 export interface RunResult {
@@ -135,6 +146,8 @@ export interface RunResult {
   samples: number;
   /** The sampling settings as sent: the file's, less what `adjustments` left out. */
   sampling: ParsedRunFile['header']['sampling'];
+  /** Adaptive sampling: how cases drew their chains (absent: every case drew `samples`). */
+  stop?: StopRule;
   /** Settings not sent as the file asked (a reasoning model's fixed temperature, a field the server refused), and why. */
   adjustments: Omit<AdjustmentRecord, 'type' | 'at'>[];
   extract: string;
@@ -240,7 +253,7 @@ export function summarizeRun(
     for (const caseId of header.cases) {
       const testCase = casesById.get(caseId);
       const records = (byCell.get(cellKey(variantName, caseId)) ?? []).sort((a, b) => a.sample - b.sample);
-      const cell = summarizeCell(document, variantName, caseId, testCase, records, header.samples, header.promptFile, customScores);
+      const cell = summarizeCell(document, variantName, caseId, testCase, records, header, customScores);
       variantTotals.add(cell);
       cells.push(cell);
     }
@@ -271,7 +284,12 @@ export function summarizeOverview(
     backend: { id: header.backend.id, model: header.backend.model },
     status: end?.status ?? 'running',
     ...(end?.error !== undefined ? { error: end.error } : {}),
-    coverage: coverageOf(totals, header.variants.length * header.cases.length * header.samples),
+    // Adaptive runs ask each settled case for the chains it settled at, not for max.
+    coverage: coverageOf(
+      totals,
+      header.variants.length * header.cases.length * header.samples - totals.reduce((sum, t) => sum + t.saved, 0),
+    ),
+    ...(header.stop ? { stop: header.stop } : {}),
     startedAt: header.startedAt,
     samples: header.samples,
     sampling: sentSampling(header.sampling, adjustments ?? []),
@@ -301,12 +319,11 @@ export function summarizeCell(
   caseId: string,
   testCase: Case | undefined,
   records: CompletionRecord[],
-  samples: number,
-  promptFile: string,
+  header: Pick<RunHeader, 'samples' | 'promptFile' | 'stop'>,
   customScores?: CustomScores,
 ): CellResult {
   const chains = records.map((record) => scoreChain(document, testCase, record, customScores));
-  return summarizeCellChains(document, variant, caseId, testCase, chains, samples, promptFile);
+  return summarizeCellChains(document, variant, caseId, testCase, chains, header.samples, header.promptFile, header.stop);
 }
 
 /** One chain scored: its answer extracted and judged (a failed request is invalid). */
@@ -343,6 +360,18 @@ export function scoreChain(
 }
 
 /** A cell from its scored chains (in sample order): the vote, its agreement and entropy, maj@k. */
+/** The answer a completion votes for: its extracted answer, normalized as the vote compares them; undefined without one. */
+export function voteKey(document: PromptDocument, record: Pick<CompletionRecord, 'text' | 'answerText' | 'error'>): string | undefined {
+  if (record.error) return undefined;
+  const extracted = extractAnswer(record.answerText ?? record.text, document.extract);
+  return extracted.valid ? normalizeAnswer(extracted.value, { caseSensitive: voteIsCaseSensitive(document) }) : undefined;
+}
+
+/** The vote folds case exactly when the scorer does: a regex scorer is case-sensitive unless told otherwise. */
+function voteIsCaseSensitive(document: PromptDocument): boolean {
+  return document.scorer.caseSensitive ?? document.scorer.type === 'regex';
+}
+
 export function summarizeCellChains(
   document: PromptDocument,
   variant: string,
@@ -351,9 +380,9 @@ export function summarizeCellChains(
   chains: ChainResult[],
   samples: number,
   promptFile: string,
+  stop?: StopRule,
 ): CellResult {
-  // The vote folds case exactly when the scorer does: a regex scorer is case-sensitive unless told otherwise.
-  const caseSensitive = document.scorer.caseSensitive ?? document.scorer.type === 'regex';
+  const caseSensitive = voteIsCaseSensitive(document);
   // Votes compare normalized answers, so "14" and "14." are one answer; the first spelling seen is shown.
   const keys = chains.map((chain) => (chain.answer === undefined ? undefined : normalizeAnswer(chain.answer, { caseSensitive })));
   const voted = vote(keys);
@@ -371,6 +400,11 @@ export function summarizeCellChains(
   // An answer's verdict is that of its first spelling, the one the vote shows and scores: so maj@n is
   // exactly the majority vote's verdict even when a scorer judges two spellings of one answer apart.
   const curve = majAtKCurve(keys, (key) => chains[keys.indexOf(key)]?.pass === true);
+  // Adaptive runs: where the vote settled, read on the unbroken run of answered samples from 0, as the run
+  // decided it; a settled case misses nothing.
+  let prefix = 0;
+  while (prefix < chains.length && chains[prefix]?.sample === prefix && chains[prefix]?.error === undefined) prefix++;
+  const settled = stop ? settledAt(keys.slice(0, prefix), stop, samples) : undefined;
 
   return {
     variant,
@@ -391,7 +425,8 @@ export function summarizeCellChains(
     majAtK: curve,
     invalid: chains.filter((chain) => chain.answer === undefined).length,
     errors: chains.filter((chain) => chain.error !== undefined).length,
-    missing: Math.max(0, samples - chains.length),
+    missing: Math.max(0, (settled ?? samples) - chains.length),
+    ...(settled !== undefined ? { settledAt: settled } : {}),
   };
 }
 
@@ -431,6 +466,9 @@ export class VariantTotals {
   errors = 0;
   cached = 0;
   invalid = 0;
+  /** Adaptive runs: cases whose vote settled before max, and the chains they did not draw. */
+  settled = 0;
+  saved = 0;
   /** Cells with at least one chain, and of them those whose majority passes. */
   cases = 0;
   majorityPasses = 0;
@@ -480,6 +518,10 @@ export class VariantTotals {
     this.errors += sign * cell.errors;
     this.invalid += sign * cell.invalid;
     this.cases += sign;
+    if (cell.settledAt !== undefined) {
+      this.settled += sign;
+      this.saved += sign * Math.max(0, this.samples - cell.settledAt);
+    }
     if (cell.majorityPass) this.majorityPasses += sign;
     this.agreement += sign * cell.agreement;
     this.entropy += sign * cell.entropy;
@@ -527,6 +569,11 @@ export class VariantTotals {
       meanLatencyMs: ratio(this.latency, this.timed),
       // Reasoning is billed as output and already inside completionTokens: priced once.
       cost: prices ? (this.promptTokens * prices.input + this.completionTokens * prices.output) / 1_000_000 : null,
+      settledEarly: this.settled,
+      chainsSaved: this.saved,
+      // Not drawn, so estimated: the chains saved at the variant's mean output per chain.
+      tokensSaved: Math.round(this.saved * ratio(this.completionTokens, this.chains)),
+      costSaved: prices ? (this.saved * ratio(this.completionTokens, this.chains) * prices.output) / 1_000_000 : null,
     };
   }
 }

@@ -266,6 +266,48 @@ describe('runEvaluation: runs that fail loudly and safely', function () {
     assert.ok(calls >= 4);
   });
 
+  it('samples adaptively in rounds, and a resumed adaptive run goes on from where its cells stood', async () => {
+    const adaptive = PROMPT.replace('samples: 4', 'samples: {max: 10, min: 4, batch: 3}');
+    const loadedAdaptive = await loadPrompt(path.join(folder, 'sums.prompt'), adaptive, nodeFileSystem);
+    assert.deepEqual(loadedAdaptive.diagnostics, []);
+    // Case a always agrees; b and c alternate two answers, so they never settle.
+    const backend = new ScriptedBackend((text, sample) => (text.includes('1 + 1') ? 'The answer is 2.' : `The answer is ${sample % 2}.`));
+    const controller = new AbortController();
+    let records = 0;
+    const first = await runEvaluation({
+      ...options(backend, { concurrency: 1 }),
+      loaded: loadedAdaptive,
+      promptText: adaptive,
+      signal: controller.signal,
+      // Stop after a few rounds, mid-run.
+      onRecord: () => ++records === 18 && controller.abort(),
+    });
+    assert.equal(first.status, 'cancelled');
+    assert.deepEqual(first.run.header.stop, { rule: 'adaptive', min: 4, batch: 3, confidence: 0.95, window: 4 });
+    const resumed = await runEvaluation({ ...options(backend), loaded: loadedAdaptive, promptText: adaptive, resume: first.runFile });
+    assert.equal(resumed.status, 'completed');
+    const byCell = new Map<string, number[]>();
+    for (const record of resumed.run.completions) {
+      const key = `${record.variant}/${record.caseId}`;
+      byCell.set(key, [...(byCell.get(key) ?? []), record.sample]);
+    }
+    for (const variant of ['zero-shot', 'zero-shot-cot']) {
+      assert.deepEqual(
+        byCell.get(`${variant}/a`)?.sort((x, y) => x - y),
+        [0, 1, 2, 3],
+        `${variant}: a settles at 4`,
+      );
+      for (const caseId of ['b', 'c'])
+        assert.deepEqual(
+          byCell.get(`${variant}/${caseId}`)?.sort((x, y) => x - y),
+          [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+          `${variant}/${caseId} draws all 10, each once`,
+        );
+    }
+    // Rounds: 4, then 3, 3 (to 10) for an open cell; never more than a round per request.
+    assert.ok(backend.requests.every((request) => request.n === 4 || request.n === 3 || request.n < 4));
+  });
+
   it('stops the run when its file cannot be written, keeping every chain it has in the outcome', async () => {
     let started = '';
     const backend = new ScriptedBackend((text, sample) => answer(text, sample), 20);

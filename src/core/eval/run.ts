@@ -2,10 +2,12 @@ import { BackendError, type Adjustment, type Backend, type Completion, type Comp
 import { isReasoningModel, sentSampling } from '../backends/parameters';
 import type { LoadedPrompt } from '../prompt/load';
 import { renderVariant, type RenderedPrompt } from '../prompt/render';
-import type { Case, Sampling, Variant } from '../prompt/types';
+import type { Case, Sampling, StopRule, Variant } from '../prompt/types';
 import { apiSeed, chainSeed, freshRunSeed } from '../random';
 import { completionKey, type CompletionCache } from './cache';
-import { keyOfSample, sampleKey, type SampleKey } from './keys';
+import { cellKey, keyOfSample, sampleKey, type CellKey, type SampleKey } from './keys';
+import { nextRound } from './adaptive';
+import { voteKey } from './results';
 import {
   describeSkipped,
   hashText,
@@ -139,8 +141,26 @@ export async function runEvaluation(options: RunOptions): Promise<RunOutcome> {
 
   const done = new Set<SampleKey>(previous.filter((record) => !record.error).map(keyOfSample));
   const cells = await planCells(options.loaded, header, done);
+  // Adaptive runs: each cell's vote so far (its answers by sample; null where none yet) decides its rounds.
+  const answers = new Map<CellKey, (string | undefined | null)[]>();
+  const noteAnswer = (entry: CompletionRecord): void => {
+    if (!header.stop || entry.error) return;
+    const key = cellKey(entry.variant, entry.caseId);
+    const list = answers.get(key) ?? Array.from({ length: header.samples }, () => null);
+    if (entry.sample < list.length) list[entry.sample] = voteKey(options.loaded.document, entry);
+    answers.set(key, list);
+  };
+  for (const entry of previous) noteAnswer(entry);
+  const rounds: CellRequest[] = [];
+  for (const cell of cells) {
+    const samples = header.stop
+      ? nextSamples(answers.get(cellKey(cell.variant.name, cell.testCase.id)), header.stop, header.samples)
+      : cell.missing;
+    if (samples.length > 0) rounds.push({ cell, samples });
+  }
   const parameters = samplingParameters(header.sampling);
   const progress = new ProgressTracker(
+    // Adaptive runs: at most every missing chain; cells that settle take theirs off as they do.
     cells.reduce((sum, cell) => sum + cell.missing.length, 0),
     started,
     options.onProgress,
@@ -148,6 +168,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunOutcome> {
   const record = (entry: CompletionRecord): void => {
     runFile.append(entry);
     run.completions.push(entry);
+    noteAnswer(entry);
     progress.count(entry);
     options.onRecord?.(entry);
   };
@@ -165,18 +186,30 @@ export async function runEvaluation(options: RunOptions): Promise<RunOutcome> {
     record,
     progress,
   };
-  const requests = await replayCached(cells, context);
+  // The next round of a cell, once its last one is in: none when it settled, failed or was stopped.
+  const nextRoundOf = ({ cell, samples }: CellRequest): CellRequest | undefined => {
+    const stopRule = header.stop;
+    if (!stopRule || signal.aborted) return undefined;
+    const list = answers.get(cellKey(cell.variant.name, cell.testCase.id));
+    // A failed chain ends the cell's sampling for this run: resume retries it, then goes on.
+    if (!list || samples.some((sample) => list[sample] === null)) return undefined;
+    const next = nextSamples(list, stopRule, header.samples);
+    if (next.length === 0) progress.drop(list.filter((answer) => answer === null).length);
+    return next.length > 0 ? { cell, samples: next } : undefined;
+  };
 
   let status: RunOutcome['status'] = 'completed';
   try {
     await runPool(
-      requests,
+      rounds,
       Math.max(1, options.concurrency ?? options.backend.maxConcurrency ?? 4),
       AbortSignal.any([signal, stop.signal]),
-      async (request) => {
+      async (round) => {
         try {
-          await executeRequest(request, context);
+          await executeRound(round, context);
           noteAdjustments();
+          const next = nextRoundOf(round);
+          if (next) rounds.push(next);
         } catch (error) {
           if (!isFatal(error)) throw error;
           if (failure === undefined) failure = error.message;
@@ -265,6 +298,7 @@ function createRun(options: RunOptions, started: number, onWriteError: (error: E
     sampling: document.sampling,
     seed: options.seed ?? document.sampling.seed ?? freshRunSeed(),
     samples: options.samples ?? document.samples,
+    ...(document.stop ? { stop: document.stop } : {}),
     variants,
     cases,
     startedAt: new Date(started).toISOString(),
@@ -389,6 +423,13 @@ class ProgressTracker {
     this.report();
   }
 
+  /** Chains that will not be drawn after all (a case whose vote settled early). */
+  drop(count: number): void {
+    if (count <= 0) return;
+    this.state.total -= count;
+    this.report();
+  }
+
   report(): void {
     const state = this.state;
     state.elapsedMs = Date.now() - this.started;
@@ -430,36 +471,47 @@ function cacheKeyOf(context: ExecutionContext, cell: Cell, sample: number): stri
   );
 }
 
-/** Replays cached samples in order, and returns the requests still to send. */
-async function replayCached(cells: readonly Cell[], context: ExecutionContext): Promise<CellRequest[]> {
-  const requests: CellRequest[] = [];
-  const yielder = new Yielder();
-  for (const cell of cells) {
-    // A run replayed whole from the cache is tens of thousands of records: the host's event loop keeps turning.
-    await yielder.maybeYield();
-    const uncached: number[] = [];
-    for (const sample of cell.missing) {
-      // Two-stage chains are never cached: the answer stage would have to be cached with them.
-      const hit = needsAnswerStage(cell.variant) ? undefined : context.cache?.get(cacheKeyOf(context, cell, sample));
-      if (hit && !context.signal.aborted) {
-        context.record({
-          type: 'completion',
-          variant: cell.variant.name,
-          caseId: cell.testCase.id,
-          sample,
-          text: hit.text,
-          finishReason: hit.finishReason,
-          usage: hit.usage,
-          latencyMs: 0,
-          cached: true,
-        });
-      } else {
-        uncached.push(sample);
-      }
+/**
+ * One round of a cell: its cached samples are replayed, the rest requested (one request of n per
+ * contiguous run of samples). Without adaptive sampling a cell has one round: all its missing samples.
+ */
+async function executeRound({ cell, samples }: CellRequest, context: ExecutionContext): Promise<void> {
+  const uncached: number[] = [];
+  for (const sample of samples) {
+    // Two-stage chains are never cached: the answer stage would have to be cached with them.
+    const hit = needsAnswerStage(cell.variant) ? undefined : context.cache?.get(cacheKeyOf(context, cell, sample));
+    if (hit && !context.signal.aborted) {
+      context.record({
+        type: 'completion',
+        variant: cell.variant.name,
+        caseId: cell.testCase.id,
+        sample,
+        text: hit.text,
+        finishReason: hit.finishReason,
+        usage: hit.usage,
+        latencyMs: 0,
+        cached: true,
+      });
+    } else {
+      uncached.push(sample);
     }
-    for (const samples of contiguousRuns(uncached)) requests.push({ cell, samples });
   }
-  return requests;
+  for (const run of contiguousRuns(uncached)) {
+    if (context.signal.aborted) return;
+    await executeRequest({ cell, samples: run }, context);
+  }
+}
+
+/** The samples of a cell's next round under its stop rule, from its answers by sample (null: not there yet). */
+function nextSamples(answers: readonly (string | undefined | null)[] | undefined, rule: StopRule, max: number): number[] {
+  const list = answers ?? Array.from({ length: max }, () => null);
+  // The vote is read on the unbroken run of chains from sample 0, as settledAt defines it.
+  let prefix = 0;
+  while (prefix < max && list[prefix] !== null) prefix++;
+  const more = nextRound(list.slice(0, prefix) as (string | undefined)[], rule, max);
+  const samples: number[] = [];
+  for (let sample = prefix; sample < prefix + more; sample++) if (list[sample] === null) samples.push(sample);
+  return samples;
 }
 
 function failedRecord(cell: Cell, sample: number, error: string): CompletionRecord {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Adjustment, Completion } from '../backend';
-import type { Sampling } from '../prompt/types';
+import type { Sampling, StopRule } from '../prompt/types';
 
 export const RUN_FILE_SCHEMA = 'chainscope.runfile/2';
 /** Buffered records reach the file this soon, or as soon as this many bytes are waiting. */
@@ -28,7 +28,10 @@ export interface RunHeader {
    * it, the variant, the case id and the sample index (src/core/random.ts). Absent in first-release files.
    */
   seed?: number;
+  /** Chains per case and variant; with `stop`, the most a case may draw. */
   samples: number;
+  /** Adaptive sampling: cases draw chains in rounds until their vote is settled (src/core/eval/adaptive.ts). */
+  stop?: StopRule;
   variants: string[];
   cases: string[];
   startedAt: string;

@@ -3,6 +3,7 @@ import { analyzeTemplate } from './template';
 import { isReasoningModel, REASONING_FIXED } from '../backends/parameters';
 import { parseModelReference } from '../backends/reference';
 import { backtrackingRisk, REGEX_TIME_LIMIT_MS } from '../eval/userRegex';
+import { STOP_DEFAULTS } from '../eval/adaptive';
 import { closestMatch, didYouMean, encodingProblem, LineIndex } from './text';
 import {
   EXTRACTOR_TYPES,
@@ -20,6 +21,7 @@ import {
   type Sampling,
   type ScorerSpec,
   type Severity,
+  type StopRule,
   type TextFormat,
   type Variant,
   type VariantKind,
@@ -43,6 +45,8 @@ const DOTPROMPT_KEYS = [
   'metadata',
 ];
 /** Chainscope's evaluation keys. */
+const SAMPLES_KEYS = ['max', 'stop', 'min', 'batch', 'confidence', 'window'];
+const STOP_RULES = ['adaptive', 'window', 'fixed'] as const;
 const EVAL_KEYS = ['samples', 'variants', 'examples', 'cases', 'dataset', 'extract', 'scorer', 'threshold', 'text_format'];
 export const TOP_LEVEL_KEYS = [...DOTPROMPT_KEYS, ...EVAL_KEYS];
 
@@ -224,7 +228,7 @@ class PromptParser {
     if (textFormat) this.readTextFormat(textFormat.value, document);
 
     const samples = get('samples');
-    if (samples) document.samples = this.integer(samples.value, 'samples', 1, 10_000) ?? 1;
+    if (samples) this.readSamples(samples.value, document);
     const threshold = get('threshold');
     if (threshold) document.threshold = this.number(threshold.value, 'threshold', 0, 1) ?? 1;
 
@@ -554,6 +558,52 @@ class PromptParser {
     this.requireFor(spec.type, 'regex', 'pattern', spec.pattern, range);
     this.requireFor(spec.type, 'json', 'path', spec.path, range);
     return spec;
+  }
+
+  /** `samples: 8`, or `samples: {max: 16, stop: adaptive, min: 4, batch: 2, confidence: 0.95, window: 4}`. */
+  private readSamples(node: YamlNode | null, document: PromptDocument): void {
+    if (!isMap(node)) {
+      document.samples = this.integer(node, 'samples', 1, 10_000) ?? 1;
+      return;
+    }
+    const entries = this.entries(node, SAMPLES_KEYS, 'samples key');
+    const max = entries.get('max');
+    if (max) document.samples = this.integer(max.value, 'max', 1, 10_000) ?? 1;
+    else this.report(this.nodeRange(node), 'error', 'missing-key', `'samples' as a mapping needs 'max': the most chains a case may draw.`);
+    const stop = entries.get('stop');
+    const rule = stop ? this.oneOf(stop.value, STOP_RULES, 'stop rule') : 'adaptive';
+    if (rule === undefined || rule === 'fixed') return;
+    const read = (key: string, min: number, upper: number, fallback: number, whole = true): number => {
+      const entry = entries.get(key);
+      if (!entry) return fallback;
+      return (whole ? this.integer(entry.value, key, min, upper) : this.number(entry.value, key, min, upper)) ?? fallback;
+    };
+    const window = read('window', 2, 10_000, STOP_DEFAULTS.window);
+    const stopRule: StopRule = {
+      rule,
+      min: read('min', 1, 10_000, rule === 'window' ? window : STOP_DEFAULTS.min),
+      batch: read('batch', 1, 10_000, STOP_DEFAULTS.batch),
+      confidence: read('confidence', 0.5, 0.9999, STOP_DEFAULTS.confidence, false),
+      window,
+    };
+    if (stopRule.min > document.samples) {
+      const range = entries.get('min') ? this.nodeRange(entries.get('min')?.value) : this.nodeRange(max?.value ?? node);
+      this.report(
+        range,
+        'warning',
+        'range',
+        `'min' (${stopRule.min}) is above 'max' (${document.samples}): every case draws ${document.samples} chains.`,
+      );
+    }
+    if (rule === 'window' && stopRule.window > stopRule.min && entries.get('min')) {
+      this.report(
+        this.nodeRange(entries.get('min')?.value),
+        'warning',
+        'range',
+        `'min' (${stopRule.min}) is below 'window' (${stopRule.window}): no case can stop before ${stopRule.window} chains.`,
+      );
+    }
+    document.stop = stopRule;
   }
 
   private readScorer(node: YamlNode | null): ScorerSpec {

@@ -120,6 +120,19 @@ export interface TemplateVariable {
   range: Range;
 }
 
+/** How a case's chains are drawn when `samples` is a mapping: in rounds, until the vote is settled (src/core/eval/adaptive.ts). */
+export interface StopRule {
+  rule: 'adaptive' | 'window';
+  /** Chains of the first round: no case stops before them. */
+  min: number;
+  /** Chains added by each later round (one request of n, or one local batch). */
+  batch: number;
+  /** `adaptive`: the posterior probability that the leading answer is the majority needed to stop. */
+  confidence: number;
+  /** `window`: how many last chains must agree. */
+  window: number;
+}
+
 export interface PromptDocument {
   name?: string;
   description?: string;
@@ -127,7 +140,10 @@ export interface PromptDocument {
   model?: string;
   modelRange?: Range;
   sampling: Sampling;
+  /** Chains per case and variant; with `stop`, the most a case may draw. */
   samples: number;
+  /** Set when `samples` is a mapping with an adaptive or window rule. */
+  stop?: StopRule;
   variants: Variant[];
   /** True when `variants` was not written and the defaults were chosen. */
   variantsDefaulted: boolean;
