@@ -33,7 +33,7 @@ export class PromptCodeLenses implements vscode.CodeLensProvider {
     const parsed = loaded.document;
     const lenses: vscode.CodeLens[] = [];
     const top = new vscode.Range(0, 0, 0, 0);
-    const summary = `${loaded.cases.length} cases × ${parsed.variants.length} variants × ${parsed.samples} chains`;
+    const summary = `${loaded.cases.length} cases × ${parsed.variants.length} variants × ${parsed.stop ? `up to ${parsed.samples}` : parsed.samples} chains`;
     lenses.push(new EvaluateLens(top, document, summary));
     for (const testCase of parsed.cases) {
       lenses.push(

@@ -37,7 +37,7 @@ const KEYS_BY_PARENT: Record<string, readonly string[]> = {
 const KEY_DETAILS: Record<string, string> = {
   model: 'backend and model, e.g. local:arith-tiny or openai:gpt-4o-mini',
   config: 'sampling: temperature, top_p, max_tokens, stop, seed',
-  samples: 'reasoning chains sampled per case and variant',
+  samples: 'reasoning chains sampled per case and variant: a number, or {max: 16, stop: adaptive} to stop once the vote is settled',
   variants: 'zero-shot, one-shot, few-shot, zero-shot-cot, few-shot-cot',
   examples: 'demonstrations: input, reasoning, output',
   cases: 'test cases: input and expected',

@@ -19,6 +19,7 @@ suite('Evaluating from the editor', () => {
       answers: [
         { match: 'render', answers: ['<img src=x onerror=alert(1)>', MARKUP_ANSWER] },
         { match: 'say four', answers: ['4', '4', 'four'] },
+        { match: 'always seven', answers: ['The answer is 7.'] },
       ],
     });
     await vscode.workspace.getConfiguration('chainscope').update('compatible.baseUrl', server.url, vscode.ConfigurationTarget.Global);
@@ -184,6 +185,26 @@ suite('Evaluating from the editor', () => {
       await config.update('compatible.baseUrl', server.url, vscode.ConfigurationTarget.Global);
       await reasoning.close();
     }
+  });
+
+  test('an adaptive run stops a settled case early, and the panel says how many chains were used and saved', async () => {
+    const result = await vscode.commands.executeCommand<RunResult>('chainscope.evaluate', fixtureUri('adaptive.prompt'));
+    assert.equal(result.status, 'completed');
+    assert.equal(result.stop?.rule, 'adaptive');
+    const steady = result.cells.find((cell) => cell.caseName === 'steady');
+    assert.equal(steady?.settledAt, 4);
+    assert.equal(steady?.chains.length, 4);
+    const variant = result.variants[0] as RunResult['variants'][number];
+    assert.ok(variant.chainsSaved >= 4, `saved ${variant.chainsSaved}`);
+    const verdict = await verifyPanel('adaptive', {
+      runId: result.runId,
+      variants: result.variants.map((v) => ({ name: v.name, single: v.singleChain.value, majority: v.majorityVote.value })),
+      shows: [
+        { testId: 'adaptive-note', includes: `${variant.chains} of ${variant.chains + variant.chainsSaved} chains` },
+        { testId: 'adaptive-note', includes: 'Adaptive-Consistency' },
+      ],
+    });
+    if (verdict !== 'no-browser') assert.equal(verdict, 'ok');
   });
 
   test('Test Explorer lists cases × variants, and running one reports pass or fail', async () => {
