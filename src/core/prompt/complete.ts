@@ -45,6 +45,7 @@ const KEY_DETAILS: Record<string, string> = {
   extract: 'how the answer is pulled out of a completion',
   scorer: 'how an answer is compared with the expected one',
   threshold: 'score a chain needs to pass (0–1)',
+  baseline: 'the variant the others are compared with',
   text_format: 'Q:/A: layout for base models',
 };
 
