@@ -96,6 +96,11 @@ export function pairedBootstrap(
   resamples = BOOTSTRAP_RESAMPLES,
 ): { low: number; high: number } {
   if (cases === 0) return { low: 0, high: 0 };
+  // O(cases × resamples): ~0.2 s at 5,000 cases. The interval depends on these numbers only, so a result
+  // summarized again (a live run's final result, then its export) reuses it.
+  const key = `${aOnly},${bOnly},${cases},${seed},${resamples}`;
+  const known = bootstrapMemo.get(key);
+  if (known) return { ...known };
   const random = seededRandom(seed);
   const differences = new Float64Array(resamples);
   const discordant = aOnly + bOnly;
@@ -112,8 +117,13 @@ export function pairedBootstrap(
   differences.sort();
   const low = differences[Math.floor(0.025 * resamples)] as number;
   const high = differences[Math.ceil(0.975 * resamples) - 1] as number;
+  if (bootstrapMemo.size >= 256) bootstrapMemo.delete(bootstrapMemo.keys().next().value as string);
+  bootstrapMemo.set(key, { low, high });
   return { low, high };
 }
+
+/** Recent bootstrap intervals by their inputs (oldest dropped first). */
+const bootstrapMemo = new Map<string, { low: number; high: number }>();
 
 /** The bootstrap's seed for one pair: the run's seed and the two names through splitmix64 (src/core/random.ts). */
 export function pairSeed(runSeed: number | undefined, a: string, b: string): number {
