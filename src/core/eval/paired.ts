@@ -96,7 +96,7 @@ export function pairedBootstrap(
   resamples = BOOTSTRAP_RESAMPLES,
 ): { low: number; high: number } {
   if (cases === 0) return { low: 0, high: 0 };
-  // O(cases × resamples): ~0.2 s at 5,000 cases. The interval depends on these numbers only, so a result
+  // O(cases × resamples): ~0.2 s a pair at 5,000 cases. The interval depends on these numbers only, so a result
   // summarized again (a live run's final result, then its export) reuses it.
   const key = `${aOnly},${bOnly},${cases},${seed},${resamples}`;
   const known = bootstrapMemo.get(key);
