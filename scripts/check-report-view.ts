@@ -12,6 +12,7 @@ import { makeReport } from '../src/core/eval/report';
 import { RESULT_SCHEMA, type Accuracy, type CellResult, type RunResult, type VariantSummary } from '../src/core/eval/results';
 import { renderHtmlReport } from '../src/core/report/html';
 import { splitResult } from '../src/core/eval/cellSummary';
+import { compareVariants } from '../src/core/eval/paired';
 import type { FromWebview, SavedPanelState, ToWebview } from '../src/shared/protocol';
 
 const CASES = 5000;
@@ -134,6 +135,7 @@ function syntheticRun(): RunResult {
     scorer: 'numeric',
     threshold: 1,
     variants,
+    comparisons: compareVariants(VARIANTS, cells, { seed: 1 }),
     cells,
   };
 }
@@ -161,6 +163,11 @@ async function main(): Promise<void> {
     const first = await drawn();
     check(first > 0 && first < 300, `${first} cells drawn of ${CASES * VARIANTS.length}`);
     check((await page.textContent('[data-testid="matrix-count"]')) === `${CASES} cases`, 'the count says 5000 cases');
+    const pairs = await page.$$eval('[data-testid="pair-row"]', (rows: { getAttribute: (name: string) => string | null }[]) =>
+      rows.map((row) => `${row.getAttribute('data-a')} − ${row.getAttribute('data-b')} p=${row.getAttribute('data-p')}`),
+    );
+    const expectedPairs = (syntheticRun().comparisons ?? []).map((pair) => `${pair.a} − ${pair.b} p=${pair.pValue}`);
+    check(pairs.length === 3 && pairs.join() === expectedPairs.join(), `"Is A better than B?" shows the 3 pairs: ${pairs.join('; ')}`);
 
     await page.evaluate("document.querySelector('.matrix-scroll').scrollTop = 44 * 3000");
     await page.waitForSelector('[data-testid="cell"][data-case="case-3005"]', { timeout: 2000 });

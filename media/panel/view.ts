@@ -4,6 +4,7 @@
 // Model output and case data are only ever set as text (the h() helper), never parsed as HTML.
 import uPlot from 'uplot';
 import type { Accuracy, CellResult, VariantSummary } from '../../src/core/eval/results';
+import { ALPHA, type PairComparison } from '../../src/core/eval/paired';
 import { cellKey } from '../../src/core/eval/keys';
 import {
   STALE_AFTER_MS,
@@ -368,7 +369,7 @@ export class ResultsView {
     this.header.hidden = false;
     this.updateHeader(overview, run);
     this.noteDrawn();
-    this.summarySlot.replaceChildren(this.summary(overview, run));
+    this.summarySlot.replaceChildren(this.summary(overview, run), ...pairsSection(overview.comparisons));
     this.drawChart(overview);
   }
 
@@ -710,4 +711,94 @@ export class ResultsView {
       container,
     );
   }
+}
+
+/** A signed difference in points with a real minus: +7.5 pt, −2.5 pt. */
+function signedPoints(value: number): string {
+  const rounded = Number((value * 100).toFixed(1));
+  return `${rounded > 0 ? '+' : rounded < 0 ? '−' : '±'}${Math.abs(rounded).toFixed(1)}`;
+}
+
+function formatP(p: number): string {
+  return p < 0.001 ? '<0.001' : String(Number(p.toFixed(p < 0.01 ? 3 : 2)));
+}
+
+/**
+ * "Is A better than B?": one row per pair of variants of the final result (RunResult.comparisons; never in a
+ * live overview): the majority-vote difference on the cases both answered with its 95% paired-bootstrap
+ * interval as a bar around 0 (one scale for all rows), the exact McNemar p and its Holm adjustment, the
+ * discordant cases, and a verdict in words (significant: Holm p < 0.05), with the underpowered warning.
+ */
+function pairsSection(comparisons: readonly PairComparison[] | undefined): HTMLElement[] {
+  if (!comparisons || comparisons.length === 0) return [];
+  // The bar spans ±extent, zero in the middle; at least ±10 points so a small run's bars are not all edge.
+  const extent = Math.max(0.1, ...comparisons.flatMap((pair) => [Math.abs(pair.low), Math.abs(pair.high)]));
+  const at = (value: number): number => 50 + (value / extent) * 50;
+  const head = h(
+    'tr',
+    {},
+    ...['Pair (A − B)', 'Difference, 95% interval', 'p (Holm)', 'A only / B only', 'Verdict'].map((title) =>
+      h('th', { scope: 'col' }, title),
+    ),
+  );
+  const rows = comparisons.map((pair) => {
+    const significant = pair.pAdjusted < ALPHA;
+    const interval = `${signedPoints(pair.low)} to ${signedPoints(pair.high)} points`;
+    const verdict = significant ? `${pair.difference > 0 ? pair.a : pair.b} is better` : 'not resolved';
+    return h(
+      'tr',
+      {
+        'data-testid': 'pair-row',
+        'data-a': pair.a,
+        'data-b': pair.b,
+        'data-p': pair.pValue,
+        'data-p-adjusted': pair.pAdjusted,
+        'data-significant': significant,
+      },
+      h('th', { scope: 'row' }, `${pair.a} − ${pair.b}`),
+      h(
+        'td',
+        {},
+        h(
+          'span',
+          { class: 'accuracy', title: `paired bootstrap over ${pair.cases} cases, 95%: ${interval}` },
+          h('span', { class: 'value' }, `${signedPoints(pair.difference)} pt`),
+          h(
+            'span',
+            { class: 'bar difference', role: 'img', 'aria-label': `${signedPoints(pair.difference)} points, 95% interval ${interval}` },
+            h('span', { class: 'zero', style: 'left:50%' }),
+            h('span', { class: 'interval', style: `left:${at(pair.low)}%;width:${at(pair.high) - at(pair.low)}%` }),
+            h('span', { class: 'point', style: `left:${at(pair.difference)}%` }),
+          ),
+          h('span', { class: 'ci' }, `[${signedPoints(pair.low)}, ${signedPoints(pair.high)}]`),
+        ),
+      ),
+      h(
+        'td',
+        { title: 'exact McNemar test on the discordant cases; Holm-adjusted over the pairs' },
+        `${formatP(pair.pValue)} (${formatP(pair.pAdjusted)})`,
+      ),
+      h('td', { title: `of ${pair.cases} cases both variants answered` }, `${pair.aOnly} / ${pair.bOnly}`),
+      h(
+        'td',
+        { class: significant ? 'pair-verdict significant' : 'pair-verdict' },
+        significant ? h('strong', {}, `✓ ${verdict}`) : verdict,
+        pair.warning ? h('span', { class: 'ci', 'data-testid': 'pair-warning' }, pair.warning) : null,
+      ),
+    );
+  });
+  return [
+    h(
+      'section',
+      { class: 'summary pairs', 'data-testid': 'pairs' },
+      h('h2', {}, 'Is A better than B?'),
+      h('div', { class: 'table-scroll' }, h('table', { 'data-testid': 'pairs-table' }, h('thead', {}, head), h('tbody', {}, ...rows))),
+      h(
+        'p',
+        { class: 'interval-note' },
+        'Majority-vote accuracy of A minus B on the cases both answered. 95% paired bootstrap; p: exact McNemar test on the cases ',
+        `only one of them got right, Holm-adjusted over the pairs in brackets; ✓ marks Holm p < ${ALPHA}.`,
+      ),
+    ),
+  ];
 }

@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import { startFakeServer, type FakeServer } from '../../testFixtures/openai-server/server';
 import type { RunResult } from '../core/eval/results';
 import { parseRunFile } from '../core/eval/store';
-import type { EvalReport } from './eval';
+import { pairsBlock, type EvalReport } from './eval';
+import type { PairComparison } from '../core/eval/paired';
 
 const root = path.resolve(__dirname, '../..');
 const cli = path.join(root, 'dist/cli.js');
@@ -78,9 +79,16 @@ describe('chainscope eval (CLI against a real OpenAI-compatible HTTP server)', f
       html,
       '--junit',
       junit,
+      '--baseline',
+      'zero-shot',
       '--no-cache',
     ]);
     assert.equal(finished.code, 0, finished.stderr);
+    // --baseline: each variant against zero-shot only, under the table.
+    assert.match(finished.stdout, /^ {2}pairs \(majority vote on the cases both answered/m);
+    assert.match(finished.stdout, /^ {4}one-shot − zero-shot +[+−±]\d+\.\d pt \[/m);
+    assert.match(finished.stdout, /^ {4}few-shot − zero-shot +[+−±]\d+\.\d pt \[/m);
+    assert.doesNotMatch(finished.stdout, /few-shot − one-shot/);
     for (const variant of ['zero-shot', 'one-shot', 'few-shot'])
       assert.match(finished.stdout, new RegExp(`^\\s+${variant}\\s+\\d+\\.\\d%`, 'm'));
     assert.match(finished.stdout, /mean F1/);
@@ -99,6 +107,13 @@ describe('chainscope eval (CLI against a real OpenAI-compatible HTTP server)', f
       ['zero-shot', 'one-shot', 'few-shot'],
     );
     assert.equal(run.cells.length, 9);
+    assert.deepEqual(
+      run.comparisons?.map((pair) => [pair.a, pair.b, pair.cases, pair.method]),
+      [
+        ['one-shot', 'zero-shot', 3, 'mcnemar-exact+paired-bootstrap'],
+        ['few-shot', 'zero-shot', 3, 'mcnemar-exact+paired-bootstrap'],
+      ],
+    );
     for (const cell of run.cells) {
       assert.equal(cell.chains.length, 5);
       assert.ok(cell.chains.every((chain) => typeof chain.text === 'string' && chain.text.length > 0 && chain.answer !== undefined));
@@ -129,6 +144,14 @@ describe('chainscope eval (CLI against a real OpenAI-compatible HTTP server)', f
     const page = fs.readFileSync(html, 'utf8');
     assert.match(page, /<script type="application\/json" id="chainscope-report-data">/);
     assert.ok(!/<script>[^<]*人物/.test(page), 'model output only inside the inert JSON block');
+  });
+
+  it('refuses a --baseline that is not a variant of the prompt, with a suggestion, before any request', async () => {
+    server = await startFakeServer({ apiKey: 'test-key', answers: [] });
+    const finished = await runCli(['eval', 'prompts/ner-zh.prompt', '--backend', server.url, '--model', 'fake', '--baseline', 'few-shott']);
+    assert.equal(finished.code, 2, finished.stderr);
+    assert.match(finished.stderr, /--baseline 'few-shott' is not one of its variants — did you mean 'few-shot'\?/);
+    assert.equal(server.requests.length, 0);
   });
 
   it("scores the NER prompt's answers as correct whatever their layout: one per line, after a preamble, as a list", async () => {
@@ -510,5 +533,53 @@ describe('chainscope eval (CLI against a real OpenAI-compatible HTTP server)', f
     assert.equal(complete.end?.status, 'completed');
     const resumedChains = server.requests.slice(requestsBefore).reduce((sum, r) => sum + r.n, 0);
     assert.equal(resumedChains, 24 - kept, 'the resumed run asks only for the missing chains');
+  });
+});
+
+describe('pairsBlock (the pairs under the summary table)', () => {
+  const pair = (overrides: Partial<PairComparison>): PairComparison => ({
+    a: 'few-shot-cot',
+    b: 'zero-shot-cot',
+    difference: 0.075,
+    low: -0.025,
+    high: 0.175,
+    pValue: 0.2101,
+    pAdjusted: 0.4202,
+    method: 'mcnemar-exact+paired-bootstrap',
+    aOnly: 3,
+    bOnly: 0,
+    cases: 40,
+    minimumDetectableEffect: 0.2,
+    ...overrides,
+  });
+
+  it('prints one aligned line per pair, signed points with a real minus, the warning under its pair, * for Holm p < 0.05', () => {
+    const lines = pairsBlock({
+      comparisons: [
+        pair({ warning: '40 cases cannot resolve a difference of 7.5 points; about 120 cases would' }),
+        pair({
+          a: 'cot',
+          b: 'direct',
+          difference: -0.625,
+          low: -0.8,
+          high: -0.45,
+          pValue: 0.00001,
+          pAdjusted: 0.0042,
+          aOnly: 2,
+          bOnly: 27,
+        }),
+      ],
+    });
+    assert.deepEqual(lines.slice(1), [
+      '  few-shot-cot − zero-shot-cot   +7.5 pt [−2.5, +17.5]   p=0.21 (Holm 0.42)  3 vs 0 cases',
+      '    40 cases cannot resolve a difference of 7.5 points; about 120 cases would',
+      '  cot − direct                  −62.5 pt [−80.0, −45.0]  p<0.001 (Holm 0.004)  2 vs 27 cases *',
+    ]);
+    assert.match(lines[0] ?? '', /^pairs \(/);
+  });
+
+  it('prints nothing without pairs', () => {
+    assert.deepEqual(pairsBlock({}), []);
+    assert.deepEqual(pairsBlock({ comparisons: [] }), []);
   });
 });

@@ -15,6 +15,8 @@ import { EvaluationSession, InvalidPromptError, type SessionOutcome } from '../c
 import { renderHtmlReport } from '../core/report/html';
 import { loadPrompt, nodeFileSystem } from '../core/prompt/load';
 import { formatDiagnostic } from './check';
+import { ALPHA } from '../core/eval/paired';
+import { didYouMean } from '../core/prompt/text';
 
 export type { EvalReport } from '../core/eval/report';
 
@@ -28,6 +30,8 @@ export interface EvalArguments {
   samples?: number;
   /** The run's seed, over the prompt's. */
   seed?: number;
+  /** The variant the others are compared with, over the prompt's `baseline`. */
+  baseline?: string;
   concurrency?: number;
   json?: string;
   html?: string;
@@ -181,6 +185,40 @@ function intervalNotes(result: RunResult): string[] {
   return notes;
 }
 
+/** A signed difference in points, with a real minus: +7.5, −2.5. */
+function signedPoints(value: number): string {
+  const rounded = Number((value * 100).toFixed(1));
+  return `${rounded > 0 ? '+' : rounded < 0 ? '−' : '±'}${Math.abs(rounded).toFixed(1)}`;
+}
+
+function pValue(p: number): string {
+  return p < 0.001 ? '<0.001' : String(Number(p.toFixed(p < 0.01 ? 3 : 2)));
+}
+
+/**
+ * Under the table: "is A better than B?" for the run's pairs of variants (RunResult.comparisons): the
+ * majority-vote difference on the paired cases, its paired-bootstrap interval, the exact McNemar p and
+ * its Holm adjustment, the discordant cases; * marks Holm p < 0.05; a line when the cases are too few.
+ */
+export function pairsBlock(result: Pick<RunResult, 'comparisons'>): string[] {
+  const pairs = result.comparisons ?? [];
+  if (pairs.length === 0) return [];
+  const names = pairs.map((pair) => `${pair.a} − ${pair.b}`);
+  const differences = pairs.map((pair) => `${signedPoints(pair.difference)} pt`);
+  const intervals = pairs.map((pair) => `[${signedPoints(pair.low)}, ${signedPoints(pair.high)}]`);
+  const width = (column: string[]): number => Math.max(...column.map((cell) => cell.length));
+  const lines = ['pairs (majority vote on the cases both answered; 95% paired bootstrap; exact McNemar, Holm-adjusted; * Holm p < 0.05):'];
+  pairs.forEach((pair, i) => {
+    const significant = pair.pAdjusted < ALPHA ? ' *' : '';
+    lines.push(
+      `  ${(names[i] as string).padEnd(width(names))}  ${(differences[i] as string).padStart(width(differences))} ${(intervals[i] as string).padEnd(width(intervals))}` +
+        `  p${pValue(pair.pValue).startsWith('<') ? '' : '='}${pValue(pair.pValue)} (Holm ${pValue(pair.pAdjusted)})  ${pair.aOnly} vs ${pair.bOnly} cases${significant}`,
+    );
+    if (pair.warning) lines.push(`    ${pair.warning}`);
+  });
+  return lines;
+}
+
 /**
  * Exit codes of `chainscope eval` (docs/results-schema.md, README): when several apply, the highest wins.
  * An incomplete run is never taken for a pass, whatever its accuracy.
@@ -231,6 +269,17 @@ export async function runEval(args: EvalArguments, out: Out, err: Out, signal: A
         );
         fail(EXIT.invalidInput);
         continue;
+      }
+      if (args.baseline !== undefined) {
+        const names = loaded.document.variants.map((variant) => variant.name);
+        if (!names.includes(args.baseline)) {
+          err(
+            `${label}: --baseline '${args.baseline}' is not one of its variants${didYouMean(args.baseline, names) || ` (${names.join(', ')})`}`,
+          );
+          fail(EXIT.invalidInput);
+          continue;
+        }
+        loaded.document.baseline = args.baseline;
       }
       const backend = await backendFor(args, loaded.document.model, file, backends, err);
       const progress = progressReporter(label, args.quiet === true);
@@ -366,6 +415,7 @@ export function describeResult(
     `\n${label} — ${backend.id}:${backend.model}, ${cases} cases × ${result.variants.length} variants × ${result.samples} chains (${result.status}${cached})`,
   );
   for (const line of summaryTable(result)) lines.push(`  ${line}`);
+  for (const line of pairsBlock(result)) lines.push(`  ${line}`);
   // One line per cause: a reasoning model's fixed settings share one.
   for (const message of new Set(result.adjustments.map((adjustment) => adjustment.message))) lines.push(`  note: ${message}`);
   const failures = result.cells.filter((cell) => cell.errors > 0);

@@ -15,6 +15,7 @@ const EVAL_OPTIONS = `      --backend NAME         openai | azure | ollama | vll
       --cases id,id          only these cases
       --samples N            chains per case (default: the prompt's 'samples')
       --seed N               the run's seed (default: the prompt's 'seed', else a fresh one, recorded in the run file)
+      --baseline VARIANT     compare each variant with this one (default: the prompt's 'baseline', else every pair)
       --concurrency N        requests in flight
       --json FILE            write the results (schema chainscope.report/1, see docs/results-schema.md)
       --html FILE            write a self-contained HTML report
@@ -194,6 +195,7 @@ async function runCommand(
         cases: { type: 'string' },
         samples: { type: 'string' },
         seed: { type: 'string' },
+        baseline: { type: 'string' },
         concurrency: { type: 'string' },
         json: { type: 'string' },
         html: { type: 'string' },
@@ -244,6 +246,7 @@ async function runCommand(
             ...(list(values.cases) ? { cases: list(values.cases) } : {}),
             ...(samples !== undefined ? { samples } : {}),
             ...(seed !== undefined ? { seed } : {}),
+            ...(values.baseline !== undefined ? { baseline: values.baseline } : {}),
             ...(concurrency !== undefined ? { concurrency } : {}),
             ...(values.json ? { json: values.json } : {}),
             ...(values.html ? { html: values.html } : {}),

@@ -12,6 +12,7 @@ import {
   type CustomScores,
   type Prices,
   type RunResult,
+  withComparisons,
 } from './results';
 import type { AdjustmentRecord, CompletionRecord, EndRecord, ParsedRunFile, RunHeader } from './store';
 
@@ -155,7 +156,7 @@ export class LiveSummary {
     this.settle();
     const cells: CellResult[] = [];
     for (let index = 0; index < this.size; index++) cells.push(this.cellAt(index));
-    return { ...this.overview(), cells };
+    return withComparisons({ ...this.overview(), cells }, this.document, this.header);
   }
 
   /** The latest record of every sample, as a run file (what summarizeRun would keep of the original). */

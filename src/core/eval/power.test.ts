@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { casesPaired, casesUnpaired, powerTableMarkdown } from './power';
+import { casesPaired, casesUnpaired, minimumDetectableEffectPaired, powerTableMarkdown } from './power';
 
 const root = path.resolve(__dirname, '../../..');
 
@@ -20,6 +20,17 @@ describe('power', () => {
     assert.equal(casesPaired(0.02, 0.15), 2941);
     assert.ok(casesPaired(0.05, 0.15) < casesUnpaired(0.725, 0.775));
     assert.throws(() => casesPaired(0.2, 0.15), RangeError); // more difference than disagreement is impossible
+  });
+
+  it('gives the minimum detectable paired difference as the inverse of casesPaired', () => {
+    // ψ = 0.15: casesPaired(0.1, 0.15) = 116 cases (above), so 116 cases detect just under 0.1 and 115 just over.
+    const mde = minimumDetectableEffectPaired(116, 0.15);
+    assert.ok(mde <= 0.1 && mde > 0.099, String(mde));
+    assert.ok(minimumDetectableEffectPaired(115, 0.15) > 0.1);
+    assert.equal(casesPaired(mde + 1e-9, 0.15), 116);
+    // Fewer cases than z² ≈ 3.84 resolve nothing below 100 points; more cases, smaller effects.
+    assert.equal(minimumDetectableEffectPaired(3, 0.5), 1);
+    assert.ok(minimumDetectableEffectPaired(1000, 0.3) < minimumDetectableEffectPaired(100, 0.3));
   });
 
   it('is the table docs/uncertainty.md shows', () => {

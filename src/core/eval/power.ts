@@ -51,3 +51,26 @@ export function powerTableMarkdown(): string {
   });
   return [...header, ...rows].join('\n');
 }
+
+/**
+ * The smallest accuracy difference n paired cases detect (two-sided α, power 1 − β) under McNemar's test:
+ * Connor's formula (`casesPaired`, unrounded) solved for Δ at the discordance ψ. A difference never exceeds
+ * the discordance, so a Δ above ψ is taken with as much discordance as itself (every disagreement one way).
+ * The cases needed then fall as Δ grows over all of (0, 1]: bisected. At most 1 (n < z_{α/2}² ≈ 3.8 cases).
+ */
+export function minimumDetectableEffectPaired(cases: number, discordance: number, zAlpha = Z_ALPHA, zBeta = Z_POWER): number {
+  const psi = Math.min(1, Math.max(0, discordance));
+  const needed = (delta: number): number => {
+    const d = Math.max(psi, delta);
+    return (zAlpha * Math.sqrt(d) + zBeta * Math.sqrt(Math.max(0, d - delta * delta))) ** 2 / (delta * delta);
+  };
+  if (!(cases > 0) || needed(1) > cases) return 1;
+  let low = 0;
+  let high = 1;
+  for (let i = 0; i < 60; i++) {
+    const middle = (low + high) / 2;
+    if (needed(middle) <= cases) high = middle;
+    else low = middle;
+  }
+  return high;
+}

@@ -17,6 +17,7 @@ import {
 import { cellKey, keyOfSample, type CellKey, type SampleKey } from './keys';
 import type { AdjustmentRecord, CompletionRecord, EndRecord, ParsedRunFile, RunHeader } from './store';
 import { sentSampling } from '../backends/parameters';
+import { compareVariants, type PairComparison } from './paired';
 
 export const RESULT_SCHEMA = 'chainscope.result/1';
 
@@ -154,6 +155,8 @@ export interface RunResult {
   scorer: string;
   threshold: number;
   variants: VariantSummary[];
+  /** Variants compared pairwise on the cases both answered (src/core/eval/paired.ts); absent with fewer than two variants. */
+  comparisons?: PairComparison[];
   cells: CellResult[];
 }
 
@@ -259,7 +262,19 @@ export function summarizeRun(
     }
     totals.push(variantTotals);
   }
-  return { ...summarizeOverview(document, header, run.end, run.adjustments, totals, prices), cells };
+  return withComparisons({ ...summarizeOverview(document, header, run.end, run.adjustments, totals, prices), cells }, document, header);
+}
+
+/**
+ * The result with its pairs of variants compared (each against the prompt's `baseline`, else every pair),
+ * the bootstrap seeded from the run's seed: the final result only, never the live overview.
+ */
+export function withComparisons(result: RunResult, document: Pick<PromptDocument, 'baseline'>, header: RunHeader): RunResult {
+  const comparisons = compareVariants(header.variants, result.cells, {
+    ...(header.seed !== undefined ? { seed: header.seed } : {}),
+    ...(document.baseline !== undefined ? { baseline: document.baseline } : {}),
+  });
+  return comparisons.length > 0 ? { ...result, comparisons } : result;
 }
 
 /** Everything of a result but its cells, from the variants' running totals: O(variants × samples). */

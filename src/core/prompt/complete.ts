@@ -45,6 +45,7 @@ const KEY_DETAILS: Record<string, string> = {
   extract: 'how the answer is pulled out of a completion',
   scorer: 'how an answer is compared with the expected one',
   threshold: 'score a chain needs to pass (0–1)',
+  baseline: 'the variant the others are compared with',
   text_format: 'Q:/A: layout for base models',
 };
 
@@ -73,6 +74,8 @@ export function completionsAt(text: string, position: Position, document: Prompt
   if (valueMatch) {
     const key = valueMatch[2] ?? '';
     const parent = parents.at(-1) ?? '';
+    // `baseline:` names one of this file's variants (the defaults included).
+    if (key === 'baseline' && parents.length === 0) return document.variants.map((variant) => ({ label: variant.name, kind: 'value' }));
     return valueCompletions(key, parent);
   }
   if (listItemMatch && parents.at(-1) === 'variants' && parents.length === 1) {

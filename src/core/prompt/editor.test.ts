@@ -34,6 +34,8 @@ describe('completion', () => {
     assert.ok(labels('---\nscorer: |\n---\nx\n').includes('field-f1'));
     assert.ok(labels('---\nscorer:\n  type: |\n---\nx\n').includes('numeric'));
     assert.ok(labels('---\nextract: |\n---\nx\n').includes('number'));
+    // baseline: the file's own variant names.
+    assert.deepEqual(labels('---\nvariants: [zero-shot, {type: zero-shot-cot, name: cot}]\nbaseline: |\n---\nx\n'), ['zero-shot', 'cot']);
   });
 
   it('offers variables in the body and inside a case input', () => {

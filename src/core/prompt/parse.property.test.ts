@@ -141,6 +141,7 @@ const frontmatter = fc.dictionary(
     'scorer',
     'threshold',
     'text_format',
+    'baseline',
     'input',
     'other',
     'ext.key',

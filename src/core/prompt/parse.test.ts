@@ -16,6 +16,19 @@ function located(diagnostics: readonly Diagnostic[]): string[] {
 }
 
 describe('parsePrompt', () => {
+  it("reads 'baseline' and locates an unknown one with a suggestion", () => {
+    const good = parsePrompt('---\nvariants: [zero-shot, zero-shot-cot]\nbaseline: zero-shot\n---\n{{q}}\n');
+    assert.deepEqual(good.diagnostics, []);
+    assert.equal(good.document.baseline, 'zero-shot');
+    const bad = parsePrompt('---\nvariants: [zero-shot, zero-shot-cot]\nbaseline: zero-shot-cott\n---\n{{q}}\n');
+    assert.deepEqual(located(bad.diagnostics), ['3:11-3:25 error unknown-baseline']);
+    assert.match(bad.diagnostics[0]?.message ?? '', /Unknown baseline variant 'zero-shot-cott' — did you mean 'zero-shot-cot'\?/);
+    // The default variants count: without 'variants', 'zero-shot' is one of them.
+    assert.deepEqual(parsePrompt('---\nbaseline: zero-shot\n---\n{{q}}\n').diagnostics, []);
+    const far = parsePrompt('---\nvariants: [zero-shot, zero-shot-cot]\nbaseline: other\n---\n{{q}}\n');
+    assert.match(far.diagnostics[0]?.message ?? '', /\(the variants are zero-shot, zero-shot-cot\)/);
+  });
+
   it('reads frontmatter, sampling aliases, variants, examples and cases', () => {
     const { document, diagnostics } = parsePrompt(read('prompts/apples-cot.prompt'));
     assert.deepEqual(diagnostics, []);

@@ -47,7 +47,7 @@ const DOTPROMPT_KEYS = [
 /** Chainscope's evaluation keys. */
 const SAMPLES_KEYS = ['max', 'stop', 'min', 'batch', 'confidence', 'window'];
 const STOP_RULES = ['adaptive', 'window', 'fixed'] as const;
-const EVAL_KEYS = ['samples', 'variants', 'examples', 'cases', 'dataset', 'extract', 'scorer', 'threshold', 'text_format'];
+const EVAL_KEYS = ['samples', 'variants', 'examples', 'cases', 'dataset', 'extract', 'scorer', 'threshold', 'text_format', 'baseline'];
 export const TOP_LEVEL_KEYS = [...DOTPROMPT_KEYS, ...EVAL_KEYS];
 
 /** Sampling keys in `config`: OpenAI-style names and Dotprompt's names for the same thing. */
@@ -231,6 +231,12 @@ class PromptParser {
     if (samples) this.readSamples(samples.value, document);
     const threshold = get('threshold');
     if (threshold) document.threshold = this.number(threshold.value, 'threshold', 0, 1) ?? 1;
+    const baseline = get('baseline');
+    if (baseline) {
+      document.baseline = this.string(baseline.value, 'baseline');
+      if (document.baseline === undefined) delete document.baseline;
+      else document.baselineRange = this.nodeRange(baseline.value ?? baseline.key);
+    }
 
     const examples = get('examples');
     if (examples) document.examples = this.readExamples(examples.value, document);
@@ -658,9 +664,20 @@ class PromptParser {
   private checkDocument(document: PromptDocument): void {
     if (document.variantsDefaulted) document.variants = defaultVariants(document);
     this.checkVariants(document);
+    this.checkBaseline(document);
     this.checkVariablesDefined(document);
     this.checkExpected(document);
     this.checkSampling(document);
+  }
+
+  /** `baseline` names one of the variants (the defaults included). */
+  private checkBaseline(document: PromptDocument): void {
+    const { baseline, baselineRange } = document;
+    if (baseline === undefined || !baselineRange) return;
+    const names = document.variants.map((variant) => variant.name);
+    if (names.includes(baseline)) return;
+    const hint = didYouMean(baseline, names) || ` (the variants are ${names.join(', ')})`;
+    this.report(baselineRange, 'error', 'unknown-baseline', `Unknown baseline variant '${baseline}'${hint}`);
   }
 
   private checkVariants(document: PromptDocument): void {

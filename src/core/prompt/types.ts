@@ -153,6 +153,9 @@ export interface PromptDocument {
   extract: ExtractorSpec;
   scorer: ScorerSpec;
   threshold: number;
+  /** The variant the others are compared with (`baseline:`); without it every pair of variants is compared. */
+  baseline?: string;
+  baselineRange?: Range;
   textFormat: TextFormat;
   /** Default values of template variables (Dotprompt `input.default`). */
   inputDefaults: Vars;
