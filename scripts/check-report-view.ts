@@ -9,7 +9,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium } from 'playwright-core';
 import { makeReport } from '../src/core/eval/report';
-import { RESULT_SCHEMA, type Accuracy, type CellResult, type RunResult, type VariantSummary } from '../src/core/eval/results';
+import { RESULT_SCHEMA, type Accuracy, type CellResult, type ChainResult, type RunResult, type VariantSummary } from '../src/core/eval/results';
+import { answerClusters } from '../src/core/eval/clusters';
 import { renderHtmlReport } from '../src/core/report/html';
 import { splitResult } from '../src/core/eval/cellSummary';
 import type { FromWebview, SavedPanelState, ToWebview } from '../src/shared/protocol';
@@ -81,6 +82,13 @@ function syntheticRun(): RunResult {
         agreement: (distinct[0]?.count ?? 0) / SAMPLES,
         entropy: 0,
         distinct,
+        clusters: answerClusters(
+          answers.map((answer, sample) => ({ sample, text: `Step by step for case ${i}, chain ${sample}: the answer is ${answer}.` }) as ChainResult),
+          answers,
+          distinct.map((entry) => entry.answer),
+          (answer) => answer,
+          (answer) => answer === expected,
+        ),
         majAtK: [],
         invalid: 0,
         errors: 0,
@@ -110,6 +118,8 @@ function syntheticRun(): RunResult {
       reasoningTokens: 0,
       meanLatencyMs: 10,
       cost: null,
+      tokensPerCorrect: (22 * CASES * SAMPLES) / Math.max(1, Math.round(value * CASES)),
+      costPerCorrect: null,
     };
   });
   const chains = CASES * SAMPLES * VARIANTS.length;
