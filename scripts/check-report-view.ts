@@ -9,7 +9,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium } from 'playwright-core';
 import { makeReport } from '../src/core/eval/report';
-import { RESULT_SCHEMA, type Accuracy, type CellResult, type ChainResult, type RunResult, type VariantSummary } from '../src/core/eval/results';
+import {
+  RESULT_SCHEMA,
+  type Accuracy,
+  type CellResult,
+  type ChainResult,
+  type RunResult,
+  type VariantSummary,
+} from '../src/core/eval/results';
 import { answerClusters } from '../src/core/eval/clusters';
 import { renderHtmlReport } from '../src/core/report/html';
 import { splitResult } from '../src/core/eval/cellSummary';
@@ -83,7 +90,9 @@ function syntheticRun(): RunResult {
         entropy: 0,
         distinct,
         clusters: answerClusters(
-          answers.map((answer, sample) => ({ sample, text: `Step by step for case ${i}, chain ${sample}: the answer is ${answer}.` }) as ChainResult),
+          answers.map(
+            (answer, sample) => ({ sample, text: `Step by step for case ${i}, chain ${sample}: the answer is ${answer}.` }) as ChainResult,
+          ),
           answers,
           distinct.map((entry) => entry.answer),
           (answer) => answer,

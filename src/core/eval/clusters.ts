@@ -103,7 +103,9 @@ export function answerClusters(
   const groups: string[][] = [];
   for (const key of order) {
     const group =
-      similarity === undefined ? undefined : groups.find((members) => answerSimilarity(spelling(members[0] as string), spelling(key)) >= similarity);
+      similarity === undefined
+        ? undefined
+        : groups.find((members) => answerSimilarity(spelling(members[0] as string), spelling(key)) >= similarity);
     if (group) group.push(key);
     else groups.push([key]);
   }
@@ -139,7 +141,7 @@ export function answerClusters(
     const firsts = [...valid.map(({ indices }) => indices[0] as number), invalid[0]];
     clusters.forEach((cluster, i) => {
       if (i === 0) return;
-      const chain = firsts[i] === undefined ? undefined : chains[firsts[i] as number];
+      const chain = firsts[i] === undefined ? undefined : chains[firsts[i]];
       if (!chain || chain.error !== undefined) return;
       const divergence = firstDivergence(winner.text, chain.text);
       if (divergence) cluster.divergesAt = { token: divergence.token, offset: divergence.offsetB, winnerOffset: divergence.offsetA };

@@ -597,7 +597,12 @@ class PromptParser {
     const value = this.number(similarity.value, 'similarity', 0, 1);
     if (value === undefined) return;
     if (value === 0) {
-      this.report(this.nodeRange(similarity.value), 'error', 'range', `'similarity' must be above 0 (0 would put every answer in one cluster).`);
+      this.report(
+        this.nodeRange(similarity.value),
+        'error',
+        'range',
+        `'similarity' must be above 0 (0 would put every answer in one cluster).`,
+      );
       return;
     }
     document.cluster = { similarity: value, range };
