@@ -250,7 +250,11 @@ export function chainCard(chain: ChainResult, diverge?: number): HTMLElement {
     if (from >= to) continue;
     let piece: Node = document.createTextNode(full.slice(from, to));
     if (parting && from >= (parting[0] as number) && to <= (parting[1] as number))
-      piece = h('mark', { class: 'diverge', 'data-testid': 'diverge', title: 'Where this chain first parts from the winning chain' }, piece);
+      piece = h(
+        'mark',
+        { class: 'diverge', 'data-testid': 'diverge', title: 'Where this chain first parts from the winning chain' },
+        piece,
+      );
     if (answer && from >= (answer[0] as number) && to <= (answer[1] as number)) piece = h('mark', { class: 'answer' }, piece);
     body.append(piece);
   }
