@@ -9,7 +9,7 @@ import type { Comparison } from '../core/eval/compare';
 import type { RunEstimate } from '../core/eval/estimate';
 import { junitReport } from '../core/eval/junit';
 import { makeReport } from '../core/eval/report';
-import { isComplete, type Prices, type RunResult } from '../core/eval/results';
+import { isComplete, type Prices, type RunResult, type VariantSummary } from '../core/eval/results';
 import { RunSetupError, type ProgressEvent } from '../core/eval/run';
 import { EvaluationSession, InvalidPromptError, type SessionOutcome } from '../core/eval/session';
 import { renderHtmlReport } from '../core/report/html';
@@ -124,6 +124,7 @@ export function summaryTable(result: RunResult): string[] {
     'tokens',
     'latency',
     'cost',
+    'per ✓',
   ];
   const rows = result.variants.map((variant) => [
     variant.name,
@@ -139,11 +140,21 @@ export function summaryTable(result: RunResult): string[] {
       (variant.reasoningTokens > 0 ? ` (${variant.reasoningTokens} reasoning)` : ''),
     `${Math.round(variant.meanLatencyMs)} ms`,
     variant.cost === null ? '—' : `$${variant.cost.toFixed(4)}`,
+    perCorrect(variant),
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
   const line = (cells: string[]): string =>
     cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ');
-  return [line(header), widths.map((width) => '─'.repeat(width)).join('  '), ...rows.map(line), ...intervalNotes(result)];
+  return [line(header), widths.map((width) => '─'.repeat(width)).join('  '), ...rows.map(line), ...intervalNotes(result), perCorrectNote];
+}
+
+const perCorrectNote = '  per ✓: tokens (and cost, when priced) per case the majority vote gets right';
+
+/** Tokens (and cost, when priced) per case the majority vote gets right: what one right answer costs. */
+export function perCorrect(variant: Pick<VariantSummary, 'tokensPerCorrect' | 'costPerCorrect'>): string {
+  if (variant.tokensPerCorrect === null) return '—';
+  const tokens = `${Math.round(variant.tokensPerCorrect)} tok`;
+  return variant.costPerCorrect === null ? tokens : `${tokens} $${variant.costPerCorrect.toFixed(4)}`;
 }
 
 /** Under the table: how its intervals were made (docs/uncertainty.md), and when they say little. */
