@@ -37,12 +37,13 @@ const money = (value: number): string =>
 export function costAccuracyChart(overview: RunOverview): HTMLElement | null {
   const variants = overview.variants.filter((variant) => variant.cases > 0);
   if (variants.length === 0) return null;
-  const priced = variants.every((variant) => variant.cost !== null);
+  // Cost when every variant has a price and some cost is more than nothing (a local model is free); else tokens.
+  const priced = variants.every((variant) => variant.cost !== null) && variants.some((variant) => (variant.cost ?? 0) > 0);
   const xOf = (variant: (typeof variants)[number]): number =>
     (priced ? (variant.cost ?? 0) : variant.promptTokens + variant.completionTokens) / variant.cases;
   const format = priced ? money : compact;
   const [width, height] = [480, 220];
-  const margin = { left: 44, right: 16, top: 10, bottom: 34 };
+  const margin = { left: 44, right: 26, top: 10, bottom: 34 };
   const plotWidth = width - margin.left - margin.right;
   const plotHeight = height - margin.top - margin.bottom;
   const top = Math.max(...variants.map(xOf)) || 1;
@@ -70,7 +71,7 @@ export function costAccuracyChart(overview: RunOverview): HTMLElement | null {
     const accuracy = variant.majorityVote;
     const [cx, cy] = [x(xOf(variant)), y(accuracy.value)];
     const perCorrect =
-      variant.costPerCorrect !== null
+      priced && variant.costPerCorrect !== null
         ? `${money(variant.costPerCorrect)} per correct case`
         : variant.tokensPerCorrect !== null
           ? `${compact(variant.tokensPerCorrect)} tokens per correct case`
