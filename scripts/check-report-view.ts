@@ -186,6 +186,18 @@ async function main(): Promise<void> {
     await page.waitForSelector('[data-testid="cell-drawer"]:not([hidden]) [data-testid="chain"]', { timeout: 2000 });
     const text = await page.textContent('[data-testid="cell-drawer"] [data-testid="chain"][data-sample="1"] [data-testid="chain-text"]');
     check(text === syntheticRun().cells[1]?.chains[1]?.text, 'clicking a cell opens the drawer with its chains');
+    // Case 0 of a chain-of-thought variant: every chain its own answer, so one cluster each, the first seen winning.
+    const clusters = await page.evaluate<string[]>(
+      `[...document.querySelectorAll('[data-testid="cell-drawer"] [data-testid="cluster"]')].map((g) => g.dataset.answer + '×' + g.dataset.count)`,
+    );
+    check(
+      clusters.length === SAMPLES && clusters[0] === '0×1',
+      `the drawer groups the chains by answer (${clusters.slice(0, 3).join(', ')}…)`,
+    );
+    const parting = await page.textContent('[data-testid="cluster"][data-answer="1"] [data-testid="diverge"]');
+    check(parting === '1:', `a runner-up's first chain marks where it parts from the winner's (${parting})`);
+    const points = await page.$$eval('[data-testid="cost-accuracy"] [data-testid="cost-point"]', (found) => found.length);
+    check(points === VARIANTS.length, `accuracy against cost: one point per variant (${points})`);
     await page.keyboard.press('Escape');
     check(await page.isHidden('[data-testid="cell-drawer"]'), 'Escape closes the drawer');
     // A string, evaluated in the page: this project's scripts are typed without the DOM.
