@@ -9,7 +9,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium } from 'playwright-core';
 import { makeReport } from '../src/core/eval/report';
-import { RESULT_SCHEMA, type Accuracy, type CellResult, type RunResult, type VariantSummary } from '../src/core/eval/results';
+import {
+  RESULT_SCHEMA,
+  type Accuracy,
+  type CellResult,
+  type ChainResult,
+  type RunResult,
+  type VariantSummary,
+} from '../src/core/eval/results';
+import { answerClusters } from '../src/core/eval/clusters';
 import { renderHtmlReport } from '../src/core/report/html';
 import { splitResult } from '../src/core/eval/cellSummary';
 import { compareVariants } from '../src/core/eval/paired';
@@ -82,6 +90,15 @@ function syntheticRun(): RunResult {
         agreement: (distinct[0]?.count ?? 0) / SAMPLES,
         entropy: 0,
         distinct,
+        clusters: answerClusters(
+          answers.map(
+            (answer, sample) => ({ sample, text: `Step by step for case ${i}, chain ${sample}: the answer is ${answer}.` }) as ChainResult,
+          ),
+          answers,
+          distinct.map((entry) => entry.answer),
+          (answer) => answer,
+          (answer) => answer === expected,
+        ),
         majAtK: [],
         invalid: 0,
         errors: 0,
@@ -115,6 +132,8 @@ function syntheticRun(): RunResult {
       chainsSaved: 0,
       tokensSaved: 0,
       costSaved: null,
+      tokensPerCorrect: (22 * CASES * SAMPLES) / Math.max(1, Math.round(value * CASES)),
+      costPerCorrect: null,
     };
   });
   const chains = CASES * SAMPLES * VARIANTS.length;
@@ -178,6 +197,18 @@ async function main(): Promise<void> {
     await page.waitForSelector('[data-testid="cell-drawer"]:not([hidden]) [data-testid="chain"]', { timeout: 2000 });
     const text = await page.textContent('[data-testid="cell-drawer"] [data-testid="chain"][data-sample="1"] [data-testid="chain-text"]');
     check(text === syntheticRun().cells[1]?.chains[1]?.text, 'clicking a cell opens the drawer with its chains');
+    // Case 0 of a chain-of-thought variant: every chain its own answer, so one cluster each, the first seen winning.
+    const clusters = await page.evaluate<string[]>(
+      `[...document.querySelectorAll('[data-testid="cell-drawer"] [data-testid="cluster"]')].map((g) => g.dataset.answer + '×' + g.dataset.count)`,
+    );
+    check(
+      clusters.length === SAMPLES && clusters[0] === '0×1',
+      `the drawer groups the chains by answer (${clusters.slice(0, 3).join(', ')}…)`,
+    );
+    const parting = await page.textContent('[data-testid="cluster"][data-answer="1"] [data-testid="diverge"]');
+    check(parting === '1:', `a runner-up's first chain marks where it parts from the winner's (${parting})`);
+    const points = await page.$$eval('[data-testid="cost-accuracy"] [data-testid="cost-point"]', (found) => found.length);
+    check(points === VARIANTS.length, `accuracy against cost: one point per variant (${points})`);
     await page.keyboard.press('Escape');
     check(await page.isHidden('[data-testid="cell-drawer"]'), 'Escape closes the drawer');
     // A string, evaluated in the page: this project's scripts are typed without the DOM.

@@ -1,6 +1,6 @@
 // The cell detail drawer: one cell's votes and every chain, beside the matrix where the user is. It shows
 // the cell's summary at once and its chains when they arrive (they are fetched on demand).
-import type { CellResult, ChainResult } from '../../src/core/eval/results';
+import type { AnswerCluster, CellResult, ChainResult } from '../../src/core/eval/results';
 import type { CellSummary } from '../../src/shared/protocol';
 import { formatValue, h, percent } from './dom';
 import { cellState } from './matrix';
@@ -139,7 +139,7 @@ export class Drawer {
       this.bodyKey = bodyKey;
       this.body.replaceChildren(
         ...(content.cell
-          ? [this.histogram(content.cell), h('div', { class: 'chains' }, ...content.cell.chains.map((chain) => chainCard(chain)))]
+          ? [this.histogram(content.cell), chainsByCluster(content.cell)]
           : [h('p', { class: 'loading', 'data-testid': 'drawer-loading', role: 'status' }, bodyKey as string)]),
       );
     }
@@ -181,20 +181,82 @@ export class Drawer {
   }
 }
 
-/** One chain: its text with the extracted answer marked by its span, as text only. */
-export function chainCard(chain: ChainResult): HTMLElement {
+/**
+ * The chains grouped by answer cluster: the winner's first, then the runners-up, then "(no answer)", each a
+ * collapsible group whose header shows the answer, its chains and its verdict. In each runner-up's first
+ * chain the word where it parts from the winner's first chain is marked. A result without clusters (an
+ * older one) lists its chains as they are.
+ */
+export function chainsByCluster(cell: CellResult): HTMLElement {
+  if (!cell.clusters) return h('div', { class: 'chains' }, ...cell.chains.map((chain) => chainCard(chain)));
+  const bySample = new Map(cell.chains.map((chain) => [chain.sample, chain]));
+  const winner = cell.clusters.find((cluster) => cluster.majority);
+  return h(
+    'div',
+    { class: 'chains clusters' },
+    ...cell.clusters.map((cluster) => {
+      const chains = cluster.samples.map((sample) => bySample.get(sample)).filter((chain) => chain !== undefined);
+      return h(
+        'details',
+        {
+          class: `cluster ${cluster.majority ? 'cluster-majority' : cluster.invalid ? 'cluster-invalid' : 'cluster-other'}`,
+          'data-testid': 'cluster',
+          'data-answer': cluster.answer ?? '',
+          'data-count': cluster.count,
+          open: true,
+        },
+        clusterHeader(cluster, winner),
+        ...chains.map((chain, i) => chainCard(chain, i === 0 ? cluster.divergesAt?.offset : undefined)),
+      );
+    }),
+  );
+}
+
+function clusterHeader(cluster: AnswerCluster, winner: AnswerCluster | undefined): HTMLElement {
+  const mark = cluster.invalid ? '' : cluster.pass ? '✓' : '✗';
+  const first = cluster.samples[0];
+  const winnerFirst = winner?.samples[0];
+  return h(
+    'summary',
+    {},
+    h('span', { class: `mark ${mark === '✓' ? 'verdict-pass' : mark === '✗' ? 'verdict-fail' : ''}` }, mark),
+    ' ',
+    h('code', { class: 'cluster-answer' }, cluster.answer ?? '(no answer)'),
+    h(
+      'span',
+      { class: 'cluster-meta' },
+      ` · ${cluster.count} chain${cluster.count === 1 ? '' : 's'}${cluster.majority ? ' · majority' : ''}`,
+      cluster.answers ? ` · also ${cluster.answers.slice(1).join(' · ')}` : '',
+      cluster.divergesAt && first !== undefined && winnerFirst !== undefined
+        ? ` · #${first + 1} parts from #${winnerFirst + 1} at word ${cluster.divergesAt.token + 1}`
+        : '',
+    ),
+  );
+}
+
+/** One chain: its text with the extracted answer marked by its span, as text only; `diverge`: an offset in its `text` to mark the word at. */
+export function chainCard(chain: ChainResult, diverge?: number): HTMLElement {
   const source = chain.answerText ?? chain.text;
   const body = h('pre', { class: 'chain-text', 'data-testid': 'chain-text' });
-  if (chain.answerText !== undefined) body.append(document.createTextNode(`${chain.text}\n\n`));
-  if (chain.span) {
-    const [start, end] = chain.span;
-    body.append(
-      document.createTextNode(source.slice(0, start)),
-      h('mark', { class: 'answer' }, source.slice(start, end)),
-      document.createTextNode(source.slice(end)),
-    );
-  } else {
-    body.append(document.createTextNode(source));
+  const prefix = chain.answerText !== undefined ? `${chain.text}\n\n` : '';
+  const full = prefix + source;
+  const answer = chain.span ? [prefix.length + chain.span[0], prefix.length + chain.span[1]] : undefined;
+  const word = diverge === undefined ? undefined : /\S+/.exec(chain.text.slice(diverge));
+  const parting = word && diverge !== undefined ? [diverge + word.index, diverge + word.index + word[0].length] : undefined;
+  // Cut the text where a mark starts or ends; each piece is text, wrapped in the marks it lies in.
+  const cuts = [...new Set([0, full.length, ...(answer ?? []), ...(parting ?? [])])].sort((a, b) => a - b);
+  for (let i = 0; i + 1 < cuts.length; i++) {
+    const [from, to] = [cuts[i] as number, cuts[i + 1] as number];
+    if (from >= to) continue;
+    let piece: Node = document.createTextNode(full.slice(from, to));
+    if (parting && from >= (parting[0] as number) && to <= (parting[1] as number))
+      piece = h(
+        'mark',
+        { class: 'diverge', 'data-testid': 'diverge', title: 'Where this chain first parts from the winning chain' },
+        piece,
+      );
+    if (answer && from >= (answer[0] as number) && to <= (answer[1] as number)) piece = h('mark', { class: 'answer' }, piece);
+    body.append(piece);
   }
   return h(
     'article',

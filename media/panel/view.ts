@@ -17,6 +17,7 @@ import {
 } from '../../src/shared/protocol';
 import { describeInterval, formatDuration, h, percent } from './dom';
 import { Drawer } from './drawer';
+import { costAccuracyChart } from './costAccuracy';
 import { Matrix, isFilterKey, isSortKey, type MatrixControls } from './matrix';
 
 export { describeInterval, h } from './dom';
@@ -104,6 +105,8 @@ export class ResultsView {
   private readonly summarySlot: HTMLElement;
   private readonly chartSection: HTMLElement;
   private readonly chartContainer: HTMLElement;
+  /** Accuracy against cost, one point per variant (inside the chart section, under maj@k). */
+  private readonly costSlot = h('div', { class: 'contents' });
   private readonly placeholder: HTMLElement;
   private readonly header: HTMLElement;
   private readonly title = h('h1');
@@ -163,6 +166,7 @@ export class ResultsView {
       h('h2', {}, 'maj@k — accuracy of the majority vote of k chains'),
       this.chartContainer,
     );
+    this.chartSection.append(this.costSlot);
     this.matrix = new Matrix({
       onOpen: (variant, caseId) => this.openCell(variant, caseId, true),
       onControls: (controls) => this.save({ sort: controls.sort, filter: controls.filter, search: controls.search }),
@@ -371,6 +375,7 @@ export class ResultsView {
     this.noteDrawn();
     this.summarySlot.replaceChildren(this.summary(overview, run), ...pairsSection(overview.comparisons));
     this.drawChart(overview);
+    this.costSlot.replaceChildren(costAccuracyChart(overview) ?? '');
   }
 
   /** The run's status in one word (data-status) and in a sentence: never a run that looks alive when it is not. */

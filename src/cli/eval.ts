@@ -9,7 +9,7 @@ import type { Comparison } from '../core/eval/compare';
 import type { RunEstimate } from '../core/eval/estimate';
 import { junitReport } from '../core/eval/junit';
 import { makeReport } from '../core/eval/report';
-import { isComplete, type Prices, type RunResult } from '../core/eval/results';
+import { isComplete, type Prices, type RunResult, type VariantSummary } from '../core/eval/results';
 import { RunSetupError, type ProgressEvent } from '../core/eval/run';
 import { EvaluationSession, InvalidPromptError, type SessionOutcome } from '../core/eval/session';
 import { renderHtmlReport } from '../core/report/html';
@@ -128,6 +128,7 @@ export function summaryTable(result: RunResult): string[] {
     'tokens',
     'latency',
     'cost',
+    'per ✓',
   ];
   const rows = result.variants.map((variant) => [
     variant.name,
@@ -143,6 +144,7 @@ export function summaryTable(result: RunResult): string[] {
       (variant.reasoningTokens > 0 ? ` (${variant.reasoningTokens} reasoning)` : ''),
     `${Math.round(variant.meanLatencyMs)} ms`,
     variant.cost === null ? '—' : `$${variant.cost.toFixed(4)}`,
+    perCorrect(variant),
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
   const line = (cells: string[]): string =>
@@ -153,6 +155,7 @@ export function summaryTable(result: RunResult): string[] {
     ...rows.map(line),
     ...adaptiveNotes(result),
     ...intervalNotes(result),
+    perCorrectNote,
   ];
 }
 
@@ -174,6 +177,15 @@ export function adaptiveNotes(result: RunResult): string[] {
     );
   }
   return lines;
+}
+
+const perCorrectNote = '  per ✓: tokens (and cost, when priced) per case the majority vote gets right';
+
+/** Tokens (and cost, when priced) per case the majority vote gets right: what one right answer costs. */
+export function perCorrect(variant: Pick<VariantSummary, 'tokensPerCorrect' | 'costPerCorrect'>): string {
+  if (variant.tokensPerCorrect === null) return '—';
+  const tokens = `${Math.round(variant.tokensPerCorrect)} tok`;
+  return variant.costPerCorrect === null ? tokens : `${tokens} $${variant.costPerCorrect.toFixed(4)}`;
 }
 
 /** Under the table: how its intervals were made (docs/uncertainty.md), and when they say little. */

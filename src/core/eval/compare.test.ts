@@ -30,6 +30,7 @@ function cell(variant: string, caseId: string, pass: boolean, text = 'The answer
     agreement: 1,
     entropy: 0,
     distinct: [],
+    clusters: [{ answer: pass ? '4' : '5', samples: [0], count: 1, pass, majority: true }],
     majAtK: [pass ? 1 : 0],
     invalid: 0,
     errors: 0,
@@ -66,6 +67,8 @@ function run(id: string, cells: CellResult[]): RunResult {
       chainsSaved: 0,
       tokensSaved: 0,
       costSaved: null,
+      tokensPerCorrect: null,
+      costPerCorrect: null,
     };
   });
   return {

@@ -65,6 +65,7 @@ function cell(caseName: string, text: string, pass: boolean, expected: unknown):
     agreement: 1,
     entropy: 0,
     distinct: [],
+    clusters: [{ answer: text, samples: [0], count: 1, pass, majority: true }],
     majAtK: [],
     invalid: 0,
     errors: 0,

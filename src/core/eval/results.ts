@@ -18,6 +18,9 @@ import { cellKey, keyOfSample, type CellKey, type SampleKey } from './keys';
 import type { AdjustmentRecord, CompletionRecord, EndRecord, ParsedRunFile, RunHeader } from './store';
 import { sentSampling } from '../backends/parameters';
 import { compareVariants, type PairComparison } from './paired';
+import { answerClusters, type AnswerCluster } from './clusters';
+
+export type { AnswerCluster, Divergence } from './clusters';
 
 export const RESULT_SCHEMA = 'chainscope.result/1';
 
@@ -83,6 +86,12 @@ export interface CellResult {
   /** Shannon entropy (bits) of the answers, invalid chains as one category. */
   entropy: number;
   distinct: { answer: string; count: number }[];
+  /**
+   * The chains grouped by answer: the majority's cluster first, then the others by size (ties: first seen), the
+   * chains without an answer last (`invalid`). With the prompt's `cluster.similarity`, near-identical answers share
+   * a cluster; the vote (`majority`, `distinct`) is unchanged.
+   */
+  clusters: AnswerCluster[];
   /** Expected majority-vote correctness of this case with k of its chains, k = 1…chains. */
   majAtK: number[];
   invalid: number;
@@ -129,6 +138,10 @@ export interface VariantSummary {
   tokensSaved: number;
   /** The price of `tokensSaved` as output; null when the model has no price. */
   costSaved: number | null;
+  /** Tokens (prompt + output) per case the majority vote gets right; null when it gets none right. */
+  tokensPerCorrect: number | null;
+  /** `cost` per case the majority vote gets right; null without a price or without a correct case. */
+  costPerCorrect: number | null;
 }
 
 export interface RunResult {
@@ -437,6 +450,14 @@ export function summarizeCellChains(
     agreement: voted.agreement,
     entropy: voted.entropy,
     distinct: voted.counts.map((count) => ({ answer: spelling(count.answer), count: count.count })),
+    clusters: answerClusters(
+      chains,
+      keys,
+      voted.counts.map((count) => count.answer),
+      spelling,
+      (key) => (key === voted.majority ? majorityScore.pass : chains[keys.indexOf(key)]?.pass === true),
+      document.cluster?.similarity,
+    ),
     majAtK: curve,
     invalid: chains.filter((chain) => chain.answer === undefined).length,
     errors: chains.filter((chain) => chain.error !== undefined).length,
@@ -589,6 +610,17 @@ export class VariantTotals {
       // Not drawn, so estimated: the chains saved at the variant's mean output per chain.
       tokensSaved: Math.round(this.saved * ratio(this.completionTokens, this.chains)),
       costSaved: prices ? (this.saved * ratio(this.completionTokens, this.chains) * prices.output) / 1_000_000 : null,
+      ...this.perCorrect(prices),
+    };
+  }
+
+  /** Tokens and cost per case whose majority answer passes: what one right answer costs with this variant. */
+  perCorrect(prices?: Prices): Pick<VariantSummary, 'tokensPerCorrect' | 'costPerCorrect'> {
+    const correct = this.majorityPasses;
+    const cost = prices ? (this.promptTokens * prices.input + this.completionTokens * prices.output) / 1_000_000 : null;
+    return {
+      tokensPerCorrect: correct > 0 ? (this.promptTokens + this.completionTokens) / correct : null,
+      costPerCorrect: correct > 0 && cost !== null ? cost / correct : null,
     };
   }
 }

@@ -5,6 +5,7 @@ import {
   EXAMPLE_KEYS,
   EXTRACT_KEYS,
   SCORER_KEYS,
+  CLUSTER_KEYS,
   TEXT_FORMAT_KEYS,
   TOP_LEVEL_KEYS,
   VARIANT_KEYS,
@@ -32,6 +33,7 @@ const KEYS_BY_PARENT: Record<string, readonly string[]> = {
   extract: EXTRACT_KEYS,
   scorer: SCORER_KEYS,
   text_format: TEXT_FORMAT_KEYS,
+  cluster: CLUSTER_KEYS,
 };
 
 const KEY_DETAILS: Record<string, string> = {
@@ -47,6 +49,7 @@ const KEY_DETAILS: Record<string, string> = {
   threshold: 'score a chain needs to pass (0–1)',
   baseline: 'the variant the others are compared with',
   text_format: 'Q:/A: layout for base models',
+  cluster: 'group near-identical free-text answers in the results (similarity: 0–1)',
 };
 
 const MODEL_SUGGESTIONS = ['local:arith-tiny', 'openai:gpt-4o-mini', 'azure:<deployment>', 'ollama:llama3.2', 'vllm:<model>'];

@@ -47,7 +47,19 @@ const DOTPROMPT_KEYS = [
 /** Chainscope's evaluation keys. */
 const SAMPLES_KEYS = ['max', 'stop', 'min', 'batch', 'confidence', 'window'];
 const STOP_RULES = ['adaptive', 'window', 'fixed'] as const;
-const EVAL_KEYS = ['samples', 'variants', 'examples', 'cases', 'dataset', 'extract', 'scorer', 'threshold', 'text_format', 'baseline'];
+const EVAL_KEYS = [
+  'samples',
+  'variants',
+  'examples',
+  'cases',
+  'dataset',
+  'extract',
+  'scorer',
+  'threshold',
+  'text_format',
+  'baseline',
+  'cluster',
+];
 export const TOP_LEVEL_KEYS = [...DOTPROMPT_KEYS, ...EVAL_KEYS];
 
 /** Sampling keys in `config`: OpenAI-style names and Dotprompt's names for the same thing. */
@@ -73,6 +85,7 @@ export const CASE_KEYS = ['name', 'input', 'vars', 'expected'];
 export const DATASET_KEYS = ['path', 'expected', 'input', 'limit'];
 export const EXTRACT_KEYS = ['type', 'pattern', 'flags', 'group', 'match', 'path', 'choices'];
 export const SCORER_KEYS = ['type', 'tolerance', 'pattern', 'case_sensitive', 'file'];
+export const CLUSTER_KEYS = ['similarity'];
 export const TEXT_FORMAT_KEYS = ['input_prefix', 'output_prefix', 'separator'];
 
 export const DEFAULT_TRIGGER = "Let's think step by step.";
@@ -248,6 +261,9 @@ class PromptParser {
     if (extract) document.extract = this.readExtractor(extract.value);
     const scorer = get('scorer');
     if (scorer) document.scorer = this.readScorer(scorer.value);
+
+    const cluster = get('cluster');
+    if (cluster) this.readCluster(cluster.value, document);
 
     const variants = get('variants');
     if (variants) {
@@ -633,6 +649,39 @@ class PromptParser {
     if (file) spec.file = this.string(file.value, 'file');
     this.requireFor(spec.type, 'custom', 'file', spec.file, range);
     return spec;
+  }
+
+  /** `cluster: {similarity: 0.8}`: groups near-identical free-text answers in the result view (the vote is unchanged). */
+  private readCluster(node: YamlNode | null, document: PromptDocument): void {
+    const range = this.nodeRange(node);
+    const map = this.map(node, 'cluster');
+    if (!map) return;
+    const entries = this.entries(map, CLUSTER_KEYS, 'cluster key');
+    const similarity = entries.get('similarity');
+    if (!similarity) {
+      this.report(range, 'error', 'missing-key', `'cluster' needs 'similarity': the token F1 (0–1] at which two answers share a cluster.`);
+      return;
+    }
+    const value = this.number(similarity.value, 'similarity', 0, 1);
+    if (value === undefined) return;
+    if (value === 0) {
+      this.report(
+        this.nodeRange(similarity.value),
+        'error',
+        'range',
+        `'similarity' must be above 0 (0 would put every answer in one cluster).`,
+      );
+      return;
+    }
+    document.cluster = { similarity: value, range };
+    const freeText = ['text', 'line', 'auto', 'answer'].includes(document.extract.type) || document.scorer.type.endsWith('-f1');
+    if (!freeText)
+      this.report(
+        range,
+        'warning',
+        'cluster-not-free-text',
+        `'cluster' groups free-text answers; a '${document.extract.type}' extractor's answers are already normalized, so it changes little.`,
+      );
   }
 
   private requireFor<T extends string>(type: T, when: T, key: string, value: unknown, range: Range): void {

@@ -108,6 +108,13 @@ export interface ScorerSpec {
   range?: Range;
 }
 
+/** `cluster:` how the result view groups free-text answers (never the vote). */
+export interface ClusterSpec {
+  /** Answers whose token F1 with a cluster's most frequent answer is at least this share one cluster (0 < similarity ≤ 1). */
+  similarity: number;
+  range?: Range;
+}
+
 /** How chat turns collapse into one string for base models without a chat template. */
 export interface TextFormat {
   inputPrefix: string;
@@ -156,6 +163,8 @@ export interface PromptDocument {
   /** The variant the others are compared with (`baseline:`); without it every pair of variants is compared. */
   baseline?: string;
   baselineRange?: Range;
+  /** Answer clusters of the result view (`cluster:`); absent: one cluster per distinct normalized answer. */
+  cluster?: ClusterSpec;
   textFormat: TextFormat;
   /** Default values of template variables (Dotprompt `input.default`). */
   inputDefaults: Vars;
