@@ -129,6 +129,7 @@ function syntheticRun(): RunResult {
       meanLatencyMs: 10,
       cost: null,
       settledEarly: 0,
+      chainsUsed: 0,
       chainsSaved: 0,
       tokensSaved: 0,
       costSaved: null,

@@ -179,7 +179,7 @@ export function adaptiveNotes(result: RunResult): string[] {
   return lines;
 }
 
-const perCorrectNote = '  per ✓: tokens (and cost, when priced) per case the majority vote gets right';
+const perCorrectNote = 'per ✓: tokens (and cost, when priced) per case the majority vote gets right';
 
 /** Tokens (and cost, when priced) per case the majority vote gets right: what one right answer costs. */
 export function perCorrect(variant: Pick<VariantSummary, 'tokensPerCorrect' | 'costPerCorrect'>): string {

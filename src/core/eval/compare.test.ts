@@ -64,6 +64,7 @@ function run(id: string, cells: CellResult[]): RunResult {
       meanLatencyMs: 0,
       cost: null,
       settledEarly: 0,
+      chainsUsed: 0,
       chainsSaved: 0,
       tokensSaved: 0,
       costSaved: null,

@@ -132,6 +132,8 @@ export interface VariantSummary {
   cost: number | null;
   /** Adaptive runs: cases whose vote settled before `samples` chains (0 in fixed runs). */
   settledEarly: number;
+  /** Chains drawn: `chains`, named beside `chainsSaved` for adaptive runs. */
+  chainsUsed: number;
   /** Chains not drawn because their case settled early: cases × samples − chains, for settled cases. */
   chainsSaved: number;
   /** Output tokens those chains would have cost, at the variant's mean per chain (an estimate). */
@@ -606,6 +608,7 @@ export class VariantTotals {
       // Reasoning is billed as output and already inside completionTokens: priced once.
       cost: prices ? (this.promptTokens * prices.input + this.completionTokens * prices.output) / 1_000_000 : null,
       settledEarly: this.settled,
+      chainsUsed: this.chains,
       chainsSaved: this.saved,
       // Not drawn, so estimated: the chains saved at the variant's mean output per chain.
       tokensSaved: Math.round(this.saved * ratio(this.completionTokens, this.chains)),
