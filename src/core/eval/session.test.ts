@@ -115,6 +115,29 @@ describe('EvaluationSession', function () {
     assert.deepEqual(comparison.changes, [{ variant: 'zero-shot', caseId: result.cells[1]?.caseId, before: false, after: true }]);
   });
 
+  it('says so when the baseline is not among the variants run, and compares every pair instead', async () => {
+    const text = PROMPT.replace('variants: [zero-shot]', 'variants: [zero-shot, zero-shot-cot]\nbaseline: zero-shot-cot').replace(
+      'scorer: {type: custom, file: parity-scorer.js}',
+      'scorer: exact',
+    );
+    const loaded = await loadPrompt(path.join(folder, 'parity.prompt'), text, nodeFileSystem);
+    assert.deepEqual(loaded.diagnostics, []);
+    const warnings: string[] = [];
+    const running = new EvaluationSession({
+      loaded,
+      promptText: text,
+      backend: new ScriptedBackend(() => 'The answer is 2.'),
+      runsDirectory: path.join(folder, 'runs'),
+      trusted: true,
+      variants: ['zero-shot'],
+      onEvent: (event) => event.type === 'warning' && warnings.push(event.message),
+    });
+    await running.run();
+    assert.deepEqual(warnings, [
+      "the baseline 'zero-shot-cot' is not among this run's variants (zero-shot): every pair of them is compared instead.",
+    ]);
+  });
+
   it('refuses a prompt with errors before anything runs', async () => {
     const broken = PROMPT.replace('samples: 3', 'samples: -1');
     await assert.rejects(

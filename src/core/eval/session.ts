@@ -176,6 +176,12 @@ export class EvaluationSession {
         this.summary = LiveSummary.fromRun(loaded.document, loaded.cases, run, this.prices);
         this.runFilePath = runFile;
         emit({ type: 'start', header: run.header, runFile, resumed });
+        const { baseline } = loaded.document;
+        if (baseline !== undefined && !run.header.variants.includes(baseline))
+          emit({
+            type: 'warning',
+            message: `the baseline '${baseline}' is not among this run's variants (${run.header.variants.join(', ')}): every pair of them is compared instead.`,
+          });
       },
       onRecord: (record) => {
         this.summary?.add(record);
