@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { parsePrompt } from './parse';
 import { didYouMean, encodingProblem } from './text';
+import { checkChoiceDefault, checkEmptyPrompts } from './traps';
 import { SCORERS_NEEDING_EXPECTED, type Case, type DatasetRef, type Diagnostic, type ParseResult, type Range, type Vars } from './types';
 
 /** File access the loader needs; the editor passes one that sees unsaved documents. */
@@ -62,6 +63,9 @@ export async function loadPrompt(file: string, text: string, fs: FileSystem): Pr
       });
     }
   }
+  const choice = checkChoiceDefault(parsed.document, cases, text);
+  if (choice) diagnostics.push(choice);
+  for (const diagnostic of await checkEmptyPrompts(parsed.document, cases)) diagnostics.push(diagnostic);
   return { file, document: parsed.document, diagnostics, cases };
 }
 

@@ -176,7 +176,8 @@ describe('parsePrompt', () => {
     );
     assert.deepEqual(
       diagnostics.map((d) => d.code),
-      ['needs-reasoning', 'k-too-large'],
+      // few-shot with k: 5 of one example shows what one-shot shows.
+      ['needs-reasoning', 'k-too-large', 'identical-variants'],
     );
   });
 

@@ -5,6 +5,7 @@ import { parseModelReference } from '../backends/reference';
 import { backtrackingRisk, REGEX_TIME_LIMIT_MS } from '../eval/userRegex';
 import { STOP_DEFAULTS } from '../eval/adaptive';
 import { closestMatch, didYouMean, encodingProblem, LineIndex } from './text';
+import { examplesFor, exampleAnswer } from './examples';
 import {
   EXTRACTOR_TYPES,
   SCORER_TYPES,
@@ -15,6 +16,7 @@ import {
   type Diagnostic,
   type Example,
   type ExtractorSpec,
+  type Fix,
   type ParseResult,
   type PromptDocument,
   type Range,
@@ -169,7 +171,10 @@ class PromptParser {
     for (const diagnostic of template.diagnostics) this.diagnostics.push(diagnostic);
     document.templateVariables = template.variables;
 
-    if (root) this.readFrontmatter(root, document);
+    if (root) {
+      this.readFrontmatter(root, document);
+      this.checkCommentTraps(root);
+    }
     this.checkDocument(document);
     const byPosition = this.diagnostics.sort(
       (a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character,
@@ -288,6 +293,7 @@ class PromptParser {
           'warning',
           'unknown-key',
           `Unknown config key '${key}' (Chainscope ignores it)${didYouMean(key, CONFIG_KEYS)}`,
+          replaceWith(keyRange, closestMatch(key, CONFIG_KEYS)),
         );
         continue;
       }
@@ -713,10 +719,85 @@ class PromptParser {
   private checkDocument(document: PromptDocument): void {
     if (document.variantsDefaulted) document.variants = defaultVariants(document);
     this.checkVariants(document);
+    this.checkIdenticalVariants(document);
     this.checkBaseline(document);
     this.checkVariablesDefined(document);
     this.checkExpected(document);
     this.checkSampling(document);
+  }
+
+  /**
+   * `input: invoice #4411 is late` reads as `invoice`: in YAML a space and `#` start a comment. Warned when a plain
+   * (unquoted) string value is followed on its line by exactly one space and `#`; two or more spaces before the `#`
+   * read as a deliberate comment (`samples: 8  # per case`), and values that are not strings are left alone.
+   */
+  private checkCommentTraps(root: YamlNode): void {
+    const seen = new Set<number>();
+    const visit = (node: YamlNode | null): void => {
+      if (!node || seen.has(node.start)) return;
+      seen.add(node.start);
+      if (isMap(node)) for (const pair of node.pairs) visit(pair.value);
+      else if (isSeq(node)) for (const item of node.items) visit(item);
+      else if (typeof node.value === 'string') this.checkCommentTrap(node.start, node.end, node.value);
+    };
+    visit(root);
+  }
+
+  private checkCommentTrap(nodeStart: number, nodeEnd: number, value: string): void {
+    const start = this.yamlOffset + nodeStart;
+    const end = this.yamlOffset + nodeEnd;
+    // Quoted, block (| >), anchored, tagged or aliased values: the `#` is not the value's business.
+    if (end <= start || /["'|>&*!]/.test(this.text[start] ?? '"')) return;
+    if (this.text[end] !== ' ' || this.text[end + 1] !== '#') return;
+    const lineEnd = this.text.indexOf('\n', end);
+    const comment = this.text.slice(end + 1, lineEnd < 0 ? this.text.length : lineEnd).trimEnd();
+    const whole = `${value} ${comment}`;
+    this.report(
+      this.index.range(end + 1, end + 1 + comment.length),
+      'warning',
+      'yaml-comment-in-value',
+      `'${comment}' is a YAML comment (a space and '#' start one): this value reads as '${value}'. Quote the value if the '#' belongs to it; put two spaces before a comment that is meant.`,
+      {
+        title: `Quote the value: ${JSON.stringify(whole)}`,
+        range: this.index.range(start, end + 1 + comment.length),
+        replacement: JSON.stringify(whole),
+      },
+    );
+  }
+
+  /** Two variants that show the same examples, answers and trigger send the same prompt for every case. */
+  private checkIdenticalVariants(document: PromptDocument): void {
+    if (document.variantsDefaulted) return;
+    const seen = new Map<string, Variant>();
+    for (const variant of document.variants) {
+      const shown = examplesFor(document, variant);
+      // A one-shot or few-shot variant without examples is already an error (needs-examples).
+      if ((variant.kind === 'one-shot' || variant.kind === 'few-shot') && document.examples.length === 0) continue;
+      const cot = variant.kind === 'zero-shot-cot';
+      const trigger = cot ? (variant.trigger ?? '').trim() : '';
+      const key = JSON.stringify([
+        shown.map((example) => document.examples.indexOf(example)),
+        shown.map((example) => exampleAnswer(example, variant)),
+        trigger,
+        cot ? (variant.answerPrompt ?? '') : '',
+      ]);
+      const earlier = seen.get(key);
+      if (!earlier) {
+        seen.set(key, variant);
+        continue;
+      }
+      const what =
+        shown.length === 0
+          ? `no examples${trigger ? '' : ' and no trigger'}`
+          : `the same ${shown.length === 1 ? 'example' : `${shown.length} examples`}`;
+      const why = variant.k === 0 ? " ('k: 0' shows no examples)" : '';
+      this.report(
+        variant.range,
+        'warning',
+        'identical-variants',
+        `Variant '${variant.name}' renders the same prompt as '${earlier.name}' for every case (${what})${why}: their results differ only by sampling noise. Change its examples, 'k' or trigger, or remove it.`,
+      );
+    }
   }
 
   /** `baseline` names one of the variants (the defaults included). */
@@ -726,7 +807,13 @@ class PromptParser {
     const names = document.variants.map((variant) => variant.name);
     if (names.includes(baseline)) return;
     const hint = didYouMean(baseline, names) || ` (the variants are ${names.join(', ')})`;
-    this.report(baselineRange, 'error', 'unknown-baseline', `Unknown baseline variant '${baseline}'${hint}`);
+    this.report(
+      baselineRange,
+      'error',
+      'unknown-baseline',
+      `Unknown baseline variant '${baseline}'${hint}`,
+      this.plainScalarAt(baselineRange, baseline) ? replaceWith(baselineRange, closestMatch(baseline, names)) : undefined,
+    );
   }
 
   private checkVariants(document: PromptDocument): void {
@@ -777,11 +864,14 @@ class PromptParser {
         .join(', ');
       const more = missing.length > 3 ? ` and ${missing.length - 3} more` : '';
       const known = [...new Set(owners.flatMap((owner) => Object.keys(owner.input)))];
+      // The fix renames the variable in the template, only where the range is exactly its name (not `a.b`).
+      const written = this.text.slice(this.index.offsetAt(variable.range.start), this.index.offsetAt(variable.range.end));
       this.report(
         variable.range,
         'error',
         'undefined-variable',
         `Template variable '${variable.name}' is not defined by ${where}${more}${didYouMean(variable.name, known)}`,
+        written === variable.name ? replaceWith(variable.range, closestMatch(variable.name, known)) : undefined,
       );
     }
   }
@@ -870,7 +960,9 @@ class PromptParser {
       const key = this.keyName(pair);
       if (key === undefined) continue;
       if (!allowed.includes(key) && !alsoAllowed?.(key)) {
-        this.report(this.nodeRange(pair.key), 'warning', 'unknown-key', `Unknown ${what} '${key}'${didYouMean(key, allowed)}`);
+        const range = this.nodeRange(pair.key);
+        const fix = this.plainScalarAt(range, key) ? replaceWith(range, closestMatch(key, allowed)) : undefined;
+        this.report(range, 'warning', 'unknown-key', `Unknown ${what} '${key}'${didYouMean(key, allowed)}`, fix);
         continue;
       }
       result.set(key, { key: pair.key, value: pair.value });
@@ -905,7 +997,9 @@ class PromptParser {
     const normalized = value.toLowerCase().replace(/[_\s]+/g, '-');
     const suggestion = closestMatch(normalized, allowed) ?? closestMatch(value, allowed);
     const hint = suggestion ? ` — did you mean '${suggestion}'?` : ` (one of ${allowed.join(', ')})`;
-    this.report(this.nodeRange(node ?? null), 'error', `unknown-${what}`, `Unknown ${what} '${value}'${hint}`);
+    const range = this.nodeRange(node ?? null);
+    const fix = this.plainScalarAt(range, value) ? replaceWith(range, suggestion) : undefined;
+    this.report(range, 'error', `unknown-${what.replace(/\s+/g, '-')}`, `Unknown ${what} '${value}'${hint}`, fix);
     return undefined;
   }
 
@@ -974,9 +1068,19 @@ class PromptParser {
     return this.yamlRange(node.start, node.end);
   }
 
-  private report(range: Range, severity: Severity, code: string, message: string): void {
-    this.diagnostics.push({ range, severity, code, message });
+  /** Whether `range` holds `value` exactly as written (unquoted), so that replacing the range replaces the value. */
+  private plainScalarAt(range: Range, value: string): boolean {
+    return this.text.slice(this.index.offsetAt(range.start), this.index.offsetAt(range.end)) === value;
   }
+
+  private report(range: Range, severity: Severity, code: string, message: string, fix?: Fix): void {
+    this.diagnostics.push({ range, severity, code, message, ...(fix ? { fix } : {}) });
+  }
+}
+
+/** The quick fix that writes `suggestion` over `range`; none without a suggestion. */
+function replaceWith(range: Range, suggestion: string | undefined): Fix | undefined {
+  return suggestion === undefined ? undefined : { title: `Change to '${suggestion}'`, range, replacement: suggestion };
 }
 
 /** Variants when the file lists none: every kind its examples make possible. */

@@ -1,5 +1,8 @@
 import { Dotprompt, type Message, type PromptFunction } from 'dotprompt';
+import { exampleAnswer, examplesFor } from './examples';
 import type { Example, PromptDocument, Variant, Vars } from './types';
+
+export { exampleAnswer, examplesFor };
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -40,29 +43,6 @@ function toChatMessage(message: Message): ChatMessage {
     .join('')
     .trim();
   return { role, content };
-}
-
-/** The examples a variant shows, in file order. */
-export function examplesFor(document: PromptDocument, variant: Variant): Example[] {
-  switch (variant.kind) {
-    case 'zero-shot':
-    case 'zero-shot-cot':
-      return [];
-    case 'one-shot':
-      return document.examples.slice(0, 1);
-    case 'few-shot':
-      return document.examples.slice(0, variant.k ?? document.examples.length);
-    case 'few-shot-cot': {
-      const withReasoning = document.examples.filter((example) => example.reasoning !== undefined);
-      return withReasoning.slice(0, variant.k ?? withReasoning.length);
-    }
-  }
-}
-
-/** What an example's answer turn says: its output, preceded by its reasoning in chain-of-thought variants. */
-export function exampleAnswer(example: Example, variant: Variant): string {
-  if (variant.kind === 'few-shot-cot' && example.reasoning) return `${example.reasoning.trim()} ${example.output.trim()}`;
-  return example.output.trim();
 }
 
 /**

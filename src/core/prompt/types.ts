@@ -20,6 +20,16 @@ export interface Diagnostic {
   code: string;
   /** File the diagnostic belongs to when it is not the `.prompt` file itself (a dataset). */
   file?: string;
+  /** A machine-readable suggestion (the editor offers it as a quick fix): replace `range` with `replacement`. */
+  fix?: Fix;
+}
+
+/** One text edit that applies a diagnostic's suggestion, in the same file as the diagnostic. */
+export interface Fix {
+  /** What the quick fix is called, e.g. `Change to 'samples'`. */
+  title: string;
+  range: Range;
+  replacement: string;
 }
 
 export const VARIANT_KINDS = ['zero-shot', 'one-shot', 'few-shot', 'zero-shot-cot', 'few-shot-cot'] as const;
