@@ -311,4 +311,49 @@ describe('parsePrompt', () => {
       }
     });
   });
+
+  describe('quick fixes for "did you mean"', () => {
+    const fixes = (text: string) =>
+      parsePrompt(text)
+        .diagnostics.filter((d) => d.fix)
+        .map((d) => [d.code, d.fix?.title, d.fix?.replacement, d.fix?.range]);
+    const at = (line: number, start: number, end: number) => ({ start: { line, character: start }, end: { line, character: end } });
+
+    it('offers the suggestion of unknown keys and names, over exactly the misspelt word', () => {
+      assert.deepEqual(fixes(read('testFixtures/host/broken.prompt')), [
+        ['unknown-key', "Change to 'samples'", 'samples', at(2, 0, 7)],
+        ['unknown-scorer', "Change to 'exact'", 'exact', at(3, 8, 13)],
+      ]);
+      const text = [
+        '---',
+        'config: {temprature: 0.5}',
+        'samples: {max: 4, stop: adaptiv}',
+        'variants: [zero-shot, {type: few-shoot}]',
+        'extract: {type: numbr}',
+        'baseline: zero-shoot',
+        'examples: [{input: {q: a}, output: b}]',
+        'cases: [{input: {question: a}, expected: b}]',
+        '---',
+        '{{questio}}',
+        '',
+      ].join('\n');
+      assert.deepEqual(fixes(text), [
+        ['unknown-key', "Change to 'temperature'", 'temperature', at(1, 9, 19)],
+        ['unknown-stop-rule', "Change to 'adaptive'", 'adaptive', at(2, 24, 31)],
+        ['unknown-variant', "Change to 'few-shot'", 'few-shot', at(3, 29, 38)],
+        ['unknown-extractor', "Change to 'number'", 'number', at(4, 16, 21)],
+        ['unknown-baseline', "Change to 'zero-shot'", 'zero-shot', at(5, 10, 20)],
+        ['undefined-variable', "Change to 'question'", 'question', at(9, 2, 9)],
+      ]);
+    });
+
+    it('offers nothing without a suggestion, or when the value is quoted', () => {
+      assert.deepEqual(fixes('---\nscorer: zzzzzz\nwhatever: 1\n---\nhi\n'), []);
+      const quoted = parsePrompt('---\nscorer: "exakt"\n---\nhi\n').diagnostics;
+      assert.deepEqual(
+        quoted.map((d) => [d.code, d.fix]),
+        [['unknown-scorer', undefined]],
+      );
+    });
+  });
 });
