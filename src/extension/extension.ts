@@ -9,6 +9,7 @@ import { Evaluations } from './evaluation';
 import { registerLanguageFeatures } from './languageFeatures';
 import { Logger } from './log';
 import { registerResultsPanelSerializer } from './panel';
+import { registerQuickFixes } from './quickFixes';
 import type { SettingsImpact } from './settingsImpact';
 import { ApiKeys, registerApiKeyCommands } from './secrets';
 import { registerModelStatus } from './statusBar';
@@ -36,6 +37,7 @@ export function activate(context: vscode.ExtensionContext): ChainscopeApi {
     const evaluations = new Evaluations(documents, backends, models, log, context.extensionUri);
     context.subscriptions.push(documents, diagnostics, models, backends, evaluations);
     context.subscriptions.push(...registerLanguageFeatures(documents));
+    context.subscriptions.push(...registerQuickFixes(documents));
     context.subscriptions.push(...registerCodeLenses(documents, models));
     context.subscriptions.push(...registerCommands(documents, diagnostics, evaluations, log, context.extensionUri));
     context.subscriptions.push(...registerApiKeyCommands(keys, log));

@@ -21,7 +21,7 @@ export function checkChoiceDefault(document: PromptDocument, cases: readonly Cas
   const distinct = new Map<string, string>();
   for (const testCase of cases) {
     const expected = testCase.expected;
-    if (expected === undefined || expected === null || typeof expected === 'object') continue;
+    if (typeof expected !== 'string' && typeof expected !== 'number' && typeof expected !== 'boolean') continue;
     const value = String(expected).trim();
     if (value !== '' && !distinct.has(value.toLowerCase())) distinct.set(value.toLowerCase(), value);
     // Enough to tell letters from words; a 5,000-row dataset need not be read to the end for more.
@@ -113,7 +113,10 @@ export async function checkEmptyPrompts(document: PromptDocument, cases: readonl
       return diagnostics;
     }
     if (!blank) continue;
-    const empty = variables.filter((name) => vars[name] === undefined || vars[name] === null || String(vars[name]).trim() === '');
+    const empty = variables.filter((name) => {
+      const value = vars[name];
+      return value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
+    });
     const label = testCase.name ? `Case '${testCase.name}'` : testCase.origin ? `Dataset row ${testCase.id}` : `Case ${testCase.id}`;
     const because = empty.length > 0 ? ` (${empty.join(', ')} ${empty.length === 1 ? 'is' : 'are'} empty)` : '';
     const diagnostic: Diagnostic = {
