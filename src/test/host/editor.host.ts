@@ -108,6 +108,42 @@ suite('Chainscope in a real VS Code', () => {
     assert.ok(labels.includes('question'), JSON.stringify(labels.slice(0, 20)));
   });
 
+  test('"did you mean" diagnostics offer a quick fix that applies the suggestion', async () => {
+    const editor = await openActivated('broken.prompt');
+    const document = editor.document;
+    await waitForDiagnostics(document.uri, (list) => list.some((d) => /did you mean 'samples'/.test(d.message)));
+    const actionsAt = (range: vscode.Range) =>
+      vscode.commands.executeCommand<vscode.CodeAction[]>(
+        'vscode.executeCodeActionProvider',
+        document.uri,
+        range,
+        vscode.CodeActionKind.QuickFix.value,
+      );
+    const samples = (await actionsAt(rangeOf(document, 'smaples'))).filter((action) => action.title === "Change to 'samples'");
+    assert.equal(samples.length, 1);
+    const scorer = await actionsAt(rangeOf(document, 'exakt'));
+    assert.deepEqual(
+      scorer.map((action) => action.title),
+      ["Change to 'exact'"],
+    );
+    const fix = samples[0];
+    assert.ok(fix?.edit, 'the quick fix carries an edit');
+    assert.equal(fix.isPreferred, true);
+    assert.deepEqual(
+      fix.diagnostics?.map((d) => d.code),
+      ['unknown-key'],
+    );
+    try {
+      assert.ok(await vscode.workspace.applyEdit(fix.edit));
+      assert.match(document.lineAt(2).text, /^samples: 3$/);
+    } finally {
+      // Back to the fixture as it is on disk, for the other tests.
+      await vscode.window.showTextDocument(document);
+      await vscode.commands.executeCommand('workbench.action.files.revert');
+    }
+    assert.match(document.lineAt(2).text, /^smaples: 3$/);
+  });
+
   test('a fixture outside the workspace still gets checked on open', async () => {
     const document = await vscode.workspace.openTextDocument(fixtureUri('broken.prompt'));
     const diagnostics = await waitForDiagnostics(document.uri, (list) => list.length > 0);
