@@ -57,6 +57,7 @@ export function registerLanguageFeatures(documents: PromptDocuments): vscode.Dis
               const completion = new vscode.CompletionItem(item.label, COMPLETION_KINDS[item.kind]);
               if (item.detail) completion.detail = item.detail;
               if (item.insertText) completion.insertText = item.insertText;
+              if (item.documentation) completion.documentation = new vscode.MarkdownString(item.documentation);
               return completion;
             });
         },

@@ -21,6 +21,8 @@ export interface CompletionItem {
   detail?: string;
   /** Text to insert; defaults to the label. */
   insertText?: string;
+  /** Markdown shown beside the item: what a key does and an example. */
+  documentation?: string;
 }
 
 const KEYS_BY_PARENT: Record<string, readonly string[]> = {
@@ -51,6 +53,28 @@ const KEY_DETAILS: Record<string, string> = {
   text_format: 'Q:/A: layout for base models',
   cluster: 'group near-identical free-text answers in the results (similarity: 0–1)',
 };
+
+/** An example of each top-level key, shown as the completion's documentation under its detail. */
+const KEY_EXAMPLES: Record<string, string> = {
+  model: 'model: local:arith-tiny',
+  config: 'config:\n  temperature: 0.7\n  max_tokens: 256',
+  samples: 'samples: 8\n# or\nsamples: {max: 16, stop: adaptive}',
+  variants: 'variants: [zero-shot, few-shot, zero-shot-cot]',
+  examples: 'examples:\n  - input: {question: "2 + 2"}\n    reasoning: Two plus two is four.\n    output: "4"',
+  cases: 'cases:\n  - input: {question: "3 + 4"}\n    expected: 7',
+  dataset: 'dataset: {path: data/questions.jsonl, expected: answer}',
+  extract: 'extract: number\n# or\nextract: {type: choice, choices: [yes, no]}',
+  scorer: 'scorer: {type: numeric, tolerance: 0.01}',
+  threshold: 'threshold: 0.5',
+  baseline: 'baseline: zero-shot',
+  text_format: 'text_format: {input_prefix: "Q: ", output_prefix: "A:"}',
+  cluster: 'cluster: {similarity: 0.8}',
+};
+
+function keyDocumentation(key: string): string | undefined {
+  const example = KEY_EXAMPLES[key];
+  return example === undefined ? undefined : `${KEY_DETAILS[key] ?? ''}\n\n\`\`\`yaml\n${example}\n\`\`\``;
+}
 
 const MODEL_SUGGESTIONS = ['local:arith-tiny', 'openai:gpt-4o-mini', 'azure:<deployment>', 'ollama:llama3.2', 'vllm:<model>'];
 const HELPERS = ['role "system"', 'role "user"', 'role "model"', '#if', '#each', '#unless', 'json', 'history', 'section', 'media url='];
@@ -93,7 +117,12 @@ export function completionsAt(text: string, position: Position, document: Prompt
     }
     const keys = KEYS_BY_PARENT[parents.length <= 1 ? container : ''] ?? [];
     if (parents.length > 1) return [];
-    return keys.map((key) => ({ label: key, kind: 'property', detail: KEY_DETAILS[key] ?? '', insertText: `${key}: ` }));
+    return keys.map((key) => {
+      const item: CompletionItem = { label: key, kind: 'property', detail: KEY_DETAILS[key] ?? '', insertText: `${key}: ` };
+      const documentation = parents.length === 0 ? keyDocumentation(key) : undefined;
+      if (documentation) item.documentation = documentation;
+      return item;
+    });
   }
   return [];
 }

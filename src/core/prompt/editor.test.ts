@@ -28,6 +28,17 @@ describe('completion', () => {
     assert.ok(labels('---\nextract:\n  pat|\n---\nx\n').includes('pattern'));
   });
 
+  it('documents top-level keys with an example', () => {
+    const { text, position } = atCursor('---\nex|\n---\nx\n');
+    const items = completionsAt(text, position, parsePrompt(text).document);
+    const extract = items.find((item) => item.label === 'extract');
+    assert.match(extract?.documentation ?? '', /pulled out of a completion\n\n```yaml\nextract: number\n/);
+    for (const key of ['samples', 'variants', 'examples', 'cases', 'dataset', 'scorer', 'baseline', 'cluster'])
+      assert.ok(items.find((item) => item.label === key)?.documentation, `${key} has an example`);
+    const { text: nested, position: inside } = atCursor('---\nconfig:\n  te|\n---\nx\n');
+    assert.ok(completionsAt(nested, inside, parsePrompt(nested).document).every((item) => item.documentation === undefined));
+  });
+
   it('offers names of variants, scorers and extractors', () => {
     assert.deepEqual(labels('---\nvariants:\n  - |\n---\nx\n'), ['zero-shot', 'one-shot', 'few-shot', 'zero-shot-cot', 'few-shot-cot']);
     assert.ok(labels('---\nvariants: [zero-shot, f|]\n---\nx\n').includes('few-shot-cot'));
