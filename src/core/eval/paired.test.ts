@@ -179,7 +179,7 @@ describe('paired comparisons', () => {
       const text = `---
 samples: 2
 config: {seed: 11}
-variants: [zero-shot, zero-shot-cot, {type: zero-shot-cot, name: other}]
+variants: [zero-shot, zero-shot-cot, {type: zero-shot-cot, name: other, trigger: Think it through.}]
 cases:
   - {name: a, input: "x", expected: 7}
   - {name: b, input: "y", expected: 7}
