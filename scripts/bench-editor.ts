@@ -28,6 +28,8 @@ interface EditorFigures {
   hostLoopDelayMaxMs: number;
   typingTimeline: [number, number][];
   hostStalls: [number, number][];
+  /** When the run started (ms since the epoch), for lining the timeline up with other records. */
+  startedAt: number;
 }
 
 /** The fake server in its own process, with the big run's answers; resolves with its base URL. */
@@ -106,10 +108,10 @@ async function main(): Promise<void> {
     ];
     const width = Math.max(...rows.map(([name]) => name.length));
     for (const [name, value, note] of rows) console.log(`  ${name.padEnd(width)}  ${value.padStart(9)}  ${note}`);
-    const { typingTimeline, hostStalls, ...figures } = editor;
+    const { typingTimeline, hostStalls, startedAt, ...figures } = editor;
     // For finding what held typing up: each key (ms into the run, delay) and each stall of the host's loop (start, length).
     if (process.env.CHAINSCOPE_BENCH_TIMELINE)
-      fs.writeFileSync(process.env.CHAINSCOPE_BENCH_TIMELINE, JSON.stringify({ typing: typingTimeline, hostStalls }));
+      fs.writeFileSync(process.env.CHAINSCOPE_BENCH_TIMELINE, JSON.stringify({ startedAt, typing: typingTimeline, hostStalls }));
     console.log(JSON.stringify({ editor: { ...figures, cliWallMs: Math.round(cli.wallMs) } }));
   } finally {
     server.stop();

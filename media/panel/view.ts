@@ -24,6 +24,8 @@ export { describeInterval, h } from './dom';
 
 /** The least time between two fetches of the open cell while its chains keep coming. */
 const REFETCH_MS = 1000;
+/** How often a live run's tables and charts are redrawn at most. */
+const LIVE_OVERVIEW_MS = 3000;
 const CACHED_CELLS = 50;
 
 /** A theme colour made translucent for the maj@k bands; hex and rgb() colours, otherwise a neutral grey. */
@@ -101,6 +103,8 @@ export class ResultsView {
   private lastHeard = 0;
   private chart: uPlot | undefined;
   private overviewFrame: number | undefined;
+  private overviewTimer: ReturnType<typeof setTimeout> | undefined;
+  private lastOverviewDraw = 0;
   private readonly headerSlot: HTMLElement;
   private readonly summarySlot: HTMLElement;
   private readonly chartSection: HTMLElement;
@@ -224,6 +228,8 @@ export class ResultsView {
   flush(): void {
     if (this.overviewFrame !== undefined) cancelAnimationFrame(this.overviewFrame);
     this.overviewFrame = undefined;
+    clearTimeout(this.overviewTimer);
+    this.overviewTimer = undefined;
     this.renderOverview();
     this.matrix.flush();
   }
@@ -235,7 +241,7 @@ export class ResultsView {
   private noteDrawn(): void {
     const run = this.run;
     if (!run || run.live || this.finalCells < run.cellCount || this.finalDrawn === run.overview.runId) return;
-    if (this.overviewFrame !== undefined || this.matrix.pending) return;
+    if (this.overviewFrame !== undefined || this.overviewTimer !== undefined || this.matrix.pending) return;
     this.finalDrawn = run.overview.runId;
     document.body.dataset.finalDrawnAt = String(Date.now());
   }
@@ -358,11 +364,29 @@ export class ResultsView {
   }
 
   private scheduleOverview(): void {
-    if (this.overviewFrame !== undefined) return;
-    this.overviewFrame = requestAnimationFrame(() => {
-      this.overviewFrame = undefined;
-      this.renderOverview();
-    });
+    // A finished run is not kept waiting behind a live run's pacing.
+    if (this.overviewTimer !== undefined && !this.run?.live) {
+      clearTimeout(this.overviewTimer);
+      this.overviewTimer = undefined;
+    }
+    if (this.overviewFrame !== undefined || this.overviewTimer !== undefined) return;
+    const draw = (): void => {
+      this.overviewFrame = requestAnimationFrame(() => {
+        this.overviewFrame = undefined;
+        this.lastOverviewDraw = Date.now();
+        this.renderOverview();
+      });
+    };
+    // While a run goes on, the tables and charts move every few seconds at most: each redraw lays the page
+    // out again, and on a small machine that is time the editor beside it waits for. The status line and
+    // the matrix follow every message; a finished run is drawn at once.
+    const wait = this.run?.live ? LIVE_OVERVIEW_MS - (Date.now() - this.lastOverviewDraw) : 0;
+    if (wait <= 0) draw();
+    else
+      this.overviewTimer = setTimeout(() => {
+        this.overviewTimer = undefined;
+        draw();
+      }, wait);
   }
 
   private renderOverview(): void {

@@ -212,6 +212,7 @@ suite('A big run from the editor', () => {
           // When each key was pressed (ms after the run started) and how long it took to arrive.
           typingTimeline: during.map(([pressedAt, delay]) => [pressedAt - started, delay]),
           hostStalls: stalls,
+          startedAt: started,
         }),
       );
     }
