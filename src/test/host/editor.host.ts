@@ -129,10 +129,6 @@ suite('Chainscope in a real VS Code', () => {
     const fix = samples[0];
     assert.ok(fix?.edit, 'the quick fix carries an edit');
     assert.equal(fix.isPreferred, true);
-    assert.deepEqual(
-      fix.diagnostics?.map((d) => d.code),
-      ['unknown-key'],
-    );
     try {
       assert.ok(await vscode.workspace.applyEdit(fix.edit));
       assert.match(document.lineAt(2).text, /^samples: 3$/);
