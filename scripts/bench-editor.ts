@@ -104,7 +104,7 @@ async function main(): Promise<void> {
         `key press → the change in the extension host; ${editor.keystrokesArrived}/${editor.keystrokes} keys, max ${editor.typingMaxMs} ms (target ≤ 100 ms)`,
       ],
       ['extension host event-loop delay', `${editor.hostLoopDelayP99Ms} ms`, `p99 during the run, max ${editor.hostLoopDelayMaxMs} ms`],
-      ['panel final render', `${editor.panelFinalMs} ms`, 'run returned → the panel shows it complete (target ≤ 2,000 ms)'],
+      ['panel final render', `${editor.panelFinalMs} ms`, "the run's end → the finished run drawn in the panel (target ≤ 2,000 ms)"],
     ];
     const width = Math.max(...rows.map(([name]) => name.length));
     for (const [name, value, note] of rows) console.log(`  ${name.padEnd(width)}  ${value.padStart(9)}  ${note}`);

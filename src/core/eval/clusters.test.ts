@@ -1,19 +1,16 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { loadPrompt, nodeFileSystem, type LoadedPrompt } from '../prompt/load';
+import { loadFrontmatter, runFileOf } from '../../../testFixtures/runs';
+import type { LoadedPrompt } from '../prompt/load';
 import { parsePrompt } from '../prompt/parse';
 import { answerSimilarity, firstDivergence } from './clusters';
 import { LiveSummary } from './live';
 import { summarizeRun, type CellResult, type RunResult } from './results';
-import { RUN_FILE_SCHEMA, type CompletionRecord, type ParsedRunFile } from './store';
+import type { CompletionRecord, ParsedRunFile } from './store';
 
 const root = path.resolve(__dirname, '../../..');
 
-async function load(frontmatter: string): Promise<LoadedPrompt> {
-  const loaded = await loadPrompt(path.join(root, 'clusters.prompt'), `---\n${frontmatter.trim()}\n---\n{{q}}\n`, nodeFileSystem);
-  assert.deepEqual(loaded.diagnostics, []);
-  return loaded;
-}
+const load = (frontmatter: string): Promise<LoadedPrompt> => loadFrontmatter(frontmatter, path.join(root, 'clusters.prompt'));
 
 function record(caseId: string, sample: number, text: string, tokens = 0, variant = 'zero-shot'): CompletionRecord {
   return {
@@ -28,26 +25,8 @@ function record(caseId: string, sample: number, text: string, tokens = 0, varian
   };
 }
 
-function runOf(loaded: LoadedPrompt, completions: CompletionRecord[]): ParsedRunFile {
-  return {
-    header: {
-      type: 'run',
-      schema: RUN_FILE_SCHEMA,
-      id: 'run-1',
-      promptFile: loaded.file,
-      promptHash: '0123456789abcdef',
-      backend: { id: 'scripted', model: 'script-1', input: 'text' },
-      sampling: loaded.document.sampling,
-      samples: loaded.document.samples,
-      variants: loaded.document.variants.map((variant) => variant.name),
-      cases: loaded.cases.map((testCase) => testCase.id),
-      startedAt: '2024-05-01T12:00:00.000Z',
-    },
-    completions,
-    end: { type: 'end', status: 'completed', at: '2024-05-01T12:01:00.000Z' },
-    skipped: [],
-  };
-}
+const runOf = (loaded: LoadedPrompt, completions: CompletionRecord[]): ParsedRunFile =>
+  runFileOf(loaded, completions, { end: 'completed' });
 
 function cellOf(result: RunResult, caseId: string): CellResult {
   const cell = result.cells.find((c) => c.caseId === caseId);

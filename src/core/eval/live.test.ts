@@ -1,21 +1,18 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { loadPrompt, nodeFileSystem, type LoadedPrompt } from '../prompt/load';
+import { loadFrontmatter, runFileOf } from '../../../testFixtures/runs';
+import type { LoadedPrompt } from '../prompt/load';
 import type { Case } from '../prompt/types';
 import { seededRandom } from '../random';
 import { splitResult, summarizeCellBrief } from './cellSummary';
 import { LiveSummary } from './live';
 import { sampleKey } from './keys';
 import { summarizeRun, type CustomScores, type RunResult } from './results';
-import { RUN_FILE_SCHEMA, type AdjustmentRecord, type CompletionRecord, type EndRecord, type ParsedRunFile } from './store';
+import type { AdjustmentRecord, CompletionRecord, EndRecord, ParsedRunFile } from './store';
 
 const root = path.resolve(__dirname, '../../..');
 
-async function load(frontmatter: string): Promise<LoadedPrompt> {
-  const loaded = await loadPrompt(path.join(root, 'live.prompt'), `---\n${frontmatter.trim()}\n---\n{{q}}\n`, nodeFileSystem);
-  assert.deepEqual(loaded.diagnostics, []);
-  return loaded;
-}
+const load = (frontmatter: string): Promise<LoadedPrompt> => loadFrontmatter(frontmatter, path.join(root, 'live.prompt'));
 
 const ADJUSTMENT: AdjustmentRecord = {
   type: 'adjustment',
@@ -28,27 +25,8 @@ const ADJUSTMENT: AdjustmentRecord = {
   at: '2024-05-01T12:00:01.000Z',
 };
 
-function runOf(loaded: LoadedPrompt, completions: CompletionRecord[], end?: EndRecord, adjustments?: AdjustmentRecord[]): ParsedRunFile {
-  return {
-    header: {
-      type: 'run',
-      schema: RUN_FILE_SCHEMA,
-      id: 'run-live',
-      promptFile: loaded.file,
-      promptHash: '0123456789abcdef',
-      backend: { id: 'scripted', model: 'script-1', input: 'text' },
-      sampling: loaded.document.sampling,
-      samples: loaded.document.samples,
-      variants: loaded.document.variants.map((variant) => variant.name),
-      cases: loaded.cases.map((testCase) => testCase.id),
-      startedAt: '2024-05-01T12:00:00.000Z',
-    },
-    completions,
-    ...(adjustments ? { adjustments } : {}),
-    ...(end ? { end } : {}),
-    skipped: [],
-  };
-}
+const runOf = (loaded: LoadedPrompt, completions: CompletionRecord[], end?: EndRecord, adjustments?: AdjustmentRecord[]): ParsedRunFile =>
+  runFileOf(loaded, completions, { id: 'run-live', ...(end ? { end: end.status } : {}), ...(adjustments ? { adjustments } : {}) });
 
 interface Spec {
   variant: string;

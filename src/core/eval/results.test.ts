@@ -1,9 +1,10 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import type { Usage } from '../backend';
-import { loadPrompt, nodeFileSystem, type LoadedPrompt } from '../prompt/load';
+import { loadFrontmatter, runFileOf } from '../../../testFixtures/runs';
+import type { LoadedPrompt } from '../prompt/load';
 import { scoreWithCustomScorer, summarizeRun, type Accuracy, type CellResult, type Interval, type RunResult } from './results';
-import { RUN_FILE_SCHEMA, type CompletionRecord, type EndRecord, type ParsedRunFile } from './store';
+import type { CompletionRecord, EndRecord, ParsedRunFile } from './store';
 
 // Every expected number below is worked out by hand in the comment next to it, never read off the code.
 
@@ -67,12 +68,7 @@ function assertClustered(
   assertInterval(actual, successes / trials, effectiveTrials, 'clustered', what);
 }
 
-/** Loads a `.prompt` text with the project's own loader; the body reads one variable, so `input: "…"` is allowed. */
-async function load(frontmatter: string, file = path.join(root, 'summary.prompt')): Promise<LoadedPrompt> {
-  const loaded = await loadPrompt(file, `---\n${frontmatter.trim()}\n---\n{{q}}\n`, nodeFileSystem);
-  assert.deepEqual(loaded.diagnostics, []);
-  return loaded;
-}
+const load = loadFrontmatter;
 
 interface ChainSpec {
   variant?: string;
@@ -107,27 +103,9 @@ function completion(spec: ChainSpec): CompletionRecord {
 const answers = (caseId: string, texts: string[], variant?: string): CompletionRecord[] =>
   texts.map((text, sample) => completion({ caseId, sample, text, ...(variant ? { variant } : {}) }));
 
-function runOf(loaded: LoadedPrompt, completions: CompletionRecord[], end: EndRecord['status'] | null = 'completed'): ParsedRunFile {
-  return {
-    header: {
-      type: 'run',
-      schema: RUN_FILE_SCHEMA,
-      id: 'run-1',
-      promptFile: loaded.file,
-      promptHash: '0123456789abcdef',
-      ...(loaded.document.name ? { promptName: loaded.document.name } : {}),
-      backend: { id: 'scripted', model: 'script-1', input: 'text' },
-      sampling: loaded.document.sampling,
-      samples: loaded.document.samples,
-      variants: loaded.document.variants.map((variant) => variant.name),
-      cases: loaded.cases.map((testCase) => testCase.id),
-      startedAt: '2024-05-01T12:00:00.000Z',
-    },
-    completions,
-    ...(end ? { end: { type: 'end', status: end, at: '2024-05-01T12:01:00.000Z' } } : {}),
-    skipped: [],
-  };
-}
+/** The run file of these records, ended as `end` (null: still running). */
+const runOf = (loaded: LoadedPrompt, completions: CompletionRecord[], end: EndRecord['status'] | null = 'completed'): ParsedRunFile =>
+  runFileOf(loaded, completions, end === null ? {} : { end });
 
 function cellOf(result: RunResult, caseId: string, variant = 'zero-shot'): CellResult {
   const cell = result.cells.find((c) => c.caseId === caseId && c.variant === variant);
