@@ -4,12 +4,12 @@
 // Prints the two wall times side by side, the extension host's peak RSS, the typing delay and how long
 // the panel took to show the final result, and a JSON line {"editor": {...}}.
 // CHAINSCOPE_BENCH_CASES / CHAINSCOPE_BENCH_SAMPLES change the size.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as readline from 'node:readline';
 import { writeBigRun } from '../testFixtures/bigRun/make';
+import { spawnFakeServer, type ServerProcess } from '../testFixtures/openai-server/process';
 
 const root = path.resolve(__dirname, '..');
 const cases = Number(process.env.CHAINSCOPE_BENCH_CASES ?? 5000);
@@ -33,16 +33,8 @@ interface EditorFigures {
 }
 
 /** The fake server in its own process, with the big run's answers; resolves with its base URL. */
-async function startServer(answersFile: string): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'testFixtures/openai-server/main.ts'), answersFile], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    readline.createInterface({ input: child.stdout }).once('line', (line) => resolve(line.trim()));
-    child.once('exit', (code) => reject(new Error(`the fake server exited (${String(code)}) before it listened`)));
-  });
-  return { url, stop: () => child.kill() };
+function startServer(answersFile: string): Promise<ServerProcess> {
+  return spawnFakeServer(['--import', 'tsx', path.join(root, 'testFixtures/openai-server/main.ts'), answersFile], { cwd: root });
 }
 
 /** The CLI on the same run: wall time and peak RSS of its process (GNU time is not assumed). */

@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { EvalReport } from '../src/cli/eval';
 import { wilson } from '../src/core/eval/stats';
-import { seededRandom } from '../src/core/random';
+import { mcnemarExact, pairedBootstrap } from '../src/core/eval/paired';
 
 const root = path.resolve(__dirname, '..');
 const argument = (name: string): string | undefined => {
@@ -60,35 +60,6 @@ function run(folder: string, name: string, text: string): EvalReport['runs'][num
   return (JSON.parse(fs.readFileSync(json, 'utf8')) as EvalReport).runs[0] as EvalReport['runs'][number];
 }
 
-/** Paired percentile bootstrap of the difference of two per-case 0/1 outcomes. */
-function pairedBootstrap(a: number[], b: number[], seed: number, resamples = 2000): [number, number] {
-  const random = seededRandom(seed);
-  const differences: number[] = [];
-  for (let r = 0; r < resamples; r++) {
-    let sum = 0;
-    for (let i = 0; i < a.length; i++) {
-      const j = Math.floor(random() * a.length);
-      sum += (a[j] as number) - (b[j] as number);
-    }
-    differences.push(sum / a.length);
-  }
-  differences.sort((x, y) => x - y);
-  return [differences[Math.floor(0.025 * resamples)] as number, differences[Math.ceil(0.975 * resamples) - 1] as number];
-}
-
-/** Exact McNemar: two-sided binomial test of the discordant pairs at ½. */
-function mcnemar(onlyA: number, onlyB: number): number {
-  const n = onlyA + onlyB;
-  if (n === 0) return 1;
-  let tail = 0;
-  let term = Math.pow(0.5, n);
-  for (let k = 0; k <= Math.min(onlyA, onlyB); k++) {
-    tail += term;
-    term *= (n - k) / (k + 1);
-  }
-  return Math.min(1, 2 * tail);
-}
-
 const rows: Record<string, unknown>[] = [];
 for (const seed of seeds) {
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'chainscope-adaptive-'));
@@ -111,7 +82,7 @@ for (const seed of seeds) {
         const interval = wilson(variant.majorityVote.successes, variant.majorityVote.trials);
         return { value: variant.majorityVote.value, low: interval.low, high: interval.high };
       };
-      const [low, high] = pairedBootstrap(a, b, seed);
+      const { low, high } = pairedBootstrap(onlyAdaptive, onlyFixed, ids.length, seed);
       rows.push({
         seed,
         config,
@@ -127,7 +98,7 @@ for (const seed of seeds) {
         differenceInterval: [low, high],
         onlyAdaptive,
         onlyFixed,
-        mcnemarP: mcnemar(onlyAdaptive, onlyFixed),
+        mcnemarP: mcnemarExact(onlyAdaptive, onlyFixed),
         settledEarly: adaptiveVariant.settledEarly,
         singleChainFixed: fixedVariant.singleChain.value,
       });

@@ -2,6 +2,7 @@
 // the cell's summary at once and its chains when they arrive (they are fetched on demand).
 import type { AnswerCluster, CellResult, ChainResult } from '../../src/core/eval/results';
 import type { CellSummary } from '../../src/shared/protocol';
+import { cellKey } from '../../src/core/eval/keys';
 import { formatValue, h, percent } from './dom';
 import { cellState } from './matrix';
 
@@ -71,7 +72,7 @@ export class Drawer {
 
   /** Shows a cell; keeps the reader's scroll position when it is the same cell, refreshed. */
   show(content: DrawerContent): void {
-    const key = `${content.variant}\u0000${content.caseId}`;
+    const key = cellKey(content.variant, content.caseId);
     const same = key === this.shownKey;
     const scroll = same ? this.content.scrollTop : 0;
     const focusedVariant = same ? (document.activeElement as HTMLElement | null)?.dataset?.switchVariant : undefined;

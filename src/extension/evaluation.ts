@@ -9,8 +9,9 @@ import type { Backends, ModelChoice } from './backends';
 import { readSettings } from './config';
 import type { PromptDocuments } from './documents';
 import type { Logger } from './log';
+import { cellKey } from '../core/eval/keys';
 import { ResultsPanel, resultSource, type PanelSource } from './panel';
-import { MAX_CELLS_PER_MESSAGE, type CellSummary, type RunOverview, type RunProgress } from '../shared/protocol';
+import { HEARTBEAT_MS, MAX_CELLS_PER_MESSAGE, type CellSummary, type RunOverview, type RunProgress } from '../shared/protocol';
 
 export interface EvaluateRequest {
   uri: vscode.Uri;
@@ -25,8 +26,6 @@ export interface EvaluateRequest {
   showPanel?: boolean;
 }
 
-/** How often a live run's panel and progress move on: often enough to feel live, rarely enough to leave the window free for typing. */
-const PARTIAL_UPDATE_MS = 1000;
 const MAX_FAILURES_LOGGED = 20;
 
 /** The first `count` entries of a map, in insertion order (the oldest changes go first). */
@@ -280,10 +279,10 @@ export class Evaluations implements vscode.Disposable {
         });
         reportedPercent = percent;
       }
-      if (!runFile) return;
-      for (const cell of session.changedCells()) pendingCells.set(`${cell.variant}\u0000${cell.caseId}`, cell);
       const target = panel && ResultsPanel.open === panel ? panel : undefined;
-      if (!target) return;
+      // Without a panel nothing reads the live cells: they are summarized once, in the final result.
+      if (!runFile || !target) return;
+      for (const cell of session.changedCells()) pendingCells.set(cellKey(cell.variant, cell.caseId), cell);
       if (recordsSinceTick > 0) target.sendOverview();
       recordsSinceTick = 0;
       if (pendingCells.size > 0) {
@@ -292,7 +291,9 @@ export class Evaluations implements vscode.Disposable {
       }
       if (latest) target.sendProgress(latest);
     };
-    const clock = setInterval(tick, PARTIAL_UPDATE_MS);
+    // The panel's heartbeat too (src/shared/protocol.ts): often enough to feel live, rarely enough to leave
+    // the window free for typing.
+    const clock = setInterval(tick, HEARTBEAT_MS);
     try {
       const outcome = await session.run();
       const { result, comparison } = outcome;

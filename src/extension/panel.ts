@@ -13,6 +13,7 @@ import {
   type ToWebview,
 } from '../shared/protocol';
 import type { CellResult, RunResult } from '../core/eval/results';
+import { cellKey } from '../core/eval/keys';
 import type { Logger } from './log';
 
 /** Posts the webview has not taken yet beyond which cell batches wait (a busy panel never slows the run). */
@@ -37,12 +38,12 @@ export interface PanelSource {
 /** A finished (or read back) result as a panel source. */
 export function resultSource(result: RunResult, comparison?: Comparison): PanelSource {
   const { overview, cells } = core().splitResult(result);
-  const byKey = new Map(result.cells.map((cell) => [`${cell.variant}\u0000${cell.caseId}`, cell]));
+  const byKey = new Map(result.cells.map((cell) => [cellKey(cell.variant, cell.caseId), cell]));
   return {
     runId: result.runId,
     run: () => ({ overview, ...(comparison ? { comparison } : {}), live: false, cellCount: cells.length }),
     allCells: () => cells,
-    cell: (variant, caseId) => byKey.get(`${variant}\u0000${caseId}`),
+    cell: (variant, caseId) => byKey.get(cellKey(variant, caseId)),
     result: () => result,
   };
 }

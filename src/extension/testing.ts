@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { CellResult } from '../core/eval/results';
+import { cellKey } from '../core/eval/keys';
 import type { LoadedPrompt } from '../core/prompt/load';
 import { toRange } from './convert';
 import type { PromptDocuments } from './documents';
@@ -168,10 +169,10 @@ export class PromptTests implements vscode.Disposable {
         const variants = [...new Set(leaves.map((leaf) => this.data.get(leaf)?.variant ?? ''))];
         const result = await this.evaluations.evaluate({ uri, cases, variants, token, showPanel: true });
         // Looked up by key: a file of thousands of cases would otherwise be searched once per case.
-        const cells = new Map(result?.cells.map((cell) => [`${cell.variant}\u0000${cell.caseId}`, cell]));
+        const cells = new Map(result?.cells.map((cell) => [cellKey(cell.variant, cell.caseId), cell]));
         for (const leaf of leaves) {
           const data = this.data.get(leaf);
-          const cell = cells.get(`${data?.variant ?? ''}\u0000${data?.caseId ?? ''}`);
+          const cell = cells.get(cellKey(data?.variant ?? '', data?.caseId ?? ''));
           this.report(run, leaf, cell, result === undefined);
         }
       }

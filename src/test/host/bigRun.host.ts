@@ -3,16 +3,15 @@
 // editor. The test asserts the run completes, the panel shows its final numbers and the extension
 // host's memory stays bounded; `npm run bench` runs it at 80,000 chains and reads the timings it writes.
 import * as assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import * as readline from 'node:readline';
 import * as vscode from 'vscode';
 import { writeBigRun } from '../../../testFixtures/bigRun/make';
+import { spawnFakeServer, type ServerProcess } from '../../../testFixtures/openai-server/process';
 import type { RunResult } from '../../core/eval/results';
-import { startTyping, verifyPanel } from './helpers';
+import { panelNumbers, startTyping, verifyPanel } from './helpers';
 
 const CASES = Number(process.env.CHAINSCOPE_BIG_CASES ?? 2000);
 const SAMPLES = Number(process.env.CHAINSCOPE_BIG_SAMPLES ?? 8);
@@ -20,18 +19,9 @@ const SAMPLES = Number(process.env.CHAINSCOPE_BIG_SAMPLES ?? 8);
 const HOST_RSS_LIMIT_MB = 1024;
 
 /** The fake server in a process of its own, so that its work is not counted as the extension host's. */
-async function startServerProcess(answersFile: string): Promise<{ url: string; stop: () => void }> {
-  const child: ChildProcess = spawn(process.execPath, [path.join(__dirname, 'openai-server.js'), answersFile], {
-    // Electron's binary runs as plain Node with this (the test-electron runner).
-    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    const lines = readline.createInterface({ input: child.stdout as NodeJS.ReadableStream });
-    lines.once('line', (line) => resolve(line.trim()));
-    child.once('exit', (code) => reject(new Error(`the fake server exited with code ${String(code)} before it listened`)));
-  });
-  return { url, stop: () => child.kill() };
+function startServerProcess(answersFile: string): Promise<ServerProcess> {
+  // Electron's binary runs as plain Node with ELECTRON_RUN_AS_NODE (the test-electron runner).
+  return spawnFakeServer([path.join(__dirname, 'openai-server.js'), answersFile], { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } });
 }
 
 /** A CPU profile of this extension host (`npm run bench` with CHAINSCOPE_BENCH_PROFILE=file): resolves to a function that stops it. */
@@ -72,7 +62,7 @@ function percentile(values: readonly number[], p: number): number {
 
 suite('A big run from the editor', () => {
   const folder = path.join(process.env.CHAINSCOPE_HOST_ARTIFACTS ?? os.tmpdir(), 'big-run');
-  let server: { url: string; stop: () => void } | undefined;
+  let server: ServerProcess | undefined;
 
   suiteTeardown(async () => {
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
@@ -105,11 +95,7 @@ suite('A big run from the editor', () => {
     assert.equal(warmUp?.status, 'completed');
     const shown = await verifyPanel('big-warm-up', {
       runId: warmUp.runId,
-      variants: warmUp.variants.map((variant) => ({
-        name: variant.name,
-        single: variant.singleChain.value,
-        majority: variant.majorityVote.value,
-      })),
+      variants: panelNumbers(warmUp),
     });
     if (shown !== 'no-browser') assert.equal(shown, 'ok');
     const typingFile = path.join(folder, 'typing.txt');
@@ -167,11 +153,7 @@ suite('A big run from the editor', () => {
     const panel = await verifyPanel('big', {
       runId: result.runId,
       cases: CASES,
-      variants: result.variants.map((variant) => ({
-        name: variant.name,
-        single: variant.singleChain.value,
-        majority: variant.majorityVote.value,
-      })),
+      variants: panelNumbers(result),
       chain: { variant: cell.variant, caseId: cell.caseId, sample: chain.sample, text: chain.text },
       screenshot: 'panel-big.png',
     });
@@ -242,11 +224,7 @@ suite('A big run from the editor', () => {
     const shown = await verifyPanel('big-cancelled', {
       runId: result.runId,
       status: 'cancelled',
-      variants: result.variants.map((variant) => ({
-        name: variant.name,
-        single: variant.singleChain.value,
-        majority: variant.majorityVote.value,
-      })),
+      variants: panelNumbers(result),
     });
     assert.equal(shown, 'ok');
   });

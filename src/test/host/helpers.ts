@@ -144,6 +144,17 @@ export interface PanelExpectation {
   screenshot?: string;
 }
 
+/** What the panel must show of each variant of a run: its single-chain and majority-vote accuracy. */
+export function panelNumbers(result: {
+  variants: readonly { name: string; singleChain: { value: number }; majorityVote: { value: number } }[];
+}) {
+  return result.variants.map((variant) => ({
+    name: variant.name,
+    single: variant.singleChain.value,
+    majority: variant.majorityVote.value,
+  }));
+}
+
 /**
  * Asks the runner's browser side to check the results webview against `expected`, through files in
  * CHAINSCOPE_HOST_ARTIFACTS (only the code-server runner has a browser: elsewhere this says so).

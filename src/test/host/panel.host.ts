@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { startFakeServer, type FakeServer } from '../../../testFixtures/openai-server/server';
 import type { RunResult } from '../../core/eval/results';
 import type { ChainscopeApi } from '../../extension/extension';
-import { extension, fixtureUri, openActivated, rangeOf, verifyPanel } from './helpers';
+import { extension, fixtureUri, openActivated, panelNumbers, rangeOf, verifyPanel } from './helpers';
 
 const MARKUP_ANSWER = '<script>window.pwned = 1</script><img src=x onerror=alert(1)>';
 
@@ -66,11 +66,7 @@ suite('Evaluating from the editor', () => {
     // Model output and expected values are shown as text: the browser side checks the DOM.
     const verdict = await verifyPanel('xss', {
       runId: result.runId,
-      variants: result.variants.map((variant) => ({
-        name: variant.name,
-        single: variant.singleChain.value,
-        majority: variant.majorityVote.value,
-      })),
+      variants: panelNumbers(result),
       chain: { variant: markup.variant, caseId: markup.caseId, sample: chain.sample, text: chain.text },
       literals: [
         '<img src=x onerror=alert(1)>',
@@ -110,11 +106,7 @@ suite('Evaluating from the editor', () => {
     const chain = cell.chains[3] as RunResult['cells'][number]['chains'][number];
     const verdict = await verifyPanel('arithmetic', {
       runId: result.runId,
-      variants: result.variants.map((variant) => ({
-        name: variant.name,
-        single: variant.singleChain.value,
-        majority: variant.majorityVote.value,
-      })),
+      variants: panelNumbers(result),
       chain: { variant: cell.variant, caseId: cell.caseId, sample: chain.sample, text: chain.text },
       // The panel says how its intervals were made (clustered by case; Wilson for the majority vote).
       shows: [{ testId: 'interval-note', includes: 'clustered by case' }],
@@ -127,11 +119,7 @@ suite('Evaluating from the editor', () => {
     await vscode.commands.executeCommand('chainscope.showResults', document.uri);
     const reopened = await verifyPanel('arithmetic-reopened', {
       runId: result.runId,
-      variants: result.variants.map((variant) => ({
-        name: variant.name,
-        single: variant.singleChain.value,
-        majority: variant.majorityVote.value,
-      })),
+      variants: panelNumbers(result),
       chain: { variant: cell.variant, caseId: cell.caseId, sample: chain.sample, text: chain.text },
     });
     if (reopened !== 'no-browser') assert.equal(reopened, 'ok');
@@ -148,11 +136,7 @@ suite('Evaluating from the editor', () => {
     const verdict = await verifyPanel('fatal', {
       runId: result.runId,
       status: 'failed',
-      variants: result.variants.map((variant) => ({
-        name: variant.name,
-        single: variant.singleChain.value,
-        majority: variant.majorityVote.value,
-      })),
+      variants: panelNumbers(result),
       shows: [{ testId: 'run-error', includes: 'Stopped: model or deployment' }],
       screenshot: 'panel-fatal.png',
     });
@@ -173,11 +157,7 @@ suite('Evaluating from the editor', () => {
       );
       const verdict = await verifyPanel('reasoning', {
         runId: result.runId,
-        variants: result.variants.map((variant) => ({
-          name: variant.name,
-          single: variant.singleChain.value,
-          majority: variant.majorityVote.value,
-        })),
+        variants: panelNumbers(result),
         shows: [{ testId: 'run-adjustments', includes: 'temperature 0.7 from the file was not sent' }],
       });
       if (verdict !== 'no-browser') assert.equal(verdict, 'ok');
@@ -198,7 +178,7 @@ suite('Evaluating from the editor', () => {
     assert.ok(variant.chainsSaved >= 4, `saved ${variant.chainsSaved}`);
     const verdict = await verifyPanel('adaptive', {
       runId: result.runId,
-      variants: result.variants.map((v) => ({ name: v.name, single: v.singleChain.value, majority: v.majorityVote.value })),
+      variants: panelNumbers(result),
       shows: [
         { testId: 'adaptive-note', includes: `${variant.chains} of ${variant.chains + variant.chainsSaved} chains` },
         { testId: 'adaptive-note', includes: 'Adaptive-Consistency' },
