@@ -308,8 +308,11 @@ async function checkLivePanel(browser: import('playwright-core').Browser): Promi
     );
     const full = result.cells.find((cell) => cell.variant === open.variant && cell.caseId === open.caseId);
     if (full) await send({ type: 'cell', runId, cell: full });
-    await page.waitForSelector('[data-testid="cell-drawer"] [data-testid="chain"]', { timeout: 2000 });
-    check(true, 'the drawer shows the chains that came');
+    const chainsShown = await page.waitForSelector('[data-testid="cell-drawer"] [data-testid="chain"]', { timeout: 2000 }).then(
+      () => true,
+      () => false,
+    );
+    check(chainsShown, 'the drawer shows the chains that came');
     const saved = (await page.evaluate<SavedPanelState[]>('window.saved')).at(-1);
     const savedBytes = JSON.stringify(saved ?? {}).length;
     check(
@@ -326,8 +329,27 @@ async function checkLivePanel(browser: import('playwright-core').Browser): Promi
 
     await load(saved);
     await send({ type: 'run', run: { overview: live, live: false, cellCount: cells.length } });
-    await statusIs('interrupted');
-    check(true, 'after a reload, a run no session finishes reads interrupted');
+    const interrupted = await statusIs('interrupted').then(
+      () => true,
+      () => false,
+    );
+    check(interrupted, 'after a reload, a run no session finishes reads interrupted');
+    // Another run, of one variant, in the same panel: its columns only.
+    const other = { ...overview, runId: 'another-run', variants: overview.variants.slice(0, 1) };
+    await send({ type: 'run', run: { overview: other, live: false, cellCount: 1 } });
+    await send({
+      type: 'cells',
+      runId: 'another-run',
+      cells: cells.filter((cell) => cell.variant === other.variants[0]?.name).slice(0, 1),
+    });
+    await page.waitForTimeout(100);
+    const columns = await page.evaluate<string[]>(
+      `[...document.querySelectorAll('.matrix-head [role="columnheader"]')].map((header) => header.textContent)`,
+    );
+    check(
+      columns.length === 3 && columns[2] === other.variants[0]?.name,
+      `a new run shows its own variants, not the last run's: ${columns.join(', ')}`,
+    );
     check(
       (await posted()).some((message) => message.type === 'openCell' && message.caseId === open.caseId),
       'and the cell that was open is asked for again',

@@ -135,6 +135,8 @@ export class Matrix {
   reset(): void {
     this.rows.clear();
     this.rowOfCase.clear();
+    // A new run has its own variants: the last run's columns must not linger as empty ones.
+    this.variants = [];
     this.clearRendered();
     this.active = { row: -1, column: 0 };
     this.orderStale = true;
