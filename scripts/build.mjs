@@ -27,6 +27,8 @@ const entries = [
   { entryPoints: ['src/core/local/worker.ts'], outfile: 'dist/localWorker.js' },
   // A prompt's custom scorer runs in this worker thread, so a scorer past its deadline can be stopped.
   { entryPoints: ['src/core/eval/scorerWorker.ts'], outfile: 'dist/scorerWorker.js' },
+  // A remote model's evaluation runs in this worker thread, off the extension host's main thread.
+  { entryPoints: ['src/core/eval/sessionWorker.ts'], outfile: 'dist/sessionWorker.js' },
   { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: `#!/usr/bin/env node\n${common.banner.js}` } },
 ];
 

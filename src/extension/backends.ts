@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { Backend } from '../core/backend';
+import type { BackendOptions } from '../core/backends';
 import { ENDPOINTS } from '../core/backends/endpoints';
 import { formatModelReference, parseModelReference, type ModelReference } from '../core/backends/reference';
 import { core } from './core';
@@ -91,12 +92,20 @@ export class Backends implements vscode.Disposable {
   }
 
   private async create(text: string, reference: ModelReference): Promise<Backend> {
+    return core().createBackend({
+      ...(await this.options(text, reference)),
+      env: process.env,
+      log: (message) => this.log.info('backend', message),
+    });
+  }
+
+  /** What a backend for this model is built from, as plain data (a session in a worker thread builds its own). */
+  async options(text: string, reference = parseModelReference(text)): Promise<Omit<BackendOptions, 'env' | 'log'>> {
     const settings = readSettings();
     const name = reference.provider ?? 'openai';
     const apiKey = ENDPOINTS[name]?.keyVariable ? await this.keys.get(name) : undefined;
-    return core().createBackend({
+    return {
       modelReference: text,
-      env: process.env,
       ...(apiKey ? { apiKey } : {}),
       ...(settings.baseUrls[name] ? { baseUrl: settings.baseUrls[name] } : {}),
       azure: { ...(settings.azure.endpoint ? { endpoint: settings.azure.endpoint } : {}), apiVersion: settings.azure.apiVersion },
@@ -104,8 +113,7 @@ export class Backends implements vscode.Disposable {
       maxAttempts: settings.maxAttempts,
       concurrency: settings.concurrency,
       local: { ...settings.local, ...(settings.local.threads === 0 ? { threads: undefined } : {}) },
-      log: (message) => this.log.info('backend', message),
-    });
+    };
   }
 
   /** Drops the remote backends, or only those of one provider (its API key changed). */

@@ -17,6 +17,10 @@ export interface ChainscopeSettings {
   prices: Record<string, Prices>;
   runsDirectory: string;
   local: { executionProvider: 'auto' | 'cuda' | 'cpu'; deviceId: number; threads: number; modelDirectories: string[] };
+  /** Remote runs in a worker thread at background priority (chainscope.backgroundThread). */
+  backgroundThread: boolean;
+  /** VS Code's own proxy setting (http.proxy): its proxy support reaches the extension host's thread only. */
+  httpProxy: string;
 }
 
 export function readSettings(scope?: vscode.ConfigurationScope): ChainscopeSettings {
@@ -48,6 +52,8 @@ export function readSettings(scope?: vscode.ConfigurationScope): ChainscopeSetti
       threads: config.get<number>('local.threads', 0),
       modelDirectories: config.get<string[]>('local.modelDirectories', []),
     },
+    backgroundThread: config.get<boolean>('backgroundThread', true),
+    httpProxy: vscode.workspace.getConfiguration('http').get<string>('proxy', '').trim(),
   };
 }
 

@@ -2,7 +2,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Backend } from '../core/backend';
 import type { RunResult } from '../core/eval/results';
-import type { EvaluationSession, SessionOutcome } from '../core/eval/session';
+import type { SessionOutcome } from '../core/eval/session';
+import type { LiveSession, LiveSessionEvent } from '../core/eval/liveSession';
 import { core } from './core';
 import type { LoadedPrompt } from '../core/prompt/load';
 import type { Backends, ModelChoice } from './backends';
@@ -26,7 +27,13 @@ export interface EvaluateRequest {
   showPanel?: boolean;
 }
 
-const MAX_FAILURES_LOGGED = 20;
+/** Whether requests would need a proxy that only VS Code's own patching of the extension host applies. */
+function proxyInUse(httpProxy: string): boolean {
+  return (
+    httpProxy !== '' ||
+    ['HTTPS_PROXY', 'HTTP_PROXY', 'ALL_PROXY'].some((name) => Boolean(process.env[name] ?? process.env[name.toLowerCase()]))
+  );
+}
 
 /** The first `count` entries of a map, in insertion order (the oldest changes go first). */
 function* take<K, V>(map: ReadonlyMap<K, V>, count: number): Generator<[K, V]> {
@@ -196,80 +203,92 @@ export class Evaluations implements vscode.Disposable {
     this.controllers.add(controller);
     const cancellation = token.onCancellationRequested(() => controller.abort());
     let latest: RunProgress | undefined;
+    let overview: RunOverview | undefined;
     let reportedPercent = 0;
-    let failuresLogged = 0;
-    let recordsSinceTick = 0;
     let runFile = '';
     // Cells changed since the panel last took some, latest summary of each: bounded by the run's cells.
     const pendingCells = new Map<string, CellSummary>();
-    const session: EvaluationSession = new (core().EvaluationSession)({
-      loaded,
-      promptText: text,
-      backend,
-      runsDirectory,
+    const onEvent = (event: LiveSessionEvent): void => {
+      switch (event.type) {
+        case 'start': {
+          const { header } = event;
+          runFile = event.runFile;
+          overview = event.overview;
+          const cellCount = header.variants.length * header.cases.length;
+          this.log.info(
+            'evaluate',
+            `run ${header.id}: ${header.variants.length} variants × ${header.cases.length} cases × ${header.samples} chains on ${backend.id}:${backend.model} → ${event.runFile}${threaded ? ' (in a background thread)' : ''}`,
+          );
+          const source: PanelSource = {
+            runId: header.id,
+            run: () => ({
+              overview: overview ?? event.overview,
+              live: true,
+              cellCount,
+              ...(latest ? { progress: latest } : {}),
+            }),
+            // Cells with chains only: thousands of empty ones would weigh on the window as the run starts.
+            allCells: () => live.allCells(),
+            cell: (variant, caseId) => live.cell(variant, caseId),
+            result: () => undefined,
+            cancel: () => {
+              this.log.info('evaluate', `run ${header.id} cancelled from the results panel`);
+              controller.abort();
+            },
+          };
+          this.live.set(event.runFile, source);
+          // A measured bar from the start: the indeterminate one animates (repaints) until the first report.
+          progress?.report({ message: `0/${cellCount * header.samples} chains`, increment: 0 });
+          panel?.attach(source);
+          break;
+        }
+        case 'warning':
+          this.log.warn('evaluate', event.message);
+          void vscode.window.showWarningMessage(`Chainscope: ${event.message}`);
+          break;
+        case 'log':
+          this.log.info('backend', event.message);
+          break;
+      }
+    };
+    // A remote model's requests, streaming and scoring take a core on a big run: in a worker thread at
+    // background priority they leave this thread, which also serves typing, free. A local model's
+    // inference has its thread already; VS Code's proxy support reaches this thread only.
+    const settings = readSettings();
+    const threaded = backend.id !== 'local' && settings.backgroundThread && !proxyInUse(settings.httpProxy);
+    const selection = {
       ...(request.variants ? { variants: request.variants } : {}),
       ...(request.cases ? { cases: request.cases } : {}),
       ...(request.resume ? { resume: request.resume } : {}),
       ...(request.force ? { force: true } : {}),
-      priceTable: readSettings().prices,
+      priceTable: settings.prices,
       // Custom scorers run the workspace's code: only in a trusted workspace (the scorer refuses otherwise).
       trusted: vscode.workspace.isTrusted,
-      signal: controller.signal,
-      onEvent: (event) => {
-        switch (event.type) {
-          case 'start': {
-            const { header } = event;
-            runFile = event.runFile;
-            const cellCount = header.variants.length * header.cases.length;
-            this.log.info(
-              'evaluate',
-              `run ${header.id}: ${header.variants.length} variants × ${header.cases.length} cases × ${header.samples} chains on ${backend.id}:${backend.model} → ${event.runFile}`,
-            );
-            const live: PanelSource = {
-              runId: header.id,
-              // The session has its overview from its start on, which is now.
-              run: () => ({ overview: session.overview() as RunOverview, live: true, cellCount, ...(latest ? { progress: latest } : {}) }),
-              // Cells with chains only: thousands of empty ones would weigh on the window as the run starts.
-              allCells: () => session.allCells().filter((cell) => cell.chains > 0),
-              cell: (variant, caseId) => session.cell(variant, caseId),
-              result: () => undefined,
-              cancel: () => {
-                this.log.info('evaluate', `run ${header.id} cancelled from the results panel`);
-                controller.abort();
-              },
-            };
-            this.live.set(event.runFile, live);
-            // A measured bar from the start: the indeterminate one animates (repaints) until the first report.
-            progress?.report({ message: `0/${cellCount * header.samples} chains`, increment: 0 });
-            panel?.attach(live);
-            session.changedCells(); // all of them were just sent
-            break;
-          }
-          case 'record':
-            recordsSinceTick++;
-            // A failing server can fail thousands of chains: the log names the first ones, the run file has all.
-            if (event.record.error && failuresLogged++ < MAX_FAILURES_LOGGED)
-              this.log.warn(
-                'evaluate',
-                `${event.record.variant} / ${event.record.caseId} #${event.record.sample}: ${event.record.error}${failuresLogged === MAX_FAILURES_LOGGED ? ' (further failures are in the run file only)' : ''}`,
-              );
-            break;
-          case 'progress': {
-            const { done, total, failed, etaMs } = event.progress;
-            latest = { done, total, failed, ...(etaMs !== undefined ? { etaMs } : {}) };
-            break;
-          }
-          case 'warning':
-            this.log.warn('evaluate', event.message);
-            void vscode.window.showWarningMessage(`Chainscope: ${event.message}`);
-            break;
-        }
-      },
-    });
+    };
+    const live: LiveSession = threaded
+      ? new (core().ThreadedSession)(
+          {
+            ...selection,
+            promptFile: loaded.file,
+            promptText: text,
+            backend: await this.backends.options(this.models.resolve(loaded.document)),
+            runsDirectory,
+            background: true,
+          },
+          onEvent,
+          controller.signal,
+        )
+      : core().startSession({ ...selection, loaded, promptText: text, backend, runsDirectory, signal: controller.signal }, onEvent);
 
     // Everything the user sees of a live run moves on this clock, never per record: the notification,
     // the panel's overview, its changed cells (while it keeps up) and the heartbeat that says the run lives.
-    const tick = (): void => {
+    let polling = false;
+    const tick = async (): Promise<void> => {
+      const target = panel && ResultsPanel.open === panel && runFile ? panel : undefined;
+      // Without a panel nothing reads the live cells: they are summarized once, in the final result.
+      const poll = await live.poll(target !== undefined);
+      for (const failure of poll.failures) this.log.warn('evaluate', failure);
+      if (poll.progress) latest = poll.progress;
       if (latest && progress && latest.total > 0) {
         const percent = (latest.done / latest.total) * 100;
         const eta = latest.etaMs !== undefined && latest.done < latest.total ? ` · ${Math.ceil(latest.etaMs / 1000)} s left` : '';
@@ -279,12 +298,10 @@ export class Evaluations implements vscode.Disposable {
         });
         reportedPercent = percent;
       }
-      const target = panel && ResultsPanel.open === panel ? panel : undefined;
-      // Without a panel nothing reads the live cells: they are summarized once, in the final result.
-      if (!runFile || !target) return;
-      for (const cell of session.changedCells()) pendingCells.set(cellKey(cell.variant, cell.caseId), cell);
-      if (recordsSinceTick > 0) target.sendOverview();
-      recordsSinceTick = 0;
+      if (poll.overview) overview = poll.overview;
+      for (const cell of poll.cells) pendingCells.set(cellKey(cell.variant, cell.caseId), cell);
+      if (!target || ResultsPanel.open !== target) return;
+      if (poll.records > 0) target.sendOverview();
       if (pendingCells.size > 0) {
         const batch = [...take(pendingCells, 2 * MAX_CELLS_PER_MESSAGE)];
         if (target.sendCells(batch.map(([, cell]) => cell))) for (const [key] of batch) pendingCells.delete(key);
@@ -292,10 +309,16 @@ export class Evaluations implements vscode.Disposable {
       if (latest) target.sendProgress(latest);
     };
     // The panel's heartbeat too (src/shared/protocol.ts): often enough to feel live, rarely enough to leave
-    // the window free for typing.
-    const clock = setInterval(tick, HEARTBEAT_MS);
+    // the window free for typing. A poll still unanswered (a thread busy between batches) is not doubled.
+    const clock = setInterval(() => {
+      if (polling) return;
+      polling = true;
+      tick()
+        .catch((error: unknown) => this.log.error('evaluate', error))
+        .finally(() => (polling = false));
+    }, HEARTBEAT_MS);
     try {
-      const outcome = await session.run();
+      const outcome = await live.run();
       const { result, comparison } = outcome;
       if (panel && ResultsPanel.open === panel) panel.attach(resultSource(result, comparison));
       this.log.info(

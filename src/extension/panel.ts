@@ -26,9 +26,9 @@ export interface PanelSource {
   readonly runId: string;
   run(): PanelRun;
   /** Every cell, chain-less: sent in batches when the panel (re)loads. */
-  allCells(): CellSummary[];
-  /** One cell with its chains, for the drawer. */
-  cell(variant: string, caseId: string): CellResult | undefined;
+  allCells(): Promise<CellSummary[]>;
+  /** One cell with its chains, for the drawer (a live run's may come from its worker thread). */
+  cell(variant: string, caseId: string): Promise<CellResult | undefined>;
   /** The whole result, for exports (a live run exports what it has so far). */
   result(): RunResult | undefined;
   /** Stops a live run (its finished chains are kept). */
@@ -42,8 +42,8 @@ export function resultSource(result: RunResult, comparison?: Comparison): PanelS
   return {
     runId: result.runId,
     run: () => ({ overview, ...(comparison ? { comparison } : {}), live: false, cellCount: cells.length }),
-    allCells: () => cells,
-    cell: (variant, caseId) => byKey.get(cellKey(variant, caseId)),
+    allCells: () => Promise.resolve(cells),
+    cell: (variant, caseId) => Promise.resolve(byKey.get(cellKey(variant, caseId))),
     result: () => result,
   };
 }
@@ -132,7 +132,7 @@ export class ResultsPanel implements vscode.Disposable {
   /** Shows a run: its overview, then all its cells in batches. */
   attach(source: PanelSource): void {
     this.source = source;
-    if (this.ready) this.sendAll();
+    if (this.ready) void this.sendAll();
   }
 
   /** Cells that changed in the attached live run: false when the webview is still busy (the caller keeps them for later). */
@@ -158,11 +158,13 @@ export class ResultsPanel implements vscode.Disposable {
     if (this.source) this.post({ type: 'lost', runId: this.source.runId, reason });
   }
 
-  private sendAll(): void {
+  private async sendAll(): Promise<void> {
     const source = this.source;
     if (!source) return;
     this.post({ type: 'run', run: source.run() });
-    const cells = source.allCells();
+    const cells = await source.allCells();
+    // Another run was attached, or the webview reloaded, meanwhile: that one sends its own.
+    if (this.source !== source || !this.ready) return;
     for (let at = 0; at < cells.length; at += MAX_CELLS_PER_MESSAGE)
       this.post({ type: 'cells', runId: source.runId, cells: cells.slice(at, at + MAX_CELLS_PER_MESSAGE) });
   }
@@ -182,12 +184,14 @@ export class ResultsPanel implements vscode.Disposable {
         // The webview (re)loaded: send it everything it needs.
         this.ready = true;
         this.inFlight = 0;
-        this.sendAll();
+        void this.sendAll();
         break;
       case 'openCell': {
         if (!this.source || message.runId !== this.source.runId) break;
-        const cell = this.source.cell(message.variant, message.caseId);
-        if (cell) this.post({ type: 'cell', runId: message.runId, cell });
+        const source = this.source;
+        void source.cell(message.variant, message.caseId).then((cell) => {
+          if (cell && this.source === source) this.post({ type: 'cell', runId: message.runId, cell });
+        });
         break;
       }
       case 'cancel':

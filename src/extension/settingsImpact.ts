@@ -30,7 +30,7 @@ export const SETTING_SECTIONS: Record<keyof SettingsImpact, readonly string[]> =
 };
 
 /** Settings read on every use (a run, a hover), so a change needs no reload. */
-export const READ_ON_USE: readonly string[] = ['prices', 'runsDirectory', 'tokenizer.encoding'];
+export const READ_ON_USE: readonly string[] = ['prices', 'runsDirectory', 'tokenizer.encoding', 'backgroundThread'];
 
 /** `affects` answers for a section under `chainscope.`, as `event.affectsConfiguration('chainscope.' + section)` does. */
 export function settingsImpact(affects: (section: string) => boolean): SettingsImpact {
