@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { BACKEND_NAMES } from '../core/backends/endpoints';
 import { parseModelReference } from '../core/backends/reference';
 import type { ModelChoice } from './backends';
-import type { PromptDocuments } from './documents';
+import { isPromptDocument, type PromptDocuments } from './documents';
 
 const SUGGESTED_MODELS = [
   'local:arith-tiny',
@@ -26,7 +26,7 @@ export function registerModelStatus(documents: PromptDocuments, models: ModelCho
   item.command = 'chainscope.selectModel';
   const refresh = async (): Promise<void> => {
     const editor = vscode.window.activeTextEditor;
-    if (editor?.document.languageId !== 'prompt') {
+    if (!isPromptDocument(editor?.document)) {
       item.hide();
       return;
     }
@@ -40,7 +40,7 @@ export function registerModelStatus(documents: PromptDocuments, models: ModelCho
   };
   const select = vscode.commands.registerCommand('chainscope.selectModel', async () => {
     const editor = vscode.window.activeTextEditor;
-    const own = editor?.document.languageId === 'prompt' ? (await documents.get(editor.document)).document.model : undefined;
+    const own = isPromptDocument(editor?.document) ? (await documents.get(editor.document)).document.model : undefined;
     const picks: (vscode.QuickPickItem & { model?: string | null })[] = [
       ...(models.pinned ? [{ label: "$(discard) Use each prompt's own model", model: null }] : []),
       ...(own ? [{ label: own, description: "the prompt's model", model: own }] : []),
