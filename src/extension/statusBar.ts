@@ -37,15 +37,21 @@ function validateModelReference(value: string): string | undefined {
 
 /** Stores the selection's base URL, then pins its model; refuses, saying why, what could not run. */
 async function applySelection(models: ModelChoice, selection: ModelSelection): Promise<string | undefined> {
-  const model = selection.model?.trim() || undefined;
+  // Keybinding args are JSON the user wrote: anything but a string (or null) is refused below.
+  const model =
+    typeof selection.model === 'string'
+      ? selection.model.trim() || undefined
+      : selection.model === null
+        ? undefined
+        : String(selection.model);
   const problem = model === undefined ? undefined : validateModelReference(model);
   if (problem) throw new Error(`Chainscope: ${problem} (got '${model}')`);
   if (selection.baseUrl !== undefined) {
     const provider = parseModelReference(model).provider;
     if (provider === undefined || !BASE_URL_SETTINGS[provider]) throw new Error(`Chainscope: a base URL needs a model of a server backend`);
-    const urlProblem = baseUrlProblem(selection.baseUrl);
+    const urlProblem = baseUrlProblem(String(selection.baseUrl));
     if (urlProblem) throw new Error(`Chainscope: ${urlProblem}`);
-    await storeBaseUrl(provider, selection.baseUrl.trim());
+    await storeBaseUrl(provider, String(selection.baseUrl).trim());
   }
   await models.pin(model === undefined ? undefined : formatModelReference(parseModelReference(model)));
   return models.pinned;
