@@ -2,14 +2,14 @@ import * as vscode from 'vscode';
 import type { CudaSetup } from '../core/local/cudaSetup';
 import { core } from './core';
 import type { PromptDiagnostics } from './diagnostics';
-import type { PromptDocuments } from './documents';
+import { isPromptDocument, type PromptDocuments } from './documents';
 import type { Evaluations } from './evaluation';
 import type { Logger } from './log';
 import { ResultsPanel, resultSource } from './panel';
 
 function activePromptEditor(): vscode.TextEditor | undefined {
   const editor = vscode.window.activeTextEditor;
-  return editor?.document.languageId === 'prompt' ? editor : undefined;
+  return isPromptDocument(editor?.document) ? editor : undefined;
 }
 
 /** Commands stay registered when they cannot act, and say why. */

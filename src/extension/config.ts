@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import type { Prices } from '../core/eval/results';
 import { DEFAULT_AZURE_API_VERSION } from '../core/backends/endpoints';
 import { ENCODINGS, type EncodingName } from '../core/encodings';
-import { settingsImpact, type SettingsImpact } from './settingsImpact';
+import { BASE_URL_SETTINGS, settingsImpact, type SettingsImpact } from './settingsImpact';
 
 /** Every setting Chainscope reads, typed, in one place. */
 export interface ChainscopeSettings {
@@ -27,9 +27,9 @@ export function readSettings(scope?: vscode.ConfigurationScope): ChainscopeSetti
   const config = vscode.workspace.getConfiguration('chainscope', scope);
   const encoding = config.get<string>('tokenizer.encoding', 'auto');
   const baseUrls: Record<string, string> = {};
-  for (const endpoint of ['openai', 'compatible', 'ollama', 'vllm']) {
-    const url = config.get<string>(`${endpoint}.baseUrl`, '').trim();
-    if (url) baseUrls[endpoint === 'compatible' ? 'openai-compatible' : endpoint] = url;
+  for (const [provider, key] of Object.entries(BASE_URL_SETTINGS)) {
+    const url = config.get<string>(key, '').trim();
+    if (url) baseUrls[provider] = url;
   }
   return {
     tokenizerEncoding: (ENCODINGS as readonly string[]).includes(encoding) ? (encoding as EncodingName) : 'auto',
@@ -55,6 +55,19 @@ export function readSettings(scope?: vscode.ConfigurationScope): ChainscopeSetti
     backgroundThread: config.get<boolean>('backgroundThread', true),
     httpProxy: vscode.workspace.getConfiguration('http').get<string>('proxy', '').trim(),
   };
+}
+
+/**
+ * Stores a provider's base URL where it takes effect: beside a value the workspace already sets, else in
+ * the user's settings (a URL may carry credentials, and workspace settings are often committed).
+ */
+export async function storeBaseUrl(provider: string, url: string): Promise<void> {
+  const key = BASE_URL_SETTINGS[provider];
+  if (!key) throw new Error(`'${provider}' has no base-URL setting`);
+  const config = vscode.workspace.getConfiguration('chainscope');
+  const inspected = config.inspect<string>(key);
+  const target = inspected?.workspaceValue !== undefined ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+  await config.update(key, url, target);
 }
 
 /** Calls `listener` with what a change of Chainscope's settings reaches (see settingsImpact.ts). */

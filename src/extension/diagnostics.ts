@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { readSettings } from './config';
 import { toDiagnostic } from './convert';
-import type { PromptDocuments } from './documents';
+import { isPromptDocument, type PromptDocuments } from './documents';
 import type { Logger } from './log';
 
 const DEBOUNCE_MS = 200;
@@ -37,7 +37,7 @@ export class PromptDiagnostics implements vscode.Disposable {
   }
 
   private schedule(document: vscode.TextDocument, delay: number): void {
-    if (document.languageId !== 'prompt') return;
+    if (!isPromptDocument(document)) return;
     const key = document.uri.toString();
     clearTimeout(this.timers.get(key));
     this.timers.set(

@@ -1,8 +1,30 @@
 import * as vscode from 'vscode';
 import type { FileSystem, LoadedPrompt } from '../core/prompt/load';
 import { core } from './core';
+import { isLegacyPromptFile, LANGUAGE_ID, LEGACY_LANGUAGE_ID } from './languageId';
+import type { Logger } from './log';
 
-export const PROMPT_SELECTOR: vscode.DocumentSelector = { language: 'prompt' };
+export const PROMPT_SELECTOR: vscode.DocumentSelector = { language: LANGUAGE_ID };
+
+export function isPromptDocument(document: vscode.TextDocument | undefined): document is vscode.TextDocument {
+  return document?.languageId === LANGUAGE_ID;
+}
+
+/**
+ * Gives `.prompt` files still opened as `prompt` (an association from before `dotprompt`) our language,
+ * now and as they open; VS Code reopens each under the new id, so every feature sees it.
+ */
+export function adoptLegacyPromptFiles(log: Logger): vscode.Disposable {
+  const adopt = (document: vscode.TextDocument): void => {
+    if (!isLegacyPromptFile(document.languageId, document.uri.path)) return;
+    vscode.languages.setTextDocumentLanguage(document, LANGUAGE_ID).then(
+      () => log.info('language', `${document.uri.path} was opened as '${LEGACY_LANGUAGE_ID}' (files.associations?): now '${LANGUAGE_ID}'`),
+      (error: unknown) => log.error('language', error),
+    );
+  };
+  for (const document of vscode.workspace.textDocuments) adopt(document);
+  return vscode.workspace.onDidOpenTextDocument(adopt);
+}
 
 /** Reads files through VS Code, so unsaved dataset edits and remote workspaces are seen. */
 const workspaceFileSystem: FileSystem = {

@@ -4,7 +4,7 @@ import { registerCodeLenses } from './codelens';
 import { registerCommands } from './commands';
 import { onSettingsChanged } from './config';
 import { PromptDiagnostics } from './diagnostics';
-import { PromptDocuments } from './documents';
+import { adoptLegacyPromptFiles, PromptDocuments } from './documents';
 import { Evaluations } from './evaluation';
 import { registerLanguageFeatures } from './languageFeatures';
 import { Logger } from './log';
@@ -36,6 +36,7 @@ export function activate(context: vscode.ExtensionContext): ChainscopeApi {
     const backends = new Backends(keys, log);
     const evaluations = new Evaluations(documents, backends, models, log, context.extensionUri);
     context.subscriptions.push(documents, diagnostics, models, backends, evaluations);
+    context.subscriptions.push(adoptLegacyPromptFiles(log));
     context.subscriptions.push(...registerLanguageFeatures(documents));
     context.subscriptions.push(...registerQuickFixes(documents));
     context.subscriptions.push(...registerCodeLenses(documents, models));

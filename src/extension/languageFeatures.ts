@@ -58,6 +58,7 @@ export function registerLanguageFeatures(documents: PromptDocuments): vscode.Dis
               if (item.detail) completion.detail = item.detail;
               if (item.insertText) completion.insertText = item.insertText;
               if (item.documentation) completion.documentation = new vscode.MarkdownString(item.documentation);
+              if (item.range) completion.range = toRange(item.range);
               return completion;
             });
         },

@@ -1,7 +1,8 @@
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { READ_ON_USE, SETTING_SECTIONS, settingsImpact, type SettingsImpact } from './settingsImpact';
+import { ENDPOINTS } from '../core/backends/endpoints';
+import { BASE_URL_SETTINGS, READ_ON_USE, SETTING_SECTIONS, settingsImpact, type SettingsImpact } from './settingsImpact';
 
 /** What VS Code's `affectsConfiguration` answers when exactly `changed` (a full setting key) changed. */
 const changing =
@@ -20,6 +21,8 @@ describe('settingsImpact', () => {
     assert.deepEqual(settingsImpact(changing('local.modelDirectories')), { ...NOTHING, localBackend: true });
     assert.deepEqual(settingsImpact(changing('azure.apiVersion')), { ...NOTHING, remoteBackends: true });
     assert.deepEqual(settingsImpact(changing('ollama.baseUrl')), { ...NOTHING, remoteBackends: true });
+    assert.deepEqual(settingsImpact(changing('lmstudio.baseUrl')), { ...NOTHING, remoteBackends: true });
+    assert.deepEqual(settingsImpact(changing('llamacpp.baseUrl')), { ...NOTHING, remoteBackends: true });
     assert.deepEqual(settingsImpact(changing('requestTimeoutSeconds')), { ...NOTHING, remoteBackends: true });
     assert.deepEqual(settingsImpact(changing('defaultModel')), { ...NOTHING, modelChoice: true });
     assert.deepEqual(settingsImpact(changing('diagnostics.enabled')), { ...NOTHING, diagnostics: true });
@@ -42,6 +45,25 @@ describe('settingsImpact', () => {
         keys.some((key) => changing(key)(section)),
         `no setting under chainscope.${section}`,
       );
+    }
+  });
+
+  it('gives every server a base-URL setting whose default is the backend’s own', () => {
+    const manifest = JSON.parse(readFileSync(path.join(__dirname, '../../package.json'), 'utf8')) as {
+      contributes: { configuration: { properties: Record<string, { default?: unknown }> } };
+    };
+    const { properties } = manifest.contributes.configuration;
+    // Azure's endpoint is its own setting (chainscope.azure.endpoint).
+    assert.deepEqual(
+      Object.keys(BASE_URL_SETTINGS).sort(),
+      Object.keys(ENDPOINTS)
+        .filter((name) => name !== 'azure')
+        .sort(),
+    );
+    for (const [provider, key] of Object.entries(BASE_URL_SETTINGS)) {
+      const setting = properties[`chainscope.${key}`];
+      assert.ok(setting, `no chainscope.${key} in package.json`);
+      assert.equal(setting.default, ENDPOINTS[provider]?.baseUrl ?? '', `chainscope.${key}'s default`);
     }
   });
 });

@@ -1,5 +1,5 @@
-// Which parts of the extension a settings change reaches. Kept free of `vscode` so the table is tested
-// in plain mocha, against package.json.
+// Which parts of the extension a settings change reaches, and which setting holds each server's base URL.
+// Kept free of `vscode` so the tables are tested in plain mocha, against package.json.
 
 /** What to reload after a change of `chainscope.*` settings. */
 export interface SettingsImpact {
@@ -12,18 +12,19 @@ export interface SettingsImpact {
   diagnostics: boolean;
 }
 
+/** The base-URL setting (under `chainscope.`) of each provider but Azure, whose endpoint is `azure.endpoint`. */
+export const BASE_URL_SETTINGS: Readonly<Record<string, string>> = {
+  openai: 'openai.baseUrl',
+  'openai-compatible': 'compatible.baseUrl',
+  ollama: 'ollama.baseUrl',
+  vllm: 'vllm.baseUrl',
+  lmstudio: 'lmstudio.baseUrl',
+  llamacpp: 'llamacpp.baseUrl',
+};
+
 /** Setting sections (under `chainscope.`) by what they reach; a section covers the settings below it. */
 export const SETTING_SECTIONS: Record<keyof SettingsImpact, readonly string[]> = {
-  remoteBackends: [
-    'openai.baseUrl',
-    'compatible.baseUrl',
-    'ollama.baseUrl',
-    'vllm.baseUrl',
-    'azure',
-    'concurrency',
-    'requestTimeoutSeconds',
-    'maxAttempts',
-  ],
+  remoteBackends: [...Object.values(BASE_URL_SETTINGS), 'azure', 'concurrency', 'requestTimeoutSeconds', 'maxAttempts'],
   localBackend: ['local'],
   modelChoice: ['defaultModel'],
   diagnostics: ['diagnostics'],

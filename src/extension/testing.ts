@@ -4,7 +4,7 @@ import type { CellResult } from '../core/eval/results';
 import { cellKey } from '../core/eval/keys';
 import type { LoadedPrompt } from '../core/prompt/load';
 import { toRange } from './convert';
-import type { PromptDocuments } from './documents';
+import { isPromptDocument, type PromptDocuments } from './documents';
 import type { Evaluations } from './evaluation';
 import type { Logger } from './log';
 
@@ -49,14 +49,14 @@ export class PromptTests implements vscode.Disposable {
       watcher.onDidCreate((uri) => void this.addFile(uri)),
       watcher.onDidDelete((uri) => this.controller.items.delete(uri.toString())),
       vscode.workspace.onDidOpenTextDocument((document) => {
-        if (document.languageId === 'prompt') void this.addFile(document.uri);
+        if (isPromptDocument(document)) void this.addFile(document.uri);
       }),
       vscode.workspace.onDidChangeTextDocument((event) => {
         const item = this.controller.items.get(event.document.uri.toString());
         if (item) void (item.children.size > 0 ? this.refreshFile(item) : this.checkFile(item));
       }),
     );
-    for (const document of vscode.workspace.textDocuments) if (document.languageId === 'prompt') void this.addFile(document.uri);
+    for (const document of vscode.workspace.textDocuments) if (isPromptDocument(document)) void this.addFile(document.uri);
   }
 
   private async discover(): Promise<void> {

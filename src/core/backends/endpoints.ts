@@ -22,3 +22,19 @@ export const BACKEND_NAMES = [...Object.keys(ENDPOINTS), 'local'];
 
 /** Azure OpenAI's API version when neither the options nor the environment give one; package.json's setting default matches it (tested). */
 export const DEFAULT_AZURE_API_VERSION = '2024-10-21';
+
+/** Why `text` cannot be a server's base URL, or undefined when it can: an http(s) URL with a host. */
+export function baseUrlProblem(text: string): string | undefined {
+  const example = 'e.g. http://127.0.0.1:8000/v1';
+  const trimmed = text.trim();
+  if (!trimmed) return `Write the server's URL, ${example}`;
+  if (!trimmed.includes('://')) return `Start it with http:// or https://, ${example}`;
+  let url: URL;
+  try {
+    url = new URL(trimmed);
+  } catch {
+    return `Not a URL: write it as ${example}`;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `Use http:// or https://, not ${url.protocol}//`;
+  return url.hostname ? undefined : 'The URL needs a host';
+}

@@ -99,6 +99,9 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     return new OpenAIBackend({ ...common, azure: { endpoint: azureEndpoint, deployment: model, apiVersion } });
   }
   const url = baseUrl ?? (name === 'openai' ? env.OPENAI_BASE_URL : undefined) ?? endpoint.baseUrl;
-  if (name === 'openai-compatible' && !url) throw new Error("The 'openai-compatible' backend needs --base-url.");
+  if (name === 'openai-compatible' && !url)
+    throw new Error(
+      "The 'openai-compatible' backend needs the server's URL: --base-url, or in VS Code the chainscope.compatible.baseUrl setting (the model picker's 'OpenAI-compatible server…' sets it).",
+    );
   return Promise.resolve(new OpenAIBackend({ ...common, ...(url ? { baseUrl: url } : {}) }));
 }

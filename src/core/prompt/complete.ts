@@ -1,3 +1,4 @@
+import { BACKEND_NAMES } from '../backends/endpoints';
 import {
   CASE_KEYS,
   CONFIG_KEYS,
@@ -11,7 +12,7 @@ import {
   VARIANT_KEYS,
 } from './parse';
 import { LineIndex } from './text';
-import { EXTRACTOR_TYPES, SCORER_TYPES, VARIANT_KINDS, type Position, type PromptDocument } from './types';
+import { EXTRACTOR_TYPES, SCORER_TYPES, VARIANT_KINDS, type Position, type PromptDocument, type Range } from './types';
 
 export type CompletionKind = 'property' | 'value' | 'variable' | 'function';
 
@@ -23,6 +24,8 @@ export interface CompletionItem {
   insertText?: string;
   /** Markdown shown beside the item: what a key does and an example. */
   documentation?: string;
+  /** Text the item replaces, when more than the word at the cursor (`openai:gpt` holds a colon). */
+  range?: Range;
 }
 
 const KEYS_BY_PARENT: Record<string, readonly string[]> = {
@@ -39,7 +42,7 @@ const KEYS_BY_PARENT: Record<string, readonly string[]> = {
 };
 
 const KEY_DETAILS: Record<string, string> = {
-  model: 'backend and model, e.g. local:arith-tiny or openai:gpt-4o-mini',
+  model: 'backend and model, e.g. local:arith-tiny, openai:gpt-4o-mini or openai-compatible:<model> for your own server',
   config: 'sampling: temperature, top_p, max_tokens, stop, seed',
   samples: 'reasoning chains sampled per case and variant: a number, or {max: 16, stop: adaptive} to stop once the vote is settled',
   variants: 'zero-shot, one-shot, few-shot, zero-shot-cot, few-shot-cot',
@@ -56,7 +59,7 @@ const KEY_DETAILS: Record<string, string> = {
 
 /** An example of each top-level key, shown as the completion's documentation under its detail. */
 const KEY_EXAMPLES: Record<string, string> = {
-  model: 'model: local:arith-tiny',
+  model: 'model: local:arith-tiny\n# your own server (chainscope.compatible.baseUrl):\nmodel: openai-compatible:qwen2.5-7b-instruct',
   config: 'config:\n  temperature: 0.7\n  max_tokens: 256',
   samples: 'samples: 8\n# or\nsamples: {max: 16, stop: adaptive}',
   variants: 'variants: [zero-shot, few-shot, zero-shot-cot]',
@@ -76,7 +79,19 @@ function keyDocumentation(key: string): string | undefined {
   return example === undefined ? undefined : `${KEY_DETAILS[key] ?? ''}\n\n\`\`\`yaml\n${example}\n\`\`\``;
 }
 
-const MODEL_SUGGESTIONS = ['local:arith-tiny', 'openai:gpt-4o-mini', 'azure:<deployment>', 'ollama:llama3.2', 'vllm:<model>'];
+const MODEL_SUGGESTIONS = ['local:arith-tiny', 'openai:gpt-4o-mini', 'ollama:llama3.2'];
+
+/** What each `model:` prefix runs on: one per backend (tested), so a new backend is offered as well. */
+const PROVIDER_DETAILS: Record<string, string> = {
+  local: 'an ONNX model run in the editor, e.g. local:arith-tiny',
+  openai: 'OpenAI (key: Chainscope: Set API Key, or OPENAI_API_KEY)',
+  azure: 'an Azure OpenAI deployment (chainscope.azure.endpoint)',
+  ollama: 'an Ollama server (chainscope.ollama.baseUrl)',
+  vllm: 'a vLLM server (chainscope.vllm.baseUrl)',
+  lmstudio: 'an LM Studio server (chainscope.lmstudio.baseUrl)',
+  llamacpp: 'a llama.cpp server (chainscope.llamacpp.baseUrl)',
+  'openai-compatible': 'your own OpenAI-compatible server (chainscope.compatible.baseUrl; the model picker sets it)',
+};
 const HELPERS = ['role "system"', 'role "user"', 'role "model"', '#if', '#each', '#unless', 'json', 'history', 'section', 'media url='];
 
 /**
@@ -103,6 +118,11 @@ export function completionsAt(text: string, position: Position, document: Prompt
     const parent = parents.at(-1) ?? '';
     // `baseline:` names one of this file's variants (the defaults included).
     if (key === 'baseline' && parents.length === 0) return document.variants.map((variant) => ({ label: variant.name, kind: 'value' }));
+    if (key === 'model' && parents.length === 0) {
+      const typed = /[\w.:-]*$/.exec(before)?.[0] ?? '';
+      const range = { start: { line: position.line, character: position.character - typed.length }, end: position };
+      return modelCompletions().map((item) => ({ ...item, range }));
+    }
     return valueCompletions(key, parent);
   }
   if (listItemMatch && parents.at(-1) === 'variants' && parents.length === 1) {
@@ -132,9 +152,16 @@ function valueCompletions(key: string, parent: string): CompletionItem[] {
   if (key === 'scorer' || (key === 'type' && parent === 'scorer')) return values(SCORER_TYPES);
   if (key === 'extract' || (key === 'type' && parent === 'extract')) return values(EXTRACTOR_TYPES);
   if (key === 'variants' || (key === 'type' && parent === 'variants')) return values(VARIANT_KINDS);
-  if (key === 'model') return values(MODEL_SUGGESTIONS);
   if (key === 'match') return values(['last', 'first']);
   return [];
+}
+
+/** Every backend's prefix, then a few whole references. */
+function modelCompletions(): CompletionItem[] {
+  return [
+    ...BACKEND_NAMES.map((name): CompletionItem => ({ label: `${name}:`, kind: 'value', detail: PROVIDER_DETAILS[name] ?? '' })),
+    ...MODEL_SUGGESTIONS.map((label): CompletionItem => ({ label, kind: 'value' })),
+  ];
 }
 
 function variableCompletions(document: PromptDocument): CompletionItem[] {

@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { BACKEND_NAMES } from '../backends/endpoints';
 import { completionsAt } from './complete';
 import { foldingRanges, outline } from './outline';
 import { parsePrompt } from './parse';
@@ -47,6 +48,23 @@ describe('completion', () => {
     assert.ok(labels('---\nextract: |\n---\nx\n').includes('number'));
     // baseline: the file's own variant names.
     assert.deepEqual(labels('---\nvariants: [zero-shot, {type: zero-shot-cot, name: cot}]\nbaseline: |\n---\nx\n'), ['zero-shot', 'cot']);
+  });
+
+  it('offers every backend as a model prefix, replacing the whole reference typed so far', () => {
+    const { text, position } = atCursor('---\nmodel: openai-comp|\n---\nx\n');
+    const items = completionsAt(text, position, parsePrompt(text).document);
+    for (const name of BACKEND_NAMES) {
+      const item = items.find((candidate) => candidate.label === `${name}:`);
+      assert.ok(item, `no '${name}:' among ${JSON.stringify(items.map((candidate) => candidate.label))}`);
+      assert.ok(item.detail, `'${name}:' says what it runs on`);
+    }
+    assert.ok(items.some((item) => item.label === 'local:arith-tiny'));
+    // The colon is no word character: the item replaces `openai-comp`, not only what follows a colon.
+    assert.ok(items.every((item) => item.range?.start.character === 'model: '.length && item.range.end.character === position.character));
+    const afterColon = atCursor('---\nmodel: openai:gp|\n---\nx\n');
+    const [first] = completionsAt(afterColon.text, afterColon.position, parsePrompt(afterColon.text).document);
+    assert.equal(first?.range?.start.character, 'model: '.length);
+    assert.ok(labels('---\nmodel: |\n---\nx\n').includes('openai-compatible:'));
   });
 
   it('offers variables in the body and inside a case input', () => {

@@ -14,13 +14,52 @@ import {
   rangeOf,
   REQUIRED_COMMANDS,
   waitForDiagnostics,
+  waitUntil,
 } from './helpers';
 
 suite('Chainscope in a real VS Code', () => {
-  test('opening a .prompt file activates the extension with the prompt language', async () => {
+  test('opening a .prompt file activates the extension with the dotprompt language', async () => {
     const editor = await openActivated('good.prompt');
-    assert.equal(editor.document.languageId, 'prompt');
+    assert.equal(editor.document.languageId, 'dotprompt');
     assert.equal(extension().isActive, true);
+  });
+
+  test("VS Code's own *.prompt.md files are not Chainscope's", async () => {
+    await openActivated('good.prompt');
+    const document = await vscode.workspace.openTextDocument(fixtureUri('review.prompt.md'));
+    await vscode.window.showTextDocument(document);
+    assert.notEqual(document.languageId, 'dotprompt');
+    const position = rangeOf(document, 'variants').start;
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', document.uri, position);
+    assert.doesNotMatch(hovers.map(hoverText).join('\n'), /Prompt tokens/, "Chainscope's token hover answered on a .prompt.md file");
+  });
+
+  test("a .prompt file opened under the old id 'prompt' is switched to dotprompt", async function () {
+    // The id is VS Code's (its prompt files); a VS Code without them cannot open a file under it.
+    if (!(await vscode.languages.getLanguages()).includes('prompt')) this.skip();
+    const editor = await openActivated('good.prompt');
+    const uri = editor.document.uri.toString();
+    const opened: string[] = [];
+    const listener = vscode.workspace.onDidOpenTextDocument((d) => {
+      if (d.uri.toString() === uri) opened.push(d.languageId);
+    });
+    const current = (): vscode.TextDocument | undefined => vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri);
+    try {
+      await vscode.languages.setTextDocumentLanguage(editor.document, 'prompt');
+      await waitUntil(
+        () => opened.includes('prompt') && current()?.languageId === 'dotprompt',
+        "good.prompt, opened as 'prompt', is dotprompt again",
+      );
+    } finally {
+      listener.dispose();
+    }
+    // And it is checked like any other.
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>(
+      'vscode.executeHoverProvider',
+      editor.document.uri,
+      rangeOf(current() ?? editor.document, 'question', '{{role "user"}}').start,
+    );
+    assert.match(hovers.map(hoverText).join('\n'), /tokens/);
   });
 
   test('diagnostics of a broken file appear with exact ranges', async () => {

@@ -94,6 +94,15 @@ export async function waitForActivation(ext: vscode.Extension<unknown>, timeoutM
   }
 }
 
+/** Polls `condition` every 50 ms until it holds; fails naming `what` after the deadline. */
+export async function waitUntil(condition: () => boolean, what: string, timeoutMs = DEFAULT_WAIT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** Opens a fixture and waits until the extension has activated for it. */
 export async function openActivated(name: string): Promise<vscode.TextEditor> {
   const editor = await openFixture(name);
