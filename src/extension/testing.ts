@@ -9,6 +9,9 @@ import type { PromptDocuments } from './documents';
 import type { Evaluations } from './evaluation';
 import type { Logger } from './log';
 
+/** The most cells a run started outside the Test Explorer may record there (see recordFinished). */
+const MAX_RECORDED_CELLS = 1000;
+
 /** Test ids: the file URI, then `<uri>::<case>` and `<uri>::<case>::<variant>` (VS Code forbids NUL in ids). */
 interface ItemData {
   uri: vscode.Uri;
@@ -26,6 +29,8 @@ export class PromptTests implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [this.controller];
   /** The last outcome reported for each leaf (`file\0case\0variant`), for diagnostics and tests. */
   readonly outcomes = new Map<string, 'passed' | 'failed' | 'errored' | 'skipped'>();
+  /** What the last report of each leaf showed: its output and, for a failure, its message. */
+  readonly reports = new Map<string, { output: string; message?: vscode.TestMessage }>();
   private profile: vscode.TestRunProfile | undefined;
 
   constructor(
@@ -188,10 +193,20 @@ export class PromptTests implements vscode.Disposable {
     }
   }
 
-  /** A finished run that the Test Explorer did not start: its cells become a test run of their own. */
+  /**
+   * A finished run that the Test Explorer did not start: its cells become a test run of their own. Runs of
+   * more than MAX_RECORDED_CELLS cells are left out: that many items sent to the window stalls typing.
+   */
   async recordFinished(uri: vscode.Uri, result: RunResult): Promise<vscode.TestItem[]> {
     const cells = result.cells.filter((cell) => cell.chains.length > 0);
     if (cells.length === 0) return [];
+    if (cells.length > MAX_RECORDED_CELLS) {
+      this.log.info(
+        'testing',
+        `run ${result.runId}: ${cells.length} cells, not recorded in the Test Explorer (over ${MAX_RECORDED_CELLS})`,
+      );
+      return [];
+    }
     const file = await this.addFile(uri, true);
     const byKey = new Map<string, vscode.TestItem>();
     for (const leaf of this.leaves(file)) {
@@ -232,11 +247,13 @@ export class PromptTests implements vscode.Disposable {
     this.outcomes.set(leaf.id, shown.outcome);
     if (shown.outcome === 'passed') {
       run.passed(leaf, duration);
+      this.reports.set(leaf.id, { output: shown.output });
       return;
     }
     const message = vscode.TestMessage.diff(shown.message ?? '', shown.expected, shown.actual);
     if (location) message.location = location;
     run.failed(leaf, message, duration);
+    this.reports.set(leaf.id, { output: shown.output, message });
   }
 
   dispose(): void {
