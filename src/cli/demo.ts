@@ -10,7 +10,7 @@ export async function runDemo(folder: string, out: (line: string) => void): Prom
     const { document } = loaded;
     const report = await tokenReport(document, loaded.cases);
     out(
-      `\n${file}  (${document.model ?? 'no model'}: ${loaded.cases.length} cases × ${document.variants.length} variants × ${document.samples} samples; tokens in ${report.encoding})`,
+      `\n${file}  (${document.model ?? 'no model'}: ${loaded.cases.length} cases × ${document.variants.length} variants × ${document.samples} samples; tokens in ${report.tokenizer})`,
     );
     for (const diagnostic of loaded.diagnostics.filter((d) => d.severity === 'error')) {
       out(`  ${formatDiagnostic(file, diagnostic)}`);

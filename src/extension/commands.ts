@@ -4,6 +4,8 @@ import { core } from './core';
 import type { PromptDiagnostics } from './diagnostics';
 import { isPromptDocument, type PromptDocuments } from './documents';
 import type { Evaluations } from './evaluation';
+import type { ModelChoice } from './backends';
+import { tokenCounterFor } from './languageFeatures';
 import type { Logger } from './log';
 import { ResultsPanel, resultSource } from './panel';
 
@@ -19,6 +21,7 @@ export function registerCommands(
   evaluations: Evaluations,
   log: Logger,
   extensionUri: vscode.Uri,
+  models: ModelChoice,
 ): vscode.Disposable[] {
   const target = (uri?: vscode.Uri): vscode.Uri | undefined => {
     const resolved = uri instanceof vscode.Uri ? uri : activePromptEditor()?.document.uri;
@@ -78,15 +81,22 @@ export function registerCommands(
         return undefined;
       }
       const loaded = await documents.get(document);
-      const report = await core().tokenReport(loaded.document, loaded.cases);
+      const { counter } = await tokenCounterFor(document.uri, loaded.document, models);
+      const report = await core().tokenReport(loaded.document, loaded.cases, { counter });
       const items = report.rows.map((row) => ({
         label: row.variant.name,
-        description: `${row.chatTokens} chat tokens · ${row.textTokens} text tokens`,
-        detail: `${row.examples} examples · mean ${row.meanChatTokens.toFixed(1)} over ${row.casesMeasured} cases (${report.encoding})`,
+        description: report.exact ? `${row.promptTokens} prompt tokens` : `${row.chatTokens} chat tokens · ${row.textTokens} text tokens`,
+        detail: `${row.examples} examples · mean ${row.meanChatTokens.toFixed(1)} over ${row.casesMeasured} cases (${report.tokenizer})`,
       }));
       log.info('tokens', items.map((item) => `${item.label}: ${item.description}`).join('; '));
-      void vscode.window.showQuickPick(items, { title: `Token counts (${report.encoding})`, canPickMany: false });
-      return report.rows.map((row) => ({ variant: row.variant.name, chatTokens: row.chatTokens, textTokens: row.textTokens }));
+      void vscode.window.showQuickPick(items, { title: `Token counts (${report.tokenizer})`, canPickMany: false });
+      return report.rows.map((row) => ({
+        variant: row.variant.name,
+        promptTokens: row.promptTokens,
+        chatTokens: row.chatTokens,
+        textTokens: row.textTokens,
+        tokenizer: report.tokenizer,
+      }));
     }),
     vscode.commands.registerCommand('chainscope.showResults', (uri?: vscode.Uri) => {
       const resolved = uri instanceof vscode.Uri ? uri : activePromptEditor()?.document.uri;

@@ -12,7 +12,7 @@ export { ThreadedSession } from '../core/eval/sessionThread';
 export { completionsAt } from '../core/prompt/complete';
 export { loadPrompt } from '../core/prompt/load';
 export { foldingRanges, outline } from '../core/prompt/outline';
-export { tokenReport } from '../core/prompt/tokenReport';
+export { counterForModel, tokenReport } from '../core/prompt/tokenReport';
 export { renderHtmlReport } from '../core/report/html';
 export { encodingForModel } from '../core/tokens';
 export { splitResult } from '../core/eval/cellSummary';

@@ -25,6 +25,8 @@ export interface EvaluateRequest {
   /** Test Explorer passes its own cancellation; otherwise the panel's Cancel button, or a progress notification without a panel. */
   token?: vscode.CancellationToken;
   showPanel?: boolean;
+  /** Started by the Test Explorer, which reports the outcome itself. */
+  fromTests?: boolean;
 }
 
 /** Whether requests would need a proxy that only VS Code's own patching of the extension host applies. */
@@ -52,7 +54,7 @@ export class Evaluations implements vscode.Disposable {
   private readonly live = new Map<string, PanelSource>();
   /** Runs going on: cancelled when the extension host shuts down, so their files end as cancelled, not mid-run. */
   private readonly controllers = new Set<AbortController>();
-  private readonly finished = new vscode.EventEmitter<{ uri: vscode.Uri; result: RunResult }>();
+  private readonly finished = new vscode.EventEmitter<{ uri: vscode.Uri; result: RunResult; fromTests: boolean }>();
   readonly onDidFinish = this.finished.event;
   private running = 0;
 
@@ -135,7 +137,7 @@ export class Evaluations implements vscode.Disposable {
       // Re-inserted so that the map's order is the order runs finished in.
       this.latest.delete(request.uri.toString());
       this.latest.set(request.uri.toString(), result);
-      this.finished.fire({ uri: request.uri, result });
+      this.finished.fire({ uri: request.uri, result, fromTests: request.fromTests === true });
       this.announce(request, result);
       return result;
     } catch (error) {

@@ -37,10 +37,10 @@ export function activate(context: vscode.ExtensionContext): ChainscopeApi {
     const evaluations = new Evaluations(documents, backends, models, log, context.extensionUri);
     context.subscriptions.push(documents, diagnostics, models, backends, evaluations);
     context.subscriptions.push(adoptLegacyPromptFiles(log));
-    context.subscriptions.push(...registerLanguageFeatures(documents));
+    context.subscriptions.push(...registerLanguageFeatures(documents, models));
     context.subscriptions.push(...registerQuickFixes(documents));
     context.subscriptions.push(...registerCodeLenses(documents, models));
-    context.subscriptions.push(...registerCommands(documents, diagnostics, evaluations, log, context.extensionUri));
+    context.subscriptions.push(...registerCommands(documents, diagnostics, evaluations, log, context.extensionUri, models));
     context.subscriptions.push(...registerApiKeyCommands(keys, log));
     context.subscriptions.push(...registerModelStatus(documents, models));
     context.subscriptions.push(registerResultsPanelSerializer(context.extensionUri, log, (runFile) => evaluations.loadRun(runFile)));

@@ -1,7 +1,9 @@
 import * as vscode from 'vscode';
 import type { CompletionKind } from '../core/prompt/complete';
 import type { OutlineSymbol, SymbolKind } from '../core/prompt/outline';
-import type { Case, Range, Variant } from '../core/prompt/types';
+import type { TokenCounter } from '../core/prompt/tokenReport';
+import type { Case, PromptDocument, Range, Variant } from '../core/prompt/types';
+import type { ModelChoice } from './backends';
 import { core } from './core';
 import { readSettings } from './config';
 import { toRange } from './convert';
@@ -41,10 +43,10 @@ function toSymbol(symbol: OutlineSymbol): vscode.DocumentSymbol {
 }
 
 /** Hover, completion, outline and folding for `.prompt` files. */
-export function registerLanguageFeatures(documents: PromptDocuments): vscode.Disposable[] {
+export function registerLanguageFeatures(documents: PromptDocuments, models: ModelChoice): vscode.Disposable[] {
   return [
     vscode.languages.registerHoverProvider(PROMPT_SELECTOR, {
-      provideHover: (document, position, token) => provideTokenHover(documents, document, position, token),
+      provideHover: (document, position, token) => provideTokenHover(documents, models, document, position, token),
     }),
     vscode.languages.registerCompletionItemProvider(
       PROMPT_SELECTOR,
@@ -86,11 +88,29 @@ export function registerLanguageFeatures(documents: PromptDocuments): vscode.Dis
 }
 
 /**
+ * The tokenizer of the model a run of this prompt would use: a local model's own (read once per folder,
+ * asynchronously), else the model's OpenAI encoding, unless the setting names one.
+ */
+export async function tokenCounterFor(
+  uri: vscode.Uri,
+  parsed: PromptDocument,
+  models: ModelChoice,
+): Promise<{ counter: TokenCounter; problem?: string }> {
+  const settings = readSettings(uri);
+  // Resolved as Backends.create resolves a run's model: the picked model, the prompt's, the default.
+  return core().counterForModel(models.resolve(parsed), {
+    ...(settings.tokenizerEncoding === 'auto' ? {} : { encoding: settings.tokenizerEncoding }),
+    modelDirectories: settings.local.modelDirectories,
+  });
+}
+
+/**
  * Token counts: over a case, that case in every variant; over a variant, that variant; anywhere else in the
  * body or on `variants`/`samples`, every variant (first case, and the mean over the first 20 cases).
  */
 async function provideTokenHover(
   documents: PromptDocuments,
+  models: ModelChoice,
   document: vscode.TextDocument,
   position: vscode.Position,
   token: vscode.CancellationToken,
@@ -106,11 +126,11 @@ async function provideTokenHover(
   });
   if (!inBody && !hoveredCase && !hoveredVariant && !onSummaryKey) return undefined;
 
-  const setting = readSettings(document.uri).tokenizerEncoding;
-  const encoding = setting === 'auto' ? core().encodingForModel(parsed.model) : setting;
+  const { counter, problem } = await tokenCounterFor(document.uri, parsed, models);
+  if (token.isCancellationRequested) return undefined;
   const cases: Case[] = hoveredCase ? [hoveredCase] : loaded.cases;
   const variants: Variant[] = hoveredVariant ? [hoveredVariant] : parsed.variants;
-  const report = await core().tokenReport(parsed, cases, { encoding, variants });
+  const report = await core().tokenReport(parsed, cases, { counter, variants });
   if (token.isCancellationRequested) return undefined;
 
   const markdown = new vscode.MarkdownString();
@@ -119,16 +139,32 @@ async function provideTokenHover(
     : cases.length > 1
       ? `first case (mean over ${report.rows[0]?.casesMeasured ?? 0})`
       : 'the case';
-  markdown.appendMarkdown(`**Prompt tokens** — ${subject}, \`${report.encoding}\`\n\n`);
-  markdown.appendMarkdown('| variant | examples | chat tokens | text tokens |' + (cases.length > 1 ? ' mean chat |' : '') + '\n');
-  markdown.appendMarkdown('|---|--:|--:|--:|' + (cases.length > 1 ? '--:|' : '') + '\n');
-  for (const row of report.rows) {
-    markdown.appendMarkdown(
-      `| ${row.variant.name} | ${row.examples} | ${row.chatTokens} | ${row.textTokens} |` +
-        (cases.length > 1 ? ` ${row.meanChatTokens.toFixed(1)} |` : '') +
-        '\n',
-    );
+  const mean = cases.length > 1;
+  const first = report.rows[0];
+  if (report.rows.length === 1 && first) {
+    markdown.appendMarkdown(`**${first.promptTokens} tokens** (${report.tokenizer})\n\n`);
   }
+  markdown.appendMarkdown(`**Prompt tokens** — ${subject}, counted with ${report.tokenizer}\n\n`);
+  if (report.exact) {
+    // A local model's own tokenizer: the count its run reports, nothing estimated.
+    markdown.appendMarkdown('| variant | examples | prompt tokens |' + (mean ? ' mean |' : '') + '\n');
+    markdown.appendMarkdown('|---|--:|--:|' + (mean ? '--:|' : '') + '\n');
+    for (const row of report.rows)
+      markdown.appendMarkdown(
+        `| ${row.variant.name} | ${row.examples} | ${row.promptTokens} |` + (mean ? ` ${row.meanPromptTokens.toFixed(1)} |` : '') + '\n',
+      );
+  } else {
+    markdown.appendMarkdown('| variant | examples | chat tokens | text tokens |' + (mean ? ' mean chat |' : '') + '\n');
+    markdown.appendMarkdown('|---|--:|--:|--:|' + (mean ? '--:|' : '') + '\n');
+    for (const row of report.rows)
+      markdown.appendMarkdown(
+        `| ${row.variant.name} | ${row.examples} | ${row.chatTokens} | ${row.textTokens} |` +
+          (mean ? ` ${row.meanChatTokens.toFixed(1)} |` : '') +
+          '\n',
+      );
+  }
+  if (problem)
+    markdown.appendMarkdown(`\n*Counted with ${report.tokenizer}: the local model's tokenizer could not be read (${problem}).*\n`);
   const calls = loaded.cases.length * parsed.variants.length;
   markdown.appendMarkdown(
     `\n${loaded.cases.length} cases × ${parsed.variants.length} variants × ${parsed.samples} chains = ${calls * parsed.samples} completions`,

@@ -1,12 +1,16 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { CellResult } from '../core/eval/results';
+import type { CellResult, RunResult } from '../core/eval/results';
 import { cellKey } from '../core/eval/keys';
+import { cellTestOutput } from '../core/eval/testOutput';
 import type { LoadedPrompt } from '../core/prompt/load';
 import { toRange } from './convert';
 import { isPromptDocument, type PromptDocuments } from './documents';
 import type { Evaluations } from './evaluation';
 import type { Logger } from './log';
+
+/** The most cells a run started outside the Test Explorer may record there (see recordFinished). */
+const MAX_RECORDED_CELLS = 1000;
 
 /** Test ids: the file URI, then `<uri>::<case>` and `<uri>::<case>::<variant>` (VS Code forbids NUL in ids). */
 interface ItemData {
@@ -25,6 +29,8 @@ export class PromptTests implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [this.controller];
   /** The last outcome reported for each leaf (`file\0case\0variant`), for diagnostics and tests. */
   readonly outcomes = new Map<string, 'passed' | 'failed' | 'errored' | 'skipped'>();
+  /** What the last report of each leaf showed: its output and, for a failure, its message. */
+  readonly reports = new Map<string, { output: string; message?: vscode.TestMessage }>();
   private profile: vscode.TestRunProfile | undefined;
 
   constructor(
@@ -54,6 +60,10 @@ export class PromptTests implements vscode.Disposable {
       vscode.workspace.onDidChangeTextDocument((event) => {
         const item = this.controller.items.get(event.document.uri.toString());
         if (item) void (item.children.size > 0 ? this.refreshFile(item) : this.checkFile(item));
+      }),
+      // Runs started elsewhere (CodeLens, command) show in the Test Explorer too; its own runs report themselves.
+      this.evaluations.onDidFinish(({ uri, result, fromTests }) => {
+        if (!fromTests) this.recordFinished(uri, result).catch((error: unknown) => this.log.error('testing', error));
       }),
     );
     for (const document of vscode.workspace.textDocuments) if (isPromptDocument(document)) void this.addFile(document.uri);
@@ -167,7 +177,7 @@ export class PromptTests implements vscode.Disposable {
         for (const leaf of leaves) run.started(leaf);
         const cases = [...new Set(leaves.map((leaf) => this.data.get(leaf)?.caseId ?? ''))];
         const variants = [...new Set(leaves.map((leaf) => this.data.get(leaf)?.variant ?? ''))];
-        const result = await this.evaluations.evaluate({ uri, cases, variants, token, showPanel: true });
+        const result = await this.evaluations.evaluate({ uri, cases, variants, token, showPanel: true, fromTests: true });
         // Looked up by key: a file of thousands of cases would otherwise be searched once per case.
         const cells = new Map(result?.cells.map((cell) => [cellKey(cell.variant, cell.caseId), cell]));
         for (const leaf of leaves) {
@@ -183,6 +193,45 @@ export class PromptTests implements vscode.Disposable {
     }
   }
 
+  /**
+   * A finished run that the Test Explorer did not start: its cells become a test run of their own. Runs of
+   * more than MAX_RECORDED_CELLS cells are left out: that many items sent to the window stalls typing.
+   */
+  async recordFinished(uri: vscode.Uri, result: RunResult): Promise<vscode.TestItem[]> {
+    const cells = result.cells.filter((cell) => cell.chains.length > 0);
+    if (cells.length === 0) return [];
+    if (cells.length > MAX_RECORDED_CELLS) {
+      this.log.info(
+        'testing',
+        `run ${result.runId}: ${cells.length} cells, not recorded in the Test Explorer (over ${MAX_RECORDED_CELLS})`,
+      );
+      return [];
+    }
+    const file = await this.addFile(uri, true);
+    const byKey = new Map<string, vscode.TestItem>();
+    for (const leaf of this.leaves(file)) {
+      const data = this.data.get(leaf);
+      if (data?.variant) byKey.set(cellKey(data.variant, data.caseId ?? ''), leaf);
+    }
+    // Matched by key: cases or variants removed since the run started have no item left to mark.
+    const reported = cells.flatMap((cell) => {
+      const leaf = byKey.get(cellKey(cell.variant, cell.caseId));
+      return leaf ? [{ leaf, cell }] : [];
+    });
+    if (reported.length === 0) return [];
+    const leaves = reported.map(({ leaf }) => leaf);
+    const run = this.controller.createTestRun(new vscode.TestRunRequest(leaves), `${path.basename(uri.fsPath)}: run ${result.runId}`, true);
+    try {
+      for (const { leaf, cell } of reported) {
+        run.started(leaf);
+        this.report(run, leaf, cell, false);
+      }
+    } finally {
+      run.end();
+    }
+    return leaves;
+  }
+
   private report(run: vscode.TestRun, leaf: vscode.TestItem, cell: CellResult | undefined, failedToRun: boolean): void {
     if (!cell || cell.chains.length === 0) {
       if (failedToRun) run.errored(leaf, new vscode.TestMessage('The evaluation did not run: see the notification or the Chainscope log.'));
@@ -191,21 +240,20 @@ export class PromptTests implements vscode.Disposable {
       return;
     }
     const duration = cell.chains.reduce((sum, chain) => sum + chain.latencyMs, 0);
-    if (cell.majorityPass) {
+    const location = leaf.uri && leaf.range ? new vscode.Location(leaf.uri, leaf.range) : undefined;
+    const shown = cellTestOutput(cell);
+    // The test output terminal wants CRLF line endings (cellTestOutput writes them).
+    run.appendOutput(shown.output, location, leaf);
+    this.outcomes.set(leaf.id, shown.outcome);
+    if (shown.outcome === 'passed') {
       run.passed(leaf, duration);
-      this.outcomes.set(leaf.id, 'passed');
+      this.reports.set(leaf.id, { output: shown.output });
       return;
     }
-    this.outcomes.set(leaf.id, 'failed');
-    const chain = cell.chains.find((c) => c.answer === cell.majority) ?? cell.chains[0];
-    const expected = typeof cell.expected === 'string' ? cell.expected : JSON.stringify(cell.expected);
-    const summary =
-      cell.errors === cell.chains.length
-        ? `All ${cell.errors} chains failed: ${cell.chains[0]?.error ?? ''}`
-        : `Majority answer ${cell.majority === undefined ? '(none)' : JSON.stringify(cell.majority)} (agreement ${(cell.agreement * 100).toFixed(0)}%) — expected ${expected}. ${chain?.reason ?? ''}\n\nChain #${(chain?.sample ?? 0) + 1}:\n${chain?.text ?? ''}`;
-    const message = vscode.TestMessage.diff(summary, expected ?? '', cell.majority ?? '(no answer)');
-    if (leaf.uri && leaf.range) message.location = new vscode.Location(leaf.uri, leaf.range);
+    const message = vscode.TestMessage.diff(shown.message ?? '', shown.expected, shown.actual);
+    if (location) message.location = location;
     run.failed(leaf, message, duration);
+    this.reports.set(leaf.id, { output: shown.output, message });
   }
 
   dispose(): void {

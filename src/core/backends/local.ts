@@ -5,6 +5,7 @@ import { BackendError, type Backend, type Completion, type CompletionOptions, ty
 import type { ExecutionProviderSetting, LoadedInfo } from '../local/generator';
 import { ModelFolderError, readModelFolder, type ModelFolder } from '../local/modelFolder';
 import type { FromWorker, ToWorker } from '../local/protocol';
+import { modelPrompt } from '../local/tokenizer';
 
 export interface LocalBackendOptions {
   /** A model folder (Optimum layout). */
@@ -172,10 +173,7 @@ export class LocalBackend implements Backend {
     this.post({
       type: 'generate',
       id,
-      prompt:
-        request.messages && this.input === 'chat'
-          ? { messages: request.messages }
-          : { text: request.text ?? request.messages?.map((m) => m.content).join('\n\n') ?? '' },
+      prompt: modelPrompt(this.input, request),
       request: {
         n: request.n,
         firstSample: request.firstSample,

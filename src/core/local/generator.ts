@@ -1,8 +1,6 @@
 // A decoder language model on onnxruntime-node: KV-cache decoding of n chains in one batch after a
 // single prefill, with stop strings, EOS, seeded sampling and cancellation between steps.
 // Runs inside a worker thread (see worker.ts): session.run blocks the thread it runs on.
-import { Template } from '@huggingface/jinja';
-import { Tokenizer } from '@huggingface/tokenizers';
 import * as path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import { GrowingCache } from './kvCache';
@@ -10,6 +8,7 @@ import { checkModelInputs, ModelFolderError, readModelFolder, type ModelFolder }
 import { exposeCacheUpdates } from './onnxGraph';
 import { chainSeed, freshRunSeed, seededRandom } from '../random';
 import { Sampler, type SamplingParameters } from './sampler';
+import { LocalTokenizer, type ModelPrompt } from './tokenizer';
 
 export type ExecutionProviderSetting = 'auto' | 'cuda' | 'cpu';
 
@@ -82,8 +81,7 @@ export class LocalModel {
     private readonly ort: typeof Ort,
     private readonly session: Ort.InferenceSession,
     readonly folder: ModelFolder,
-    private readonly tokenizer: Tokenizer,
-    private readonly template: Template | undefined,
+    readonly tokenizer: LocalTokenizer,
     private readonly feedsPositionIds: boolean,
     /** past_key_values.* → the output holding a step's new positions; absent: read `present.*`. */
     private readonly cacheUpdates: ReadonlyMap<string, string> | undefined,
@@ -165,8 +163,12 @@ export class LocalModel {
       await session.release();
       throw error;
     }
-    const tokenizer = new Tokenizer(folder.tokenizer, folder.tokenizerConfig);
-    const template = folder.chatTemplate ? new Template(folder.chatTemplate) : undefined;
+    const tokenizer = new LocalTokenizer({
+      name: folder.name,
+      tokenizer: folder.tokenizer,
+      tokenizerConfig: folder.tokenizerConfig,
+      ...(folder.chatTemplate ? { chatTemplate: folder.chatTemplate } : {}),
+    });
     const info: LoadedInfo = {
       name: folder.name,
       provider,
@@ -176,30 +178,25 @@ export class LocalModel {
       loadMs: performance.now() - started,
       cacheReads: cacheUpdates ? 'new-positions' : 'present',
     };
-    return new LocalModel(ort, session, folder, tokenizer, template, inputs.positionIds, cacheUpdates, info);
+    return new LocalModel(ort, session, folder, tokenizer, inputs.positionIds, cacheUpdates, info);
   }
 
   encode(text: string): number[] {
-    return this.tokenizer.encode(text, { add_special_tokens: false }).ids;
+    return this.tokenizer.encode(text);
   }
 
   decode(ids: readonly number[]): string {
-    return this.tokenizer.decode([...ids], { skip_special_tokens: true });
+    return this.tokenizer.decode(ids);
   }
 
   /** The model's chat template, as transformers renders it, with the generation prompt. */
   renderChat(messages: readonly { role: string; content: string }[]): string {
-    if (!this.template) throw new ModelFolderError(`${this.folder.name} has no chat_template in tokenizer_config.json: use the text form.`);
-    const special = (key: string): string | undefined => {
-      const value = this.folder.tokenizerConfig[key];
-      return typeof value === 'string' ? value : (value as { content?: string } | undefined)?.content;
-    };
-    return this.template.render({
-      messages,
-      add_generation_prompt: true,
-      bos_token: special('bos_token') ?? '',
-      eos_token: special('eos_token') ?? '',
-    });
+    return this.tokenizer.renderChat(messages);
+  }
+
+  /** The prompt's token ids, as every run's request is encoded. */
+  promptIds(prompt: ModelPrompt): number[] {
+    return this.tokenizer.promptIds(prompt);
   }
 
   private int64(values: ArrayLike<number>, dims: number[]): Ort.Tensor {

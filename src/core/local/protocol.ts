@@ -1,12 +1,13 @@
 // Messages between the local backend (main thread) and its worker thread.
 import type { GeneratedChain, GenerateRequest, LoadedInfo, LoadOptions } from './generator';
+import type { ModelPrompt } from './tokenizer';
 
 export type ToWorker =
   | { type: 'load'; directory: string; options: LoadOptions }
   | {
       type: 'generate';
       id: number;
-      prompt: { text?: string; messages?: { role: string; content: string }[] };
+      prompt: ModelPrompt;
       request: Omit<GenerateRequest, 'promptIds'>;
     }
   | { type: 'cancel'; id: number }

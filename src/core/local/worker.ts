@@ -44,8 +44,7 @@ port.on('message', (message: ToWorker) => {
             send({ type: 'done', id, cancelled: true, prefillMs: 0, reusedTokens: 0 });
             return;
           }
-          const text = message.prompt.messages ? model.renderChat(message.prompt.messages) : (message.prompt.text ?? '');
-          const promptIds = model.encode(text);
+          const promptIds = model.promptIds(message.prompt);
           const outcome = await model.generate(
             { ...message.request, promptIds },
             () => cancelled.has(id),

@@ -89,8 +89,30 @@ suite('Chainscope in a real VS Code', () => {
     const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', editor.document.uri, position);
     const text = hovers.map(hoverText).join('\n');
     assert.match(text, /tokens/);
+    assert.match(text, /counted with o200k_base, gpt-4o family/);
     assert.match(text, /\| zero-shot \| 0 \| \d+ \| \d+ \|/);
     assert.match(text, /\| few-shot \| 1 \| \d+ \| \d+ \|/);
+  });
+
+  test("hover on a local model's prompt counts with that model's tokenizer and names it", async () => {
+    await openActivated('good.prompt');
+    const document = await vscode.workspace.openTextDocument(path.join(extension().extensionPath, 'prompts', 'arithmetic.prompt'));
+    await vscode.window.showTextDocument(document);
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>(
+      'vscode.executeHoverProvider',
+      document.uri,
+      rangeOf(document, '{{question}}').start,
+    );
+    const text = hovers.map(hoverText).join('\n');
+    assert.match(text, /counted with local model's tokenizer: arith-tiny/);
+    assert.doesNotMatch(text, /o200k_base/);
+    // One count per variant (what the model is sent), and its mean over the first 20 cases.
+    assert.match(text, /\| variant \| examples \| prompt tokens \| mean \|/);
+    const zeroShot = /\| zero-shot \| 0 \| (\d+) \| [\d.]+ \|/.exec(text);
+    const fewShot = /\| few-shot \| 2 \| (\d+) \| [\d.]+ \|/.exec(text);
+    assert.ok(zeroShot && fewShot, text);
+    assert.ok(Number(fewShot[1]) > Number(zeroShot[1]), 'the examples cost tokens');
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
   });
 
   test('the outline lists the cases', async () => {

@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { startFakeServer, type FakeServer } from '../../../testFixtures/openai-server/server';
 import type { RunResult } from '../../core/eval/results';
 import type { ChainscopeApi } from '../../extension/extension';
-import { extension, fixtureUri, openActivated, panelNumbers, rangeOf, verifyPanel } from './helpers';
+import { extension, fixtureUri, hoverText, openActivated, panelNumbers, rangeOf, verifyPanel } from './helpers';
 
 const MARKUP_ANSWER = '<script>window.pwned = 1</script><img src=x onerror=alert(1)>';
 
@@ -219,5 +219,90 @@ suite('Evaluating from the editor', () => {
     const result = api.evaluations.latestResult(fixtureUri('xss.prompt'));
     const cell = result?.cells.find((c) => c.caseName === 'four' && c.variant === 'zero-shot');
     assert.equal(outcome, cell?.majorityPass ? 'passed' : 'failed');
+  });
+  /** The file's leaves (case × variant items) by `case/variant` label. */
+  async function leavesOf(api: ChainscopeApi, uri: vscode.Uri): Promise<Map<string, vscode.TestItem>> {
+    const file = await api.tests.itemsFor(uri);
+    const leaves = new Map<string, vscode.TestItem>();
+    file.children.forEach((caseItem) => caseItem.children.forEach((leaf) => leaves.set(`${caseItem.label}/${leaf.label}`, leaf)));
+    return leaves;
+  }
+
+  test('a failing test shows the case, the expected and majority answers and the chain, with a diff message at the case', async () => {
+    const api = extension().exports as ChainscopeApi;
+    const uri = fixtureUri('failing.prompt');
+    const wrong = (await leavesOf(api, uri)).get('wrong/zero-shot');
+    assert.ok(wrong);
+    await api.tests.runItems([wrong]);
+    assert.equal(api.tests.outcomes.get(wrong.id), 'failed');
+    const report = api.tests.reports.get(wrong.id);
+    assert.ok(report?.message, 'a failure carries a message');
+    // The test output terminal takes CRLF line endings.
+    assert.doesNotMatch(report.output.replace(/\r\n/g, ''), /\n/);
+    const lines = report.output.split('\r\n');
+    assert.equal(lines[0], '✗ zero-shot / wrong');
+    assert.ok(lines.includes('  expected: 8'), report.output);
+    assert.ok(lines.includes('  majority: 7 (100% of 2 chains)'), report.output);
+    assert.ok(lines.includes('    The answer is 7.'), 'the chain is in the output');
+    assert.equal(report.message.expectedOutput, '8');
+    assert.equal(report.message.actualOutput, '7');
+    assert.match(typeof report.message.message === 'string' ? report.message.message : report.message.message.value, /The answer is 7\./);
+    const document = await vscode.workspace.openTextDocument(uri);
+    assert.equal(report.message.location?.uri.toString(), uri.toString());
+    assert.equal(report.message.location?.range.start.line, rangeOf(document, 'name: wrong').start.line);
+  });
+
+  test('a run started from the CodeLens updates the Test Explorer results', async () => {
+    const api = extension().exports as ChainscopeApi;
+    const uri = fixtureUri('failing.prompt');
+    const leaves = await leavesOf(api, uri);
+    const wrong = leaves.get('wrong/zero-shot');
+    const right = leaves.get('right/zero-shot');
+    assert.ok(wrong && right);
+    api.tests.outcomes.delete(wrong.id);
+    api.tests.outcomes.delete(right.id);
+    const editor = await openActivated('failing.prompt');
+    const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', editor.document.uri, 20);
+    const evaluate = lenses.find((lens) => lens.command?.command === 'chainscope.evaluate');
+    assert.ok(evaluate?.command);
+    const result = await vscode.commands.executeCommand<RunResult>(
+      evaluate.command.command,
+      ...((evaluate.command.arguments ?? []) as unknown[]),
+    );
+    assert.equal(result.status, 'completed');
+    // Recorded as the run finishes, asynchronously.
+    const deadline = Date.now() + 10_000;
+    while ((!api.tests.outcomes.has(wrong.id) || !api.tests.outcomes.has(right.id)) && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(api.tests.outcomes.get(wrong.id), 'failed');
+    assert.equal(api.tests.outcomes.get(right.id), 'passed');
+    assert.match(api.tests.reports.get(wrong.id)?.output ?? '', /The answer is 7\./);
+  });
+
+  test("the hover's token counts on the local-model prompt are the prompt tokens its run reported", async () => {
+    const api = extension().exports as ChainscopeApi;
+    const uri = vscode.Uri.file(path.join(extension().extensionPath, 'prompts', 'arithmetic.prompt'));
+    const result = api.evaluations.latestResult(uri);
+    // The arithmetic run above; skipped when a grep left it out.
+    if (!result) return;
+    const document = await vscode.workspace.openTextDocument(uri);
+    await vscode.window.showTextDocument(document);
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>(
+      'vscode.executeHoverProvider',
+      uri,
+      rangeOf(document, '{{question}}').start,
+    );
+    const text = hovers.map(hoverText).join('\n');
+    assert.match(text, /counted with local model's tokenizer: arith-tiny/);
+    for (const variant of ['zero-shot', 'few-shot', 'zero-shot-cot', 'few-shot-cot']) {
+      const row = new RegExp(`\\| ${variant} \\| \\d+ \\| (\\d+) \\| [\\d.]+ \\|`).exec(text);
+      assert.ok(row, `no row for ${variant} in ${text}`);
+      // The hover's first case is the dataset's first row.
+      const first: RunResult['cells'][number] | undefined = result.cells
+        .filter((cell) => cell.variant === variant)
+        .sort((a, b) => a.location.line - b.location.line)[0];
+      assert.equal(Number(row[1]), first?.chains[0]?.promptTokens, `${variant}: hover ${row[1]}, run ${first?.chains[0]?.promptTokens}`);
+    }
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 });
