@@ -39,7 +39,7 @@ export class Drawer {
   private readonly info = h('div');
   /** The case's inputs: the same for every variant, so kept (with the reader's selection) across variant switches. */
   private readonly inputs = h('div');
-  private inputsKey = '';
+  private inputsShown: { caseId: string; shows: 'none' | 'preview' | 'full' } | undefined;
   private readonly stats = h('div');
   /** Show prompt: a disclosure whose prompt is fetched when opened; it stays open from cell to cell. */
   private readonly promptDetails: HTMLDetailsElement | undefined;
@@ -93,7 +93,7 @@ export class Drawer {
     this.element.hidden = true;
     this.info.replaceChildren();
     this.inputs.replaceChildren();
-    this.inputsKey = '';
+    this.inputsShown = undefined;
     this.stats.replaceChildren();
     this.promptBody.replaceChildren();
     this.promptKey = undefined;
@@ -177,11 +177,12 @@ export class Drawer {
           : [h('p', { class: 'loading', 'data-testid': 'drawer-loading', role: 'status' }, bodyKey as string)]),
       );
     }
-    // The whole inputs come with the cell; until then its one-line preview.
+    // The whole inputs come with the cell, the one-line preview until then; a variant switch keeps what the case shows.
     const input = content.cell?.input;
-    const inputsKey = `${content.caseId}\u0000${input ? 'full' : (summary?.inputPreview ?? '')}`;
-    if (inputsKey !== this.inputsKey) {
-      this.inputsKey = inputsKey;
+    const shows = input ? 'full' : summary?.inputPreview ? 'preview' : 'none';
+    const before = this.inputsShown?.caseId === content.caseId ? this.inputsShown.shows : undefined;
+    if (before === undefined || (before !== 'full' && shows !== 'none' && shows !== before)) {
+      this.inputsShown = { caseId: content.caseId, shows };
       this.inputs.replaceChildren(caseInputs(input, summary?.inputPreview) ?? '');
     }
     const promptKey = content.prompt ?? 'Rendering the prompt…';
