@@ -238,8 +238,9 @@ async function main(): Promise<void> {
     await page.fill('[data-testid="matrix-search"]', 'case-4321');
     await page.waitForSelector('[data-testid="cell"][data-case="case-4321"]', { timeout: 2000 });
     check((await page.textContent('[data-testid="matrix-count"]')) === `1 of ${CASES} cases`, 'search by case id finds one case');
-    await page.fill('[data-testid="matrix-search"]', 'what is 4321 + 1');
-    await page.waitForSelector('[data-testid="cell"][data-case="case-4321"]', { timeout: 2000 });
+    // Another case than the last search's, so the wait sees this search applied.
+    await page.fill('[data-testid="matrix-search"]', 'what is 4322 + 1');
+    await page.waitForSelector('[data-testid="cell"][data-case="case-4322"]', { timeout: 2000 });
     check((await page.textContent('[data-testid="matrix-count"]')) === `1 of ${CASES} cases`, 'search by input text finds the case');
     await page.fill('[data-testid="matrix-search"]', '');
     await page.selectOption('[data-testid="matrix-filter"]', 'disagreement');
