@@ -127,6 +127,7 @@ describe('resultsToCsv', () => {
     const formula = resultsToCsv(run('r', [cell('v', 'a', true, '=HYPERLINK("x")')]));
     assert.ok(formula.includes(`"'=HYPERLINK(""x"")"`), 'a leading = is neutralized');
   });
+
   it('adds one input.<name> column per input after the case, in first-seen order, empty where a case lacks it', () => {
     const a = { ...cell('v', 'a', true), input: { question: '6 + 1 = ?', n: 3 } };
     const b = { ...cell('v', 'b', true), input: { question: '=2+2, "quoted"', extra: { k: [1] } } };
