@@ -64,7 +64,7 @@ function syntheticRun(): RunResult {
         variant,
         caseId: `case-${i}`,
         caseName: `synthetic case ${i}`,
-        input: { n: i },
+        input: { question: `What is ${i} + 1?`, n: i },
         expected,
         location: { file: '/tmp/synthetic.jsonl', line: i },
         chains: answers.map((answer, sample) => {
@@ -183,6 +183,10 @@ async function main(): Promise<void> {
     const first = await drawn();
     check(first > 0 && first < 300, `${first} cells drawn of ${CASES * VARIANTS.length}`);
     check((await page.textContent('[data-testid="matrix-count"]')) === `${CASES} cases`, 'the count says 5000 cases');
+    const caseInput = await page.evaluate(
+      `document.querySelector('[data-testid="cell"][data-case="case-7"]')?.closest('[role="row"]')?.querySelector('[data-testid="case-input"]')?.textContent`,
+    );
+    check(caseInput === 'question: What is 7 + 1? · n: 7', `the case column shows the case's inputs under its name (${String(caseInput)})`);
     const pairs = await page.$$eval('[data-testid="pair-row"]', (rows: { getAttribute: (name: string) => string | null }[]) =>
       rows.map((row) => `${row.getAttribute('data-a')} − ${row.getAttribute('data-b')} p=${row.getAttribute('data-p')}`),
     );
@@ -198,6 +202,12 @@ async function main(): Promise<void> {
     await page.waitForSelector('[data-testid="cell-drawer"]:not([hidden]) [data-testid="chain"]', { timeout: 2000 });
     const text = await page.textContent('[data-testid="cell-drawer"] [data-testid="chain"][data-sample="1"] [data-testid="chain-text"]');
     check(text === syntheticRun().cells[1]?.chains[1]?.text, 'clicking a cell opens the drawer with its chains');
+    const inputs = await page.textContent('[data-testid="cell-drawer"] [data-testid="drawer-input"]');
+    check(inputs === 'questionWhat is 0 + 1?n0', `the drawer lists the case's inputs by name (${String(inputs)})`);
+    check(
+      (await page.$$('[data-testid="prompt-details"]')).length === 0,
+      'the report offers no Show prompt: it has no prompt file to render',
+    );
     // Case 0 of a chain-of-thought variant: every chain its own answer, so one cluster each, the first seen winning.
     const clusters = await page.evaluate<string[]>(
       `[...document.querySelectorAll('[data-testid="cell-drawer"] [data-testid="cluster"]')].map((g) => g.dataset.answer + '×' + g.dataset.count)`,
@@ -228,6 +238,10 @@ async function main(): Promise<void> {
     await page.fill('[data-testid="matrix-search"]', 'case-4321');
     await page.waitForSelector('[data-testid="cell"][data-case="case-4321"]', { timeout: 2000 });
     check((await page.textContent('[data-testid="matrix-count"]')) === `1 of ${CASES} cases`, 'search by case id finds one case');
+    // Another case than the last search's, so the wait sees this search applied.
+    await page.fill('[data-testid="matrix-search"]', 'what is 4322 + 1');
+    await page.waitForSelector('[data-testid="cell"][data-case="case-4322"]', { timeout: 2000 });
+    check((await page.textContent('[data-testid="matrix-count"]')) === `1 of ${CASES} cases`, 'search by input text finds the case');
     await page.fill('[data-testid="matrix-search"]', '');
     await page.selectOption('[data-testid="matrix-filter"]', 'disagreement');
     await page.selectOption('[data-testid="matrix-sort"]', 'agreement');
@@ -313,6 +327,47 @@ async function checkLivePanel(browser: import('playwright-core').Browser): Promi
       () => false,
     );
     check(chainsShown, 'the drawer shows the chains that came');
+    // Show prompt: asked for when opened, shown as text, turn by turn with roles.
+    await page.click('[data-testid="cell-drawer"] [data-testid="show-prompt"]');
+    await page.waitForTimeout(50);
+    check(
+      (await posted()).some(
+        (message) => message.type === 'showPrompt' && message.variant === open.variant && message.caseId === open.caseId,
+      ),
+      "opening Show prompt asks for the cell's prompt",
+    );
+    const markup = `<b>What is ${open.row} + 1?</b><img src=x onerror="window.pwned=1">`;
+    await send({
+      type: 'prompt',
+      runId,
+      variant: open.variant,
+      caseId: open.caseId,
+      prompt: {
+        input: 'chat',
+        messages: [
+          { role: 'system', content: 'Add the numbers.' },
+          { role: 'user', content: markup },
+        ],
+      },
+    });
+    await page.waitForSelector('[data-testid="cell-drawer"] [data-testid="prompt-message"]', { timeout: 2000 }).catch(() => undefined);
+    const turns = await page.evaluate<string[]>(
+      `[...document.querySelectorAll('[data-testid="cell-drawer"] [data-testid="prompt-message"]')].map((m) => m.dataset.role + ':' + m.querySelector('pre').textContent)`,
+    );
+    const injected = await page.evaluate<number>(
+      `document.querySelectorAll('[data-testid="prompt"] b, [data-testid="prompt"] img').length`,
+    );
+    check(
+      turns.join('|') === `system:Add the numbers.|user:${markup}` && injected === 0,
+      `the drawer shows the rendered prompt's turns with their roles, as text (${turns.length} turns)`,
+    );
+    const sibling = VARIANTS.find((variant) => variant !== open.variant) as string;
+    await page.click(`[data-testid="cell-drawer"] [data-switch-variant="${sibling}"]`);
+    await page.waitForTimeout(50);
+    check(
+      (await posted()).some((message) => message.type === 'showPrompt' && message.variant === sibling && message.caseId === open.caseId),
+      'with Show prompt open, another variant of the case asks for its own prompt',
+    );
     const saved = (await page.evaluate<SavedPanelState[]>('window.saved')).at(-1);
     const savedBytes = JSON.stringify(saved ?? {}).length;
     check(

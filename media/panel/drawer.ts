@@ -1,7 +1,7 @@
 // The cell detail drawer: one cell's votes and every chain, beside the matrix where the user is. It shows
 // the cell's summary at once and its chains when they arrive (they are fetched on demand).
 import type { AnswerCluster, CellResult, ChainResult } from '../../src/core/eval/results';
-import type { CellSummary } from '../../src/shared/protocol';
+import type { CellPrompt, CellSummary } from '../../src/shared/protocol';
 import { cellKey } from '../../src/core/eval/keys';
 import { formatValue, h, percent } from './dom';
 import { cellState } from './matrix';
@@ -14,12 +14,16 @@ export interface DrawerContent {
   siblings: { variant: string; cell: CellSummary | undefined }[];
   /** The whole cell once fetched; undefined while loading. */
   cell: CellResult | undefined;
+  /** The cell's rendered prompt once fetched (Show prompt). */
+  prompt?: CellPrompt | undefined;
 }
 
 export interface DrawerCallbacks {
   onClose: () => void;
   onSwitch: (variant: string) => void;
   onReveal?: (file: string, line: number) => void;
+  /** The reader opened Show prompt (absent: no prompt to show, as in the HTML report). */
+  onShowPrompt?: () => void;
 }
 
 let drawers = 0;
@@ -33,6 +37,14 @@ export class Drawer {
   private shownKey = '';
   private bodyKey: CellResult | string | undefined;
   private readonly info = h('div');
+  /** The case's inputs: the same for every variant, so kept (with the reader's selection) across variant switches. */
+  private readonly inputs = h('div');
+  private inputsShown: { caseId: string; shows: 'none' | 'preview' | 'full' } | undefined;
+  private readonly stats = h('div');
+  /** Show prompt: a disclosure whose prompt is fetched when opened; it stays open from cell to cell. */
+  private readonly promptDetails: HTMLDetailsElement | undefined;
+  private readonly promptBody = h('div', { class: 'prompt-body', 'data-testid': 'prompt' });
+  private promptKey: CellPrompt | string | undefined;
   private readonly body = h('div');
 
   constructor(private readonly callbacks: DrawerCallbacks) {
@@ -44,7 +56,18 @@ export class Drawer {
       '✕',
     );
     this.closeButton.addEventListener('click', () => this.callbacks.onClose());
-    this.content = h('div', { class: 'drawer-content' }, this.info, this.body);
+    if (callbacks.onShowPrompt) {
+      this.promptDetails = h(
+        'details',
+        { class: 'prompt', 'data-testid': 'prompt-details' },
+        h('summary', { 'data-testid': 'show-prompt' }, 'Show prompt'),
+        this.promptBody,
+      ) as HTMLDetailsElement;
+      this.promptDetails.addEventListener('toggle', () => {
+        if (this.promptDetails?.open) this.callbacks.onShowPrompt?.();
+      });
+    }
+    this.content = h('div', { class: 'drawer-content' }, this.info, this.inputs, this.stats, this.promptDetails ?? null, this.body);
     this.element = h(
       'aside',
       { class: 'drawer', role: 'dialog', 'aria-modal': 'false', 'aria-labelledby': titleId, 'data-testid': 'cell-drawer', hidden: true },
@@ -61,9 +84,19 @@ export class Drawer {
     this.closeButton.focus();
   }
 
+  /** Whether Show prompt is open: the view then fetches the prompt of each cell shown. */
+  get promptOpen(): boolean {
+    return this.promptDetails?.open === true;
+  }
+
   close(): void {
     this.element.hidden = true;
     this.info.replaceChildren();
+    this.inputs.replaceChildren();
+    this.inputsShown = undefined;
+    this.stats.replaceChildren();
+    this.promptBody.replaceChildren();
+    this.promptKey = undefined;
     this.body.replaceChildren();
     this.bodyKey = undefined;
     this.shownCell = undefined;
@@ -144,7 +177,23 @@ export class Drawer {
           : [h('p', { class: 'loading', 'data-testid': 'drawer-loading', role: 'status' }, bodyKey as string)]),
       );
     }
-    this.info.replaceChildren(caseInfo, tabs, statsLine ?? '');
+    // The whole inputs come with the cell, the one-line preview until then; a variant switch keeps what the case shows.
+    const input = content.cell?.input;
+    const shows = input ? 'full' : summary?.inputPreview ? 'preview' : 'none';
+    const before = this.inputsShown?.caseId === content.caseId ? this.inputsShown.shows : undefined;
+    if (before === undefined || (before !== 'full' && shows !== 'none' && shows !== before)) {
+      this.inputsShown = { caseId: content.caseId, shows };
+      this.inputs.replaceChildren(caseInputs(input, summary?.inputPreview) ?? '');
+    }
+    const promptKey = content.prompt ?? 'Rendering the prompt…';
+    if (this.promptDetails && (!same || promptKey !== this.promptKey)) {
+      this.promptKey = promptKey;
+      this.promptBody.replaceChildren(
+        ...(content.prompt ? promptView(content.prompt) : [h('p', { class: 'loading', role: 'status' }, promptKey as string)]),
+      );
+    }
+    this.info.replaceChildren(caseInfo);
+    this.stats.replaceChildren(tabs, statsLine ?? '');
     this.content.scrollTop = scroll;
     if (focusedVariant) this.content.querySelector<HTMLElement>(`[data-switch-variant="${CSS.escape(focusedVariant)}"]`)?.focus();
   }
@@ -180,6 +229,50 @@ export class Drawer {
       cell.invalid > 0 ? row('(no answer)', cell.invalid, 'vote-invalid', '') : null,
     );
   }
+}
+
+/** The case's inputs, one per variable in their order, each value as text; the preview while the cell is on its way. */
+function caseInputs(input: Record<string, unknown> | undefined, preview: string | undefined): HTMLElement | null {
+  if (!input) return preview ? h('p', { class: 'meta case-inputs', 'data-testid': 'drawer-input' }, preview) : null;
+  const entries = Object.entries(input);
+  if (entries.length === 0) return null;
+  return h(
+    'dl',
+    { class: 'case-inputs', 'data-testid': 'drawer-input', 'aria-label': 'Inputs of this case' },
+    ...entries.flatMap(([name, value]) => [
+      h('dt', {}, name),
+      h('dd', {}, h('pre', { class: 'input-value' }, typeof value === 'string' ? value : JSON.stringify(value, null, 2))),
+    ]),
+  );
+}
+
+/** A rendered prompt as the model got it: each chat turn under its role, or the base model's one text; all as text. */
+function promptView(prompt: CellPrompt): HTMLElement[] {
+  if (prompt.error !== undefined) return [h('p', { class: 'error', 'data-testid': 'prompt-error' }, prompt.error)];
+  const messages = prompt.messages ?? [];
+  return [
+    h(
+      'p',
+      { class: 'meta' },
+      prompt.input === 'chat'
+        ? `${messages.length} chat message${messages.length === 1 ? '' : 's'}, as sent to the model`
+        : 'One text, as sent to the base model',
+      prompt.changed ? ' — rendered from the prompt file as it is now: it changed since this run.' : '',
+    ),
+    ...(prompt.input === 'chat'
+      ? messages.map((message) =>
+          h(
+            'div',
+            { class: `prompt-message prompt-${message.role}`, 'data-testid': 'prompt-message', 'data-role': message.role },
+            h('div', { class: 'prompt-role' }, message.role),
+            h('pre', { class: 'prompt-text' }, message.content),
+          ),
+        )
+      : [h('pre', { class: 'prompt-text', 'data-testid': 'prompt-text' }, prompt.text ?? '')]),
+    ...(prompt.answerPrompt !== undefined
+      ? [h('p', { class: 'meta' }, 'Then, after each chain:'), h('pre', { class: 'prompt-text' }, prompt.answerPrompt)]
+      : []),
+  ];
 }
 
 /**

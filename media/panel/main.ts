@@ -60,6 +60,7 @@ if (embedded?.textContent) {
       onExport: (format) => vscode.postMessage({ type: 'export', format }),
       onCancel: (runId) => vscode.postMessage({ type: 'cancel', runId }),
       onOpenCell: (runId, variant, caseId) => vscode.postMessage({ type: 'openCell', runId, variant, caseId }),
+      onShowPrompt: (runId, variant, caseId) => vscode.postMessage({ type: 'showPrompt', runId, variant, caseId }),
       onSaveState: (state) => vscode.setState(state),
     },
     saved ? { saved } : {},

@@ -42,6 +42,8 @@ interface CaseRow {
   row: number;
   caseId: string;
   caseName?: string;
+  /** The case's inputs on one line (CellSummary.inputPreview). */
+  inputPreview?: string;
   expected?: unknown;
   location: { file: string; line: number };
   cells: (CellSummary | undefined)[];
@@ -88,8 +90,8 @@ export class Matrix {
   constructor(private readonly callbacks: MatrixCallbacks) {
     this.search = h('input', {
       type: 'search',
-      placeholder: 'Search cases, expected, majority…',
-      'aria-label': 'Search cases by name, id, expected or majority answer',
+      placeholder: 'Search cases, inputs, expected, majority…',
+      'aria-label': 'Search cases by name, id, input, expected or majority answer',
       'data-testid': 'matrix-search',
     }) as HTMLInputElement;
     this.filterSelect = select(FILTERS, 'Show', 'matrix-filter');
@@ -187,6 +189,7 @@ export class Matrix {
         this.rowOfCase.set(cell.caseId, cell.row);
       }
       if (cell.caseName !== undefined) entry.caseName = cell.caseName;
+      if (cell.inputPreview !== undefined) entry.inputPreview = cell.inputPreview;
       if (cell.expected !== undefined) entry.expected = cell.expected;
       entry.location = cell.location;
       entry.cells[column] = cell;
@@ -347,12 +350,17 @@ export class Matrix {
   }
 
   private buildRow(entry: CaseRow, at: number): HTMLElement {
-    const name = h('div', {
-      role: 'rowheader',
-      class: 'case-name',
-      title: entry.caseName ? `${entry.caseName} (${entry.caseId})` : entry.caseId,
-    });
-    name.append(h('span', { class: 'case-label' }, entry.caseName ?? entry.caseId));
+    const id = entry.caseName ? `${entry.caseName} (${entry.caseId})` : entry.caseId;
+    const name = h('div', { role: 'rowheader', class: 'case-name', title: entry.inputPreview ? `${id}\n${entry.inputPreview}` : id });
+    // The case's inputs under its name: "data/arithmetic.jsonl:12" alone says nothing about the question.
+    name.append(
+      h(
+        'span',
+        { class: 'case-text' },
+        h('span', { class: 'case-label' }, entry.caseName ?? entry.caseId),
+        entry.inputPreview ? h('span', { class: 'case-input', 'data-testid': 'case-input' }, entry.inputPreview) : null,
+      ),
+    );
     if (this.callbacks.onReveal) {
       const link = h(
         'button',
@@ -481,7 +489,7 @@ function matchesFilter(entry: CaseRow, filter: FilterKey): boolean {
 function searchText(entry: CaseRow): string {
   const majorities = entry.cells.map((cell) => cell?.majority ?? '').join(' ');
   const expected = entry.expected === undefined ? '' : formatValue(entry.expected);
-  return `${entry.caseName ?? ''} ${entry.caseId} ${expected} ${majorities}`.toLowerCase();
+  return `${entry.caseName ?? ''} ${entry.caseId} ${entry.inputPreview ?? ''} ${expected} ${majorities}`.toLowerCase();
 }
 
 function sortKey(sort: SortKey): (entry: CaseRow) => number {

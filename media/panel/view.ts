@@ -8,6 +8,7 @@ import { ALPHA, type PairComparison } from '../../src/core/eval/paired';
 import { cellKey } from '../../src/core/eval/keys';
 import {
   STALE_AFTER_MS,
+  type CellPrompt,
   type CellSummary,
   type PanelRun,
   type RunOverview,
@@ -61,6 +62,8 @@ export interface ViewCallbacks {
   onCancel?: (runId: string) => void;
   /** Asks for a cell's chains: the answer comes back as a `cell` message. */
   onOpenCell: (runId: string, variant: string, caseId: string) => void;
+  /** Asks for a cell's rendered prompt (a `prompt` message answers); absent in the report, which has no prompt file. */
+  onShowPrompt?: (runId: string, variant: string, caseId: string) => void;
   /** What to keep across reloads of the view: small whatever the run's size. */
   onSaveState?: (state: SavedPanelState) => void;
 }
@@ -142,6 +145,9 @@ export class ResultsView {
   private readonly drawer: Drawer;
   /** Cells fetched, with the summary signature they answered. */
   private readonly cells = new Map<string, { cell: CellResult; signature: string }>();
+  /** Rendered prompts fetched (they do not change while a run goes), and the one asked for last. */
+  private readonly prompts = new Map<string, CellPrompt>();
+  private promptRequested: string | undefined;
   private open: { variant: string; caseId: string } | undefined;
   private requested: { key: string; at: number; signature: string } | undefined;
   private refetchTimer: ReturnType<typeof setTimeout> | undefined;
@@ -187,6 +193,7 @@ export class ResultsView {
       onClose: () => this.closeCell(),
       onSwitch: (variant) => this.open && this.openCell(variant, this.open.caseId, false),
       ...(callbacks.onReveal ? { onReveal: callbacks.onReveal } : {}),
+      ...(callbacks.onShowPrompt ? { onShowPrompt: () => this.requestPrompt() } : {}),
     });
     this.root.replaceChildren(this.headerSlot, this.summarySlot, this.chartSection, this.matrix.element, this.drawer.element);
     this.root.addEventListener('keydown', (event) => {
@@ -217,6 +224,15 @@ export class ResultsView {
       case 'cell':
         this.setCell(message.cell);
         break;
+      case 'prompt': {
+        const key = cellKey(message.variant, message.caseId);
+        this.prompts.delete(key);
+        this.prompts.set(key, message.prompt);
+        while (this.prompts.size > CACHED_CELLS) this.prompts.delete(this.prompts.keys().next().value as string);
+        if (this.promptRequested === key) this.promptRequested = undefined;
+        if (this.open && cellKey(this.open.variant, this.open.caseId) === key) this.showDrawer();
+        break;
+      }
       case 'lost':
         this.lost = message.reason;
         break;
@@ -258,6 +274,8 @@ export class ResultsView {
       this.lost = undefined;
       this.cells.clear();
       this.requested = undefined;
+      this.prompts.clear();
+      this.promptRequested = undefined;
       this.matrix.reset();
       const restore = this.saved.runId === runId ? this.saved.selected : undefined;
       this.drawer.close();
@@ -329,7 +347,19 @@ export class ResultsView {
       summary: this.matrix.cell(variant, caseId),
       siblings: this.matrix.caseCells(caseId),
       cell: this.cells.get(cellKey(variant, caseId))?.cell,
+      prompt: this.prompts.get(cellKey(variant, caseId)),
     });
+    if (this.drawer.promptOpen) this.requestPrompt();
+  }
+
+  /** Asks for the open cell's rendered prompt, once, unless it is here. */
+  private requestPrompt(): void {
+    if (!this.run || !this.open || !this.callbacks.onShowPrompt) return;
+    const { variant, caseId } = this.open;
+    const key = cellKey(variant, caseId);
+    if (this.prompts.has(key) || this.promptRequested === key) return;
+    this.promptRequested = key;
+    this.callbacks.onShowPrompt(this.run.overview.runId, variant, caseId);
   }
 
   /** Asks for the open cell's chains again when its summary moved on since they were asked for: at most once a second. */

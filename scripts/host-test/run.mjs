@@ -220,6 +220,23 @@ async function verifyPanel(page, expected) {
         throw new Error(`${variant.name}: the panel shows ${which}-chain accuracy ${shown}, the run says ${value}`);
     }
   }
+  if (expected.caseInput) {
+    // The case column shows each case's inputs, and the search reads them: search by the input text itself.
+    const { caseId, includes } = expected.caseInput;
+    await frame.fill('[data-testid="matrix-search"]', includes);
+    await frame.waitForSelector(`[data-testid="cell"][data-case="${caseId}"]`, { timeout: 10_000 });
+    const shown = await frame.evaluate(
+      (id) =>
+        [...document.querySelectorAll('[data-testid="cell"]')]
+          .find((cell) => cell.getAttribute('data-case') === id)
+          ?.closest('[role="row"]')
+          ?.querySelector('[data-testid="case-input"]')?.textContent ?? '',
+      caseId,
+    );
+    if (!shown.includes(includes))
+      throw new Error(`the case column of ${caseId} reads ${JSON.stringify(shown)}, without ${JSON.stringify(includes)}`);
+    await frame.fill('[data-testid="matrix-search"]', '');
+  }
   if (expected.chain) {
     // The matrix draws only the rows in view: a cell not drawn yet is found by searching for its case.
     const cell = `[data-testid="cell"][data-variant="${expected.chain.variant}"][data-case="${expected.chain.caseId}"]`;
@@ -234,6 +251,29 @@ async function verifyPanel(page, expected) {
     const text = await frame.textContent(chainText);
     if (text !== expected.chain.text)
       throw new Error(`chain ${expected.chain.sample} reads ${JSON.stringify(text)}, the run has ${JSON.stringify(expected.chain.text)}`);
+  }
+  if (expected.prompt) {
+    // Show prompt asks the extension to render the open cell's prompt; it comes back as text, turn by turn.
+    await frame.click('[data-testid="cell-drawer"] [data-testid="show-prompt"]');
+    await frame.waitForSelector(
+      '[data-testid="prompt"] [data-testid="prompt-message"], [data-testid="prompt"] [data-testid="prompt-text"], [data-testid="prompt"] [data-testid="prompt-error"]',
+      { timeout: 10_000 },
+    );
+    const error = await frame.$('[data-testid="prompt"] [data-testid="prompt-error"]');
+    if (error) throw new Error(`Show prompt says: ${await error.textContent()}`);
+    const turns = await frame.evaluate(() => [
+      ...[...document.querySelectorAll('[data-testid="prompt"] [data-testid="prompt-message"]')].map((turn) => ({
+        role: turn.getAttribute('data-role'),
+        text: turn.querySelector('pre')?.textContent ?? '',
+      })),
+      ...[...document.querySelectorAll('[data-testid="prompt"] [data-testid="prompt-text"]')].map((text) => ({
+        role: null,
+        text: text.textContent ?? '',
+      })),
+    ]);
+    for (const { role, includes } of expected.prompt)
+      if (!turns.some((turn) => (role === undefined || turn.role === role) && turn.text.includes(includes)))
+        throw new Error(`the rendered prompt has no ${role ?? 'turn'} with ${JSON.stringify(includes)}: ${JSON.stringify(turns)}`);
   }
   const body = await frame.evaluate(() => document.body.textContent ?? '');
   for (const literal of expected.literals ?? [])

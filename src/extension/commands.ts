@@ -7,7 +7,7 @@ import type { Evaluations } from './evaluation';
 import type { ModelChoice } from './backends';
 import { tokenCounterFor } from './languageFeatures';
 import type { Logger } from './log';
-import { ResultsPanel, resultSource } from './panel';
+import { ResultsPanel } from './panel';
 
 function activePromptEditor(): vscode.TextEditor | undefined {
   const editor = vscode.window.activeTextEditor;
@@ -100,12 +100,12 @@ export function registerCommands(
     }),
     vscode.commands.registerCommand('chainscope.showResults', (uri?: vscode.Uri) => {
       const resolved = uri instanceof vscode.Uri ? uri : activePromptEditor()?.document.uri;
-      const result = resolved ? evaluations.latestResult(resolved) : evaluations.lastResult();
-      if (!result) {
+      const source = evaluations.latestSource(resolved);
+      if (!source) {
         void vscode.window.showInformationMessage('Chainscope: no results yet in this session — run ▶ Evaluate first.');
         return;
       }
-      ResultsPanel.show(extensionUri, log).attach(resultSource(result));
+      ResultsPanel.show(extensionUri, log).attach(source);
     }),
     vscode.commands.registerCommand('chainscope.showLog', () => log.show()),
     vscode.commands.registerCommand('chainscope.setupCuda', () => setUpCuda(log)),

@@ -17,5 +17,6 @@ export { renderHtmlReport } from '../core/report/html';
 export { encodingForModel } from '../core/tokens';
 export { splitResult } from '../core/eval/cellSummary';
 export { summarizeRun, scoreWithCustomScorer } from '../core/eval/results';
-export { RunFile } from '../core/eval/store';
+export { hashText, RunFile } from '../core/eval/store';
+export { renderCellPrompt } from '../core/prompt/render';
 export { DEFAULT_PRICES, priceFor } from '../core/prices';

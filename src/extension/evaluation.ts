@@ -11,7 +11,7 @@ import { readSettings } from './config';
 import type { PromptDocuments } from './documents';
 import type { Logger } from './log';
 import { cellKey } from '../core/eval/keys';
-import { ResultsPanel, resultSource, type PanelSource } from './panel';
+import { promptRenderer, ResultsPanel, resultSource, type PanelSource, type PromptRenderer } from './panel';
 import { HEARTBEAT_MS, MAX_CELLS_PER_MESSAGE, type CellSummary, type RunOverview, type RunProgress } from '../shared/protocol';
 
 export interface EvaluateRequest {
@@ -50,6 +50,8 @@ function* take<K, V>(map: ReadonlyMap<K, V>, count: number): Generator<[K, V]> {
 /** Runs evaluations from the editor: progress, cancellation, partial results in the panel, run files. */
 export class Evaluations implements vscode.Disposable {
   private readonly latest = new Map<string, RunResult>();
+  /** The prompt each latest result was run from, by the same key: the drawer renders its cells' prompts. */
+  private readonly latestPrompts = new Map<string, PromptRenderer>();
   /** Runs going on in this extension host, by run file: a restored panel shows them live. */
   private readonly live = new Map<string, PanelSource>();
   /** Runs going on: cancelled when the extension host shuts down, so their files end as cancelled, not mid-run. */
@@ -77,6 +79,13 @@ export class Evaluations implements vscode.Disposable {
   /** The most recent run of any file in this session. */
   lastResult(): RunResult | undefined {
     return [...this.latest.values()].at(-1);
+  }
+
+  /** The panel's source for the latest result of `uri` (else of any file), its cells' prompts at hand. */
+  latestSource(uri: vscode.Uri | undefined): PanelSource | undefined {
+    const key = uri ? uri.toString() : [...this.latest.keys()].at(-1);
+    const result = key === undefined ? undefined : this.latest.get(key);
+    return result && resultSource(result, undefined, this.latestPrompts.get(key as string));
   }
 
   private runsDirectory(uri: vscode.Uri): string {
@@ -137,6 +146,7 @@ export class Evaluations implements vscode.Disposable {
       // Re-inserted so that the map's order is the order runs finished in.
       this.latest.delete(request.uri.toString());
       this.latest.set(request.uri.toString(), result);
+      this.latestPrompts.set(request.uri.toString(), promptRenderer(loaded, backend.input));
       this.finished.fire({ uri: request.uri, result, fromTests: request.fromTests === true });
       this.announce(request, result);
       return result;
@@ -232,6 +242,7 @@ export class Evaluations implements vscode.Disposable {
             // Cells with chains only: thousands of empty ones would weigh on the window as the run starts.
             allCells: () => live.allCells(),
             cell: (variant, caseId) => live.cell(variant, caseId),
+            prompt: promptRenderer(loaded, header.backend.input),
             result: () => undefined,
             cancel: () => {
               this.log.info('evaluate', `run ${header.id} cancelled from the results panel`);
@@ -322,7 +333,7 @@ export class Evaluations implements vscode.Disposable {
     try {
       const outcome = await live.run();
       const { result, comparison } = outcome;
-      if (panel && ResultsPanel.open === panel) panel.attach(resultSource(result, comparison));
+      if (panel && ResultsPanel.open === panel) panel.attach(resultSource(result, comparison, promptRenderer(loaded, backend.input)));
       this.log.info(
         'evaluate',
         `run ${result.runId} ${result.status}: ${result.variants.map((v) => `${v.name} ${(v.majorityVote.value * 100).toFixed(1)}%`).join(', ')}`,
@@ -354,7 +365,8 @@ export class Evaluations implements vscode.Disposable {
     const prices = core().priceFor(run.header.backend.id, run.header.backend.model, { ...core().DEFAULT_PRICES, ...readSettings().prices });
     const result = summarizeRun(loaded.document, loaded.cases, run, prices, customScores);
     result.runFile = runFile;
-    return resultSource(result);
+    const changed = core().hashText(document.getText()) !== run.header.promptHash;
+    return resultSource(result, undefined, promptRenderer(loaded, run.header.backend.input, changed));
   }
 
   dispose(): void {

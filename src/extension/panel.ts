@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { core } from './core';
 import {
   MAX_CELLS_PER_MESSAGE,
+  type CellPrompt,
   type CellSummary,
   type Comparison,
   type FromWebview,
@@ -14,6 +15,7 @@ import {
 } from '../shared/protocol';
 import type { CellResult, RunResult } from '../core/eval/results';
 import { cellKey } from '../core/eval/keys';
+import type { LoadedPrompt } from '../core/prompt/load';
 import type { Logger } from './log';
 
 /** Posts the webview has not taken yet beyond which cell batches wait (a busy panel never slows the run). */
@@ -29,14 +31,29 @@ export interface PanelSource {
   allCells(): Promise<CellSummary[]>;
   /** One cell with its chains, for the drawer (a live run's may come from its worker thread). */
   cell(variant: string, caseId: string): Promise<CellResult | undefined>;
+  /** One cell's rendered prompt (the drawer's Show prompt); absent where the prompt is not at hand. */
+  prompt?: PromptRenderer;
   /** The whole result, for exports (a live run exports what it has so far). */
   result(): RunResult | undefined;
   /** Stops a live run (its finished chains are kept). */
   cancel?(): void;
 }
 
+export type PromptRenderer = (variant: string, caseId: string) => Promise<CellPrompt>;
+
+/**
+ * Renders a run's cells from the prompt as loaded, in the form its backend took. `changed`: the prompt file
+ * is not the one the run sent (read back after an edit), which the drawer says.
+ */
+export function promptRenderer(loaded: LoadedPrompt, input: 'chat' | 'text', changed = false): PromptRenderer {
+  return async (variant, caseId) => {
+    const prompt = await core().renderCellPrompt(loaded.document, loaded.cases, variant, caseId, input);
+    return changed ? { ...prompt, changed } : prompt;
+  };
+}
+
 /** A finished (or read back) result as a panel source. */
-export function resultSource(result: RunResult, comparison?: Comparison): PanelSource {
+export function resultSource(result: RunResult, comparison?: Comparison, prompt?: PromptRenderer): PanelSource {
   const { overview, cells } = core().splitResult(result);
   const byKey = new Map(result.cells.map((cell) => [cellKey(cell.variant, cell.caseId), cell]));
   return {
@@ -44,6 +61,7 @@ export function resultSource(result: RunResult, comparison?: Comparison): PanelS
     run: () => ({ overview, ...(comparison ? { comparison } : {}), live: false, cellCount: cells.length }),
     allCells: () => Promise.resolve(cells),
     cell: (variant, caseId) => Promise.resolve(byKey.get(cellKey(variant, caseId))),
+    ...(prompt ? { prompt } : {}),
     result: () => result,
   };
 }
@@ -194,6 +212,9 @@ export class ResultsPanel implements vscode.Disposable {
         });
         break;
       }
+      case 'showPrompt':
+        void this.sendPrompt(message.runId, message.variant, message.caseId);
+        break;
       case 'cancel':
         if (this.source && message.runId === this.source.runId) this.source.cancel?.();
         break;
@@ -207,6 +228,22 @@ export class ResultsPanel implements vscode.Disposable {
         });
         break;
     }
+  }
+
+  private async sendPrompt(runId: string, variant: string, caseId: string): Promise<void> {
+    const source = this.source;
+    if (!source || runId !== source.runId) return;
+    let prompt: CellPrompt;
+    try {
+      prompt = source.prompt
+        ? await source.prompt(variant, caseId)
+        : { input: 'chat', error: 'The prompt of this run is not at hand: open the run from its prompt file to see it.' };
+    } catch (error) {
+      this.log.error('panel', error);
+      prompt = { input: 'chat', error: `The prompt could not be rendered: ${error instanceof Error ? error.message : String(error)}` };
+    }
+    // The panel may show another run by now.
+    if (this.source?.runId === runId) this.post({ type: 'prompt', runId, variant, caseId, prompt });
   }
 
   private async reveal(file: string, line: number): Promise<void> {

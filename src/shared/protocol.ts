@@ -4,9 +4,11 @@
 import type { Comparison } from '../core/eval/compare';
 import type { CellResult } from '../core/eval/results';
 import type { CellSummary, RunOverview } from '../core/eval/cellSummary';
+import type { CellPrompt } from '../core/prompt/render';
 
 export type { CellChange, Comparison } from '../core/eval/compare';
 export type { CellSummary, RunOverview } from '../core/eval/cellSummary';
+export type { CellPrompt, ChatMessage } from '../core/prompt/render';
 export { REPORT_DATA_ELEMENT_ID, type EvalReport } from '../core/eval/report';
 
 export const MAX_CELLS_PER_MESSAGE = 1000;
@@ -40,6 +42,8 @@ export type ToWebview =
   | { type: 'progress'; runId: string; progress: RunProgress }
   /** The whole cell, chains included, that the webview asked for. */
   | { type: 'cell'; runId: string; cell: CellResult }
+  /** The rendered prompt of a cell the webview asked for (Show prompt): one cell's, never sent unasked. */
+  | { type: 'prompt'; runId: string; variant: string; caseId: string; prompt: CellPrompt }
   /** The session producing the run stopped without a result (an error in the extension). */
   | { type: 'lost'; runId: string; reason: string };
 
@@ -48,6 +52,8 @@ export type FromWebview =
   | { type: 'reveal'; file: string; line: number }
   | { type: 'export'; format: 'csv' | 'json' | 'html' }
   | { type: 'openCell'; runId: string; variant: string; caseId: string }
+  /** The reader opened "Show prompt" in the drawer: answered with a `prompt` message. */
+  | { type: 'showPrompt'; runId: string; variant: string; caseId: string }
   /** The user pressed Cancel on a live run: finished chains are kept, as with the notification's Cancel. */
   | { type: 'cancel'; runId: string };
 

@@ -1,3 +1,4 @@
+import { inputPreview } from './caseInput';
 import type { CellResult, RunResult } from './results';
 
 /**
@@ -10,6 +11,8 @@ export interface CellSummary {
   caseName?: string;
   /** The case's position in the run: rows of the matrix follow it. */
   row: number;
+  /** The case's inputs on one line, at most INPUT_PREVIEW_LENGTH characters (the whole inputs come with the cell); absent when it has none. */
+  inputPreview?: string;
   expected?: unknown;
   location: { file: string; line: number };
   /** Chains present: finished and failed ones. */
@@ -30,13 +33,15 @@ export interface CellSummary {
 /** A run's result without its cells: the headline numbers, sent whole. */
 export type RunOverview = Omit<RunResult, 'cells'>;
 
-export function summarizeCellBrief(cell: CellResult, row: number): CellSummary {
+/** `preview`: the case's inputPreview, when the caller keeps it per case (it is the same for every variant). */
+export function summarizeCellBrief(cell: CellResult, row: number, preview = inputPreview(cell.input ?? {})): CellSummary {
   const firstError = cell.chains.find((chain) => chain.error !== undefined)?.error;
   return {
     variant: cell.variant,
     caseId: cell.caseId,
     ...(cell.caseName !== undefined ? { caseName: cell.caseName } : {}),
     row,
+    ...(preview ? { inputPreview: preview } : {}),
     ...(cell.expected !== undefined ? { expected: cell.expected } : {}),
     location: cell.location,
     chains: cell.chains.length,
@@ -55,7 +60,13 @@ export function summarizeCellBrief(cell: CellResult, row: number): CellSummary {
 /** The overview and the brief cells of a whole result (the HTML report, a run read back from its file). */
 export function splitResult(result: RunResult): { overview: RunOverview; cells: CellSummary[] } {
   const { cells, ...overview } = result;
-  const rows = new Map<string, number>();
-  for (const cell of cells) if (!rows.has(cell.caseId)) rows.set(cell.caseId, rows.size);
-  return { overview, cells: cells.map((cell) => summarizeCellBrief(cell, rows.get(cell.caseId) ?? 0)) };
+  const rows = new Map<string, { row: number; preview: string }>();
+  for (const cell of cells) if (!rows.has(cell.caseId)) rows.set(cell.caseId, { row: rows.size, preview: inputPreview(cell.input ?? {}) });
+  return {
+    overview,
+    cells: cells.map((cell) => {
+      const { row, preview } = rows.get(cell.caseId) as { row: number; preview: string };
+      return summarizeCellBrief(cell, row, preview);
+    }),
+  };
 }

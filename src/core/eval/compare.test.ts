@@ -127,4 +127,15 @@ describe('resultsToCsv', () => {
     const formula = resultsToCsv(run('r', [cell('v', 'a', true, '=HYPERLINK("x")')]));
     assert.ok(formula.includes(`"'=HYPERLINK(""x"")"`), 'a leading = is neutralized');
   });
+
+  it('adds one input.<name> column per input after the case, in first-seen order, empty where a case lacks it', () => {
+    const a = { ...cell('v', 'a', true), input: { question: '6 + 1 = ?', n: 3 } };
+    const b = { ...cell('v', 'b', true), input: { question: '=2+2, "quoted"', extra: { k: [1] } } };
+    const lines = resultsToCsv(run('r', [a, b]))
+      .trimEnd()
+      .split('\n');
+    assert.match(lines[0] ?? '', /^variant,case,input\.question,input\.n,input\.extra,sample,expected,/);
+    assert.match(lines[1] ?? '', /^v,a,6 \+ 1 = \?,3,,0,4,/);
+    assert.match(lines[2] ?? '', /^v,b,"'=2\+2, ""quoted""",,"\{""k"":\[1\]\}",0,4,/);
+  });
 });

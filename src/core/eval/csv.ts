@@ -7,11 +7,24 @@ function cell(value: unknown): string {
   return /[",\n\r]/.test(safe) || safe !== text ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
-/** One row per chain, with its cell's majority and agreement, for spreadsheets. */
+/**
+ * One row per chain, with its cell's majority and agreement, for spreadsheets. After `case`, one
+ * `input.<name>` column per input (template variable) any case of the run has, in first-seen order:
+ * strings as written, other values as JSON, empty where a case lacks it.
+ */
 export function resultsToCsv(result: RunResult): string {
+  const inputs: string[] = [];
+  const seen = new Set<string>();
+  for (const c of result.cells)
+    for (const name of Object.keys(c.input ?? {}))
+      if (!seen.has(name)) {
+        seen.add(name);
+        inputs.push(name);
+      }
   const header = [
     'variant',
     'case',
+    ...inputs.map((name) => `input.${name}`),
     'sample',
     'expected',
     'answer',
@@ -27,13 +40,15 @@ export function resultsToCsv(result: RunResult): string {
     'error',
     'completion',
   ];
-  const rows = [header.join(',')];
+  const rows = [header.map(cell).join(',')];
   for (const c of result.cells) {
+    const values = inputs.map((name) => (c.input && Object.hasOwn(c.input, name) ? c.input[name] : undefined));
     for (const chain of c.chains) {
       rows.push(
         [
           c.variant,
           c.caseName ?? c.caseId,
+          ...values,
           chain.sample,
           c.expected,
           chain.answer,

@@ -251,6 +251,7 @@ scorer: exact
     assert.ok(cell);
     assert.deepEqual(brief, [summarizeCellBrief(cell, 0)]);
     assert.ok(!('chains' in brief[0]! && Array.isArray((brief[0] as unknown as Record<string, unknown>).chains)));
+    assert.equal(brief[0]?.inputPreview, 'q: x', "the case's inputs on one line, made once per case");
     assert.deepEqual(live.allCells(), splitResult(expected).cells, 'every cell, untouched ones included, in result order');
     assert.deepEqual(changed(), [], 'allCells leaves the changes alone');
   });

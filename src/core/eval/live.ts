@@ -1,4 +1,5 @@
 import type { Case, PromptDocument } from '../prompt/types';
+import { inputPreview } from './caseInput';
 import { summarizeCellBrief, type CellSummary, type RunOverview } from './cellSummary';
 import {
   replacesRecord,
@@ -39,6 +40,8 @@ export class LiveSummary {
   /** Case id → row (its index in the header), variant → column. */
   private readonly rows = new Map<string, number>();
   private readonly columns = new Map<string, number>();
+  /** Each row's inputPreview, made once: every variant's summaries and every live update reuse it. */
+  private readonly previews: (string | undefined)[] = [];
   /** By index column × cases + row; only cells touched or asked for are there. */
   private readonly cells = new Map<number, LiveCell>();
   private readonly totals: VariantTotals[];
@@ -125,7 +128,7 @@ export class LiveSummary {
   changedCells(): CellSummary[] {
     this.settle();
     const briefs: CellSummary[] = [];
-    for (const index of this.changed) briefs.push(summarizeCellBrief(this.cellAt(index), this.rowOf(index)));
+    for (const index of this.changed) briefs.push(this.brief(index));
     this.changed.clear();
     return briefs;
   }
@@ -134,7 +137,7 @@ export class LiveSummary {
   allCells(): CellSummary[] {
     this.settle();
     const briefs: CellSummary[] = [];
-    for (let index = 0; index < this.size; index++) briefs.push(summarizeCellBrief(this.cellAt(index), this.rowOf(index)));
+    for (let index = 0; index < this.size; index++) briefs.push(this.brief(index));
     return briefs;
   }
 
@@ -170,6 +173,13 @@ export class LiveSummary {
       ...(this.end ? { end: this.end } : {}),
       skipped: [],
     };
+  }
+
+  private brief(index: number): CellSummary {
+    const cell = this.cellAt(index);
+    const row = this.rowOf(index);
+    const preview = (this.previews[row] ??= inputPreview(cell.input));
+    return summarizeCellBrief(cell, row, preview);
   }
 
   private get size(): number {

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parsePrompt } from './parse';
-import { renderVariant } from './render';
+import { renderCellPrompt, renderVariant } from './render';
 import type { PromptDocument } from './types';
 
 const root = path.resolve(__dirname, '../../..');
@@ -113,5 +113,35 @@ describe('renderVariant', () => {
       { role: 'system', content: 'You are a world-class travel agent.' },
       { role: 'user', content: 'Greet a guest named Ada who is traveling to a restaurant.\n- interested in food\n- interested in art' },
     ]);
+  });
+});
+
+describe('renderCellPrompt', () => {
+  const { document } = parsePrompt(source);
+  const cases = document.cases;
+  const caseId = cases[0]?.id ?? '';
+
+  it("renders a cell as its run sent it: chat turns with roles, or the base model's text", async () => {
+    const chat = await renderCellPrompt(document, cases, 'one-shot', caseId, 'chat');
+    const rendered = await renderVariant(document, variant(document, 'one-shot'), cases[0]?.input ?? {});
+    assert.deepEqual(chat, { input: 'chat', messages: rendered.messages });
+    assert.deepEqual(
+      chat.messages?.map((m) => m.role),
+      ['system', 'user', 'assistant', 'user'],
+    );
+    const text = await renderCellPrompt(document, cases, 'zero-shot', caseId, 'text');
+    assert.deepEqual(text, { input: 'text', text: 'Add the numbers.\n\nQ: <b>7 + 1</b>\nA:' });
+  });
+
+  it('names the answer prompt a two-stage variant sends after each chain', async () => {
+    const apples = parsePrompt(fs.readFileSync(path.join(root, 'prompts/apples-cot.prompt'), 'utf8')).document;
+    const prompt = await renderCellPrompt(apples, apples.cases, 'zero-shot-cot', apples.cases[0]?.id ?? '', 'chat');
+    assert.equal(prompt.answerPrompt, 'Therefore, the answer (arabic numerals) is');
+    assert.match(prompt.messages?.at(-1)?.content ?? '', /Let's think step by step\.$/);
+  });
+
+  it('says why when the variant or case is gone from the prompt file', async () => {
+    assert.match((await renderCellPrompt(document, cases, 'nope', caseId, 'chat')).error ?? '', /no variant 'nope'/);
+    assert.match((await renderCellPrompt(document, cases, 'zero-shot', 'gone', 'text')).error ?? '', /no case 'gone'/);
   });
 });

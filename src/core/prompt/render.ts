@@ -1,6 +1,6 @@
 import { Dotprompt, type Message, type PromptFunction } from 'dotprompt';
 import { exampleAnswer, examplesFor } from './examples';
-import type { Example, PromptDocument, Variant, Vars } from './types';
+import type { Case, Example, PromptDocument, Variant, Vars } from './types';
 
 export { exampleAnswer, examplesFor };
 
@@ -116,4 +116,42 @@ function toPlainText(
   const trailing = after.map((message) => message.content).join('\n');
   blocks.push(`${inputPrefix}${query.content}${trailing ? `\n${trailing}` : ''}\n${answerStart}`);
   return blocks.join(separator);
+}
+
+/** One cell's prompt as its run sent it, for the reader: chat turns with their roles, or a base model's text. */
+export interface CellPrompt {
+  /** What the backend took: `chat` sends `messages`, `text` sends `text`. */
+  input: 'chat' | 'text';
+  messages?: ChatMessage[];
+  text?: string;
+  /** Zero-shot CoT with an answer prompt: the second turn, sent after each chain. */
+  answerPrompt?: string;
+  /** Why there is no prompt (the variant or case is gone from the prompt file, or the template fails). */
+  error?: string;
+  /** Set by the caller: the prompt file changed since the run, so this is how it renders now, not what was sent. */
+  changed?: boolean;
+}
+
+/** Renders one cell's prompt with the renderer the run uses (renderVariant), in the form its backend took. */
+export async function renderCellPrompt(
+  document: PromptDocument,
+  cases: readonly Case[],
+  variantName: string,
+  caseId: string,
+  input: 'chat' | 'text',
+): Promise<CellPrompt> {
+  const variant = document.variants.find((candidate) => candidate.name === variantName);
+  if (!variant) return { input, error: `The prompt file has no variant '${variantName}' any more.` };
+  const testCase = cases.find((candidate) => candidate.id === caseId);
+  if (!testCase) return { input, error: `The prompt file has no case '${caseId}' any more.` };
+  try {
+    const rendered = await renderVariant(document, variant, testCase.input);
+    return {
+      input,
+      ...(input === 'chat' ? { messages: rendered.messages } : { text: rendered.text }),
+      ...(variant.kind === 'zero-shot-cot' && variant.answerPrompt ? { answerPrompt: variant.answerPrompt } : {}),
+    };
+  } catch (error) {
+    return { input, error: `The prompt does not render: ${error instanceof Error ? error.message : String(error)}` };
+  }
 }

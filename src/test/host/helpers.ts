@@ -146,6 +146,13 @@ export interface PanelExpectation {
   cases?: number;
   variants: { name: string; single: number; majority: number }[];
   chain?: { variant: string; caseId: string; sample: number; text: string };
+  /** A case whose inputs the matrix's case column must show: found by searching for `includes`, its preview must contain it. */
+  caseInput?: { caseId: string; includes: string };
+  /**
+   * With `chain`: Show prompt in its cell's drawer must show the rendered prompt, each text in a turn of that role
+   * (chat), or anywhere in it without a role (chat or a base model's text).
+   */
+  prompt?: { role?: 'system' | 'user' | 'assistant'; includes: string }[];
   /** Elements (by data-testid) whose text must include the given text. */
   shows?: { testId: string; includes: string }[];
   /** Texts that must appear literally (model output and expected values are never markup). */

@@ -68,6 +68,9 @@ suite('Evaluating from the editor', () => {
       runId: result.runId,
       variants: panelNumbers(result),
       chain: { variant: markup.variant, caseId: markup.caseId, sample: chain.sample, text: chain.text },
+      // The case's input in the matrix, and the prompt the cell sent (its markup as text), in the drawer.
+      caseInput: { caseId: markup.caseId, includes: 'question: render <b>this</b>' },
+      prompt: [{ role: 'user', includes: 'render <b>this</b>' }],
       literals: [
         '<img src=x onerror=alert(1)>',
         ...(markup.chains.some((c) => c.text === MARKUP_ANSWER) ? ['<script>window.pwned = 1</script>'] : []),
@@ -104,10 +107,14 @@ suite('Evaluating from the editor', () => {
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
     const cell = result.cells.find((c) => c.variant === 'few-shot-cot' && c.chains.length === 8) as RunResult['cells'][number];
     const chain = cell.chains[3] as RunResult['cells'][number]['chains'][number];
+    const question = String(cell.input.question);
     const verdict = await verifyPanel('arithmetic', {
       runId: result.runId,
       variants: panelNumbers(result),
       chain: { variant: cell.variant, caseId: cell.caseId, sample: chain.sample, text: chain.text },
+      // The case's question, not just data/arithmetic.jsonl:N; the few-shot CoT prompt with an example and that question.
+      caseInput: { caseId: cell.caseId, includes: question.slice(0, 40) },
+      prompt: [{ includes: 'Tom has 12 apples.' }, { includes: question }],
       // The panel says how its intervals were made (clustered by case; Wilson for the majority vote).
       shows: [{ testId: 'interval-note', includes: 'clustered by case' }],
       screenshot: 'panel-arithmetic.png',
