@@ -210,3 +210,15 @@ export function describeSignificance(variant: VariantComparison): string {
     (variant.warning ? `; ${variant.warning}` : '')
   );
 }
+
+/** Everything the two runs do not share, in words, for the CLI and the views; empty when they ran alike. */
+export function comparisonDifferences(comparison: Comparison): string[] {
+  const cases = (count: number): string => `${count} case${count === 1 ? '' : 's'}`;
+  return [
+    ...(comparison.casesOnlyBefore > 0 ? [`${cases(comparison.casesOnlyBefore)} only in the earlier run`] : []),
+    ...(comparison.casesOnlyAfter > 0 ? [`${cases(comparison.casesOnlyAfter)} only in this run`] : []),
+    ...(comparison.variantsOnlyBefore.length > 0 ? [`only in the earlier run: ${comparison.variantsOnlyBefore.join(', ')}`] : []),
+    ...(comparison.variantsOnlyAfter.length > 0 ? [`only in this run: ${comparison.variantsOnlyAfter.join(', ')}`] : []),
+    ...comparison.differences,
+  ];
+}
