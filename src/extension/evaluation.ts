@@ -10,8 +10,16 @@ import { readSettings } from './config';
 import type { PromptDocuments } from './documents';
 import type { Logger } from './log';
 import { cellKey } from '../core/eval/keys';
-import { ResultsPanel, resultSource, type PanelSource } from './panel';
-import { HEARTBEAT_MS, MAX_CELLS_PER_MESSAGE, type CellSummary, type RunOverview, type RunProgress } from '../shared/protocol';
+import { ResultsPanel, resultSource, type PanelSource, type RunComparer } from './panel';
+import type { RunListing } from '../core/eval/store';
+import {
+  HEARTBEAT_MS,
+  MAX_CELLS_PER_MESSAGE,
+  MAX_RUN_CHOICES,
+  type CellSummary,
+  type RunOverview,
+  type RunProgress,
+} from '../shared/protocol';
 
 export interface EvaluateRequest {
   uri: vscode.Uri;
@@ -297,7 +305,7 @@ export class Evaluations implements vscode.Disposable {
     try {
       const outcome = await session.run();
       const { result, comparison } = outcome;
-      if (panel && ResultsPanel.open === panel) panel.attach(resultSource(result, comparison));
+      if (panel && ResultsPanel.open === panel) panel.attach(resultSource(result, comparison, this.comparer(result, loaded)));
       this.log.info(
         'evaluate',
         `run ${result.runId} ${result.status}: ${result.variants.map((v) => `${v.name} ${(v.majorityVote.value * 100).toFixed(1)}%`).join(', ')}`,
@@ -329,7 +337,35 @@ export class Evaluations implements vscode.Disposable {
     const prices = core().priceFor(run.header.backend.id, run.header.backend.model, { ...core().DEFAULT_PRICES, ...readSettings().prices });
     const result = summarizeRun(loaded.document, loaded.cases, run, prices, customScores);
     result.runFile = runFile;
-    return resultSource(result);
+    return resultSource(result, undefined, this.comparer(result, loaded));
+  }
+
+  /** The run picker's side: earlier runs of the result's prompt in its run file's folder, and the comparison with one. */
+  private comparer(result: RunResult, loaded: LoadedPrompt): RunComparer {
+    const { listRunFiles, headerOf, compareWithRunFile } = core();
+    let listed: RunListing[] = [];
+    return {
+      list: () => {
+        // Headers and last lines only: listing never reads a big run's chains.
+        listed = listRunFiles(path.dirname(result.runFile), result.promptFile, { except: result.runFile, limit: MAX_RUN_CHOICES }).filter(
+          (run) => run.startedAt < result.startedAt,
+        );
+        return listed.map((run) => ({
+          id: run.id,
+          startedAt: run.startedAt,
+          model: run.model,
+          cases: run.cases,
+          samples: run.samples,
+          ...(run.accuracy ? { accuracy: run.accuracy.map(({ variant, value }) => ({ variant, value })) } : {}),
+        }));
+      },
+      compare: async (previousRunId) => {
+        const previous = listed.find((run) => run.id === previousRunId);
+        if (!previous) throw new Error(`no earlier run ${previousRunId} of this prompt`);
+        const header = headerOf(result.runFile);
+        return compareWithRunFile(previous.file, result, header ?? {}, { loaded, trusted: vscode.workspace.isTrusted });
+      },
+    };
   }
 
   dispose(): void {

@@ -3,6 +3,7 @@
 // vote in both runs), with the exact McNemar test and a paired bootstrap (paired.ts); what the runs do
 // not share (cases, variants, model, seed, samples, the prompt file) is reported, never folded in.
 // Pure: no vscode, no I/O.
+import { cellKey } from './keys';
 import { ALPHA, comparePair, holm, PAIRED_METHOD, pairSeed } from './paired';
 import type { RunResult } from './results';
 import type { RunHeader, VerdictsRecord } from './store';
@@ -221,4 +222,21 @@ export function comparisonDifferences(comparison: Comparison): string[] {
     ...(comparison.variantsOnlyAfter.length > 0 ? [`only in this run: ${comparison.variantsOnlyAfter.join(', ')}`] : []),
     ...comparison.differences,
   ];
+}
+
+/** Cells marked `fixed` or `regressed` by the comparison's changes, the others unmarked (a new array). */
+export function markChanges<T extends { variant: string; caseId: string; change?: 'fixed' | 'regressed' }>(
+  cells: readonly T[],
+  comparison: Pick<Comparison, 'changes'> | undefined,
+): T[] {
+  const changed = new Map((comparison?.changes ?? []).map((change) => [cellKey(change.variant, change.caseId), change.after]));
+  return cells.map((cell) => {
+    const after = changed.get(cellKey(cell.variant, cell.caseId));
+    if (after === undefined) {
+      if (cell.change === undefined) return cell;
+      const { change: _dropped, ...rest } = cell;
+      return rest as T;
+    }
+    return { ...cell, change: after ? 'fixed' : 'regressed' };
+  });
 }

@@ -248,7 +248,7 @@ export class EvaluationSession {
 export async function compareWithRunFile(
   previousFile: string,
   result: RunResult,
-  header: Pick<RunHeader, 'seed' | 'promptHash'>,
+  header: Partial<Pick<RunHeader, 'seed' | 'promptHash'>>,
   context: { loaded: LoadedPrompt; trusted: boolean; prices?: Prices | undefined },
 ): Promise<Comparison> {
   const run = RunFile.open(previousFile).read();

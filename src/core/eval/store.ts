@@ -337,7 +337,8 @@ function runFilesNewestFirst(directory: string, except?: string): string[] {
     .map(({ file }) => file);
 }
 
-function headerOf(file: string): RunHeader | undefined {
+/** A run file's header, read from its first line only; undefined when the file is no run file. */
+export function headerOf(file: string): RunHeader | undefined {
   try {
     const header = JSON.parse(readFirstLine(file)) as RunHeader;
     return header.type === 'run' ? header : undefined;
@@ -390,7 +391,7 @@ export function listRunFiles(directory: string, promptFile: string, options: { e
 }
 
 /** The verdicts record when it is the file's last line (read from the end: one line of ~1 byte a cell). */
-function lastVerdicts(file: string, limit = 1 << 20): VerdictsRecord | undefined {
+function lastVerdicts(file: string, limit = 1 << 18): VerdictsRecord | undefined {
   const handle = fs.openSync(file, 'r');
   try {
     const size = fs.fstatSync(handle).size;
