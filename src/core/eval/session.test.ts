@@ -152,6 +152,23 @@ scorer: exact
     );
   });
 
+  it("re-scores an earlier run file without stored verdicts by today's rules, and says so", async () => {
+    const { result: first } = await (await session(new ScriptedBackend(() => 'The answer is 3.'))).run();
+    const kept = fs
+      .readFileSync(first.runFile, 'utf8')
+      .split('\n')
+      .filter((line) => !line.startsWith('{"type":"verdicts"'));
+    fs.writeFileSync(first.runFile, kept.join('\n'));
+    const { comparison } = await (await session(new ScriptedBackend(() => 'The answer is 4.'))).run();
+    assert.ok(comparison);
+    assert.equal(comparison.previousScoredAsRun, false);
+    assert.ok(comparison.differences.includes('the earlier run is re-scored by today’s rules'), comparison.differences.join('; '));
+    assert.deepEqual(
+      comparison.variants.map((variant) => [variant.before, variant.after, variant.fixed]),
+      [[0, 1, 2]],
+    );
+  });
+
   it('says so when the baseline is not among the variants run, and compares every pair instead', async () => {
     const text = PROMPT.replace('variants: [zero-shot]', 'variants: [zero-shot, zero-shot-cot]\nbaseline: zero-shot-cot').replace(
       'scorer: {type: custom, file: parity-scorer.js}',

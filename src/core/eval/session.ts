@@ -11,7 +11,16 @@ import type { CellSummary, RunOverview } from './cellSummary';
 import { LiveSummary } from './live';
 import { scoreWithCustomScorer, summarizeRun, type CellResult, type Prices, type RunResult } from './results';
 import { runEvaluation, RunSetupError, type ProgressEvent, type RunSelection } from './run';
-import { latestRunFile, RunFile, verdictsRecord, type CompletionRecord, type ParsedRunFile, type RunHeader } from './store';
+import {
+  headerOf,
+  lastVerdicts,
+  latestRunFile,
+  RunFile,
+  verdictsRecord,
+  type CompletionRecord,
+  type ParsedRunFile,
+  type RunHeader,
+} from './store';
 
 /** What a presenter (the CLI, the editor) hears while a session runs. */
 export type SessionEvent =
@@ -251,9 +260,12 @@ export async function compareWithRunFile(
   header: Partial<Pick<RunHeader, 'seed' | 'promptHash'>>,
   context: { loaded: LoadedPrompt; trusted: boolean; prices?: Prices | undefined },
 ): Promise<Comparison> {
-  const run = RunFile.open(previousFile).read();
   const current = sideOfResult(result, header);
-  if (run.verdicts) return compareRuns(sideOfVerdicts(run.header, run.verdicts), current);
+  // The stored verdicts from the file's first and last lines: a big run's chains are not parsed.
+  const storedHeader = headerOf(previousFile);
+  const stored = storedHeader && lastVerdicts(previousFile, 1 << 24);
+  if (storedHeader && stored) return compareRuns(sideOfVerdicts(storedHeader, stored), current);
+  const run = RunFile.open(previousFile).read();
   const { loaded } = context;
   const customScores = await scoreWithCustomScorer(loaded.document, loaded.cases, run, path.dirname(loaded.file), context.trusted);
   const previous = summarizeRun(loaded.document, loaded.cases, run, context.prices, customScores);

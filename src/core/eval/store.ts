@@ -390,8 +390,11 @@ export function listRunFiles(directory: string, promptFile: string, options: { e
   return listed;
 }
 
-/** The verdicts record when it is the file's last line (read from the end: one line of ~1 byte a cell). */
-function lastVerdicts(file: string, limit = 1 << 18): VerdictsRecord | undefined {
+/**
+ * The verdicts record when it is the file's last line (read from the end: one line of ~1 byte a cell), so a
+ * big run is compared without parsing its chains. Undefined when chains follow it (a resume not scored yet).
+ */
+export function lastVerdicts(file: string, limit = 1 << 18): VerdictsRecord | undefined {
   const handle = fs.openSync(file, 'r');
   try {
     const size = fs.fstatSync(handle).size;
