@@ -5,7 +5,7 @@ import type { PromptDiagnostics } from './diagnostics';
 import type { PromptDocuments } from './documents';
 import type { Evaluations } from './evaluation';
 import type { Logger } from './log';
-import { ResultsPanel, resultSource } from './panel';
+import { ResultsPanel } from './panel';
 
 function activePromptEditor(): vscode.TextEditor | undefined {
   const editor = vscode.window.activeTextEditor;
@@ -95,7 +95,8 @@ export function registerCommands(
         void vscode.window.showInformationMessage('Chainscope: no results yet in this session — run ▶ Evaluate first.');
         return;
       }
-      ResultsPanel.show(extensionUri, log).attach(resultSource(result));
+      const panel = ResultsPanel.show(extensionUri, log);
+      void evaluations.panelSource(result).then((source) => ResultsPanel.open === panel && panel.attach(source));
     }),
     vscode.commands.registerCommand('chainscope.showLog', () => log.show()),
     vscode.commands.registerCommand('chainscope.setupCuda', () => setUpCuda(log)),

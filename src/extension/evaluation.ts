@@ -340,6 +340,17 @@ export class Evaluations implements vscode.Disposable {
     return resultSource(result, undefined, this.comparer(result, loaded));
   }
 
+  /** A finished result for the panel, with the run picker (without it when the prompt cannot be read now). */
+  async panelSource(result: RunResult): Promise<PanelSource> {
+    try {
+      const document = await vscode.workspace.openTextDocument(vscode.Uri.file(result.promptFile));
+      return resultSource(result, undefined, this.comparer(result, await this.documents.get(document)));
+    } catch (error) {
+      this.log.warn('panel', `no run picker for ${result.runId}: ${error instanceof Error ? error.message : String(error)}`);
+      return resultSource(result);
+    }
+  }
+
   /** The run picker's side: earlier runs of the result's prompt in its run file's folder, and the comparison with one. */
   private comparer(result: RunResult, loaded: LoadedPrompt): RunComparer {
     const { listRunFiles, headerOf, compareWithRunFile } = core();
