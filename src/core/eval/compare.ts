@@ -179,7 +179,7 @@ export function compareRuns(previous: ComparedSide, current: ComparedSide, optio
   if (previous.samples !== current.samples) differences.push(`samples ${previous.samples} → ${current.samples}`);
   if (previous.promptHash !== undefined && current.promptHash !== undefined && previous.promptHash !== current.promptHash)
     differences.push('the prompt file changed');
-  if (options.scoredAsRun === false) differences.push('the earlier run is re-scored by today’s rules');
+  if (options.scoredAsRun === false) differences.push("the earlier run is re-scored by today's rules");
   return {
     previousRunId: previous.runId,
     previousStartedAt: previous.startedAt,

@@ -162,7 +162,7 @@ scorer: exact
     const { comparison } = await (await session(new ScriptedBackend(() => 'The answer is 4.'))).run();
     assert.ok(comparison);
     assert.equal(comparison.previousScoredAsRun, false);
-    assert.ok(comparison.differences.includes('the earlier run is re-scored by today’s rules'), comparison.differences.join('; '));
+    assert.ok(comparison.differences.includes("the earlier run is re-scored by today's rules"), comparison.differences.join('; '));
     assert.deepEqual(
       comparison.variants.map((variant) => [variant.before, variant.after, variant.fixed]),
       [[0, 1, 2]],
