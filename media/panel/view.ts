@@ -619,7 +619,10 @@ export class ResultsView {
         ? (h(
             'select',
             { 'aria-label': 'Compare with an earlier run', 'data-testid': 'compare-picker' },
-            ...(comparison ? [] : [h('option', { value: '' }, 'Choose an earlier run…')]),
+            // The compared run may not be listed (only the newest are): then it shows as the first, inert, option.
+            ...(comparison && this.runChoices.some((choice) => choice.id === comparison.previousRunId)
+              ? []
+              : [h('option', { value: '' }, comparison ? comparison.previousRunId : 'Choose an earlier run…')]),
             ...this.runChoices.map((choice) => {
               const option = h('option', { value: choice.id }, describeChoice(choice)) as HTMLOptionElement;
               option.selected = choice.id === comparison?.previousRunId;
