@@ -21,6 +21,7 @@ import { answerClusters } from '../src/core/eval/clusters';
 import { renderHtmlReport } from '../src/core/report/html';
 import { splitResult } from '../src/core/eval/cellSummary';
 import { compareVariants } from '../src/core/eval/paired';
+import { compareRuns, sideOfResult, type Comparison } from '../src/core/eval/compare';
 import type { FromWebview, SavedPanelState, ToWebview } from '../src/shared/protocol';
 
 const CASES = 5000;
@@ -160,6 +161,23 @@ function syntheticRun(): RunResult {
   };
 }
 
+/**
+ * The synthetic run against an earlier one that differed on 200 odd cases of `direct` (right then: a
+ * significant regression) and on cases 1–3 of `cot` (wrong then: 3 fixes, not significant); 201 cases changed.
+ */
+function syntheticComparison(result: RunResult): Comparison {
+  const flipped = (cell: CellResult): boolean => {
+    const i = Number(cell.caseId.slice('case-'.length));
+    return (cell.variant === 'direct' && i % 2 === 1 && i < 400) || (cell.variant === 'cot' && i >= 1 && i <= 3);
+  };
+  const earlier = {
+    ...result,
+    runId: 'synthetic-earlier-run',
+    cells: result.cells.map((cell) => (flipped(cell) ? { ...cell, majorityPass: !cell.majorityPass } : cell)),
+  };
+  return compareRuns(sideOfResult(earlier, { seed: 1 }), sideOfResult(result, { seed: 1 }));
+}
+
 const failures: string[] = [];
 const check = (ok: boolean, what: string): void => {
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
@@ -168,7 +186,8 @@ const check = (ok: boolean, what: string): void => {
 
 async function main(): Promise<void> {
   const file = argument('--keep') ?? path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'chainscope-view-')), 'big-report.html');
-  fs.writeFileSync(file, renderHtmlReport(makeReport([syntheticRun()])));
+  const run = syntheticRun();
+  fs.writeFileSync(file, renderHtmlReport(makeReport([run], new Map([[run.runId, syntheticComparison(run)]]))));
   const browser = await chromium.launch({ executablePath: argument('--chromium') ?? '/usr/bin/chromium', args: ['--no-sandbox'] });
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
@@ -192,6 +211,24 @@ async function main(): Promise<void> {
     );
     const expectedPairs = (syntheticRun().comparisons ?? []).map((pair) => `${pair.a} − ${pair.b} p=${pair.pValue}`);
     check(pairs.length === 3 && pairs.join() === expectedPairs.join(), `"Is A better than B?" shows the 3 pairs: ${pairs.join('; ')}`);
+    const deltas = await page.$$eval('[data-testid="comparison-delta"]', (found: { className: string; title: string }[]) =>
+      found.map((delta) => `${delta.className}:${delta.title.includes('McNemar')}`),
+    );
+    check(
+      deltas.join() === 'worse:true,neutral:true,neutral:true',
+      `against the earlier run: the significant regression red, the 3 fixes and no change neutral, the test in the tooltip (${deltas.join(', ')})`,
+    );
+    check(
+      (await page.textContent('[data-testid="comparison-note"]'))?.includes('synthetic-earlier-run') === true,
+      'the comparison names the earlier run',
+    );
+    const badges = await page.$$eval('[data-testid="cell-change"]', (found: { getAttribute: (name: string) => string | null }[]) =>
+      found.map((badge) => badge.getAttribute('data-change')),
+    );
+    check(
+      badges.includes('regressed') && badges.includes('fixed'),
+      `flipped cells carry ▲/▼ (${badges.length} drawn: ${[...new Set(badges)].join(', ')})`,
+    );
 
     await page.evaluate("document.querySelector('.matrix-scroll').scrollTop = 44 * 3000");
     await page.waitForSelector('[data-testid="cell"][data-case="case-3005"]', { timeout: 2000 });
@@ -248,6 +285,10 @@ async function main(): Promise<void> {
     await page.waitForTimeout(100);
     const count = (await page.textContent('[data-testid="matrix-count"]')) ?? '';
     check(count === `${CASES / 4} of ${CASES} cases`, `filtering to disagreement: ${count}`);
+    await page.selectOption('[data-testid="matrix-filter"]', 'changed');
+    await page.waitForTimeout(100);
+    const changed = (await page.textContent('[data-testid="matrix-count"]')) ?? '';
+    check(changed === `201 of ${CASES} cases`, `filtering to the cases changed since the compared run: ${changed}`);
     check(errors.length === 0, `no errors in the page${errors.length ? `: ${errors.join('; ')}` : ''}`);
     await checkLivePanel(browser);
   } finally {
@@ -408,6 +449,20 @@ async function checkLivePanel(browser: import('playwright-core').Browser): Promi
     check(
       (await posted()).some((message) => message.type === 'openCell' && message.caseId === open.caseId),
       'and the cell that was open is asked for again',
+    );
+    // The run picker: the earlier runs the extension lists, and the comparison the user picks is asked for.
+    await send({
+      type: 'runs',
+      runId: 'another-run',
+      runs: [{ id: 'an-earlier-run', startedAt: new Date(0).toISOString(), model: 'synthetic:none', cases: 4, samples: 1 }],
+    });
+    await page.waitForSelector('[data-testid="compare-picker"]', { timeout: 2000 });
+    await page.selectOption('[data-testid="compare-picker"]', 'an-earlier-run');
+    check(
+      (await posted()).some(
+        (message) => message.type === 'compareWith' && message.runId === 'another-run' && message.previousRunId === 'an-earlier-run',
+      ),
+      'picking an earlier run asks the extension to compare with it',
     );
   } finally {
     await page.close();

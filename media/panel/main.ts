@@ -1,5 +1,6 @@
 // Entry of the results webview, and of the standalone HTML report (same code, same look).
 import { splitResult } from '../../src/core/eval/cellSummary';
+import { markChanges } from '../../src/core/eval/compare';
 import { cellKey } from '../../src/core/eval/keys';
 import type { CellResult } from '../../src/core/eval/results';
 import {
@@ -42,9 +43,12 @@ if (embedded?.textContent) {
       },
       { report: true },
     );
-    const { overview, cells } = splitResult(result);
+    const { overview, cells: brief } = splitResult(result);
     const comparison = report.comparisons?.[result.runId];
-    view.receive({ type: 'run', run: { overview, ...(comparison ? { comparison } : {}), live: false, cellCount: cells.length } });
+    // As in the panel: the flipped cells are marked on their summaries.
+    const cells = markChanges(brief, comparison);
+    const shown = comparison && (({ changes: _changes, ...rest }) => rest)(comparison);
+    view.receive({ type: 'run', run: { overview, ...(shown ? { comparison: shown } : {}), live: false, cellCount: cells.length } });
     for (let at = 0; at < cells.length; at += MAX_CELLS_PER_MESSAGE)
       view.receive({ type: 'cells', runId: result.runId, cells: cells.slice(at, at + MAX_CELLS_PER_MESSAGE) });
     view.flush();
@@ -61,6 +65,7 @@ if (embedded?.textContent) {
       onCancel: (runId) => vscode.postMessage({ type: 'cancel', runId }),
       onOpenCell: (runId, variant, caseId) => vscode.postMessage({ type: 'openCell', runId, variant, caseId }),
       onShowPrompt: (runId, variant, caseId) => vscode.postMessage({ type: 'showPrompt', runId, variant, caseId }),
+      onCompareWith: (runId, previousRunId) => vscode.postMessage({ type: 'compareWith', runId, previousRunId }),
       onSaveState: (state) => vscode.setState(state),
     },
     saved ? { saved } : {},

@@ -19,6 +19,7 @@ export const FILTERS = {
   disagreement: 'Disagreement (agreement < 1)',
   failed: 'Has failed chains',
   pending: 'Pending',
+  changed: 'Changed since the compared run',
 } as const;
 export type SortKey = keyof typeof SORTS;
 export type FilterKey = keyof typeof FILTERS;
@@ -391,8 +392,11 @@ export class Matrix {
     const mark = state === 'pending' ? '…' : state === 'pass' ? '✓' : '✗';
     const majority = cell?.majority ?? (cell && cell.chains > 0 ? '(no answer)' : '');
     const agreement = cell?.agreement ?? 0;
+    const change = cell?.change;
+    const changeText =
+      change === 'fixed' ? 'fixed since the compared run' : change === 'regressed' ? 'regressed since the compared run' : '';
     const label = cell
-      ? `${variant}, ${entry.caseName ?? entry.caseId}: ${state}, majority ${cell.majority ?? 'none'}, agreement ${percent(agreement)}, ${cell.chains} chains${cell.errors > 0 ? `, ${cell.errors} failed` : ''}`
+      ? `${variant}, ${entry.caseName ?? entry.caseId}: ${state}${changeText ? ` (${changeText})` : ''}, majority ${cell.majority ?? 'none'}, agreement ${percent(agreement)}, ${cell.chains} chains${cell.errors > 0 ? `, ${cell.errors} failed` : ''}`
       : `${variant}, ${entry.caseName ?? entry.caseId}: pending`;
     const button = h(
       'button',
@@ -408,7 +412,18 @@ export class Matrix {
         'aria-label': label,
         'aria-haspopup': 'dialog',
       },
-      h('span', { class: 'mark' }, mark),
+      h(
+        'span',
+        { class: 'mark' },
+        mark,
+        change
+          ? h(
+              'span',
+              { class: `change change-${change}`, 'data-testid': 'cell-change', 'data-change': change, title: changeText },
+              change === 'fixed' ? '▲' : '▼',
+            )
+          : null,
+      ),
       h('span', { class: 'majority' }, majority),
       cell && cell.errors > 0 ? h('span', { class: 'errors', title: cell.firstError ?? '' }, `${cell.errors} failed`) : h('span', {}),
       h('span', { class: 'agreement', title: `agreement ${percent(agreement)}` }, h('span', { style: `width:${agreement * 100}%` })),
@@ -483,6 +498,8 @@ function matchesFilter(entry: CaseRow, filter: FilterKey): boolean {
       return entry.cells.some((cell) => cell !== undefined && cell.errors > 0);
     case 'pending':
       return entry.cells.some((cell) => cell === undefined || cell.chains === 0 || cell.missing > 0);
+    case 'changed':
+      return entry.cells.some((cell) => cell?.change !== undefined);
   }
 }
 

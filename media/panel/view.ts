@@ -6,11 +6,14 @@ import uPlot from 'uplot';
 import type { Accuracy, CellResult, VariantSummary } from '../../src/core/eval/results';
 import { ALPHA, type PairComparison } from '../../src/core/eval/paired';
 import { cellKey } from '../../src/core/eval/keys';
+import { comparisonDifferences, describeSignificance, formatDelta, type VariantComparison } from '../../src/core/eval/compare';
 import {
   STALE_AFTER_MS,
   type CellPrompt,
   type CellSummary,
+  type PanelComparison,
   type PanelRun,
+  type RunChoice,
   type RunOverview,
   type RunProgress,
   type SavedPanelState,
@@ -66,6 +69,8 @@ export interface ViewCallbacks {
   onShowPrompt?: (runId: string, variant: string, caseId: string) => void;
   /** What to keep across reloads of the view: small whatever the run's size. */
   onSaveState?: (state: SavedPanelState) => void;
+  /** The run picker: compare the run shown with an earlier one (the panel only). */
+  onCompareWith?: (runId: string, previousRunId: string) => void;
 }
 
 export interface ViewOptions {
@@ -98,6 +103,8 @@ function sanitize(saved: unknown): SavedPanelState {
 
 export class ResultsView {
   private run: PanelRun | undefined;
+  /** Earlier runs of the prompt for the run picker (the panel; none in the report). */
+  private runChoices: RunChoice[] = [];
   /** Cells received since the last `run` message, and the run whose final state was last marked drawn. */
   private finalCells = 0;
   private finalDrawn: string | undefined;
@@ -236,6 +243,10 @@ export class ResultsView {
       case 'lost':
         this.lost = message.reason;
         break;
+      case 'runs':
+        this.runChoices = message.runs;
+        this.scheduleOverview();
+        break;
     }
     this.renderStatus();
   }
@@ -272,6 +283,7 @@ export class ResultsView {
     if (fresh) {
       this.progress = run.progress;
       this.lost = undefined;
+      this.runChoices = [];
       this.cells.clear();
       this.requested = undefined;
       this.prompts.clear();
@@ -565,12 +577,11 @@ export class ResultsView {
         'Tokens',
         'Latency',
         'Cost',
-        ...(state.comparison ? ['vs. previous'] : []),
+        ...(state.comparison ? ['vs. compared run'] : []),
       ].map((title) => h('th', { scope: 'col' }, title)),
     );
     const rows = result.variants.map((variant) => {
-      const before = previous.get(variant.name);
-      const delta = before ? before.after - before.before : undefined;
+      const compared = previous.get(variant.name);
       return h(
         'tr',
         { 'data-testid': 'variant-row', 'data-variant': variant.name },
@@ -600,13 +611,7 @@ export class ResultsView {
         ),
         h('td', {}, `${Math.round(variant.meanLatencyMs)} ms`),
         h('td', {}, variant.cost === null ? '—' : `$${variant.cost.toFixed(4)}`),
-        state.comparison
-          ? h(
-              'td',
-              { class: delta === undefined ? '' : delta > 0 ? 'better' : delta < 0 ? 'worse' : '' },
-              delta === undefined ? '—' : `${delta >= 0 ? '+' : ''}${(delta * 100).toFixed(1)} pt`,
-            )
-          : null,
+        state.comparison ? comparisonCell(compared) : null,
       );
     });
     const cases = Math.min(...result.variants.map((variant) => variant.singleChain.cases));
@@ -629,7 +634,51 @@ export class ResultsView {
       // Wide tables scroll in their own box: the page itself never scrolls sideways in a narrow panel.
       h('div', { class: 'table-scroll' }, h('table', { 'data-testid': 'variant-table' }, h('thead', {}, head), h('tbody', {}, ...rows))),
       note,
+      this.comparisonNote(state.comparison),
       this.adaptiveNote(result),
+    );
+  }
+
+  /** Which run the table is compared with, what the two runs do not share, and the picker for another one. */
+  private comparisonNote(comparison: PanelComparison | undefined): HTMLElement | null {
+    const run = this.run;
+    if (!run || (!comparison && this.runChoices.length === 0)) return null;
+    const runId = run.overview.runId;
+    const picker =
+      this.runChoices.length > 0 && this.callbacks.onCompareWith
+        ? (h(
+            'select',
+            { 'aria-label': 'Compare with an earlier run', 'data-testid': 'compare-picker' },
+            // The compared run may not be listed (only the newest are): then it shows as the first, inert, option.
+            ...(comparison && this.runChoices.some((choice) => choice.id === comparison.previousRunId)
+              ? []
+              : [h('option', { value: '' }, comparison ? comparison.previousRunId : 'Choose an earlier run…')]),
+            ...this.runChoices.map((choice) => {
+              const option = h('option', { value: choice.id }, describeChoice(choice)) as HTMLOptionElement;
+              option.selected = choice.id === comparison?.previousRunId;
+              return option;
+            }),
+          ) as HTMLSelectElement)
+        : null;
+    picker?.addEventListener('change', () => {
+      if (picker.value) this.callbacks.onCompareWith?.(runId, picker.value);
+    });
+    const differs = comparison ? comparisonDifferences({ ...comparison, changes: [] }) : [];
+    return h(
+      'div',
+      { class: 'interval-note comparison-note', 'data-testid': 'comparison-note' },
+      comparison
+        ? h(
+            'p',
+            {},
+            `Compared with run ${comparison.previousRunId} (${formatDate(comparison.previousStartedAt)}, ${comparison.previousModel}), `,
+            'over the cases and variants both ran, case by case; a change is coloured only when significant (exact McNemar, Holm p < 0.05). ',
+            differs.length > 0
+              ? h('span', { 'data-testid': 'comparison-differences' }, `Not like for like: ${differs.join('; ')}.`)
+              : 'The runs ran alike.',
+          )
+        : null,
+      picker ? h('label', {}, comparison ? 'Compare with ' : 'Compare with an earlier run: ', picker) : null,
     );
   }
 
@@ -860,4 +909,32 @@ function pairsSection(comparisons: readonly PairComparison[] | undefined): HTMLE
       ),
     ),
   ];
+}
+
+/** The delta against the compared run: green or red only when significant, the test in the tooltip. */
+function comparisonCell(compared: VariantComparison | undefined): HTMLElement {
+  if (!compared) return h('td', { 'data-testid': 'comparison-delta', title: 'not in the compared run' }, '—');
+  const direction = compared.after > compared.before ? 'better' : compared.after < compared.before ? 'worse' : '';
+  return h(
+    'td',
+    {
+      class: compared.significant ? direction : 'neutral',
+      'data-testid': 'comparison-delta',
+      'data-significant': compared.significant,
+      title: describeSignificance(compared),
+    },
+    formatDelta(compared),
+    h('span', { class: 'ci' }, ` ▲${compared.fixed} ▼${compared.regressed}`),
+  );
+}
+
+function formatDate(iso: string): string {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
+}
+
+/** "12/1/2026, 10:00 · openai:gpt-x · 40 cases × 5 · cot 75.0%, direct 60.0%". */
+function describeChoice(choice: RunChoice): string {
+  const accuracy = choice.accuracy?.map((entry) => `${entry.variant} ${percent(entry.value)}`).join(', ');
+  return [formatDate(choice.startedAt), choice.model, `${choice.cases} cases × ${choice.samples}`, accuracy].filter(Boolean).join(' · ');
 }

@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import { startFakeServer, type FakeServer } from '../../testFixtures/openai-server/server';
 import type { RunResult } from '../core/eval/results';
 import { parseRunFile } from '../core/eval/store';
-import { pairsBlock, type EvalReport } from './eval';
+import { comparisonBlock, pairsBlock, type EvalReport } from './eval';
+import type { VariantComparison } from '../core/eval/compare';
 import type { PairComparison } from '../core/eval/paired';
 
 const root = path.resolve(__dirname, '../..');
@@ -581,5 +582,60 @@ describe('pairsBlock (the pairs under the summary table)', () => {
   it('prints nothing without pairs', () => {
     assert.deepEqual(pairsBlock({}), []);
     assert.deepEqual(pairsBlock({ comparisons: [] }), []);
+  });
+});
+
+describe('comparisonBlock (the comparison with an earlier run)', () => {
+  const variant = (overrides: Partial<VariantComparison>): VariantComparison => ({
+    name: 'cot',
+    before: 0,
+    after: 0.75,
+    cases: 4,
+    fixed: 3,
+    regressed: 0,
+    low: 0.25,
+    high: 1,
+    pValue: 0.25,
+    pAdjusted: 0.25,
+    significant: false,
+    method: 'mcnemar-exact+paired-bootstrap',
+    ...overrides,
+  });
+
+  it('names the run, calls a change better or worse only when significant, and says what the runs do not share', () => {
+    const lines = comparisonBlock({
+      previousRunId: 'p-20260101T000000Z-abcd',
+      previousStartedAt: '2026-01-01T00:00:00.000Z',
+      previousModel: 'openai:gpt-x',
+      previousScoredAsRun: true,
+      variants: [
+        variant({}),
+        variant({
+          name: 'direct',
+          before: 0.9,
+          after: 0.1,
+          fixed: 0,
+          regressed: 32,
+          cases: 40,
+          low: -0.9,
+          high: -0.7,
+          pValue: 1e-9,
+          pAdjusted: 2e-9,
+          significant: true,
+        }),
+      ],
+      casesOnlyBefore: 3,
+      casesOnlyAfter: 0,
+      variantsOnlyBefore: [],
+      variantsOnlyAfter: ['new'],
+      differences: ['seed 1 → 2'],
+      changes: [],
+    });
+    assert.deepEqual(lines, [
+      'vs run p-20260101T000000Z-abcd (2026-01-01T00:00:00.000Z, openai:gpt-x):',
+      '  cot: 0.0% → 75.0% (+75.0 pt, not significant; 4 shared cases, 3 fixed, 0 regressed, 95% [+25.0, +100.0] pt, p=0.25)',
+      '  direct: 90.0% → 10.0% (−80.0 pt, worse; 40 shared cases, 0 fixed, 32 regressed, 95% [−90.0, −70.0] pt, p<0.001)',
+      '  not like for like: 3 cases only in the earlier run; only in this run: new; seed 1 → 2',
+    ]);
   });
 });

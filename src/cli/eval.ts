@@ -5,7 +5,7 @@ import { glob } from 'tinyglobby';
 import type { Backend } from '../core/backend';
 import { createBackend, type BackendOptions } from '../core/backends';
 import { CompletionCache } from '../core/eval/cache';
-import type { Comparison } from '../core/eval/compare';
+import { comparisonDifferences, formatDelta, type Comparison } from '../core/eval/compare';
 import type { RunEstimate } from '../core/eval/estimate';
 import { junitReport } from '../core/eval/junit';
 import { makeReport } from '../core/eval/report';
@@ -413,6 +413,27 @@ function describeEstimate(estimate: RunEstimate, backend: Backend, priced: boole
   return `${estimate.chains} chains in ${estimate.requests} requests to ${backend.id}:${backend.model}; ≈${estimate.promptTokens.toLocaleString('en-US')} prompt tokens${budget}${cost}`;
 }
 
+/**
+ * The comparison with an earlier run (Comparison): which run, each variant's change over the cases both
+ * ran with its paired test, and what the runs do not share. A change is called better or worse only when
+ * significant.
+ */
+export function comparisonBlock(comparison: Comparison): string[] {
+  const lines = [`vs run ${comparison.previousRunId} (${comparison.previousStartedAt}, ${comparison.previousModel}):`];
+  if (comparison.variants.length === 0) lines.push('  no case and variant in common: nothing compared');
+  for (const variant of comparison.variants) {
+    const verdict = variant.significant ? (variant.after > variant.before ? 'better' : 'worse') : 'not significant';
+    lines.push(
+      `  ${variant.name}: ${percent(variant.before)} → ${percent(variant.after)} (${formatDelta(variant)}, ${verdict}; ` +
+        `${variant.cases} shared cases, ${variant.fixed} fixed, ${variant.regressed} regressed, ` +
+        `95% [${signedPoints(variant.low)}, ${signedPoints(variant.high)}] pt, p${pValue(variant.pAdjusted).startsWith('<') ? '' : '='}${pValue(variant.pAdjusted)})`,
+    );
+  }
+  const differs = comparisonDifferences(comparison);
+  if (differs.length > 0) lines.push(`  not like for like: ${differs.join('; ')}`);
+  return lines;
+}
+
 /** The summary printed for one run: the table, failed cells, the comparison with the previous run. */
 export function describeResult(
   result: RunResult,
@@ -436,16 +457,7 @@ export function describeResult(
     lines.push(`  ! ${cell.variant} / ${cell.caseName ?? cell.caseId}: ${cell.errors} chain(s) failed: ${error}`);
   }
   if (failures.length > 10) lines.push(`  ! … and ${failures.length - 10} more cells with failed chains`);
-  if (comparison) {
-    const changes = comparison.variants
-      .filter((variant) => variant.before !== variant.after)
-      .map((variant) => `${variant.name} ${percent(variant.before)} → ${percent(variant.after)}`);
-    const fixed = comparison.changes.filter((change) => change.after).length;
-    const broken = comparison.changes.length - fixed;
-    lines.push(
-      `  vs previous run ${comparison.previousRunId}: ${changes.length > 0 ? changes.join(', ') : 'same majority-vote accuracy'}; ${fixed} case(s) now right, ${broken} now wrong`,
-    );
-  }
+  if (comparison) for (const line of comparisonBlock(comparison)) lines.push(`  ${line}`);
   lines.push(`  run file: ${path.relative(process.cwd(), result.runFile)}`);
   return lines;
 }

@@ -100,12 +100,13 @@ export function registerCommands(
     }),
     vscode.commands.registerCommand('chainscope.showResults', (uri?: vscode.Uri) => {
       const resolved = uri instanceof vscode.Uri ? uri : activePromptEditor()?.document.uri;
-      const source = evaluations.latestSource(resolved);
-      if (!source) {
+      const result = evaluations.latestFor(resolved);
+      if (!result) {
         void vscode.window.showInformationMessage('Chainscope: no results yet in this session — run ▶ Evaluate first.');
         return;
       }
-      ResultsPanel.show(extensionUri, log).attach(source);
+      const panel = ResultsPanel.show(extensionUri, log);
+      void evaluations.panelSource(result).then((source) => ResultsPanel.open === panel && panel.attach(source));
     }),
     vscode.commands.registerCommand('chainscope.showLog', () => log.show()),
     vscode.commands.registerCommand('chainscope.setupCuda', () => setUpCuda(log)),

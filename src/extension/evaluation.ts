@@ -11,8 +11,16 @@ import { readSettings } from './config';
 import type { PromptDocuments } from './documents';
 import type { Logger } from './log';
 import { cellKey } from '../core/eval/keys';
-import { promptRenderer, ResultsPanel, resultSource, type PanelSource, type PromptRenderer } from './panel';
-import { HEARTBEAT_MS, MAX_CELLS_PER_MESSAGE, type CellSummary, type RunOverview, type RunProgress } from '../shared/protocol';
+import { promptRenderer, ResultsPanel, resultSource, type PanelSource, type PromptRenderer, type RunComparer } from './panel';
+import type { RunListing } from '../core/eval/store';
+import {
+  HEARTBEAT_MS,
+  MAX_CELLS_PER_MESSAGE,
+  MAX_RUN_CHOICES,
+  type CellSummary,
+  type RunOverview,
+  type RunProgress,
+} from '../shared/protocol';
 
 export interface EvaluateRequest {
   uri: vscode.Uri;
@@ -81,11 +89,10 @@ export class Evaluations implements vscode.Disposable {
     return [...this.latest.values()].at(-1);
   }
 
-  /** The panel's source for the latest result of `uri` (else of any file), its cells' prompts at hand. */
-  latestSource(uri: vscode.Uri | undefined): PanelSource | undefined {
+  /** The latest result of `uri` (else of any file) in this session. */
+  latestFor(uri: vscode.Uri | undefined): RunResult | undefined {
     const key = uri ? uri.toString() : [...this.latest.keys()].at(-1);
-    const result = key === undefined ? undefined : this.latest.get(key);
-    return result && resultSource(result, undefined, this.latestPrompts.get(key as string));
+    return key === undefined ? undefined : this.latest.get(key);
   }
 
   private runsDirectory(uri: vscode.Uri): string {
@@ -333,7 +340,10 @@ export class Evaluations implements vscode.Disposable {
     try {
       const outcome = await live.run();
       const { result, comparison } = outcome;
-      if (panel && ResultsPanel.open === panel) panel.attach(resultSource(result, comparison, promptRenderer(loaded, backend.input)));
+      if (panel && ResultsPanel.open === panel)
+        panel.attach(
+          resultSource(result, comparison, { prompt: promptRenderer(loaded, backend.input), comparer: this.comparer(result, loaded) }),
+        );
       this.log.info(
         'evaluate',
         `run ${result.runId} ${result.status}: ${result.variants.map((v) => `${v.name} ${(v.majorityVote.value * 100).toFixed(1)}%`).join(', ')}`,
@@ -366,7 +376,53 @@ export class Evaluations implements vscode.Disposable {
     const result = summarizeRun(loaded.document, loaded.cases, run, prices, customScores);
     result.runFile = runFile;
     const changed = core().hashText(document.getText()) !== run.header.promptHash;
-    return resultSource(result, undefined, promptRenderer(loaded, run.header.backend.input, changed));
+    return resultSource(result, undefined, {
+      prompt: promptRenderer(loaded, run.header.backend.input, changed),
+      comparer: this.comparer(result, loaded),
+    });
+  }
+
+  /** A finished result for the panel, with its cells' prompts and the run picker (neither when the prompt cannot be read now). */
+  async panelSource(result: RunResult): Promise<PanelSource> {
+    try {
+      const document = await vscode.workspace.openTextDocument(vscode.Uri.file(result.promptFile));
+      const prompt = this.latestPrompts.get(document.uri.toString());
+      return resultSource(result, undefined, {
+        ...(prompt ? { prompt } : {}),
+        comparer: this.comparer(result, await this.documents.get(document)),
+      });
+    } catch (error) {
+      this.log.warn('panel', `no run picker for ${result.runId}: ${error instanceof Error ? error.message : String(error)}`);
+      return resultSource(result);
+    }
+  }
+
+  /** The run picker's side: earlier runs of the result's prompt in its run file's folder, and the comparison with one. */
+  private comparer(result: RunResult, loaded: LoadedPrompt): RunComparer {
+    const { listRunFiles, headerOf, compareWithRunFile } = core();
+    let listed: RunListing[] = [];
+    return {
+      list: () => {
+        // Headers and last lines only: listing never reads a big run's chains.
+        listed = listRunFiles(path.dirname(result.runFile), result.promptFile, { except: result.runFile, limit: MAX_RUN_CHOICES }).filter(
+          (run) => run.startedAt < result.startedAt,
+        );
+        return listed.map((run) => ({
+          id: run.id,
+          startedAt: run.startedAt,
+          model: run.model,
+          cases: run.cases,
+          samples: run.samples,
+          ...(run.accuracy ? { accuracy: run.accuracy.map(({ variant, value }) => ({ variant, value })) } : {}),
+        }));
+      },
+      compare: async (previousRunId) => {
+        const previous = listed.find((run) => run.id === previousRunId);
+        if (!previous) throw new Error(`no earlier run ${previousRunId} of this prompt`);
+        const header = headerOf(result.runFile);
+        return compareWithRunFile(previous.file, result, header ?? {}, { loaded, trusted: vscode.workspace.isTrusted });
+      },
+    };
   }
 
   dispose(): void {

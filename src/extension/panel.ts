@@ -8,7 +8,9 @@ import {
   type CellSummary,
   type Comparison,
   type FromWebview,
+  type PanelComparison,
   type PanelRun,
+  type RunChoice,
   type RunProgress,
   type SavedPanelState,
   type ToWebview,
@@ -37,6 +39,18 @@ export interface PanelSource {
   result(): RunResult | undefined;
   /** Stops a live run (its finished chains are kept). */
   cancel?(): void;
+  /** The comparison shown, changed cells included (exports). */
+  comparison?(): Comparison | undefined;
+  /** Earlier runs of the prompt for the run picker (a finished run only). */
+  earlierRuns?(): RunChoice[];
+  /** Compares with the earlier run `previousRunId`: run() and allCells() show it afterwards. */
+  compareWith?(previousRunId: string): Promise<void>;
+}
+
+/** Earlier runs of a result's prompt, and the comparison with one of them (the run picker). */
+export interface RunComparer {
+  list(): RunChoice[];
+  compare(previousRunId: string): Promise<Comparison>;
 }
 
 export type PromptRenderer = (variant: string, caseId: string) => Promise<CellPrompt>;
@@ -53,16 +67,41 @@ export function promptRenderer(loaded: LoadedPrompt, input: 'chat' | 'text', cha
 }
 
 /** A finished (or read back) result as a panel source. */
-export function resultSource(result: RunResult, comparison?: Comparison, prompt?: PromptRenderer): PanelSource {
+export function resultSource(
+  result: RunResult,
+  comparison?: Comparison,
+  { prompt, comparer }: { prompt?: PromptRenderer; comparer?: RunComparer } = {},
+): PanelSource {
   const { overview, cells } = core().splitResult(result);
   const byKey = new Map(result.cells.map((cell) => [cellKey(cell.variant, cell.caseId), cell]));
+  let compared = comparison;
+  // The flipped cells travel marked on their summaries: the run message stays O(variants).
+  let marked = core().markChanges(cells, compared);
+  const panelComparison = (): PanelComparison | undefined => {
+    if (!compared) return undefined;
+    const { changes: _changes, ...rest } = compared;
+    return rest;
+  };
   return {
     runId: result.runId,
-    run: () => ({ overview, ...(comparison ? { comparison } : {}), live: false, cellCount: cells.length }),
-    allCells: () => Promise.resolve(cells),
+    run: () => {
+      const shown = panelComparison();
+      return { overview, ...(shown ? { comparison: shown } : {}), live: false, cellCount: cells.length };
+    },
+    allCells: () => Promise.resolve(marked),
     cell: (variant, caseId) => Promise.resolve(byKey.get(cellKey(variant, caseId))),
     ...(prompt ? { prompt } : {}),
     result: () => result,
+    comparison: () => compared,
+    ...(comparer
+      ? {
+          earlierRuns: () => comparer.list(),
+          compareWith: async (previousRunId: string) => {
+            compared = await comparer.compare(previousRunId);
+            marked = core().markChanges(cells, compared);
+          },
+        }
+      : {}),
   };
 }
 
@@ -185,6 +224,21 @@ export class ResultsPanel implements vscode.Disposable {
     if (this.source !== source || !this.ready) return;
     for (let at = 0; at < cells.length; at += MAX_CELLS_PER_MESSAGE)
       this.post({ type: 'cells', runId: source.runId, cells: cells.slice(at, at + MAX_CELLS_PER_MESSAGE) });
+    if (source.earlierRuns) {
+      try {
+        this.post({ type: 'runs', runId: source.runId, runs: source.earlierRuns() });
+      } catch (error) {
+        this.log.warn('panel', `could not list earlier runs: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+  }
+
+  private async compareWith(runId: string, previousRunId: string): Promise<void> {
+    const source = this.source;
+    if (!source?.compareWith || source.runId !== runId) return;
+    await source.compareWith(previousRunId);
+    // The overview (with the comparison) and every cell (with its mark) again; the picker keeps its list.
+    if (this.source === source) this.sendAll();
   }
 
   private post(message: ToWebview): void {
@@ -217,6 +271,12 @@ export class ResultsPanel implements vscode.Disposable {
         break;
       case 'cancel':
         if (this.source && message.runId === this.source.runId) this.source.cancel?.();
+        break;
+      case 'compareWith':
+        void this.compareWith(message.runId, message.previousRunId).catch((error: unknown) => {
+          this.log.error('panel', error);
+          void vscode.window.showErrorMessage(`Chainscope: comparison failed: ${error instanceof Error ? error.message : String(error)}`);
+        });
         break;
       case 'reveal':
         void this.reveal(message.file, message.line);
@@ -258,7 +318,7 @@ export class ResultsPanel implements vscode.Disposable {
     const base = path.join(path.dirname(result.promptFile), `${result.promptName ?? 'results'}-${result.runId.slice(-12)}.${format}`);
     const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(base), filters: { [format.toUpperCase()]: [format] } });
     if (!target) return;
-    const comparison = this.source?.run().comparison;
+    const comparison = this.source?.comparison?.();
     const report = core().makeReport([result], new Map(comparison ? [[result.runId, comparison]] : []));
     const content =
       format === 'csv'

@@ -23,9 +23,26 @@ export interface RunProgress {
   etaMs?: number;
 }
 
+/** A comparison as the panel gets it: the flipped cells travel marked on their cell summaries (CellSummary.change), not here. */
+export type PanelComparison = Omit<Comparison, 'changes'>;
+
+/** An earlier run of the same prompt, as the run picker lists it (read from its file's first and last lines). */
+export interface RunChoice {
+  id: string;
+  startedAt: string;
+  model: string;
+  cases: number;
+  samples: number;
+  /** Majority-vote accuracy per variant when the run stored it. */
+  accuracy?: { variant: string; value: number }[];
+}
+
+/** Earlier runs the picker lists at most: the newest. */
+export const MAX_RUN_CHOICES = 20;
+
 export interface PanelRun {
   overview: RunOverview;
-  comparison?: Comparison;
+  comparison?: PanelComparison;
   /** Whether a session of this extension host is producing the run now (false: finished, or interrupted). */
   live: boolean;
   /** How many cells the run has: the `cells` batches that follow add up to it. */
@@ -45,7 +62,9 @@ export type ToWebview =
   /** The rendered prompt of a cell the webview asked for (Show prompt): one cell's, never sent unasked. */
   | { type: 'prompt'; runId: string; variant: string; caseId: string; prompt: CellPrompt }
   /** The session producing the run stopped without a result (an error in the extension). */
-  | { type: 'lost'; runId: string; reason: string };
+  | { type: 'lost'; runId: string; reason: string }
+  /** Earlier runs of the same prompt for the run picker, newest first (at most MAX_RUN_CHOICES). */
+  | { type: 'runs'; runId: string; runs: RunChoice[] };
 
 export type FromWebview =
   | { type: 'ready' }
@@ -55,7 +74,9 @@ export type FromWebview =
   /** The reader opened "Show prompt" in the drawer: answered with a `prompt` message. */
   | { type: 'showPrompt'; runId: string; variant: string; caseId: string }
   /** The user pressed Cancel on a live run: finished chains are kept, as with the notification's Cancel. */
-  | { type: 'cancel'; runId: string };
+  | { type: 'cancel'; runId: string }
+  /** The run picker: compare the run shown with the earlier run `previousRunId` (the run and its cells come again). */
+  | { type: 'compareWith'; runId: string; previousRunId: string };
 
 /** What the webview keeps in its saved state: small, whatever the run's size; the run is re-read from its file. */
 export interface SavedPanelState {

@@ -28,6 +28,8 @@ export interface CellSummary {
   missing: number;
   /** The first failed chain's error, for a tooltip. */
   firstError?: string;
+  /** Against the compared run: right then and wrong now (regressed), or the reverse (fixed). */
+  change?: 'fixed' | 'regressed';
 }
 
 /** A run's result without its cells: the headline numbers, sent whole. */

@@ -111,8 +111,62 @@ describe('EvaluationSession', function () {
       await session(new ScriptedBackend((text) => (text.includes('another') ? 'The answer is 4.' : 'The answer is 3.')))
     ).run();
     assert.ok(comparison);
-    assert.deepEqual(comparison.variants, [{ name: 'zero-shot', before: 0, after: 0.5 }]);
+    assert.deepEqual(
+      comparison.variants.map(({ name, before, after, cases, fixed, regressed, significant }) => ({
+        name,
+        before,
+        after,
+        cases,
+        fixed,
+        regressed,
+        significant,
+      })),
+      [{ name: 'zero-shot', before: 0, after: 0.5, cases: 2, fixed: 1, regressed: 0, significant: false }],
+    );
+    assert.equal(comparison.previousScoredAsRun, true, 'the earlier run stored its verdicts');
     assert.deepEqual(comparison.changes, [{ variant: 'zero-shot', caseId: result.cells[1]?.caseId, before: false, after: true }]);
+  });
+
+  it('compares with the earlier run as it scored then: a fix of the expected answers shows 0% → 75%, not +0.0 pt', async () => {
+    // Four cases answered 4, 4, 4, 9; the first prompt expected 5 of each (wrong data), the fixed one 4.
+    const prompt = (expected: number): string => `---
+name: fix
+samples: 1
+variants: [zero-shot]
+cases:
+${['a', 'b', 'c', 'd'].map((name) => `  - {name: ${name}, input: "case ${name}", expected: ${expected}}`).join('\n')}
+extract: number
+scorer: exact
+---
+{{q}}
+`;
+    const backend = new ScriptedBackend((text) => (text.includes('case d') ? 'The answer is 9.' : 'The answer is 4.'));
+    const first = await session(backend, { text: prompt(5) });
+    assert.equal((await first.run()).result.variants[0]?.majorityVote.value, 0);
+    const { result, comparison } = await (await session(backend, { text: prompt(4) })).run();
+    assert.equal(result.variants[0]?.majorityVote.value, 0.75);
+    assert.ok(comparison);
+    assert.deepEqual(
+      comparison.variants.map((variant) => [variant.name, variant.before, variant.after]),
+      [['zero-shot', 0, 0.75]],
+    );
+  });
+
+  it("re-scores an earlier run file without stored verdicts by today's rules, and says so", async () => {
+    const { result: first } = await (await session(new ScriptedBackend(() => 'The answer is 3.'))).run();
+    const kept = fs
+      .readFileSync(first.runFile, 'utf8')
+      .split('\n')
+      .filter((line) => !line.startsWith('{"type":"verdicts"'));
+    fs.writeFileSync(first.runFile, kept.join('\n'));
+    const { comparison } = await (await session(new ScriptedBackend(() => 'The answer is 4.'))).run();
+    assert.ok(comparison);
+    assert.equal(comparison.previousScoredAsRun, false);
+    assert.ok(comparison.differences.includes("the earlier run is re-scored by today's rules"), comparison.differences.join('; '));
+    assert.deepEqual(
+      comparison.variants.map((variant) => [variant.before, variant.after, variant.fixed]),
+      [[0, 1, 2]],
+    );
   });
 
   it('says so when the baseline is not among the variants run, and compares every pair instead', async () => {

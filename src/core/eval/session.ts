@@ -5,13 +5,22 @@ import { DEFAULT_PRICES, priceFor } from '../prices';
 import type { LoadedPrompt } from '../prompt/load';
 import type { Diagnostic } from '../prompt/types';
 import type { CompletionCache } from './cache';
-import { compareRuns, type Comparison } from './compare';
+import { compareRuns, sideOfResult, sideOfVerdicts, type Comparison } from './compare';
 import { estimateRun, type RunEstimate } from './estimate';
 import type { CellSummary, RunOverview } from './cellSummary';
 import { LiveSummary } from './live';
 import { scoreWithCustomScorer, summarizeRun, type CellResult, type Prices, type RunResult } from './results';
 import { runEvaluation, RunSetupError, type ProgressEvent, type RunSelection } from './run';
-import { latestRunFile, RunFile, type CompletionRecord, type ParsedRunFile, type RunHeader } from './store';
+import {
+  headerOf,
+  lastVerdicts,
+  latestRunFile,
+  RunFile,
+  verdictsRecord,
+  type CompletionRecord,
+  type ParsedRunFile,
+  type RunHeader,
+} from './store';
 
 /** What a presenter (the CLI, the editor) hears while a session runs. */
 export type SessionEvent =
@@ -206,21 +215,30 @@ export class EvaluationSession {
         ? summary.result()
         : summarizeRun(loaded.document, loaded.cases, outcome.run, this.prices, customScores);
     result.runFile = outcome.runFile;
-    const comparison = previousRun ? await this.compare(previousRun, result, emit) : undefined;
+    try {
+      // What this run scored, kept with it: a later comparison must not re-score it by later rules.
+      fs.appendFileSync(outcome.runFile, `${JSON.stringify(verdictsRecord(outcome.run.header, result, result.cells))}\n`);
+    } catch (error) {
+      emit({
+        type: 'warning',
+        message: `the run's verdicts could not be stored: ${error instanceof Error ? error.message : String(error)}`,
+      });
+    }
+    const comparison = previousRun ? await this.compare(previousRun, result, outcome.run.header, emit) : undefined;
     const sessionOutcome: SessionOutcome = { result, ...(comparison ? { comparison } : {}) };
     emit({ type: 'result', outcome: sessionOutcome });
     return sessionOutcome;
   }
 
-  private async compare(previousFile: string, result: RunResult, emit: (event: SessionEvent) => void): Promise<Comparison | undefined> {
+  private async compare(
+    previousFile: string,
+    result: RunResult,
+    header: RunHeader,
+    emit: (event: SessionEvent) => void,
+  ): Promise<Comparison | undefined> {
     if (!fs.existsSync(previousFile)) return undefined;
-    const { loaded } = this.options;
     try {
-      // Scored by today's rules (the scorer may have changed since): a change then shows as a change.
-      const run = RunFile.open(previousFile).read();
-      const customScores = await scoreWithCustomScorer(loaded.document, loaded.cases, run, path.dirname(loaded.file), this.options.trusted);
-      const previous = summarizeRun(loaded.document, loaded.cases, run, this.prices, customScores);
-      return compareRuns(previous, result);
+      return await compareWithRunFile(previousFile, result, header, { ...this.options, prices: this.prices });
     } catch (error) {
       emit({
         type: 'warning',
@@ -229,4 +247,27 @@ export class EvaluationSession {
       return undefined;
     }
   }
+}
+
+/**
+ * `result` (whose run header is `header`) against the run of `previousFile`: by the verdicts that run stored
+ * when it was scored, else (files written before they were stored) by re-scoring its chains with today's rules,
+ * which the comparison then says.
+ */
+export async function compareWithRunFile(
+  previousFile: string,
+  result: RunResult,
+  header: Partial<Pick<RunHeader, 'seed' | 'promptHash'>>,
+  context: { loaded: LoadedPrompt; trusted: boolean; prices?: Prices | undefined },
+): Promise<Comparison> {
+  const current = sideOfResult(result, header);
+  // The stored verdicts from the file's first and last lines: a big run's chains are not parsed.
+  const storedHeader = headerOf(previousFile);
+  const stored = storedHeader && lastVerdicts(previousFile, 1 << 24);
+  if (storedHeader && stored) return compareRuns(sideOfVerdicts(storedHeader, stored), current);
+  const run = RunFile.open(previousFile).read();
+  const { loaded } = context;
+  const customScores = await scoreWithCustomScorer(loaded.document, loaded.cases, run, path.dirname(loaded.file), context.trusted);
+  const previous = summarizeRun(loaded.document, loaded.cases, run, context.prices, customScores);
+  return compareRuns(sideOfResult(previous, run.header), current, { scoredAsRun: false });
 }

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Adjustment, Completion } from '../backend';
 import type { Sampling, StopRule } from '../prompt/types';
+import { cellKey, type CellKey } from './keys';
 
 export const RUN_FILE_SCHEMA = 'chainscope.runfile/2';
 /** Buffered records reach the file this soon, or as soon as this many bytes are waiting. */
@@ -64,7 +65,21 @@ export interface AdjustmentRecord extends Adjustment {
   at: string;
 }
 
-export type RunRecord = RunHeader | CompletionRecord | AdjustmentRecord | EndRecord;
+/**
+ * The run's verdicts as scored when it ran, appended by the session after scoring (a resumed run appends
+ * newer ones; the last counts). A later comparison uses them: re-scoring old chains by today's rules would
+ * hide a scoring fix (a run that showed 0% would compare as if it had scored what the fixed rules give).
+ */
+export interface VerdictsRecord {
+  type: 'verdicts';
+  at: string;
+  /** Majority-vote accuracy per variant, for listing runs without reading their chains. */
+  accuracy: { variant: string; value: number; cases: number }[];
+  /** Per variant, one mark per header case in order: 1 right, 0 wrong, - no verdict (no chain). */
+  pass: Record<string, string>;
+}
+
+export type RunRecord = RunHeader | CompletionRecord | AdjustmentRecord | EndRecord | VerdictsRecord;
 
 export function hashText(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
@@ -183,6 +198,8 @@ export interface ParsedRunFile {
   /** Settings not sent as the file asked; absent from files written before they were recorded. */
   adjustments?: AdjustmentRecord[];
   end?: EndRecord;
+  /** The last verdicts record: absent until a session scored the run (and in files written before they were). */
+  verdicts?: VerdictsRecord;
   /** Lines that could not be read: a crash can cut the last line short, an editor can mangle any. */
   skipped: SkippedLine[];
 }
@@ -209,6 +226,7 @@ export function parseRunFile(content: string, name = 'run file'): ParsedRunFile 
   const adjustments: AdjustmentRecord[] = [];
   const skipped: SkippedLine[] = [];
   let end: EndRecord | undefined;
+  let verdicts: VerdictsRecord | undefined;
   let lineNumber = 0;
   for (const line of content.split('\n')) {
     lineNumber++;
@@ -240,16 +258,60 @@ export function parseRunFile(content: string, name = 'run file'): ParsedRunFile 
       const problem = completionProblem(record);
       if (problem) skipped.push({ line: lineNumber, reason: `a completion with ${problem}` });
       else completions.push(record as unknown as CompletionRecord);
+      // Chains after the verdicts (a resumed run not scored again) make them stale.
+      verdicts = undefined;
     } else if (record.type === 'adjustment' && typeof record.parameter === 'string' && typeof record.message === 'string') {
       adjustments.push(record as unknown as AdjustmentRecord);
     } else if (record.type === 'end' && typeof record.status === 'string') {
       end = record as unknown as EndRecord;
+    } else if (record.type === 'verdicts' && isVerdicts(record)) {
+      verdicts = record;
     } else {
       skipped.push({ line: lineNumber, reason: `an unknown record type ${JSON.stringify(record.type)}` });
     }
   }
   if (!header) throw new Error(`${name}: no run header on its first line; is this a Chainscope run file?`);
-  return { header, completions, ...(adjustments.length > 0 ? { adjustments } : {}), ...(end ? { end } : {}), skipped };
+  return {
+    header,
+    completions,
+    ...(adjustments.length > 0 ? { adjustments } : {}),
+    ...(end ? { end } : {}),
+    ...(verdicts ? { verdicts } : {}),
+    skipped,
+  };
+}
+
+function isVerdicts(record: Record<string, unknown>): record is Record<string, unknown> & VerdictsRecord {
+  const pass = record.pass as Record<string, unknown> | null | undefined;
+  return (
+    Array.isArray(record.accuracy) &&
+    typeof pass === 'object' &&
+    pass !== null &&
+    Object.values(pass).every((marks) => typeof marks === 'string')
+  );
+}
+
+/** The verdicts record of a scored result (its cells in header order: variants, then cases). */
+export function verdictsRecord(
+  header: Pick<RunHeader, 'variants' | 'cases'>,
+  result: { variants: { name: string; majorityVote: { value: number; trials: number } }[] },
+  cells: readonly { variant: string; caseId: string; majorityPass: boolean; chains: readonly unknown[] }[],
+  now = new Date(),
+): VerdictsRecord {
+  const marks = new Map<CellKey, string>();
+  for (const cell of cells) marks.set(cellKey(cell.variant, cell.caseId), cell.chains.length === 0 ? '-' : cell.majorityPass ? '1' : '0');
+  const pass: Record<string, string> = {};
+  for (const variant of header.variants) pass[variant] = header.cases.map((caseId) => marks.get(cellKey(variant, caseId)) ?? '-').join('');
+  return {
+    type: 'verdicts',
+    at: now.toISOString(),
+    accuracy: result.variants.map((variant) => ({
+      variant: variant.name,
+      value: variant.majorityVote.value,
+      cases: variant.majorityVote.trials,
+    })),
+    pass,
+  };
 }
 
 /** "2 lines skipped (line 3: not JSON …; line 7: a completion with no text)", for warnings. */
@@ -262,26 +324,93 @@ export function describeSkipped(skipped: readonly SkippedLine[]): string {
   return `${skipped.length} unreadable line${skipped.length === 1 ? '' : 's'} skipped (${shown}${more})`;
 }
 
-/** The newest run file of a prompt in a folder, for "compare with the previous run". */
-export function latestRunFile(directory: string, promptFile: string, except?: string): string | undefined {
-  if (!fs.existsSync(directory)) return undefined;
-  const candidates = fs
+/** The run files of a folder, newest first (by modification time). */
+function runFilesNewestFirst(directory: string, except?: string): string[] {
+  if (!fs.existsSync(directory)) return [];
+  return fs
     .readdirSync(directory)
     .filter((name) => name.endsWith('.jsonl'))
     .map((name) => path.join(directory, name))
     .filter((file) => file !== except)
     .map((file) => ({ file, mtime: fs.statSync(file).mtimeMs }))
-    .sort((a, b) => b.mtime - a.mtime);
-  for (const { file } of candidates) {
-    const firstLine = readFirstLine(file);
-    try {
-      const header = JSON.parse(firstLine) as RunHeader;
-      if (header.type === 'run' && header.promptFile === promptFile) return file;
-    } catch {
-      // not a run file
-    }
+    .sort((a, b) => b.mtime - a.mtime)
+    .map(({ file }) => file);
+}
+
+/** A run file's header, read from its first line only; undefined when the file is no run file. */
+export function headerOf(file: string): RunHeader | undefined {
+  try {
+    const header = JSON.parse(readFirstLine(file)) as RunHeader;
+    return header.type === 'run' ? header : undefined;
+  } catch {
+    return undefined; // not a run file
   }
-  return undefined;
+}
+
+/** The newest run file of a prompt in a folder, for "compare with the previous run". */
+export function latestRunFile(directory: string, promptFile: string, except?: string): string | undefined {
+  return runFilesNewestFirst(directory, except).find((file) => headerOf(file)?.promptFile === promptFile);
+}
+
+/** An earlier run as a picker lists it: its header's facts and, when stored, its accuracy. */
+export interface RunListing {
+  file: string;
+  id: string;
+  startedAt: string;
+  model: string;
+  cases: number;
+  variants: string[];
+  samples: number;
+  /** Majority-vote accuracy per variant, from the verdicts record at the file's end (absent: not stored). */
+  accuracy?: VerdictsRecord['accuracy'];
+}
+
+/**
+ * The runs of a prompt in a folder, newest first, at most `limit`: each file's first line and, for the
+ * accuracy, its last one only (run files of big runs are large and are never read whole to be listed).
+ */
+export function listRunFiles(directory: string, promptFile: string, options: { except?: string; limit?: number } = {}): RunListing[] {
+  const listed: RunListing[] = [];
+  for (const file of runFilesNewestFirst(directory, options.except)) {
+    if (listed.length >= (options.limit ?? 50)) break;
+    const header = headerOf(file);
+    if (header?.promptFile !== promptFile) continue;
+    const verdicts = lastVerdicts(file);
+    listed.push({
+      file,
+      id: header.id,
+      startedAt: header.startedAt,
+      model: `${header.backend.id}:${header.backend.model}`,
+      cases: header.cases.length,
+      variants: header.variants,
+      samples: header.samples,
+      ...(verdicts ? { accuracy: verdicts.accuracy } : {}),
+    });
+  }
+  return listed;
+}
+
+/**
+ * The verdicts record when it is the file's last line (read from the end: one line of ~1 byte a cell), so a
+ * big run is compared without parsing its chains. Undefined when chains follow it (a resume not scored yet).
+ */
+export function lastVerdicts(file: string, limit = 1 << 18): VerdictsRecord | undefined {
+  const handle = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(handle).size;
+    const length = Math.min(limit, size);
+    const buffer = Buffer.alloc(length);
+    fs.readSync(handle, buffer, 0, length, size - length);
+    const lines = buffer.toString('utf8').trimEnd().split('\n');
+    const last = lines[lines.length - 1] ?? '';
+    if (!last.startsWith('{"type":"verdicts"')) return undefined;
+    const record = JSON.parse(last) as Record<string, unknown>;
+    return isVerdicts(record) ? record : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    fs.closeSync(handle);
+  }
 }
 
 /** The header line of a run file without reading the rest (run files of big runs are large). */

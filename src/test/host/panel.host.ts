@@ -144,7 +144,11 @@ suite('Evaluating from the editor', () => {
       runId: result.runId,
       status: 'failed',
       variants: panelNumbers(result),
-      shows: [{ testId: 'run-error', includes: 'Stopped: model or deployment' }],
+      shows: [
+        { testId: 'run-error', includes: 'Stopped: model or deployment' },
+        // The first test ran this prompt: the panel names the run it compares with.
+        { testId: 'comparison-note', includes: 'Compared with run host-xss-' },
+      ],
       screenshot: 'panel-fatal.png',
     });
     if (verdict !== 'no-browser') assert.equal(verdict, 'ok');
