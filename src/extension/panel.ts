@@ -238,7 +238,7 @@ export class ResultsPanel implements vscode.Disposable {
     if (!source?.compareWith || source.runId !== runId) return;
     await source.compareWith(previousRunId);
     // The overview (with the comparison) and every cell (with its mark) again; the picker keeps its list.
-    if (this.source === source) this.sendAll();
+    if (this.source === source) await this.sendAll();
   }
 
   private post(message: ToWebview): void {
