@@ -328,6 +328,16 @@ export class ResultsPanel implements vscode.Disposable {
           : core().renderHtmlReport(report);
     await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(content));
     this.log.info('panel', `exported ${format.toUpperCase()} to ${target.fsPath}`);
+    // Said where it went, with the way there: an export that lands silently is an export lost.
+    const open = format === 'html' ? 'Open in Browser' : 'Open';
+    const choice = await vscode.window.showInformationMessage(
+      `Chainscope: exported ${format.toUpperCase()} to ${vscode.workspace.asRelativePath(target)}`,
+      open,
+      'Reveal in File Explorer',
+    );
+    if (choice === open && format === 'html') await vscode.env.openExternal(target);
+    else if (choice === open) await vscode.window.showTextDocument(target, { preview: false });
+    else if (choice) await vscode.commands.executeCommand('revealFileInOS', target);
   }
 
   private html(): string {
