@@ -17,6 +17,7 @@ import { loadPrompt, nodeFileSystem } from '../core/prompt/load';
 import { formatDiagnostic } from './check';
 import { ALPHA } from '../core/eval/paired';
 import { didYouMean } from '../core/prompt/text';
+import { shardRange, type Shard } from '../core/eval/shard';
 
 export type { EvalReport } from '../core/eval/report';
 
@@ -30,6 +31,8 @@ export interface EvalArguments {
   samples?: number;
   /** The run's seed, over the prompt's. */
   seed?: number;
+  /** Run only this shard of the cases (`--shard i/n`, src/core/eval/shard.ts). */
+  shard?: Shard;
   /** The variant the others are compared with, over the prompt's `baseline`. */
   baseline?: string;
   concurrency?: number;
@@ -244,6 +247,10 @@ export async function runEval(args: EvalArguments, out: Out, err: Out, signal: A
     err(`chainscope eval: no .prompt files match ${args.targets.join(' ')}`);
     return EXIT.invalidInput;
   }
+  if (args.resume && args.shard) {
+    err('chainscope eval: --resume continues the shard its run file records: leave out --shard.');
+    return EXIT.invalidInput;
+  }
   if (args.resume && files.length !== 1) {
     err('chainscope eval: --resume continues one run: give exactly one .prompt file.');
     return EXIT.invalidInput;
@@ -306,6 +313,7 @@ export async function runEval(args: EvalArguments, out: Out, err: Out, signal: A
           ...(args.cases ? { cases: args.cases } : {}),
           ...(args.samples ? { samples: args.samples } : {}),
           ...(args.seed !== undefined ? { seed: args.seed } : {}),
+          ...(args.shard ? { shard: args.shard } : {}),
           ...(args.concurrency ? { concurrency: args.concurrency } : {}),
           ...(args.resume ? { resume: args.resume } : {}),
           ...(args.force ? { force: true } : {}),
@@ -316,6 +324,7 @@ export async function runEval(args: EvalArguments, out: Out, err: Out, signal: A
           signal,
           onEvent: (event) => {
             if (event.type === 'progress') progress.update(event.progress);
+            else if (event.type === 'start' && event.header.shard) err(`${label}: ${describeShard(event.header.shard)}`);
             else if (event.type === 'warning') err(`${label}: warning: ${event.message}`);
           },
         });
@@ -462,7 +471,19 @@ export function describeResult(
   return lines;
 }
 
-function writeFile(file: string, content: string, out: Out): void {
+/** "shard 2/3: cases 4–6 of 9"; "… no case of 2" when there are more shards than cases. */
+function describeShard(shard: Shard & { totalCases: number }): string {
+  const { start, end } = shardRange(shard.totalCases, shard);
+  const part =
+    end - start > 1
+      ? `cases ${start + 1}–${end} of ${shard.totalCases}`
+      : end > start
+        ? `case ${end} of ${shard.totalCases}`
+        : `no case of ${shard.totalCases} (more shards than cases)`;
+  return `shard ${shard.index}/${shard.count}: ${part}`;
+}
+
+export function writeFile(file: string, content: string, out: Out): void {
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   fs.writeFileSync(file, content);
   out(`wrote ${file}`);

@@ -5,6 +5,8 @@ import { redactSecrets } from '../core/redact';
 import { runCheck } from './check';
 import { runDemo } from './demo';
 import { runEval } from './eval';
+import { runMerge } from './merge';
+import { parseShard, type Shard } from '../core/eval/shard';
 
 const EVAL_OPTIONS = `      --backend NAME         openai | azure | ollama | vllm | lmstudio | llamacpp | local | <base URL>
                              (default: the provider in the prompt's 'model')
@@ -15,6 +17,8 @@ const EVAL_OPTIONS = `      --backend NAME         openai | azure | ollama | vll
       --cases id,id          only these cases
       --samples N            chains per case (default: the prompt's 'samples')
       --seed N               the run's seed (default: the prompt's 'seed', else a fresh one, recorded in the run file)
+      --shard i/n            run shard i of n: the i-th of n contiguous parts of the cases, in its own run file
+                             (needs a fixed seed: 'seed:' in the prompt or --seed); join them with 'chainscope merge'
       --baseline VARIANT     compare each variant with this one (default: the prompt's 'baseline', else every pair)
       --concurrency N        requests in flight
       --json FILE            write the results (schema chainscope.report/1, see docs/results-schema.md)
@@ -42,6 +46,8 @@ Commands:
   eval <files, folders or globs> [options]
                              Evaluate prompts: variants × cases × sampled chains, scored, with self-consistency.
 ${EVAL_OPTIONS}
+  merge <run files> [options]
+                             Join the run files of a sharded run (eval --shard i/n) into the unsharded result.
   demo [folder]              Show each prompt's variants with their token counts (default folder: prompts).
   cuda                       What the CUDA execution provider still needs here, and the command that fetches it;
                              exit 0 when nothing is missing.
@@ -65,6 +71,25 @@ Evaluates prompts: variants × cases × sampled chains, scored, with self-consis
 
 Options:
 ${EVAL_OPTIONS}
+  -h, --help                 Show this help.
+
+${EXIT_CODES}`,
+  merge: `Usage: chainscope merge <run files> [options]
+
+Joins the run files of one sharded run (chainscope eval --shard i/n, the same prompt, settings and seed)
+into the result of the unsharded run: writes a merged run file, prints the summary, writes the reports.
+Refuses files of different prompts or settings, a shard given twice, and missing shards.
+
+Options:
+      --prompt FILE          the prompt file the shards ran (default: the path in their run files)
+      --allow-partial        merge although shards are missing (their cases are left out; exit 3)
+      --baseline VARIANT     compare each variant with this one (default: the prompt's 'baseline', else every pair)
+      --json FILE            write the results (schema chainscope.report/1, see docs/results-schema.md)
+      --html FILE            write a self-contained HTML report
+      --junit FILE           write JUnit XML (one test per case and variant)
+      --fail-under RATE      exit 1 when a variant's majority-vote accuracy is below RATE (0–1)
+      --prices FILE          JSON {model: {input, output}} in $ per million tokens (adds to the built-in table)
+      --runs-dir DIR         where the merged run file goes (default: .chainscope/runs)
   -h, --help                 Show this help.
 
 ${EXIT_CODES}`,
@@ -142,6 +167,14 @@ function number(name: string, value: string | undefined, min: number, max: numbe
   return parsed;
 }
 
+function shardOption(value: string): Shard {
+  try {
+    return parseShard(value);
+  } catch (error) {
+    throw new UsageError(`--shard ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
 function executionProvider(value: string): 'auto' | 'cuda' | 'cpu' {
   if (value === 'auto' || value === 'cuda' || value === 'cpu') return value;
   throw new UsageError(`--device must be auto, cuda or cpu, got '${value}'`);
@@ -195,6 +228,7 @@ async function runCommand(
         cases: { type: 'string' },
         samples: { type: 'string' },
         seed: { type: 'string' },
+        shard: { type: 'string' },
         baseline: { type: 'string' },
         concurrency: { type: 'string' },
         json: { type: 'string' },
@@ -227,6 +261,7 @@ async function runCommand(
       const maxAttempts = integer('max-attempts', values['max-attempts'], 1, 20);
       const threads = integer('threads', values.threads, 1, 256);
       const device = values.device !== undefined ? executionProvider(values.device) : undefined;
+      const shard = values.shard !== undefined ? shardOption(values.shard) : undefined;
       const controller = new AbortController();
       const interrupt = (): void => {
         if (controller.signal.aborted) process.exit(130);
@@ -246,6 +281,7 @@ async function runCommand(
             ...(list(values.cases) ? { cases: list(values.cases) } : {}),
             ...(samples !== undefined ? { samples } : {}),
             ...(seed !== undefined ? { seed } : {}),
+            ...(shard ? { shard } : {}),
             ...(values.baseline !== undefined ? { baseline: values.baseline } : {}),
             ...(concurrency !== undefined ? { concurrency } : {}),
             ...(values.json ? { json: values.json } : {}),
@@ -271,6 +307,38 @@ async function runCommand(
         process.off('SIGINT', interrupt);
         process.off('SIGTERM', interrupt);
       }
+    }
+    case 'merge': {
+      const { values, positionals } = parseCommand(command, rest, {
+        prompt: { type: 'string' },
+        'allow-partial': { type: 'boolean' },
+        baseline: { type: 'string' },
+        json: { type: 'string' },
+        html: { type: 'string' },
+        junit: { type: 'string' },
+        'fail-under': { type: 'string' },
+        prices: { type: 'string' },
+        'runs-dir': { type: 'string' },
+      });
+      if (values.help) return help('merge', out);
+      if (positionals.length === 0) throw new UsageError('give the run files of the shards to merge');
+      const failUnder = number('fail-under', values['fail-under'], 0, 1);
+      return runMerge(
+        {
+          files: positionals,
+          ...(values.prompt ? { prompt: values.prompt } : {}),
+          ...(values.baseline !== undefined ? { baseline: values.baseline } : {}),
+          ...(values.prices ? { prices: values.prices } : {}),
+          ...(values.json ? { json: values.json } : {}),
+          ...(values.html ? { html: values.html } : {}),
+          ...(values.junit ? { junit: values.junit } : {}),
+          ...(failUnder !== undefined ? { failUnder } : {}),
+          allowPartial: values['allow-partial'] === true,
+          runsDir: path.resolve(values['runs-dir'] ?? '.chainscope/runs'),
+        },
+        out,
+        err,
+      );
     }
     case 'demo': {
       const { values, positionals } = parseCommand(command, rest, {});

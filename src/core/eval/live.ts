@@ -158,8 +158,16 @@ export class LiveSummary {
       return summarizeRun(this.document, this.cases, this.runFile(), this.prices, customScores);
     this.settle();
     const cells: CellResult[] = [];
-    for (let index = 0; index < this.size; index++) cells.push(this.cellAt(index));
-    return withComparisons({ ...this.overview(), cells }, this.document, this.header);
+    // Totals summed afresh in cell order, as summarizeRun sums them: the running totals' sums depend on the
+    // order chains arrived in, and the final numbers must not (a merge of shards gives the same to the bit).
+    const totals = this.header.variants.map(() => new VariantTotals(this.header.samples));
+    for (let index = 0; index < this.size; index++) {
+      const cell = this.cellAt(index);
+      (totals[Math.floor(index / this.header.cases.length)] as VariantTotals).add(cell);
+      cells.push(cell);
+    }
+    const overview = summarizeOverview(this.document, this.header, this.end, this.adjustments, totals, this.prices);
+    return withComparisons({ ...overview, cells }, this.document, this.header);
   }
 
   /** The latest record of every sample, as a run file (what summarizeRun would keep of the original). */

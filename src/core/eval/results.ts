@@ -16,6 +16,7 @@ import {
 } from './stats';
 import { cellKey, keyOfSample, type CellKey, type SampleKey } from './keys';
 import type { AdjustmentRecord, CompletionRecord, EndRecord, ParsedRunFile, RunHeader } from './store';
+import type { MergedInfo, ShardInfo } from './shard';
 import { sentSampling } from '../backends/parameters';
 import { compareVariants, type PairComparison } from './paired';
 import { answerClusters, type AnswerCluster } from './clusters';
@@ -156,6 +157,10 @@ export interface RunResult {
   status: 'completed' | 'cancelled' | 'failed' | 'running';
   /** Why a failed run stopped (a fatal backend error such as a rejected API key). */
   error?: string;
+  /** A shard's run (`--shard i/n`): it holds only its part of the run's cases. */
+  shard?: ShardInfo;
+  /** A run merged from shards (`chainscope merge`); `missing` names the shards a partial merge lacks. */
+  merged?: MergedInfo;
   /** Chains the run was asked for, and how many of them are scored, failed for good, or missing. */
   coverage: Coverage;
   startedAt: string;
@@ -314,6 +319,8 @@ export function summarizeOverview(
     backend: { id: header.backend.id, model: header.backend.model },
     status: end?.status ?? 'running',
     ...(end?.error !== undefined ? { error: end.error } : {}),
+    ...(header.shard ? { shard: header.shard } : {}),
+    ...(header.merged ? { merged: header.merged } : {}),
     // Adaptive runs ask each settled case for the chains it settled at, not for max.
     coverage: coverageOf(
       totals,

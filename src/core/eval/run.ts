@@ -8,6 +8,7 @@ import { completionKey, type CompletionCache } from './cache';
 import { cellKey, keyOfSample, sampleKey, type CellKey, type SampleKey } from './keys';
 import { nextRound } from './adaptive';
 import { voteKey } from './results';
+import { shardCases, type Shard } from './shard';
 import {
   describeSkipped,
   hashText,
@@ -44,6 +45,8 @@ export interface RunSelection {
   samples?: number;
   /** The run's seed (default: the file's `seed`, else a fresh one). */
   seed?: number;
+  /** Run only this shard of the selected cases (src/core/eval/shard.ts); needs a fixed seed. */
+  shard?: Shard;
 }
 
 export interface RunOptions extends RunSelection {
@@ -282,11 +285,19 @@ function createRun(options: RunOptions, started: number, onWriteError: (error: E
     document.variants.map((variant) => variant.name),
     options.variants,
   );
-  const cases = select(
+  const selected = select(
     'case',
     loaded.cases.map((testCase) => testCase.id),
     options.cases,
   );
+  const seed = options.seed ?? document.sampling.seed;
+  // Every shard must draw each chain as the unsharded run would: from one seed they all know.
+  if (options.shard && seed === undefined)
+    throw new RunSetupError(
+      `A sharded run needs a fixed seed shared by every shard: set 'seed:' in the prompt or pass the same --seed N to each shard.`,
+    );
+  const sharded = options.shard ? shardCases(selected, options.shard) : undefined;
+  const cases = sharded ? sharded.cases : selected;
   const header: RunHeader = {
     type: 'run',
     schema: RUN_FILE_SCHEMA,
@@ -296,12 +307,13 @@ function createRun(options: RunOptions, started: number, onWriteError: (error: E
     ...(document.name ? { promptName: document.name } : {}),
     backend: { id: backend.id, model: backend.model, input: backend.input, endpoint: backend.endpoint },
     sampling: document.sampling,
-    seed: options.seed ?? document.sampling.seed ?? freshRunSeed(),
+    seed: seed ?? freshRunSeed(),
     samples: options.samples ?? document.samples,
     ...(document.stop ? { stop: document.stop } : {}),
     variants,
     cases,
     startedAt: new Date(started).toISOString(),
+    ...(sharded ? { shard: sharded.info } : {}),
   };
   return {
     runFile: RunFile.create(options.runsDirectory, header, onWriteError),

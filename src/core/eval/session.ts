@@ -10,6 +10,7 @@ import { estimateRun, type RunEstimate } from './estimate';
 import type { CellSummary, RunOverview } from './cellSummary';
 import { LiveSummary } from './live';
 import { scoreWithCustomScorer, summarizeRun, type CellResult, type Prices, type RunResult } from './results';
+import { shardCases } from './shard';
 import { runEvaluation, RunSetupError, type ProgressEvent, type RunSelection } from './run';
 import {
   headerOf,
@@ -102,9 +103,17 @@ export class EvaluationSession {
       model: backend.model,
       ...(this.options.samples ? { samples: this.options.samples } : {}),
       ...(this.options.variants ? { variants: this.options.variants } : {}),
-      ...(this.options.cases ? { cases: this.options.cases } : {}),
+      ...(this.casesToRun() ? { cases: this.casesToRun() } : {}),
       ...(this.prices ? { prices: this.prices } : {}),
     });
+  }
+
+  /** The cases a new run will hold: the selection, or a shard's part of it. */
+  private casesToRun(): readonly string[] | undefined {
+    const { shard, cases, loaded } = this.options;
+    if (!shard) return cases;
+    const selected = loaded.cases.map((testCase) => testCase.id).filter((id) => !cases || cases.includes(id));
+    return shardCases(selected, shard).cases;
   }
 
   /** The records so far, previous ones of a resumed run included: the same as the run file holds. */
@@ -162,8 +171,9 @@ export class EvaluationSession {
         `${path.basename(loaded.file)} is scored by its custom scorer file, which runs code from this workspace: trust the workspace to evaluate it.`,
       );
     }
+    // A shard holds part of the run: the merged run is the one to compare.
     const previousRun =
-      this.options.resume || this.options.compareWithPrevious === false
+      this.options.resume || this.options.shard || this.options.compareWithPrevious === false
         ? undefined
         : latestRunFile(this.options.runsDirectory, loaded.file);
     const outcome = await runEvaluation({
@@ -175,6 +185,7 @@ export class EvaluationSession {
       ...(this.options.cases ? { cases: this.options.cases } : {}),
       ...(this.options.samples ? { samples: this.options.samples } : {}),
       ...(this.options.seed !== undefined ? { seed: this.options.seed } : {}),
+      ...(this.options.shard ? { shard: this.options.shard } : {}),
       ...(this.options.concurrency ? { concurrency: this.options.concurrency } : {}),
       ...(this.options.cache ? { cache: this.options.cache } : {}),
       ...(this.options.resume ? { resume: this.options.resume } : {}),

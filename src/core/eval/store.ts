@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { Adjustment, Completion } from '../backend';
 import type { Sampling, StopRule } from '../prompt/types';
 import { cellKey, type CellKey } from './keys';
+import type { MergedInfo, ShardInfo } from './shard';
 
 export const RUN_FILE_SCHEMA = 'chainscope.runfile/2';
 /** Buffered records reach the file this soon, or as soon as this many bytes are waiting. */
@@ -36,6 +37,10 @@ export interface RunHeader {
   variants: string[];
   cases: string[];
   startedAt: string;
+  /** A shard of a run (`--shard i/n`): `cases` are this shard's; src/core/eval/shard.ts. */
+  shard?: ShardInfo;
+  /** A run made by `chainscope merge` of shards of one run. */
+  merged?: MergedInfo;
 }
 
 /** One finished completion of a sample, appended as it arrives (written within FLUSH_INTERVAL_MS) so that nothing finished is lost. */
@@ -349,7 +354,11 @@ export function headerOf(file: string): RunHeader | undefined {
 
 /** The newest run file of a prompt in a folder, for "compare with the previous run". */
 export function latestRunFile(directory: string, promptFile: string, except?: string): string | undefined {
-  return runFilesNewestFirst(directory, except).find((file) => headerOf(file)?.promptFile === promptFile);
+  // A shard holds part of the cases: a comparison with it would be of those only.
+  return runFilesNewestFirst(directory, except).find((file) => {
+    const header = headerOf(file);
+    return header?.promptFile === promptFile && !header.shard;
+  });
 }
 
 /** An earlier run as a picker lists it: its header's facts and, when stored, its accuracy. */
