@@ -18,7 +18,7 @@ const EVAL_OPTIONS = `      --backend NAME         openai | azure | ollama | vll
       --samples N            chains per case (default: the prompt's 'samples')
       --seed N               the run's seed (default: the prompt's 'seed', else a fresh one, recorded in the run file)
       --shard i/n            run shard i of n: the i-th of n contiguous parts of the cases, in its own run file
-                             (needs a fixed seed: 'seed:' in the prompt or --seed); join them with 'chainscope merge'
+                             (needs a fixed seed: 'seed:' in the prompt's config, or --seed); join them with 'chainscope merge'
       --baseline VARIANT     compare each variant with this one (default: the prompt's 'baseline', else every pair)
       --concurrency N        requests in flight
       --json FILE            write the results (schema chainscope.report/1, see docs/results-schema.md)

@@ -179,7 +179,7 @@ describe('chainscope eval --shard and chainscope merge (CLI against a real OpenA
     assert.equal(noSeed.code, 2);
     assert.match(
       noSeed.stderr,
-      /a sharded run needs a fixed seed shared by every shard: set 'seed:' in the prompt or pass the same --seed N/i,
+      /a sharded run needs a fixed seed shared by every shard: set 'seed:' in the prompt's config or pass the same --seed N/i,
     );
     const withResume = await runCli(evalArgs('--shard', '1/2', '--resume', shards[0] as string));
     assert.equal(withResume.code, 2);

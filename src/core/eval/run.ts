@@ -294,7 +294,7 @@ function createRun(options: RunOptions, started: number, onWriteError: (error: E
   // Every shard must draw each chain as the unsharded run would: from one seed they all know.
   if (options.shard && seed === undefined)
     throw new RunSetupError(
-      `A sharded run needs a fixed seed shared by every shard: set 'seed:' in the prompt or pass the same --seed N to each shard.`,
+      `A sharded run needs a fixed seed shared by every shard: set 'seed:' in the prompt's config or pass the same --seed N to each shard.`,
     );
   const sharded = options.shard ? shardCases(selected, options.shard) : undefined;
   const cases = sharded ? sharded.cases : selected;
