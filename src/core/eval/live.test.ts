@@ -168,6 +168,37 @@ scorer: exact
     }
   });
 
+  it('ends exactly where summarizeRun ends, whatever order the chains arrived in (a merge of shards equals the run)', async () => {
+    const loaded = await load(`
+samples: 4
+variants: [zero-shot, zero-shot-cot]
+cases:
+${Array.from({ length: 10 }, (_, i) => `  - {name: o${i}, input: "x${i}", expected: "red apple ${i % 3}"}`).join('\n')}
+extract: text
+scorer: token-f1
+threshold: 0.5
+`);
+    const records = messyRecords(loaded, 11, ['red apple 1', 'apple 0', 'red 2', 'blue car', '', 'red apple 0']);
+    const run = runOf(loaded, records, CANCELLED);
+    const expected = summarizeRun(loaded.document, loaded.cases, run, { input: 3, output: 15 });
+    // Other arrival orders: the samples in another order, each sample's own records (a failure, its retry) still in theirs.
+    const bySample = new Map<string, CompletionRecord[]>();
+    for (const entry of records) {
+      const key = sampleKey(entry.variant, entry.caseId, entry.sample);
+      bySample.set(key, [...(bySample.get(key) ?? []), entry]);
+    }
+    const groups = [...bySample.values()];
+    for (const order of [records, [...groups].reverse().flat(), shuffle(seededRandom(5), [...groups]).flat()]) {
+      const live = new LiveSummary(loaded.document, loaded.cases, run.header, { input: 3, output: 15 });
+      for (const entry of order) {
+        live.add(entry);
+        live.overview(); // running totals moved record by record, as a live view reads them
+      }
+      live.setEnd(CANCELLED);
+      assert.deepEqual(live.result(), expected);
+    }
+  });
+
   it('ends where summarizeRun ends under a token-F1 scorer (fractional scores)', async () => {
     const loaded = await load(`
 samples: 6
