@@ -116,7 +116,8 @@ export async function runMerge(args: MergeArguments, out: Out, err: Out): Promis
   // As a session does: what this run scored, kept with it for later comparisons.
   fs.appendFileSync(runFile.path, `${JSON.stringify(verdictsRecord(run.header, result, result.cells))}\n`);
 
-  out(`merged ${header.merged?.shards.length} of ${header.merged?.count} shards (${args.files.join(', ')})`);
+  const named = args.files.length > 4 ? `${args.files.slice(0, 3).join(', ')}, … ${args.files.length - 3} more` : args.files.join(', ');
+  out(`merged ${header.merged?.shards.length} of ${header.merged?.count} shards (${named})`);
   for (const line of describeResult(result, undefined, label, header.backend)) out(line);
   let code: number = EXIT.ok;
   if (missing.length > 0) {
