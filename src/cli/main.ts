@@ -149,7 +149,8 @@ function amount(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const text = value.trim().replace(/^\$/, '');
   const parsed = text === '' ? Number.NaN : Number(text);
-  if (!Number.isFinite(parsed) || parsed <= 0) throw new UsageError(`--${name} must be an amount above 0 (such as 5 or 0.50), got '${value}'`);
+  if (!Number.isFinite(parsed) || parsed <= 0)
+    throw new UsageError(`--${name} must be an amount above 0 (such as 5 or 0.50), got '${value}'`);
   return parsed;
 }
 

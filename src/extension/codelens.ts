@@ -70,7 +70,10 @@ export class PromptCodeLenses implements vscode.CodeLensProvider {
     try {
       // Local models complete text; remote ones chat. The model name picks the tokenizer.
       const reference = parseModelReference(model);
-      const prices = core().priceFor(reference.provider ?? 'openai', reference.model, { ...core().DEFAULT_PRICES, ...readSettings().prices });
+      const prices = core().priceFor(reference.provider ?? 'openai', reference.model, {
+        ...core().DEFAULT_PRICES,
+        ...readSettings().prices,
+      });
       const estimate = await core().estimateRun(loaded, {
         input: reference.isLocal ? 'text' : 'chat',
         model: reference.model,

@@ -142,10 +142,11 @@ describe('budgets and reasoning models (fake OpenAI server)', function () {
         usage: { promptTokens: 1000, cachedTokens: 600, completionTokens: 50, reasoningTokens: 150 },
       },
     ]);
-    const text = promptText('', 1).replace(/cases:\n[\s\S]*?extract/, 'cases:\n  - {name: one, input: "question one", expected: 1}\nextract');
-    const outcome = await (
-      await session(text, { priceTable: { 'priced-model': { input: 2, cachedInput: 0.5, output: 8 } } })
-    ).run();
+    const text = promptText('', 1).replace(
+      /cases:\n[\s\S]*?extract/,
+      'cases:\n  - {name: one, input: "question one", expected: 1}\nextract',
+    );
+    const outcome = await (await session(text, { priceTable: { 'priced-model': { input: 2, cachedInput: 0.5, output: 8 } } })).run();
     const variant = outcome.result.variants[0];
     assert.equal(variant?.promptTokens, 1000);
     assert.equal(variant?.cachedTokens, 600);
