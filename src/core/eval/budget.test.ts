@@ -127,6 +127,23 @@ describe('budgets and reasoning models (fake OpenAI server)', function () {
     assert.match(outcome.result.error ?? '', /budget \$0\.0100 reached: spent \$0\.00.*could cost up to \$0\.0200/);
   });
 
+  it("counts zero-shot CoT's answer stage in what is spent and in each request's worst case", async () => {
+    // The answer stage's last user turn is the answer prompt: it gets the server's "I don't know." (4 tokens).
+    await start([...numbered, { match: 'Therefore', answers: ['7'], usage: { promptTokens: 30, completionTokens: 4 } }]);
+    const text = promptText('', 1).replace(
+      'variants: [zero-shot]',
+      'variants: [{type: zero-shot-cot, answer_prompt: "Therefore, the answer is"}]',
+    );
+    // Each cell: a chain of ≤ 10 tokens and an answer of ≤ 32, $0.042 at worst; it costs 4 + 4 tokens, $0.008.
+    const outcome = await (await session(text, { maxCost: 0.07, concurrency: 1 })).run();
+    // 4 cells spend $0.032; a fifth could take it to $0.074.
+    assert.equal(server.requests.length, 8, '4 chains and their 4 answer stages');
+    assert.equal(outcome.result.status, 'budget');
+    assert.ok(Math.abs((outcome.result.spent ?? 0) - 0.032) < 1e-9, String(outcome.result.spent));
+    // The chains' own tokens are half of it: the answer stages are not in the records.
+    assert.ok(Math.abs((outcome.result.variants[0]?.cost ?? 0) - 0.016) < 1e-9);
+  });
+
   it('refuses a budget for a model without a price, before any request', async () => {
     await start(numbered);
     const unpriced = await session(promptText(), { maxCost: 1 }, 'unknown-model');
@@ -196,7 +213,7 @@ describe('budgets and reasoning models (fake OpenAI server)', function () {
     assert.equal(one?.reasoning, 'Is it 99? The answer is 99.');
     // The span points into the whole text, after the think block.
     assert.equal(one?.text.slice(...(one.span ?? [0, 0])), '1');
-    assert.ok((one?.span?.[0] ?? 0) > one!.text.indexOf('</think>'));
+    assert.ok((one?.span?.[0] ?? 0) > one.text.indexOf('</think>'));
     assert.equal(one?.pass, true);
     assert.equal(two?.answer, undefined);
     assert.match(two?.reason ?? '', /incomplete chain: its <think> block never closed \(max_tokens ran out/);
@@ -204,6 +221,49 @@ describe('budgets and reasoning models (fake OpenAI server)', function () {
     assert.equal(three?.answer, undefined);
     assert.match(three?.reason ?? '', /incomplete chain: max_tokens ran out while the model was reasoning/);
     assert.equal(outcome.result.variants[0]?.invalidRate, 2 / 3);
+  });
+});
+
+describe('fake server: reasoning and usage details without streaming', () => {
+  it('answers with message.reasoning_content, cached and reasoning tokens, and the canned finish reason', async () => {
+    const server = await startFakeServer({
+      answers: [
+        {
+          match: 'hello',
+          answers: ['Hi.'],
+          reasoning: 'They greet me.',
+          finishReason: 'length',
+          usage: { promptTokens: 20, cachedTokens: 8, completionTokens: 3, reasoningTokens: 5 },
+        },
+      ],
+    });
+    try {
+      const response = await fetch(`${server.url}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'm', n: 2, messages: [{ role: 'user', content: 'hello' }] }),
+      });
+      const body = (await response.json()) as {
+        choices: { message: { content: string; reasoning_content?: string }; finish_reason: string }[];
+        usage: Record<string, unknown>;
+      };
+      assert.deepEqual(
+        body.choices.map((choice) => [choice.message.content, choice.message.reasoning_content, choice.finish_reason]),
+        [
+          ['Hi.', 'They greet me.', 'length'],
+          ['Hi.', 'They greet me.', 'length'],
+        ],
+      );
+      assert.deepEqual(body.usage, {
+        prompt_tokens: 20,
+        completion_tokens: 16,
+        total_tokens: 36,
+        completion_tokens_details: { reasoning_tokens: 10 },
+        prompt_tokens_details: { cached_tokens: 8 },
+      });
+    } finally {
+      await server.close();
+    }
   });
 });
 
