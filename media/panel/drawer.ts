@@ -364,11 +364,23 @@ export function chainCard(chain: ChainResult, diverge?: number): HTMLElement {
       h(
         'span',
         { class: 'chain-meta' },
-        ` ${chain.completionTokens} tok · ${Math.round(chain.latencyMs)} ms${chain.cached ? ' · cached' : ''}${chain.finishReason === 'length' ? ' · cut at max_tokens' : ''}`,
+        ` ${chain.completionTokens} tok${chain.reasoningTokens ? ` (${chain.reasoningTokens} reasoning)` : ''} · ${Math.round(chain.latencyMs)} ms${chain.cached ? ' · cached' : ''}${chain.finishReason === 'length' ? ' · cut at max_tokens' : ''}`,
       ),
     ),
     chain.error ? h('p', { class: 'error' }, chain.error) : null,
+    reasoningBlock(chain),
     body,
     h('p', { class: 'reason' }, chain.reason),
+  );
+}
+
+/** The chain's reasoning (`reasoning_content`, or its `<think>` block), folded: it is long, and the answer is not read from it. */
+function reasoningBlock(chain: ChainResult): HTMLElement | null {
+  if (chain.reasoning === undefined) return null;
+  return h(
+    'details',
+    { class: 'reasoning', 'data-testid': 'chain-reasoning' },
+    h('summary', {}, `reasoning · ${chain.reasoning.length.toLocaleString('en-US')} characters`),
+    h('pre', { class: 'reasoning-text' }, chain.reasoning),
   );
 }

@@ -541,6 +541,9 @@ export class ResultsView {
     if (coverage.failed > 0) notes.push(`${coverage.failed} of ${coverage.expected} chains failed`);
     if (coverage.missing > 0 && !state.live) notes.push(`${coverage.missing} never ran`);
     if (coverage.cached > 0) notes.push(`${coverage.cached} replayed from the cache`);
+    // What the run's requests cost (every session of a resumed run), against its budget when it had one.
+    if (result.spent !== undefined)
+      notes.push(`spent $${money(result.spent)}${result.budget !== undefined ? ` of a $${money(result.budget)} budget` : ''}`);
     if (notes.length === 0 && result.error === undefined) return null;
     return h(
       'p',
@@ -937,4 +940,9 @@ function formatDate(iso: string): string {
 function describeChoice(choice: RunChoice): string {
   const accuracy = choice.accuracy?.map((entry) => `${entry.variant} ${percent(entry.value)}`).join(', ');
   return [formatDate(choice.startedAt), choice.model, `${choice.cases} cases × ${choice.samples}`, accuracy].filter(Boolean).join(' · ');
+}
+
+/** An amount as the CLI writes it: cents from 1 up, four decimals below. */
+function money(amount: number): string {
+  return amount.toFixed(amount !== 0 && Math.abs(amount) < 1 ? 4 : 2);
 }

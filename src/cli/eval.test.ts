@@ -296,6 +296,59 @@ describe('chainscope eval (CLI against a real OpenAI-compatible HTTP server)', f
     });
   }
 
+  it('stops at --max-cost before passing it, says what was spent, exits 3; --resume with a higher --max-cost finishes', async () => {
+    const cases = ['one', 'two', 'three', 'four', 'five', 'six'];
+    server = await startFakeServer({
+      apiKey: 'test-key',
+      answers: cases.map((name, i) => ({
+        match: `question ${name}`,
+        answers: [`The answer is ${i + 1}.`],
+        usage: { promptTokens: 12, cachedTokens: 4, completionTokens: 4 },
+      })),
+    });
+    const prompt = path.join(folder, 'budget.prompt');
+    fs.writeFileSync(
+      prompt,
+      `---\nsamples: 2\nconfig: {temperature: 0.7, max_tokens: 10}\nvariants: [zero-shot]\ncases:\n${cases
+        .map((name, i) => `  - {name: ${name}, input: "question ${name}", expected: ${i + 1}}`)
+        .join('\n')}\nextract: number\nscorer: numeric\n---\n{{q}}\n`,
+    );
+    // $0.001 an output token, prompts free: a request's worst case is 2 × 10 tokens = $0.02, its cost 2 × 4 = $0.008.
+    const prices = path.join(folder, 'prices.json');
+    fs.writeFileSync(prices, JSON.stringify({ 'fake-priced': { input: 0, cachedInput: 0, output: 1000 } }));
+    const json = path.join(folder, 'budget.json');
+    const common = ['--backend', server.url, '--model', 'fake-priced', '--prices', prices, '--runs-dir', path.join(folder, 'runs')];
+    const first = await runCli(['eval', prompt, ...common, '--concurrency', '1', '--max-cost', '$0.05', '--json', json, '--no-cache']);
+    assert.equal(first.code, 3, first.stderr);
+    assert.equal(server.requests.length, 4);
+    assert.match(
+      first.stderr,
+      /at most \$0\.1200 \(worst case: every chain at max_tokens, no cached prompt\); budget \$0\.0500: the run may stop/,
+    );
+    assert.match(first.stderr, /the run stopped: budget \$0\.0500 reached: spent \$0\.0320/);
+    assert.match(first.stdout, /\(budget\)/);
+    assert.match(first.stdout, /spent: \$0\.0320 of a \$0\.0500 budget \(stopped by it\); 16 prompt tokens at the cached-input price/);
+    const run = (JSON.parse(fs.readFileSync(json, 'utf8')) as EvalReport).runs[0] as RunResult;
+    assert.equal(run.status, 'budget');
+    assert.ok(Math.abs((run.spent ?? 0) - 0.032) < 1e-9);
+    assert.equal(run.budget, 0.05);
+    const resume = /--resume (\S+) --max-cost/.exec(first.stderr)?.[1] ?? '';
+    assert.ok(fs.existsSync(resume), first.stderr);
+
+    const second = await runCli(['eval', prompt, ...common, '--resume', resume, '--max-cost', '1', '--no-cache']);
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(server.requests.length, 6);
+    assert.match(second.stdout, /spent: \$0\.0480 of a \$1\.00 budget;/);
+  });
+
+  it('refuses a --max-cost that is not an amount, naming the flag', async () => {
+    server = await startFakeServer({ apiKey: 'test-key', answers: [] });
+    const finished = await runCli(['eval', 'prompts/ner-zh.prompt', '--backend', server.url, '--model', 'fake', '--max-cost', 'lots']);
+    assert.equal(finished.code, 2, finished.stderr);
+    assert.match(finished.stderr, /--max-cost must be an amount above 0 \(such as 5 or 0\.50\), got 'lots'/);
+    assert.equal(server.requests.length, 0);
+  });
+
   describe('models that refuse settings (the server answers as OpenAI does for reasoning models)', () => {
     const shipped = ['prompts/apples-cot.prompt', 'prompts/sentiment-cloze.prompt'];
     const evaluate = (model: string, json: string, extra: string[] = []): Promise<Finished> =>

@@ -9,6 +9,7 @@ import { comparisonDifferences, formatDelta, type Comparison } from '../core/eva
 import type { RunEstimate } from '../core/eval/estimate';
 import { junitReport } from '../core/eval/junit';
 import { makeReport } from '../core/eval/report';
+import { money } from '../core/eval/budget';
 import { isComplete, type Prices, type RunResult, type VariantSummary } from '../core/eval/results';
 import { RunSetupError, type ProgressEvent } from '../core/eval/run';
 import { EvaluationSession, InvalidPromptError, type SessionOutcome } from '../core/eval/session';
@@ -43,8 +44,10 @@ export interface EvalArguments {
   resume?: string;
   /** With `resume`: continue even if the prompt file differs from the run's. */
   force?: boolean;
-  /** A JSON file of `{model: {input, output}}` in currency per million tokens. */
+  /** A JSON file of `{model: {input, output, cachedInput?}}` in currency per million tokens. */
   prices?: string;
+  /** The run's budget in the prices' currency (`--max-cost`), over the prompt's `budget`. */
+  maxCost?: number;
   timeoutMs?: number;
   maxAttempts?: number;
   device?: 'auto' | 'cuda' | 'cpu';
@@ -319,6 +322,7 @@ export async function runEval(args: EvalArguments, out: Out, err: Out, signal: A
           ...(args.force ? { force: true } : {}),
           ...(args.cache ? { cache: new CompletionCache(path.join(args.runsDir, '..', 'cache', `${backend.id}.jsonl`)) } : {}),
           ...(priceTable ? { priceTable } : {}),
+          ...(args.maxCost !== undefined ? { maxCost: args.maxCost } : {}),
           // The command line runs the user's own files: a custom scorer is trusted as the prompt is.
           trusted: true,
           signal,
@@ -349,7 +353,14 @@ export async function runEval(args: EvalArguments, out: Out, err: Out, signal: A
         fail(EXIT.interrupted);
         break;
       }
-      if (result.status === 'failed') {
+      if (result.status === 'budget') {
+        const runFile = path.relative(process.cwd(), result.runFile);
+        err(`${label}: the run stopped: ${result.error ?? 'the budget was reached'}`);
+        err(
+          `${label}: ${result.coverage.finished} of ${result.coverage.expected} chains are in ${runFile}; go on with --resume ${runFile} --max-cost <a higher amount>.`,
+        );
+        fail(EXIT.incomplete);
+      } else if (result.status === 'failed') {
         err(`${label}: the run stopped: ${result.error ?? 'unknown error'}`);
         err(
           `${label}: ${result.coverage.finished} of ${result.coverage.expected} chains are in ${path.relative(process.cwd(), result.runFile)}; after fixing the cause, finish it with --resume.`,
@@ -418,8 +429,17 @@ function describeEstimate(estimate: RunEstimate, backend: Backend, priced: boole
     estimate.maxCompletionTokens !== undefined
       ? `, ≤${estimate.maxCompletionTokens.toLocaleString('en-US')} completion tokens${estimate.reasoning ? ' (reasoning included)' : ''}`
       : '';
-  const cost = estimate.maxCost !== undefined ? `, at most $${estimate.maxCost.toFixed(4)}` : priced ? '' : ' (no price for this model)';
-  return `${estimate.chains} chains in ${estimate.requests} requests to ${backend.id}:${backend.model}; ≈${estimate.promptTokens.toLocaleString('en-US')} prompt tokens${budget}${cost}`;
+  const cost =
+    estimate.maxCost !== undefined
+      ? `, at most $${estimate.maxCost.toFixed(4)} (worst case: every chain at max_tokens, no cached prompt)`
+      : priced
+        ? ''
+        : ' (no price for this model)';
+  const limit =
+    estimate.budget === undefined
+      ? ''
+      : `; budget ${money(estimate.budget)}${estimate.overBudget ? ': the run may stop before every chain is drawn' : ': the worst case fits'}`;
+  return `${estimate.chains} chains in ${estimate.requests} requests to ${backend.id}:${backend.model}; ≈${estimate.promptTokens.toLocaleString('en-US')} prompt tokens${budget}${cost}${limit}`;
 }
 
 /**
@@ -457,6 +477,8 @@ export function describeResult(
     `\n${label} — ${backend.id}:${backend.model}, ${cases} cases × ${result.variants.length} variants × ${result.samples} chains (${result.status}${cached})`,
   );
   for (const line of summaryTable(result)) lines.push(`  ${line}`);
+  const spent = spentLine(result);
+  if (spent) lines.push(`  ${spent}`);
   for (const line of pairsBlock(result)) lines.push(`  ${line}`);
   // One line per cause: a reasoning model's fixed settings share one.
   for (const message of new Set(result.adjustments.map((adjustment) => adjustment.message))) lines.push(`  note: ${message}`);
@@ -481,6 +503,15 @@ function describeShard(shard: Shard & { totalCases: number }): string {
         ? `case ${end} of ${shard.totalCases}`
         : `no case of ${shard.totalCases} (more shards than cases)`;
   return `shard ${shard.index}/${shard.count}: ${part}`;
+}
+
+/** What the run's requests cost (every session of a resumed run), against its budget when it had one. */
+export function spentLine(result: Pick<RunResult, 'spent' | 'budget' | 'status' | 'variants'>): string | undefined {
+  if (result.spent === undefined) return undefined;
+  const cached = result.variants.reduce((sum, variant) => sum + (variant.cachedTokens ?? 0), 0);
+  const budget =
+    result.budget === undefined ? '' : ` of a ${money(result.budget)} budget${result.status === 'budget' ? ' (stopped by it)' : ''}`;
+  return `spent: ${money(result.spent)}${budget}${cached > 0 ? `; ${cached.toLocaleString('en-US')} prompt tokens at the cached-input price` : ''}`;
 }
 
 export function writeFile(file: string, content: string, out: Out): void {

@@ -31,13 +31,15 @@ const EVAL_OPTIONS = `      --backend NAME         openai | azure | ollama | vll
       --threads N            local models: CPU threads
       --timeout SECONDS      seconds without a byte from the server before a request is retried (default 60)
       --max-attempts N       attempts per request, retries included (default 4)
-      --prices FILE          JSON {model: {input, output}} in $ per million tokens (adds to the built-in table)
+      --prices FILE          JSON {model: {input, output, cachedInput?}} in $ per million tokens (adds to the built-in table)
+      --max-cost AMOUNT      budget of the run in the prices' currency (over the prompt's 'budget'): it stops before a
+                             request could pass it, keeping what finished; --resume with a higher one goes on
       --runs-dir DIR         where run files go (default: .chainscope/runs)
       --no-cache             do not reuse cached completions
       --quiet                no progress output`;
 
 const EXIT_CODES = `Exit codes: 0 good, 1 errors found or a variant under --fail-under, 2 bad usage or invalid input,
-3 incomplete run, 130 interrupted.`;
+3 incomplete run (a budget stop included), 130 interrupted.`;
 
 const USAGE = `Usage: chainscope <command> [options]
 
@@ -175,6 +177,16 @@ function shardOption(value: string): Shard {
   }
 }
 
+/** An amount of money above 0; a leading `$` is allowed (`--max-cost $5`). */
+function amount(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim().replace(/^\$/, '');
+  const parsed = text === '' ? Number.NaN : Number(text);
+  if (!Number.isFinite(parsed) || parsed <= 0)
+    throw new UsageError(`--${name} must be an amount above 0 (such as 5 or 0.50), got '${value}'`);
+  return parsed;
+}
+
 function executionProvider(value: string): 'auto' | 'cuda' | 'cpu' {
   if (value === 'auto' || value === 'cuda' || value === 'cpu') return value;
   throw new UsageError(`--device must be auto, cuda or cpu, got '${value}'`);
@@ -238,6 +250,7 @@ async function runCommand(
         resume: { type: 'string' },
         force: { type: 'boolean' },
         prices: { type: 'string' },
+        'max-cost': { type: 'string' },
         timeout: { type: 'string' },
         device: { type: 'string' },
         threads: { type: 'string' },
@@ -260,6 +273,7 @@ async function runCommand(
       const timeout = number('timeout', values.timeout, 0.05, 3600);
       const maxAttempts = integer('max-attempts', values['max-attempts'], 1, 20);
       const threads = integer('threads', values.threads, 1, 256);
+      const maxCost = amount('max-cost', values['max-cost']);
       const device = values.device !== undefined ? executionProvider(values.device) : undefined;
       const shard = values.shard !== undefined ? shardOption(values.shard) : undefined;
       const controller = new AbortController();
@@ -291,6 +305,7 @@ async function runCommand(
             ...(values.resume ? { resume: values.resume } : {}),
             ...(values.force ? { force: true } : {}),
             ...(values.prices ? { prices: values.prices } : {}),
+            ...(maxCost !== undefined ? { maxCost } : {}),
             ...(timeout !== undefined ? { timeoutMs: timeout * 1000 } : {}),
             ...(maxAttempts !== undefined ? { maxAttempts } : {}),
             ...(device ? { device } : {}),

@@ -40,12 +40,16 @@ export interface Usage {
   completionTokens: number;
   /** Of `completionTokens`, the hidden reasoning of reasoning models, when the server reports it. */
   reasoningTokens?: number;
+  /** Of `promptTokens`, those the provider served from its prompt cache (billed at the cached-input price), when reported. */
+  cachedTokens?: number;
 }
 
 export interface Completion {
   /** Sample index within the case (firstSample + position in the request). */
   sample: number;
   text: string;
+  /** The model's reasoning sent apart from its answer (`reasoning_content` of vLLM, DeepSeek), when it sent any. */
+  reasoning?: string;
   finishReason: FinishReason;
   usage: Usage;
   /** Wall time from sending the request to this completion being finished. */

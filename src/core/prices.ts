@@ -1,21 +1,21 @@
 import type { Prices } from './eval/results';
 
 /**
- * List prices in USD per million tokens (input, output) of common models, as published by their
+ * List prices in USD per million tokens (input, cached input, output) of common models, as published by their
  * providers; they change, so users override or extend them (setting `chainscope.prices`, CLI `--prices`).
  */
 export const DEFAULT_PRICES: Record<string, Prices> = {
-  'gpt-4o-mini': { input: 0.15, output: 0.6 },
-  'gpt-4o': { input: 2.5, output: 10 },
-  'gpt-4.1': { input: 2, output: 8 },
-  'gpt-4.1-mini': { input: 0.4, output: 1.6 },
-  'gpt-4.1-nano': { input: 0.1, output: 0.4 },
-  'o3-mini': { input: 1.1, output: 4.4 },
-  'o4-mini': { input: 1.1, output: 4.4 },
+  'gpt-4o-mini': { input: 0.15, cachedInput: 0.075, output: 0.6 },
+  'gpt-4o': { input: 2.5, cachedInput: 1.25, output: 10 },
+  'gpt-4.1': { input: 2, cachedInput: 0.5, output: 8 },
+  'gpt-4.1-mini': { input: 0.4, cachedInput: 0.1, output: 1.6 },
+  'gpt-4.1-nano': { input: 0.1, cachedInput: 0.025, output: 0.4 },
+  'o3-mini': { input: 1.1, cachedInput: 0.55, output: 4.4 },
+  'o4-mini': { input: 1.1, cachedInput: 0.275, output: 4.4 },
   // Reasoning models bill their hidden reasoning as output tokens (inside completion_tokens).
-  'gpt-5': { input: 1.25, output: 10 },
-  'gpt-5-mini': { input: 0.25, output: 2 },
-  'gpt-5-nano': { input: 0.05, output: 0.4 },
+  'gpt-5': { input: 1.25, cachedInput: 0.125, output: 10 },
+  'gpt-5-mini': { input: 0.25, cachedInput: 0.025, output: 2 },
+  'gpt-5-nano': { input: 0.05, cachedInput: 0.005, output: 0.4 },
   'gpt-5-pro': { input: 15, output: 120 },
   'gpt-3.5-turbo': { input: 0.5, output: 1.5 },
 };
@@ -32,4 +32,30 @@ export function priceFor(backendId: string, model: string, table: Record<string,
     .filter((name) => model.startsWith(`${name}-`))
     .sort((a, b) => b.length - a.length)[0];
   return prefix ? table[prefix] : undefined;
+}
+
+/** Token counts as billed: cached prompt tokens are part of `promptTokens`, reasoning tokens part of `completionTokens`. */
+export interface BilledTokens {
+  promptTokens: number;
+  completionTokens: number;
+  cachedTokens?: number;
+}
+
+/**
+ * The cost of `tokens` in the table's currency: cached prompt tokens at `cachedInput` (the input price where the
+ * model has none), the rest at `input`; output, reasoning included, at `output` (reasoning is never added twice).
+ */
+export function costOf(tokens: BilledTokens, prices: Prices): number {
+  const cached = Math.min(Math.max(0, tokens.cachedTokens ?? 0), tokens.promptTokens);
+  return (
+    ((tokens.promptTokens - cached) * prices.input +
+      cached * (prices.cachedInput ?? prices.input) +
+      tokens.completionTokens * prices.output) /
+    1_000_000
+  );
+}
+
+/** The worst case of one request: every prompt token at the full input price (no cache), n chains of `maxTokens` each. */
+export function worstCaseCost(promptTokens: number, n: number, maxTokens: number, prices: Prices): number {
+  return costOf({ promptTokens, completionTokens: n * maxTokens }, prices);
 }

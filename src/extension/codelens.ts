@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { parseModelReference } from '../core/backends/reference';
 import { core } from './core';
+import { readSettings } from './config';
 import type { ModelChoice } from './backends';
 import { toRange } from './convert';
 import { PROMPT_SELECTOR, type PromptDocuments } from './documents';
@@ -69,8 +70,20 @@ export class PromptCodeLenses implements vscode.CodeLensProvider {
     try {
       // Local models complete text; remote ones chat. The model name picks the tokenizer.
       const reference = parseModelReference(model);
-      const estimate = await core().estimateRun(loaded, { input: reference.isLocal ? 'text' : 'chat', model: reference.model });
-      tokens = `, ≈${estimate.promptTokens.toLocaleString('en-US')} prompt tokens`;
+      const prices = core().priceFor(reference.provider ?? 'openai', reference.model, {
+        ...core().DEFAULT_PRICES,
+        ...readSettings().prices,
+      });
+      const estimate = await core().estimateRun(loaded, {
+        input: reference.isLocal ? 'text' : 'chat',
+        model: reference.model,
+        ...(prices ? { prices } : {}),
+        ...(loaded.document.budget !== undefined ? { budget: loaded.document.budget } : {}),
+      });
+      // The worst case: every chain at max_tokens; with a budget, whether it fits.
+      const worst = estimate.maxCost !== undefined ? `, ≤ $${estimate.maxCost.toFixed(estimate.maxCost < 1 ? 4 : 2)}` : '';
+      const budget = estimate.budget !== undefined ? ` (budget $${estimate.budget}${estimate.overBudget ? ', may stop early' : ''})` : '';
+      tokens = `, ≈${estimate.promptTokens.toLocaleString('en-US')} prompt tokens${worst}${budget}`;
     } catch {
       // A document with errors renders no estimate; the lens still runs (and reports the errors).
     }

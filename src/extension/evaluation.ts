@@ -30,6 +30,8 @@ export interface EvaluateRequest {
   resume?: string;
   /** Resume even though the prompt file changed since the run started (the user said so). */
   force?: boolean;
+  /** A budget over the prompt file's `budget` (raised after a budget stop, without editing the file). */
+  maxCost?: number;
   /** Test Explorer passes its own cancellation; otherwise the panel's Cancel button, or a progress notification without a panel. */
   token?: vscode.CancellationToken;
   showPanel?: boolean;
@@ -190,6 +192,19 @@ export class Evaluations implements vscode.Disposable {
           'Resume',
         )
         .then(resume);
+    } else if (result.status === 'budget') {
+      // Raising `budget:` in the file would change the prompt the run was sampled from: the new amount is asked for.
+      void vscode.window
+        .showWarningMessage(`Chainscope: the run stopped: ${result.error ?? 'the budget was reached'}`, 'Raise Budget and Resume')
+        .then(async (choice) => {
+          if (choice !== 'Raise Budget and Resume') return;
+          const amount = await vscode.window.showInputBox({
+            title: 'Budget for the whole run, what it spent so far included',
+            value: String(Math.max((result.budget ?? 0) * 2, result.spent ?? 0)),
+            validateInput: (value) => (Number(value) > 0 && Number.isFinite(Number(value)) ? undefined : 'An amount above 0, such as 5'),
+          });
+          if (amount !== undefined) void this.evaluate({ uri: request.uri, resume: result.runFile, maxCost: Number(amount) });
+        });
     } else if (result.status === 'failed') {
       const actions = /\b401\b|API key/i.test(result.error ?? '') ? ['Set API Key', 'Resume'] : ['Resume'];
       void vscode.window
@@ -281,6 +296,7 @@ export class Evaluations implements vscode.Disposable {
       ...(request.cases ? { cases: request.cases } : {}),
       ...(request.resume ? { resume: request.resume } : {}),
       ...(request.force ? { force: true } : {}),
+      ...(request.maxCost !== undefined ? { maxCost: request.maxCost } : {}),
       priceTable: settings.prices,
       // Custom scorers run the workspace's code: only in a trusted workspace (the scorer refuses otherwise).
       trusted: vscode.workspace.isTrusted,

@@ -53,6 +53,16 @@ export interface CannedAnswer {
   match: string;
   /** Candidate completions, sampled with equal weight (a seeded draw per choice). */
   answers: string[];
+  /** Reasoning sent apart from each choice's answer, as vLLM and DeepSeek send it: `reasoning_content`. */
+  reasoning?: string;
+  /** Every choice's finish reason (default `stop`): `length` for a chain cut at max_tokens. */
+  finishReason?: 'stop' | 'length';
+  /**
+   * Usage to report instead of the length-based counts: `promptTokens` per request (of them `cachedTokens` as
+   * `prompt_tokens_details.cached_tokens`), `completionTokens` per choice for its answer, plus `reasoningTokens`
+   * per choice (`completion_tokens_details.reasoning_tokens`, billed inside completion_tokens as OpenAI does).
+   */
+  usage?: { promptTokens?: number; completionTokens?: number; cachedTokens?: number; reasoningTokens?: number };
 }
 
 export interface FakeServerOptions {
@@ -248,16 +258,27 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
       const choices = fault?.kind === 'ignore-n' ? 1 : n;
       const seed = body.seed ?? 0;
       const texts = Array.from({ length: choices }, (_, choice) => answer(matchText, seed, choice));
-      const promptTokens = tokens(prompt);
-      const completionTokens = texts.reduce((sum, text) => sum + tokens(text), 0);
+      const canned = options.answers?.find((entry) => matchText.includes(entry.match));
+      const cannedUsage = canned?.usage;
+      const promptTokens = cannedUsage?.promptTokens ?? tokens(prompt);
+      const completionTokens =
+        cannedUsage?.completionTokens !== undefined
+          ? cannedUsage.completionTokens * choices
+          : texts.reduce((sum, text) => sum + tokens(text), 0);
       // Reasoning models think before they answer: their hidden tokens are billed inside completion_tokens.
-      const reasoningTokens = reasoning ? 16 * choices : 0;
+      const reasoningTokens =
+        cannedUsage?.reasoningTokens !== undefined ? cannedUsage.reasoningTokens * choices : reasoning ? 16 * choices : 0;
       const usage = {
         prompt_tokens: promptTokens,
         completion_tokens: completionTokens + reasoningTokens,
         total_tokens: promptTokens + completionTokens + reasoningTokens,
-        ...(reasoning ? { completion_tokens_details: { reasoning_tokens: reasoningTokens } } : {}),
+        ...(reasoning || cannedUsage?.reasoningTokens !== undefined
+          ? { completion_tokens_details: { reasoning_tokens: reasoningTokens } }
+          : {}),
+        ...(cannedUsage?.cachedTokens !== undefined ? { prompt_tokens_details: { cached_tokens: cannedUsage.cachedTokens } } : {}),
       };
+      const finishReason = canned?.finishReason ?? 'stop';
+      const reasoningContent = canned?.reasoning;
       const id = `chatcmpl-${requests.length}`;
       const created = Math.floor(Date.now() / 1000);
       const model = body.model ?? 'fake';
@@ -283,8 +304,16 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
             model,
             choices: texts.map((text, index) =>
               chat
-                ? { index, message: { role: 'assistant', content: text }, finish_reason: 'stop' }
-                : { index, text, finish_reason: 'stop' },
+                ? {
+                    index,
+                    message: {
+                      role: 'assistant',
+                      content: text,
+                      ...(reasoningContent !== undefined ? { reasoning_content: reasoningContent } : {}),
+                    },
+                    finish_reason: finishReason,
+                  }
+                : { index, text, finish_reason: finishReason },
             ),
             usage,
           }),
@@ -294,23 +323,42 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
 
       response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
       const events: string[] = [];
-      const piece = (index: number, text: string | undefined, finish: string | null): unknown =>
+      const piece = (index: number, text: string | undefined, finish: string | null, thought?: string): unknown =>
         chat
           ? {
               id,
               object: 'chat.completion.chunk',
               created,
               model,
-              choices: [{ index, delta: text === undefined ? {} : { role: 'assistant', content: text }, finish_reason: finish }],
+              choices: [
+                {
+                  index,
+                  delta:
+                    thought !== undefined
+                      ? { role: 'assistant', content: null, reasoning_content: thought }
+                      : text === undefined
+                        ? {}
+                        : { role: 'assistant', content: text },
+                  finish_reason: finish,
+                },
+              ],
             }
           : { id, object: 'text_completion', created, model, choices: [{ index, text: text ?? '', finish_reason: finish }] };
       texts.forEach((text, index) => {
+        // The reasoning first, in two pieces, as vLLM's reasoning parsers stream it.
+        if (reasoningContent !== undefined && chat) {
+          const half = Math.ceil(reasoningContent.length / 2);
+          events.push(
+            JSON.stringify(piece(index, undefined, null, reasoningContent.slice(0, half))),
+            JSON.stringify(piece(index, undefined, null, reasoningContent.slice(half))),
+          );
+        }
         // Two pieces per choice, then its finish: enough to exercise reassembly.
         const middle = Math.ceil(text.length / 2);
         events.push(
           JSON.stringify(piece(index, text.slice(0, middle), null)),
           JSON.stringify(piece(index, text.slice(middle), null)),
-          JSON.stringify(piece(index, undefined, 'stop')),
+          JSON.stringify(piece(index, undefined, finishReason)),
         );
       });
       if (body.stream_options?.include_usage)

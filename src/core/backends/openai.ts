@@ -227,6 +227,7 @@ export class OpenAIBackend implements Backend {
     touch();
     try {
       const texts = new Map<number, string>();
+      const reasonings = new Map<number, string>();
       const finishes = new Map<number, FinishReason>();
       let usage: OpenAI.CompletionUsage | undefined;
       const body = {
@@ -258,11 +259,19 @@ export class OpenAIBackend implements Backend {
             texts.set(choice.index, (texts.get(choice.index) ?? '') + delta);
             options.onDelta?.(request.firstSample + choice.index, texts.get(choice.index) ?? '');
           }
+          const thought = reasoningDelta(choice);
+          if (thought) reasonings.set(choice.index, (reasonings.get(choice.index) ?? '') + thought);
           if (choice.finish_reason) {
             finishes.set(choice.index, mapFinishReason(choice.finish_reason));
-            finished.push(
-              this.completion(request, choice.index, texts.get(choice.index) ?? '', mapFinishReason(choice.finish_reason), started),
+            const completion = this.completion(
+              request,
+              choice.index,
+              texts.get(choice.index) ?? '',
+              mapFinishReason(choice.finish_reason),
+              started,
             );
+            const reasoning = reasonings.get(choice.index);
+            finished.push(reasoning ? { ...completion, reasoning } : completion);
           }
         }
       }
@@ -282,11 +291,14 @@ export class OpenAIBackend implements Backend {
       for (const completion of finished) {
         if (usage) {
           const reasoning = usage.completion_tokens_details?.reasoning_tokens;
+          const cached = usage.prompt_tokens_details?.cached_tokens;
           completion.usage = {
             promptTokens: Math.round(usage.prompt_tokens / count),
             completionTokens: Math.round(usage.completion_tokens / count),
             // OpenAI counts reasoning inside completion_tokens already: carried apart, never added twice.
             ...(typeof reasoning === 'number' ? { reasoningTokens: Math.round(reasoning / count) } : {}),
+            // Likewise cached prompt tokens are inside prompt_tokens: priced lower, never counted twice.
+            ...(typeof cached === 'number' ? { cachedTokens: Math.round(cached / count) } : {}),
           };
         }
         yield completion;
@@ -446,6 +458,16 @@ const SETTING_OF: Record<string, keyof Sampling> = {
   seed: 'seed',
   reasoning_effort: 'reasoningEffort',
 };
+
+/**
+ * Reasoning streamed apart from the answer: `reasoning_content` (vLLM's reasoning parsers, DeepSeek), or
+ * `reasoning` (newer vLLM, OpenRouter). The SDK's types know neither.
+ */
+function reasoningDelta(choice: object): string | undefined {
+  const delta = (choice as { delta?: { reasoning_content?: unknown; reasoning?: unknown } }).delta;
+  const value = delta?.reasoning_content ?? delta?.reasoning;
+  return typeof value === 'string' ? value : undefined;
+}
 
 function mapFinishReason(reason: string): FinishReason {
   if (reason === 'length') return 'length';

@@ -6,6 +6,8 @@ import type { Completion, CompletionRequest } from '../backend';
 export interface CachedCompletion {
   key: string;
   text: string;
+  /** The reasoning sent apart from the text (`reasoning_content`), when there was any. */
+  reasoning?: string;
   finishReason: Completion['finishReason'];
   usage: Completion['usage'];
 }

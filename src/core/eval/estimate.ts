@@ -12,8 +12,15 @@ export interface RunEstimate {
   maxCompletionTokens?: number;
   /** The model reasons before it answers: its completion budget (max_completion_tokens) is shared with the reasoning. */
   reasoning?: boolean;
-  /** Upper bound in the price table's currency, when the model has a price and max_tokens is set. */
+  /**
+   * Upper bound in the price table's currency, when the model has a price and max_tokens is set: the worst case,
+   * every chain at max_tokens and no prompt token served from the provider's cache.
+   */
   maxCost?: number;
+  /** The run's budget, when it has one: the run stops before it could pass it. */
+  budget?: number;
+  /** The worst case is above the budget: the run may stop before every chain is drawn. */
+  overBudget?: boolean;
 }
 
 /**
@@ -29,6 +36,8 @@ export async function estimateRun(
     variants?: readonly string[];
     cases?: readonly string[];
     prices?: Prices;
+    /** The run's budget (`--max-cost`, the file's `budget`). */
+    budget?: number;
   },
 ): Promise<RunEstimate> {
   const document = loaded.document;
@@ -52,6 +61,10 @@ export async function estimateRun(
     // Reasoning is billed as output and bounded by the same limit, so the bound holds for reasoning models too.
     if (options.prices)
       estimate.maxCost = (promptTokens * options.prices.input + estimate.maxCompletionTokens * options.prices.output) / 1_000_000;
+  }
+  if (options.budget !== undefined) {
+    estimate.budget = options.budget;
+    if (estimate.maxCost === undefined || estimate.maxCost > options.budget) estimate.overBudget = true;
   }
   return estimate;
 }

@@ -1,6 +1,8 @@
 import type { Case, PromptDocument, StopRule } from '../prompt/types';
 import { settledAt } from './adaptive';
-import { extractAnswer, type ExtractedAnswer } from './extract';
+import type { ExtractedAnswer } from './extract';
+import { extractChain } from './reasoning';
+import { costOf } from '../prices';
 import { normalizeAnswer } from './normalize';
 import * as path from 'node:path';
 import { loadCustomScorer, scoreAnswer, type ScoreResult } from './score';
@@ -67,6 +69,13 @@ export interface ChainResult extends Omit<CompletionRecord, 'type' | 'variant' |
   completionTokens: number;
   /** Of `completionTokens`, the hidden reasoning of a reasoning model, when the server reported it. */
   reasoningTokens?: number;
+  /** Of `promptTokens`, those served from the provider's prompt cache, when the server reported them. */
+  cachedTokens?: number;
+  /**
+   * The chain's reasoning: `reasoning_content` sent apart from the answer, else its `<think>…</think>` block
+   * (never read for the answer). Absent when the model showed none.
+   */
+  reasoning?: string;
 }
 
 export interface CellResult {
@@ -128,8 +137,10 @@ export interface VariantSummary {
   completionTokens: number;
   /** Of `completionTokens`, reasoning tokens (reasoning models; 0 where the server reports none). */
   reasoningTokens: number;
+  /** Of `promptTokens`, those served from the provider's prompt cache (0 where the server reports none; absent in older results). */
+  cachedTokens?: number;
   meanLatencyMs: number;
-  /** Estimated cost in the price table's currency; null when the model has no price. */
+  /** Estimated cost in the price table's currency (cached prompt tokens at the cached-input price); null when the model has no price. */
   cost: number | null;
   /** Adaptive runs: cases whose vote settled before `samples` chains (0 in fixed runs). */
   settledEarly: number;
@@ -154,13 +165,18 @@ export interface RunResult {
   promptFile: string;
   promptName?: string;
   backend: { id: string; model: string };
-  status: 'completed' | 'cancelled' | 'failed' | 'running';
-  /** Why a failed run stopped (a fatal backend error such as a rejected API key). */
+  /** `budget`: stopped before a request would have taken the cost past the budget (`error` says the amounts). */
+  status: 'completed' | 'cancelled' | 'failed' | 'budget' | 'running';
+  /** Why a failed run stopped (a fatal backend error such as a rejected API key), or the budget that stopped it. */
   error?: string;
   /** A shard's run (`--shard i/n`): it holds only its part of the run's cases. */
   shard?: ShardInfo;
   /** A run merged from shards (`chainscope merge`); `missing` names the shards a partial merge lacks. */
   merged?: MergedInfo;
+  /** What the run's requests cost, every session of a resumed run together (cache replays are free), when the model has a price. */
+  spent?: number;
+  /** The budget (`--max-cost`, the file's `budget`) the last session of the run ran under. */
+  budget?: number;
   /** Chains the run was asked for, and how many of them are scored, failed for good, or missing. */
   coverage: Coverage;
   startedAt: string;
@@ -201,6 +217,8 @@ export interface Prices {
   /** Currency units per million prompt and completion tokens. */
   input: number;
   output: number;
+  /** Per million prompt tokens served from the provider's prompt cache (`cached_tokens`); absent: the input price. */
+  cachedInput?: number;
 }
 
 /** Scores of a custom JavaScript scorer, by sample (they are computed asynchronously, before the summary). */
@@ -225,7 +243,7 @@ export async function scoreWithCustomScorer(
     for (const record of run.completions) {
       if (record.error) continue;
       const completion = record.answerText ?? record.text;
-      const extracted = extractAnswer(completion, document.extract);
+      const { extracted } = extractChain(record, document.extract);
       scores.set(
         keyOfSample(record),
         await scorer(extracted.valid ? extracted.value : undefined, casesById.get(record.caseId)?.expected, {
@@ -321,6 +339,8 @@ export function summarizeOverview(
     ...(end?.error !== undefined ? { error: end.error } : {}),
     ...(header.shard ? { shard: header.shard } : {}),
     ...(header.merged ? { merged: header.merged } : {}),
+    ...(end?.spent !== undefined ? { spent: end.spent } : {}),
+    ...(end?.budget !== undefined ? { budget: end.budget } : {}),
     // Adaptive runs ask each settled case for the chains it settled at, not for max.
     coverage: coverageOf(
       totals,
@@ -370,10 +390,9 @@ export function scoreChain(
   record: CompletionRecord,
   customScores?: CustomScores,
 ): ChainResult {
-  const source = record.answerText ?? record.text;
-  const extracted: ExtractedAnswer = record.error
-    ? { valid: false, reason: `request failed: ${record.error}` }
-    : extractAnswer(source, document.extract);
+  const read = record.error ? undefined : extractChain(record, document.extract);
+  const extracted: ExtractedAnswer = read ? read.extracted : { valid: false, reason: `request failed: ${record.error ?? ''}` };
+  const reasoning = read?.reasoning ?? record.reasoning;
   const scored =
     document.scorer.type === 'custom' && !record.error
       ? (customScores?.get(keyOfSample(record)) ?? { pass: false, score: 0, reason: 'the custom scorer has not run on this chain yet' })
@@ -390,6 +409,8 @@ export function scoreChain(
     promptTokens: record.usage.promptTokens,
     completionTokens: record.usage.completionTokens,
     ...(record.usage.reasoningTokens !== undefined ? { reasoningTokens: record.usage.reasoningTokens } : {}),
+    ...(record.usage.cachedTokens !== undefined ? { cachedTokens: record.usage.cachedTokens } : {}),
+    ...(reasoning !== undefined ? { reasoning } : {}),
     latencyMs: record.latencyMs,
     ...(record.error ? { error: record.error } : {}),
     ...(record.cached ? { cached: true } : {}),
@@ -398,9 +419,12 @@ export function scoreChain(
 
 /** A cell from its scored chains (in sample order): the vote, its agreement and entropy, maj@k. */
 /** The answer a completion votes for: its extracted answer, normalized as the vote compares them; undefined without one. */
-export function voteKey(document: PromptDocument, record: Pick<CompletionRecord, 'text' | 'answerText' | 'error'>): string | undefined {
+export function voteKey(
+  document: PromptDocument,
+  record: Pick<CompletionRecord, 'text' | 'answerText' | 'error' | 'reasoning' | 'finishReason'>,
+): string | undefined {
   if (record.error) return undefined;
-  const extracted = extractAnswer(record.answerText ?? record.text, document.extract);
+  const { extracted } = extractChain(record, document.extract);
   return extracted.valid ? normalizeAnswer(extracted.value, { caseSensitive: voteIsCaseSensitive(document) }) : undefined;
 }
 
@@ -524,6 +548,7 @@ export class VariantTotals {
   promptTokens = 0;
   completionTokens = 0;
   reasoningTokens = 0;
+  cachedTokens = 0;
   /** Σ latency and count of chains not from the cache. */
   latency = 0;
   timed = 0;
@@ -554,6 +579,7 @@ export class VariantTotals {
       this.promptTokens += sign * chain.promptTokens;
       this.completionTokens += sign * chain.completionTokens;
       this.reasoningTokens += sign * (chain.reasoningTokens ?? 0);
+      this.cachedTokens += sign * (chain.cachedTokens ?? 0);
       if (!chain.cached) {
         this.latency += sign * chain.latencyMs;
         this.timed += sign;
@@ -611,9 +637,10 @@ export class VariantTotals {
       promptTokens: this.promptTokens,
       completionTokens: this.completionTokens,
       reasoningTokens: this.reasoningTokens,
+      cachedTokens: this.cachedTokens,
       meanLatencyMs: ratio(this.latency, this.timed),
       // Reasoning is billed as output and already inside completionTokens: priced once.
-      cost: prices ? (this.promptTokens * prices.input + this.completionTokens * prices.output) / 1_000_000 : null,
+      cost: prices ? costOf(this, prices) : null,
       settledEarly: this.settled,
       chainsUsed: this.chains,
       chainsSaved: this.saved,
@@ -627,7 +654,7 @@ export class VariantTotals {
   /** Tokens and cost per case whose majority answer passes: what one right answer costs with this variant. */
   perCorrect(prices?: Prices): Pick<VariantSummary, 'tokensPerCorrect' | 'costPerCorrect'> {
     const correct = this.majorityPasses;
-    const cost = prices ? (this.promptTokens * prices.input + this.completionTokens * prices.output) / 1_000_000 : null;
+    const cost = prices ? costOf(this, prices) : null;
     return {
       tokensPerCorrect: correct > 0 ? (this.promptTokens + this.completionTokens) / correct : null,
       costPerCorrect: correct > 0 && cost !== null ? cost / correct : null,

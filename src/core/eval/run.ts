@@ -7,8 +7,11 @@ import { apiSeed, chainSeed, freshRunSeed } from '../random';
 import { completionKey, type CompletionCache } from './cache';
 import { cellKey, keyOfSample, sampleKey, type CellKey, type SampleKey } from './keys';
 import { nextRound } from './adaptive';
-import { voteKey } from './results';
+import { voteKey, type Prices } from './results';
 import { shardCases, type Shard } from './shard';
+import { CostMeter, spentBefore, type Reservation } from './budget';
+import { worstCaseCost, costOf } from '../prices';
+import { countChatTokens, countTokens, encodingForModel } from '../tokens';
 import {
   describeSkipped,
   hashText,
@@ -17,6 +20,7 @@ import {
   RUN_FILE_SCHEMA,
   type AdjustmentRecord,
   type CompletionRecord,
+  type EndRecord,
   type ParsedRunFile,
   type RunHeader,
 } from './store';
@@ -71,12 +75,20 @@ export interface RunOptions extends RunSelection {
   onStart?: (run: Readonly<ParsedRunFile>, runFile: string, resumed: number) => void;
   onRecord?: (record: CompletionRecord) => void;
   onWarning?: (message: string) => void;
+  /** The model's prices: the run counts what it spends in them (`spent` in its end record). */
+  prices?: Prices;
+  /**
+   * A budget in the prices' currency for the whole run, earlier sessions of a resumed run included: no request is
+   * sent whose worst case (max_tokens per chain) could take the cost past it. Needs `prices` and max_tokens.
+   */
+  maxCost?: number;
 }
 
 export interface RunOutcome {
   runFile: string;
-  status: 'completed' | 'cancelled' | 'failed';
-  /** Why a failed run stopped (a fatal backend error). */
+  /** `budget`: stopped before a request could take the cost past `maxCost`. */
+  status: 'completed' | 'cancelled' | 'failed' | 'budget';
+  /** Why a failed run stopped (a fatal backend error), or the budget that stopped it. */
   error?: string;
   run: ParsedRunFile;
 }
@@ -129,8 +141,13 @@ export async function runEvaluation(options: RunOptions): Promise<RunOutcome> {
     failure ??= `the run file could not be written: ${error.message}`;
     stop.abort();
   };
-  const { runFile, run } = options.resume ? resumeRun(options, onWriteError) : createRun(options, started, onWriteError);
+  checkBudget(options);
+  const { runFile, run, previousEnd } = options.resume ? resumeRun(options, onWriteError) : createRun(options, started, onWriteError);
   const { header } = run;
+  // A budget covers the whole run: what earlier sessions spent counts against it.
+  const meter = options.prices
+    ? new CostMeter(options.prices, spentBefore(run.completions, previousEnd, options.prices), options.maxCost)
+    : undefined;
   const previous = run.completions.slice();
   options.onStart?.(run, runFile.path, previous.length);
   const noteAdjustments = adjustmentReporter(options, runFile, run);
@@ -188,6 +205,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunOutcome> {
     cache: options.cache,
     record,
     progress,
+    ...(meter ? { meter, onBudgetStop: () => stop.abort() } : {}),
   };
   // The next round of a cell, once its last one is in: none when it settled, failed or was stopped.
   const nextRoundOf = ({ cell, samples }: CellRequest): CellRequest | undefined => {
@@ -222,12 +240,15 @@ export async function runEvaluation(options: RunOptions): Promise<RunOutcome> {
     );
     if (failure !== undefined) status = 'failed';
     else if (signal.aborted) status = 'cancelled';
+    else if (meter?.stopped) status = 'budget';
   } catch (error) {
     status = signal.aborted ? 'cancelled' : 'failed';
     failure = error instanceof Error ? error.message : String(error);
   }
   noteAdjustments();
-  run.end = { type: 'end', status, ...(failure !== undefined ? { error: failure } : {}), at: new Date().toISOString() };
+  const { reason: budgetReason, ...costs } = meter?.end() ?? {};
+  if (status === 'budget') failure = budgetReason;
+  run.end = { type: 'end', status, ...(failure !== undefined ? { error: failure } : {}), ...costs, at: new Date().toISOString() };
   runFile.append(run.end);
   try {
     await runFile.close();
@@ -266,6 +287,22 @@ function adjustmentReporter(options: RunOptions, runFile: RunFile, run: ParsedRu
   };
 }
 
+/** A budget needs a price to count in and max_tokens to bound each request: refused before anything is sent. */
+function checkBudget(options: RunOptions): void {
+  const { maxCost } = options;
+  if (maxCost === undefined) return;
+  if (!Number.isFinite(maxCost) || maxCost <= 0) throw new RunSetupError(`The budget must be an amount above 0, got ${maxCost}.`);
+  const model = `${options.backend.id}:${options.backend.model}`;
+  if (!options.prices)
+    throw new RunSetupError(
+      `A budget needs the price of ${model}, which the price table lacks: add it (CLI --prices, setting chainscope.prices).`,
+    );
+  if (options.loaded.document.sampling.maxTokens === undefined)
+    throw new RunSetupError(
+      `A budget needs config.max_tokens in ${options.loaded.file}: without it a request's cost has no upper bound, so the run could pass the budget.`,
+    );
+}
+
 function isFatal(error: unknown): error is BackendError {
   return error instanceof BackendError && error.fatal;
 }
@@ -274,6 +311,8 @@ function isFatal(error: unknown): error is BackendError {
 interface OpenedRun {
   runFile: RunFile;
   run: ParsedRunFile;
+  /** A resumed run's last end: what its earlier sessions spent. */
+  previousEnd?: EndRecord;
 }
 
 /** Opens a new run file with the header of what is selected. */
@@ -367,8 +406,8 @@ function resumeRun(options: RunOptions, onWriteError: (error: Error) => void): O
   if (existing.skipped.length > 0)
     options.onWarning?.(`${runFile.path}: ${describeSkipped(existing.skipped)}; their samples are requested again.`);
   // What the file ended with before is superseded by this run's own end.
-  const { end: _end, ...run } = existing;
-  return { runFile, run };
+  const { end, ...run } = existing;
+  return { runFile, run, ...(end ? { previousEnd: end } : {}) };
 }
 
 /** Renders every cell of the run that still misses samples. */
@@ -460,6 +499,10 @@ interface ExecutionContext {
   cache: CompletionCache | undefined;
   record: (entry: CompletionRecord) => void;
   progress: ProgressTracker;
+  /** Counts what requests cost and, with a budget, refuses those that could pass it. */
+  meter?: CostMeter;
+  /** The budget refused a request: no more are started. */
+  onBudgetStop?: () => void;
 }
 
 function promptOf(backend: Backend, rendered: RenderedPrompt): Pick<CompletionRequest, 'messages' | 'text'> {
@@ -499,6 +542,7 @@ async function executeRound({ cell, samples }: CellRequest, context: ExecutionCo
         caseId: cell.testCase.id,
         sample,
         text: hit.text,
+        ...(hit.reasoning !== undefined ? { reasoning: hit.reasoning } : {}),
         finishReason: hit.finishReason,
         usage: hit.usage,
         latencyMs: 0,
@@ -555,14 +599,21 @@ async function executeRequest({ cell, samples }: CellRequest, context: Execution
     // The request's seed (APIs take one per request) is its first chain's; backends that seed chains one by one use `seeds`.
     ...(seeds ? { seed: apiSeed(seeds[0] as number), seeds } : {}),
   };
+  const reservation = reserveRequest(cell, samples.length, context);
+  if (reservation === null) return;
+  const share = reservation ? reservation.left / samples.length : 0;
   const pending = new Set(samples);
   try {
     const onDelta = (sample: number, text: string): void =>
       context.progress.streamed(sampleKey(cell.variant.name, cell.testCase.id, sample), text);
     for await (const completion of backend.complete(request, { signal, onDelta })) {
       if (!pending.delete(completion.sample)) continue;
+      context.meter?.charge(completion.usage);
       if (signal.aborted && completion.finishReason === 'cancelled') continue;
-      const answerText = completion.error ? undefined : await answerStage(backend, cell, completion, request, signal);
+      const answerText = completion.error
+        ? undefined
+        : await answerStage(backend, cell, completion, request, signal, (usage) => context.meter?.charge(usage));
+      if (reservation) context.meter?.release(reservation, share);
       context.record({
         type: 'completion',
         variant: cell.variant.name,
@@ -574,6 +625,7 @@ async function executeRequest({ cell, samples }: CellRequest, context: Execution
         context.cache?.put({
           key: cacheKeyOf(context, cell, completion.sample),
           text: completion.text,
+          ...(completion.reasoning !== undefined ? { reasoning: completion.reasoning } : {}),
           finishReason: completion.finishReason,
           usage: completion.usage,
         });
@@ -585,9 +637,46 @@ async function executeRequest({ cell, samples }: CellRequest, context: Execution
     const message = error instanceof Error ? error.message : String(error);
     for (const sample of pending) context.record(failedRecord(cell, sample, message));
     return;
+  } finally {
+    if (reservation) context.meter?.release(reservation);
   }
   if (signal.aborted) return;
   for (const sample of pending) context.record(failedRecord(cell, sample, `the backend returned no completion for sample ${sample}`));
+}
+
+/**
+ * Books the worst case of a cell's request of n chains (with its answer stages): undefined without a meter,
+ * null when the budget refuses it (the run then stops starting requests).
+ */
+function reserveRequest(cell: Cell, n: number, context: ExecutionContext): Reservation | undefined | null {
+  const { meter, backend, parameters } = context;
+  if (!meter || meter.maxCost === undefined) return undefined;
+  // checkBudget made sure every request has a max_tokens.
+  const maxTokens = parameters.maxTokens ?? 0;
+  const promptTokens = promptTokensOf(cell, backend);
+  let worst = worstCaseCost(promptTokens, n, maxTokens, meter.prices);
+  if (needsAnswerStage(cell.variant)) {
+    // The second stage sends the prompt, the whole chain and the answer prompt, for each chain.
+    const answerTokens = backend.id !== 'local' && isReasoningModel(backend.model) ? maxTokens : ANSWER_STAGE_MAX_TOKENS;
+    const stagePrompt = promptTokens + maxTokens + countTokens(cell.variant.answerPrompt ?? '', encodingForModel(backend.model)) + 8;
+    worst += n * costOf({ promptTokens: stagePrompt, completionTokens: answerTokens }, meter.prices);
+  }
+  const reservation = meter.reserve(worst);
+  if (reservation) return reservation;
+  context.onBudgetStop?.();
+  return null;
+}
+
+/** The prompt tokens of a cell's request, counted once per cell. */
+const promptTokenCounts = new WeakMap<Cell, number>();
+function promptTokensOf(cell: Cell, backend: Backend): number {
+  let count = promptTokenCounts.get(cell);
+  if (count === undefined) {
+    const encoding = encodingForModel(backend.model);
+    count = backend.input === 'chat' ? countChatTokens(cell.rendered.messages, encoding) : countTokens(cell.rendered.text, encoding);
+    promptTokenCounts.set(cell, count);
+  }
+  return count;
 }
 
 function needsAnswerStage(variant: Variant): boolean {
@@ -601,6 +690,7 @@ async function answerStage(
   completion: Completion,
   parameters: CompletionRequest,
   signal: AbortSignal,
+  charge?: (usage: Completion['usage']) => void,
 ): Promise<string | undefined> {
   const answerPrompt = cell.variant.answerPrompt;
   if (!needsAnswerStage(cell.variant) || !answerPrompt || signal.aborted) return undefined;
@@ -623,6 +713,7 @@ async function answerStage(
     ...(parameters.stop ? { stop: parameters.stop } : {}),
   };
   for await (const answer of backend.complete(request, { signal })) {
+    charge?.(answer.usage);
     if (answer.error) return undefined;
     return `${answerPrompt} ${answer.text.trim()}`;
   }

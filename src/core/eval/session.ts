@@ -45,6 +45,8 @@ export interface SessionOptions extends RunSelection {
   force?: boolean;
   /** Prices per model on top of the built-in table, in currency per million tokens. */
   priceTable?: Record<string, Prices>;
+  /** The run's budget in the prices' currency (CLI `--max-cost`), over the prompt file's `budget`. */
+  maxCost?: number;
   /** Whether the prompt's custom scorer (the user's own code) may run: the editor passes workspace trust. */
   trusted: boolean;
   /** Compare the result with the newest earlier run of the same prompt (default: yes, for new runs). */
@@ -95,6 +97,11 @@ export class EvaluationSession {
     if (errors.length > 0) throw new InvalidPromptError(loaded.file, errors);
   }
 
+  /** The budget the run goes under: the one given, else the prompt file's `budget`. */
+  get maxCost(): number | undefined {
+    return this.options.maxCost ?? this.options.loaded.document.budget;
+  }
+
   /** What the run will send, before it starts (new runs). */
   estimate(): Promise<RunEstimate> {
     const { loaded, backend } = this.options;
@@ -105,6 +112,7 @@ export class EvaluationSession {
       ...(this.options.variants ? { variants: this.options.variants } : {}),
       ...(this.casesToRun() ? { cases: this.casesToRun() } : {}),
       ...(this.prices ? { prices: this.prices } : {}),
+      ...(this.maxCost !== undefined ? { budget: this.maxCost } : {}),
     });
   }
 
@@ -191,6 +199,8 @@ export class EvaluationSession {
       ...(this.options.resume ? { resume: this.options.resume } : {}),
       ...(this.options.force ? { force: true } : {}),
       ...(this.options.signal ? { signal: this.options.signal } : {}),
+      ...(this.prices ? { prices: this.prices } : {}),
+      ...(this.maxCost !== undefined ? { maxCost: this.maxCost } : {}),
       onStart: (run, runFile, resumed) => {
         this.live = run;
         this.summary = LiveSummary.fromRun(loaded.document, loaded.cases, run, this.prices);

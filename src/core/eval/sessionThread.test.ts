@@ -124,6 +124,21 @@ describe('ThreadedSession (an evaluation in a worker thread)', function () {
     assert.equal(result.coverage.finished, kept.completions.filter((record) => !record.error).length);
   });
 
+  it('takes a budget into the thread: the run stops at it and the result says what was spent', async () => {
+    const text = PROMPT.replace('seed: 7\n', 'seed: 7\nconfig: {max_tokens: 10}\n');
+    // $0.001 an output token: a request of 4 chains may cost $0.04; two in flight book $0.08, a third would pass $0.1.
+    const session = new ThreadedSession(
+      options({ promptText: text, maxCost: 0.1, priceTable: { fake: { input: 0, output: 1000 } } }),
+      () => undefined,
+    );
+    const { result } = await session.run();
+    assert.equal(result.status, 'budget');
+    assert.equal(result.budget, 0.1);
+    assert.equal(server.requests.length, 2);
+    assert.ok(result.spent !== undefined && result.spent > 0 && result.spent <= 0.1, String(result.spent));
+    assert.equal(result.coverage.finished, 8);
+  });
+
   it('brings setup errors back as the errors presenters tell apart', async () => {
     await assert.rejects(
       new ThreadedSession(options({ promptText: PROMPT.replace('samples: 4', 'samples: -1') }), () => undefined).run(),

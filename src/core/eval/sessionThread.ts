@@ -20,6 +20,8 @@ export interface SessionThreadOptions extends RunSelection {
   resume?: string;
   force?: boolean;
   priceTable?: Record<string, Prices>;
+  /** The run's budget, over the prompt file's `budget`. */
+  maxCost?: number;
   trusted: boolean;
   /**
    * Linux: the thread runs at a lower priority (nice), so on a busy machine the editor's own threads

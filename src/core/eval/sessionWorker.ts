@@ -65,6 +65,7 @@ async function main(): Promise<void> {
       ...(options.resume ? { resume: options.resume } : {}),
       ...(options.force ? { force: true } : {}),
       ...(options.priceTable ? { priceTable: options.priceTable } : {}),
+      ...(options.maxCost !== undefined ? { maxCost: options.maxCost } : {}),
       trusted: options.trusted,
       signal: controller.signal,
       onEvent: monitor.onEvent,

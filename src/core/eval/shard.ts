@@ -106,11 +106,19 @@ function sortKeys(value: unknown): unknown {
 /** The worst of the shards' ends: one failed shard makes a failed run, one cancelled a cancelled one. */
 function mergedEnd(ends: (EndRecord | undefined)[]): EndRecord | undefined {
   if (ends.some((end) => end === undefined)) return undefined; // a shard still running or killed: the run has no end yet
-  const rank = { completed: 0, cancelled: 1, failed: 2 } as const;
+  const rank = { completed: 0, cancelled: 1, budget: 2, failed: 3 } as const;
   const present = ends as EndRecord[];
   const worst = present.reduce((a, b) => (rank[b.status] > rank[a.status] ? b : a));
   const at = present.map((end) => end.at).sort()[present.length - 1] ?? worst.at;
-  return { type: 'end', status: worst.status, ...(worst.error !== undefined ? { error: worst.error } : {}), at };
+  // What the whole run cost is what its shards cost together.
+  const spent = present.some((end) => end.spent !== undefined) ? present.reduce((sum, end) => sum + (end.spent ?? 0), 0) : undefined;
+  return {
+    type: 'end',
+    status: worst.status,
+    ...(worst.error !== undefined ? { error: worst.error } : {}),
+    ...(spent !== undefined ? { spent } : {}),
+    at,
+  };
 }
 
 /**

@@ -56,8 +56,13 @@ export interface CompletionRecord extends Completion {
 
 export interface EndRecord {
   type: 'end';
-  status: 'completed' | 'cancelled' | 'failed';
+  /** `budget`: stopped before a request could take the cost past the budget. */
+  status: 'completed' | 'cancelled' | 'failed' | 'budget';
   error?: string;
+  /** What the run's requests cost so far, earlier sessions of a resumed run included (when the model has a price). */
+  spent?: number;
+  /** The budget this session ran under. */
+  budget?: number;
   at: string;
 }
 

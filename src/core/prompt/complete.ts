@@ -55,6 +55,7 @@ const KEY_DETAILS: Record<string, string> = {
   baseline: 'the variant the others are compared with',
   text_format: 'Q:/A: layout for base models',
   cluster: 'group near-identical free-text answers in the results (similarity: 0–1)',
+  budget: 'the most the run may cost, in the price table currency; needs config.max_tokens',
 };
 
 /** An example of each top-level key, shown as the completion's documentation under its detail. */
@@ -72,6 +73,7 @@ const KEY_EXAMPLES: Record<string, string> = {
   baseline: 'baseline: zero-shot',
   text_format: 'text_format: {input_prefix: "Q: ", output_prefix: "A:"}',
   cluster: 'cluster: {similarity: 0.8}',
+  budget: 'budget: 5  # stops before passing $5; needs config.max_tokens',
 };
 
 function keyDocumentation(key: string): string | undefined {

@@ -132,6 +132,17 @@ describe('parsePrompt', () => {
     assert.match(diagnostics[3]?.message ?? '', /'max_tokens' must be a whole number, got 1.5/);
   });
 
+  it('reads budget as an amount, and locates a budget that is not one, is not above 0, or lacks max_tokens', () => {
+    const good = parsePrompt('---\nconfig: {max_tokens: 100}\nbudget: 2.5\n---\nx\n');
+    assert.equal(good.document.budget, 2.5);
+    assert.deepEqual(good.diagnostics, []);
+    assert.deepEqual(located(parsePrompt('---\nconfig: {max_tokens: 100}\nbudget: "$5"\n---\nx\n').diagnostics), ['3:9-3:13 error type']);
+    assert.deepEqual(located(parsePrompt('---\nconfig: {max_tokens: 100}\nbudget: 0\n---\nx\n').diagnostics), ['3:9-3:10 error range']);
+    const unbounded = parsePrompt('---\nbudget: 5\n---\nx\n');
+    assert.deepEqual(located(unbounded.diagnostics), ['2:1-2:7 error budget-needs-max-tokens']);
+    assert.match(unbounded.diagnostics[0]?.message ?? '', /'budget' needs config.max_tokens/);
+  });
+
   it('warns when several samples are drawn at temperature 0', () => {
     const { diagnostics } = parsePrompt('---\nsamples: 5\nconfig: {temperature: 0}\ncases: [{input: {}, expected: a}]\n---\nhi\n');
     assert.deepEqual(

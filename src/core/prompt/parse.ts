@@ -61,6 +61,7 @@ const EVAL_KEYS = [
   'text_format',
   'baseline',
   'cluster',
+  'budget',
 ];
 export const TOP_LEVEL_KEYS = [...DOTPROMPT_KEYS, ...EVAL_KEYS];
 
@@ -269,6 +270,8 @@ class PromptParser {
 
     const cluster = get('cluster');
     if (cluster) this.readCluster(cluster.value, document);
+    const budget = get('budget');
+    if (budget) this.readBudget(budget.key, budget.value, document);
 
     const variants = get('variants');
     if (variants) {
@@ -687,6 +690,31 @@ class PromptParser {
         'warning',
         'cluster-not-free-text',
         `'cluster' groups free-text answers; a '${document.extract.type}' extractor's answers are already normalized, so it changes little.`,
+      );
+  }
+
+  /** `budget: 5`: the most the run may cost, in the price table's currency; it needs max_tokens to bound each request. */
+  private readBudget(key: YamlNode, node: YamlNode | null, document: PromptDocument): void {
+    if (!(isScalar(node) && typeof node.value === 'number' && Number.isFinite(node.value))) {
+      this.report(
+        this.nodeRange(node ?? key),
+        'error',
+        'type',
+        `'budget' must be an amount in the price table's currency, a number without a currency sign (budget: 5).`,
+      );
+      return;
+    }
+    if (node.value <= 0) {
+      this.report(this.nodeRange(node), 'error', 'range', `'budget' must be above 0, got ${node.value}.`);
+      return;
+    }
+    document.budget = node.value;
+    if (document.sampling.maxTokens === undefined)
+      this.report(
+        this.nodeRange(key),
+        'error',
+        'budget-needs-max-tokens',
+        `'budget' needs config.max_tokens: without it a request's cost has no upper bound, so the run could pass the budget.`,
       );
   }
 

@@ -175,6 +175,8 @@ export interface PromptDocument {
   baselineRange?: Range;
   /** Answer clusters of the result view (`cluster:`); absent: one cluster per distinct normalized answer. */
   cluster?: ClusterSpec;
+  /** `budget:` the most a run may cost, in the price table's currency (a CLI `--max-cost` overrides it). */
+  budget?: number;
   textFormat: TextFormat;
   /** Default values of template variables (Dotprompt `input.default`). */
   inputDefaults: Vars;
