@@ -196,6 +196,9 @@ export interface Prices {
   /** Currency units per million prompt and completion tokens. */
   input: number;
   output: number;
+  /** The Batch API's prices; left out, half of the online ones (OpenAI's and Azure's batch discount). */
+  batchInput?: number;
+  batchOutput?: number;
 }
 
 /** Scores of a custom JavaScript scorer, by sample (they are computed asynchronously, before the summary). */
