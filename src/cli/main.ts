@@ -17,6 +17,8 @@ const EVAL_OPTIONS = `      --backend NAME         openai | azure | ollama | vll
       --seed N               the run's seed (default: the prompt's 'seed', else a fresh one, recorded in the run file)
       --baseline VARIANT     compare each variant with this one (default: the prompt's 'baseline', else every pair)
       --concurrency N        requests in flight
+      --batch                send the run through the Batch API (openai, azure): half price, results within 24 h;
+                             the batch ids go into the run file, so --resume polls the same batches
       --json FILE            write the results (schema chainscope.report/1, see docs/results-schema.md)
       --html FILE            write a self-contained HTML report
       --junit FILE           write JUnit XML (one test per case and variant)
@@ -203,6 +205,7 @@ async function runCommand(
         'fail-under': { type: 'string' },
         resume: { type: 'string' },
         force: { type: 'boolean' },
+        batch: { type: 'boolean' },
         prices: { type: 'string' },
         timeout: { type: 'string' },
         device: { type: 'string' },
@@ -254,6 +257,7 @@ async function runCommand(
             ...(failUnder !== undefined ? { failUnder } : {}),
             ...(values.resume ? { resume: values.resume } : {}),
             ...(values.force ? { force: true } : {}),
+            ...(values.batch ? { batch: true } : {}),
             ...(values.prices ? { prices: values.prices } : {}),
             ...(timeout !== undefined ? { timeoutMs: timeout * 1000 } : {}),
             ...(maxAttempts !== undefined ? { maxAttempts } : {}),
