@@ -12,6 +12,11 @@ export interface FakeBatchOptions {
   /** Limits per input file: a batch over them is refused at creation, as OpenAI refuses it. */
   maxRequests?: number;
   maxBytes?: number;
+  /**
+   * How the batches end, by creation order (the rest complete): `failed` at the first poll, as a batch over
+   * a quota does; `expired` once `pollsToComplete` polls went by, with only the lines answered by then.
+   */
+  endAs?: ('failed' | 'expired')[];
 }
 
 export interface FakeFile {
@@ -28,7 +33,7 @@ export interface FakeBatch {
   endpoint: string;
   completionWindow: string;
   inputFileId: string;
-  status: 'validating' | 'in_progress' | 'finalizing' | 'completed' | 'failed' | 'cancelling' | 'cancelled';
+  status: 'validating' | 'in_progress' | 'finalizing' | 'completed' | 'failed' | 'expired' | 'cancelling' | 'cancelled';
   polls: number;
   lines: { custom_id: string; method: string; url: string; body: Record<string, unknown> }[];
   results: { custom_id: string; status: number; body: unknown }[];
@@ -117,7 +122,7 @@ export function batchApi(options: FakeBatchOptions, selfUrl: () => string): Batc
   };
 
   /** Writes the output file (answers) and the error file (failed lines), as a finished batch has them. */
-  const finalize = (batch: FakeBatch, status: 'completed' | 'cancelled'): void => {
+  const finalize = (batch: FakeBatch, status: 'completed' | 'cancelled' | 'expired'): void => {
     const line = (result: FakeBatch['results'][number], index: number): string =>
       JSON.stringify({
         id: `batch_req_${batch.id}_${index}`,
@@ -138,6 +143,12 @@ export function batchApi(options: FakeBatchOptions, selfUrl: () => string): Batc
       finalize(batch, 'cancelled');
       return;
     }
+    const endAs = options.endAs?.[batches.indexOf(batch)];
+    if (batch.status === 'validating' && endAs === 'failed') {
+      batch.status = 'failed';
+      batch.errors = 'Enqueued token limit reached for gpt-4o-mini in organization org-fake.';
+      return;
+    }
     if (batch.status === 'validating') {
       batch.status = 'in_progress';
       return;
@@ -145,7 +156,9 @@ export function batchApi(options: FakeBatchOptions, selfUrl: () => string): Batc
     if (batch.status !== 'in_progress') return;
     const pending = batch.lines.slice(batch.results.length, batch.results.length + (options.linesPerPoll ?? Infinity));
     for (const line of pending) await answerLine(batch, line, headers);
-    if (batch.results.length === batch.lines.length && batch.polls >= (options.pollsToComplete ?? 2)) finalize(batch, 'completed');
+    const due = batch.polls >= (options.pollsToComplete ?? 2);
+    if (due && endAs === 'expired') finalize(batch, 'expired');
+    else if (batch.results.length === batch.lines.length && due) finalize(batch, 'completed');
   };
 
   const createBatch = (response: http.ServerResponse, api: 'openai' | 'azure', body: Buffer, apiVersion: string | undefined): void => {

@@ -147,7 +147,10 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
         response.writeHead(status, { 'content-type': 'application/json', ...headers });
         response.end(JSON.stringify({ error: { message, type: 'invalid_request_error', param, code } }));
       };
+      const authorized =
+        !options.apiKey || request.headers.authorization === `Bearer ${options.apiKey}` || request.headers['api-key'] === options.apiKey;
       if (batches.handles(path)) {
+        if (!authorized) return sendError(401, 'Incorrect API key provided.', 'invalid_api_key');
         batches.handle(request, response, path, Buffer.concat(chunks)).catch((error: unknown) => {
           sendError(500, error instanceof Error ? error.message : String(error), null);
         });
@@ -190,7 +193,7 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
       requests.push(received);
 
       // Azure OpenAI sends its key as `api-key`.
-      if (options.apiKey && request.headers.authorization !== `Bearer ${options.apiKey}` && request.headers['api-key'] !== options.apiKey) {
+      if (!authorized) {
         sendError(401, 'Incorrect API key provided.', 'invalid_api_key');
         return;
       }

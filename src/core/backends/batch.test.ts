@@ -196,7 +196,7 @@ describe('Batch API runs (BatchBackend against the fake server)', function () {
     await start({ pollsToComplete: 3 });
     // The process "dies" once the batch exists: this backend never polls, and its run never ends.
     const crashed = backend();
-    (crashed as unknown as { await: () => Promise<never> }).await = () => new Promise<never>(() => undefined);
+    (crashed as unknown as { pollBatch: () => Promise<never> }).pollBatch = () => new Promise<never>(() => undefined);
     void run(crashed);
     await waitFor(() => server.batches.length === 1);
     const runFile = path.join(folder, 'runs', fs.readdirSync(path.join(folder, 'runs'))[0] ?? '');
@@ -224,6 +224,46 @@ describe('Batch API runs (BatchBackend against the fake server)', function () {
     assert.match(chosen.summary()[0] ?? '', /\(resumed\)/);
   });
 
+  it('sends what an expired batch did not answer in a follow-up batch', async () => {
+    await start({ linesPerPoll: 2, endAs: ['expired'] });
+    const chosen = backend();
+    const outcome = await run(chosen);
+    assert.equal(outcome.status, 'completed');
+    assert.deepEqual(answered(outcome.runFile), ALL);
+    assert.deepEqual(
+      server.batches.map((batch) => [batch.status, batch.lines.length]),
+      [
+        ['expired', 6],
+        ['completed', 4],
+      ],
+    );
+    assert.ok(
+      server.requests.every((request) => request.batch !== undefined),
+      'nothing went online',
+    );
+    assert.match(chosen.summary().join('\n'), /4 requests a batch did not answer \(expired or cancelled\) went in a follow-up batch/);
+  });
+
+  it('fails the chains of a batch refused as a whole, with its reason, instead of paying for them online', async () => {
+    await start({ endAs: ['failed'] });
+    const outcome = await run(backend());
+    assert.equal(outcome.status, 'completed');
+    const file = parseRunFile(fs.readFileSync(outcome.runFile, 'utf8'));
+    assert.equal(file.completions.length, 18);
+    assert.ok(file.completions.every((record) => /the batch batch_\d+ failed: Enqueued token limit reached/.test(record.error ?? '')));
+    assert.equal(server.requests.length, 0);
+  });
+
+  it('stops the run at a rejected key, saying which API refused it', async () => {
+    await start();
+    const wrong = new BatchBackend({ id: 'openai', model: 'gpt-4o-mini', apiKey: 'wrong', baseUrl: server.url, batch: { pollMs: 5 } });
+    const outcome = await run(wrong);
+    assert.equal(outcome.status, 'failed');
+    assert.match(outcome.error ?? '', /the Batch API refused \(401\) at http:\/\/127\.0\.0\.1:\d+\/v1: Incorrect API key/);
+    assert.ok(!(outcome.error ?? '').includes('wrong'), 'the key is not in the message');
+    assert.equal(server.batches.length, 0);
+  });
+
   it('Azure OpenAI: /openai/files and /openai/batches with the api-version, the deployment as each line’s model', async () => {
     await start();
     const outcome = await run(backend({}, true));
@@ -242,6 +282,34 @@ describe('Batch API runs (BatchBackend against the fake server)', function () {
     assert.deepEqual(priceFor('openai', 'gpt-4o-mini-2024-07-18', undefined, 'batch'), { input: 0.075, output: 0.3 });
     assert.deepEqual(batchPrices({ input: 1, output: 2, batchInput: 0.4, batchOutput: 1.5 }), { input: 0.4, output: 1.5 });
     assert.deepEqual(priceFor('vllm', 'anything', undefined, 'batch'), { input: 0, output: 0 });
+  });
+
+  it('reads batch records and the batch header field, and run files without them as before', () => {
+    const header = JSON.stringify({
+      type: 'run',
+      schema: 'chainscope.runfile/2',
+      id: 'r',
+      promptFile: 'p.prompt',
+      promptHash: 'h',
+      backend: { id: 'openai', model: 'gpt-4o-mini', input: 'chat' },
+      sampling: {},
+      samples: 1,
+      variants: ['v'],
+      cases: ['c'],
+      startedAt: '2026-01-01T00:00:00.000Z',
+    });
+    const plain = parseRunFile(`${header}\n`);
+    assert.equal(plain.batches, undefined);
+    assert.equal(plain.header.batch, undefined);
+    const submitted = { type: 'batch', event: 'submitted', batchId: 'batch_1', inputFileId: 'file-1', requests: 1, bytes: 10, at: 'now' };
+    const withBatches = parseRunFile(
+      [header.replace('"startedAt"', '"batch":true,"startedAt"'), JSON.stringify(submitted), '{"type":"batch","event":"lost"}', ''].join(
+        '\n',
+      ),
+    );
+    assert.equal(withBatches.header.batch, true);
+    assert.deepEqual(withBatches.batches, [submitted]);
+    assert.deepEqual(withBatches.skipped, [{ line: 3, reason: 'an unknown record type "batch"' }]);
   });
 
   it('names requests by variant, case and samples (escaped, so names with slashes stay apart)', () => {

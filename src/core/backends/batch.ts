@@ -14,8 +14,8 @@ import type { BatchRecord } from '../eval/store';
 import { OpenAIBackend, sdkBaseUrl, type OpenAIBackendOptions } from './openai';
 import { noLessons, wireParameters } from './parameters';
 
-/** OpenAI's limits per batch input file (Azure's are lower in bytes: the byte limit is the smaller). */
-export const BATCH_LIMITS = { maxRequests: 50_000, maxBytes: 100 * 1024 * 1024 };
+/** OpenAI's limits per batch input file (Azure takes more requests per file, as many bytes). */
+export const BATCH_LIMITS = { maxRequests: 50_000, maxBytes: 200_000_000 };
 
 export interface BatchSettings {
   /** First wait between polls; it grows by half each poll up to `maxPollMs`. */
@@ -58,6 +58,23 @@ interface Queued {
   reject: (error: unknown) => void;
 }
 
+/** An ended batch's outcomes by custom id, and why it failed as a whole, when it did. */
+interface Collected {
+  outcomes: Map<string, Outcome>;
+  failure?: string;
+}
+
+function newStats(): {
+  batches: string[];
+  resumed: string[];
+  requests: number;
+  failedInBatch: number;
+  retriedOnline: number;
+  followUps: number;
+} {
+  return { batches: [], resumed: [], requests: 0, failedInBatch: 0, retriedOnline: 0, followUps: 0 };
+}
+
 const TERMINAL = new Set(['completed', 'failed', 'expired', 'cancelled']);
 
 export function isBatchBackend(backend: Backend): backend is BatchBackend {
@@ -87,7 +104,7 @@ export class BatchBackend implements Backend {
   private inherited: Promise<Map<string, Outcome>> | undefined;
   private onlineSlots: number;
   private readonly waiting: (() => void)[] = [];
-  private readonly stats = { batches: [] as string[], resumed: [] as string[], requests: 0, failedInBatch: 0, retriedOnline: 0 };
+  private stats = newStats();
 
   constructor(private readonly options: BatchBackendOptions) {
     this.online = new OpenAIBackend(options);
@@ -123,12 +140,15 @@ export class BatchBackend implements Backend {
 
   /** Connects the backend to the run file: what earlier sessions of the run submitted, and where to note new batches. */
   attach(journal: BatchJournal): void {
+    // One backend may serve several runs in turn (the CLI's prompts): each has its own batches.
     this.journal = journal;
+    this.inherited = undefined;
+    this.stats = newStats();
   }
 
   /** Lines for the run's summary: the batches, and what was retried online. */
   summary(): string[] {
-    const { batches, resumed, requests, failedInBatch, retriedOnline } = this.stats;
+    const { batches, resumed, requests, failedInBatch, retriedOnline, followUps } = this.stats;
     if (batches.length === 0 && resumed.length === 0) return [];
     const ids = [...resumed.map((id) => `${id} (resumed)`), ...batches];
     const lines = [
@@ -136,6 +156,10 @@ export class BatchBackend implements Backend {
     ];
     if (failedInBatch > 0)
       lines.push(`batch: ${failedInBatch} request${failedInBatch === 1 ? '' : 's'} failed inside a batch; ${retriedOnline} retried online`);
+    if (followUps > 0)
+      lines.push(
+        `batch: ${followUps} request${followUps === 1 ? '' : 's'} a batch did not answer (expired or cancelled) went in a follow-up batch`,
+      );
     return lines;
   }
 
@@ -146,7 +170,13 @@ export class BatchBackend implements Backend {
       return;
     }
     const started = Date.now();
-    const outcome = await this.enqueue(request, request.requestId, options.signal);
+    let outcome = await this.enqueue(request, request.requestId, options.signal);
+    // A batch that ended without answering it (expired, cancelled elsewhere): once more as a batch, then online.
+    if (outcome.kind === 'missing' && !options.signal.aborted) {
+      this.stats.followUps++;
+      this.log('info', `${request.requestId}: not answered by its batch; sending it in a follow-up batch`);
+      outcome = await this.enqueue(request, request.requestId, options.signal);
+    }
     const delivered = new Set<number>();
     if (outcome.kind === 'ok') {
       for (const completion of this.completions(request, outcome.body, started)) {
@@ -158,10 +188,13 @@ export class BatchBackend implements Backend {
     if (outcome.kind === 'cancelled' || options.signal.aborted) return;
     if (outcome.kind === 'failed' && !outcome.retry) throw new BackendError(outcome.message);
     this.stats.failedInBatch++;
-    this.log(
-      'info',
-      `${request.requestId}: ${outcome.kind === 'failed' ? `failed inside the batch (${outcome.message})` : 'not answered by the batch'}; retrying online`,
-    );
+    const why =
+      outcome.kind === 'failed'
+        ? `failed inside the batch (${outcome.message})`
+        : outcome.kind === 'ok'
+          ? `the batch returned ${delivered.size} of ${request.n} chains`
+          : 'not answered by the follow-up batch either';
+    this.log('info', `${request.requestId}: ${why}; retrying online`);
     this.stats.retriedOnline++;
     for await (const completion of this.onlineComplete(request, options)) if (!delivered.has(completion.sample)) yield completion;
   }
@@ -235,6 +268,7 @@ export class BatchBackend implements Backend {
     const fresh: Queued[] = [];
     for (const item of items) {
       const known = inherited.get(item.customId);
+      inherited.delete(item.customId);
       if (known) item.resolve(known);
       else fresh.push(item);
     }
@@ -288,7 +322,7 @@ export class BatchBackend implements Backend {
       this.log('info', `batch ${record.batchId} of this run is still open: polling it instead of submitting its requests again`);
       this.stats.resumed.push(record.batchId);
       try {
-        for (const [id, outcome] of await this.await(record.batchId, signal)) outcomes.set(id, outcome);
+        for (const [id, outcome] of (await this.pollBatch(record.batchId, signal)).outcomes) outcomes.set(id, outcome);
       } catch (error) {
         const failure = this.describe(error);
         if (failure.fatal) throw failure;
@@ -322,12 +356,18 @@ export class BatchBackend implements Backend {
     this.stats.batches.push(batch.id);
     this.stats.requests += items.length;
     this.log('info', `batch ${batch.id}: ${items.length} requests submitted (input file ${file.id}, 24h window); polling for the results`);
-    const outcomes = await this.await(batch.id, signal);
-    for (const item of items) item.resolve(outcomes.get(item.customId) ?? { kind: signal.aborted ? 'cancelled' : 'missing' });
+    const { outcomes, failure } = await this.pollBatch(batch.id, signal);
+    // A batch refused as a whole (a quota, a malformed file) would fail the same way online: its chains fail, resume sends them again.
+    const unanswered: Outcome = signal.aborted
+      ? { kind: 'cancelled' }
+      : failure !== undefined
+        ? { kind: 'failed', message: failure, retry: false }
+        : { kind: 'missing' };
+    for (const item of items) item.resolve(outcomes.get(item.customId) ?? unanswered);
   }
 
   /** Polls a batch until it ends (a cancelled run cancels it first) and reads its results. */
-  private async await(batchId: string, signal: AbortSignal): Promise<Map<string, Outcome>> {
+  private async pollBatch(batchId: string, signal: AbortSignal): Promise<Collected> {
     let wait = this.settings.pollMs;
     let said = '';
     for (;;) {
@@ -354,7 +394,7 @@ export class BatchBackend implements Backend {
   }
 
   /** Cancels a batch and waits a while for it to settle, to keep the answers it has. */
-  private async cancel(batchId: string): Promise<Map<string, Outcome>> {
+  private async cancel(batchId: string): Promise<Collected> {
     this.log('info', `batch ${batchId}: cancelling it`);
     try {
       await this.client.batches.cancel(batchId);
@@ -374,7 +414,7 @@ export class BatchBackend implements Backend {
       }
       if (Date.now() + wait > deadline) {
         this.log('warn', `batch ${batchId} is still ${status}; resume the run to collect what it finished`);
-        return new Map();
+        return { outcomes: new Map() };
       }
       await sleep(wait, new AbortController().signal);
       wait = Math.min(this.settings.maxPollMs, wait * 1.5);
@@ -382,11 +422,13 @@ export class BatchBackend implements Backend {
   }
 
   /** Reads an ended batch's output and error files into outcomes by custom id, and notes the batch finished. */
-  private async collect(batch: OpenAI.Batches.Batch): Promise<Map<string, Outcome>> {
+  private async collect(batch: OpenAI.Batches.Batch): Promise<Collected> {
     const outcomes = new Map<string, Outcome>();
+    let failure: string | undefined;
     if (batch.status === 'failed') {
       const reasons = batch.errors?.data?.map((error) => error.message).filter(Boolean) ?? [];
-      this.log('warn', `batch ${batch.id} failed: ${reasons.join('; ') || 'no reason given'}`);
+      failure = `the batch ${batch.id} failed: ${reasons.join('; ') || 'no reason given'}`;
+      this.log('warn', failure);
     }
     for (const fileId of [batch.output_file_id, batch.error_file_id]) {
       if (!fileId) continue;
@@ -422,7 +464,7 @@ export class BatchBackend implements Backend {
       ...(counts ? { completed: counts.completed, failed: counts.failed } : {}),
       at: new Date().toISOString(),
     });
-    return outcomes;
+    return { outcomes, ...(failure !== undefined ? { failure } : {}) };
   }
 
   /** A batch answer as the request's completions: usage is shared over the chains, as online. */
@@ -459,7 +501,9 @@ export class BatchBackend implements Backend {
       const fatal = error.status === 401 || error.status === 403 || error.status === 404;
       const detail = (error.error as { message?: string } | undefined)?.message ?? error.message;
       return new BackendError(
-        redactSecrets(`the Batch API refused (${error.status}) at ${this.endpoint}: ${detail}`),
+        redactSecrets(
+          `the Batch API refused (${error.status}) at ${this.endpoint}: ${detail}${error.status === 401 ? ` — check the API key (${this.id === 'azure' ? 'AZURE_OPENAI_API_KEY' : 'OPENAI_API_KEY'}, or "Chainscope: Set API Key")` : ''}`,
+        ),
         error.status,
         false,
         undefined,
