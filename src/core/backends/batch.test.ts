@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { startFakeServer, type FakeServer } from '../../../testFixtures/openai-server/server';
 import type { FakeBatchOptions } from '../../../testFixtures/openai-server/batches';
 import { runEvaluation } from '../eval/run';
+import { ThreadedSession } from '../eval/sessionThread';
 import { parseRunFile } from '../eval/store';
 import { batchPrices, priceFor } from '../prices';
 import { loadPrompt, nodeFileSystem, type LoadedPrompt } from '../prompt/load';
@@ -275,6 +276,35 @@ describe('Batch API runs (BatchBackend against the fake server)', function () {
     assert.equal(batch?.endpoint, '/chat/completions');
     assert.ok(batch?.lines.every((line) => line.body.model === 'my-deployment' && line.url === '/chat/completions'));
     assert.equal(server.files.get(batch?.inputFileId ?? '')?.purpose, 'batch');
+  });
+
+  it('runs as a batch in the editor’s background session (Submit as Batch): batch options reach the worker’s backend', async () => {
+    await start();
+    const events: string[] = [];
+    const session = new ThreadedSession(
+      {
+        promptFile: path.join(folder, 'sums.prompt'),
+        promptText: PROMPT,
+        backend: { backend: server.url, model: 'gpt-4o-mini', apiKey: 'test-key', batch: { pollMs: 5, gatherMs: 20 } },
+        runsDirectory: path.join(folder, 'runs'),
+        trusted: true,
+      },
+      (event) => {
+        if (event.type === 'log') events.push(event.message);
+      },
+    );
+    const { result } = await session.run();
+    assert.equal(result.status, 'completed');
+    assert.equal(result.coverage.finished, 18);
+    assert.equal(server.batches.length, 1);
+    assert.ok(
+      events.some((message) => /batch batch_\d+: 6 requests submitted/.test(message)),
+      events.join('\n'),
+    );
+    // Priced at the batch price: half of gpt-4o-mini's $0.15 and $0.60 per million tokens.
+    const variant = result.variants[0];
+    assert.ok(variant && variant.cost !== null);
+    assert.ok(Math.abs(variant.cost - (variant.promptTokens * 0.075 + variant.completionTokens * 0.3) / 1e6) < 1e-12);
   });
 
   it('prices batch runs at half the online price, or at a table entry’s own batch price', () => {
