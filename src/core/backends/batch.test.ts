@@ -125,6 +125,26 @@ describe('Batch API runs (BatchBackend against the fake server)', function () {
     );
   });
 
+  it('backs off between polls: each wait half again the last, up to the ceiling', async () => {
+    await start({ pollsToComplete: 7 });
+    const waits: number[] = [];
+    const chosen = new BatchBackend({
+      id: 'openai',
+      model: 'gpt-4o-mini',
+      apiKey: 'test-key',
+      baseUrl: server.url,
+      sleep: (ms) => {
+        waits.push(ms);
+        return Promise.resolve();
+      },
+      batch: { pollMs: 10_000, maxPollMs: 30_000, gatherMs: 5 },
+    });
+    const outcome = await run(chosen);
+    assert.equal(outcome.status, 'completed');
+    assert.deepEqual(waits, [10_000, 15_000, 22_500, 30_000, 30_000, 30_000]);
+    assert.equal(server.batches[0]?.polls, 7);
+  });
+
   it('retries requests that failed inside the batch online, and says so', async () => {
     await start();
     server.inject({ kind: 'server-error', when: '2 + 2', times: 1 });
@@ -140,7 +160,7 @@ describe('Batch API runs (BatchBackend against the fake server)', function () {
     const file = parseRunFile(fs.readFileSync(outcome.runFile, 'utf8'));
     assert.equal(file.batches?.[1]?.failed, 1);
     assert.ok(
-      logs.some((line) => /failed inside the batch \(500: .*\); retrying online/.test(line)),
+      logs.some((line) => /batch batch_\d+: 1 request failed inside it \(500: .*\); retrying it online/.test(line)),
       logs.join('\n'),
     );
     assert.deepEqual(chosen.summary().at(-1), 'batch: 1 request failed inside a batch; 1 retried online');
@@ -241,6 +261,10 @@ describe('Batch API runs (BatchBackend against the fake server)', function () {
     assert.ok(
       server.requests.every((request) => request.batch !== undefined),
       'nothing went online',
+    );
+    assert.ok(
+      logs.some((line) => /batch batch_\d+: 4 requests not answered; sending them in a follow-up batch/.test(line)),
+      logs.join('\n'),
     );
     assert.match(chosen.summary().join('\n'), /4 requests a batch did not answer \(expired or cancelled\) went in a follow-up batch/);
   });

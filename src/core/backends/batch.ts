@@ -174,7 +174,6 @@ export class BatchBackend implements Backend {
     // A batch that ended without answering it (expired, cancelled elsewhere): once more as a batch, then online.
     if (outcome.kind === 'missing' && !options.signal.aborted) {
       this.stats.followUps++;
-      this.log('info', `${request.requestId}: not answered by its batch; sending it in a follow-up batch`);
       outcome = await this.enqueue(request, request.requestId, options.signal);
     }
     const delivered = new Set<number>();
@@ -187,14 +186,13 @@ export class BatchBackend implements Backend {
     }
     if (outcome.kind === 'cancelled' || options.signal.aborted) return;
     if (outcome.kind === 'failed' && !outcome.retry) throw new BackendError(outcome.message);
+    // Said once per batch (report); a request answered with fewer chains than asked, or twice unanswered, here.
+    if (outcome.kind !== 'failed')
+      this.log(
+        'info',
+        `${request.requestId}: ${outcome.kind === 'ok' ? `the batch returned ${delivered.size} of ${request.n} chains` : 'not answered by the follow-up batch either'}; retrying online`,
+      );
     this.stats.failedInBatch++;
-    const why =
-      outcome.kind === 'failed'
-        ? `failed inside the batch (${outcome.message})`
-        : outcome.kind === 'ok'
-          ? `the batch returned ${delivered.size} of ${request.n} chains`
-          : 'not answered by the follow-up batch either';
-    this.log('info', `${request.requestId}: ${why}; retrying online`);
     this.stats.retriedOnline++;
     for await (const completion of this.onlineComplete(request, options)) if (!delivered.has(completion.sample)) yield completion;
   }
@@ -321,8 +319,11 @@ export class BatchBackend implements Backend {
     for (const record of open) {
       this.log('info', `batch ${record.batchId} of this run is still open: polling it instead of submitting its requests again`);
       this.stats.resumed.push(record.batchId);
+      this.stats.requests += record.requests ?? 0;
       try {
-        for (const [id, outcome] of (await this.pollBatch(record.batchId, signal)).outcomes) outcomes.set(id, outcome);
+        const collected = await this.pollBatch(record.batchId, signal);
+        this.report(record.batchId, undefined, collected.outcomes, signal);
+        for (const [id, outcome] of collected.outcomes) outcomes.set(id, outcome);
       } catch (error) {
         const failure = this.describe(error);
         if (failure.fatal) throw failure;
@@ -357,6 +358,7 @@ export class BatchBackend implements Backend {
     this.stats.requests += items.length;
     this.log('info', `batch ${batch.id}: ${items.length} requests submitted (input file ${file.id}, 24h window); polling for the results`);
     const { outcomes, failure } = await this.pollBatch(batch.id, signal);
+    this.report(batch.id, failure === undefined ? items : undefined, outcomes, signal);
     // A batch refused as a whole (a quota, a malformed file) would fail the same way online: its chains fail, resume sends them again.
     const unanswered: Outcome = signal.aborted
       ? { kind: 'cancelled' }
@@ -364,6 +366,30 @@ export class BatchBackend implements Backend {
         ? { kind: 'failed', message: failure, retry: false }
         : { kind: 'missing' };
     for (const item of items) item.resolve(outcomes.get(item.customId) ?? unanswered);
+  }
+
+  /** The wait between polls (the options' `sleep` in tests); an abort ends it early, to cancel at once. */
+  private async wait(ms: number, signal: AbortSignal): Promise<void> {
+    if (!this.options.sleep) return sleep(ms, signal);
+    await this.options.sleep(ms, signal).catch(() => undefined);
+  }
+
+  /**
+   * Says once per batch what of it goes online or in a follow-up batch (a big batch may fail thousands of
+   * requests alike). `items`: the requests it was sent with, when those it left unanswered go again.
+   */
+  private report(batchId: string, items: readonly Queued[] | undefined, outcomes: ReadonlyMap<string, Outcome>, signal: AbortSignal): void {
+    if (signal.aborted) return;
+    const failed = [...outcomes.values()].filter((outcome) => outcome.kind === 'failed' && outcome.retry);
+    const first = failed[0];
+    if (first?.kind === 'failed')
+      this.log(
+        'info',
+        `batch ${batchId}: ${failed.length} request${failed.length === 1 ? '' : 's'} failed inside it (${first.message}${failed.length > 1 ? ', …' : ''}); retrying ${failed.length === 1 ? 'it' : 'them'} online`,
+      );
+    const missing = items?.filter((item) => !outcomes.has(item.customId)).length ?? 0;
+    if (missing > 0)
+      this.log('info', `batch ${batchId}: ${missing} request${missing === 1 ? '' : 's'} not answered; sending them in a follow-up batch`);
   }
 
   /** Polls a batch until it ends (a cancelled run cancels it first) and reads its results. */
@@ -388,7 +414,7 @@ export class BatchBackend implements Backend {
         said = state;
         if (TERMINAL.has(batch.status)) return this.collect(batch);
       }
-      await sleep(wait, signal);
+      await this.wait(wait, signal);
       wait = Math.min(this.settings.maxPollMs, wait * 1.5);
     }
   }
@@ -416,7 +442,7 @@ export class BatchBackend implements Backend {
         this.log('warn', `batch ${batchId} is still ${status}; resume the run to collect what it finished`);
         return { outcomes: new Map() };
       }
-      await sleep(wait, new AbortController().signal);
+      await this.wait(wait, new AbortController().signal);
       wait = Math.min(this.settings.maxPollMs, wait * 1.5);
     }
   }
