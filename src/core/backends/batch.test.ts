@@ -289,6 +289,20 @@ describe('Batch API runs (BatchBackend against the fake server)', function () {
     assert.equal(server.batches.length, 0);
   });
 
+  it('stops the run at a server without a Batch API, saying so', async () => {
+    await start();
+    const none = new BatchBackend({
+      id: 'vllm',
+      model: 'm',
+      apiKey: 'test-key',
+      baseUrl: server.url.replace(/\/v1$/, '/plain'),
+      batch: { pollMs: 5 },
+    });
+    const outcome = await run(none);
+    assert.equal(outcome.status, 'failed');
+    assert.match(outcome.error ?? '', /refused \(404\).*does this endpoint serve the Batch API/);
+  });
+
   it('Azure OpenAI: /openai/files and /openai/batches with the api-version, the deployment as each line’s model', async () => {
     await start();
     const outcome = await run(backend({}, true));

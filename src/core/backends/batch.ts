@@ -527,9 +527,7 @@ export class BatchBackend implements Backend {
       const fatal = error.status === 401 || error.status === 403 || error.status === 404;
       const detail = (error.error as { message?: string } | undefined)?.message ?? error.message;
       return new BackendError(
-        redactSecrets(
-          `the Batch API refused (${error.status}) at ${this.endpoint}: ${detail}${error.status === 401 ? ` — check the API key (${this.id === 'azure' ? 'AZURE_OPENAI_API_KEY' : 'OPENAI_API_KEY'}, or "Chainscope: Set API Key")` : ''}`,
-        ),
+        redactSecrets(`the Batch API refused (${error.status}) at ${this.endpoint}: ${detail}${hint(error.status, this.id)}`),
         error.status,
         false,
         undefined,
@@ -540,6 +538,15 @@ export class BatchBackend implements Backend {
       redactSecrets(`the Batch API failed at ${this.endpoint}: ${error instanceof Error ? error.message : String(error)}`),
     );
   }
+}
+
+/** What to do about a refusal that would stop the run. */
+function hint(status: number, id: string): string {
+  if (status === 401)
+    return ` — check the API key (${id === 'azure' ? 'AZURE_OPENAI_API_KEY' : 'OPENAI_API_KEY'}, or "Chainscope: Set API Key")`;
+  if (status === 404)
+    return ' — does this endpoint serve the Batch API (files and batches)? OpenAI and Azure OpenAI do; run without --batch otherwise';
+  return '';
 }
 
 function mapFinishReason(reason: string): FinishReason {
