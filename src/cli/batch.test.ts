@@ -33,11 +33,15 @@ interface Finished {
 }
 
 /** The real CLI as a child process, polling fast (the fake server keeps serving in this one). */
-function runCli(args: string[], onStderr?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<Finished> {
+function runCli(
+  args: string[],
+  onStderr?: (text: string, child: ReturnType<typeof spawn>) => void,
+  env: Record<string, string> = {},
+): Promise<Finished> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cli, ...args], {
       cwd: root,
-      env: { ...process.env, OPENAI_API_KEY: 'test-key', CHAINSCOPE_BATCH_POLL_MS: '5' },
+      env: { ...process.env, OPENAI_API_KEY: 'test-key', CHAINSCOPE_BATCH_POLL_MS: '5', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -146,6 +150,21 @@ describe('chainscope eval --batch (CLI against the fake server’s Batch API)', 
     const kept = parseRunFile(fs.readFileSync(runFile, 'utf8')).completions.filter((record) => !record.error);
     // What the batch answered before it was cancelled (a poll or two after the interrupt).
     assert.ok(kept.length >= 2 && kept.length < 8, `${kept.length} kept`);
+  });
+
+  it('--backend azure --batch: the deployment in each line, /openai/batches with the api-version', async () => {
+    server = await startFakeServer({ apiKey: 'azure-key', answers: [{ match: '+', answers: ['The answer is 2.'] }] });
+    const finished = await runCli(
+      ['eval', prompt, '--backend', 'azure', '--model', 'my-deployment', '--runs-dir', path.join(folder, 'runs'), '--no-cache', '--batch'],
+      undefined,
+      { AZURE_OPENAI_API_KEY: 'azure-key', AZURE_OPENAI_ENDPOINT: server.url.replace(/\/v1$/, ''), AZURE_OPENAI_API_VERSION: '2024-10-21' },
+    );
+    assert.equal(finished.code, 0, finished.stderr);
+    const [batch] = server.batches;
+    assert.equal(batch?.api, 'azure');
+    assert.equal(batch?.apiVersion, '2024-10-21');
+    assert.ok(batch?.lines.length === 4 && batch.lines.every((line) => line.body.model === 'my-deployment'));
+    assert.match(finished.stdout, /azure:my-deployment/);
   });
 
   it('reads the batch pace and limits from the environment, refusing a bad value by name', () => {
