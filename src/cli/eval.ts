@@ -12,6 +12,8 @@ import { makeReport } from '../core/eval/report';
 import { money } from '../core/eval/budget';
 import { isComplete, type Prices, type RunResult, type VariantSummary } from '../core/eval/results';
 import { RunSetupError, type ProgressEvent } from '../core/eval/run';
+import { headerOf } from '../core/eval/store';
+import { isBatchBackend, type BatchSettings } from '../core/backends/batch';
 import { EvaluationSession, InvalidPromptError, type SessionOutcome } from '../core/eval/session';
 import { renderHtmlReport } from '../core/report/html';
 import { loadPrompt, nodeFileSystem } from '../core/prompt/load';
@@ -44,6 +46,8 @@ export interface EvalArguments {
   resume?: string;
   /** With `resume`: continue even if the prompt file differs from the run's. */
   force?: boolean;
+  /** Send the run through the Batch API (a resumed batch run is one without it). */
+  batch?: boolean;
   /** A JSON file of `{model: {input, output, cachedInput?}}` in currency per million tokens. */
   prices?: string;
   /** The run's budget in the prices' currency (`--max-cost`), over the prompt's `budget`. */
@@ -269,6 +273,18 @@ export async function runEval(args: EvalArguments, out: Out, err: Out, signal: A
     }
   }
 
+  // A batch run is resumed as one: its open batches are polled, not sent again.
+  const batch = args.batch === true || (args.resume !== undefined && headerOf(args.resume)?.batch === true);
+  let batchOptions: BatchSettings | undefined;
+  if (batch) {
+    try {
+      batchOptions = batchSettings(process.env);
+    } catch (error) {
+      err(`chainscope eval: ${error instanceof Error ? error.message : String(error)}`);
+      return EXIT.invalidInput;
+    }
+  }
+
   const results: RunResult[] = [];
   const comparisons = new Map<string, Comparison>();
   let code: number = EXIT.ok;
@@ -303,7 +319,7 @@ export async function runEval(args: EvalArguments, out: Out, err: Out, signal: A
         }
         loaded.document.baseline = args.baseline;
       }
-      const backend = await backendFor(args, loaded.document.model, file, backends, err);
+      const backend = await backendFor(args, loaded.document.model, file, backends, err, batchOptions);
       const progress = progressReporter(label, args.quiet === true);
       let outcome: SessionOutcome;
       try {
@@ -317,7 +333,8 @@ export async function runEval(args: EvalArguments, out: Out, err: Out, signal: A
           ...(args.samples ? { samples: args.samples } : {}),
           ...(args.seed !== undefined ? { seed: args.seed } : {}),
           ...(args.shard ? { shard: args.shard } : {}),
-          ...(args.concurrency ? { concurrency: args.concurrency } : {}),
+          // A batch takes every request at once; --concurrency then bounds the online retries.
+          ...(args.concurrency && !batchOptions ? { concurrency: args.concurrency } : {}),
           ...(args.resume ? { resume: args.resume } : {}),
           ...(args.force ? { force: true } : {}),
           ...(args.cache ? { cache: new CompletionCache(path.join(args.runsDir, '..', 'cache', `${backend.id}.jsonl`)) } : {}),
@@ -332,7 +349,10 @@ export async function runEval(args: EvalArguments, out: Out, err: Out, signal: A
             else if (event.type === 'warning') err(`${label}: warning: ${event.message}`);
           },
         });
-        if (!args.resume) err(`${label}: ${describeEstimate(await session.estimate(), backend, session.prices !== undefined)}`);
+        if (!args.resume)
+          err(
+            `${label}: ${describeEstimate(await session.estimate(), backend, session.prices !== undefined)}${isBatchBackend(backend) ? ' (Batch API: at the batch price, results within 24 h)' : ''}`,
+          );
         outcome = await session.run();
       } catch (error) {
         if (!(error instanceof RunSetupError)) throw error;
@@ -346,6 +366,7 @@ export async function runEval(args: EvalArguments, out: Out, err: Out, signal: A
       results.push(result);
       if (comparison) comparisons.set(result.runId, comparison);
       for (const line of describeResult(result, comparison, label, backend)) out(line);
+      if (isBatchBackend(backend)) for (const line of backend.summary()) out(`  ${line}`);
 
       if (result.status === 'cancelled') {
         const runFile = path.relative(process.cwd(), result.runFile);
@@ -401,6 +422,7 @@ async function backendFor(
   file: string,
   backends: Map<string, Backend>,
   err: Out,
+  batch?: BatchSettings,
 ): Promise<Backend> {
   const options: BackendOptions = {
     ...(args.backend ? { backend: args.backend } : {}),
@@ -410,6 +432,7 @@ async function backendFor(
     ...(args.timeoutMs ? { timeoutMs: args.timeoutMs } : {}),
     ...(args.maxAttempts ? { maxAttempts: args.maxAttempts } : {}),
     ...(args.concurrency ? { concurrency: args.concurrency } : {}),
+    ...(batch ? { batch } : {}),
     local: { ...(args.device ? { executionProvider: args.device } : {}), ...(args.threads ? { threads: args.threads } : {}) },
     promptDirectory: path.dirname(file),
     env: process.env,
@@ -422,6 +445,29 @@ async function backendFor(
     backends.set(key, backend);
   }
   return backend;
+}
+
+/**
+ * The Batch API's pace and limits: the defaults (src/core/backends/batch.ts), or the environment's
+ * CHAINSCOPE_BATCH_POLL_MS (first wait between polls), CHAINSCOPE_BATCH_MAX_REQUESTS and
+ * CHAINSCOPE_BATCH_MAX_BYTES (per batch file: a provider with lower limits, or a test forcing a split).
+ */
+export function batchSettings(env: Record<string, string | undefined>): BatchSettings {
+  const read = (name: string): number | undefined => {
+    const text = env[name];
+    if (text === undefined || text === '') return undefined;
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < 1) throw new Error(`${name}=${text}: expected a whole number of at least 1.`);
+    return value;
+  };
+  const pollMs = read('CHAINSCOPE_BATCH_POLL_MS');
+  const maxRequests = read('CHAINSCOPE_BATCH_MAX_REQUESTS');
+  const maxBytes = read('CHAINSCOPE_BATCH_MAX_BYTES');
+  return {
+    ...(pollMs !== undefined ? { pollMs, maxPollMs: Math.max(pollMs, Math.min(300_000, pollMs * 30)) } : {}),
+    ...(maxRequests !== undefined ? { maxRequests } : {}),
+    ...(maxBytes !== undefined ? { maxBytes } : {}),
+  };
 }
 
 function describeEstimate(estimate: RunEstimate, backend: Backend, priced: boolean): string {

@@ -21,6 +21,8 @@ const EVAL_OPTIONS = `      --backend NAME         openai | azure | ollama | vll
                              (needs a fixed seed: 'seed:' in the prompt's config, or --seed); join them with 'chainscope merge'
       --baseline VARIANT     compare each variant with this one (default: the prompt's 'baseline', else every pair)
       --concurrency N        requests in flight
+      --batch                send the run through the Batch API (openai, azure): half price, results within 24 h;
+                             the batch ids go into the run file, so --resume polls the same batches
       --json FILE            write the results (schema chainscope.report/1, see docs/results-schema.md)
       --html FILE            write a self-contained HTML report
       --junit FILE           write JUnit XML (one test per case and variant)
@@ -249,6 +251,7 @@ async function runCommand(
         'fail-under': { type: 'string' },
         resume: { type: 'string' },
         force: { type: 'boolean' },
+        batch: { type: 'boolean' },
         prices: { type: 'string' },
         'max-cost': { type: 'string' },
         timeout: { type: 'string' },
@@ -304,6 +307,7 @@ async function runCommand(
             ...(failUnder !== undefined ? { failUnder } : {}),
             ...(values.resume ? { resume: values.resume } : {}),
             ...(values.force ? { force: true } : {}),
+            ...(values.batch ? { batch: true } : {}),
             ...(values.prices ? { prices: values.prices } : {}),
             ...(maxCost !== undefined ? { maxCost } : {}),
             ...(timeout !== undefined ? { timeoutMs: timeout * 1000 } : {}),

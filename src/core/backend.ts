@@ -13,6 +13,8 @@ export interface CompletionRequest extends Sampling {
   firstSample: number;
   /** One seed per chain, sample firstSample + i: backends that seed chains one by one use these (`seed` is the request's). */
   seeds?: number[];
+  /** The request's stable name in its run (variant, case, samples): a batch backend maps its results back by it. */
+  requestId?: string;
 }
 
 /** A setting that was not sent as the prompt file asked, and why. */

@@ -3,6 +3,8 @@ import type { Prices } from './eval/results';
 /**
  * List prices in USD per million tokens (input, cached input, output) of common models, as published by their
  * providers; they change, so users override or extend them (setting `chainscope.prices`, CLI `--prices`).
+ * The Batch API's prices are half of these for every model listed (OpenAI's and Azure's batch discount,
+ * batchPrices); an entry may state its own `batchInput`/`batchOutput`.
  */
 export const DEFAULT_PRICES: Record<string, Prices> = {
   'gpt-4o-mini': { input: 0.15, cachedInput: 0.075, output: 0.6 },
@@ -24,14 +26,30 @@ export const DEFAULT_PRICES: Record<string, Prices> = {
 const FREE_BACKENDS = new Set(['local', 'ollama', 'vllm', 'lmstudio', 'llamacpp']);
 
 /** The price of a model: an exact entry, else the longest entry the model name starts with (dated snapshots). */
-export function priceFor(backendId: string, model: string, table: Record<string, Prices> = DEFAULT_PRICES): Prices | undefined {
+export function priceFor(
+  backendId: string,
+  model: string,
+  table: Record<string, Prices> = DEFAULT_PRICES,
+  mode: 'online' | 'batch' = 'online',
+): Prices | undefined {
   if (FREE_BACKENDS.has(backendId)) return { input: 0, output: 0 };
-  const exact = table[model];
-  if (exact) return exact;
   const prefix = Object.keys(table)
     .filter((name) => model.startsWith(`${name}-`))
     .sort((a, b) => b.length - a.length)[0];
-  return prefix ? table[prefix] : undefined;
+  const prices = table[model] ?? (prefix ? table[prefix] : undefined);
+  return prices && mode === 'batch' ? batchPrices(prices) : prices;
+}
+
+/** The Batch API's prices of a table entry: its own, else half the online ones (a user's entry may give only those). */
+export function batchPrices(prices: Prices): Prices {
+  // The batch discount covers cached prompt tokens too.
+  const cachedInput =
+    prices.cachedInput === undefined ? undefined : prices.cachedInput * ((prices.batchInput ?? prices.input / 2) / prices.input);
+  return {
+    input: prices.batchInput ?? prices.input / 2,
+    output: prices.batchOutput ?? prices.output / 2,
+    ...(cachedInput !== undefined && Number.isFinite(cachedInput) ? { cachedInput } : {}),
+  };
 }
 
 /** Token counts as billed: cached prompt tokens are part of `promptTokens`, reasoning tokens part of `completionTokens`. */

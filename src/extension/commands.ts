@@ -33,6 +33,10 @@ export function registerCommands(
       const resolved = target(uri);
       return resolved ? evaluations.evaluate({ uri: resolved }) : undefined;
     }),
+    vscode.commands.registerCommand('chainscope.submitBatch', (uri?: vscode.Uri) => {
+      const resolved = target(uri);
+      return resolved ? evaluations.evaluate({ uri: resolved, batch: true }) : undefined;
+    }),
     vscode.commands.registerCommand('chainscope.evaluateCase', async (uri?: vscode.Uri, caseId?: string) => {
       const resolved = target(uri);
       if (!resolved) return undefined;

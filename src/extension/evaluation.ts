@@ -37,6 +37,8 @@ export interface EvaluateRequest {
   showPanel?: boolean;
   /** Started by the Test Explorer, which reports the outcome itself. */
   fromTests?: boolean;
+  /** Send the run through the provider's Batch API ("Submit as Batch"); a resumed batch run is one anyway. */
+  batch?: boolean;
 }
 
 /** Whether requests would need a proxy that only VS Code's own patching of the extension host applies. */
@@ -119,9 +121,18 @@ export class Evaluations implements vscode.Disposable {
       return undefined;
     }
     const model = this.models.resolve(loaded.document);
+    if (request.resume && core().headerOf(request.resume)?.batch) request = { ...request, batch: true };
     let backend;
     try {
-      backend = await this.backends.forModel(model);
+      // A batch backend is the run's own: it keeps the run's batches.
+      backend = request.batch
+        ? await core().createBackend({
+            ...(await this.backends.options(model)),
+            batch: {},
+            env: process.env,
+            log: (message) => this.log.info('backend', message),
+          })
+        : await this.backends.forModel(model);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       this.log.warn('evaluate', message);
@@ -242,6 +253,8 @@ export class Evaluations implements vscode.Disposable {
     let runFile = '';
     // Cells changed since the panel last took some, latest summary of each: bounded by the run's cells.
     const pendingCells = new Map<string, CellSummary>();
+    // A batch's chains come back together, hours later maybe: the notification says why it stands still.
+    const batchNote = request.batch ? 'batch in progress · ' : '';
     const onEvent = (event: LiveSessionEvent): void => {
       switch (event.type) {
         case 'start': {
@@ -273,7 +286,7 @@ export class Evaluations implements vscode.Disposable {
           };
           this.live.set(event.runFile, source);
           // A measured bar from the start: the indeterminate one animates (repaints) until the first report.
-          progress?.report({ message: `0/${cellCount * header.samples} chains`, increment: 0 });
+          progress?.report({ message: `${batchNote}0/${cellCount * header.samples} chains`, increment: 0 });
           panel?.attach(source);
           break;
         }
@@ -307,7 +320,10 @@ export class Evaluations implements vscode.Disposable {
             ...selection,
             promptFile: loaded.file,
             promptText: text,
-            backend: await this.backends.options(this.models.resolve(loaded.document)),
+            backend: {
+              ...(await this.backends.options(this.models.resolve(loaded.document))),
+              ...(request.batch ? { batch: {} } : {}),
+            },
             runsDirectory,
             background: true,
           },
@@ -329,7 +345,7 @@ export class Evaluations implements vscode.Disposable {
         const percent = (latest.done / latest.total) * 100;
         const eta = latest.etaMs !== undefined && latest.done < latest.total ? ` · ${Math.ceil(latest.etaMs / 1000)} s left` : '';
         progress.report({
-          message: `${latest.done}/${latest.total} chains${latest.failed ? ` (${latest.failed} failed)` : ''}${eta}`,
+          message: `${batchNote}${latest.done}/${latest.total} chains${latest.failed ? ` (${latest.failed} failed)` : ''}${eta}`,
           increment: percent - reportedPercent,
         });
         reportedPercent = percent;
@@ -388,7 +404,12 @@ export class Evaluations implements vscode.Disposable {
       loaded.document.scorer.type === 'custom' && vscode.workspace.isTrusted
         ? await scoreWithCustomScorer(loaded.document, loaded.cases, run, path.dirname(loaded.file), true)
         : undefined;
-    const prices = core().priceFor(run.header.backend.id, run.header.backend.model, { ...core().DEFAULT_PRICES, ...readSettings().prices });
+    const prices = core().priceFor(
+      run.header.backend.id,
+      run.header.backend.model,
+      { ...core().DEFAULT_PRICES, ...readSettings().prices },
+      run.header.batch ? 'batch' : 'online',
+    );
     const result = summarizeRun(loaded.document, loaded.cases, run, prices, customScores);
     result.runFile = runFile;
     const changed = core().hashText(document.getText()) !== run.header.promptHash;

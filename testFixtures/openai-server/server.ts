@@ -5,6 +5,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { seededRandom } from '../../src/core/random';
+import { batchApi, type FakeBatch, type FakeBatchOptions, type FakeFile } from './batches';
 
 export type FaultKind =
   | 'rate-limit'
@@ -46,6 +47,8 @@ export interface ReceivedRequest {
   /** The query string, `?` included, when the request had one. */
   query?: string;
   fault?: FaultKind;
+  /** The batch whose line this request answers (the Batches API answers lines through the chat endpoint). */
+  batch?: string;
 }
 
 export interface CannedAnswer {
@@ -78,11 +81,16 @@ export interface FakeServerOptions {
   reasoningModels?: string[];
   /** Fields refused with a 400 `unsupported_parameter` for a model (any model when `model` is left out). */
   refuse?: { param: string; model?: string }[];
+  /** The Files and Batches APIs' pace and limits (batches.ts). */
+  batch?: FakeBatchOptions;
 }
 
 export interface FakeServer {
   url: string;
   requests: ReceivedRequest[];
+  /** Uploaded and generated files, and the batches created, in order (batches.ts). */
+  files: Map<string, FakeFile>;
+  batches: FakeBatch[];
   inject(...faults: Fault[]): void;
   clearFaults(): void;
   close(): Promise<void>;
@@ -116,6 +124,8 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
   const faults: (Fault & { left: number })[] = [];
   const requests: ReceivedRequest[] = [];
   const sockets = new Set<import('node:net').Socket>();
+  let port = 0;
+  const batches = batchApi(options.batch ?? {}, () => `http://127.0.0.1:${port}/v1`);
 
   const takeFault = (prompt: string): Fault | undefined => {
     const index = faults.findIndex((fault) => fault.left > 0 && (!fault.when || prompt.includes(fault.when)));
@@ -147,6 +157,15 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
         response.writeHead(status, { 'content-type': 'application/json', ...headers });
         response.end(JSON.stringify({ error: { message, type: 'invalid_request_error', param, code } }));
       };
+      const authorized =
+        !options.apiKey || request.headers.authorization === `Bearer ${options.apiKey}` || request.headers['api-key'] === options.apiKey;
+      if (batches.handles(path)) {
+        if (!authorized) return sendError(401, 'Incorrect API key provided.', 'invalid_api_key');
+        batches.handle(request, response, path, Buffer.concat(chunks)).catch((error: unknown) => {
+          sendError(500, error instanceof Error ? error.message : String(error), null);
+        });
+        return;
+      }
       if (!path.endsWith('/chat/completions') && !path.endsWith('/completions')) {
         sendError(404, `Unknown path ${path}`, 'not_found');
         return;
@@ -179,10 +198,12 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
         ...(request.headers.authorization ? { authorization: request.headers.authorization } : {}),
         ...(/\?.*$/.exec(request.url ?? '') ? { query: /\?.*$/.exec(request.url ?? '')?.[0] ?? '' } : {}),
         ...(fault ? { fault: fault.kind } : {}),
+        ...(typeof request.headers['x-fake-batch'] === 'string' ? { batch: request.headers['x-fake-batch'] } : {}),
       };
       requests.push(received);
 
-      if (options.apiKey && request.headers.authorization !== `Bearer ${options.apiKey}`) {
+      // Azure OpenAI sends its key as `api-key`.
+      if (!authorized) {
         sendError(401, 'Incorrect API key provided.', 'invalid_api_key');
         return;
       }
@@ -388,10 +409,12 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
     socket.on('close', () => sockets.delete(socket));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  port = (server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}/v1`,
     requests,
+    files: batches.files,
+    batches: batches.batches,
     inject: (...added) => faults.push(...added.map((fault) => ({ ...fault, left: fault.times ?? 1 }))),
     clearFaults: () => void faults.splice(0),
     close: () =>

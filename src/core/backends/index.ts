@@ -1,7 +1,8 @@
 import type { Backend } from '../backend';
 import type { ExecutionProviderSetting } from '../local/generator';
 import { LocalBackend, resolveLocalModel } from './local';
-import { OpenAIBackend } from './openai';
+import { BatchBackend, type BatchSettings } from './batch';
+import { OpenAIBackend, type OpenAIBackendOptions } from './openai';
 
 export interface BackendOptions {
   /** `openai`, `azure`, `ollama`, `vllm`, `lmstudio`, `llamacpp`, `local`, or a base URL. */
@@ -22,6 +23,8 @@ export interface BackendOptions {
   concurrency?: number;
   log?: (message: string) => void;
   /** Local models: execution provider, GPU, threads, and more folders to look for models in. */
+  /** Send the run through the provider's Batch API (OpenAI, Azure OpenAI, or a server that serves one). */
+  batch?: BatchSettings;
   local?: { executionProvider?: ExecutionProviderSetting; deviceId?: number; threads?: number; modelDirectories?: string[] };
 }
 
@@ -55,6 +58,8 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
   const model = options.model ?? reference.model;
   if (!model) throw new Error(`No model: give one with --model or in the prompt's 'model' (e.g. ${name}:<model>).`);
 
+  if (name === 'local' && options.batch)
+    throw new Error('Batch runs go to a remote Batch API (openai, azure, or a compatible server): a local model has none.');
   if (name === 'local') {
     const directory = resolveLocalModel(model, options.promptDirectory, options.local?.modelDirectories);
     const log = options.log;
@@ -96,12 +101,16 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       throw new Error(
         'Azure OpenAI needs an endpoint: set AZURE_OPENAI_ENDPOINT or pass --base-url https://<resource>.openai.azure.com/ (in VS Code: chainscope.azure.endpoint).',
       );
-    return new OpenAIBackend({ ...common, azure: { endpoint: azureEndpoint, deployment: model, apiVersion } });
+    return remote({ ...common, azure: { endpoint: azureEndpoint, deployment: model, apiVersion } }, options.batch);
   }
   const url = baseUrl ?? (name === 'openai' ? env.OPENAI_BASE_URL : undefined) ?? endpoint.baseUrl;
   if (name === 'openai-compatible' && !url)
     throw new Error(
       "The 'openai-compatible' backend needs the server's URL: --base-url, or in VS Code the chainscope.compatible.baseUrl setting (the model picker's 'OpenAI-compatible server…' sets it).",
     );
-  return Promise.resolve(new OpenAIBackend({ ...common, ...(url ? { baseUrl: url } : {}) }));
+  return Promise.resolve(remote({ ...common, ...(url ? { baseUrl: url } : {}) }, options.batch));
+}
+
+function remote(options: OpenAIBackendOptions, batch: BatchSettings | undefined): Backend {
+  return batch ? new BatchBackend({ ...options, batch }) : new OpenAIBackend(options);
 }

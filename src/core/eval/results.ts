@@ -219,6 +219,9 @@ export interface Prices {
   output: number;
   /** Per million prompt tokens served from the provider's prompt cache (`cached_tokens`); absent: the input price. */
   cachedInput?: number;
+  /** The Batch API's prices; left out, half of the online ones (OpenAI's and Azure's batch discount). */
+  batchInput?: number;
+  batchOutput?: number;
 }
 
 /** Scores of a custom JavaScript scorer, by sample (they are computed asynchronously, before the summary). */

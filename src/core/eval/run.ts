@@ -1,4 +1,5 @@
 import { BackendError, type Adjustment, type Backend, type Completion, type CompletionRequest } from '../backend';
+import { batchRequestId, isBatchBackend } from '../backends/batch';
 import { isReasoningModel, sentSampling } from '../backends/parameters';
 import type { LoadedPrompt } from '../prompt/load';
 import { renderVariant, type RenderedPrompt } from '../prompt/render';
@@ -149,6 +150,16 @@ export async function runEvaluation(options: RunOptions): Promise<RunOutcome> {
     ? new CostMeter(options.prices, spentBefore(run.completions, previousEnd, options.prices), options.maxCost)
     : undefined;
   const previous = run.completions.slice();
+  // Batch API runs keep their batches in the run file: a resume polls the open ones instead of paying twice.
+  if (isBatchBackend(options.backend))
+    options.backend.attach({
+      previous: run.batches?.slice() ?? [],
+      record: (entry) => {
+        runFile.append(entry);
+        (run.batches ??= []).push(entry);
+        return runFile.flush();
+      },
+    });
   options.onStart?.(run, runFile.path, previous.length);
   const noteAdjustments = adjustmentReporter(options, runFile, run);
   // What the model is known to refuse is left out from the start: said once, before any request.
@@ -353,6 +364,7 @@ function createRun(options: RunOptions, started: number, onWriteError: (error: E
     cases,
     startedAt: new Date(started).toISOString(),
     ...(sharded ? { shard: sharded.info } : {}),
+    ...(isBatchBackend(backend) ? { batch: true } : {}),
   };
   return {
     runFile: RunFile.create(options.runsDirectory, header, onWriteError),
@@ -598,6 +610,7 @@ async function executeRequest({ cell, samples }: CellRequest, context: Execution
     firstSample: samples[0] ?? 0,
     // The request's seed (APIs take one per request) is its first chain's; backends that seed chains one by one use `seeds`.
     ...(seeds ? { seed: apiSeed(seeds[0] as number), seeds } : {}),
+    requestId: batchRequestId(cell.variant.name, cell.testCase.id, samples),
   };
   const reservation = reserveRequest(cell, samples.length, context);
   if (reservation === null) return;

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Backend } from '../backend';
+import { isBatchBackend } from '../backends/batch';
 import { DEFAULT_PRICES, priceFor } from '../prices';
 import type { LoadedPrompt } from '../prompt/load';
 import type { Diagnostic } from '../prompt/types';
@@ -88,7 +89,12 @@ export class EvaluationSession {
 
   constructor(private readonly options: SessionOptions) {
     EvaluationSession.check(options.loaded);
-    this.prices = priceFor(options.backend.id, options.backend.model, { ...DEFAULT_PRICES, ...options.priceTable });
+    this.prices = priceFor(
+      options.backend.id,
+      options.backend.model,
+      { ...DEFAULT_PRICES, ...options.priceTable },
+      isBatchBackend(options.backend) ? 'batch' : 'online',
+    );
   }
 
   /** Refuses a prompt with errors: nothing of it is run (a presenter may call this before building a backend). */

@@ -41,6 +41,8 @@ export interface RunHeader {
   shard?: ShardInfo;
   /** A run made by `chainscope merge` of shards of one run. */
   merged?: MergedInfo;
+  /** Sent through the provider's Batch API (src/core/backends/batch.ts): priced at its batch price; resumed in batch mode. */
+  batch?: boolean;
 }
 
 /** One finished completion of a sample, appended as it arrives (written within FLUSH_INTERVAL_MS) so that nothing finished is lost. */
@@ -89,7 +91,29 @@ export interface VerdictsRecord {
   pass: Record<string, string>;
 }
 
-export type RunRecord = RunHeader | CompletionRecord | AdjustmentRecord | EndRecord | VerdictsRecord;
+/**
+ * A batch of the run's requests at the provider (Batch API): `submitted` is appended as soon as the batch
+ * exists, so a resume polls it instead of paying for its requests twice; `finished` once its results are
+ * handed on. A batch submitted and never finished is still the provider's to answer.
+ */
+export interface BatchRecord {
+  type: 'batch';
+  event: 'submitted' | 'finished';
+  batchId: string;
+  /** submitted: the uploaded input file, its requests and bytes. */
+  inputFileId?: string;
+  requests?: number;
+  bytes?: number;
+  /** finished: the batch's final status, its output and error files and its request counts. */
+  status?: string;
+  outputFileId?: string;
+  errorFileId?: string;
+  completed?: number;
+  failed?: number;
+  at: string;
+}
+
+export type RunRecord = RunHeader | CompletionRecord | AdjustmentRecord | EndRecord | VerdictsRecord | BatchRecord;
 
 export function hashText(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
@@ -155,7 +179,7 @@ export class RunFile {
     return true;
   }
 
-  append(record: CompletionRecord | AdjustmentRecord | EndRecord): void {
+  append(record: CompletionRecord | AdjustmentRecord | EndRecord | BatchRecord): void {
     const line = `${JSON.stringify(record)}\n`;
     this.pending.push(line);
     this.pendingBytes += line.length;
@@ -208,6 +232,8 @@ export interface ParsedRunFile {
   /** Settings not sent as the file asked; absent from files written before they were recorded. */
   adjustments?: AdjustmentRecord[];
   end?: EndRecord;
+  /** Batch API runs: their batches as submitted and finished, in order; absent from other runs. */
+  batches?: BatchRecord[];
   /** The last verdicts record: absent until a session scored the run (and in files written before they were). */
   verdicts?: VerdictsRecord;
   /** Lines that could not be read: a crash can cut the last line short, an editor can mangle any. */
@@ -234,6 +260,7 @@ export function parseRunFile(content: string, name = 'run file'): ParsedRunFile 
   let legacy = false;
   const completions: CompletionRecord[] = [];
   const adjustments: AdjustmentRecord[] = [];
+  const batches: BatchRecord[] = [];
   const skipped: SkippedLine[] = [];
   let end: EndRecord | undefined;
   let verdicts: VerdictsRecord | undefined;
@@ -276,6 +303,12 @@ export function parseRunFile(content: string, name = 'run file'): ParsedRunFile 
       end = record as unknown as EndRecord;
     } else if (record.type === 'verdicts' && isVerdicts(record)) {
       verdicts = record;
+    } else if (
+      record.type === 'batch' &&
+      typeof record.batchId === 'string' &&
+      (record.event === 'submitted' || record.event === 'finished')
+    ) {
+      batches.push(record as unknown as BatchRecord);
     } else {
       skipped.push({ line: lineNumber, reason: `an unknown record type ${JSON.stringify(record.type)}` });
     }
@@ -285,6 +318,7 @@ export function parseRunFile(content: string, name = 'run file'): ParsedRunFile 
     header,
     completions,
     ...(adjustments.length > 0 ? { adjustments } : {}),
+    ...(batches.length > 0 ? { batches } : {}),
     ...(end ? { end } : {}),
     ...(verdicts ? { verdicts } : {}),
     skipped,
