@@ -954,8 +954,9 @@ function variantCard(variant: VariantSummary, compared: VariantComparison | unde
                 )
               : h('dd', { title: 'not in the compared run' }, '—'),
           ]),
-      h('dt', {}, variant.cost === null ? 'Tokens' : 'Tokens · cost'),
-      h('dd', {}, `${tokens.toLocaleString('en-US')}${variant.cost === null ? '' : ` · $${variant.cost.toFixed(4)}`}`),
+      h('dt', {}, 'Tokens'),
+      h('dd', {}, tokens.toLocaleString('en-US')),
+      ...(variant.cost === null ? [] : [h('dt', {}, 'Cost'), h('dd', {}, `$${variant.cost.toFixed(4)}`)]),
     ),
   );
 }
