@@ -1,4 +1,4 @@
-/* global document, getComputedStyle, fetch, AbortSignal -- the first two inside page.waitForFunction callbacks (browser), the others Node's */
+/* global document, window, getComputedStyle, fetch, AbortSignal -- the first three inside page.waitForFunction callbacks (browser), the others Node's */
 // `npm run test:host`: runs the extension-host suite (out/host) inside a real VS Code.
 //   - @vscode/test-electron where VS Code can be had (VSCODE_EXECUTABLE_PATH, or its download server answers);
 //   - otherwise code-server + Debian Chromium + playwright-core, which works offline here.
