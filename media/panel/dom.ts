@@ -66,16 +66,26 @@ export function columnChooser(
 } {
   const list = h('div', { class: 'column-list', role: 'group', 'aria-label': 'Columns shown' });
   const element = h('details', { class: 'column-menu', 'data-testid': testId }, h('summary', {}, 'Columns'), list) as HTMLDetailsElement;
+  let shownKeys = '';
+  const boxes = new Map<string, HTMLInputElement>();
   return {
     element,
-    setOptions: (options, hidden) =>
-      list.replaceChildren(
-        ...options.map(({ key, title }) => {
-          const box = h('input', { type: 'checkbox', 'data-column-key': key }) as HTMLInputElement;
-          box.checked = !hidden.has(key);
-          box.addEventListener('change', () => onChange(key, box.checked));
-          return h('label', { title }, box, ` ${title}`);
-        }),
-      ),
+    setOptions: (options, hidden) => {
+      // The same columns: only their checks are set, so the box the user is on keeps its focus.
+      const keys = options.map(({ key, title }) => `${key}\u0000${title}`).join('\u0001');
+      if (keys !== shownKeys) {
+        shownKeys = keys;
+        boxes.clear();
+        list.replaceChildren(
+          ...options.map(({ key, title }) => {
+            const box = h('input', { type: 'checkbox', 'data-column-key': key }) as HTMLInputElement;
+            box.addEventListener('change', () => onChange(key, box.checked));
+            boxes.set(key, box);
+            return h('label', { title }, box, ` ${title}`);
+          }),
+        );
+      }
+      for (const [key, box] of boxes) box.checked = !hidden.has(key);
+    },
   };
 }

@@ -259,7 +259,10 @@ function winnerLine(
   expected: unknown,
   summary: CellSummary | undefined,
 ): HTMLElement {
+  if (chains === 0) return h('div', { class: 'winner', 'data-testid': 'winner' }, h('p', { class: 'winner-line' }, 'No chains yet.'));
   const votes = Math.round(stats.agreement * chains);
+  // A live cell's verdict can still turn: it is said to be so far.
+  const sofar = summary && summary.missing > 0 ? ' so far' : '';
   const expectedText = expected === undefined ? '' : ` (expected ${formatValue(expected)})`;
   const details = [
     `agreement ${percent(stats.agreement)}`,
@@ -274,14 +277,14 @@ function winnerLine(
       'p',
       { class: 'winner-line' },
       stats.majority === undefined
-        ? `No majority — no chain of ${chains} gave an answer; wrong${expectedText}`
+        ? `No majority — no chain of ${chains} gave an answer${sofar}; wrong${expectedText}`
         : h(
             'span',
             {},
             'majority ',
             h('code', { class: stats.majorityPass ? 'verdict-pass' : 'verdict-fail', 'data-testid': 'majority' }, stats.majority),
           ),
-      stats.majority === undefined ? null : ` — ${votes} of ${chains} chain${chains === 1 ? '' : 's'}; `,
+      stats.majority === undefined ? null : ` — ${votes} of ${chains} chain${chains === 1 ? '' : 's'}${sofar}; `,
       stats.majority === undefined
         ? null
         : h('strong', { class: stats.majorityPass ? 'verdict-pass' : 'verdict-fail' }, stats.majorityPass ? '✓ correct' : '✗ wrong'),
