@@ -202,7 +202,7 @@ export class ResultsView {
             frame = undefined;
             this.resizeChart();
           });
-      }).observe(this.chartSection);
+      }).observe(this.chartContainer);
     }
     this.matrix = new Matrix({
       onOpen: (variant, caseId) => this.openCell(variant, caseId, true),
@@ -636,7 +636,7 @@ export class ResultsView {
           h(
             'td',
             variant.reasoningTokens > 0 ? { title: `${variant.reasoningTokens} of them reasoning (billed as output)` } : {},
-            String(variant.promptTokens + variant.completionTokens),
+            (variant.promptTokens + variant.completionTokens).toLocaleString('en-US'),
           ),
       },
       { key: 'latency', title: 'Latency', cell: (variant) => h('td', {}, `${Math.round(variant.meanLatencyMs)} ms`) },
@@ -796,14 +796,15 @@ export class ResultsView {
       h('span', { class: 'interval', style: `left:${accuracy.low * 100}%;width:${(accuracy.high - accuracy.low) * 100}%` }),
       h('span', { class: 'point', style: `left:${accuracy.value * 100}%` }),
     );
-    const counts = which === 'single' ? `${accuracy.successes}/${accuracy.trials} chains` : `${accuracy.successes}/${accuracy.trials}`;
+    const counts = `${accuracy.successes}/${accuracy.trials} ${which === 'single' ? 'chains' : 'cases'}`;
     const attributes = { 'data-testid': `${which}-accuracy`, 'data-value': accuracy.value, 'data-method': accuracy.method };
+    // Compact, so the table fits a maximized panel: the counts' unit is in the tooltip.
     return h(
       'span',
-      { class: 'accuracy', ...attributes, title: description },
+      { class: 'accuracy', ...attributes, title: `${description}; ${counts}` },
       h('span', { class: 'value' }, percent(accuracy.value)),
       bar,
-      h('span', { class: 'ci' }, `${percent(accuracy.low)}–${percent(accuracy.high)} (${counts})`),
+      h('span', { class: 'ci' }, `${(accuracy.low * 100).toFixed(1)}–${percent(accuracy.high)} · ${accuracy.successes}/${accuracy.trials}`),
     );
   }
 
@@ -818,9 +819,9 @@ export class ResultsView {
     );
   }
 
-  /** The chart's width: the panel's, whatever it is (a narrow one too), never wider than its section. */
+  /** The chart's width: its box's (the panel's, or its column beside the cost chart), a narrow one too. */
   private chartSize(): number {
-    return Math.max(200, Math.floor(this.chartSection.clientWidth || 640));
+    return Math.max(200, Math.floor(this.chartContainer.clientWidth || this.chartSection.clientWidth || 640));
   }
 
   /** Follows the panel's width: a resized panel redraws the chart at its new width (uPlot keeps its data). */
