@@ -270,7 +270,7 @@ export class Matrix {
     const column = this.variants.indexOf(variant);
     this.flush();
     const at = row === undefined ? undefined : this.position.get(row);
-    if (at === undefined || column < 0) return false;
+    if (at === undefined || column < 0 || !this.shown.includes(column)) return false; // a hidden column has no cell to focus
     this.focusAt(at, column);
     return true;
   }
