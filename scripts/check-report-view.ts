@@ -202,6 +202,7 @@ async function main(): Promise<void> {
     const first = await drawn();
     check(first > 0 && first < 300, `${first} cells drawn of ${CASES * VARIANTS.length}`);
     check((await page.textContent('[data-testid="matrix-count"]')) === `${CASES} cases`, 'the count says 5000 cases');
+    await checkWidths(page, 'report');
     const caseInput = await page.evaluate(
       `document.querySelector('[data-testid="cell"][data-case="case-7"]')?.closest('[role="row"]')?.querySelector('[data-testid="case-input"]')?.textContent`,
     );
@@ -241,6 +242,22 @@ async function main(): Promise<void> {
     check(text === syntheticRun().cells[1]?.chains[1]?.text, 'clicking a cell opens the drawer with its chains');
     const inputs = await page.textContent('[data-testid="cell-drawer"] [data-testid="drawer-input"]');
     check(inputs === 'questionWhat is 0 + 1?n0', `the drawer lists the case's inputs by name (${String(inputs)})`);
+    const strip = await page.$$eval('[data-testid="cell-drawer"] [data-testid="case-variant"]', (rows: { textContent: string | null }[]) =>
+      rows.map((row) => row.textContent ?? ''),
+    );
+    check(strip.length === VARIANTS.length, `the drawer shows the case in every variant, side by side: ${strip.join(' | ')}`);
+    const winner = (await page.textContent('[data-testid="cell-drawer"] [data-testid="winner"]')) ?? '';
+    check(/majority 0 — 1 of 5 chains; ✓ correct \(expected 0\)/.test(winner), `the winner and why, in words: ${winner}`);
+    await page.click('[data-testid="cell-drawer"] [data-testid="case-variant"][data-variant="direct"] td:last-child');
+    await page.waitForTimeout(50);
+    const switched = (await page.textContent('[data-testid="cell-drawer"] h2')) ?? '';
+    check(switched.endsWith('· direct'), `a row of that strip switches the drawer to its variant (${switched})`);
+    await page.setViewportSize({ width: 800, height: 1000 });
+    await page.waitForSelector('[data-testid="cell-drawer"] [data-testid="chain"]', { timeout: 2000 });
+    await page.screenshot({ path: path.join('artifacts', 'report-drawer.png') });
+    await page.setViewportSize({ width: 1400, height: 1000 });
+    await page.click('[data-testid="cell-drawer"] [data-switch-variant="cot"]');
+    await page.waitForSelector('[data-testid="cell-drawer"] [data-testid="chain"][data-sample="4"]', { timeout: 2000 });
     check(
       (await page.$$('[data-testid="prompt-details"]')).length === 0,
       'the report offers no Show prompt: it has no prompt file to render',
@@ -302,6 +319,41 @@ async function main(): Promise<void> {
 }
 
 /** The panel page as VS Code serves it, with a stand-in for the webview API that records what it is told. */
+/**
+ * The view at 500, 800 and 1400 px: the page never scrolls sideways, every variant's card with its headline
+ * numbers lies within the width, and the maj@k chart follows the width. Screenshots: artifacts/<name>-<width>.png.
+ */
+export async function checkWidths(page: import('playwright-core').Page, name: string): Promise<void> {
+  const before = page.viewportSize();
+  for (const width of [500, 800, 1400]) {
+    await page.setViewportSize({ width, height: before?.height ?? 1000 });
+    await page.waitForTimeout(200);
+    const seen = await page.evaluate<{ scroll: number; client: number; cards: number; outside: string[]; chart: number }>(`(() => {
+      const page = document.scrollingElement;
+      const cards = [...document.querySelectorAll('[data-testid="variant-card"]')];
+      const outside = cards
+        .filter((card) => {
+          const box = card.getBoundingClientRect();
+          const numbers = ['card-single', 'card-majority'].map((id) => card.querySelector('[data-testid="' + id + '"]'));
+          return box.left < 0 || box.right > innerWidth || box.width === 0 || numbers.some((n) => !n || n.getBoundingClientRect().right > innerWidth);
+        })
+        .map((card) => card.dataset.variant);
+      const chart = document.querySelector('[data-testid="majk-chart"] .uplot')?.getBoundingClientRect().width ?? 0;
+      return { scroll: page.scrollWidth, client: page.clientWidth, cards: cards.length, outside, chart };
+    })()`);
+    check(seen.scroll <= seen.client + 1, `${name} at ${width} px: no sideways scrolling of the page (${seen.scroll} ≤ ${seen.client})`);
+    check(
+      seen.cards > 0 && seen.outside.length === 0,
+      `${name} at ${width} px: ${seen.cards} variant cards with their headline numbers in view${seen.outside.length ? `; not: ${seen.outside.join(', ')}` : ''}`,
+    );
+    check(seen.chart > 0 && seen.chart <= seen.client, `${name} at ${width} px: the maj@k chart is ${Math.round(seen.chart)} px wide`);
+    fs.mkdirSync('artifacts', { recursive: true });
+    await page.screenshot({ path: path.join('artifacts', `${name}-${width}.png`) });
+  }
+  if (before) await page.setViewportSize(before);
+  await page.waitForTimeout(100);
+}
+
 function panelPage(saved: SavedPanelState | undefined): string {
   const dist = path.resolve(__dirname, '..', 'dist', 'webview');
   const script = fs.readFileSync(path.join(dist, 'panel.js'), 'utf8').replace(/<\/script/gi, '<\\/script');
@@ -414,6 +466,29 @@ async function checkLivePanel(browser: import('playwright-core').Browser): Promi
     check(
       savedBytes < 1000 && saved?.runFile === overview.runFile,
       `the saved state is small (${savedBytes} bytes) and names the run file`,
+    );
+    // Columns: hiding a variant's column and the table's entropy is kept in the saved state, and takes them away.
+    // (Clicked through the DOM: the open drawer lies over the menus, and closing it would forget the open cell.)
+    const toggle = (selector: string): Promise<void> => page.dispatchEvent(selector, 'click');
+    await toggle(`[data-testid="matrix-columns"] [data-column-key="variant:${sibling}"]`);
+    await toggle('[data-testid="table-columns"] [data-column-key="entropy"]');
+    await page.waitForTimeout(50);
+    const hiddenState = (await page.evaluate<SavedPanelState[]>('window.saved')).at(-1)?.hidden ?? [];
+    const headers = await page.$$eval('.matrix-head [role="columnheader"]', (found: { textContent: string | null }[]) =>
+      found.map((header) => header.textContent ?? ''),
+    );
+    const entropyShown = await page.isVisible('[data-testid="variant-table"] th[data-column="entropy"]');
+    check(
+      hiddenState.join() === `matrix:variant:${sibling},table:entropy` && !headers.includes(sibling) && !entropyShown,
+      `hidden columns are gone and kept in the saved state (${hiddenState.join(', ')}; matrix: ${headers.join(', ')})`,
+    );
+    await toggle(`[data-testid="matrix-columns"] [data-column-key="variant:${sibling}"]`);
+    await toggle('[data-testid="table-columns"] [data-column-key="entropy"]');
+    await page.waitForTimeout(50);
+    check(
+      (await page.evaluate<SavedPanelState[]>('window.saved')).at(-1)?.hidden === undefined &&
+        (await page.isVisible(`.matrix-head [role="columnheader"][title="${sibling}"]`)),
+      'shown again, they come back and leave the saved state',
     );
 
     await statusIs('stalled', 10_000);

@@ -52,3 +52,40 @@ export function describeInterval(interval: Interval, scale: 'percent' | 'score' 
   const se = error === '' ? '' : `, standard error ${error}`;
   return `${range}: clustered by case over ${interval.cases} cases${se}, effective sample size ${interval.effectiveTrials.toFixed(1)}`;
 }
+
+/**
+ * A "Columns" menu: one checkbox per column, checked when shown. It is built once and kept, so toggling
+ * a column never closes it or moves focus; `onChange` hides or shows the column in place.
+ */
+export function columnChooser(
+  testId: string,
+  onChange: (key: string, shown: boolean) => void,
+): {
+  element: HTMLDetailsElement;
+  setOptions: (options: readonly { key: string; title: string }[], hidden: ReadonlySet<string>) => void;
+} {
+  const list = h('div', { class: 'column-list', role: 'group', 'aria-label': 'Columns shown' });
+  const element = h('details', { class: 'column-menu', 'data-testid': testId }, h('summary', {}, 'Columns'), list) as HTMLDetailsElement;
+  let shownKeys = '';
+  const boxes = new Map<string, HTMLInputElement>();
+  return {
+    element,
+    setOptions: (options, hidden) => {
+      // The same columns: only their checks are set, so the box the user is on keeps its focus.
+      const keys = options.map(({ key, title }) => `${key}\u0000${title}`).join('\u0001');
+      if (keys !== shownKeys) {
+        shownKeys = keys;
+        boxes.clear();
+        list.replaceChildren(
+          ...options.map(({ key, title }) => {
+            const box = h('input', { type: 'checkbox', 'data-column-key': key }) as HTMLInputElement;
+            box.addEventListener('change', () => onChange(key, box.checked));
+            boxes.set(key, box);
+            return h('label', { title }, box, ` ${title}`);
+          }),
+        );
+      }
+      for (const [key, box] of boxes) box.checked = !hidden.has(key);
+    },
+  };
+}

@@ -67,7 +67,7 @@ export class Drawer {
         if (this.promptDetails?.open) this.callbacks.onShowPrompt?.();
       });
     }
-    this.content = h('div', { class: 'drawer-content' }, this.info, this.inputs, this.stats, this.promptDetails ?? null, this.body);
+    this.content = h('div', { class: 'drawer-content' }, this.info, this.stats, this.inputs, this.promptDetails ?? null, this.body);
     this.element = h(
       'aside',
       { class: 'drawer', role: 'dialog', 'aria-modal': 'false', 'aria-labelledby': titleId, 'data-testid': 'cell-drawer', hidden: true },
@@ -108,7 +108,9 @@ export class Drawer {
     const key = cellKey(content.variant, content.caseId);
     const same = key === this.shownKey;
     const scroll = same ? this.content.scrollTop : 0;
-    const focusedVariant = same ? (document.activeElement as HTMLElement | null)?.dataset?.switchVariant : undefined;
+    // A variant switched from the strip keeps the keyboard there: its button is focused again once redrawn.
+    const active = document.activeElement as HTMLElement | null;
+    const focusedVariant = active && this.element.contains(active) ? active.dataset?.switchVariant : undefined;
     this.element.hidden = false;
     this.shownKey = key;
     this.shownCell = content.cell;
@@ -133,40 +135,9 @@ export class Drawer {
       reveal ? ' · ' : null,
       reveal,
     );
-    const tabs = h(
-      'div',
-      { class: 'variant-tabs', role: 'group', 'aria-label': 'Variants of this case' },
-      ...content.siblings.map(({ variant, cell }) => {
-        const state = cellState(cell);
-        const button = h(
-          'button',
-          {
-            type: 'button',
-            class: `variant-tab cell-${state}`,
-            'aria-pressed': variant === content.variant ? 'true' : 'false',
-            'data-switch-variant': variant,
-            title: cell ? `majority ${cell.majority ?? 'none'} · agreement ${percent(cell.agreement)}` : 'pending',
-          },
-          h('span', { class: 'mark' }, state === 'pending' ? '…' : state === 'pass' ? '✓' : '✗'),
-          ` ${variant}`,
-        );
-        button.addEventListener('click', () => this.callbacks.onSwitch(variant));
-        return button;
-      }),
-    );
+    const tabs = caseAcrossVariants(content.siblings, content.variant, (variant) => this.callbacks.onSwitch(variant));
     const stats = summary ?? content.cell;
-    const statsLine = stats
-      ? h(
-          'p',
-          { class: 'meta' },
-          'majority ',
-          h('code', { class: stats.majorityPass ? 'verdict-pass' : 'verdict-fail', 'data-testid': 'majority' }, stats.majority ?? '(none)'),
-          ` ${stats.majorityPass ? '✓' : '✗'} · agreement ${percent(stats.agreement)} · entropy ${stats.entropy.toFixed(2)} bits`,
-          summary ? ` · ${summary.chains} chains` : '',
-          summary && summary.errors > 0 ? ` · ${summary.errors} failed` : '',
-          summary && summary.missing > 0 ? ` · ${summary.missing} not run yet` : '',
-        )
-      : null;
+    const statsLine = stats ? winnerLine(stats, summary?.chains ?? content.cell?.chains.length ?? 0, expected, summary) : null;
     // The chains are redrawn only when another fetch of them arrives: a reader's selection survives other updates.
     const bodyKey = content.cell ? content.cell : summary && summary.chains === 0 ? 'No chains yet.' : 'Loading chains…';
     if (!same || bodyKey !== this.bodyKey) {
@@ -229,6 +200,98 @@ export class Drawer {
       cell.invalid > 0 ? row('(no answer)', cell.invalid, 'vote-invalid', '') : null,
     );
   }
+}
+
+/**
+ * The case in every variant side by side: verdict, majority answer, agreement and chains, one row per
+ * variant; a row switches the drawer to that variant (its button keeps keyboard access).
+ */
+function caseAcrossVariants(siblings: DrawerContent['siblings'], current: string, onSwitch: (variant: string) => void): HTMLElement {
+  const rows = siblings.map(({ variant, cell }) => {
+    const state = cellState(cell);
+    const button = h(
+      'button',
+      {
+        type: 'button',
+        class: 'link variant-tab',
+        'aria-pressed': variant === current ? 'true' : 'false',
+        'data-switch-variant': variant,
+        title: variant,
+      },
+      variant,
+    );
+    const row = h(
+      'tr',
+      { class: `cell-${state}${variant === current ? ' current' : ''}`, 'data-testid': 'case-variant', 'data-variant': variant },
+      h('th', { scope: 'row' }, button),
+      h(
+        'td',
+        { class: `mark ${state === 'pass' ? 'verdict-pass' : state === 'fail' ? 'verdict-fail' : ''}` },
+        state === 'pending' ? '…' : state === 'pass' ? '✓' : '✗',
+      ),
+      h(
+        'td',
+        { class: 'strip-answer', title: cell?.majority ?? '' },
+        h('code', {}, cell?.majority ?? (cell && cell.chains > 0 ? '(none)' : '')),
+      ),
+      h('td', {}, cell && cell.chains > 0 ? percent(cell.agreement) : ''),
+      h('td', {}, cell ? String(cell.chains) : ''),
+    );
+    // The whole row is a target for the pointer; the button is the one for the keyboard.
+    row.addEventListener('click', (event) => {
+      if (event.target !== button) onSwitch(variant);
+    });
+    button.addEventListener('click', () => onSwitch(variant));
+    return row;
+  });
+  return h(
+    'table',
+    { class: 'case-variants', 'data-testid': 'case-variants', 'aria-label': 'This case in every variant' },
+    h('thead', {}, h('tr', {}, ...['Variant', '', 'Majority', 'Agreement', 'Chains'].map((title) => h('th', { scope: 'col' }, title)))),
+    h('tbody', {}, ...rows),
+  );
+}
+
+/** The winner and why, in words: "majority 13 — 6 of 8 chains; correct (expected 13)". */
+function winnerLine(
+  stats: { majority?: string | undefined; majorityPass: boolean; agreement: number; entropy: number },
+  chains: number,
+  expected: unknown,
+  summary: CellSummary | undefined,
+): HTMLElement {
+  if (chains === 0) return h('div', { class: 'winner', 'data-testid': 'winner' }, h('p', { class: 'winner-line' }, 'No chains yet.'));
+  const votes = Math.round(stats.agreement * chains);
+  // A live cell's verdict can still turn: it is said to be so far.
+  const sofar = summary && summary.missing > 0 ? ' so far' : '';
+  const expectedText = expected === undefined ? '' : ` (expected ${formatValue(expected)})`;
+  const details = [
+    `agreement ${percent(stats.agreement)}`,
+    `entropy ${stats.entropy.toFixed(2)} bits`,
+    summary && summary.errors > 0 ? `${summary.errors} failed` : '',
+    summary && summary.missing > 0 ? `${summary.missing} not run yet` : '',
+  ].filter(Boolean);
+  return h(
+    'div',
+    { class: 'winner', 'data-testid': 'winner' },
+    h(
+      'p',
+      { class: 'winner-line' },
+      stats.majority === undefined
+        ? `No majority — no chain of ${chains} gave an answer${sofar}; wrong${expectedText}`
+        : h(
+            'span',
+            {},
+            'majority ',
+            h('code', { class: stats.majorityPass ? 'verdict-pass' : 'verdict-fail', 'data-testid': 'majority' }, stats.majority),
+          ),
+      stats.majority === undefined ? null : ` — ${votes} of ${chains} chain${chains === 1 ? '' : 's'}${sofar}; `,
+      stats.majority === undefined
+        ? null
+        : h('strong', { class: stats.majorityPass ? 'verdict-pass' : 'verdict-fail' }, stats.majorityPass ? '✓ correct' : '✗ wrong'),
+      stats.majority === undefined ? null : expectedText,
+    ),
+    h('p', { class: 'meta' }, details.join(' · ')),
+  );
 }
 
 /** The case's inputs, one per variable in their order, each value as text; the preview while the cell is on its way. */

@@ -2,7 +2,7 @@
 // at a fixed row height inside their own scroll box. Sorting, filtering and search run on the data, never
 // on the DOM, so a run of 5,000 cases costs what a screenful does.
 import type { CellSummary } from '../../src/shared/protocol';
-import { formatValue, h, percent } from './dom';
+import { columnChooser, formatValue, h, percent } from './dom';
 
 export const ROW_HEIGHT = 44;
 const OVERSCAN = 8;
@@ -36,6 +36,8 @@ export interface MatrixCallbacks {
   onReveal?: (file: string, line: number) => void;
   /** After pending rows were drawn. */
   onDrawn?: () => void;
+  /** The user hid or showed a column (`expected`, `variant:<name>`): the view keeps it in its saved state. */
+  onColumn?: (key: string, shown: boolean) => void;
 }
 
 /** A case of the run: its row in the matrix, with one summary per variant (by column). */
@@ -87,6 +89,16 @@ export class Matrix {
   private active = { row: -1, column: 0 };
   private selected: { variant: string; caseId: string } | undefined;
   private controls: MatrixControls = { sort: 'case', filter: 'all', search: '' };
+  /** Columns the user hid: `expected` and `variant:<name>`; hidden ones are not built at all. */
+  private hidden = new Set<string>();
+  /** The variant columns shown, as indices into `variants`. */
+  private shown: number[] = [];
+  private readonly chooser = columnChooser('matrix-columns', (key, shown) => {
+    if (shown) this.hidden.delete(key);
+    else this.hidden.add(key);
+    this.layout();
+    this.callbacks.onColumn?.(key, shown);
+  });
 
   constructor(private readonly callbacks: MatrixCallbacks) {
     this.search = h('input', {
@@ -128,6 +140,7 @@ export class Matrix {
         this.search,
         h('label', {}, 'Show ', this.filterSelect),
         h('label', {}, 'Sort ', this.sortSelect),
+        this.chooser.element,
         this.count,
       ),
       this.scroller,
@@ -155,21 +168,40 @@ export class Matrix {
       const byName = new Map(before.map((name, i) => [name, entry.cells[i]]));
       entry.cells = merged.map((name) => byName.get(name));
     }
+    this.layout();
+  }
+
+  /** Columns to hide (`expected`, `variant:<name>`), as saved. */
+  setHidden(keys: Iterable<string>): void {
+    this.hidden = new Set(keys);
+    this.layout();
+  }
+
+  /** Rebuilds the header, the column template and the Columns menu for the variants and hidden columns now. */
+  private layout(): void {
+    const names = this.variants;
+    this.shown = names.map((_, i) => i).filter((i) => !this.hidden.has(`variant:${names[i]}`));
+    const expected = !this.hidden.has('expected');
+    this.chooser.setOptions(
+      [{ key: 'expected', title: 'Expected' }, ...names.map((name) => ({ key: `variant:${name}`, title: name }))],
+      this.hidden,
+    );
     this.head.replaceChildren(
       h(
         'div',
         { role: 'row', class: 'matrix-row', 'aria-rowindex': 1 },
         h('div', { role: 'columnheader', class: 'case-name' }, 'Case'),
-        h('div', { role: 'columnheader' }, 'Expected'),
-        ...merged.map((name) => h('div', { role: 'columnheader', title: name }, name)),
+        expected ? h('div', { role: 'columnheader' }, 'Expected') : null,
+        ...this.shown.map((i) => h('div', { role: 'columnheader', title: names[i] as string }, names[i] as string)),
       ),
     );
+    const count = this.shown.length;
     this.grid.style.setProperty(
       '--matrix-columns',
-      `minmax(160px, 1.4fr) minmax(90px, 0.8fr) repeat(${merged.length}, minmax(130px, 1fr))`,
+      `minmax(140px, 1.4fr)${expected ? ' minmax(80px, 0.8fr)' : ''} repeat(${count}, minmax(120px, 1fr))`,
     );
-    this.grid.style.setProperty('min-width', `${160 + 90 + 130 * merged.length}px`);
-    this.grid.setAttribute('aria-colcount', String(merged.length + 2));
+    this.grid.style.setProperty('min-width', `${140 + (expected ? 80 : 0) + 120 * count}px`);
+    this.grid.setAttribute('aria-colcount', String(count + (expected ? 2 : 1)));
     this.clearRendered();
     this.orderStale = true;
     this.schedule();
@@ -238,7 +270,7 @@ export class Matrix {
     const column = this.variants.indexOf(variant);
     this.flush();
     const at = row === undefined ? undefined : this.position.get(row);
-    if (at === undefined || column < 0) return false;
+    if (at === undefined || column < 0 || !this.shown.includes(column)) return false; // a hidden column has no cell to focus
     this.focusAt(at, column);
     return true;
   }
@@ -376,8 +408,9 @@ export class Matrix {
       'div',
       { role: 'row', class: 'matrix-row', 'aria-rowindex': at + 2 },
       name,
-      h('div', { role: 'gridcell', class: 'expected', title: expected }, expected),
-      ...this.variants.map((variant, column) => {
+      this.hidden.has('expected') ? null : h('div', { role: 'gridcell', class: 'expected', title: expected }, expected),
+      ...this.shown.map((column) => {
+        const variant = this.variants[column] as string;
         const cell = entry.cells[column];
         const selected = this.selected?.variant === variant && this.selected.caseId === entry.caseId;
         return h('div', { role: 'gridcell', 'aria-selected': selected ? 'true' : 'false' }, this.cellButton(entry, variant, cell, column));
@@ -442,9 +475,11 @@ export class Matrix {
     const at = this.position.get(Number(target.dataset.row));
     if (at === undefined) return;
     let next = at;
-    let column = Number(target.dataset.column);
+    // Columns move over the shown ones only: a hidden column is not built, so it cannot take focus.
+    let column = Math.max(0, this.shown.indexOf(Number(target.dataset.column)));
     const page = Math.max(1, Math.floor((this.scroller.clientHeight || 600) / ROW_HEIGHT) - 1);
-    const columns = this.variants.length;
+    const columns = this.shown.length;
+    if (columns === 0) return;
     if (event.key === 'ArrowDown') next = at + 1;
     else if (event.key === 'ArrowUp') next = at - 1;
     else if (event.key === 'ArrowRight') column += 1;
@@ -457,7 +492,7 @@ export class Matrix {
     else if (event.key === 'End') column = columns - 1;
     else return;
     event.preventDefault();
-    this.focusAt(Math.max(0, Math.min(this.order.length - 1, next)), Math.max(0, Math.min(columns - 1, column)));
+    this.focusAt(Math.max(0, Math.min(this.order.length - 1, next)), this.shown[Math.max(0, Math.min(columns - 1, column))] as number);
   }
 
   private focusAt(at: number, column: number): void {

@@ -8,6 +8,8 @@ import { ALPHA, type PairComparison } from '../../src/core/eval/paired';
 import { cellKey } from '../../src/core/eval/keys';
 import { comparisonDifferences, describeSignificance, formatDelta, type VariantComparison } from '../../src/core/eval/compare';
 import {
+  MAX_HIDDEN_COLUMNS,
+  MAX_HIDDEN_KEY,
   STALE_AFTER_MS,
   type CellPrompt,
   type CellSummary,
@@ -19,7 +21,7 @@ import {
   type SavedPanelState,
   type ToWebview,
 } from '../../src/shared/protocol';
-import { describeInterval, formatDuration, h, percent } from './dom';
+import { columnChooser, describeInterval, formatDuration, h, percent } from './dom';
 import { Drawer } from './drawer';
 import { costAccuracyChart } from './costAccuracy';
 import { Matrix, isFilterKey, isSortKey, type MatrixControls } from './matrix';
@@ -98,6 +100,12 @@ function sanitize(saved: unknown): SavedPanelState {
   }
   if (typeof selected?.variant === 'string' && typeof selected.caseId === 'string')
     state.selected = { variant: selected.variant, caseId: selected.caseId };
+  if (Array.isArray(value.hidden)) {
+    const hidden = value.hidden
+      .filter((key): key is string => typeof key === 'string' && key.length <= MAX_HIDDEN_KEY)
+      .slice(0, MAX_HIDDEN_COLUMNS);
+    if (hidden.length > 0) state.hidden = hidden;
+  }
   return state;
 }
 
@@ -159,6 +167,8 @@ export class ResultsView {
   private requested: { key: string; at: number; signature: string } | undefined;
   private refetchTimer: ReturnType<typeof setTimeout> | undefined;
   private saved: SavedPanelState;
+  private readonly tableChooser = columnChooser('table-columns', (key, shown) => this.setTableColumn(key, shown));
+  private chartWidth = 0;
 
   constructor(
     private readonly root: HTMLElement,
@@ -184,10 +194,21 @@ export class ResultsView {
       this.chartContainer,
     );
     this.chartSection.append(this.costSlot);
+    if (typeof ResizeObserver !== 'undefined') {
+      let frame: number | undefined;
+      new ResizeObserver(() => {
+        if (frame === undefined)
+          frame = requestAnimationFrame(() => {
+            frame = undefined;
+            this.resizeChart();
+          });
+      }).observe(this.chartContainer);
+    }
     this.matrix = new Matrix({
       onOpen: (variant, caseId) => this.openCell(variant, caseId, true),
       onControls: (controls) => this.save({ sort: controls.sort, filter: controls.filter, search: controls.search }),
       onDrawn: () => this.noteDrawn(),
+      onColumn: (key, shown) => this.setHidden(`matrix:${key}`, shown),
       ...(callbacks.onReveal ? { onReveal: callbacks.onReveal } : {}),
     });
     this.matrix.element.hidden = true;
@@ -196,6 +217,7 @@ export class ResultsView {
     if (isFilterKey(this.saved.filter)) controls.filter = this.saved.filter;
     if (typeof this.saved.search === 'string') controls.search = this.saved.search;
     this.matrix.setControls(controls);
+    this.matrix.setHidden((this.saved.hidden ?? []).filter((key) => key.startsWith('matrix:')).map((key) => key.slice(7)));
     this.drawer = new Drawer({
       onClose: () => this.closeCell(),
       onSwitch: (variant) => this.open && this.openCell(variant, this.open.caseId, false),
@@ -439,7 +461,7 @@ export class ResultsView {
     this.header.hidden = false;
     this.updateHeader(overview, run);
     this.noteDrawn();
-    this.summarySlot.replaceChildren(this.summary(overview, run), ...pairsSection(overview.comparisons));
+    this.summarySlot.replaceChildren(this.cards(overview, run), this.summary(overview, run), ...pairsSection(overview.comparisons));
     this.drawChart(overview);
     this.costSlot.replaceChildren(costAccuracyChart(overview) ?? '');
   }
@@ -562,61 +584,110 @@ export class ResultsView {
     return h('p', { class: 'coverage', 'data-testid': 'run-adjustments' }, messages.join(' · '));
   }
 
-  private summary(result: RunOverview, state: PanelRun): HTMLElement {
+  /** The headline numbers, one compact card per variant: what a narrow panel shows first. */
+  private cards(result: RunOverview, state: PanelRun): HTMLElement {
+    const previous = new Map(state.comparison?.variants.map((v) => [v.name, v]) ?? []);
+    return h(
+      'section',
+      { class: 'cards-section', 'aria-label': 'Headline numbers per variant' },
+      h(
+        'div',
+        { class: 'cards', 'data-testid': 'variant-cards' },
+        ...result.variants.map((variant) => variantCard(variant, state.comparison ? previous.get(variant.name) : null)),
+      ),
+    );
+  }
+
+  /** The table's columns, by key (`table:<key>` in the saved hidden list); the variant's name always shows. */
+  private tableColumns(result: RunOverview, state: PanelRun): TableColumn[] {
     const showScore = result.scorer === 'field-f1' || result.scorer === 'token-f1';
     const previous = new Map(state.comparison?.variants.map((v) => [v.name, v]) ?? []);
+    return [
+      { key: 'single', title: 'Single chain', cell: (variant) => h('td', {}, this.accuracyBar(variant, 'single')) },
+      { key: 'majority', title: 'Majority vote', cell: (variant) => h('td', {}, this.accuracyBar(variant, 'majority')) },
+      { key: 'majk', title: `maj@${result.samples}`, cell: (variant) => this.majAtKLast(variant) },
+      {
+        key: 'agreement',
+        title: 'Agreement',
+        cell: (variant) => h('td', { 'data-value': variant.meanAgreement }, percent(variant.meanAgreement)),
+      },
+      { key: 'entropy', title: 'Entropy', cell: (variant) => h('td', {}, variant.meanEntropy.toFixed(2)) },
+      { key: 'invalid', title: 'Invalid', cell: (variant) => h('td', {}, percent(variant.invalidRate)) },
+      ...(showScore
+        ? [
+            {
+              key: 'f1',
+              title: 'Mean F1',
+              cell: (variant: VariantSummary) =>
+                h(
+                  'td',
+                  {
+                    'data-testid': 'mean-score',
+                    'data-value': variant.meanScore,
+                    title: describeInterval(variant.meanScoreInterval, 'score'),
+                  },
+                  variant.meanScore.toFixed(3),
+                  h('span', { class: 'ci' }, ` [${variant.meanScoreInterval.low.toFixed(3)}–${variant.meanScoreInterval.high.toFixed(3)}]`),
+                ),
+            },
+          ]
+        : []),
+      {
+        key: 'tokens',
+        title: 'Tokens',
+        cell: (variant) =>
+          h(
+            'td',
+            variant.reasoningTokens > 0 ? { title: `${variant.reasoningTokens} of them reasoning (billed as output)` } : {},
+            (variant.promptTokens + variant.completionTokens).toLocaleString('en-US'),
+          ),
+      },
+      { key: 'latency', title: 'Latency', cell: (variant) => h('td', {}, `${Math.round(variant.meanLatencyMs)} ms`) },
+      { key: 'cost', title: 'Cost', cell: (variant) => h('td', {}, variant.cost === null ? '—' : `$${variant.cost.toFixed(4)}`) },
+      ...(state.comparison
+        ? [{ key: 'delta', title: 'vs. compared run', cell: (variant: VariantSummary) => comparisonCell(previous.get(variant.name)) }]
+        : []),
+    ];
+  }
+
+  /** Hides or shows a column of the table in place (no redraw: the Columns menu stays open and focused). */
+  private setTableColumn(key: string, shown: boolean): void {
+    this.setHidden(`table:${key}`, shown);
+    for (const cell of this.summarySlot.querySelectorAll<HTMLElement>(`[data-column="${CSS.escape(key)}"]`)) cell.hidden = !shown;
+  }
+
+  private setHidden(key: string, shown: boolean): void {
+    const hidden = new Set(this.saved.hidden ?? []);
+    if (shown) hidden.delete(key);
+    else hidden.add(key);
+    const list = [...hidden].filter((entry) => entry.length <= MAX_HIDDEN_KEY).slice(-MAX_HIDDEN_COLUMNS);
+    this.save({ hidden: list.length > 0 ? list : undefined });
+  }
+
+  private summary(result: RunOverview, state: PanelRun): HTMLElement {
+    const showScore = result.scorer === 'field-f1' || result.scorer === 'token-f1';
+    const columns = this.tableColumns(result, state);
+    const hidden = new Set((this.saved.hidden ?? []).filter((key) => key.startsWith('table:')).map((key) => key.slice(6)));
+    this.tableChooser.setOptions(columns, hidden);
     const head = h(
       'tr',
       {},
-      ...[
-        'Variant',
-        'Single chain',
-        'Majority vote',
-        `maj@${result.samples}`,
-        'Agreement',
-        'Entropy',
-        'Invalid',
-        ...(showScore ? ['Mean F1'] : []),
-        'Tokens',
-        'Latency',
-        'Cost',
-        ...(state.comparison ? ['vs. compared run'] : []),
-      ].map((title) => h('th', { scope: 'col' }, title)),
+      h('th', { scope: 'col' }, 'Variant'),
+      ...columns.map((column) => h('th', { scope: 'col', 'data-column': column.key, hidden: hidden.has(column.key) }, column.title)),
     );
-    const rows = result.variants.map((variant) => {
-      const compared = previous.get(variant.name);
-      return h(
+    const rows = result.variants.map((variant) =>
+      h(
         'tr',
         { 'data-testid': 'variant-row', 'data-variant': variant.name },
-        h('th', { scope: 'row' }, variant.name),
-        h('td', {}, this.accuracyBar(variant, 'single')),
-        h('td', {}, this.accuracyBar(variant, 'majority')),
-        this.majAtKLast(variant),
-        h('td', { 'data-value': variant.meanAgreement }, percent(variant.meanAgreement)),
-        h('td', {}, variant.meanEntropy.toFixed(2)),
-        h('td', {}, percent(variant.invalidRate)),
-        showScore
-          ? h(
-              'td',
-              {
-                'data-testid': 'mean-score',
-                'data-value': variant.meanScore,
-                title: describeInterval(variant.meanScoreInterval, 'score'),
-              },
-              variant.meanScore.toFixed(3),
-              h('span', { class: 'ci' }, ` [${variant.meanScoreInterval.low.toFixed(3)}–${variant.meanScoreInterval.high.toFixed(3)}]`),
-            )
-          : null,
-        h(
-          'td',
-          variant.reasoningTokens > 0 ? { title: `${variant.reasoningTokens} of them reasoning (billed as output)` } : {},
-          String(variant.promptTokens + variant.completionTokens),
-        ),
-        h('td', {}, `${Math.round(variant.meanLatencyMs)} ms`),
-        h('td', {}, variant.cost === null ? '—' : `$${variant.cost.toFixed(4)}`),
-        state.comparison ? comparisonCell(compared) : null,
-      );
-    });
+        h('th', { scope: 'row', class: 'variant-name', title: variant.name }, variant.name),
+        ...columns.map((column) => {
+          const cell = column.cell(variant);
+          cell.dataset.column = column.key;
+          cell.hidden = hidden.has(column.key);
+          return cell;
+        }),
+      ),
+    );
     const cases = Math.min(...result.variants.map((variant) => variant.singleChain.cases));
     const note = h(
       'p',
@@ -633,7 +704,7 @@ export class ResultsView {
     return h(
       'section',
       { class: 'summary' },
-      h('h2', {}, 'Accuracy per variant (95% intervals over cases)'),
+      h('div', { class: 'section-head' }, h('h2', {}, 'Accuracy per variant (95% intervals over cases)'), this.tableChooser.element),
       // Wide tables scroll in their own box: the page itself never scrolls sideways in a narrow panel.
       h('div', { class: 'table-scroll' }, h('table', { 'data-testid': 'variant-table' }, h('thead', {}, head), h('tbody', {}, ...rows))),
       note,
@@ -728,14 +799,15 @@ export class ResultsView {
       h('span', { class: 'interval', style: `left:${accuracy.low * 100}%;width:${(accuracy.high - accuracy.low) * 100}%` }),
       h('span', { class: 'point', style: `left:${accuracy.value * 100}%` }),
     );
-    const counts = which === 'single' ? `${accuracy.successes}/${accuracy.trials} chains` : `${accuracy.successes}/${accuracy.trials}`;
+    const counts = `${accuracy.successes}/${accuracy.trials} ${which === 'single' ? 'chains' : 'cases'}`;
     const attributes = { 'data-testid': `${which}-accuracy`, 'data-value': accuracy.value, 'data-method': accuracy.method };
+    // Compact, so the table fits a maximized panel: the counts' unit is in the tooltip.
     return h(
       'span',
-      { class: 'accuracy', ...attributes, title: description },
+      { class: 'accuracy', ...attributes, title: `${description}; ${counts}` },
       h('span', { class: 'value' }, percent(accuracy.value)),
       bar,
-      h('span', { class: 'ci' }, `${percent(accuracy.low)}–${percent(accuracy.high)} (${counts})`),
+      h('span', { class: 'ci' }, `${(accuracy.low * 100).toFixed(1)}–${percent(accuracy.high)} · ${accuracy.successes}/${accuracy.trials}`),
     );
   }
 
@@ -748,6 +820,20 @@ export class ResultsView {
       percent(value),
       interval ? h('span', { class: 'ci' }, ` [${percent(interval.low)}–${percent(interval.high)}]`) : null,
     );
+  }
+
+  /** The chart's width: its box's (the panel's, or its column beside the cost chart), a narrow one too. */
+  private chartSize(): number {
+    return Math.max(200, Math.floor(this.chartContainer.clientWidth || this.chartSection.clientWidth || 640));
+  }
+
+  /** Follows the panel's width: a resized panel redraws the chart at its new width (uPlot keeps its data). */
+  private resizeChart(): void {
+    if (!this.chart || this.chartSection.hidden) return;
+    const width = this.chartSize();
+    if (Math.abs(width - this.chartWidth) < 2) return;
+    this.chartWidth = width;
+    this.chart.setSize({ width, height: 240 });
   }
 
   private drawChart(result: RunOverview): void {
@@ -781,7 +867,8 @@ export class ResultsView {
     const foreground = themeColour('--vscode-foreground', '#444');
     const grid = themeColour('--vscode-editorWidget-border', '#8884');
     const axis = { stroke: foreground, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } };
-    const width = Math.max(320, Math.min(900, container.clientWidth || 640));
+    const width = this.chartSize();
+    this.chartWidth = width;
     this.chart = new uPlot(
       {
         width,
@@ -822,6 +909,60 @@ export class ResultsView {
       container,
     );
   }
+}
+
+interface TableColumn {
+  key: string;
+  title: string;
+  cell: (variant: VariantSummary) => HTMLElement;
+}
+
+/** One variant's headline numbers: accuracies with their intervals, agreement, the change since the compared run, tokens and cost. */
+function variantCard(variant: VariantSummary, compared: VariantComparison | undefined | null): HTMLElement {
+  const accuracy = (label: string, which: 'single' | 'majority', value: Accuracy): HTMLElement[] => [
+    h('dt', {}, label),
+    h(
+      'dd',
+      { 'data-testid': `card-${which}`, 'data-value': value.value, title: describeInterval(value) },
+      h('span', { class: 'card-value' }, percent(value.value)),
+      h('span', { class: 'ci' }, ` ${(value.low * 100).toFixed(1)}–${(value.high * 100).toFixed(1)}`),
+    ),
+  ];
+  const tokens = variant.promptTokens + variant.completionTokens;
+  const direction = compared && (compared.after > compared.before ? 'better' : compared.after < compared.before ? 'worse' : '');
+  return h(
+    'article',
+    { class: 'card', 'data-testid': 'variant-card', 'data-variant': variant.name },
+    h('h3', { class: 'card-name', title: variant.name }, variant.name),
+    h(
+      'dl',
+      { class: 'card-numbers' },
+      ...accuracy('Single chain', 'single', variant.singleChain),
+      ...accuracy('Majority vote', 'majority', variant.majorityVote),
+      h('dt', {}, 'Agreement'),
+      h('dd', {}, percent(variant.meanAgreement)),
+      ...(compared === null
+        ? []
+        : [
+            h('dt', {}, 'vs. compared'),
+            compared
+              ? h(
+                  'dd',
+                  {
+                    class: compared.significant ? direction || 'neutral' : 'neutral',
+                    'data-testid': 'card-delta',
+                    title: describeSignificance(compared),
+                  },
+                  formatDelta(compared),
+                  h('span', { class: 'ci' }, ` ▲${compared.fixed} ▼${compared.regressed}`),
+                )
+              : h('dd', { title: 'not in the compared run' }, '—'),
+          ]),
+      h('dt', {}, 'Tokens'),
+      h('dd', {}, tokens.toLocaleString('en-US')),
+      ...(variant.cost === null ? [] : [h('dt', {}, 'Cost'), h('dd', {}, `$${variant.cost.toFixed(4)}`)]),
+    ),
+  );
 }
 
 /** A signed difference in points with a real minus: +7.5 pt, −2.5 pt. */

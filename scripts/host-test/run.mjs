@@ -1,4 +1,4 @@
-/* global document, getComputedStyle, fetch, AbortSignal -- the first two inside page.waitForFunction callbacks (browser), the others Node's */
+/* global document, window, getComputedStyle, fetch, AbortSignal -- the first three inside page.waitForFunction callbacks (browser), the others Node's */
 // `npm run test:host`: runs the extension-host suite (out/host) inside a real VS Code.
 //   - @vscode/test-electron where VS Code can be had (VSCODE_EXECUTABLE_PATH, or its download server answers);
 //   - otherwise code-server + Debian Chromium + playwright-core, which works offline here.
@@ -293,7 +293,64 @@ async function verifyPanel(page, expected) {
     await page.screenshot({ path: path.join(ARTIFACTS, expected.screenshot) });
     if (size) await page.setViewportSize(size);
   }
+  if (expected.widths) await checkWidths(page, frame, expected.widths);
   return { seenAt, receivedAt };
+}
+
+/**
+ * The panel at each width (its webview's, in CSS px): the window is resized until the webview is that wide.
+ * Then, inside the webview: the page never scrolls sideways, and every variant's card shows its headline
+ * numbers within the width. A screenshot of the webview alone: artifacts/panel-<width>.png.
+ */
+async function checkWidths(page, frame, widths) {
+  const size = page.viewportSize();
+  const height = 1000;
+  // An open drawer would cover what is measured.
+  if (await frame.$('[data-testid="cell-drawer"]:not([hidden])')) await frame.click('[data-testid="drawer-close"]');
+  try {
+    for (const width of widths) {
+      let inner = 0;
+      for (let attempt = 0; attempt < 5; attempt++) {
+        inner = await frame.evaluate(() => document.documentElement.clientWidth);
+        if (Math.abs(inner - width) <= 2) break;
+        const viewport = page.viewportSize() ?? { width: 1400, height };
+        await page.setViewportSize({ width: Math.max(320, viewport.width + width - inner), height });
+        await new Promise((resolve) => setTimeout(resolve, 400));
+      }
+      if (Math.abs(inner - width) > 20) throw new Error(`the webview could not be made ${width} px wide (it is ${inner} px)`);
+      // From the top, as the panel opens; the chart follows a ResizeObserver, the matrix its scroll box: let both settle.
+      await frame.evaluate(() => window.scrollTo(0, 0));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const seen = await frame.evaluate(() => {
+        const root = document.scrollingElement ?? document.documentElement;
+        const cards = [...document.querySelectorAll('[data-testid="variant-card"]')];
+        const outside = cards
+          .filter((card) => {
+            const box = card.getBoundingClientRect();
+            const numbers = ['card-single', 'card-majority'].map((id) => card.querySelector(`[data-testid="${id}"]`));
+            return (
+              box.width === 0 ||
+              box.left < 0 ||
+              box.right > window.innerWidth ||
+              box.bottom > window.innerHeight ||
+              numbers.some((number) => !number || number.getBoundingClientRect().right > window.innerWidth)
+            );
+          })
+          .map((card) => card.getAttribute('data-variant'));
+        return { scroll: root.scrollWidth, client: root.clientWidth, cards: cards.length, outside };
+      });
+      if (seen.scroll > seen.client + 1)
+        throw new Error(`at ${width} px the panel scrolls sideways: its page is ${seen.scroll} px wide in ${seen.client} px`);
+      if (seen.cards === 0 || seen.outside.length > 0)
+        throw new Error(
+          `at ${width} px not every variant's headline numbers are in view: ${seen.cards} cards, outside: ${seen.outside.join(', ')}`,
+        );
+      const box = await (await frame.frameElement()).boundingBox();
+      await page.screenshot({ path: path.join(ARTIFACTS, `panel-${width}.png`), ...(box ? { clip: box } : {}) });
+    }
+  } finally {
+    if (size) await page.setViewportSize(size);
+  }
 }
 
 /** What a person does: open a .prompt file through Quick Open and look at the editor. */

@@ -86,4 +86,10 @@ export interface SavedPanelState {
   sort?: string;
   filter?: string;
   search?: string;
+  /** Columns the user hid: keys such as `table:entropy`, `matrix:expected`, `matrix:variant:<name>` (capped in number and length). */
+  hidden?: string[];
 }
+
+/** At most this many hidden columns are kept, each key at most MAX_HIDDEN_KEY characters: the saved state stays small. */
+export const MAX_HIDDEN_COLUMNS = 40;
+export const MAX_HIDDEN_KEY = 120;

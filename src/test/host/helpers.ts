@@ -158,6 +158,11 @@ export interface PanelExpectation {
   /** Texts that must appear literally (model output and expected values are never markup). */
   literals?: string[];
   screenshot?: string;
+  /**
+   * Widths (CSS px of the webview) to check the panel at: no sideways scrolling of its page, every variant's
+   * headline numbers in view; a screenshot of the webview at each, artifacts/panel-<width>.png.
+   */
+  widths?: number[];
 }
 
 /** What the panel must show of each variant of a run: its single-chain and majority-vote accuracy. */

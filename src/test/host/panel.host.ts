@@ -121,6 +121,16 @@ suite('Evaluating from the editor', () => {
     });
     if (verdict !== 'no-browser') assert.equal(verdict, 'ok');
 
+    // The panel as wide as a split editor, a medium one and a maximized one, the sidebar closed.
+    await vscode.commands.executeCommand('workbench.action.closeSidebar');
+    await vscode.commands.executeCommand('workbench.action.closePanel');
+    const widths = await verifyPanel('arithmetic-widths', {
+      runId: result.runId,
+      variants: panelNumbers(result),
+      widths: [500, 800, 1400],
+    });
+    if (widths !== 'no-browser') assert.equal(widths, 'ok');
+
     // Closed and re-opened, the panel shows the same run again.
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     await vscode.commands.executeCommand('chainscope.showResults', document.uri);
