@@ -81,7 +81,8 @@ export class PromptCodeLenses implements vscode.CodeLensProvider {
         ...(loaded.document.budget !== undefined ? { budget: loaded.document.budget } : {}),
       });
       // The worst case: every chain at max_tokens; with a budget, whether it fits.
-      const worst = estimate.maxCost !== undefined ? `, ≤ $${estimate.maxCost.toFixed(estimate.maxCost < 1 ? 4 : 2)}` : '';
+      // A free model (local, a self-hosted server at price 0) has no worst case worth a word.
+      const worst = estimate.maxCost ? `, ≤ $${estimate.maxCost.toFixed(estimate.maxCost < 1 ? 4 : 2)}` : '';
       const budget = estimate.budget !== undefined ? ` (budget $${estimate.budget}${estimate.overBudget ? ', may stop early' : ''})` : '';
       tokens = `, ≈${estimate.promptTokens.toLocaleString('en-US')} prompt tokens${worst}${budget}`;
     } catch {
