@@ -1,12 +1,15 @@
 import type { Backend } from '../backend';
+import { redactUrl } from '../redact';
 import type { ExecutionProviderSetting } from '../local/generator';
 import { LocalBackend, resolveLocalModel } from './local';
 import { OpenAIBackend } from './openai';
+import { baseUrlList, ReplicaBackend } from './replicas';
 
 export interface BackendOptions {
   /** `openai`, `azure`, `ollama`, `vllm`, `lmstudio`, `llamacpp`, `local`, or a base URL. */
   backend?: string;
   model?: string;
+  /** One base URL, or several replicas of one model separated by commas. */
   baseUrl?: string;
   /** The prompt file's `model` (`openai:gpt-4o-mini`), used for whatever the options leave open. */
   modelReference?: string;
@@ -20,13 +23,16 @@ export interface BackendOptions {
   timeoutMs?: number;
   maxAttempts?: number;
   concurrency?: number;
+  /** Replicas: how long one that failed gets no requests (default 30 s). */
+  replicaCooldownMs?: number;
   log?: (message: string) => void;
   /** Local models: execution provider, GPU, threads, and more folders to look for models in. */
   local?: { executionProvider?: ExecutionProviderSetting; deviceId?: number; threads?: number; modelDirectories?: string[] };
 }
 
 export { BACKEND_NAMES, DEFAULT_AZURE_API_VERSION, ENDPOINTS } from './endpoints';
-import { BACKEND_NAMES, DEFAULT_AZURE_API_VERSION, ENDPOINTS } from './endpoints';
+import { BACKEND_NAMES, baseUrlProblem, DEFAULT_AZURE_API_VERSION, ENDPOINTS } from './endpoints';
+export { baseUrlList, ReplicaBackend } from './replicas';
 export { formatModelReference, parseModelReference, type ModelReference } from './reference';
 import { parseModelReference } from './reference';
 
@@ -96,12 +102,38 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       throw new Error(
         'Azure OpenAI needs an endpoint: set AZURE_OPENAI_ENDPOINT or pass --base-url https://<resource>.openai.azure.com/ (in VS Code: chainscope.azure.endpoint).',
       );
+    if (baseUrlList(azureEndpoint).length > 1)
+      throw new Error(`Azure OpenAI takes one endpoint, not a list of replicas (got ${baseUrlList(azureEndpoint).length}).`);
     return new OpenAIBackend({ ...common, azure: { endpoint: azureEndpoint, deployment: model, apiVersion } });
   }
+  const urls = baseUrlList(baseUrl);
+  if (urls.length > 1) return replicaBackend(urls, common, options);
   const url = baseUrl ?? (name === 'openai' ? env.OPENAI_BASE_URL : undefined) ?? endpoint.baseUrl;
   if (name === 'openai-compatible' && !url)
     throw new Error(
       "The 'openai-compatible' backend needs the server's URL: --base-url, or in VS Code the chainscope.compatible.baseUrl setting (the model picker's 'OpenAI-compatible server…' sets it).",
     );
   return Promise.resolve(new OpenAIBackend({ ...common, ...(url ? { baseUrl: url } : {}) }));
+}
+
+/** Several base URLs of one model: one client per replica, each trying once, the wrapper trying elsewhere. */
+function replicaBackend(urls: string[], common: ConstructorParameters<typeof OpenAIBackend>[0], options: BackendOptions): ReplicaBackend {
+  for (const url of urls) {
+    const problem = baseUrlProblem(url);
+    // The URL is shown only when it carries no credentials.
+    if (problem) throw new Error(`A replica's base URL is not usable (${redactUrl(url)}): ${problem}.`);
+  }
+  const { maxConcurrency: _total, ...each } = common;
+  const perReplica = options.concurrency ? Math.max(1, Math.ceil(options.concurrency / urls.length)) : undefined;
+  return new ReplicaBackend(
+    urls.map(
+      (url) =>
+        new OpenAIBackend({ ...each, baseUrl: url, maxAttempts: 1, ...(perReplica !== undefined ? { maxConcurrency: perReplica } : {}) }),
+    ),
+    {
+      ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
+      ...(options.replicaCooldownMs !== undefined ? { cooldownMs: options.replicaCooldownMs } : {}),
+      ...(common.log ? { log: common.log } : {}),
+    },
+  );
 }
