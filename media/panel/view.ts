@@ -473,6 +473,8 @@ export class ResultsView {
       const parts = [`running — ${progress.done}/${progress.total} chains`];
       if (progress.failed > 0) parts.push(`${progress.failed} failed`);
       if (progress.etaMs !== undefined && progress.done < progress.total) parts.push(`about ${formatDuration(progress.etaMs)} left`);
+      const pacedMs = (progress.pacedUntil ?? 0) - Date.now();
+      if (pacedMs > 0) parts.push(`paced by rate limit: ${(pacedMs / 1000).toFixed(1)} s`);
       return { status: 'running', text: parts.join(' · ') };
     }
     return { status: overview.status, text: overview.status };

@@ -32,7 +32,7 @@ export interface BackendOptions {
 
 export { BACKEND_NAMES, DEFAULT_AZURE_API_VERSION, ENDPOINTS } from './endpoints';
 import { BACKEND_NAMES, baseUrlProblem, DEFAULT_AZURE_API_VERSION, ENDPOINTS } from './endpoints';
-export { baseUrlList, ReplicaBackend } from './replicas';
+export { baseUrlList, endpointStatsSince, ReplicaBackend } from './replicas';
 export { formatModelReference, parseModelReference, type ModelReference } from './reference';
 import { parseModelReference } from './reference';
 

@@ -145,8 +145,9 @@ export class OpenAIBackend implements Backend {
         endpoint: this.endpoint,
         requests,
         failures,
-        ...(succeeded > 0 ? { meanLatencyMs: Math.round(latencyMs / succeeded) } : {}),
-        pacedMs: Math.round(this.pacer.pacedMs),
+        // Unrounded, so that the counts of one run can be told from the process's (endpointStatsSince).
+        ...(succeeded > 0 ? { meanLatencyMs: latencyMs / succeeded } : {}),
+        pacedMs: this.pacer.pacedMs,
       },
     ];
   }

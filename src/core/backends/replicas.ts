@@ -170,7 +170,7 @@ export class ReplicaBackend implements Backend {
     replica.failures = 0;
     this.options.log?.(
       'warn',
-      `${replica.backend.endpoint}: ${cause.message}; no requests to this replica for ${Math.round(cooldownMs / 1000)} s, the others take them.`,
+      `${replica.backend.endpoint}: ${cause.message.replace(/\.$/, '')}; no requests to this replica for ${Math.round(cooldownMs / 1000)} s, the others take them.`,
     );
   }
 
@@ -192,4 +192,26 @@ export function baseUrlList(text: string | readonly string[] | undefined): strin
   if (text === undefined) return [];
   const parts = typeof text === 'string' ? [text] : text;
   return parts.flatMap((part) => part.split(/[,\s]+/)).filter(Boolean);
+}
+
+/**
+ * What the endpoints did between two snapshots of `endpointStats()` (one run, when a backend serves several prompt
+ * files in one process), rounded to whole milliseconds.
+ */
+export function endpointStatsSince(before: readonly EndpointStats[] | undefined, after: readonly EndpointStats[]): EndpointStats[] {
+  return after.map((now, index) => {
+    const then = before?.find((entry, position) => entry.endpoint === now.endpoint && position === index);
+    const succeeded = (entry: EndpointStats | undefined): number => (entry ? entry.requests - entry.failures : 0);
+    const latency = (entry: EndpointStats | undefined): number => (entry?.meanLatencyMs ?? 0) * succeeded(entry);
+    const answered = succeeded(now) - succeeded(then);
+    const cooldowns = (now.cooldowns ?? 0) - (then?.cooldowns ?? 0);
+    return {
+      endpoint: now.endpoint,
+      requests: now.requests - (then?.requests ?? 0),
+      failures: now.failures - (then?.failures ?? 0),
+      ...(answered > 0 ? { meanLatencyMs: Math.round((latency(now) - latency(then)) / answered) } : {}),
+      pacedMs: Math.round(now.pacedMs - (then?.pacedMs ?? 0)),
+      ...(now.cooldowns !== undefined ? { cooldowns } : {}),
+    };
+  });
 }
