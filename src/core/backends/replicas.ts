@@ -187,11 +187,14 @@ function compare(a: number[], b: number[]): number {
   return 0;
 }
 
-/** Base URLs from a setting or flag: several separated by commas (or whitespace), empty entries dropped. */
+/** Base URLs from a setting or flag: several separated by commas, trimmed, empty entries dropped. */
 export function baseUrlList(text: string | readonly string[] | undefined): string[] {
   if (text === undefined) return [];
   const parts = typeof text === 'string' ? [text] : text;
-  return parts.flatMap((part) => part.split(/[,\s]+/)).filter(Boolean);
+  return parts
+    .flatMap((part) => part.split(','))
+    .map((part) => part.trim())
+    .filter(Boolean);
 }
 
 /**
