@@ -147,6 +147,7 @@ export class ReplicaBackend implements Backend {
         if (cause.status === undefined || replica.failures >= (this.options.failuresToCooldown ?? 2)) this.coolDown(replica, cause);
         if (attempt >= maxAttempts)
           throw new BackendError(`${cause.message} (after ${attempt} attempts on ${count} replicas)`, cause.status);
+        this.options.log?.('info', `${replica.backend.endpoint}: ${cause.message.replace(/\.$/, '')}; trying another replica`);
         // Every replica failed this request: wait before going round again.
         if (tried.size >= count) {
           const round = Math.floor(attempt / count);
