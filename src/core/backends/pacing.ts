@@ -64,6 +64,9 @@ interface Budget {
 export interface PaceTicket {
   requestsSpent: number;
   tokensSpent: number;
+  tokens: number;
+  /** Its answer was heard (a retried stream may report twice). */
+  answered?: boolean;
 }
 
 /**
@@ -76,6 +79,9 @@ export class RateLimitPacer {
   private tokensSpent = 0;
   private requests: Budget | undefined;
   private tokens: Budget | undefined;
+  /** Sent and not answered yet: the server may count them in the next window. */
+  private pendingRequests = 0;
+  private pendingTokens = 0;
   /** Time requests spent held back, summed over requests. */
   pacedMs = 0;
   private heard = false;
@@ -87,16 +93,17 @@ export class RateLimitPacer {
   delay(tokens: number): number {
     const now = this.now();
     let wait = 0;
-    for (const [budget, spent, need] of [
-      [this.requests, this.requestsSpent, 1],
-      [this.tokens, this.tokensSpent, tokens],
+    for (const [budget, spent, need, pending] of [
+      [this.requests, this.requestsSpent, 1, this.pendingRequests],
+      [this.tokens, this.tokensSpent, tokens, this.pendingTokens],
     ] as const) {
       if (!budget) continue;
       if (now >= budget.resetAt) {
-        // The window reset: the whole limit is back, less what was sent since (unknown limit: not paced until the next answer).
+        // The window reset: the whole limit is back (unknown limit: not paced until the next answer), less what is
+        // still on its way: a request sent late in the old window may be counted in the new one.
         if (budget.limit === undefined) continue;
         budget.remaining = budget.limit;
-        budget.spentAt = spent;
+        budget.spentAt = spent - pending;
         // A fresh window's end is unknown until the next answer: wait for it at most a second at a time.
         budget.resetAt = Number.POSITIVE_INFINITY;
       }
@@ -125,11 +132,18 @@ export class RateLimitPacer {
     }
     this.requestsSpent += 1;
     this.tokensSpent += tokens;
-    return { requestsSpent: this.requestsSpent, tokensSpent: this.tokensSpent };
+    this.pendingRequests += 1;
+    this.pendingTokens += tokens;
+    return { requestsSpent: this.requestsSpent, tokensSpent: this.tokensSpent, tokens };
   }
 
   /** Learns from a response's headers (none: a server without limits, or no answer at all), for the request of this ticket. */
   observe(ticket: PaceTicket, headers: RateLimitHeaders | undefined): void {
+    if (!ticket.answered) {
+      ticket.answered = true;
+      this.pendingRequests -= 1;
+      this.pendingTokens -= ticket.tokens;
+    }
     if (!this.heard) {
       this.heard = true;
       this.probe?.resolve();
