@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { startFakeServer, type FakeServer } from '../../testFixtures/openai-server/server';
 import type { RunResult } from '../core/eval/results';
 import { parseRunFile } from '../core/eval/store';
-import { comparisonBlock, pairsBlock, type EvalReport } from './eval';
+import { comparisonBlock, endpointsBlock, pairsBlock, type EvalReport } from './eval';
 import type { VariantComparison } from '../core/eval/compare';
 import type { PairComparison } from '../core/eval/paired';
 
@@ -744,5 +744,28 @@ describe('comparisonBlock (the comparison with an earlier run)', () => {
       '  direct: 90.0% → 10.0% (−80.0 pt, worse; 40 shared cases, 0 fixed, 32 regressed, 95% [−90.0, −70.0] pt, p<0.001)',
       '  not like for like: 3 cases only in the earlier run; only in this run: new; seed 1 → 2',
     ]);
+  });
+});
+
+describe('endpointsBlock', () => {
+  it('lists each replica aligned, with failures, latency, pacing and cool-downs; nothing for one endpoint that was not paced', () => {
+    assert.deepEqual(
+      endpointsBlock({
+        endpoints: [
+          { endpoint: 'http://gpu1:8000/v1', requests: 12, failures: 0, meanLatencyMs: 840, pacedMs: 0, cooldowns: 0 },
+          { endpoint: 'http://***@gpu22:8000/v1', requests: 1, failures: 1, pacedMs: 1234, cooldowns: 1 },
+        ],
+      }),
+      [
+        'endpoints:',
+        '  http://gpu1:8000/v1       12 requests, 0 failed, mean 840 ms',
+        '  http://***@gpu22:8000/v1  1 request, 1 failed, paced by rate limit 1.2 s, taken out 1× after failing',
+      ],
+    );
+    assert.deepEqual(
+      endpointsBlock({ endpoints: [{ endpoint: 'http://a/v1', requests: 3, failures: 0, meanLatencyMs: 5, pacedMs: 0 }] }),
+      [],
+    );
+    assert.deepEqual(endpointsBlock({}), []);
   });
 });

@@ -6,7 +6,7 @@ import { startFakeServer, type FakeServer, type FakeServerOptions } from '../../
 import type { Backend, EndpointStats } from '../backend';
 import { runEvaluation, type ProgressEvent } from '../eval/run';
 import { loadPrompt, nodeFileSystem, type LoadedPrompt } from '../prompt/load';
-import { baseUrlList, createBackend, ReplicaBackend } from '.';
+import { baseUrlList, createBackend, endpointStatsSince, ReplicaBackend } from '.';
 
 // 12 cases × 2 variants: 24 requests of 2 chains each.
 const CASES = Array.from({ length: 12 }, (_, index) => `  - {name: c${index}, input: "${index} + 1", expected: ${index + 1}}`).join('\n');
@@ -197,5 +197,26 @@ describe('several endpoints and pacing (real SDK, fake servers on 127.0.0.1)', f
     assert.ok(outcome.run.completions.every((record) => !record.error));
     assert.equal(server!.requests.filter((request) => request.rateLimited).length, 0, 'a request ran into a 429');
     assert.ok((backend.endpointStats?.()[0]?.pacedMs ?? 0) > 0);
+  });
+});
+
+describe('endpointStatsSince', () => {
+  it("takes a backend's earlier counts off, mean latency over this run's answered requests only", () => {
+    const before: EndpointStats[] = [
+      { endpoint: 'http://a/v1', requests: 4, failures: 0, meanLatencyMs: 100, pacedMs: 50, cooldowns: 0 },
+      { endpoint: 'http://b/v1', requests: 2, failures: 2, pacedMs: 0, cooldowns: 1 },
+    ];
+    const after: EndpointStats[] = [
+      { endpoint: 'http://a/v1', requests: 10, failures: 1, meanLatencyMs: (4 * 100 + 5 * 40) / 9, pacedMs: 1250.4, cooldowns: 0 },
+      { endpoint: 'http://b/v1', requests: 2, failures: 2, pacedMs: 0, cooldowns: 1 },
+    ];
+    assert.deepEqual(endpointStatsSince(before, after), [
+      { endpoint: 'http://a/v1', requests: 6, failures: 1, meanLatencyMs: 40, pacedMs: 1200, cooldowns: 0 },
+      { endpoint: 'http://b/v1', requests: 0, failures: 0, pacedMs: 0, cooldowns: 0 },
+    ]);
+    // The first run of a process: everything so far.
+    assert.deepEqual(endpointStatsSince(undefined, [after[1] as EndpointStats]), [
+      { endpoint: 'http://b/v1', requests: 2, failures: 2, pacedMs: 0, cooldowns: 1 },
+    ]);
   });
 });
