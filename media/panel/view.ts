@@ -495,6 +495,8 @@ export class ResultsView {
       const parts = [`running — ${progress.done}/${progress.total} chains`];
       if (progress.failed > 0) parts.push(`${progress.failed} failed`);
       if (progress.etaMs !== undefined && progress.done < progress.total) parts.push(`about ${formatDuration(progress.etaMs)} left`);
+      const pacedMs = (progress.pacedUntil ?? 0) - Date.now();
+      if (pacedMs > 0) parts.push(`paced by rate limit: ${(pacedMs / 1000).toFixed(1)} s`);
       return { status: 'running', text: parts.join(' · ') };
     }
     return { status: overview.status, text: overview.status };
@@ -552,7 +554,7 @@ export class ResultsView {
     this.metaElement.dataset.runId = result.runId;
     this.metaText.textContent = `${result.backend.id}:${result.backend.model} · ${cases} cases × ${result.variants.length} variants × ${result.samples} chains · ${result.extract} → ${result.scorer} · `;
     this.coverageSlot.replaceChildren(this.coverage(result, run) ?? '');
-    this.adjustmentsSlot.replaceChildren(this.adjustments(result) ?? '');
+    this.adjustmentsSlot.replaceChildren(this.adjustments(result) ?? '', this.endpoints(result) ?? '');
     this.renderStatus();
   }
 
@@ -596,6 +598,21 @@ export class ResultsView {
         ...result.variants.map((variant) => variantCard(variant, state.comparison ? previous.get(variant.name) : null)),
       ),
     );
+  }
+
+  /** Each replica's requests (the CLI's results): shown with several endpoints, or when rate limits held requests back. */
+  private endpoints(result: RunOverview): HTMLElement | null {
+    const endpoints = result.endpoints ?? [];
+    if (endpoints.length < 2 && !endpoints.some((entry) => entry.pacedMs > 0)) return null;
+    const seconds = (ms: number): string => (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`);
+    const lines = endpoints.map((entry) => {
+      const parts = [`${entry.requests} requests`, `${entry.failures} failed`];
+      if (entry.meanLatencyMs !== undefined) parts.push(`mean ${seconds(entry.meanLatencyMs)}`);
+      if (entry.pacedMs > 0) parts.push(`paced by rate limit ${seconds(entry.pacedMs)}`);
+      if (entry.cooldowns) parts.push(`taken out ${entry.cooldowns}× after failing`);
+      return `${entry.endpoint}: ${parts.join(', ')}`;
+    });
+    return h('p', { class: 'coverage', 'data-testid': 'run-endpoints' }, `endpoints — ${lines.join(' · ')}`);
   }
 
   /** The table's columns, by key (`table:<key>` in the saved hidden list); the variant's name always shows. */

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { startFakeServer, type FakeServer } from '../../testFixtures/openai-server/server';
 import type { RunResult } from '../core/eval/results';
 import { parseRunFile } from '../core/eval/store';
-import { comparisonBlock, pairsBlock, type EvalReport } from './eval';
+import { comparisonBlock, endpointsBlock, pairsBlock, type EvalReport } from './eval';
 import type { VariantComparison } from '../core/eval/compare';
 import type { PairComparison } from '../core/eval/paired';
 
@@ -538,6 +538,113 @@ describe('chainscope eval (CLI against a real OpenAI-compatible HTTP server)', f
     assert.match(finished.stdout, /16 chains used of 24 \(33\.3% saved: 8 chains, ≈ \d+ tokens\); 1 of 2 cases settled early/);
   });
 
+  describe('replicas and rate limits', () => {
+    // 8 cases × 1 variant: 8 requests of 2 chains.
+    const prompt = (): string => {
+      const file = path.join(folder, 'sums.prompt');
+      const cases = Array.from({ length: 8 }, (_, index) => `  - {name: c${index}, input: "${index} plus one", expected: ${index + 1}}`);
+      fs.writeFileSync(
+        file,
+        [
+          '---',
+          'name: sums',
+          'samples: 2',
+          'config: {temperature: 0.7, seed: 3}',
+          'variants: [zero-shot]',
+          'cases:',
+          ...cases,
+          'extract: number',
+          '---',
+          '{{q}}',
+          '',
+        ].join('\n'),
+      );
+      return file;
+    };
+    const answers = [{ match: 'plus one', answers: ['The answer is 1.'] }];
+
+    it('spreads a run over --base-url replicas, retries a replica that goes away elsewhere, and counts each endpoint', async () => {
+      const others = await Promise.all([
+        startFakeServer({ answers, failAfter: { requests: 2, mode: 'close' } }),
+        startFakeServer({ answers }),
+      ]);
+      server = await startFakeServer({ answers, chunkDelayMs: 2 });
+      const [broken, third] = others;
+      const json = path.join(folder, 'replicas.json');
+      try {
+        const finished = await runCli([
+          'eval',
+          prompt(),
+          '--backend',
+          'openai-compatible',
+          '--model',
+          'fake',
+          '--base-url',
+          `${server.url},${broken.url}`,
+          '--base-url',
+          third.url,
+          '--concurrency',
+          '3',
+          '--runs-dir',
+          path.join(folder, 'runs'),
+          '--json',
+          json,
+          '--no-cache',
+        ]);
+        assert.equal(finished.code, 0, finished.stderr);
+        const run = (JSON.parse(fs.readFileSync(json, 'utf8')) as EvalReport).runs[0] as RunResult;
+        assert.equal(run.coverage.failed, 0);
+        assert.equal(run.coverage.finished, 16);
+        const endpoints = run.endpoints ?? [];
+        assert.deepEqual(
+          endpoints.map((entry) => entry.endpoint),
+          [server.url, broken.url, third.url],
+        );
+        assert.equal(
+          endpoints.reduce((sum, entry) => sum + entry.requests - entry.failures, 0),
+          8,
+        );
+        assert.ok((endpoints[1]?.failures ?? 0) >= 1 && endpoints[1]?.cooldowns === 1, JSON.stringify(endpoints));
+        assert.ok(endpoints[0]!.requests >= 2 && endpoints[2]!.requests >= 2, JSON.stringify(endpoints));
+        const block = finished.stdout.split('\n');
+        const at = block.indexOf('  endpoints:');
+        assert.ok(at > 0, finished.stdout);
+        assert.match(
+          block[at + 2] ?? '',
+          new RegExp(`^    ${broken.url.replace(/[.]/g, '\\.')} +\\d+ requests?, [1-9]\\d* failed.*taken out 1× after failing$`),
+        );
+        assert.match(finished.stderr, /no requests to this replica/);
+      } finally {
+        await Promise.all(others.map((other) => other.close()));
+      }
+    });
+
+    it('paces requests by the rate-limit headers: no 429, the pacing in the progress and the summary', async () => {
+      server = await startFakeServer({ answers, rateLimit: { requests: 3, windowMs: 300 } });
+      const finished = await runCli([
+        'eval',
+        prompt(),
+        '--backend',
+        server.url,
+        '--model',
+        'fake',
+        '--concurrency',
+        '4',
+        '--runs-dir',
+        path.join(folder, 'runs'),
+        '--no-cache',
+      ]);
+      assert.equal(finished.code, 0, finished.stderr);
+      assert.equal(server.requests.filter((request) => request.rateLimited).length, 0);
+      assert.equal(server.requests.length, 8);
+      assert.match(finished.stderr, /sums\.prompt: paced by rate limit: \d+ ms|sums\.prompt: paced by rate limit: [\d.]+ s/);
+      assert.match(
+        finished.stdout,
+        /endpoints:\n {4}http:\/\/127\.0\.0\.1:\d+\/v1 +8 requests, 0 failed, mean \d+ ms, paced by rate limit/,
+      );
+    });
+  });
+
   it('keeps every finished chain on Ctrl-C, and --resume completes the run', async () => {
     server = await startFakeServer({
       apiKey: 'test-key',
@@ -690,5 +797,28 @@ describe('comparisonBlock (the comparison with an earlier run)', () => {
       '  direct: 90.0% → 10.0% (−80.0 pt, worse; 40 shared cases, 0 fixed, 32 regressed, 95% [−90.0, −70.0] pt, p<0.001)',
       '  not like for like: 3 cases only in the earlier run; only in this run: new; seed 1 → 2',
     ]);
+  });
+});
+
+describe('endpointsBlock', () => {
+  it('lists each replica aligned, with failures, latency, pacing and cool-downs; nothing for one endpoint that was not paced', () => {
+    assert.deepEqual(
+      endpointsBlock({
+        endpoints: [
+          { endpoint: 'http://gpu1:8000/v1', requests: 12, failures: 0, meanLatencyMs: 840, pacedMs: 0, cooldowns: 0 },
+          { endpoint: 'http://***@gpu22:8000/v1', requests: 1, failures: 1, pacedMs: 1234, cooldowns: 1 },
+        ],
+      }),
+      [
+        'endpoints:',
+        '  http://gpu1:8000/v1       12 requests, 0 failed, mean 840 ms',
+        '  http://***@gpu22:8000/v1  1 request, 1 failed, paced by rate limit 1.2 s, taken out 1× after failing',
+      ],
+    );
+    assert.deepEqual(
+      endpointsBlock({ endpoints: [{ endpoint: 'http://a/v1', requests: 3, failures: 0, meanLatencyMs: 5, pacedMs: 0 }] }),
+      [],
+    );
+    assert.deepEqual(endpointsBlock({}), []);
   });
 });

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { glob } from 'tinyglobby';
 import type { Backend } from '../core/backend';
-import { createBackend, type BackendOptions } from '../core/backends';
+import { createBackend, endpointStatsSince, type BackendOptions } from '../core/backends';
 import { CompletionCache } from '../core/eval/cache';
 import { comparisonDifferences, formatDelta, type Comparison } from '../core/eval/compare';
 import type { RunEstimate } from '../core/eval/estimate';
@@ -92,7 +92,7 @@ function progressReporter(label: string, quiet: boolean): { update: (event: Prog
   if (quiet) return { update: () => undefined, stop: () => undefined };
   if (process.stderr.isTTY) {
     const bar = new SingleBar({
-      format: `${label} [{bar}] {value}/{total} chains | {tokens} tokens | ETA {eta_formatted}`,
+      format: `${label} [{bar}] {value}/{total} chains | {tokens} tokens | ETA {eta_formatted}{paced}`,
       hideCursor: true,
       clearOnComplete: true,
       stream: process.stderr,
@@ -102,18 +102,27 @@ function progressReporter(label: string, quiet: boolean): { update: (event: Prog
     return {
       update(event) {
         if (!started) {
-          bar.start(event.total, event.done, { tokens: 0 });
+          bar.start(event.total, event.done, { tokens: 0, paced: '' });
           started = true;
         }
         // Streamed text counts as it arrives (≈4 characters a token), so the bar moves within long requests.
-        bar.update(event.done, { tokens: event.promptTokens + event.completionTokens + Math.round(event.streamedChars / 4) });
+        bar.update(event.done, {
+          tokens: event.promptTokens + event.completionTokens + Math.round(event.streamedChars / 4),
+          paced: event.pacedMs !== undefined ? ` | paced by rate limit: ${formatSeconds(event.pacedMs)}` : '',
+        });
       },
       stop: () => bar.stop(),
     };
   }
   let lastDecile = -1;
+  let lastPaced = 0;
   return {
     update(event) {
+      // A log gets the pacing at most every 10 s: each wait would be a line otherwise.
+      if (event.pacedMs !== undefined && event.pacedMs > 0 && Date.now() - lastPaced >= 10_000) {
+        lastPaced = Date.now();
+        process.stderr.write(`${label}: paced by rate limit: ${formatSeconds(event.pacedMs)}\n`);
+      }
       const decile = event.total === 0 ? 10 : Math.floor((event.done / event.total) * 10);
       if (decile === lastDecile) return;
       lastDecile = decile;
@@ -353,7 +362,11 @@ export async function runEval(args: EvalArguments, out: Out, err: Out, signal: A
           err(
             `${label}: ${describeEstimate(await session.estimate(), backend, session.prices !== undefined)}${isBatchBackend(backend) ? ' (Batch API: at the batch price, results within 24 h)' : ''}`,
           );
+        // The backend serves every prompt of this command: its counts before this run are taken off.
+        const before = backend.endpointStats?.();
         outcome = await session.run();
+        const after = backend.endpointStats?.();
+        if (after) outcome.result.endpoints = endpointStatsSince(before, after);
       } catch (error) {
         if (!(error instanceof RunSetupError)) throw error;
         err(`${label}: ${error.message}${error.forcible ? ' (--force resumes anyway)' : ''}`);
@@ -534,6 +547,7 @@ export function describeResult(
     lines.push(`  ! ${cell.variant} / ${cell.caseName ?? cell.caseId}: ${cell.errors} chain(s) failed: ${error}`);
   }
   if (failures.length > 10) lines.push(`  ! … and ${failures.length - 10} more cells with failed chains`);
+  for (const line of endpointsBlock(result)) lines.push(`  ${line}`);
   if (comparison) for (const line of comparisonBlock(comparison)) lines.push(`  ${line}`);
   lines.push(`  run file: ${path.relative(process.cwd(), result.runFile)}`);
   return lines;
@@ -558,6 +572,30 @@ export function spentLine(result: Pick<RunResult, 'spent' | 'budget' | 'status' 
   const budget =
     result.budget === undefined ? '' : ` of a ${money(result.budget)} budget${result.status === 'budget' ? ' (stopped by it)' : ''}`;
   return `spent: ${money(result.spent)}${budget}${cached > 0 ? `; ${cached.toLocaleString('en-US')} prompt tokens at the cached-input price` : ''}`;
+}
+
+/** Each endpoint's requests in this run: shown with several replicas, or when rate limits held requests back. */
+export function endpointsBlock(result: Pick<RunResult, 'endpoints'>): string[] {
+  const endpoints = result.endpoints ?? [];
+  if (endpoints.length < 2 && !endpoints.some((entry) => entry.pacedMs > 0)) return [];
+  const width = Math.max(...endpoints.map((entry) => entry.endpoint.length));
+  return [
+    'endpoints:',
+    ...endpoints.map((entry) => {
+      const parts = [`${entry.requests} request${entry.requests === 1 ? '' : 's'}`, `${entry.failures} failed`];
+      if (entry.meanLatencyMs !== undefined) parts.push(`mean ${formatSeconds(entry.meanLatencyMs)}`);
+      if (entry.pacedMs > 0) parts.push(`paced by rate limit ${formatSeconds(entry.pacedMs)}`);
+      if (entry.cooldowns) parts.push(`taken out ${entry.cooldowns}× after failing`);
+      return `  ${entry.endpoint.padEnd(width)}  ${parts.join(', ')}`;
+    }),
+  ];
+}
+
+/** 850 ms, 1.2 s, 2m05s. */
+export function formatSeconds(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  return formatDuration(ms);
 }
 
 export function writeFile(file: string, content: string, out: Out): void {

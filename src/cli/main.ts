@@ -12,7 +12,9 @@ const EVAL_OPTIONS = `      --backend NAME         openai | azure | ollama | vll
                              (default: the provider in the prompt's 'model')
       --model NAME           model or deployment (default: the prompt's 'model')
       --base-url URL         endpoint of an OpenAI-compatible server (user:password@ is sent as Basic auth,
-                             a query with every request; both are redacted wherever the URL is shown)
+                             a query with every request; both are redacted wherever the URL is shown);
+                             repeat it or separate URLs by commas for replicas of one model (requests go
+                             to the least busy; a failing one is left out for 30 s and others retry)
       --variants a,b         only these variants
       --cases id,id          only these cases
       --samples N            chains per case (default: the prompt's 'samples')
@@ -237,7 +239,7 @@ async function runCommand(
       const { values, positionals } = parseCommand(command, rest, {
         backend: { type: 'string' },
         model: { type: 'string' },
-        'base-url': { type: 'string' },
+        'base-url': { type: 'string', multiple: true },
         variants: { type: 'string' },
         cases: { type: 'string' },
         samples: { type: 'string' },
@@ -293,7 +295,7 @@ async function runCommand(
             targets: positionals,
             ...(values.backend ? { backend: values.backend } : {}),
             ...(values.model ? { model: values.model } : {}),
-            ...(values['base-url'] ? { baseUrl: values['base-url'] } : {}),
+            ...(values['base-url']?.length ? { baseUrl: [values['base-url']].flat().join(',') } : {}),
             ...(list(values.variants) ? { variants: list(values.variants) } : {}),
             ...(list(values.cases) ? { cases: list(values.cases) } : {}),
             ...(samples !== undefined ? { samples } : {}),

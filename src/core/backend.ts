@@ -64,6 +64,23 @@ export interface CompletionOptions {
   signal: AbortSignal;
   /** Streamed text as it is generated, for progress; optional for backends. */
   onDelta?: (sample: number, text: string) => void;
+  /** The request is held back by the provider's rate limits until this time (epoch ms); undefined once it goes. */
+  onPaced?: (untilMs: number | undefined) => void;
+}
+
+/** One endpoint's requests in this process: attempts, retries included. */
+export interface EndpointStats {
+  /** The base URL without credentials. */
+  endpoint: string;
+  requests: number;
+  /** Attempts that failed (errors, 429s, timeouts), whether or not a retry then succeeded. */
+  failures: number;
+  /** Of the attempts that succeeded, from sending to the last byte. */
+  meanLatencyMs?: number;
+  /** Time requests were held back by the rate-limit headers, summed over requests. */
+  pacedMs: number;
+  /** Replicas: times it was taken out for a cool-down after failing. */
+  cooldowns?: number;
 }
 
 export interface Backend {
@@ -82,6 +99,8 @@ export interface Backend {
    * setting as asked need not implement it.
    */
   adjustments?(sampling: Sampling): Adjustment[];
+  /** Per-endpoint counts (remote backends): one entry, or one per replica. */
+  endpointStats?(): EndpointStats[];
   /** Requests this backend can have in flight at once. */
   readonly maxConcurrency?: number;
   dispose?(): Promise<void>;

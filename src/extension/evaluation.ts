@@ -344,8 +344,10 @@ export class Evaluations implements vscode.Disposable {
       if (latest && progress && latest.total > 0) {
         const percent = (latest.done / latest.total) * 100;
         const eta = latest.etaMs !== undefined && latest.done < latest.total ? ` · ${Math.ceil(latest.etaMs / 1000)} s left` : '';
+        const pacedMs = (latest.pacedUntil ?? 0) - Date.now();
+        const paced = pacedMs > 0 ? ` · paced by rate limit: ${(pacedMs / 1000).toFixed(1)} s` : '';
         progress.report({
-          message: `${batchNote}${latest.done}/${latest.total} chains${latest.failed ? ` (${latest.failed} failed)` : ''}${eta}`,
+          message: `${batchNote}${latest.done}/${latest.total} chains${latest.failed ? ` (${latest.failed} failed)` : ''}${eta}${paced}`,
           increment: percent - reportedPercent,
         });
         reportedPercent = percent;

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { BACKEND_NAMES, baseUrlProblem } from '../core/backends/endpoints';
+import { BACKEND_NAMES, baseUrlListProblem } from '../core/backends/endpoints';
 import { formatModelReference, parseModelReference } from '../core/backends/reference';
 import { redactUrl } from '../core/redact';
 import type { ModelChoice } from './backends';
@@ -49,7 +49,7 @@ async function applySelection(models: ModelChoice, selection: ModelSelection): P
   if (selection.baseUrl !== undefined) {
     const provider = parseModelReference(model).provider;
     if (provider === undefined || !BASE_URL_SETTINGS[provider]) throw new Error(`Chainscope: a base URL needs a model of a server backend`);
-    const urlProblem = baseUrlProblem(String(selection.baseUrl));
+    const urlProblem = baseUrlListProblem(String(selection.baseUrl));
     if (urlProblem) throw new Error(`Chainscope: ${urlProblem}`);
     await storeBaseUrl(provider, String(selection.baseUrl).trim());
   }
@@ -65,13 +65,19 @@ async function askCompatibleServer(currentModel: string | undefined): Promise<Mo
     prompt: 'Where its OpenAI API answers, e.g. http://127.0.0.1:8000/v1 (kept in chainscope.compatible.baseUrl)',
     value: stored ?? 'http://127.0.0.1:8000/v1',
     ignoreFocusOut: true,
-    validateInput: baseUrlProblem,
+    validateInput: baseUrlListProblem,
   });
   if (baseUrl === undefined) return undefined;
   const current = parseModelReference(currentModel);
   const name = await vscode.window.showInputBox({
     title: 'OpenAI-compatible server (2/2): model',
-    prompt: `The model's name on ${redactUrl(baseUrl.trim())}, as its /v1/models lists it`,
+    // Each replica's URL redacted on its own: one pass over the list would miss credentials after the first.
+    prompt: `The model's name on ${baseUrl
+      .split(',')
+      .map((url) => url.trim())
+      .filter(Boolean)
+      .map(redactUrl)
+      .join(', ')}, as its /v1/models lists it`,
     value: current.provider === COMPATIBLE ? current.model : '',
     ignoreFocusOut: true,
     validateInput: (value) => (value.trim() ? undefined : 'Name the model'),

@@ -21,6 +21,8 @@ export interface RunProgress {
   total: number;
   failed: number;
   etaMs?: number;
+  /** Requests are held back by the provider's rate limits until then (epoch ms). */
+  pacedUntil?: number;
 }
 
 /** A comparison as the panel gets it: the flipped cells travel marked on their cell summaries (CellSummary.change), not here. */

@@ -49,6 +49,8 @@ export interface ReceivedRequest {
   fault?: FaultKind;
   /** The batch whose line this request answers (the Batches API answers lines through the chat endpoint). */
   batch?: string;
+  /** Refused with a 429 because the `rateLimit` budget of the window was spent. */
+  rateLimited?: true;
 }
 
 export interface CannedAnswer {
@@ -83,6 +85,14 @@ export interface FakeServerOptions {
   refuse?: { param: string; model?: string }[];
   /** The Files and Batches APIs' pace and limits (batches.ts). */
   batch?: FakeBatchOptions;
+  /**
+   * OpenAI's rate limits: `x-ratelimit-*` headers on every completion answer, and a 429 for a request over the
+   * window's budget. Windows are fixed, starting with the first request; a request costs its prompt's tokens
+   * plus `max_tokens` per choice, as OpenAI counts it.
+   */
+  rateLimit?: { requests?: number; tokens?: number; windowMs: number };
+  /** After this many completion requests, every further one fails: a 500, or the server goes away (connection refused). */
+  failAfter?: { requests: number; mode: 'server-error' | 'close' };
 }
 
 export interface FakeServer {
@@ -126,6 +136,14 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
   const sockets = new Set<import('node:net').Socket>();
   let port = 0;
   const batches = batchApi(options.batch ?? {}, () => `http://127.0.0.1:${port}/v1`);
+  const window = { start: 0, requests: 0, tokens: 0 };
+  let served = 0;
+  let closing: Promise<void> | undefined;
+  const goAway = (): Promise<void> =>
+    (closing ??= new Promise<void>((resolve) => {
+      for (const socket of sockets) socket.destroy();
+      server.close(() => resolve());
+    }));
 
   const takeFault = (prompt: string): Fault | undefined => {
     const index = faults.findIndex((fault) => fault.left > 0 && (!fault.when || prompt.includes(fault.when)));
@@ -201,6 +219,15 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
         ...(typeof request.headers['x-fake-batch'] === 'string' ? { batch: request.headers['x-fake-batch'] } : {}),
       };
       requests.push(received);
+      served++;
+      if (options.failAfter && served > options.failAfter.requests) {
+        if (options.failAfter.mode === 'close') {
+          void goAway();
+          return;
+        }
+        sendError(500, 'The server had an error while processing your request.', null);
+        return;
+      }
 
       // Azure OpenAI sends its key as `api-key`.
       if (!authorized) {
@@ -241,6 +268,46 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
         received.refused = refusal.param;
         sendError(400, refusal.message, refusal.code, {}, refusal.param);
         return;
+      }
+      let limitHeaders: Record<string, string> = {};
+      if (options.rateLimit) {
+        const { windowMs } = options.rateLimit;
+        const now = Date.now();
+        if (now >= window.start + windowMs) Object.assign(window, { start: now, requests: 0, tokens: 0 });
+        const cost =
+          (body.messages ?? [{ content: body.prompt ?? '' }]).reduce((sum, message) => sum + tokens(message.content), 0) +
+          (body.max_tokens ?? body.max_completion_tokens ?? 0) * n;
+        const overRequests = options.rateLimit.requests !== undefined && window.requests + 1 > options.rateLimit.requests;
+        const overTokens = options.rateLimit.tokens !== undefined && window.tokens + cost > options.rateLimit.tokens;
+        if (!overRequests && !overTokens) {
+          window.requests++;
+          window.tokens += cost;
+        }
+        const reset = goDuration(window.start + windowMs - now);
+        limitHeaders = {
+          ...(options.rateLimit.requests !== undefined
+            ? {
+                'x-ratelimit-limit-requests': String(options.rateLimit.requests),
+                'x-ratelimit-remaining-requests': String(Math.max(0, options.rateLimit.requests - window.requests)),
+                'x-ratelimit-reset-requests': reset,
+              }
+            : {}),
+          ...(options.rateLimit.tokens !== undefined
+            ? {
+                'x-ratelimit-limit-tokens': String(options.rateLimit.tokens),
+                'x-ratelimit-remaining-tokens': String(Math.max(0, options.rateLimit.tokens - window.tokens)),
+                'x-ratelimit-reset-tokens': reset,
+              }
+            : {}),
+        };
+        if (overRequests || overTokens) {
+          received.rateLimited = true;
+          sendError(429, `Rate limit reached for ${overRequests ? 'requests' : 'tokens'}.`, 'rate_limit_exceeded', {
+            ...limitHeaders,
+            'retry-after-ms': String(Math.max(1, window.start + windowMs - now)),
+          });
+          return;
+        }
       }
       switch (fault?.kind) {
         case 'rate-limit':
@@ -316,7 +383,7 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
       }
 
       if (!body.stream) {
-        response.writeHead(200, { 'content-type': 'application/json' });
+        response.writeHead(200, { 'content-type': 'application/json', ...limitHeaders });
         response.end(
           JSON.stringify({
             id,
@@ -342,7 +409,12 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
         return;
       }
 
-      response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+      response.writeHead(200, {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+        ...limitHeaders,
+      });
       const events: string[] = [];
       const piece = (index: number, text: string | undefined, finish: string | null, thought?: string): unknown =>
         chat
@@ -417,10 +489,14 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
     batches: batches.batches,
     inject: (...added) => faults.push(...added.map((fault) => ({ ...fault, left: fault.times ?? 1 }))),
     clearFaults: () => void faults.splice(0),
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
+    close: goAway,
   };
+}
+
+/** A wait as OpenAI writes its reset times (Go durations): "20ms", "1.5s", "6m0s"; rounded up to the millisecond. */
+function goDuration(ms: number): string {
+  const whole = Math.max(0, Math.ceil(ms));
+  if (whole < 1000) return `${whole}ms`;
+  if (whole < 60_000) return `${whole / 1000}s`;
+  return `${Math.floor(whole / 60_000)}m${(whole % 60_000) / 1000}s`;
 }

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { baseUrlProblem } from './endpoints';
+import { baseUrlListProblem, baseUrlProblem } from './endpoints';
 
 describe('baseUrlProblem', () => {
   it('accepts http(s) URLs with a host', () => {
@@ -20,5 +20,15 @@ describe('baseUrlProblem', () => {
     assert.match(baseUrlProblem('file:///tmp/v1') ?? '', /not file:\/\//);
     assert.match(baseUrlProblem('http://') ?? '', /Not a URL/);
     assert.match(baseUrlProblem('http://exa mple.com') ?? '', /Not a URL/);
+  });
+});
+
+describe('baseUrlListProblem', () => {
+  it('accepts one URL or several replicas separated by commas, and names the one at fault', () => {
+    assert.equal(baseUrlListProblem('http://127.0.0.1:8000/v1'), undefined);
+    assert.equal(baseUrlListProblem('http://gpu1:8000/v1, http://gpu2:8000/v1,'), undefined);
+    assert.match(baseUrlListProblem('http://gpu1:8000/v1, gpu2:8000/v1') ?? '', /^URL 2 of 2: Start it with http/);
+    assert.match(baseUrlListProblem(' , ') ?? '', /Write the server's URL/);
+    assert.match(baseUrlListProblem('gpu1:8000') ?? '', /Start it with http/);
   });
 });

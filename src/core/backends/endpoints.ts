@@ -38,3 +38,15 @@ export function baseUrlProblem(text: string): string | undefined {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return `Use http:// or https://, not ${url.protocol}//`;
   return url.hostname ? undefined : 'The URL needs a host';
 }
+
+/** Like baseUrlProblem for a setting that may list several replicas separated by commas: names the one at fault. */
+export function baseUrlListProblem(text: string): string | undefined {
+  if (!text.includes(',')) return baseUrlProblem(text);
+  const urls = text.split(',').map((part) => part.trim());
+  for (const [index, url] of urls.entries()) {
+    if (!url) continue;
+    const problem = baseUrlProblem(url);
+    if (problem) return `URL ${index + 1} of ${urls.filter(Boolean).length}: ${problem}`;
+  }
+  return urls.some(Boolean) ? undefined : baseUrlProblem('');
+}

@@ -1,13 +1,16 @@
 import type { Backend } from '../backend';
+import { redactUrl } from '../redact';
 import type { ExecutionProviderSetting } from '../local/generator';
 import { LocalBackend, resolveLocalModel } from './local';
 import { BatchBackend, type BatchSettings } from './batch';
 import { OpenAIBackend, type OpenAIBackendOptions } from './openai';
+import { baseUrlList, ReplicaBackend } from './replicas';
 
 export interface BackendOptions {
   /** `openai`, `azure`, `ollama`, `vllm`, `lmstudio`, `llamacpp`, `local`, or a base URL. */
   backend?: string;
   model?: string;
+  /** One base URL, or several replicas of one model separated by commas. */
   baseUrl?: string;
   /** The prompt file's `model` (`openai:gpt-4o-mini`), used for whatever the options leave open. */
   modelReference?: string;
@@ -21,6 +24,8 @@ export interface BackendOptions {
   timeoutMs?: number;
   maxAttempts?: number;
   concurrency?: number;
+  /** Replicas: how long one that failed gets no requests (default 30 s). */
+  replicaCooldownMs?: number;
   log?: (message: string) => void;
   /** Local models: execution provider, GPU, threads, and more folders to look for models in. */
   /** Send the run through the provider's Batch API (OpenAI, Azure OpenAI, or a server that serves one). */
@@ -29,7 +34,8 @@ export interface BackendOptions {
 }
 
 export { BACKEND_NAMES, DEFAULT_AZURE_API_VERSION, ENDPOINTS } from './endpoints';
-import { BACKEND_NAMES, DEFAULT_AZURE_API_VERSION, ENDPOINTS } from './endpoints';
+import { BACKEND_NAMES, baseUrlProblem, DEFAULT_AZURE_API_VERSION, ENDPOINTS } from './endpoints';
+export { baseUrlList, endpointStatsSince, ReplicaBackend } from './replicas';
 export { formatModelReference, parseModelReference, type ModelReference } from './reference';
 import { parseModelReference } from './reference';
 
@@ -101,7 +107,15 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       throw new Error(
         'Azure OpenAI needs an endpoint: set AZURE_OPENAI_ENDPOINT or pass --base-url https://<resource>.openai.azure.com/ (in VS Code: chainscope.azure.endpoint).',
       );
+    if (baseUrlList(azureEndpoint).length > 1)
+      throw new Error(`Azure OpenAI takes one endpoint, not a list of replicas (got ${baseUrlList(azureEndpoint).length}).`);
     return remote({ ...common, azure: { endpoint: azureEndpoint, deployment: model, apiVersion } }, options.batch);
+  }
+  const urls = baseUrlList(baseUrl);
+  if (urls.length > 1) {
+    // A batch goes to one provider's Files and Batches APIs: replicas have nothing to spread.
+    if (options.batch) throw new Error(`--batch takes one endpoint, not a list of replicas (got ${urls.length}).`);
+    return replicaBackend(urls, common, options);
   }
   const url = baseUrl ?? (name === 'openai' ? env.OPENAI_BASE_URL : undefined) ?? endpoint.baseUrl;
   if (name === 'openai-compatible' && !url)
@@ -113,4 +127,26 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
 
 function remote(options: OpenAIBackendOptions, batch: BatchSettings | undefined): Backend {
   return batch ? new BatchBackend({ ...options, batch }) : new OpenAIBackend(options);
+}
+
+/** Several base URLs of one model: one client per replica, each trying once, the wrapper trying elsewhere. */
+function replicaBackend(urls: string[], common: ConstructorParameters<typeof OpenAIBackend>[0], options: BackendOptions): ReplicaBackend {
+  for (const url of urls) {
+    const problem = baseUrlProblem(url);
+    // The URL is shown only when it carries no credentials.
+    if (problem) throw new Error(`A replica's base URL is not usable (${redactUrl(url)}): ${problem}.`);
+  }
+  const { maxConcurrency: _total, ...each } = common;
+  const perReplica = options.concurrency ? Math.max(1, Math.ceil(options.concurrency / urls.length)) : undefined;
+  return new ReplicaBackend(
+    urls.map(
+      (url) =>
+        new OpenAIBackend({ ...each, baseUrl: url, maxAttempts: 1, ...(perReplica !== undefined ? { maxConcurrency: perReplica } : {}) }),
+    ),
+    {
+      ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
+      ...(options.replicaCooldownMs !== undefined ? { cooldownMs: options.replicaCooldownMs } : {}),
+      ...(common.log ? { log: common.log } : {}),
+    },
+  );
 }

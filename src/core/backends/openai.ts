@@ -7,10 +7,12 @@ import {
   type Completion,
   type CompletionOptions,
   type CompletionRequest,
+  type EndpointStats,
   type FinishReason,
 } from '../backend';
 import type { Sampling } from '../prompt/types';
 import { redactSecrets, redactUrl } from '../redact';
+import { estimatedRequestTokens, RateLimitPacer, readRateLimitHeaders, type PaceTicket } from './pacing';
 import { lessonMessage, noLessons, unsupportedParameter, wireParameters, type WireParameters } from './parameters';
 
 export { BackendError };
@@ -58,6 +60,19 @@ function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** Waits for `promise`, or rejects as soon as the signal aborts. */
+function untilOrAborted(promise: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(new Error('cancelled'));
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(new Error('cancelled'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    void promise.then(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    });
+  });
+}
+
 /** `Retry-After` in seconds or as an HTTP date, or OpenAI's `retry-after-ms`. */
 export function retryAfterMs(headers: Headers | undefined, now = Date.now()): number | undefined {
   if (!headers) return undefined;
@@ -86,6 +101,9 @@ export class OpenAIBackend implements Backend {
   private warnedAboutUsage = false;
   /** Fields the server refused with a 400: one backend is one endpoint and model, so they hold for the rest of the run. */
   private readonly lessons = noLessons();
+  /** Waits for the provider's rate-limit window instead of running into 429s (headers read from every answer). */
+  private readonly pacer = new RateLimitPacer();
+  private readonly counts = { requests: 0, failures: 0, latencyMs: 0, succeeded: 0 };
 
   constructor(private readonly options: OpenAIBackendOptions) {
     this.id = options.id;
@@ -117,6 +135,42 @@ export class OpenAIBackend implements Backend {
     return this.options.azure
       ? `${redactUrl(this.options.azure.endpoint)} (deployment ${this.options.azure.deployment})`
       : redactUrl(this.options.baseUrl ?? this.client.baseURL);
+  }
+
+  /** This endpoint's requests (attempts) so far, for the summary's endpoints block. */
+  endpointStats(): EndpointStats[] {
+    const { requests, failures, latencyMs, succeeded } = this.counts;
+    return [
+      {
+        endpoint: this.endpoint,
+        requests,
+        failures,
+        // Unrounded, so that the counts of one run can be told from the process's (endpointStatsSince).
+        ...(succeeded > 0 ? { meanLatencyMs: latencyMs / succeeded } : {}),
+        pacedMs: this.pacer.pacedMs,
+      },
+    ];
+  }
+
+  /** Holds the request back while the rate-limit budget the server last reported would not cover it. */
+  private async pace(request: CompletionRequest, options: CompletionOptions): Promise<PaceTicket> {
+    const sleep = this.options.sleep ?? abortableSleep;
+    const tokens = estimatedRequestTokens(request);
+    let held = false;
+    const first = this.pacer.firstAnswer();
+    if (first) await untilOrAborted(first, options.signal);
+    try {
+      for (let wait = this.pacer.delay(tokens); wait > 0; wait = this.pacer.delay(tokens)) {
+        held = true;
+        options.onPaced?.(Date.now() + wait);
+        const started = Date.now();
+        await sleep(wait, options.signal);
+        this.pacer.pacedMs += Date.now() - started;
+      }
+    } finally {
+      if (held) options.onPaced?.(undefined);
+    }
+    return this.pacer.take(tokens);
   }
 
   adjustments(sampling: Sampling): Adjustment[] {
@@ -166,16 +220,25 @@ export class OpenAIBackend implements Backend {
     const delivered = new Set<number>();
     for (let attempt = 1; ; attempt++) {
       const sent = this.wire(request);
+      const ticket = await this.pace(request, options);
+      this.counts.requests++;
+      const attemptStarted = Date.now();
       try {
-        for await (const completion of this.attempt(request, sent, options, started)) {
+        for await (const completion of this.attempt(request, sent, options, started, ticket)) {
           // A fallback or retried request never delivers a chain twice.
           if (delivered.has(completion.sample)) continue;
           delivered.add(completion.sample);
           yield completion;
         }
+        this.counts.succeeded++;
+        this.counts.latencyMs += Date.now() - attemptStarted;
         return;
       } catch (cause) {
+        // Heard before anything else, so requests waiting for the first answer are never left waiting.
+        const headers = cause instanceof OpenAI.APIError ? (cause as ApiError).headers : undefined;
+        this.pacer.observe(ticket, headers ? readRateLimitHeaders(headers) : undefined);
         if (options.signal.aborted) throw cause;
+        this.counts.failures++;
         // A field the server refuses is left out (or renamed) and the request sent again at once; the lesson
         // holds for every later request, so a refused setting costs one 400 per run, not one per chain.
         if (this.learn(cause, request, sent)) {
@@ -187,8 +250,9 @@ export class OpenAIBackend implements Backend {
           throw new BackendError(
             attempt > 1 ? `${error.message} (after ${attempt} attempts)` : error.message,
             error.status,
-            false,
-            undefined,
+            // Still says whether another endpoint might answer it (replicas.ts), with the server's Retry-After.
+            error.retryable,
+            error.retryAfterMs,
             error.fatal,
           );
         }
@@ -210,6 +274,7 @@ export class OpenAIBackend implements Backend {
     sent: WireParameters,
     options: CompletionOptions,
     started: number,
+    ticket?: PaceTicket,
   ): AsyncIterable<Completion> {
     const controller = new AbortController();
     const abort = (): void => controller.abort();
@@ -237,18 +302,23 @@ export class OpenAIBackend implements Backend {
         ...sent,
       };
       // The fields come from the policy table (parameters.ts), so the SDK's per-model types cannot check them.
-      const stream =
+      const { data: stream, response } =
         this.input === 'chat'
-          ? await this.client.chat.completions.create(
-              {
-                ...body,
-                messages: request.messages ?? [{ role: 'user', content: request.text ?? '' }],
-              } as OpenAI.Chat.ChatCompletionCreateParamsStreaming,
-              { signal: controller.signal },
-            )
-          : await this.client.completions.create({ ...body, prompt: request.text ?? '' } as OpenAI.CompletionCreateParamsStreaming, {
-              signal: controller.signal,
-            });
+          ? await this.client.chat.completions
+              .create(
+                {
+                  ...body,
+                  messages: request.messages ?? [{ role: 'user', content: request.text ?? '' }],
+                } as OpenAI.Chat.ChatCompletionCreateParamsStreaming,
+                { signal: controller.signal },
+              )
+              .withResponse()
+          : await this.client.completions
+              .create({ ...body, prompt: request.text ?? '' } as OpenAI.CompletionCreateParamsStreaming, {
+                signal: controller.signal,
+              })
+              .withResponse();
+      if (ticket) this.pacer.observe(ticket, readRateLimitHeaders(response.headers));
       const finished: Completion[] = [];
       for await (const chunk of stream as AsyncIterable<OpenAI.Chat.Completions.ChatCompletionChunk | OpenAI.Completions.Completion>) {
         touch();

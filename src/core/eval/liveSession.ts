@@ -14,7 +14,7 @@ export type LiveSessionEvent =
   /** The backend's own log lines (a session in a thread has no other way to the editor's log). */
   | { type: 'log'; message: string };
 
-export type LiveProgress = Pick<ProgressEvent, 'done' | 'total' | 'failed' | 'etaMs'>;
+export type LiveProgress = Pick<ProgressEvent, 'done' | 'total' | 'failed' | 'etaMs' | 'pacedUntil'>;
 
 /** What changed since the last poll. */
 export interface SessionPoll {
@@ -75,8 +75,15 @@ export class SessionMonitor {
         break;
       }
       case 'progress': {
-        const { done, total, failed, etaMs } = event.progress;
-        this.progress = { done, total, failed, ...(etaMs !== undefined ? { etaMs } : {}) };
+        const { done, total, failed, etaMs, pacedUntil } = event.progress;
+        this.progress = {
+          done,
+          total,
+          failed,
+          ...(etaMs !== undefined ? { etaMs } : {}),
+          // When held requests go, not how long: a poll comes later than the event.
+          ...(pacedUntil !== undefined ? { pacedUntil } : {}),
+        };
         break;
       }
       case 'warning':

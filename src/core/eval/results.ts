@@ -1,3 +1,4 @@
+import type { EndpointStats } from '../backend';
 import type { Case, PromptDocument, StopRule } from '../prompt/types';
 import { settledAt } from './adaptive';
 import type { ExtractedAnswer } from './extract';
@@ -194,6 +195,11 @@ export interface RunResult {
   /** Variants compared pairwise on the cases both answered (src/core/eval/paired.ts); absent with fewer than two variants. */
   comparisons?: PairComparison[];
   cells: CellResult[];
+  /**
+   * Remote backends, filled in by the CLI: each endpoint's requests (attempts) during this run, one entry per
+   * replica. Absent where the presenter did not count them.
+   */
+  endpoints?: EndpointStats[];
 }
 
 export interface Coverage {

@@ -38,6 +38,10 @@ export interface ProgressEvent {
   streamedChars: number;
   /** Estimated time left, from the pace so far; undefined before the first completion. */
   etaMs?: number;
+  /** Requests are held back by the provider's rate limits for this long yet (ms); absent when none is. */
+  pacedMs?: number;
+  /** When the longest-held request may go (epoch ms), with `pacedMs`. */
+  pacedUntil?: number;
 }
 
 /** Which part of the prompt a new run covers. */
@@ -458,6 +462,8 @@ class ProgressTracker {
   private readonly state: ProgressEvent;
   private readonly streaming = new Map<string, number>();
   private lastStreamReport = 0;
+  /** Requests held back by rate limits, with when each may go. */
+  private readonly held = new Map<object, number>();
 
   constructor(
     total: number,
@@ -486,6 +492,13 @@ class ProgressTracker {
     this.report();
   }
 
+  /** A request held back by the rate limits until `untilMs`, or released (undefined). */
+  paced(request: object, untilMs: number | undefined): void {
+    if (untilMs === undefined) this.held.delete(request);
+    else this.held.set(request, untilMs);
+    this.report();
+  }
+
   /** Chains that will not be drawn after all (a case whose vote settled early). */
   drop(count: number): void {
     if (count <= 0) return;
@@ -498,7 +511,9 @@ class ProgressTracker {
     state.elapsedMs = Date.now() - this.started;
     const fresh = state.done - state.cached;
     if (fresh > 0) state.etaMs = (state.elapsedMs / fresh) * (state.total - state.done);
-    this.onProgress?.({ ...state });
+    const until = this.held.size > 0 ? Math.max(...this.held.values()) : undefined;
+    const pacing = until !== undefined ? { pacedMs: Math.max(0, until - Date.now()), pacedUntil: until } : {};
+    this.onProgress?.({ ...state, ...pacing });
   }
 }
 
@@ -619,7 +634,8 @@ async function executeRequest({ cell, samples }: CellRequest, context: Execution
   try {
     const onDelta = (sample: number, text: string): void =>
       context.progress.streamed(sampleKey(cell.variant.name, cell.testCase.id, sample), text);
-    for await (const completion of backend.complete(request, { signal, onDelta })) {
+    const onPaced = (untilMs: number | undefined): void => context.progress.paced(request, untilMs);
+    for await (const completion of backend.complete(request, { signal, onDelta, onPaced })) {
       if (!pending.delete(completion.sample)) continue;
       context.meter?.charge(completion.usage);
       if (signal.aborted && completion.finishReason === 'cancelled') continue;
