@@ -83,6 +83,28 @@ describe('Batch API runs (BatchBackend against the fake server)', function () {
     fs.rmSync(folder, { recursive: true, force: true });
   });
 
+  it("keeps a reasoning model's reasoning_content and cached prompt tokens, which a batch sends on the message, not streamed", async () => {
+    server = await startFakeServer({
+      apiKey: 'test-key',
+      answers: ANSWERS.map((answer) => ({
+        ...answer,
+        reasoning: `thinking about ${answer.match}`,
+        usage: { promptTokens: 10, cachedTokens: 4, completionTokens: 6, reasoningTokens: 2 },
+      })),
+      batch: {},
+    });
+    const outcome = await run(backend());
+    assert.equal(outcome.status, 'completed');
+    const records = parseRunFile(fs.readFileSync(outcome.runFile, 'utf8')).completions;
+    assert.equal(records.length, ALL.length);
+    const first = records.find((record) => record.caseId === 'a' && record.variant === 'zero-shot');
+    assert.equal(first?.reasoning, 'thinking about 1 + 1');
+    // Usage is the request's, shared over its 3 chains as online: 4 cached prompt tokens, 2 reasoning tokens per choice.
+    assert.equal(first?.usage.cachedTokens, Math.round(4 / 3));
+    assert.equal(first?.usage.reasoningTokens, 2);
+    assert.ok(records.every((record) => record.reasoning?.startsWith('thinking about ')));
+  });
+
   it('sends the run as one batch (JSONL file, purpose batch, 24h), polls until it completes and records every chain', async () => {
     await start({ pollsToComplete: 4 });
     const outcome = await run(backend());

@@ -46,8 +46,18 @@ type Outcome =
   { kind: 'ok'; body: ResponseBody } | { kind: 'failed'; message: string; retry: boolean } | { kind: 'missing' } | { kind: 'cancelled' };
 
 interface ResponseBody {
-  choices?: { index: number; message?: { content?: string | null }; text?: string; finish_reason?: string | null }[];
-  usage?: { prompt_tokens: number; completion_tokens: number; completion_tokens_details?: { reasoning_tokens?: number } };
+  choices?: {
+    index: number;
+    message?: { content?: string | null; reasoning_content?: string | null; reasoning?: string | null };
+    text?: string;
+    finish_reason?: string | null;
+  }[];
+  usage?: {
+    prompt_tokens: number;
+    completion_tokens: number;
+    completion_tokens_details?: { reasoning_tokens?: number };
+    prompt_tokens_details?: { cached_tokens?: number };
+  };
 }
 
 interface Queued {
@@ -498,19 +508,24 @@ export class BatchBackend implements Backend {
     const choices = body.choices ?? [];
     const count = Math.max(1, choices.length);
     const reasoning = body.usage?.completion_tokens_details?.reasoning_tokens;
+    const cached = body.usage?.prompt_tokens_details?.cached_tokens;
     return choices
       .filter((choice) => choice.index >= 0 && choice.index < request.n)
       .map((choice) => {
         const finishReason = mapFinishReason(choice.finish_reason ?? 'stop');
+        // A batch answers as a whole (no streaming): a reasoning model's thoughts are on the message.
+        const thoughts = choice.message?.reasoning_content ?? choice.message?.reasoning ?? undefined;
         return {
           sample: request.firstSample + choice.index,
           text: choice.message?.content ?? choice.text ?? '',
+          ...(thoughts ? { reasoning: thoughts } : {}),
           finishReason,
           usage: body.usage
             ? {
                 promptTokens: Math.round(body.usage.prompt_tokens / count),
                 completionTokens: Math.round(body.usage.completion_tokens / count),
                 ...(typeof reasoning === 'number' ? { reasoningTokens: Math.round(reasoning / count) } : {}),
+                ...(typeof cached === 'number' ? { cachedTokens: Math.round(cached / count) } : {}),
               }
             : { promptTokens: 0, completionTokens: 0 },
           // The batch's turnaround: the time this chain took to come back.
