@@ -20,7 +20,12 @@ interface EditorFigures {
   wallMs: number;
   hostPeakRssMB: number;
   typingP99Ms: number;
+  typingMedianMs: number;
   typingMaxMs: number;
+  /** The same typing in the same window just before the run (no run going): what the window itself costs. */
+  typingIdleP99Ms: number;
+  typingIdleMedianMs: number;
+  typingIdleKeys: number;
   keystrokes: number;
   keystrokesArrived: number;
   panelFinalMs: number;
@@ -94,6 +99,11 @@ async function main(): Promise<void> {
         'typing delay p99',
         `${editor.typingP99Ms} ms`,
         `key press → the change in the extension host; ${editor.keystrokesArrived}/${editor.keystrokes} keys, max ${editor.typingMaxMs} ms (target ≤ 100 ms)`,
+      ],
+      [
+        'typing delay idle',
+        `${editor.typingIdleP99Ms} ms`,
+        `p99 of ${editor.typingIdleKeys} keys just before the run, no run going (median ${editor.typingIdleMedianMs} ms; during the run ${editor.typingMedianMs} ms)`,
       ],
       ['extension host event-loop delay', `${editor.hostLoopDelayP99Ms} ms`, `p99 during the run, max ${editor.hostLoopDelayMaxMs} ms`],
       ['panel final render', `${editor.panelFinalMs} ms`, "the run's end → the finished run drawn in the panel (target ≤ 2,000 ms)"],

@@ -76,6 +76,9 @@ export async function startCodeServer({ workspace, log = console.error, env = {}
         'security.workspace.trust.enabled': false,
         'workbench.tips.enabled': false,
         'editor.codeLens': true,
+        // The tests' servers open ports; code-server's port detection would otherwise scan for them from
+        // the extension host (spawning processes there) and offer to forward each one.
+        'remote.autoForwardPorts': false,
       },
       null,
       2,

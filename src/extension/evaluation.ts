@@ -373,10 +373,14 @@ export class Evaluations implements vscode.Disposable {
     }, HEARTBEAT_MS);
     try {
       const outcome = await live.run();
-      const { result, comparison } = outcome;
+      const { result, comparison, split } = outcome;
       if (panel && ResultsPanel.open === panel)
         panel.attach(
-          resultSource(result, comparison, { prompt: promptRenderer(loaded, backend.input), comparer: this.comparer(result, loaded) }),
+          resultSource(result, comparison, {
+            prompt: promptRenderer(loaded, backend.input),
+            comparer: this.comparer(result, loaded),
+            ...(split ? { split } : {}),
+          }),
         );
       this.log.info(
         'evaluate',

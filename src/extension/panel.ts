@@ -18,6 +18,7 @@ import {
 import type { CellResult, RunResult } from '../core/eval/results';
 import { cellKey } from '../core/eval/keys';
 import type { LoadedPrompt } from '../core/prompt/load';
+import type { SessionOutcome } from '../core/eval/session';
 import type { Logger } from './log';
 
 /** Posts the webview has not taken yet beyond which cell batches wait (a busy panel never slows the run). */
@@ -70,9 +71,9 @@ export function promptRenderer(loaded: LoadedPrompt, input: 'chat' | 'text', cha
 export function resultSource(
   result: RunResult,
   comparison?: Comparison,
-  { prompt, comparer }: { prompt?: PromptRenderer; comparer?: RunComparer } = {},
+  { prompt, comparer, split }: { prompt?: PromptRenderer; comparer?: RunComparer; split?: SessionOutcome['split'] } = {},
 ): PanelSource {
-  const { overview, cells } = core().splitResult(result);
+  const { overview, cells } = split ?? core().splitResult(result);
   const byKey = new Map(result.cells.map((cell) => [cellKey(cell.variant, cell.caseId), cell]));
   let compared = comparison;
   // The flipped cells travel marked on their summaries: the run message stays O(variants).

@@ -59,6 +59,8 @@ export interface SessionOptions extends RunSelection {
 export interface SessionOutcome {
   result: RunResult;
   comparison?: Comparison;
+  /** The result's overview and chain-less cells, computed where the run ran (a session thread), so a view need not. */
+  split?: { overview: RunOverview; cells: CellSummary[] };
 }
 
 /** The prompt has errors: nothing was run. The presenters show the diagnostics where they belong. */

@@ -30,8 +30,8 @@ export interface SessionThreadOptions extends RunSelection {
   background?: boolean;
 }
 
-/** The nice value of a background session thread: low enough to yield to the editor, high enough to keep the run going. */
-export const BACKGROUND_NICE = 10;
+/** The nice value of a background session thread: the lowest priority, so the editor's threads always come first; the run still gets the idle CPU. */
+export const BACKGROUND_NICE = 19;
 
 /** Messages to the session's thread. */
 export type ToSessionThread =

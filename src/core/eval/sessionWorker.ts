@@ -5,6 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Backend } from '../backend';
 import { createBackend } from '../backends';
 import { loadPrompt, nodeFileSystem } from '../prompt/load';
+import { splitResult } from './cellSummary';
 import { SessionMonitor } from './liveSession';
 import { EvaluationSession } from './session';
 import { BACKGROUND_NICE, toThreadError, type FromSessionThread, type SessionThreadOptions, type ToSessionThread } from './sessionThread';
@@ -71,7 +72,10 @@ async function main(): Promise<void> {
       onEvent: monitor.onEvent,
     });
     monitor.watch(session);
-    send({ type: 'done', outcome: await session.run() });
+    const outcome = await session.run();
+    // The editor's panel needs the cells without their chains: summarized here, at background priority,
+    // rather than on the extension host's thread as the run ends.
+    send({ type: 'done', outcome: { ...outcome, split: splitResult(outcome.result) } });
   } catch (error) {
     send({ type: 'failed', error: toThreadError(error) });
   } finally {
