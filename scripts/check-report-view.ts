@@ -83,6 +83,8 @@ function syntheticRun(): RunResult {
             reason: answer === expected ? 'equal' : `${answer} ≠ ${expected}`,
             promptTokens: 10,
             completionTokens: 12,
+            // A reasoning model's thoughts, with markup that must stay text.
+            ...(i === 0 && sample === 1 ? { reasoning: REASONING } : {}),
           };
         }),
         majority,
@@ -152,6 +154,7 @@ function syntheticRun(): RunResult {
     samples: SAMPLES,
     sampling: {},
     adjustments: [],
+    batches: [{ id: 'batch_synthetic_1', status: 'completed', requests: 3000, completed: 2990, failed: 10 }],
     extract: 'number',
     scorer: 'numeric',
     threshold: 1,
@@ -177,6 +180,8 @@ function syntheticComparison(result: RunResult): Comparison {
   };
   return compareRuns(sideOfResult(earlier, { seed: 1 }), sideOfResult(result, { seed: 1 }));
 }
+
+const REASONING = '<b>Think</b> first: 0 + 1 = 1, so the answer is 1.';
 
 const failures: string[] = [];
 const check = (ok: boolean, what: string): void => {
@@ -240,6 +245,19 @@ async function main(): Promise<void> {
     await page.waitForSelector('[data-testid="cell-drawer"]:not([hidden]) [data-testid="chain"]', { timeout: 2000 });
     const text = await page.textContent('[data-testid="cell-drawer"] [data-testid="chain"][data-sample="1"] [data-testid="chain-text"]');
     check(text === syntheticRun().cells[1]?.chains[1]?.text, 'clicking a cell opens the drawer with its chains');
+    const reasoning = await page.textContent(
+      '[data-testid="cell-drawer"] [data-testid="chain"][data-sample="1"] [data-testid="chain-reasoning"] .reasoning-text',
+    );
+    const reasoningMarkup = await page.$('[data-testid="cell-drawer"] [data-testid="chain-reasoning"] b');
+    check(
+      reasoning === REASONING && reasoningMarkup === null,
+      `a chain's reasoning is in the drawer, folded, its markup as text (${String(reasoning)})`,
+    );
+    const batches = (await page.textContent('[data-testid="run-batches"]')) ?? '';
+    check(
+      batches.includes('batch_synthetic_1 completed (3000 requests, 2990 completed, 10 failed)'),
+      `a Batch API run names its batches and their counts (${batches})`,
+    );
     const inputs = await page.textContent('[data-testid="cell-drawer"] [data-testid="drawer-input"]');
     check(inputs === 'questionWhat is 0 + 1?n0', `the drawer lists the case's inputs by name (${String(inputs)})`);
     const strip = await page.$$eval('[data-testid="cell-drawer"] [data-testid="case-variant"]', (rows: { textContent: string | null }[]) =>

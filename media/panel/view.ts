@@ -554,7 +554,7 @@ export class ResultsView {
     this.metaElement.dataset.runId = result.runId;
     this.metaText.textContent = `${result.backend.id}:${result.backend.model} · ${cases} cases × ${result.variants.length} variants × ${result.samples} chains · ${result.extract} → ${result.scorer} · `;
     this.coverageSlot.replaceChildren(this.coverage(result, run) ?? '');
-    this.adjustmentsSlot.replaceChildren(this.adjustments(result) ?? '', this.endpoints(result) ?? '');
+    this.adjustmentsSlot.replaceChildren(this.adjustments(result) ?? '', this.endpoints(result) ?? '', this.batches(result) ?? '');
     this.renderStatus();
   }
 
@@ -598,6 +598,21 @@ export class ResultsView {
         ...result.variants.map((variant) => variantCard(variant, state.comparison ? previous.get(variant.name) : null)),
       ),
     );
+  }
+
+  /** A Batch API run's batches, by id (what the provider's dashboard and `--resume` know them by). */
+  private batches(result: RunOverview): HTMLElement | null {
+    const batches = result.batches ?? [];
+    if (batches.length === 0) return null;
+    const lines = batches.map((batch) => {
+      const counts = [
+        batch.requests !== undefined ? `${batch.requests} requests` : '',
+        batch.completed !== undefined ? `${batch.completed} completed` : '',
+        batch.failed ? `${batch.failed} failed` : '',
+      ].filter(Boolean);
+      return `${batch.id} ${batch.status === 'submitted' ? 'still open at the provider' : batch.status}${counts.length > 0 ? ` (${counts.join(', ')})` : ''}`;
+    });
+    return h('p', { class: 'coverage', 'data-testid': 'run-batches' }, `Batch API — ${lines.join(' · ')}`);
   }
 
   /** Each replica's requests (the CLI's results): shown with several endpoints, or when rate limits held requests back. */

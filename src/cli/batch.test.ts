@@ -92,6 +92,8 @@ describe('chainscope eval --batch (CLI against the fake server’s Batch API)', 
     assert.match(finished.stdout, /batch: 1 batch \(batch_\d+\), 4 requests at the batch price/);
     const run = (JSON.parse(fs.readFileSync(json, 'utf8')) as EvalReport).runs[0] as RunResult;
     assert.equal(run.cells.flatMap((cell) => cell.chains).length, 8);
+    // The results name the batch, as the provider knows it.
+    assert.deepEqual(run.batches, [{ id: server.batches[0]?.id, status: 'completed', requests: 4, completed: 4, failed: 0 }]);
     for (const variant of run.variants) {
       // Half of 2 and 4 dollars per million tokens.
       const expected = (variant.promptTokens * 1 + variant.completionTokens * 2) / 1e6;

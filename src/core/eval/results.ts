@@ -18,7 +18,7 @@ import {
   type ClusteredEstimate,
 } from './stats';
 import { cellKey, keyOfSample, type CellKey, type SampleKey } from './keys';
-import type { AdjustmentRecord, CompletionRecord, EndRecord, ParsedRunFile, RunHeader } from './store';
+import type { AdjustmentRecord, BatchRecord, CompletionRecord, EndRecord, ParsedRunFile, RunHeader } from './store';
 import type { MergedInfo, ShardInfo } from './shard';
 import { sentSampling } from '../backends/parameters';
 import { compareVariants, type PairComparison } from './paired';
@@ -200,6 +200,8 @@ export interface RunResult {
    * replica. Absent where the presenter did not count them.
    */
   endpoints?: EndpointStats[];
+  /** A Batch API run's batches (from its run file), each as it last stood: submitted, or finished with its status and counts. */
+  batches?: BatchSummary[];
 }
 
 export interface Coverage {
@@ -309,7 +311,38 @@ export function summarizeRun(
     }
     totals.push(variantTotals);
   }
-  return withComparisons({ ...summarizeOverview(document, header, run.end, run.adjustments, totals, prices), cells }, document, header);
+  const batches = summarizeBatches(run.batches);
+  return withComparisons(
+    { ...summarizeOverview(document, header, run.end, run.adjustments, totals, prices), ...(batches ? { batches } : {}), cells },
+    document,
+    header,
+  );
+}
+
+export interface BatchSummary {
+  id: string;
+  /** `submitted` while the batch is open at the provider; else its final status (`completed`, `failed`, `expired`, `cancelled`). */
+  status: string;
+  requests?: number;
+  completed?: number;
+  failed?: number;
+}
+
+/** A run file's batch records, one entry per batch in submission order: what a reader of the result needs to find them. */
+export function summarizeBatches(records: readonly BatchRecord[] | undefined): BatchSummary[] | undefined {
+  if (!records || records.length === 0) return undefined;
+  const byId = new Map<string, BatchSummary>();
+  for (const record of records) {
+    const entry = byId.get(record.batchId) ?? { id: record.batchId, status: 'submitted' };
+    if (record.event === 'submitted' && record.requests !== undefined) entry.requests = record.requests;
+    if (record.event === 'finished') {
+      entry.status = record.status ?? 'finished';
+      if (record.completed !== undefined) entry.completed = record.completed;
+      if (record.failed !== undefined) entry.failed = record.failed;
+    }
+    byId.set(record.batchId, entry);
+  }
+  return [...byId.values()];
 }
 
 /**

@@ -10,7 +10,7 @@ import { compareRuns, sideOfResult, sideOfVerdicts, type Comparison } from './co
 import { estimateRun, type RunEstimate } from './estimate';
 import type { CellSummary, RunOverview } from './cellSummary';
 import { LiveSummary } from './live';
-import { scoreWithCustomScorer, summarizeRun, type CellResult, type Prices, type RunResult } from './results';
+import { scoreWithCustomScorer, summarizeBatches, summarizeRun, type CellResult, type Prices, type RunResult } from './results';
 import { shardCases } from './shard';
 import { runEvaluation, RunSetupError, type ProgressEvent, type RunSelection } from './run';
 import {
@@ -244,6 +244,8 @@ export class EvaluationSession {
         ? summary.result()
         : summarizeRun(loaded.document, loaded.cases, outcome.run, this.prices, customScores);
     result.runFile = outcome.runFile;
+    const batches = summarizeBatches(outcome.run.batches);
+    if (batches) result.batches = batches;
     try {
       // What this run scored, kept with it: a later comparison must not re-score it by later rules.
       fs.appendFileSync(outcome.runFile, `${JSON.stringify(verdictsRecord(outcome.run.header, result, result.cells))}\n`);
