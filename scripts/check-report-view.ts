@@ -155,6 +155,12 @@ function syntheticRun(): RunResult {
     sampling: {},
     adjustments: [],
     batches: [{ id: 'batch_synthetic_1', status: 'completed', requests: 3000, completed: 2990, failed: 10 }],
+    spent: 1.25,
+    budget: 2,
+    endpoints: [
+      { endpoint: 'http://replica-a:8000/v1', requests: 1510, failures: 3, meanLatencyMs: 420, pacedMs: 0, cooldowns: 1 },
+      { endpoint: 'http://replica-b:8000/v1', requests: 1493, failures: 0, meanLatencyMs: 380, pacedMs: 1200 },
+    ],
     extract: 'number',
     scorer: 'numeric',
     threshold: 1,
@@ -252,6 +258,15 @@ async function main(): Promise<void> {
     check(
       reasoning === REASONING && reasoningMarkup === null,
       `a chain's reasoning is in the drawer, folded, its markup as text (${String(reasoning)})`,
+    );
+    const spent = (await page.textContent('[data-testid="run-coverage"]')) ?? '';
+    check(/spent \$1\.25\d* of a \$2(\.0+)? budget/.test(spent), `the run says what it spent against its budget (${spent})`);
+    const endpoints = (await page.textContent('[data-testid="run-endpoints"]')) ?? '';
+    check(
+      endpoints.includes('http://replica-a:8000/v1: 1510 requests, 3 failed') &&
+        endpoints.includes('taken out 1× after failing') &&
+        endpoints.includes('paced by rate limit 1.2 s'),
+      `replicas: each endpoint's requests, failures, cool-downs and pacing (${endpoints})`,
     );
     const batches = (await page.textContent('[data-testid="run-batches"]')) ?? '';
     check(
