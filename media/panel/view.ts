@@ -566,7 +566,7 @@ export class ResultsView {
     if (coverage.missing > 0 && !state.live) notes.push(`${coverage.missing} never ran`);
     if (coverage.cached > 0) notes.push(`${coverage.cached} replayed from the cache`);
     // What the run's requests cost (every session of a resumed run), against its budget when it had one.
-    if (result.spent !== undefined)
+    if (result.spent !== undefined && (result.spent > 0 || result.budget !== undefined))
       notes.push(`spent $${money(result.spent)}${result.budget !== undefined ? ` of a $${money(result.budget)} budget` : ''}`);
     if (notes.length === 0 && result.error === undefined) return null;
     return h(
@@ -992,7 +992,8 @@ function variantCard(variant: VariantSummary, compared: VariantComparison | unde
           ]),
       h('dt', {}, 'Tokens'),
       h('dd', {}, tokens.toLocaleString('en-US')),
-      ...(variant.cost === null ? [] : [h('dt', {}, 'Cost'), h('dd', {}, `$${variant.cost.toFixed(4)}`)]),
+      // A free model (local, a self-hosted server priced at 0) has no cost worth a line on a small card.
+      ...(!variant.cost ? [] : [h('dt', {}, 'Cost'), h('dd', {}, `$${variant.cost.toFixed(4)}`)]),
     ),
   );
 }
