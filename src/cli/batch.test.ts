@@ -1,15 +1,22 @@
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { root, runCli, type CliRun } from '../../testFixtures/cli';
 import { startFakeServer, type FakeServer } from '../../testFixtures/openai-server/server';
 import type { RunResult } from '../core/eval/results';
 import { parseRunFile } from '../core/eval/store';
 import { batchSettings, type EvalReport } from './eval';
 
-const root = path.resolve(__dirname, '../..');
-const cli = path.join(root, 'dist/cli.js');
+/** The CLI, polling its batches fast. */
+function runBatchCli(
+  args: string[],
+  onStderr?: (text: string, child: ChildProcess) => void,
+  env: Record<string, string> = {},
+): Promise<CliRun> {
+  return runCli(args, { env: { CHAINSCOPE_BATCH_POLL_MS: '5', ...env }, ...(onStderr ? { onStderr } : {}) });
+}
 
 const PROMPT = `---
 name: sums
@@ -24,37 +31,6 @@ scorer: numeric
 ---
 {{q}}
 `;
-
-interface Finished {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The real CLI as a child process, polling fast (the fake server keeps serving in this one). */
-function runCli(
-  args: string[],
-  onStderr?: (text: string, child: ReturnType<typeof spawn>) => void,
-  env: Record<string, string> = {},
-): Promise<Finished> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], {
-      cwd: root,
-      env: { ...process.env, OPENAI_API_KEY: 'test-key', CHAINSCOPE_BATCH_POLL_MS: '5', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      onStderr?.(stderr, child);
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
 
 describe('chainscope eval --batch (CLI against the fake server’s Batch API)', function () {
   this.timeout(60_000);
@@ -84,7 +60,7 @@ describe('chainscope eval --batch (CLI against the fake server’s Batch API)', 
     const prices = path.join(folder, 'prices.json');
     fs.writeFileSync(prices, JSON.stringify({ fake: { input: 2, output: 4 } }));
     const json = path.join(folder, 'report.json');
-    const finished = await runCli(['eval', prompt, ...common(), '--batch', '--prices', prices, '--json', json]);
+    const finished = await runBatchCli(['eval', prompt, ...common(), '--batch', '--prices', prices, '--json', json]);
     assert.equal(finished.code, 0, finished.stderr);
     assert.equal(server.batches.length, 1);
     assert.match(finished.stderr, /Batch API: at the batch price/);
@@ -111,7 +87,7 @@ describe('chainscope eval --batch (CLI against the fake server’s Batch API)', 
       answers: [{ match: '+', answers: ['The answer is 2.'] }],
       batch: { pollsToComplete: 6 },
     });
-    const killed = await runCli(['eval', prompt, ...common(), '--batch'], (text, child) => {
+    const killed = await runBatchCli(['eval', prompt, ...common(), '--batch'], (text, child) => {
       if (/requests submitted/.test(text)) child.kill('SIGKILL');
     });
     assert.equal(killed.signal, 'SIGKILL');
@@ -122,7 +98,7 @@ describe('chainscope eval --batch (CLI against the fake server’s Batch API)', 
     assert.equal(before.completions.length, 0);
 
     // No --batch: the run file says it is a batch run.
-    const resumed = await runCli(['eval', prompt, ...common(), '--resume', runFile]);
+    const resumed = await runBatchCli(['eval', prompt, ...common(), '--resume', runFile]);
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.equal(server.batches.length, 1, 'not submitted again');
     assert.match(resumed.stderr, new RegExp(`batch ${server.batches[0]?.id ?? ''} of this run is still open`));
@@ -139,7 +115,7 @@ describe('chainscope eval --batch (CLI against the fake server’s Batch API)', 
       batch: { pollsToComplete: 1_000, linesPerPoll: 1 },
     });
     let interrupted = false;
-    const finished = await runCli(['eval', prompt, ...common(), '--batch'], (text, child) => {
+    const finished = await runBatchCli(['eval', prompt, ...common(), '--batch'], (text, child) => {
       if (!interrupted && /1\/4 requests done/.test(text)) {
         interrupted = true;
         child.kill('SIGINT');
@@ -156,7 +132,7 @@ describe('chainscope eval --batch (CLI against the fake server’s Batch API)', 
 
   it('--backend azure --batch: the deployment in each line, /openai/batches with the api-version', async () => {
     server = await startFakeServer({ apiKey: 'azure-key', answers: [{ match: '+', answers: ['The answer is 2.'] }] });
-    const finished = await runCli(
+    const finished = await runBatchCli(
       ['eval', prompt, '--backend', 'azure', '--model', 'my-deployment', '--runs-dir', path.join(folder, 'runs'), '--no-cache', '--batch'],
       undefined,
       { AZURE_OPENAI_API_KEY: 'azure-key', AZURE_OPENAI_ENDPOINT: server.url.replace(/\/v1$/, ''), AZURE_OPENAI_API_VERSION: '2024-10-21' },

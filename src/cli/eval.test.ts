@@ -1,46 +1,15 @@
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { root, runCli, type CliRun } from '../../testFixtures/cli';
 import { startFakeServer, type FakeServer } from '../../testFixtures/openai-server/server';
 import type { RunResult } from '../core/eval/results';
 import { parseRunFile } from '../core/eval/store';
 import { comparisonBlock, endpointsBlock, pairsBlock, type EvalReport } from './eval';
 import type { VariantComparison } from '../core/eval/compare';
 import type { PairComparison } from '../core/eval/paired';
-
-const root = path.resolve(__dirname, '../..');
-const cli = path.join(root, 'dist/cli.js');
-
-interface Finished {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the real CLI as a child process (the fake server keeps serving in this one). */
-function runCli(
-  args: string[],
-  options: { onStderr?: (text: string, child: ReturnType<typeof spawn>) => void; apiKey?: string } = {},
-): Promise<Finished> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], {
-      cwd: root,
-      env: { ...process.env, OPENAI_API_KEY: options.apiKey ?? 'test-key' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      options.onStderr?.(stderr, child);
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('chainscope eval (CLI against a real OpenAI-compatible HTTP server)', function () {
   this.timeout(60_000);
@@ -279,7 +248,7 @@ describe('chainscope eval (CLI against a real OpenAI-compatible HTTP server)', f
           '2',
           '--no-cache',
         ],
-        { apiKey: fatal.apiKey },
+        { env: { OPENAI_API_KEY: fatal.apiKey } },
       );
       assert.equal(finished.code, 3, finished.stderr);
       // 9 cells would make 9 requests; only those already in flight (concurrency 2) went out.
@@ -351,7 +320,7 @@ describe('chainscope eval (CLI against a real OpenAI-compatible HTTP server)', f
 
   describe('models that refuse settings (the server answers as OpenAI does for reasoning models)', () => {
     const shipped = ['prompts/apples-cot.prompt', 'prompts/sentiment-cloze.prompt'];
-    const evaluate = (model: string, json: string, extra: string[] = []): Promise<Finished> =>
+    const evaluate = (model: string, json: string, extra: string[] = []): Promise<CliRun> =>
       runCli([
         'eval',
         ...shipped,

@@ -1,37 +1,12 @@
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { root, runCli } from '../../testFixtures/cli';
 import { startFakeServer, type FakeServer } from '../../testFixtures/openai-server/server';
 import { parseRunFile } from '../core/eval/store';
 import type { EvalReport } from './eval';
-
-const root = path.resolve(__dirname, '../..');
-const cli = path.join(root, 'dist/cli.js');
-
-interface Finished {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the real CLI as a child process (the fake server keeps serving in this one). */
-function runCli(args: string[]): Promise<Finished> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], {
-      cwd: root,
-      env: { ...process.env, OPENAI_API_KEY: 'test-key' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** The results JSON less what names one run rather than its results: ids, paths, times, and latencies (wall clock). */
 function comparable(report: EvalReport): unknown {

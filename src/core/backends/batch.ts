@@ -11,7 +11,7 @@ import {
 import type { Sampling } from '../prompt/types';
 import { redactSecrets } from '../redact';
 import type { BatchRecord } from '../eval/store';
-import { OpenAIBackend, sdkBaseUrl, type OpenAIBackendOptions } from './openai';
+import { abortableSleep, OpenAIBackend, sdkBaseUrl, type OpenAIBackendOptions } from './openai';
 import { noLessons, wireParameters } from './parameters';
 
 /** OpenAI's limits per batch input file (Azure takes more requests per file, as many bytes). */
@@ -380,8 +380,8 @@ export class BatchBackend implements Backend {
 
   /** The wait between polls (the options' `sleep` in tests); an abort ends it early, to cancel at once. */
   private async wait(ms: number, signal: AbortSignal): Promise<void> {
-    if (!this.options.sleep) return sleep(ms, signal);
-    await this.options.sleep(ms, signal).catch(() => undefined);
+    // Ends early on abort: polling then turns to cancelling.
+    await (this.options.sleep ?? abortableSleep)(ms, signal).catch(() => undefined);
   }
 
   /**
@@ -568,20 +568,6 @@ function mapFinishReason(reason: string): FinishReason {
   if (reason === 'length') return 'length';
   if (reason === 'content_filter') return 'filtered';
   return 'stop';
-}
-
-/** Waits, or less when the signal aborts (polling then turns to cancelling). */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 /** The request's name in the run and its batch custom id: variant, case and samples (and so unique in the run). */

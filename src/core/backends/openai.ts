@@ -41,8 +41,8 @@ export interface OpenAIBackendOptions {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
-/** A request that failed for good, with a message a person can act on. */
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+/** Waits `ms`, or rejects with 'cancelled' as soon as the signal aborts. */
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) {
       reject(new Error('cancelled'));

@@ -8,6 +8,7 @@ import {
   type EndpointStats,
 } from '../backend';
 import type { Sampling } from '../prompt/types';
+import { abortableSleep } from './openai';
 
 export interface ReplicaOptions {
   /** Attempts per request over all replicas (default 4; at least one per replica). */
@@ -31,21 +32,6 @@ interface Replica {
   failures: number;
   outUntil: number;
   cooldowns: number;
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new Error('cancelled'));
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(new Error('cancelled'));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /**

@@ -94,6 +94,11 @@ export class SessionMonitor {
     }
   };
 
+  /** Every cell that has chains, chain-less: thousands of empty ones would only weigh on a view as a run starts. */
+  cellsWithChains(): CellSummary[] {
+    return this.session?.allCells().filter((cell) => cell.chains > 0) ?? [];
+  }
+
   poll(view: boolean): SessionPoll {
     const overview = view ? this.session?.overview() : undefined;
     const poll: SessionPoll = {
@@ -117,7 +122,7 @@ export function startSession(options: Omit<SessionOptions, 'onEvent'>, onEvent: 
   return {
     run: () => session.run(),
     poll: (view) => Promise.resolve(monitor.poll(view)),
-    allCells: () => Promise.resolve(session.allCells().filter((cell) => cell.chains > 0)),
+    allCells: () => Promise.resolve(monitor.cellsWithChains()),
     cell: (variant, caseId) => Promise.resolve(session.cell(variant, caseId)),
   };
 }

@@ -37,7 +37,7 @@ port.on('message', (message: ToSessionThread) => {
       send({ type: 'reply', id: message.id, value: session ? monitor.poll(message.view) : { records: 0, failures: [], cells: [] } });
       break;
     case 'allCells':
-      send({ type: 'reply', id: message.id, value: session?.allCells().filter((cell) => cell.chains > 0) ?? [] });
+      send({ type: 'reply', id: message.id, value: monitor.cellsWithChains() });
       break;
     case 'cell':
       send({ type: 'reply', id: message.id, value: session?.cell(message.variant, message.caseId) });
