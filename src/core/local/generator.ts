@@ -4,7 +4,7 @@
 import * as path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import { GrowingCache } from './kvCache';
-import { checkModelInputs, ModelFolderError, readModelFolder, type ModelFolder } from './modelFolder';
+import { checkModelInputs, ModelFolderError, readModelFolder, type ModelFolder, type ModelPrecision } from './modelFolder';
 import { exposeCacheUpdates } from './onnxGraph';
 import { chainSeed, freshRunSeed, seededRandom } from '../random';
 import { Sampler, type SamplingParameters } from './sampler';
@@ -17,6 +17,8 @@ export interface LoadOptions {
   deviceId?: number;
   /** Intra-op threads; 0 lets onnxruntime choose. */
   threads?: number;
+  /** Which export of the model to load (model.onnx, model_quantized.onnx, model_q4.onnx…); default `auto`. */
+  precision?: ModelPrecision;
   /** Read the whole `present.*` cache at every step even where the new positions can be read alone (tests compare the two). */
   readWholeCache?: boolean;
 }
@@ -24,6 +26,8 @@ export interface LoadOptions {
 export interface LoadedInfo {
   name: string;
   provider: 'cuda' | 'cpu';
+  /** The weights' precision of the export that was loaded. */
+  precision: ModelFolder['precision'];
   /** Why CUDA was not used, when `auto` fell back to the CPU. */
   fallbackReason?: string;
   input: 'chat' | 'text';
@@ -103,7 +107,7 @@ export class LocalModel {
   /** Loads a model folder. `auto` tries CUDA and falls back to the CPU, saying why (onnxruntime does not). */
   static async load(directory: string, options: LoadOptions): Promise<LocalModel> {
     const started = performance.now();
-    const folder = readModelFolder(directory);
+    const folder = readModelFolder(directory, options.precision ?? 'auto');
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- native addon, loaded only inside the worker
     const ort = require('onnxruntime-node') as typeof Ort;
     ort.env.logLevel = 'fatal';
@@ -172,6 +176,7 @@ export class LocalModel {
     const info: LoadedInfo = {
       name: folder.name,
       provider,
+      precision: folder.precision,
       ...(fallbackReason ? { fallbackReason } : {}),
       input: folder.config.input,
       maxPositions: folder.config.maxPositions,

@@ -45,6 +45,23 @@ describe('readModelFolder', () => {
     assert.deepEqual([model.config.layers, model.config.kvHeads, model.config.headDim, model.config.vocabSize], [4, 2, 32, 511]);
   });
 
+  it('loads the export of the precision asked for, and says which exports there are when it is missing', () => {
+    assert.equal(readModelFolder(MODEL).precision, 'fp32');
+    assert.equal(readModelFolder(MODEL, 'fp32').onnxFile, path.join(MODEL, 'onnx/model.onnx'));
+    const copy = path.join(folder, 'only-fp32');
+    fs.cpSync(MODEL, copy, { recursive: true });
+    for (const file of fs.readdirSync(path.join(copy, 'onnx'))) if (file !== 'model.onnx') fs.rmSync(path.join(copy, 'onnx', file));
+    assert.throws(
+      () => readModelFolder(copy, 'q4'),
+      (error: unknown) =>
+        error instanceof ModelFolderError &&
+        error.message ===
+          `${path.join(copy, 'onnx')} has no q4 export (model_q4.onnx); it has model.onnx. Pick another precision, or make one with scripts/model/quantize.py.`,
+    );
+    fs.renameSync(path.join(copy, 'onnx/model.onnx'), path.join(copy, 'onnx/model_quantized.onnx'));
+    assert.equal(readModelFolder(copy).precision, 'q8');
+  });
+
   it('refuses a layer count the graph does not have in milliseconds, naming the file, key, value and graph', () => {
     const directory = modelWith({ num_hidden_layers: 999 });
     const { message, ms } = refusal(directory);

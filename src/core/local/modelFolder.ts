@@ -21,6 +21,8 @@ export interface ModelFolder {
   name: string;
   config: ModelConfig;
   onnxFile: string;
+  /** The weights' precision, from the file's name (model.onnx fp32, model_quantized.onnx 8-bit, model_q4.onnx 4-bit…). */
+  precision: Exclude<ModelPrecision, 'auto'>;
   tokenizer: Record<string, unknown>;
   tokenizerConfig: Record<string, unknown>;
   chatTemplate?: string;
@@ -44,11 +46,31 @@ const ONNX_CANDIDATES = [
   'model_quantized.onnx',
   'model_q8.onnx',
   'model_int8.onnx',
+  'model_uint8.onnx',
   'model_q4.onnx',
   'decoder_model_merged.onnx',
   'model_fp16.onnx',
   'model_q4f16.onnx',
 ];
+
+/** Which export of a model to run: `auto` takes the first of ONNX_CANDIDATES that the folder has. */
+export type ModelPrecision = 'auto' | 'fp32' | 'q8' | 'q4' | 'fp16' | 'q4f16';
+
+/** The file names each precision goes by in Optimum / transformers.js exports, in the order we look for them. */
+export const PRECISION_FILES: Record<Exclude<ModelPrecision, 'auto'>, string[]> = {
+  fp32: ['model.onnx', 'decoder_model_merged.onnx'],
+  q8: ['model_quantized.onnx', 'model_q8.onnx', 'model_int8.onnx', 'model_uint8.onnx'],
+  q4: ['model_q4.onnx'],
+  fp16: ['model_fp16.onnx'],
+  q4f16: ['model_q4f16.onnx'],
+};
+
+function precisionOf(file: string): Exclude<ModelPrecision, 'auto'> {
+  const found = (Object.entries(PRECISION_FILES) as [Exclude<ModelPrecision, 'auto'>, string[]][]).find(([, names]) =>
+    names.includes(file),
+  );
+  return found?.[0] ?? 'fp32';
+}
 
 function readJson(directory: string, file: string, required: true): Record<string, unknown>;
 function readJson(directory: string, file: string, required: false): Record<string, unknown> | undefined;
@@ -152,7 +174,7 @@ export function checkConfigAgainstGraph(
  * tokenizer_config.json (with `chat_template`), optional generation_config.json and onnx/model*.onnx
  * (external `.onnx_data` weights are picked up by onnxruntime from beside the model).
  */
-export function readModelFolder(directory: string): ModelFolder {
+export function readModelFolder(directory: string, precision: ModelPrecision = 'auto'): ModelFolder {
   if (!fs.existsSync(directory)) throw new ModelFolderError(`Model folder not found: ${directory}`);
   if (!fs.statSync(directory).isDirectory()) throw new ModelFolderError(`${directory} is a file, not a model folder.`);
   if (fs.readdirSync(directory).length === 0)
@@ -193,7 +215,14 @@ export function readModelFolder(directory: string): ModelFolder {
 
   const onnxDirectory = path.join(directory, 'onnx');
   if (!fs.existsSync(onnxDirectory)) throw new ModelFolderError(`The model folder ${directory} has no onnx/ folder with model.onnx.`);
-  const onnxName = ONNX_CANDIDATES.find((name) => fs.existsSync(path.join(onnxDirectory, name)));
+  const wanted = precision === 'auto' ? ONNX_CANDIDATES : PRECISION_FILES[precision];
+  const onnxName = wanted.find((name) => fs.existsSync(path.join(onnxDirectory, name)));
+  if (!onnxName && precision !== 'auto') {
+    const present = fs.readdirSync(onnxDirectory).filter((name) => name.endsWith('.onnx'));
+    throw new ModelFolderError(
+      `${onnxDirectory} has no ${precision} export (${wanted.join(' or ')})${present.length ? `; it has ${present.join(', ')}` : ''}. Pick another precision, or make one with scripts/model/quantize.py.`,
+    );
+  }
   if (!onnxName) {
     const present = fs.readdirSync(onnxDirectory).filter((name) => name.endsWith('.onnx'));
     throw new ModelFolderError(
@@ -229,6 +258,7 @@ export function readModelFolder(directory: string): ModelFolder {
     name: path.basename(directory),
     config,
     onnxFile,
+    precision: precisionOf(onnxName),
     tokenizer,
     tokenizerConfig,
     ...(chatTemplate ? { chatTemplate } : {}),
