@@ -219,6 +219,21 @@ describe('local model on onnxruntime-node (the embedded arith-tiny)', function (
     }
   });
 
+  it("samples the whole vocabulary from the graph's softmax, drawing the chains JavaScript's softmax draws, end-of-sequence held off too", async () => {
+    assert.equal(model.info.sampling, 'graph-softmax');
+    // Hot enough that the draws, not the model's certainty, decide most tokens.
+    const sampling = { temperature: 2, topK: 0, topP: 1 };
+    // A trace asks for every step's logits, which keeps sampling in JavaScript: the reference here.
+    const fromGraph = await chainsOf(model, { n: 8, seed: 5, sampling, minNewTokens: 10 });
+    const fromJavaScript = await chainsOf(model, { n: 8, seed: 5, sampling, minNewTokens: 10 }, { onLogits: () => undefined });
+    assert.deepEqual(
+      fromGraph.map((c) => c.tokens),
+      fromJavaScript.map((c) => c.tokens),
+    );
+    assert.ok(fromGraph.every((c) => c.tokens.length >= 10));
+    assert.ok(new Set(fromGraph.map((c) => c.text)).size > 1, 'the chains differ');
+  });
+
   it('refuses a prompt longer than the context with the numbers', async () => {
     await assert.rejects(
       chainsOf(model, { promptIds: new Array<number>(1100).fill(82) }),

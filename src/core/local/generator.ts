@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import { GrowingCache } from './kvCache';
 import { checkModelInputs, ModelFolderError, readModelFolder, type ModelFolder, type ModelPrecision } from './modelFolder';
-import { exposeCacheUpdates } from './onnxGraph';
+import { exposeCacheUpdates, type SamplingHead } from './onnxGraph';
 import { chainSeed, freshRunSeed, seededRandom } from '../random';
 import { Sampler, type SamplingParameters } from './sampler';
 import { LocalTokenizer, type ModelPrompt } from './tokenizer';
@@ -35,6 +35,8 @@ export interface LoadedInfo {
   loadMs: number;
   /** How each step's cache comes back: only its new positions (kept in our buffers), or the whole `present.*` outputs. */
   cacheReads: 'new-positions' | 'present';
+  /** Where full-vocabulary sampling gets its probabilities: a softmax added to the graph, or logits exponentiated in JavaScript. */
+  sampling: 'graph-softmax' | 'javascript';
 }
 
 export interface GenerateRequest {
@@ -89,6 +91,8 @@ export class LocalModel {
     private readonly feedsPositionIds: boolean,
     /** past_key_values.* → the output holding a step's new positions; absent: read `present.*`. */
     private readonly cacheUpdates: ReadonlyMap<string, string> | undefined,
+    /** The last position's logits and softmax, added to the graph; absent: read `logits` whole. */
+    private readonly head: SamplingHead | undefined,
     readonly info: LoadedInfo,
   ) {
     const { layers } = folder.config;
@@ -96,13 +100,11 @@ export class LocalModel {
       `past_key_values.${layer}.key`,
       `past_key_values.${layer}.value`,
     ]).flat();
-    this.fetches = cacheUpdates
-      ? ['logits', ...this.cacheNames.map((name) => cacheUpdates.get(name) as string)]
-      : ['logits', ...this.cacheNames.map(presentName)];
+    this.cacheFetches = cacheUpdates ? this.cacheNames.map((name) => cacheUpdates.get(name) as string) : this.cacheNames.map(presentName);
   }
 
   private readonly cacheNames: string[];
-  private readonly fetches: string[];
+  private readonly cacheFetches: string[];
 
   /** Loads a model folder. `auto` tries CUDA and falls back to the CPU, saying why (onnxruntime does not). */
   static async load(directory: string, options: LoadOptions): Promise<LocalModel> {
@@ -158,11 +160,14 @@ export class LocalModel {
       }
     }
     const cacheUpdates = patched?.updates;
+    const head = patched?.head;
     patched = undefined;
     const inputTypes = new Map(session.inputMetadata.flatMap((input) => (input.isTensor ? [[input.name, input.type] as const] : [])));
     let inputs: ReturnType<typeof checkModelInputs>;
     try {
-      inputs = checkModelInputs(session.inputNames, session.outputNames, folder.config, folder.onnxFile, inputTypes);
+      // The sampling head's input is ours, not the export's.
+      const exported = session.inputNames.filter((name) => name !== head?.inverseTemperature);
+      inputs = checkModelInputs(exported, session.outputNames, folder.config, folder.onnxFile, inputTypes);
     } catch (error) {
       await session.release();
       throw error;
@@ -182,8 +187,9 @@ export class LocalModel {
       maxPositions: folder.config.maxPositions,
       loadMs: performance.now() - started,
       cacheReads: cacheUpdates ? 'new-positions' : 'present',
+      sampling: head ? 'graph-softmax' : 'javascript',
     };
-    return new LocalModel(ort, session, folder, tokenizer, inputs.positionIds, cacheUpdates, info);
+    return new LocalModel(ort, session, folder, tokenizer, inputs.positionIds, cacheUpdates, head, info);
   }
 
   encode(text: string): number[] {
@@ -218,13 +224,18 @@ export class LocalModel {
 
   /**
    * One forward pass over `rows` (equal lengths) after the positions already in `cache`, which then holds
-   * theirs too. Returns the logits, [rows, length, vocab].
+   * theirs too. Returns each row's last position: its logits, or with `inverseTemperature` the softmax
+   * of logits × inverseTemperature where the graph computes it ([rows, vocab] either way).
    */
-  private async forward(rows: number[][], cache: GrowingCache): Promise<Float32Array> {
+  private async forward(
+    rows: number[][],
+    cache: GrowingCache,
+    inverseTemperature?: number,
+  ): Promise<{ values: Float32Array; probabilities: boolean }> {
     const batch = rows.length;
     const length = rows[0]?.length ?? 0;
     const past = cache.length;
-    const { kvHeads, headDim } = this.folder.config;
+    const { kvHeads, headDim, vocabSize } = this.folder.config;
     const feeds: Record<string, Ort.Tensor> = {
       input_ids: this.int64(rows.flat(), [batch, length]),
       attention_mask: this.int64(new Array<number>(batch * (past + length)).fill(1), [batch, past + length]),
@@ -235,14 +246,23 @@ export class LocalModel {
         [batch, length],
       );
     for (const name of this.cacheNames) feeds[name] = new this.ort.Tensor('float32', cache.view(name), [batch, kvHeads, past, headDim]);
-    const output = await this.session.run(feeds, this.fetches);
+    const probabilities = !!this.head && inverseTemperature !== undefined;
+    if (this.head) feeds[this.head.inverseTemperature] = new this.ort.Tensor('float32', Float32Array.of(inverseTemperature ?? 1), [1]);
+    const scores = this.head ? (probabilities ? this.head.probabilities : this.head.lastLogits) : 'logits';
+    const output = await this.session.run(feeds, [scores, ...this.cacheFetches]);
     const arrays: Record<string, Float32Array> = {};
     this.cacheNames.forEach((name, i) => {
-      arrays[name] = (output[this.fetches[i + 1] as string] as Ort.Tensor).data as Float32Array;
+      arrays[name] = (output[this.cacheFetches[i] as string] as Ort.Tensor).data as Float32Array;
     });
     if (this.cacheUpdates) cache.append(arrays, length);
     else cache.replace(arrays, past + length);
-    return (output.logits as Ort.Tensor).data as Float32Array;
+    const values = (output[scores] as Ort.Tensor).data as Float32Array;
+    if (this.head || length === 1) return { values, probabilities };
+    // The whole logits output: keep each row's last position.
+    const last = new Float32Array(batch * vocabSize);
+    for (let row = 0; row < batch; row++)
+      last.set(values.subarray(((row + 1) * length - 1) * vocabSize, (row + 1) * length * vocabSize), row * vocabSize);
+    return { values: last, probabilities: false };
   }
 
   /**
@@ -270,9 +290,8 @@ export class LocalModel {
     const reuse = best ? Math.min(bestLength, ids.length - 1) : 0;
     const building = this.newCache();
     building.start(best?.cache, best?.ids.length ?? 0, reuse, 1, ids.length);
-    const data = await this.forward([ids.slice(reuse)], building);
-    const rows = ids.length - reuse;
-    const lastLogits = Float32Array.from(data.subarray((rows - 1) * vocab, rows * vocab));
+    const { values } = await this.forward([ids.slice(reuse)], building);
+    const lastLogits = values.length === vocab ? values : Float32Array.from(values.subarray(0, vocab));
     const cache = building.take();
     this.remember({ ids: [...ids], cache, lastLogits, used: ++this.uses });
     return { cache, lastLogits, reused: reuse };
@@ -318,14 +337,19 @@ export class LocalModel {
       sample: number;
       random: () => number;
       tokens: number[];
-      logits: Float32Array;
+      /** Next-token logits, or probabilities where the graph's softmax computed them. */
+      scores: Float32Array;
+      probabilities: boolean;
     }
     let active: Row[] = Array.from({ length: request.n }, (_, i) => ({
       sample: request.firstSample + i,
       random: seededRandom(seedOf(i)),
       tokens: [],
-      logits: lastLogits,
+      scores: lastLogits,
+      probabilities: false,
     }));
+    // Full-vocabulary sampling reads the graph's softmax, unless a trace wants every step's logits.
+    const inverseTemperature = this.head && sampler.readsProbabilities && !trace.onLogits ? 1 / request.sampling.temperature : undefined;
     // The prompt's cache replicated to n rows, with room for every new position when the model's
     // new positions are read alone (else each step's present.* outputs replace it).
     const cache = this.newCache();
@@ -346,18 +370,25 @@ export class LocalModel {
       if (isCancelled()) return { cancelled: true, prefillMs, reusedTokens: reused };
       trace.onLogits?.(
         step,
-        active.map((row) => ({ sample: row.sample, logits: row.logits })),
+        active.map((row) => ({ sample: row.sample, logits: row.scores })),
       );
       const keep: number[] = [];
       const next: Row[] = [];
-      const eosAllowed = step >= (request.minNewTokens ?? 0);
+      const excluded = step >= (request.minNewTokens ?? 0) || eos.size === 0 ? undefined : eos;
       active.forEach((row, index) => {
-        if (!eosAllowed && eos.size > 0) {
-          // A copy: the first step's logits are shared by every row and kept in the prefix cache.
-          row.logits = Float32Array.from(row.logits);
-          for (const id of eos) row.logits[id] = -Infinity;
+        let token: number;
+        if (row.probabilities) {
+          // This step's own output, shared with nothing: left-out tokens are zeroed in place.
+          if (excluded) for (const id of excluded) row.scores[id] = 0;
+          token = sampler.pickFromProbabilities(row.scores, row.random);
+        } else {
+          if (excluded) {
+            // A copy: the first step's logits are shared by every row and kept in the prefix cache.
+            row.scores = Float32Array.from(row.scores);
+            for (const id of excluded) row.scores[id] = -Infinity;
+          }
+          token = sampler.pick(row.scores, row.random);
         }
-        const token = sampler.pick(row.logits, row.random);
         if (eos.has(token)) {
           finish(row, this.decode(row.tokens), 'stop');
           return;
@@ -383,12 +414,14 @@ export class LocalModel {
       // Finished rows leave the batch: the next step runs only the chains still going.
       if (keep.length < active.length) cache.keepRows(keep);
       active = next;
-      const data = await this.forward(
+      const { values, probabilities } = await this.forward(
         active.map((row) => [row.tokens[row.tokens.length - 1] as number]),
         cache,
+        inverseTemperature,
       );
       active.forEach((row, i) => {
-        row.logits = data.subarray(i * vocabSize, (i + 1) * vocabSize);
+        row.scores = values.subarray(i * vocabSize, (i + 1) * vocabSize);
+        row.probabilities = probabilities;
       });
     }
     return { cancelled: false, prefillMs, reusedTokens: reused };

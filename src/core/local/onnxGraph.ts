@@ -21,11 +21,14 @@ const GRAPH_INPUT = 11;
 const GRAPH_OUTPUT = 12;
 const NODE_INPUT = 1;
 const NODE_OUTPUT = 2;
+const NODE_NAME = 3;
 const NODE_OP_TYPE = 4;
 const NODE_ATTRIBUTE = 5;
 const NODE_DOMAIN = 7;
 const ATTRIBUTE_NAME = 1;
 const ATTRIBUTE_INT = 3;
+const ATTRIBUTE_TYPE = 20;
+const ATTRIBUTE_TYPE_INT = 2;
 const VALUE_INFO_NAME = 1;
 const VALUE_INFO_TYPE = 2;
 const TYPE_TENSOR = 1;
@@ -34,13 +37,17 @@ const TENSOR_TYPE_SHAPE = 2;
 const SHAPE_DIM = 1;
 const DIM_VALUE = 1;
 const DIM_PARAM = 2;
+const TENSOR_DIMS = 1;
 const TENSOR_DATA_TYPE = 2;
+const TENSOR_NAME = 8;
 const TENSOR_RAW_DATA = 9;
 const TENSOR_EXTERNAL_DATA = 13;
 const TENSOR_DATA_LOCATION = 14;
 const ENTRY_KEY = 1;
 const ENTRY_VALUE = 2;
+const DATA_TYPE_FLOAT = 1;
 const DATA_TYPE_STRING = 8;
+const DATA_TYPE_INT64 = 7;
 const LOCATION_EXTERNAL = 1;
 
 export interface Field {
@@ -221,9 +228,91 @@ function valueInfo(name: string, elemType: number): number[] {
   ];
 }
 
+/**
+ * Names of the sampling head added after `logits`: the last position's logits, and their softmax at the
+ * temperature fed in `inverseTemperature` ([1], float). Sampling then reads probabilities that
+ * onnxruntime's vectorized softmax computed, and prefill no longer copies out every prompt position's logits.
+ */
+export interface SamplingHead {
+  lastLogits: string;
+  probabilities: string;
+  inverseTemperature: string;
+}
+
+export const SAMPLING_HEAD: SamplingHead = {
+  lastLogits: 'chainscope.last_logits',
+  probabilities: 'chainscope.probabilities',
+  inverseTemperature: 'chainscope.inverse_temperature',
+};
+
+function node(opType: string, name: string, inputs: string[], outputs: string[], intAttributes: Record<string, number> = {}): number[] {
+  const bytes = (value: string): Uint8Array => new TextEncoder().encode(value);
+  const attributes = Object.entries(intAttributes).flatMap(([key, value]) =>
+    lengthDelimited(NODE_ATTRIBUTE, [
+      ...lengthDelimited(ATTRIBUTE_NAME, bytes(key)),
+      // Negative ints are ten-byte two's complement varints.
+      ...varint(ATTRIBUTE_INT * 8 + WIRE_VARINT),
+      ...int64Varint(value),
+      ...varint(ATTRIBUTE_TYPE * 8 + WIRE_VARINT),
+      ATTRIBUTE_TYPE_INT,
+    ]),
+  );
+  return lengthDelimited(GRAPH_NODE, [
+    ...inputs.flatMap((input) => lengthDelimited(NODE_INPUT, bytes(input))),
+    ...outputs.flatMap((output) => lengthDelimited(NODE_OUTPUT, bytes(output))),
+    ...lengthDelimited(NODE_NAME, bytes(name)),
+    ...lengthDelimited(NODE_OP_TYPE, bytes(opType)),
+    ...attributes,
+  ]);
+}
+
+function int64Varint(value: number): number[] {
+  if (value >= 0) return varint(value);
+  const out: number[] = [];
+  let rest = BigInt.asUintN(64, BigInt(value));
+  while (rest >= 0x80n) {
+    out.push(Number(rest & 0x7fn) | 0x80);
+    rest >>= 7n;
+  }
+  out.push(Number(rest));
+  return out;
+}
+
+/** A one-element int64 initializer. */
+function int64Initializer(name: string, value: number): number[] {
+  const raw = new Uint8Array(8);
+  new DataView(raw.buffer).setBigInt64(0, BigInt(value), true);
+  return lengthDelimited(GRAPH_INITIALIZER, [
+    ...varint(TENSOR_DIMS * 8 + WIRE_VARINT),
+    1,
+    ...varint(TENSOR_DATA_TYPE * 8 + WIRE_VARINT),
+    DATA_TYPE_INT64,
+    ...lengthDelimited(TENSOR_NAME, new TextEncoder().encode(name)),
+    ...lengthDelimited(TENSOR_RAW_DATA, raw),
+  ]);
+}
+
+/** The nodes, initializer, input and outputs of the sampling head (see SamplingHead). */
+function samplingHead(head: SamplingHead): number[] {
+  const lastPosition = 'chainscope.last_position';
+  const scaled = 'chainscope.scaled_logits';
+  return [
+    ...int64Initializer(lastPosition, -1),
+    ...node('Gather', 'chainscope/last_logits', ['logits', lastPosition], [head.lastLogits], { axis: 1 }),
+    ...node('Mul', 'chainscope/scale', [head.lastLogits, head.inverseTemperature], [scaled]),
+    // axis -1 means the vocabulary in every opset (before 13 it flattens [batch, 1] in front of it).
+    ...node('Softmax', 'chainscope/softmax', [scaled], [head.probabilities], { axis: -1 }),
+    ...lengthDelimited(GRAPH_INPUT, valueInfo(head.inverseTemperature, DATA_TYPE_FLOAT)),
+    ...lengthDelimited(GRAPH_OUTPUT, valueInfo(head.lastLogits, DATA_TYPE_FLOAT)),
+    ...lengthDelimited(GRAPH_OUTPUT, valueInfo(head.probabilities, DATA_TYPE_FLOAT)),
+  ];
+}
+
 export interface CacheUpdateOutputs {
   /** past_key_values.* input → the graph value holding that step's new positions ([batch, kvHeads, new, headDim]). */
   updates: Map<string, string>;
+  /** Present when `logits` is float32 [batch, sequence, vocab]: see SamplingHead. */
+  head?: SamplingHead;
   /**
    * The model with those values added as graph outputs and its weights referenced in the original file:
    * load it with session option `session.model_external_initializers_file_folder_path` = that file's folder.
@@ -343,9 +432,11 @@ export function exposeCacheUpdates(file: string): CacheUpdateOutputs | undefined
     if (graphIndex === undefined) return undefined;
     const found = summary.cacheUpdates();
     if (!found) return undefined;
-    const graph = Buffer.concat([...graphParts, Uint8Array.from(found.outputs)]);
+    const taken = (name: string): boolean => summary.inputs.has(name) || summary.outputs.has(name) || summary.producers.has(name);
+    const head = summary.outputs.get('logits') === DATA_TYPE_FLOAT && !Object.values(SAMPLING_HEAD).some(taken) ? SAMPLING_HEAD : undefined;
+    const graph = Buffer.concat([...graphParts, Uint8Array.from(found.outputs), Uint8Array.from(head ? samplingHead(head) : [])]);
     modelParts.splice(graphIndex, 0, Uint8Array.from([...varint(MODEL_GRAPH * 8 + WIRE_BYTES), ...varint(graph.length)]), graph);
-    return { updates: found.updates, bytes: Buffer.concat(modelParts) };
+    return { updates: found.updates, ...(head ? { head } : {}), bytes: Buffer.concat(modelParts) };
   } catch (error) {
     if (error instanceof ProtobufError) return undefined;
     throw error;

@@ -15,6 +15,33 @@ export class Sampler {
 
   constructor(readonly parameters: SamplingParameters) {}
 
+  /** Whether `pickFromProbabilities` can replace `pick`: sampling over the whole vocabulary at a temperature. */
+  get readsProbabilities(): boolean {
+    const { temperature, topK, topP } = this.parameters;
+    return temperature > 0 && !(topK > 0) && !(topP < 1);
+  }
+
+  /**
+   * Picks a token from a row of probabilities (the softmax of logits / temperature, computed elsewhere;
+   * zeroed entries are left out): one sum and one scan, no exponentials. Draws one number from `random`, as `pick` does.
+   */
+  pickFromProbabilities(probabilities: Float32Array, random: () => number): number {
+    const vocab = probabilities.length;
+    let total = 0;
+    for (let i = 0; i < vocab; i++) total += probabilities[i] as number;
+    let remaining = random() * total;
+    let last = -1;
+    for (let i = 0; i < vocab; i++) {
+      const weight = probabilities[i] as number;
+      if (weight === 0) continue;
+      last = i;
+      remaining -= weight;
+      if (remaining <= 0) return i;
+    }
+    // Rounding left a sliver: the last token with any weight (the first token if none has any).
+    return Math.max(last, 0);
+  }
+
   /** Picks a token from `logits` (one row). Greedy at temperature 0; ties go to the lowest id. */
   pick(logits: Float32Array, random: () => number): number {
     const vocab = logits.length;
