@@ -210,6 +210,14 @@ export class LocalModel {
     return this.tokenizer.promptIds(prompt);
   }
 
+  private onesBuffer = new BigInt64Array(0);
+
+  /** `count` ones, from one buffer grown as needed: the attention mask is all ones at every step. */
+  private ones(count: number): BigInt64Array {
+    if (this.onesBuffer.length < count) this.onesBuffer = new BigInt64Array(Math.max(count, 2 * this.onesBuffer.length)).fill(1n);
+    return this.onesBuffer.subarray(0, count);
+  }
+
   private int64(values: ArrayLike<number>, dims: number[]): Ort.Tensor {
     return new this.ort.Tensor(
       'int64',
@@ -238,7 +246,7 @@ export class LocalModel {
     const { kvHeads, headDim, vocabSize } = this.folder.config;
     const feeds: Record<string, Ort.Tensor> = {
       input_ids: this.int64(rows.flat(), [batch, length]),
-      attention_mask: this.int64(new Array<number>(batch * (past + length)).fill(1), [batch, past + length]),
+      attention_mask: new this.ort.Tensor('int64', this.ones(batch * (past + length)), [batch, past + length]),
     };
     if (this.feedsPositionIds)
       feeds.position_ids = this.int64(
