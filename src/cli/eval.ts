@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { glob } from 'tinyglobby';
 import type { Backend } from '../core/backend';
+import type { LocalPrecision } from '../core/local/modelFolder';
 import { createBackend, endpointStatsSince, type BackendOptions } from '../core/backends';
 import { CompletionCache } from '../core/eval/cache';
 import { comparisonDifferences, formatDelta, type Comparison } from '../core/eval/compare';
@@ -56,6 +57,8 @@ export interface EvalArguments {
   maxAttempts?: number;
   device?: 'auto' | 'cuda' | 'cpu';
   threads?: number;
+  /** Local models: which export to load (`--precision`). */
+  precision?: LocalPrecision;
   runsDir: string;
   cache: boolean;
   quiet?: boolean;
@@ -446,7 +449,11 @@ async function backendFor(
     ...(args.maxAttempts ? { maxAttempts: args.maxAttempts } : {}),
     ...(args.concurrency ? { concurrency: args.concurrency } : {}),
     ...(batch ? { batch } : {}),
-    local: { ...(args.device ? { executionProvider: args.device } : {}), ...(args.threads ? { threads: args.threads } : {}) },
+    local: {
+      ...(args.device ? { executionProvider: args.device } : {}),
+      ...(args.threads ? { threads: args.threads } : {}),
+      ...(args.precision ? { precision: args.precision } : {}),
+    },
     promptDirectory: path.dirname(file),
     env: process.env,
     log: (message) => err(message),

@@ -78,6 +78,59 @@ describe('chainscope command line', function () {
     assert.match(result.stderr, /no \.prompt files match/);
   });
 
+  it('--precision picks a local export, logs it, and names the folder and what it has when the export is missing', () => {
+    const bad = run('eval', 'prompts/arithmetic.prompt', '--precision', 'int3');
+    assert.equal(bad.status, 2);
+    assert.equal(bad.stderr, "chainscope eval: --precision must be auto, fp32, q8, q4, got 'int3'; see 'chainscope eval --help'\n");
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'chainscope-precision-'));
+    try {
+      const model = path.join(folder, 'arith-tiny');
+      fs.cpSync(path.join(root, 'testFixtures/models/arith-tiny'), model, { recursive: true });
+      fs.rmSync(path.join(model, 'onnx/model_q4.onnx'));
+      const runs = path.join(folder, 'runs');
+      const missing = run(
+        'eval',
+        'prompts/arithmetic.prompt',
+        '--backend',
+        'local',
+        '--model',
+        model,
+        '--precision',
+        'q4',
+        '--runs-dir',
+        runs,
+      );
+      assert.equal(missing.status, 2, missing.stderr);
+      assert.equal(
+        missing.stderr,
+        `chainscope: ${path.join(model, 'onnx')} has no q4 export (model_q4.onnx); it has model.onnx, model_quantized.onnx. Pick another precision, or make one with scripts/model/quantize.py.\n`,
+      );
+      const q8 = run(
+        'eval',
+        'prompts/arithmetic.prompt',
+        '--backend',
+        'local',
+        '--model',
+        model,
+        '--precision',
+        'q8',
+        '--device',
+        'cpu',
+        '--variants',
+        'zero-shot-cot',
+        '--samples',
+        '1',
+        '--no-cache',
+        '--runs-dir',
+        runs,
+      );
+      assert.equal(q8.status, 0, q8.stderr);
+      assert.match(q8.stderr, /^info: local: arith-tiny loaded in \d+ ms on CPU, q8 \(model_quantized\.onnx\)$/m);
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
   it('check on a folder without .prompt files says so and exits 2', () => {
     const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'chainscope-empty-'));
     try {

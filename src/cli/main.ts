@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import * as path from 'node:path';
 import { cudaSetup, describeCudaSetup } from '../core/local/cudaSetup';
+import { LOCAL_PRECISIONS, type LocalPrecision } from '../core/local/modelFolder';
 import { redactSecrets } from '../core/redact';
 import { runCheck } from './check';
 import { runDemo } from './demo';
@@ -33,6 +34,9 @@ const EVAL_OPTIONS = `      --backend NAME         openai | azure | ollama | vll
       --force                with --resume: continue even if the prompt file differs from the run's
       --device auto|cuda|cpu local models: execution provider (default auto: CUDA if it starts, else CPU)
       --threads N            local models: CPU threads
+      --precision auto|fp32|q8|q4
+                             local models: which export to run (onnx/model.onnx, model_quantized.onnx, model_q4.onnx;
+                             default auto: model.onnx, else a quantized one); scripts/model/quantize.py makes them
       --timeout SECONDS      seconds without a byte from the server before a request is retried (default 60)
       --max-attempts N       attempts per request, retries included (default 4)
       --prices FILE          JSON {model: {input, output, cachedInput?}} in $ per million tokens (adds to the built-in table)
@@ -191,6 +195,12 @@ function amount(name: string, value: string | undefined): number | undefined {
   return parsed;
 }
 
+function precision(value: string): LocalPrecision {
+  const found = LOCAL_PRECISIONS.find((choice) => choice === value);
+  if (found) return found;
+  throw new UsageError(`--precision must be ${LOCAL_PRECISIONS.join(', ')}, got '${value}'`);
+}
+
 function executionProvider(value: string): 'auto' | 'cuda' | 'cpu' {
   if (value === 'auto' || value === 'cuda' || value === 'cpu') return value;
   throw new UsageError(`--device must be auto, cuda or cpu, got '${value}'`);
@@ -259,6 +269,7 @@ async function runCommand(
         timeout: { type: 'string' },
         device: { type: 'string' },
         threads: { type: 'string' },
+        precision: { type: 'string' },
         'max-attempts': { type: 'string' },
         'runs-dir': { type: 'string' },
         'no-cache': { type: 'boolean' },
@@ -280,6 +291,7 @@ async function runCommand(
       const threads = integer('threads', values.threads, 1, 256);
       const maxCost = amount('max-cost', values['max-cost']);
       const device = values.device !== undefined ? executionProvider(values.device) : undefined;
+      const weights = values.precision !== undefined ? precision(values.precision) : undefined;
       const shard = values.shard !== undefined ? shardOption(values.shard) : undefined;
       const controller = new AbortController();
       const interrupt = (): void => {
@@ -316,6 +328,7 @@ async function runCommand(
             ...(maxAttempts !== undefined ? { maxAttempts } : {}),
             ...(device ? { device } : {}),
             ...(threads !== undefined ? { threads } : {}),
+            ...(weights ? { precision: weights } : {}),
             runsDir: path.resolve(values['runs-dir'] ?? '.chainscope/runs'),
             cache: !values['no-cache'],
             quiet: values.quiet === true,

@@ -2,7 +2,11 @@ import * as vscode from 'vscode';
 import type { Prices } from '../core/eval/results';
 import { DEFAULT_AZURE_API_VERSION } from '../core/backends/endpoints';
 import { ENCODINGS, type EncodingName } from '../core/encodings';
+import type { LocalPrecision } from '../core/local/modelFolder';
 import { BASE_URL_SETTINGS, settingsImpact, type SettingsImpact } from './settingsImpact';
+
+// As LOCAL_PRECISIONS in core/local/modelFolder.ts (a type import only: that module stays out of this bundle's path).
+const LOCAL_PRECISIONS: readonly LocalPrecision[] = ['auto', 'fp32', 'q8', 'q4'];
 
 /** Every setting Chainscope reads, typed, in one place. */
 export interface ChainscopeSettings {
@@ -16,7 +20,13 @@ export interface ChainscopeSettings {
   maxAttempts: number;
   prices: Record<string, Prices>;
   runsDirectory: string;
-  local: { executionProvider: 'auto' | 'cuda' | 'cpu'; deviceId: number; threads: number; modelDirectories: string[] };
+  local: {
+    executionProvider: 'auto' | 'cuda' | 'cpu';
+    precision: LocalPrecision;
+    deviceId: number;
+    threads: number;
+    modelDirectories: string[];
+  };
   /** Remote runs in a worker thread at background priority (chainscope.backgroundThread). */
   backgroundThread: boolean;
   /** VS Code's own proxy setting (http.proxy): its proxy support reaches the extension host's thread only. */
@@ -48,6 +58,7 @@ export function readSettings(scope?: vscode.ConfigurationScope): ChainscopeSetti
     local: {
       executionProvider:
         (['auto', 'cuda', 'cpu'] as const).find((value) => value === config.get<string>('local.executionProvider')) ?? 'auto',
+      precision: LOCAL_PRECISIONS.find((value) => value === config.get<string>('local.precision')) ?? 'auto',
       deviceId: config.get<number>('local.deviceId', 0),
       threads: config.get<number>('local.threads', 0),
       modelDirectories: config.get<string[]>('local.modelDirectories', []),

@@ -18,6 +18,7 @@ describe('settingsImpact', () => {
     assert.deepEqual(settingsImpact(changing('runsDirectory')), NOTHING);
     assert.deepEqual(settingsImpact(changing('tokenizer.encoding')), NOTHING);
     assert.deepEqual(settingsImpact(changing('local.threads')), { ...NOTHING, localBackend: true });
+    assert.deepEqual(settingsImpact(changing('local.precision')), { ...NOTHING, localBackend: true });
     assert.deepEqual(settingsImpact(changing('local.modelDirectories')), { ...NOTHING, localBackend: true });
     assert.deepEqual(settingsImpact(changing('azure.apiVersion')), { ...NOTHING, remoteBackends: true });
     assert.deepEqual(settingsImpact(changing('ollama.baseUrl')), { ...NOTHING, remoteBackends: true });

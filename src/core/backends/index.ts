@@ -1,6 +1,7 @@
 import type { Backend } from '../backend';
 import { redactUrl } from '../redact';
 import type { ExecutionProviderSetting } from '../local/generator';
+import type { LocalPrecision } from '../local/modelFolder';
 import { LocalBackend, resolveLocalModel } from './local';
 import { BatchBackend, type BatchSettings } from './batch';
 import { OpenAIBackend, type OpenAIBackendOptions } from './openai';
@@ -27,10 +28,16 @@ export interface BackendOptions {
   /** Replicas: how long one that failed gets no requests (default 30 s). */
   replicaCooldownMs?: number;
   log?: (message: string) => void;
-  /** Local models: execution provider, GPU, threads, and more folders to look for models in. */
   /** Send the run through the provider's Batch API (OpenAI, Azure OpenAI, or a server that serves one). */
   batch?: BatchSettings;
-  local?: { executionProvider?: ExecutionProviderSetting; deviceId?: number; threads?: number; modelDirectories?: string[] };
+  /** Local models: execution provider, which export (precision), GPU, threads, and more folders to look for models in. */
+  local?: {
+    executionProvider?: ExecutionProviderSetting;
+    precision?: LocalPrecision;
+    deviceId?: number;
+    threads?: number;
+    modelDirectories?: string[];
+  };
 }
 
 export { BACKEND_NAMES, DEFAULT_AZURE_API_VERSION, ENDPOINTS } from './endpoints';
@@ -72,6 +79,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     return new LocalBackend({
       directory,
       ...(options.local?.executionProvider ? { executionProvider: options.local.executionProvider } : {}),
+      ...(options.local?.precision ? { precision: options.local.precision } : {}),
       ...(options.local?.deviceId !== undefined ? { deviceId: options.local.deviceId } : {}),
       ...(options.local?.threads !== undefined ? { threads: options.local.threads } : {}),
       ...(log ? { log: (level: 'info' | 'warn', message: string) => log(`${level}: ${message}`) } : {}),

@@ -266,6 +266,7 @@ describe('model folders that cannot be used', () => {
 
   it('says when there is no ONNX file, and which ones it saw', () => {
     folder = copy();
+    for (const file of fs.readdirSync(path.join(folder, 'onnx'))) if (file !== 'model.onnx') fs.rmSync(path.join(folder, 'onnx', file));
     fs.renameSync(path.join(folder, 'onnx', 'model.onnx'), path.join(folder, 'onnx', 'weird.onnx'));
     assert.throws(() => readModelFolder(folder), /No usable ONNX file .* \(found weird\.onnx\)/);
     fs.rmSync(path.join(folder, 'onnx'), { recursive: true });

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { BackendError, type Backend, type Completion, type CompletionOptions, type CompletionRequest } from '../backend';
 import type { ExecutionProviderSetting, LoadedInfo } from '../local/generator';
-import { ModelFolderError, readModelFolder, type ModelFolder } from '../local/modelFolder';
+import { ModelFolderError, readModelFolder, type LocalPrecision, type ModelFolder } from '../local/modelFolder';
 import type { FromWorker, ToWorker } from '../local/protocol';
 import { modelPrompt } from '../local/tokenizer';
 
@@ -11,6 +11,8 @@ export interface LocalBackendOptions {
   /** A model folder (Optimum layout). */
   directory: string;
   executionProvider?: ExecutionProviderSetting;
+  /** Which export to load (model.onnx, model_quantized.onnx, model_q4.onnx); default `auto`. */
+  precision?: LocalPrecision;
   deviceId?: number;
   threads?: number;
   log?: (level: 'info' | 'warn', message: string) => void;
@@ -77,7 +79,7 @@ export class LocalBackend implements Backend {
 
   constructor(private readonly options: LocalBackendOptions) {
     // Read the folder now: a broken folder is reported when the run is set up, not mid-run.
-    this.folder = readModelFolder(options.directory);
+    this.folder = readModelFolder(options.directory, options.precision ?? 'auto');
     this.model = this.folder.name;
     this.endpoint = options.directory;
     this.input = this.folder.config.input;
@@ -103,6 +105,7 @@ export class LocalBackend implements Backend {
       directory: this.options.directory,
       options: {
         executionProvider: this.options.executionProvider ?? 'auto',
+        precision: this.options.precision ?? 'auto',
         ...(this.options.deviceId !== undefined ? { deviceId: this.options.deviceId } : {}),
         ...(this.options.threads !== undefined ? { threads: this.options.threads } : {}),
       },
@@ -111,7 +114,7 @@ export class LocalBackend implements Backend {
       (info) => {
         this.options.log?.(
           'info',
-          `local: ${info.name} loaded in ${Math.round(info.loadMs)} ms on ${info.provider.toUpperCase()}${info.cacheReads === 'present' ? ' (its graph gives no separate new cache positions: each step reads the whole present.* cache, slower with many chains)' : ''}`,
+          `local: ${info.name} loaded in ${Math.round(info.loadMs)} ms on ${info.provider.toUpperCase()}, ${info.precision} (${path.basename(this.folder.onnxFile)})${info.cacheReads === 'present' ? ' (its graph gives no separate new cache positions: each step reads the whole present.* cache, slower with many chains)' : ''}`,
         );
         if (info.fallbackReason) this.options.log?.('warn', `local: CUDA unavailable, using the CPU (${info.fallbackReason})`);
       },

@@ -56,6 +56,10 @@ const ONNX_CANDIDATES = [
 /** Which export of a model to run: `auto` takes the first of ONNX_CANDIDATES that the folder has. */
 export type ModelPrecision = 'auto' | 'fp32' | 'q8' | 'q4' | 'fp16' | 'q4f16';
 
+/** The precisions the settings and the CLI offer: the exports whose key/value cache is float32. */
+export const LOCAL_PRECISIONS = ['auto', 'fp32', 'q8', 'q4'] as const;
+export type LocalPrecision = (typeof LOCAL_PRECISIONS)[number];
+
 /** The file names each precision goes by in Optimum / transformers.js exports, in the order we look for them. */
 export const PRECISION_FILES: Record<Exclude<ModelPrecision, 'auto'>, string[]> = {
   fp32: ['model.onnx', 'decoder_model_merged.onnx'],

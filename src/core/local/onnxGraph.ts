@@ -511,3 +511,32 @@ export function readGraphSignature(file: string): GraphSignature | undefined {
     fs.closeSync(descriptor);
   }
 }
+
+/**
+ * How many nodes of each operator the graph holds, keyed `opType` (default domain) or `domain:opType`,
+ * read without reading the weights: which export a file is (MatMulInteger, MatMulNBits…). Undefined
+ * when the file is not a model this reader understands.
+ */
+export function readOperatorCounts(file: string): Map<string, number> | undefined {
+  const descriptor = fs.openSync(file, 'r');
+  try {
+    const window = new FileWindow(descriptor, fs.fstatSync(descriptor).size);
+    for (const field of window.fields(0, window.size)) {
+      if (field.number !== MODEL_GRAPH || field.wire !== WIRE_BYTES) continue;
+      const counts = new Map<string, number>();
+      for (const graphField of window.fields(field.start, field.end)) {
+        if (graphField.number !== GRAPH_NODE || graphField.wire !== WIRE_BYTES) continue;
+        const node = readNode(window.bytes(graphField.start, graphField.end), 0, graphField.end - graphField.start);
+        const key = node.domain && node.domain !== 'ai.onnx' ? `${node.domain}:${node.opType}` : node.opType;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+      return counts;
+    }
+    return undefined;
+  } catch (error) {
+    if (error instanceof ProtobufError) return undefined;
+    throw error;
+  } finally {
+    fs.closeSync(descriptor);
+  }
+}
