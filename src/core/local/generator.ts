@@ -1,6 +1,8 @@
 // A decoder language model on onnxruntime-node: KV-cache decoding of n chains in one batch after a
 // single prefill, with stop strings, EOS, seeded sampling and cancellation between steps.
 // Runs inside a worker thread (see worker.ts): session.run blocks the thread it runs on.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import { GrowingCache } from './kvCache';
@@ -21,6 +23,8 @@ export interface LoadOptions {
   precision?: ModelPrecision;
   /** Read the whole `present.*` cache at every step even where the new positions can be read alone (tests compare the two). */
   readWholeCache?: boolean;
+  /** Record onnxruntime's own profile (per-operator kernel times) from load on; `endProfiling()` stops it and says where it is. */
+  profile?: boolean;
 }
 
 export interface LoadedInfo {
@@ -113,6 +117,7 @@ export class LocalModel {
     ort.env.logLevel = 'fatal';
     // The model with each step's new cache positions as extra outputs, where its graph allows.
     let patched = options.readWholeCache ? undefined : exposeCacheUpdates(folder.onnxFile);
+    const profileDirectory = options.profile ? fs.mkdtempSync(path.join(os.tmpdir(), 'chainscope-profile-')) : undefined;
     const sessionOptions = (providers: Ort.InferenceSession.ExecutionProviderConfig[]): Ort.InferenceSession.SessionOptions => ({
       executionProviders: providers,
       graphOptimizationLevel: 'all',
@@ -120,6 +125,7 @@ export class LocalModel {
       interOpNumThreads: 1,
       executionMode: 'sequential',
       logSeverityLevel: 3,
+      ...(profileDirectory ? { enableProfiling: true, profileFilePrefix: path.join(profileDirectory, 'ort') } : {}),
       // A model given as bytes finds its external .onnx_data files beside the original file.
       extra: { session: { model_external_initializers_file_folder_path: path.dirname(folder.onnxFile) } },
     });
@@ -183,7 +189,21 @@ export class LocalModel {
       loadMs: performance.now() - started,
       cacheReads: cacheUpdates ? 'new-positions' : 'present',
     };
-    return new LocalModel(ort, session, folder, tokenizer, inputs.positionIds, cacheUpdates, info);
+    const model = new LocalModel(ort, session, folder, tokenizer, inputs.positionIds, cacheUpdates, info);
+    model.profileDirectory = profileDirectory;
+    return model;
+  }
+
+  private profileDirectory: string | undefined;
+
+  /** Stops the profile that `profile: true` started and returns its JSON trace file (undefined without one). */
+  endProfiling(): string | undefined {
+    const directory = this.profileDirectory;
+    if (!directory) return undefined;
+    this.profileDirectory = undefined;
+    this.session.endProfiling();
+    const file = fs.readdirSync(directory).find((name) => name.endsWith('.json'));
+    return file ? path.join(directory, file) : undefined;
   }
 
   encode(text: string): number[] {
