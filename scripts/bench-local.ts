@@ -61,22 +61,29 @@ function parseOptions(argv: string[]): Options {
 
 /** The process's peak resident set since the last reset (Linux: VmHWM, reset by clear_refs 5); undefined elsewhere. */
 const peakRss = {
-  reset(): void {
+  /** Resets the peak to the present resident set, and returns that (what earlier work left resident, garbage included). */
+  reset(): number | undefined {
     try {
       fs.writeFileSync('/proc/self/clear_refs', '5');
     } catch {
-      // Not Linux, or not allowed: read() then says n/a.
-    }
-  },
-  readMb(): number | undefined {
-    try {
-      const match = /^VmHWM:\s+(\d+) kB/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
-      return match ? Number(match[1]) / 1024 : undefined;
-    } catch {
+      // Not Linux, or not allowed: readMb() then says n/a.
       return undefined;
     }
+    return statusMb('VmRSS');
+  },
+  readMb(): number | undefined {
+    return statusMb('VmHWM');
   },
 };
+
+function statusMb(key: string): number | undefined {
+  try {
+    const match = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    return match ? Number(match[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 interface Bandwidth {
   /** Best of the timed runs: the floor is what the machine can do, not what a busy moment gave. */
@@ -136,8 +143,9 @@ interface ChainsRow {
   wallMs: number;
   ratio: number;
   tokensPerSecond: number;
-  /** Peak resident set of the whole process during these chains, MB (undefined: not Linux). */
+  /** Peak resident set of the whole process during these chains, and the resident set before them, MB (undefined: not Linux). */
   peakRssMb?: number;
+  rssBeforeMb?: number;
 }
 
 interface PrecisionBench {
@@ -160,7 +168,7 @@ interface PrecisionBench {
   /** onnxruntime's profile of one decode step after a 200-token prompt, by batch size. */
   profile: { batch: number; step: StepProfile }[];
   /** The same work by @huggingface/transformers (transformers.js) on the same file. */
-  transformersJs?: { dtype: string; loadMs: number; chains: { n: number; wallMs: number; peakRssMb?: number }[] };
+  transformersJs?: { dtype: string; loadMs: number; chains: { n: number; wallMs: number; peakRssMb?: number; rssBeforeMb?: number }[] };
   transformersJsError?: string;
 }
 
@@ -196,17 +204,18 @@ async function benchTransformersJs(
     device,
   });
   const loadMs = performance.now() - started;
-  const chains: { n: number; wallMs: number; peakRssMb?: number }[] = [];
+  const chains: NonNullable<PrecisionBench['transformersJs']>['chains'] = [];
   for (const n of BATCHES) {
     const ids = new BigInt64Array(n * prompt.length);
     for (let row = 0; row < n; row++) prompt.forEach((id, i) => (ids[row * prompt.length + i] = BigInt(id)));
     const input_ids = new Tensor('int64', ids, [n, prompt.length]);
     const attention_mask = new Tensor('int64', new BigInt64Array(n * prompt.length).fill(1n), [n, prompt.length]);
-    peakRss.reset();
+    const rssBeforeMb = peakRss.reset();
     const begin = performance.now();
     await model.generate({ input_ids, attention_mask, max_new_tokens: NEW_TOKENS, min_new_tokens: NEW_TOKENS, do_sample: true, top_k: 0 });
+    const wallMs = performance.now() - begin;
     const peakRssMb = peakRss.readMb();
-    chains.push({ n, wallMs: performance.now() - begin, ...(peakRssMb !== undefined ? { peakRssMb } : {}) });
+    chains.push({ n, wallMs, ...(peakRssMb !== undefined && rssBeforeMb !== undefined ? { peakRssMb, rssBeforeMb } : {}) });
   }
   await model.dispose();
   return { dtype, loadMs, chains };
@@ -226,7 +235,7 @@ function benchModelFolder(): string | undefined {
 async function timeChains(model: LocalModel, prompt: (offset: number) => number[]): Promise<(ChainsRow & { prefillMs: number })[]> {
   const results: (ChainsRow & { prefillMs: number })[] = [];
   for (const n of BATCHES) {
-    peakRss.reset();
+    const rssBeforeMb = peakRss.reset();
     const started = performance.now();
     const outcome = await model.generate(
       { promptIds: prompt(2000 + n), n, firstSample: 0, maxNewTokens: NEW_TOKENS, minNewTokens: NEW_TOKENS, sampling, seed: 1, stop: [] },
@@ -241,7 +250,7 @@ async function timeChains(model: LocalModel, prompt: (offset: number) => number[
       ratio: wallMs / (results[0]?.wallMs ?? wallMs),
       tokensPerSecond: (n * NEW_TOKENS) / (wallMs / 1000),
       prefillMs: outcome.prefillMs,
-      ...(peakRssMb !== undefined ? { peakRssMb } : {}),
+      ...(peakRssMb !== undefined && rssBeforeMb !== undefined ? { peakRssMb, rssBeforeMb } : {}),
     });
   }
   return results;
@@ -353,7 +362,11 @@ async function benchModel(folder: string, parameters: string, options: Options):
 const versusText = (speedup: number): string =>
   speedup >= 1 ? `ours ${speedup.toFixed(1)}× faster` : `ours ${(1 / speedup).toFixed(1)}× slower`;
 const seconds = (ms: number): string => (ms / 1000).toFixed(2).padStart(6);
-const megabytes = (mb: number | undefined): string => (mb === undefined ? 'n/a' : `${mb.toFixed(0)} MB`);
+/** The peak, and how far it rose above what was resident before (earlier rows' leftovers and garbage count in the peak). */
+const peakText = (row: { peakRssMb?: number; rssBeforeMb?: number }): string =>
+  row.peakRssMb === undefined || row.rssBeforeMb === undefined
+    ? 'n/a'
+    : `${row.peakRssMb.toFixed(0)} MB (+${(row.peakRssMb - row.rssBeforeMb).toFixed(0)})`;
 
 function print(results: ModelBench[], bandwidth: Bandwidth, device: Device): void {
   console.log(
@@ -380,10 +393,10 @@ function print(results: ModelBench[], bandwidth: Bandwidth, device: Device): voi
       for (const chain of row.chains) {
         const theirs = row.transformersJs?.chains.find((c) => c.n === chain.n);
         const versus = theirs
-          ? `   transformers.js ${seconds(theirs.wallMs)} s, peak ${megabytes(theirs.peakRssMb)} (${versusText(theirs.wallMs / chain.wallMs)})`
+          ? `   transformers.js ${seconds(theirs.wallMs)} s, peak ${peakText(theirs)} (${versusText(theirs.wallMs / chain.wallMs)})`
           : '';
         console.log(
-          `    n = ${String(chain.n).padStart(2)}: ${seconds(chain.wallMs)} s  ×${chain.ratio.toFixed(2)} of one chain  ${chain.tokensPerSecond.toFixed(0).padStart(5)} tok/s  peak ${megabytes(chain.peakRssMb)}${versus}`,
+          `    n = ${String(chain.n).padStart(2)}: ${seconds(chain.wallMs)} s  ×${chain.ratio.toFixed(2)} of one chain  ${chain.tokensPerSecond.toFixed(0).padStart(5)} tok/s  peak ${peakText(chain)}${versus}`,
         );
       }
       for (const { batch, step } of row.profile) {
