@@ -202,8 +202,13 @@ export class LocalModel {
     if (!directory) return undefined;
     this.profileDirectory = undefined;
     this.session.endProfiling();
-    const file = fs.readdirSync(directory).find((name) => name.endsWith('.json'));
-    return file ? path.join(directory, file) : undefined;
+    // The newest: a session that failed to start (the patched model, say) may have left one too.
+    const files = fs
+      .readdirSync(directory)
+      .filter((name) => name.endsWith('.json'))
+      .map((name) => path.join(directory, name))
+      .sort((a, b) => fs.statSync(a).mtimeMs - fs.statSync(b).mtimeMs);
+    return files[files.length - 1];
   }
 
   encode(text: string): number[] {

@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { LocalModel } from './generator';
 import { profiledRuns, stepProfile, typicalDecodeRun, type TraceEvent } from './profileTrace';
 
 // An excerpt of a real trace: arith-tiny, onnxruntime-node 1.30 on the CPU, a 20-token prompt and two
@@ -61,5 +62,52 @@ describe('onnxruntime profile traces', () => {
     const runs = [run(0, 100), run(1, 9), run(2, 30), run(3, 10)];
     assert.equal(typicalDecodeRun(runs)?.startUs, 3);
     assert.equal(typicalDecodeRun([run(0, 100)]), undefined);
+  });
+
+  it('reads the trace of a model loaded with profile: true, one run per forward pass', async () => {
+    const model = await LocalModel.load(path.join(root, 'testFixtures/models/arith-tiny'), { executionProvider: 'cpu', profile: true });
+    let file: string | undefined;
+    try {
+      await model.generate(
+        {
+          promptIds: Array.from({ length: 20 }, (_, i) => 5 + i),
+          n: 2,
+          firstSample: 0,
+          maxNewTokens: 4,
+          minNewTokens: 4,
+          sampling: { temperature: 1, topK: 0, topP: 1 },
+          seed: 1,
+          stop: [],
+        },
+        () => false,
+        () => undefined,
+      );
+      file = model.endProfiling();
+      assert.equal(model.endProfiling(), undefined, 'a second end has no profile to give');
+    } finally {
+      await model.dispose();
+    }
+    assert.ok(file);
+    try {
+      const runs = profiledRuns(JSON.parse(fs.readFileSync(file, 'utf8')) as TraceEvent[]);
+      // The prefill, then at least two decode steps.
+      assert.ok(runs.length >= 3, `${runs.length} runs`);
+      for (const run of runs) {
+        assert.ok(run.kernelMs > 0 && run.kernelMs <= run.wallMs, JSON.stringify(run));
+        assert.ok(run.operators.some((entry) => entry.op === 'MatMul'));
+        assert.deepEqual(run.providers, ['CPUExecutionProvider']);
+      }
+    } finally {
+      fs.rmSync(path.dirname(file), { recursive: true, force: true });
+    }
+  });
+
+  it('has no profile to end for a model loaded without one', async () => {
+    const model = await LocalModel.load(path.join(root, 'testFixtures/models/arith-tiny'), { executionProvider: 'cpu' });
+    try {
+      assert.equal(model.endProfiling(), undefined);
+    } finally {
+      await model.dispose();
+    }
   });
 });
