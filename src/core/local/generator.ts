@@ -1,6 +1,8 @@
 // A decoder language model on onnxruntime-node: KV-cache decoding of n chains in one batch after a
 // single prefill, with stop strings, EOS, seeded sampling and cancellation between steps.
 // Runs inside a worker thread (see worker.ts): session.run blocks the thread it runs on.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import { GrowingCache } from './kvCache';
@@ -21,6 +23,8 @@ export interface LoadOptions {
   precision?: ModelPrecision;
   /** Read the whole `present.*` cache at every step even where the new positions can be read alone (tests compare the two). */
   readWholeCache?: boolean;
+  /** Record onnxruntime's own profile (per-operator kernel times) from load on; `endProfiling()` stops it and says where it is. */
+  profile?: boolean;
 }
 
 export interface LoadedInfo {
@@ -115,6 +119,7 @@ export class LocalModel {
     ort.env.logLevel = 'fatal';
     // The model with each step's new cache positions as extra outputs, where its graph allows.
     let patched = options.readWholeCache ? undefined : exposeCacheUpdates(folder.onnxFile);
+    const profileDirectory = options.profile ? fs.mkdtempSync(path.join(os.tmpdir(), 'chainscope-profile-')) : undefined;
     const sessionOptions = (providers: Ort.InferenceSession.ExecutionProviderConfig[]): Ort.InferenceSession.SessionOptions => ({
       executionProviders: providers,
       graphOptimizationLevel: 'all',
@@ -122,6 +127,7 @@ export class LocalModel {
       interOpNumThreads: 1,
       executionMode: 'sequential',
       logSeverityLevel: 3,
+      ...(profileDirectory ? { enableProfiling: true, profileFilePrefix: path.join(profileDirectory, 'ort') } : {}),
       // A model given as bytes finds its external .onnx_data files beside the original file.
       extra: { session: { model_external_initializers_file_folder_path: path.dirname(folder.onnxFile) } },
     });
@@ -189,7 +195,26 @@ export class LocalModel {
       cacheReads: cacheUpdates ? 'new-positions' : 'present',
       sampling: head ? 'graph-softmax' : 'javascript',
     };
-    return new LocalModel(ort, session, folder, tokenizer, inputs.positionIds, cacheUpdates, head, info);
+    const model = new LocalModel(ort, session, folder, tokenizer, inputs.positionIds, cacheUpdates, head, info);
+    model.profileDirectory = profileDirectory;
+    return model;
+  }
+
+  private profileDirectory: string | undefined;
+
+  /** Stops the profile that `profile: true` started and returns its JSON trace file (undefined without one). */
+  endProfiling(): string | undefined {
+    const directory = this.profileDirectory;
+    if (!directory) return undefined;
+    this.profileDirectory = undefined;
+    this.session.endProfiling();
+    // The newest: a session that failed to start (the patched model, say) may have left one too.
+    const files = fs
+      .readdirSync(directory)
+      .filter((name) => name.endsWith('.json'))
+      .map((name) => path.join(directory, name))
+      .sort((a, b) => fs.statSync(a).mtimeMs - fs.statSync(b).mtimeMs);
+    return files[files.length - 1];
   }
 
   encode(text: string): number[] {

@@ -3,7 +3,18 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LocalModel } from './generator';
-import { exposeCacheUpdates, fields, SAMPLING_HEAD, lengthDelimited, varint, WIRE_BYTES, WIRE_VARINT, type Field } from './onnxGraph';
+import {
+  exposeCacheUpdates,
+  fields,
+  SAMPLING_HEAD,
+  lengthDelimited,
+  readStepWeights,
+  varint,
+  weightReadProbe,
+  WIRE_BYTES,
+  WIRE_VARINT,
+  type Field,
+} from './onnxGraph';
 
 const root = path.resolve(__dirname, '../../..');
 const MODEL = path.join(root, 'testFixtures/models/arith-tiny');
@@ -220,6 +231,114 @@ describe('exposing the new cache positions of an ONNX decoder', function () {
           await model.dispose();
         }
       }
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the weights a decode step reads', function () {
+  this.timeout(60_000);
+
+  /** A TensorProto: dims, type, name, and either raw bytes or an external-data reference. */
+  function tensor(
+    name: string,
+    dims: number[],
+    dataType: number,
+    data: { raw?: number; external?: number; packedDims?: boolean },
+  ): number[] {
+    const dimFields = data.packedDims
+      ? lengthDelimited(
+          1,
+          dims.flatMap((dim) => varint(dim)),
+        )
+      : dims.flatMap((dim) => intField(1, dim));
+    const entry = (key: string, value: string): number[] => lengthDelimited(13, [...stringField(1, key), ...stringField(2, value)]);
+    return [
+      ...dimFields,
+      ...intField(2, dataType),
+      ...stringField(8, name),
+      ...(data.raw !== undefined ? lengthDelimited(9, new Array<number>(data.raw).fill(1)) : []),
+      ...(data.external !== undefined
+        ? [...entry('location', 'model.onnx_data'), ...entry('length', String(data.external)), ...intField(14, 1)]
+        : []),
+    ];
+  }
+  const node = (op: string, inputs: string[], domain = ''): number[] =>
+    lengthDelimited(1, [
+      ...inputs.flatMap((input) => stringField(1, input)),
+      ...stringField(2, `${op}_out`),
+      ...stringField(4, op),
+      ...(domain ? stringField(7, domain) : []),
+    ]);
+
+  it('counts initializers read whole, not embedding tables looked up by row, inline or external', () => {
+    const graph = message(
+      node('Gather', ['embed', 'input_ids']),
+      node('GatherBlockQuantized', ['embed_q4', 'input_ids', 'embed_q4_scales'], 'com.microsoft'),
+      node('MatMul', ['hidden', 'w']),
+      node('MatMulNBits', ['hidden', 'w_q4', 'w_q4_scales'], 'com.microsoft'),
+      node('Gather', ['tied', 'input_ids']),
+      node('MatMul', ['hidden', 'tied']),
+      lengthDelimited(5, tensor('embed', [10, 4], 1, { raw: 160 })),
+      lengthDelimited(5, tensor('embed_q4', [10, 2], 2, { raw: 20 })),
+      lengthDelimited(5, tensor('embed_q4_scales', [10], 1, { external: 40 })),
+      lengthDelimited(5, tensor('w', [4, 3], 1, { external: 48 })),
+      lengthDelimited(5, tensor('w_q4', [3, 1, 2], 2, { raw: 6, packedDims: true })),
+      lengthDelimited(5, tensor('w_q4_scales', [3], 1, { external: 12, packedDims: true })),
+      lengthDelimited(5, tensor('tied', [10, 4], 1, { raw: 160 })),
+      lengthDelimited(5, tensor('unused', [1000], 1, { raw: 4000 })),
+    );
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'chainscope-weights-'));
+    try {
+      const file = path.join(folder, 'model.onnx');
+      fs.writeFileSync(file, message(intField(1, 8), lengthDelimited(7, graph)));
+      // w 48 + w_q4 6 + its scales 12 + the quantized table's scales 40 + tied 160 (a MatMul reads it whole too).
+      assert.deepEqual(readStepWeights(file), { stepBytes: 266, totalBytes: 4446, readWhole: 5, lookedUp: 3 });
+      fs.writeFileSync(file, 'not a model');
+      assert.equal(readStepWeights(file), undefined);
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('reads the embedded model alike with its weights inline or in an external .onnx_data file', () => {
+    const config = JSON.parse(fs.readFileSync(path.join(MODEL, 'config.json'), 'utf8')) as { vocab_size: number; hidden_size: number };
+    const inline = readStepWeights(path.join(MODEL, 'onnx/model.onnx'));
+    assert.ok(inline);
+    // Everything but the token embedding (vocab × hidden float32), which is looked up by row.
+    assert.equal(inline.totalBytes - inline.stepBytes, config.vocab_size * config.hidden_size * 4);
+    assert.equal(inline.lookedUp, 1);
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'chainscope-weights-'));
+    try {
+      withExternalData(MODEL, path.join(folder, 'external'));
+      assert.deepEqual(readStepWeights(path.join(folder, 'external/onnx/model.onnx')), inline);
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('builds a weight-read probe that onnxruntime runs, and whose weights the reader counts', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- native addon, as the generator loads it
+    const ort = require('onnxruntime-node') as typeof import('onnxruntime-node');
+    const probe = weightReadProbe(64, 32);
+    const session = await ort.InferenceSession.create(probe, { graphOptimizationLevel: 'all' });
+    try {
+      const output = await session.run({ x: new ort.Tensor('float32', new Float32Array(64).fill(1), [1, 64]) });
+      assert.deepEqual(output.y?.dims, [1, 32]);
+      assert.deepEqual([...(output.y?.data as Float32Array)], new Array<number>(32).fill(0));
+    } finally {
+      await session.release();
+    }
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'chainscope-probe-'));
+    try {
+      fs.writeFileSync(path.join(folder, 'probe.onnx'), probe);
+      assert.deepEqual(readStepWeights(path.join(folder, 'probe.onnx')), {
+        stepBytes: 64 * 32 * 4,
+        totalBytes: 64 * 32 * 4,
+        readWhole: 1,
+        lookedUp: 0,
+      });
     } finally {
       fs.rmSync(folder, { recursive: true, force: true });
     }

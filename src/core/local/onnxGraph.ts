@@ -540,3 +540,152 @@ export function readOperatorCounts(file: string): Map<string, number> | undefine
     fs.closeSync(descriptor);
   }
 }
+
+// Bytes per element of each TensorProto data type (onnx.proto's DataType); 4-bit types pack two.
+const ELEMENT_BYTES: Record<number, number> = {
+  1: 4,
+  2: 1,
+  3: 1,
+  4: 2,
+  5: 2,
+  6: 4,
+  7: 8,
+  9: 1,
+  10: 2,
+  11: 8,
+  12: 4,
+  13: 8,
+  16: 2,
+  17: 1,
+  18: 1,
+  19: 1,
+  20: 1,
+  21: 0.5,
+  22: 0.5,
+  23: 0.5,
+};
+
+/** An initializer's name and size in bytes, from its raw_data's length, else its shape and type; its data are not read. */
+function initializerSize(file: FileWindow, initializer: Field): { name: string; bytes: number } {
+  let name = '';
+  let raw: number | undefined;
+  let dataType = 0;
+  const dims: number[] = [];
+  for (const field of file.fields(initializer.start, initializer.end)) {
+    if (field.number === TENSOR_RAW_DATA && field.wire === WIRE_BYTES) raw = field.end - field.start;
+    else if (field.number === TENSOR_DATA_TYPE && field.wire === WIRE_VARINT) dataType = field.value;
+    else if (field.number === TENSOR_NAME && field.wire === WIRE_BYTES) name = decoder.decode(file.bytes(field.start, field.end));
+    else if (field.number === TENSOR_DIMS && field.wire === WIRE_VARINT) dims.push(field.value);
+    else if (field.number === TENSOR_DIMS && field.wire === WIRE_BYTES) {
+      // Packed dims.
+      const packed = file.bytes(field.start, field.end);
+      for (let at = 0; at < packed.length;) {
+        const dim = readVarint(packed, at);
+        dims.push(dim.value);
+        at = dim.next;
+      }
+    }
+  }
+  const bytes = raw ?? Math.ceil(dims.reduce((product, dim) => product * dim, 1) * (ELEMENT_BYTES[dataType] ?? 0));
+  return { name, bytes };
+}
+
+/** Operators that read a few rows of their first input (an embedding table), not all of it. */
+const ROW_READERS = new Set(['Gather', 'GatherBlockQuantized']);
+
+export interface StepWeights {
+  /** Bytes of the initializers that some node other than a row lookup consumes: what one forward pass reads whole. */
+  stepBytes: number;
+  /** Bytes of every initializer. */
+  totalBytes: number;
+  /** Initializers read whole, and those only looked up by rows (embeddings). */
+  readWhole: number;
+  lookedUp: number;
+}
+
+/**
+ * How many bytes of weights one decode step reads: every initializer consumed by a node of the main
+ * graph other than Gather (an embedding table gives one row per token). Weights inline or as external
+ * data alike; their data are not read. Undefined when the file is not a model this reader understands.
+ */
+export function readStepWeights(file: string): StepWeights | undefined {
+  const descriptor = fs.openSync(file, 'r');
+  try {
+    const window = new FileWindow(descriptor, fs.fstatSync(descriptor).size);
+    const sizes = new Map<string, number>();
+    const wholeReaders = new Set<string>();
+    for (const field of window.fields(0, window.size)) {
+      if (field.number !== MODEL_GRAPH || field.wire !== WIRE_BYTES) continue;
+      for (const graphField of window.fields(field.start, field.end)) {
+        if (graphField.wire !== WIRE_BYTES) continue;
+        if (graphField.number === GRAPH_INITIALIZER) {
+          const { name, bytes } = initializerSize(window, graphField);
+          sizes.set(name, bytes);
+        } else if (graphField.number === GRAPH_NODE) {
+          const node = readNode(window.bytes(graphField.start, graphField.end), 0, graphField.end - graphField.start);
+          // A row lookup reads its table (input 0) by rows; its other inputs (scales of a quantized table) are small.
+          node.inputs.forEach((input, i) => {
+            if (!(ROW_READERS.has(node.opType) && i === 0)) wholeReaders.add(input);
+          });
+        }
+      }
+      let stepBytes = 0;
+      let totalBytes = 0;
+      let readWhole = 0;
+      for (const [name, bytes] of sizes) {
+        totalBytes += bytes;
+        if (wholeReaders.has(name)) {
+          stepBytes += bytes;
+          readWhole++;
+        }
+      }
+      return { stepBytes, totalBytes, readWhole, lookedUp: sizes.size - readWhole };
+    }
+    return undefined;
+  } catch (error) {
+    if (error instanceof ProtobufError) return undefined;
+    throw error;
+  } finally {
+    fs.closeSync(descriptor);
+  }
+}
+
+/**
+ * A model that reads `rows × cols` float32 weights once per run, as a decode step reads its own:
+ * y[1, cols] = x[1, rows] · W, with W an initializer of zeros (onnxruntime keeps it where the provider
+ * computes, and cannot fold it away since x is an input). The bench times it to measure how fast this
+ * machine reads weights.
+ */
+export function weightReadProbe(rows: number, cols: number): Uint8Array {
+  const field = (number: number, value: number): number[] => [...varint(number * 8 + WIRE_VARINT), ...varint(value)];
+  const name = (number: number, value: string): number[] => lengthDelimited(number, utf8(value));
+  const bytes = rows * cols * 4;
+  const weights = Buffer.concat([
+    Uint8Array.from([...field(TENSOR_DIMS, rows), ...field(TENSOR_DIMS, cols), ...field(TENSOR_DATA_TYPE, 1), ...name(TENSOR_NAME, 'W')]),
+    Uint8Array.from([...varint(TENSOR_RAW_DATA * 8 + WIRE_BYTES), ...varint(bytes)]),
+    Buffer.alloc(bytes),
+  ]);
+  const shape = (dims: number[]): number[] =>
+    lengthDelimited(
+      TENSOR_TYPE_SHAPE,
+      dims.flatMap((dim) => lengthDelimited(SHAPE_DIM, field(DIM_VALUE, dim))),
+    );
+  const value = (valueName: string, dims: number[]): number[] => [
+    ...name(VALUE_INFO_NAME, valueName),
+    ...lengthDelimited(VALUE_INFO_TYPE, lengthDelimited(TYPE_TENSOR, [...field(TENSOR_TYPE_ELEM, 1), ...shape(dims)])),
+  ];
+  const node = [...name(NODE_INPUT, 'x'), ...name(NODE_INPUT, 'W'), ...name(NODE_OUTPUT, 'y'), ...name(NODE_OP_TYPE, 'MatMul')];
+  const graph = Buffer.concat([
+    Uint8Array.from([...lengthDelimited(GRAPH_NODE, node), ...name(2, 'weight_read_probe')]),
+    Uint8Array.from([...varint(GRAPH_INITIALIZER * 8 + WIRE_BYTES), ...varint(weights.length)]),
+    weights,
+    Uint8Array.from([...lengthDelimited(GRAPH_INPUT, value('x', [1, rows])), ...lengthDelimited(GRAPH_OUTPUT, value('y', [1, cols]))]),
+  ]);
+  // ir_version 8, opset 17.
+  const header = [...field(1, 8), ...lengthDelimited(8, [...name(1, ''), ...field(2, 17)])];
+  return Buffer.concat([
+    Uint8Array.from(header),
+    Uint8Array.from([...varint(MODEL_GRAPH * 8 + WIRE_BYTES), ...varint(graph.length)]),
+    graph,
+  ]);
+}
