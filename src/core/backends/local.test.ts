@@ -179,7 +179,7 @@ describe('local model on onnxruntime-node (the embedded arith-tiny)', function (
     assert.equal(outcome.reusedTokens, 20);
   });
 
-  it("reads only each step's new cache positions, with the same logits and chains as reading the whole present cache", async () => {
+  it("reads only each step's new cache positions into a cache with masked empty slots, with the same logits and chains as reading the whole present cache", async () => {
     assert.equal(model.info.cacheReads, 'new-positions');
     const whole = await LocalModel.load(MODEL, { executionProvider: 'cpu', readWholeCache: true });
     try {
@@ -191,7 +191,8 @@ describe('local model on onnxruntime-node (the embedded arith-tiny)', function (
         const logits: Float32Array[] = [];
         const chains = await chainsOf(
           subject,
-          { promptIds, n: 5, seed: 21, sampling, minNewTokens: 12 },
+          // 40 tokens: the decoding cache runs out of empty slots twice and moves to a longer stride.
+          { promptIds, n: 5, seed: 21, sampling, minNewTokens: 40 },
           { onLogits: (_step, rows) => rows.forEach((row) => logits.push(Float32Array.from(row.logits))) },
         );
         return { chains, logits };
@@ -204,14 +205,15 @@ describe('local model on onnxruntime-node (the embedded arith-tiny)', function (
         theirs.chains.map((c) => c.tokens),
       );
       assert.equal(ours.logits.length, theirs.logits.length);
+      // Within the batched-vs-single tolerance: the empty, masked slots of our cache lengthen the attention's sums.
       ours.logits.forEach((logits, i) =>
         assert.ok(
-          maxDifference(logits, theirs.logits[i] as Float32Array) <= 1e-5,
+          maxDifference(logits, theirs.logits[i] as Float32Array) <= 1e-4,
           `logits ${i} differ by ${maxDifference(logits, theirs.logits[i] as Float32Array)}`,
         ),
       );
       assert.ok(
-        ours.chains.every((c) => c.tokens.length >= 12),
+        ours.chains.every((c) => c.tokens.length >= 40),
         'chains long enough to exercise the growing cache',
       );
     } finally {

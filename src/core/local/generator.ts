@@ -82,6 +82,11 @@ interface PrefixEntry {
 }
 
 const PREFIX_CACHE_ENTRIES = 4;
+/**
+ * Empty cache slots added at a time while decoding: the whole cache moves once every this many steps
+ * instead of at every step, for at most this many masked positions more in each step's attention.
+ */
+const DECODING_SLACK = 16;
 
 export class LocalModel {
   private readonly prefixes: PrefixEntry[] = [];
@@ -251,8 +256,9 @@ export class LocalModel {
     );
   }
 
-  private newCache(): GrowingCache {
-    return new GrowingCache(this.cacheNames, this.folder.config.kvHeads, this.folder.config.headDim);
+  /** A cache for one prompt (no slack: the prefix cache keeps it dense) or for decoding (some slack, see GrowingCache). */
+  private newCache(slack = 0): GrowingCache {
+    return new GrowingCache(this.cacheNames, this.folder.config.kvHeads, this.folder.config.headDim, slack);
   }
 
   /**
@@ -267,18 +273,23 @@ export class LocalModel {
   ): Promise<{ values: Float32Array; probabilities: boolean }> {
     const batch = rows.length;
     const length = rows[0]?.length ?? 0;
+    // The model sees `slots` past positions, of which the empty ones are masked; positions count only the real ones.
     const past = cache.length;
+    const slots = cache.slots;
     const { kvHeads, headDim, vocabSize } = this.folder.config;
     const feeds: Record<string, Ort.Tensor> = {
       input_ids: this.int64(rows.flat(), [batch, length]),
-      attention_mask: new this.ort.Tensor('int64', this.ones(batch * (past + length)), [batch, past + length]),
+      attention_mask: new this.ort.Tensor('int64', slots === past ? this.ones(batch * (slots + length)) : cache.attentionMask(length), [
+        batch,
+        slots + length,
+      ]),
     };
     if (this.feedsPositionIds)
       feeds.position_ids = this.int64(
         rows.flatMap(() => Array.from({ length }, (_, j) => past + j)),
         [batch, length],
       );
-    for (const name of this.cacheNames) feeds[name] = new this.ort.Tensor('float32', cache.view(name), [batch, kvHeads, past, headDim]);
+    for (const name of this.cacheNames) feeds[name] = new this.ort.Tensor('float32', cache.view(name), [batch, kvHeads, slots, headDim]);
     const probabilities = !!this.head && inverseTemperature !== undefined;
     if (this.head) feeds[this.head.inverseTemperature] = new this.ort.Tensor('float32', Float32Array.of(inverseTemperature ?? 1), [1]);
     const scores = this.head ? (probabilities ? this.head.probabilities : this.head.lastLogits) : 'logits';
@@ -385,7 +396,7 @@ export class LocalModel {
     const inverseTemperature = this.head && sampler.readsProbabilities && !trace.onLogits ? 1 / request.sampling.temperature : undefined;
     // The prompt's cache replicated to n rows, with room for every new position when the model's
     // new positions are read alone (else each step's present.* outputs replace it).
-    const cache = this.newCache();
+    const cache = this.newCache(this.cacheUpdates ? DECODING_SLACK : 0);
     cache.start(prompt, promptLength, promptLength, request.n, this.cacheUpdates ? promptLength + maxNew : promptLength);
     const finish = (row: Row, text: string, reason: GeneratedChain['finishReason']): void => {
       onChain({

@@ -1,25 +1,39 @@
 // The key/value cache of a batch of rows, kept by us rather than taken from the model's `present.*`
-// outputs at every step: per cache input, a dense [rows, kvHeads, length, headDim] block at the front of
+// outputs at every step: per cache input, a dense [rows, kvHeads, slots, headDim] block at the front of
 // a buffer allocated once with room to grow. A step appends its new positions in place, so decoding
 // allocates nothing per step (fresh multi-megabyte buffers cost page faults and collections).
+//
+// With `slack`, a row holds a few empty slots after its positions, which the attention mask hides
+// (padding inside the sequence, as in a left-padded batch). A step then writes its new positions into
+// the next empty slots and moves nothing; only when the slots run out is every block moved to a longer
+// stride (moving the whole cache at every step cost as much as a tenth of a batched step).
 
 export class GrowingCache {
   private readonly buffers = new Map<string, Float32Array>();
   private rowCount = 0;
   private positions = 0;
+  private slotCount = 0;
 
   constructor(
     readonly names: readonly string[],
     readonly kvHeads: number,
     readonly headDim: number,
+    /** Empty slots added past the positions whenever the cache must grow (0: always exactly its length). */
+    readonly slack = 0,
   ) {}
 
   get rows(): number {
     return this.rowCount;
   }
 
+  /** Positions held per row. */
   get length(): number {
     return this.positions;
+  }
+
+  /** Slots per row as the model sees them: the positions, then (with slack) empty slots it must mask. */
+  get slots(): number {
+    return this.slotCount;
   }
 
   /**
@@ -51,22 +65,39 @@ export class GrowingCache {
     }
     this.rowCount = rows;
     this.positions = length;
+    this.slotCount = length;
   }
 
-  /** The dense cache of `name`: [rows, kvHeads, length, headDim]. */
+  /** The cache of `name` as the model is fed it: [rows, kvHeads, slots, headDim]. */
   view(name: string): Float32Array {
     const buffer = this.buffers.get(name);
     if (!buffer) throw new RangeError(`no cache ${name}`);
-    return buffer.subarray(0, this.rowCount * this.kvHeads * this.positions * this.headDim);
+    return buffer.subarray(0, this.rowCount * this.kvHeads * this.slotCount * this.headDim);
+  }
+
+  /** The attention mask of a step adding `added` positions to every row: 1 for positions, 0 for empty slots. */
+  attentionMask(added: number): BigInt64Array {
+    const width = this.slotCount + added;
+    const mask = new BigInt64Array(this.rowCount * width).fill(1n);
+    if (this.slotCount > this.positions)
+      for (let row = 0; row < this.rowCount; row++) mask.fill(0n, row * width + this.positions, row * width + this.slotCount);
+    return mask;
   }
 
   /** Appends `added` positions to every row: `updates[name]` is [rows, kvHeads, added, headDim]. */
   append(updates: Readonly<Record<string, Float32Array>>, added: number): void {
     const head = this.headDim;
-    const oldBlock = this.positions * head;
-    const newBlock = (this.positions + added) * head;
-    const addedBlock = added * head;
     const blocks = this.rowCount * this.kvHeads;
+    const needed = this.positions + added;
+    let slots = this.slotCount;
+    if (needed > slots) {
+      const capacity = Math.floor((this.buffers.get(this.names[0] as string)?.length ?? 0) / (blocks * head));
+      slots = Math.min(Math.max(capacity, needed), needed + this.slack);
+    }
+    const oldBlock = this.slotCount * head;
+    const newBlock = slots * head;
+    const addedBlock = added * head;
+    const at = this.positions * head;
     for (const name of this.names) {
       const buffer = this.buffers.get(name);
       const update = updates[name];
@@ -75,11 +106,12 @@ export class GrowingCache {
         throw new RangeError(`update of ${name} has ${update?.length ?? 0} values, expected ${blocks * addedBlock}`);
       // From the last block down, so that no block is overwritten before it has moved.
       for (let block = blocks - 1; block >= 0; block--) {
-        if (block > 0 && oldBlock > 0) buffer.copyWithin(block * newBlock, block * oldBlock, block * oldBlock + oldBlock);
-        buffer.set(update.subarray(block * addedBlock, (block + 1) * addedBlock), block * newBlock + oldBlock);
+        if (newBlock !== oldBlock && block > 0 && at > 0) buffer.copyWithin(block * newBlock, block * oldBlock, block * oldBlock + at);
+        buffer.set(update.subarray(block * addedBlock, (block + 1) * addedBlock), block * newBlock + at);
       }
     }
-    this.positions += added;
+    this.positions = needed;
+    this.slotCount = slots;
   }
 
   /**
@@ -94,11 +126,12 @@ export class GrowingCache {
       this.buffers.set(name, present);
     }
     this.positions = length;
+    this.slotCount = length;
   }
 
   /** Keeps the given rows, in this order (ascending row numbers), dropping the others. */
   keepRows(rows: readonly number[]): void {
-    const rowSize = this.kvHeads * this.positions * this.headDim;
+    const rowSize = this.kvHeads * this.slotCount * this.headDim;
     rows.forEach((row, index) => {
       if (row < index || (index > 0 && row <= (rows[index - 1] as number))) throw new RangeError('rows to keep must ascend');
       if (row >= this.rowCount) throw new RangeError(`no row ${row}`);
@@ -113,6 +146,7 @@ export class GrowingCache {
 
   /** The dense arrays, handed over: the cache must not change afterwards (they become the prefix cache's). */
   take(): Record<string, Float32Array> {
+    if (this.slotCount !== this.positions) throw new RangeError('a cache with empty slots cannot be handed over');
     const result: Record<string, Float32Array> = {};
     for (const name of this.names) result[name] = this.view(name);
     return result;
