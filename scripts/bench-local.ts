@@ -159,6 +159,8 @@ interface PrecisionBench {
   decodeTokensPerSecond: number;
   /** How our decoding reads each step's cache (see LoadedInfo.cacheReads). */
   cacheReads: string;
+  /** Where full-vocabulary sampling gets its probabilities (see LoadedInfo.sampling). */
+  sampling: string;
   /** Bytes of weights a decode step reads (initializers not looked up by row), and the time to read them at the measured bandwidth. */
   stepWeightBytes: number;
   floorMs: number;
@@ -305,7 +307,7 @@ async function benchPrecision(folder: string, precision: BenchPrecision, file: s
     prefills.push(outcome.prefillMs);
   }
   const timed = await timeChains(model, prompt);
-  const { cacheReads, provider } = model.info;
+  const { cacheReads, provider, sampling: samplingFrom } = model.info;
   await model.dispose();
   const one = timed[0];
   const stepMs = one ? (one.wallMs - one.prefillMs) / NEW_TOKENS : NaN;
@@ -332,6 +334,7 @@ async function benchPrecision(folder: string, precision: BenchPrecision, file: s
     stepMs,
     decodeTokensPerSecond: 1000 / stepMs,
     cacheReads,
+    sampling: samplingFrom,
     stepWeightBytes,
     // Set once the bandwidth is measured, after every model (its 512 MiB would count in their peak RSS).
     floorMs: NaN,
@@ -379,7 +382,7 @@ function print(results: ModelBench[], bandwidth: Bandwidth, device: Device): voi
     for (const skipped of result.skipped) console.log(`  ${result.model} ${skipped.precision}: skipped, ${skipped.reason}`);
     for (const row of result.rows) {
       console.log(
-        `  ${result.model} (${result.parameters}) ${row.precision} [${row.file}], provider ${row.provider}: load ${row.loadMs.toFixed(0)} ms · prefill ${row.prefillMs.toFixed(1)} ms · cache read as ${row.cacheReads}`,
+        `  ${result.model} (${result.parameters}) ${row.precision} [${row.file}], provider ${row.provider}: load ${row.loadMs.toFixed(0)} ms · prefill ${row.prefillMs.toFixed(1)} ms · cache read as ${row.cacheReads} · sampling from ${row.sampling}`,
       );
       console.log(
         `    batch-1 step ${row.stepMs.toFixed(2)} ms (${row.decodeTokensPerSecond.toFixed(1)} tok/s) · floor ${row.floorMs.toFixed(2)} ms (${(row.stepWeightBytes / 1e6).toFixed(1)} MB of weights a step at ${bandwidth.gbPerSecond.toFixed(1)} GB/s) · ×${row.stepToFloor.toFixed(2)} of the floor (target ≤ 1.25)`,
