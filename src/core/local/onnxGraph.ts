@@ -445,6 +445,25 @@ export function exposeCacheUpdates(file: string): CacheUpdateOutputs | undefined
   }
 }
 
+/**
+ * Runs `read` over the fields of the model's (first) graph in `file`, read through a window so that
+ * weights are not loaded; undefined when the file has no graph or is not protobuf this reader understands.
+ */
+function readGraphFields<T>(file: string, read: (window: FileWindow, fields: Generator<Field>) => T): T | undefined {
+  const descriptor = fs.openSync(file, 'r');
+  try {
+    const window = new FileWindow(descriptor, fs.fstatSync(descriptor).size);
+    for (const field of window.fields(0, window.size))
+      if (field.number === MODEL_GRAPH && field.wire === WIRE_BYTES) return read(window, window.fields(field.start, field.end));
+    return undefined;
+  } catch (error) {
+    if (error instanceof ProtobufError) return undefined;
+    throw error;
+  } finally {
+    fs.closeSync(descriptor);
+  }
+}
+
 /** A graph input's or output's element type and shape: a number per fixed axis, a name per symbolic one. */
 export interface TensorInfo {
   elemType?: number;
@@ -490,26 +509,15 @@ function tensorInfo(bytes: Uint8Array): { name: string; info: TensorInfo } {
  * is not a model this reader understands.
  */
 export function readGraphSignature(file: string): GraphSignature | undefined {
-  const descriptor = fs.openSync(file, 'r');
-  try {
-    const window = new FileWindow(descriptor, fs.fstatSync(descriptor).size);
+  return readGraphFields(file, (window, graphFields) => {
     const signature: GraphSignature = { inputs: new Map(), outputs: new Map() };
-    for (const field of window.fields(0, window.size)) {
-      if (field.number !== MODEL_GRAPH || field.wire !== WIRE_BYTES) continue;
-      for (const graphField of window.fields(field.start, field.end)) {
-        if ((graphField.number !== GRAPH_INPUT && graphField.number !== GRAPH_OUTPUT) || graphField.wire !== WIRE_BYTES) continue;
-        const { name, info } = tensorInfo(window.bytes(graphField.start, graphField.end));
-        (graphField.number === GRAPH_INPUT ? signature.inputs : signature.outputs).set(name, info);
-      }
-      return signature;
+    for (const graphField of graphFields) {
+      if ((graphField.number !== GRAPH_INPUT && graphField.number !== GRAPH_OUTPUT) || graphField.wire !== WIRE_BYTES) continue;
+      const { name, info } = tensorInfo(window.bytes(graphField.start, graphField.end));
+      (graphField.number === GRAPH_INPUT ? signature.inputs : signature.outputs).set(name, info);
     }
-    return undefined;
-  } catch (error) {
-    if (error instanceof ProtobufError) return undefined;
-    throw error;
-  } finally {
-    fs.closeSync(descriptor);
-  }
+    return signature;
+  });
 }
 
 /**
@@ -518,27 +526,16 @@ export function readGraphSignature(file: string): GraphSignature | undefined {
  * when the file is not a model this reader understands.
  */
 export function readOperatorCounts(file: string): Map<string, number> | undefined {
-  const descriptor = fs.openSync(file, 'r');
-  try {
-    const window = new FileWindow(descriptor, fs.fstatSync(descriptor).size);
-    for (const field of window.fields(0, window.size)) {
-      if (field.number !== MODEL_GRAPH || field.wire !== WIRE_BYTES) continue;
-      const counts = new Map<string, number>();
-      for (const graphField of window.fields(field.start, field.end)) {
-        if (graphField.number !== GRAPH_NODE || graphField.wire !== WIRE_BYTES) continue;
-        const node = readNode(window.bytes(graphField.start, graphField.end), 0, graphField.end - graphField.start);
-        const key = node.domain && node.domain !== 'ai.onnx' ? `${node.domain}:${node.opType}` : node.opType;
-        counts.set(key, (counts.get(key) ?? 0) + 1);
-      }
-      return counts;
+  return readGraphFields(file, (window, graphFields) => {
+    const counts = new Map<string, number>();
+    for (const graphField of graphFields) {
+      if (graphField.number !== GRAPH_NODE || graphField.wire !== WIRE_BYTES) continue;
+      const node = readNode(window.bytes(graphField.start, graphField.end), 0, graphField.end - graphField.start);
+      const key = node.domain && node.domain !== 'ai.onnx' ? `${node.domain}:${node.opType}` : node.opType;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
     }
-    return undefined;
-  } catch (error) {
-    if (error instanceof ProtobufError) return undefined;
-    throw error;
-  } finally {
-    fs.closeSync(descriptor);
-  }
+    return counts;
+  });
 }
 
 // Bytes per element of each TensorProto data type (onnx.proto's DataType); 4-bit types pack two.
@@ -609,45 +606,34 @@ export interface StepWeights {
  * data alike; their data are not read. Undefined when the file is not a model this reader understands.
  */
 export function readStepWeights(file: string): StepWeights | undefined {
-  const descriptor = fs.openSync(file, 'r');
-  try {
-    const window = new FileWindow(descriptor, fs.fstatSync(descriptor).size);
+  return readGraphFields(file, (window, graphFields) => {
     const sizes = new Map<string, number>();
     const wholeReaders = new Set<string>();
-    for (const field of window.fields(0, window.size)) {
-      if (field.number !== MODEL_GRAPH || field.wire !== WIRE_BYTES) continue;
-      for (const graphField of window.fields(field.start, field.end)) {
-        if (graphField.wire !== WIRE_BYTES) continue;
-        if (graphField.number === GRAPH_INITIALIZER) {
-          const { name, bytes } = initializerSize(window, graphField);
-          sizes.set(name, bytes);
-        } else if (graphField.number === GRAPH_NODE) {
-          const node = readNode(window.bytes(graphField.start, graphField.end), 0, graphField.end - graphField.start);
-          // A row lookup reads its table (input 0) by rows; its other inputs (scales of a quantized table) are small.
-          node.inputs.forEach((input, i) => {
-            if (!(ROW_READERS.has(node.opType) && i === 0)) wholeReaders.add(input);
-          });
-        }
+    for (const graphField of graphFields) {
+      if (graphField.wire !== WIRE_BYTES) continue;
+      if (graphField.number === GRAPH_INITIALIZER) {
+        const { name, bytes } = initializerSize(window, graphField);
+        sizes.set(name, bytes);
+      } else if (graphField.number === GRAPH_NODE) {
+        const node = readNode(window.bytes(graphField.start, graphField.end), 0, graphField.end - graphField.start);
+        // A row lookup reads its table (input 0) by rows; its other inputs (scales of a quantized table) are small.
+        node.inputs.forEach((input, i) => {
+          if (!(ROW_READERS.has(node.opType) && i === 0)) wholeReaders.add(input);
+        });
       }
-      let stepBytes = 0;
-      let totalBytes = 0;
-      let readWhole = 0;
-      for (const [name, bytes] of sizes) {
-        totalBytes += bytes;
-        if (wholeReaders.has(name)) {
-          stepBytes += bytes;
-          readWhole++;
-        }
-      }
-      return { stepBytes, totalBytes, readWhole, lookedUp: sizes.size - readWhole };
     }
-    return undefined;
-  } catch (error) {
-    if (error instanceof ProtobufError) return undefined;
-    throw error;
-  } finally {
-    fs.closeSync(descriptor);
-  }
+    let stepBytes = 0;
+    let totalBytes = 0;
+    let readWhole = 0;
+    for (const [name, bytes] of sizes) {
+      totalBytes += bytes;
+      if (wholeReaders.has(name)) {
+        stepBytes += bytes;
+        readWhole++;
+      }
+    }
+    return { stepBytes, totalBytes, readWhole, lookedUp: sizes.size - readWhole };
+  });
 }
 
 /**
