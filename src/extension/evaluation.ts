@@ -264,7 +264,7 @@ export class Evaluations implements vscode.Disposable {
           const cellCount = header.variants.length * header.cases.length;
           this.log.info(
             'evaluate',
-            `run ${header.id}: ${header.variants.length} variants × ${header.cases.length} cases × ${header.samples} chains on ${backend.id}:${backend.model} → ${event.runFile}${threaded ? ' (in a background thread)' : ''}`,
+            `run ${header.id}: ${header.variants.length} variants × ${header.cases.length} cases × ${header.samples} chains on ${backend.id}:${backend.model} → ${event.runFile}${threaded ? ` (in the background: ${process.platform === 'linux' ? 'a process' : 'a thread'} at the lowest priority)` : ''}`,
           );
           const source: PanelSource = {
             runId: header.id,
@@ -299,9 +299,10 @@ export class Evaluations implements vscode.Disposable {
           break;
       }
     };
-    // A remote model's requests, streaming and scoring take a core on a big run: in a worker thread at
-    // background priority they leave this thread, which also serves typing, free. A local model's
-    // inference has its thread already; VS Code's proxy support reaches this thread only.
+    // A remote model's requests, streaming and scoring take a core on a big run: at background priority
+    // (a worker thread; on Linux a process of its own, see sessionThread.ts) they leave this thread, which
+    // also serves typing, free. A local model's inference has its thread already; VS Code's proxy
+    // support reaches this thread only.
     const settings = readSettings();
     const threaded = backend.id !== 'local' && settings.backgroundThread && !proxyInUse(settings.httpProxy);
     const selection = {

@@ -274,6 +274,13 @@ scorer: exact
     assert.deepEqual(changed(), ['zero-shot/b/1']);
     add(chain('zero-shot', 'b', 1, 'late failure')); // never replaces a success: nothing changed
     assert.deepEqual(changed(), []);
+    // A limit hands over the oldest changes first and keeps the rest for the next call.
+    add(chain('zero-shot-cot', 'b', 0), chain('zero-shot', 'a', 0), chain('zero-shot-cot', 'a', 1));
+    assert.deepEqual(
+      live.changedCells(2).map((cell) => `${cell.variant}/${cell.caseId}`),
+      ['zero-shot-cot/b', 'zero-shot/a'],
+    );
+    assert.deepEqual(changed(), ['zero-shot-cot/a/0']);
 
     add(chain('zero-shot', 'a', 1));
     const expected = summarizeRun(loaded.document, loaded.cases, runOf(loaded, records));

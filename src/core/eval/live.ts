@@ -124,12 +124,18 @@ export class LiveSummary {
     return summarizeOverview(this.document, this.header, this.end, this.adjustments, this.totals, this.prices);
   }
 
-  /** The cells changed since the last call, without their chains (each once, in the order first changed). */
-  changedCells(): CellSummary[] {
+  /**
+   * The cells changed since the last call, without their chains (each once, in the order first changed):
+   * at most `limit` of them, the rest kept for the next call.
+   */
+  changedCells(limit = Infinity): CellSummary[] {
     this.settle();
     const briefs: CellSummary[] = [];
-    for (const index of this.changed) briefs.push(this.brief(index));
-    this.changed.clear();
+    for (const index of this.changed) {
+      if (briefs.length >= limit) break;
+      briefs.push(this.brief(index));
+      this.changed.delete(index);
+    }
     return briefs;
   }
 

@@ -147,8 +147,8 @@ export class EvaluationSession {
   }
 
   /** The cells changed since the last call, without their chains. */
-  changedCells(): CellSummary[] {
-    return this.summary?.changedCells() ?? [];
+  changedCells(limit?: number): CellSummary[] {
+    return this.summary?.changedCells(limit) ?? [];
   }
 
   /** Every cell without its chains (a view that loads afresh). */

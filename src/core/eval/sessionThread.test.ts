@@ -25,15 +25,6 @@ scorer: exact
 {{input}}
 `;
 
-/** Nice values of this process's threads (Linux: field 19 of each task's stat). */
-function threadNiceValues(): number[] {
-  return fs.readdirSync('/proc/self/task').map((tid) => {
-    const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-    // The command name may hold spaces: fields are counted after its closing parenthesis.
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-  });
-}
-
 describe('ThreadedSession (an evaluation in a worker thread)', function () {
   this.timeout(60_000);
   let folder: string;
@@ -61,68 +52,71 @@ describe('ThreadedSession (an evaluation in a worker thread)', function () {
     ...extra,
   });
 
-  it('runs the whole evaluation in the thread: live polls, a cell with its chains, and the same result as a fresh summary of its file', async () => {
-    const events: LiveSessionEvent[] = [];
-    const session = new ThreadedSession(options(), (event) => events.push(event));
-    const polls: SessionPoll[] = [];
-    let opened: Awaited<ReturnType<ThreadedSession['cell']>>;
-    const poller = setInterval(() => {
-      void session.poll(true).then(async (poll) => {
-        polls.push(poll);
-        const cell = poll.cells.find((candidate) => candidate.chains > 0);
-        if (cell && !opened) opened = await session.cell(cell.variant, cell.caseId);
-      });
-    }, 20);
-    const { result } = await session.run().finally(() => clearInterval(poller));
+  // A background session runs in a process of its own on Linux: both ways must behave the same.
+  for (const background of [false, true])
+    it(`runs the whole evaluation in the ${background ? 'background session' : 'thread'}: live polls, a cell with its chains, and the same result as a fresh summary of its file`, async () => {
+      const events: LiveSessionEvent[] = [];
+      const session = new ThreadedSession(options({ background }), (event) => events.push(event));
+      const polls: SessionPoll[] = [];
+      let opened: Awaited<ReturnType<ThreadedSession['cell']>>;
+      const poller = setInterval(() => {
+        void session.poll(true).then(async (poll) => {
+          polls.push(poll);
+          const cell = poll.cells.find((candidate) => candidate.chains > 0);
+          if (cell && !opened) opened = await session.cell(cell.variant, cell.caseId);
+        });
+      }, 20);
+      const { result } = await session.run().finally(() => clearInterval(poller));
 
-    const start = events.find((event) => event.type === 'start');
-    assert.ok(start, 'the start event crosses the thread');
-    assert.equal(start.header.cases.length, CASES);
-    assert.ok(
-      polls.some((poll) => poll.overview !== undefined && poll.cells.length > 0),
-      'polls saw the run going on',
-    );
-    assert.equal(
-      polls.reduce((sum, poll) => sum + poll.records, 0) <= CASES * 2 * 4,
-      true,
-      'each record is counted once at most across polls',
-    );
-    assert.ok(opened && opened.chains.length > 0, 'a cell opened mid-run comes with its chains');
+      const start = events.find((event) => event.type === 'start');
+      assert.ok(start, 'the start event crosses the thread');
+      assert.equal(start.header.cases.length, CASES);
+      assert.ok(
+        polls.some((poll) => poll.overview !== undefined && poll.cells.length > 0),
+        'polls saw the run going on',
+      );
+      assert.equal(
+        polls.reduce((sum, poll) => sum + poll.records, 0) <= CASES * 2 * 4,
+        true,
+        'each record is counted once at most across polls',
+      );
+      assert.ok(opened && opened.chains.length > 0, 'a cell opened mid-run comes with its chains');
 
-    const run = RunFile.open(result.runFile).read();
-    assert.equal(run.completions.length, CASES * 2 * 4);
-    const loaded = await loadPrompt(path.join(folder, 'sums.prompt'), PROMPT, nodeFileSystem);
-    const expected = summarizeRun(loaded.document, loaded.cases, run, undefined);
-    const rounded = (value: unknown): unknown =>
-      JSON.parse(JSON.stringify(value, (_key, v: unknown) => (typeof v === 'number' ? Number(v.toPrecision(12)) : v)));
-    assert.deepEqual(rounded(result), rounded({ ...expected, runFile: result.runFile }));
-    // Some answers are wrong, some right: the result is not trivially all or nothing.
-    const accuracy = result.variants[0]?.singleChain.value ?? -1;
-    assert.ok(accuracy > 0 && accuracy < 1, `single-chain accuracy ${accuracy}`);
-    assert.equal(await session.cell('zero-shot', result.cells[0]?.caseId ?? ''), undefined, 'nothing answers once the thread is gone');
-  });
+      const run = RunFile.open(result.runFile).read();
+      assert.equal(run.completions.length, CASES * 2 * 4);
+      const loaded = await loadPrompt(path.join(folder, 'sums.prompt'), PROMPT, nodeFileSystem);
+      const expected = summarizeRun(loaded.document, loaded.cases, run, undefined);
+      const rounded = (value: unknown): unknown =>
+        JSON.parse(JSON.stringify(value, (_key, v: unknown) => (typeof v === 'number' ? Number(v.toPrecision(12)) : v)));
+      assert.deepEqual(rounded(result), rounded({ ...expected, runFile: result.runFile }));
+      // Some answers are wrong, some right: the result is not trivially all or nothing.
+      const accuracy = result.variants[0]?.singleChain.value ?? -1;
+      assert.ok(accuracy > 0 && accuracy < 1, `single-chain accuracy ${accuracy}`);
+      assert.equal(await session.cell('zero-shot', result.cells[0]?.caseId ?? ''), undefined, 'nothing answers once the thread is gone');
+    });
 
-  it('stops on the signal and keeps every finished chain', async () => {
-    const controller = new AbortController();
-    let started = false;
-    const session = new ThreadedSession(
-      options(),
-      (event) => {
-        if (event.type === 'start') started = true;
-      },
-      controller.signal,
-    );
-    const poller = setInterval(() => {
-      void session.poll(false).then((poll) => {
-        if (started && (poll.progress?.done ?? 0) >= 8) controller.abort();
-      });
-    }, 10);
-    const { result } = await session.run().finally(() => clearInterval(poller));
-    assert.equal(result.status, 'cancelled');
-    const kept = RunFile.open(result.runFile).read();
-    assert.ok(kept.completions.length >= 8 && kept.completions.length < CASES * 2 * 4, `${kept.completions.length} chains kept`);
-    assert.equal(result.coverage.finished, kept.completions.filter((record) => !record.error).length);
-  });
+  for (const background of [false, true])
+    it(`stops on the signal and keeps every finished chain (${background ? 'background session' : 'thread'})`, async () => {
+      const controller = new AbortController();
+      let started = false;
+      const session = new ThreadedSession(
+        options({ background }),
+        (event) => {
+          if (event.type === 'start') started = true;
+        },
+        controller.signal,
+      );
+      const poller = setInterval(() => {
+        void session.poll(false).then((poll) => {
+          if (started && (poll.progress?.done ?? 0) >= 8) controller.abort();
+        });
+      }, 10);
+      const { result } = await session.run().finally(() => clearInterval(poller));
+      assert.equal(result.status, 'cancelled');
+      const kept = RunFile.open(result.runFile).read();
+      assert.ok(kept.completions.length >= 8 && kept.completions.length < CASES * 2 * 4, `${kept.completions.length} chains kept`);
+      assert.equal(result.coverage.finished, kept.completions.filter((record) => !record.error).length);
+    });
 
   it('takes a budget into the thread: the run stops at it and the result says what was spent', async () => {
     const text = PROMPT.replace('seed: 7\n', 'seed: 7\nconfig: {max_tokens: 10}\n');
@@ -141,7 +135,7 @@ describe('ThreadedSession (an evaluation in a worker thread)', function () {
 
   it('brings setup errors back as the errors presenters tell apart', async () => {
     await assert.rejects(
-      new ThreadedSession(options({ promptText: PROMPT.replace('samples: 4', 'samples: -1') }), () => undefined).run(),
+      new ThreadedSession(options({ promptText: PROMPT.replace('samples: 4', 'samples: -1'), background: true }), () => undefined).run(),
       (error: unknown) => error instanceof InvalidPromptError && error.diagnostics.length > 0 && error.file.endsWith('sums.prompt'),
     );
     const { result } = await new ThreadedSession(options(), () => undefined).run();
@@ -155,17 +149,36 @@ describe('ThreadedSession (an evaluation in a worker thread)', function () {
     );
   });
 
-  it('runs at background priority on Linux: the thread yields, the caller keeps its own', async function () {
+  it('runs a background session on Linux in a process of its own, at the lowest priority and in a scheduling group of its own', async function () {
     if (process.platform !== 'linux') this.skip();
-    const before = threadNiceValues();
-    assert.ok(!before.includes(BACKGROUND_NICE), `no thread at nice ${BACKGROUND_NICE} before: ${before.join(',')}`);
-    let during: number[] = [];
+    const ownGroup = fs.readFileSync('/proc/self/autogroup', 'utf8').trim();
+    let seen: { nice: number; group: string; parent: number } | undefined;
     const session = new ThreadedSession(options({ background: true }), (event) => {
-      if (event.type === 'start') during = threadNiceValues();
+      if (event.type !== 'start' || seen) return;
+      const stat = fs.readFileSync(`/proc/${session.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      seen = {
+        nice: Number(fields[16]),
+        group: fs.readFileSync(`/proc/${session.pid}/autogroup`, 'utf8').trim(),
+        parent: Number(fields[1]),
+      };
     });
-    await session.run();
-    assert.ok(during.includes(BACKGROUND_NICE), `a thread at nice ${BACKGROUND_NICE} during the run: ${during.join(',')}`);
+    assert.notEqual(session.pid, process.pid);
+    const { result } = await session.run();
+    assert.equal(result.status, 'completed');
+    assert.ok(seen, 'the session started');
+    assert.equal(seen.nice, BACKGROUND_NICE);
+    // Its own session (setsid) is its own autogroup, whose weight is that of nice 19.
+    assert.notEqual(seen.group.split(' ')[0], ownGroup.split(' ')[0]);
+    assert.match(seen.group, new RegExp(`nice ${BACKGROUND_NICE}$`));
     const self = fs.readFileSync('/proc/self/stat', 'utf8');
-    assert.equal(Number(self.slice(self.lastIndexOf(')') + 2).split(' ')[16]), 0, 'the calling thread keeps its priority');
+    assert.equal(Number(self.slice(self.lastIndexOf(')') + 2).split(' ')[16]), 0, 'the caller keeps its priority');
+    assert.equal(fs.readFileSync('/proc/self/autogroup', 'utf8').trim(), ownGroup, "and its group's");
+  });
+
+  it('runs a foreground session in a thread of the caller', async () => {
+    const session = new ThreadedSession(options({ background: false }), () => undefined);
+    assert.equal(session.pid, process.pid);
+    assert.equal((await session.run()).result.status, 'completed');
   });
 });

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
+import { fork } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import type { BackendOptions } from '../backends';
 import type { Diagnostic } from '../prompt/types';
@@ -38,7 +39,9 @@ export type ToSessionThread =
   | { type: 'poll'; id: number; view: boolean }
   | { type: 'allCells'; id: number }
   | { type: 'cell'; id: number; variant: string; caseId: string }
-  | { type: 'abort' };
+  | { type: 'abort' }
+  /** The first message to a session process (a thread gets its options as workerData). */
+  | { type: 'start'; options: SessionThreadOptions };
 
 /** An error as it crosses threads: enough to rebuild the setup errors presenters tell apart. */
 export interface ThreadError {
@@ -83,13 +86,74 @@ function sessionWorkerScript(): { file: string; execArgv?: string[] } {
   return { file };
 }
 
+/** What ThreadedSession needs of where the session runs: a worker thread, or a process of its own. */
+interface SessionChannel {
+  postMessage(message: ToSessionThread): void;
+  on(event: 'message', listener: (message: FromSessionThread) => void): void;
+  on(event: 'error', listener: (error: Error) => void): void;
+  on(event: 'exit', listener: (code: number | null) => void): void;
+  terminate(): void;
+  /** The process the session runs in (the caller's own for a thread). */
+  readonly pid: number;
+}
+
+function threadChannel(script: { file: string; execArgv?: string[] }, workerData: SessionThreadOptions): SessionChannel {
+  const worker = new Worker(script.file, { workerData, ...(script.execArgv ? { execArgv: script.execArgv } : {}) });
+  return {
+    postMessage: (message) => worker.postMessage(message),
+    on: ((event: string, listener: (...args: unknown[]) => void) => void worker.on(event, listener)) as SessionChannel['on'],
+    terminate: () => void worker.terminate(),
+    pid: process.pid,
+  };
+}
+
+/**
+ * On Linux, a background session runs in a process of its own, in a session of its own (`detached`),
+ * which lowers its scheduling group's priority (/proc/self/autogroup): with autogroup scheduling, the
+ * default on desktop Linux, a thread's nice value ranks it only within its own process group's share,
+ * so a nice thread still takes an equal share of the CPU against the editor's window (measured: typing
+ * waited behind it). The process ends with its parent's channel.
+ */
+function processChannel(script: { file: string; execArgv?: string[] }, options: SessionThreadOptions): SessionChannel {
+  const child = fork(script.file, [], {
+    detached: true,
+    serialization: 'advanced',
+    execArgv: script.execArgv ?? [],
+    // In an Electron host (desktop VS Code), its binary runs as Node only when asked to.
+    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
+  child.send({ type: 'start', options } satisfies ToSessionThread);
+  return {
+    postMessage: (message) => {
+      if (child.connected) child.send(message);
+    },
+    on: ((event: string, listener: (...args: unknown[]) => void) => {
+      if (event === 'exit')
+        child.on('exit', (code: number | null) => {
+          if (stderr.trim()) (listener as (code: number | null, detail: string) => void)(code, stderr.trim());
+          else (listener as (code: number | null) => void)(code);
+        });
+      else child.on(event, listener);
+    }) as SessionChannel['on'],
+    terminate: () => {
+      if (child.exitCode === null) child.kill();
+    },
+    get pid() {
+      return child.pid ?? process.pid;
+    },
+  };
+}
+
 /**
  * An evaluation session in a worker thread of its own: requests, streaming, scoring, the run file and the
  * live summary all happen there, so the caller's event loop (the extension host's, which also serves
  * typing) only relays what its views ask for. Cancelling keeps every finished chain, as on one thread.
  */
 export class ThreadedSession implements LiveSession {
-  private readonly worker: Worker;
+  private readonly worker: SessionChannel;
   private readonly pending = new Map<number, (value: FromSessionThread & { type: 'reply' }) => void>();
   private readonly outcome: Promise<SessionOutcome>;
   private nextId = 1;
@@ -99,7 +163,8 @@ export class ThreadedSession implements LiveSession {
     const script = sessionWorkerScript();
     // Plain data by contract, but settings objects from an editor's API may be proxies a thread cannot take.
     const workerData = JSON.parse(JSON.stringify(options)) as SessionThreadOptions;
-    this.worker = new Worker(script.file, { workerData, ...(script.execArgv ? { execArgv: script.execArgv } : {}) });
+    this.worker =
+      options.background && process.platform === 'linux' ? processChannel(script, workerData) : threadChannel(script, workerData);
     this.outcome = new Promise<SessionOutcome>((resolve, reject) => {
       const end = (): void => {
         this.ended = true;
@@ -123,12 +188,12 @@ export class ThreadedSession implements LiveSession {
           case 'done':
             end();
             resolve(message.outcome);
-            void this.worker.terminate();
+            this.worker.terminate();
             break;
           case 'failed':
             end();
             reject(fromThreadError(message.error));
-            void this.worker.terminate();
+            this.worker.terminate();
             break;
         }
       });
@@ -137,11 +202,11 @@ export class ThreadedSession implements LiveSession {
         end();
         reject(new Error(`the evaluation thread crashed: ${error.message}`));
       });
-      this.worker.on('exit', (code) => {
+      this.worker.on('exit', ((code: number | null, detail?: string) => {
         if (this.ended) return;
         end();
-        reject(new Error(`the evaluation thread stopped (exit code ${code}) before the run ended`));
-      });
+        reject(new Error(`the evaluation thread stopped (exit code ${code}) before the run ended${detail ? `: ${detail}` : ''}`));
+      }) as (code: number | null) => void);
     });
     // A rejection is the caller's to handle through run(); nobody awaiting yet must not crash the process.
     this.outcome.catch(() => undefined);
@@ -149,6 +214,11 @@ export class ThreadedSession implements LiveSession {
 
   run(): Promise<SessionOutcome> {
     return this.outcome;
+  }
+
+  /** The process the session runs in: its own on Linux (see processChannel), else the caller's. */
+  get pid(): number {
+    return this.worker.pid;
   }
 
   async poll(view: boolean): Promise<SessionPoll> {

@@ -1,5 +1,6 @@
-// The worker thread of a ThreadedSession (sessionThread.ts): builds the backend and the session from plain
-// data, runs it, and answers the presenter's polls between batches of records.
+// The worker thread (or, on Linux, the process) of a ThreadedSession (sessionThread.ts): builds the backend
+// and the session from plain data, runs it, and answers the presenter's polls between batches of records.
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Backend } from '../backend';
@@ -10,17 +11,34 @@ import { SessionMonitor } from './liveSession';
 import { EvaluationSession } from './session';
 import { BACKGROUND_NICE, toThreadError, type FromSessionThread, type SessionThreadOptions, type ToSessionThread } from './sessionThread';
 
-const port = parentPort;
-if (!port) throw new Error('sessionWorker.ts must run in a worker thread');
-const options = workerData as SessionThreadOptions;
+interface Port {
+  postMessage(message: FromSessionThread): void;
+  on(event: 'message', listener: (message: ToSessionThread) => void): void;
+}
+
+// A thread talks through parentPort; a process through its IPC channel, and ends with it.
+const port: Port | undefined =
+  parentPort ??
+  (process.send
+    ? {
+        postMessage: (message) => process.send?.(message),
+        on: (_event, listener) => void process.on('message', listener),
+      }
+    : undefined);
+if (!port) throw new Error('sessionWorker.ts must run in a worker thread or a forked process');
+if (!parentPort) process.on('disconnect', () => process.exit(0));
 const send = (message: FromSessionThread): void => port.postMessage(message);
 
-// On Linux a thread's nice value is its own (setpriority on the calling thread), so only this thread yields.
-if (options.background && process.platform === 'linux') {
+function lowerPriority(): void {
+  if (process.platform !== 'linux') return;
   try {
+    // A thread: its own nice value (setpriority on the calling thread), so only this thread yields.
+    // A process: its threads too, and its scheduling group's weight, which is what ranks it against
+    // other processes under autogroup scheduling (see processChannel).
     os.setPriority(BACKGROUND_NICE);
+    if (!parentPort) fs.writeFileSync('/proc/self/autogroup', String(BACKGROUND_NICE));
   } catch {
-    // not allowed here: the run goes on at the normal priority
+    // not allowed or not there: the run goes on at the normal priority
   }
 }
 
@@ -30,6 +48,13 @@ let session: EvaluationSession | undefined;
 
 port.on('message', (message: ToSessionThread) => {
   switch (message.type) {
+    case 'start':
+      if (!started) {
+        started = true;
+        lowerPriority();
+        void main(message.options);
+      }
+      break;
     case 'abort':
       controller.abort();
       break;
@@ -45,7 +70,7 @@ port.on('message', (message: ToSessionThread) => {
   }
 });
 
-async function main(): Promise<void> {
+async function main(options: SessionThreadOptions): Promise<void> {
   let backend: Backend | undefined;
   try {
     const loaded = await loadPrompt(options.promptFile, options.promptText, nodeFileSystem);
@@ -83,4 +108,10 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+let started = false;
+if (parentPort) {
+  started = true;
+  const options = workerData as SessionThreadOptions;
+  if (options.background) lowerPriority();
+  void main(options);
+}
