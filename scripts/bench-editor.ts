@@ -94,7 +94,11 @@ async function main(): Promise<void> {
     const rows: [string, string, string][] = [
       ['CLI wall time', `${(cli.wallMs / 1000).toFixed(1)} s`, 'the same run against the same server'],
       ['editor wall time', `${(editor.wallMs / 1000).toFixed(1)} s`, `${(editor.wallMs / cli.wallMs).toFixed(2)}× the CLI's (target ≤ 2×)`],
-      ['extension host peak RSS', `${editor.hostPeakRssMB} MB`, 'with its evaluation process, sampled every 100 ms during the run (target ≤ 1,024 MB)'],
+      [
+        'extension host peak RSS',
+        `${editor.hostPeakRssMB} MB`,
+        'with its evaluation process, sampled every 100 ms during the run (target ≤ 1,024 MB)',
+      ],
       [
         'typing delay p99',
         `${editor.typingP99Ms} ms`,
