@@ -176,6 +176,20 @@ describe('ThreadedSession (an evaluation in a worker thread)', function () {
     assert.equal(fs.readFileSync('/proc/self/autogroup', 'utf8').trim(), ownGroup, "and its group's");
   });
 
+  it('fails the run, instead of waiting for ever, when the evaluation process is killed', async function () {
+    if (process.platform !== 'linux') this.skip();
+    let killed = false;
+    const session = new ThreadedSession(options({ background: true }), (event) => {
+      if (event.type === 'start' && !killed) {
+        killed = true;
+        process.kill(session.pid, 'SIGKILL');
+      }
+    });
+    await assert.rejects(session.run(), /the evaluation thread stopped \(exit code null\) before the run ended/);
+    assert.ok(killed);
+    assert.equal(await session.cell('zero-shot', 'c0'), undefined, 'a view asking afterwards gets nothing, at once');
+  });
+
   it('runs a foreground session in a thread of the caller', async () => {
     const session = new ThreadedSession(options({ background: false }), () => undefined);
     assert.equal(session.pid, process.pid);

@@ -91,7 +91,8 @@ interface SessionChannel {
   postMessage(message: ToSessionThread): void;
   on(event: 'message', listener: (message: FromSessionThread) => void): void;
   on(event: 'error', listener: (error: Error) => void): void;
-  on(event: 'exit', listener: (code: number | null) => void): void;
+  /** `detail`: what a process wrote to stderr before it ended, if anything. */
+  on(event: 'exit', listener: (code: number | null, detail?: string) => void): void;
   terminate(): void;
   /** The process the session runs in (the caller's own for a thread). */
   readonly pid: number;
@@ -131,11 +132,7 @@ function processChannel(script: { file: string; execArgv?: string[] }, options: 
       if (child.connected) child.send(message);
     },
     on: ((event: string, listener: (...args: unknown[]) => void) => {
-      if (event === 'exit')
-        child.on('exit', (code: number | null) => {
-          if (stderr.trim()) (listener as (code: number | null, detail: string) => void)(code, stderr.trim());
-          else (listener as (code: number | null) => void)(code);
-        });
+      if (event === 'exit') child.on('exit', (code: number | null) => listener(code, stderr.trim() || undefined));
       else child.on(event, listener);
     }) as SessionChannel['on'],
     terminate: () => {
@@ -148,8 +145,8 @@ function processChannel(script: { file: string; execArgv?: string[] }, options: 
 }
 
 /**
- * An evaluation session in a worker thread of its own: requests, streaming, scoring, the run file and the
- * live summary all happen there, so the caller's event loop (the extension host's, which also serves
+ * An evaluation session in a worker thread of its own (on Linux, in the background, a process of its own:
+ * see processChannel): requests, streaming, scoring, the run file and the live summary all happen there, so the caller's event loop (the extension host's, which also serves
  * typing) only relays what its views ask for. Cancelling keeps every finished chain, as on one thread.
  */
 export class ThreadedSession implements LiveSession {
@@ -202,11 +199,11 @@ export class ThreadedSession implements LiveSession {
         end();
         reject(new Error(`the evaluation thread crashed: ${error.message}`));
       });
-      this.worker.on('exit', ((code: number | null, detail?: string) => {
+      this.worker.on('exit', (code, detail) => {
         if (this.ended) return;
         end();
         reject(new Error(`the evaluation thread stopped (exit code ${code}) before the run ended${detail ? `: ${detail}` : ''}`));
-      }) as (code: number | null) => void);
+      });
     });
     // A rejection is the caller's to handle through run(); nobody awaiting yet must not crash the process.
     this.outcome.catch(() => undefined);
