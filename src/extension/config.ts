@@ -27,7 +27,7 @@ export interface ChainscopeSettings {
     threads: number;
     modelDirectories: string[];
   };
-  /** Remote runs in a worker thread at background priority (chainscope.backgroundThread). */
+  /** Remote runs in the background at the lowest priority: a worker thread, on Linux a process (chainscope.backgroundThread). */
   backgroundThread: boolean;
   /** VS Code's own proxy setting (http.proxy): its proxy support reaches the extension host's thread only. */
   httpProxy: string;
