@@ -244,6 +244,8 @@ export function scoreAnswer(answer: ExtractedAnswer, expected: unknown, spec: Sc
     }
     case 'custom':
       return result(0, threshold, 'custom scorers run asynchronously: use loadCustomScorer');
+    case 'judge':
+      return result(0, threshold, 'the judge scores chains from its verdicts in the run file, not from the answer alone');
   }
 }
 

@@ -127,6 +127,7 @@ function emptyDocument(template: string, templateLine: number): PromptDocument {
     examples: [],
     cases: [],
     datasets: [],
+    defences: [],
     extract: { type: 'auto' },
     scorer: { type: 'exact' },
     threshold: 1,

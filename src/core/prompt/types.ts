@@ -38,7 +38,7 @@ export type VariantKind = (typeof VARIANT_KINDS)[number];
 export const EXTRACTOR_TYPES = ['auto', 'text', 'line', 'number', 'choice', 'regex', 'json', 'answer'] as const;
 export type ExtractorType = (typeof EXTRACTOR_TYPES)[number];
 
-export const SCORER_TYPES = ['exact', 'contains', 'regex', 'numeric', 'field-f1', 'token-f1', 'json', 'custom'] as const;
+export const SCORER_TYPES = ['exact', 'contains', 'regex', 'numeric', 'field-f1', 'token-f1', 'json', 'custom', 'judge'] as const;
 export type ScorerType = (typeof SCORER_TYPES)[number];
 
 /** Scorers that compare against a case's `expected` value. */
@@ -65,6 +65,10 @@ export interface Variant {
   trigger?: string;
   /** Optional second prompt that pulls the answer out of a chain (Kojima et al.). */
   answerPrompt?: string;
+  /** Set on a defended variant (`<base>+<defence>`), made from `defences:`. */
+  defence?: DefenceSpec;
+  /** The variant a defended one wraps. */
+  base?: string;
   range: Range;
 }
 
@@ -86,6 +90,10 @@ export interface Case {
   range: Range;
   /** Where the case came from when it was loaded from a dataset file. */
   origin?: { file: string; line: number };
+  /** A human verdict on the case's outputs (`label:`), to measure a judge against. */
+  label?: boolean;
+  /** Set on an attacked copy of a case (`<case>~<attack>`), made from `attacks:`. */
+  attack?: { spec: AttackSpec; baseCase: string };
 }
 
 export interface DatasetRef {
@@ -115,6 +123,117 @@ export interface ScorerSpec {
   pattern?: string;
   caseSensitive?: boolean;
   file?: string;
+  /** `judge`: the model-graded scorer's settings. */
+  judge?: JudgeSpec;
+  range?: Range;
+}
+
+/**
+ * A model-graded verdict (`scorer: {type: judge}`, or an attack detector of type judge): a rubric prompt sent to
+ * a judge model, which answers with structured output `{"verdict": "pass" | "fail", "score": 0…1, "reason": "…"}`.
+ */
+export interface JudgeSpec {
+  /** Model reference of the judge (`openai:gpt-4o`, `local:arith-tiny`); absent: the model under test. */
+  model?: string;
+  /** What the judge checks. Handlebars with `{{input}}` (the case's variables as text), `{{expected}}`, `{{output}}`. */
+  rubric: string;
+  /** Verdicts per chain: their majority decides, their spread is the judge's self-agreement. */
+  repeats: number;
+  temperature: number;
+  seed?: number;
+  maxTokens?: number;
+  range?: Range;
+}
+
+/** Built-in attack suites (src/core/security/suites.ts). */
+export const ATTACK_SUITES = [
+  'instruction-override',
+  'prompt-leak',
+  'goal-hijack',
+  'role-play',
+  'payload-splitting',
+  'obfuscation',
+  'delimiter-escape',
+  'reasoning-dos',
+] as const;
+export type AttackSuite = (typeof ATTACK_SUITES)[number];
+
+export const DETECTOR_TYPES = ['canary', 'contains', 'regex', 'token-growth', 'scorer-fails', 'judge'] as const;
+export type DetectorType = (typeof DETECTOR_TYPES)[number];
+
+/** When an attacked chain counts as a successful attack. */
+export interface DetectorSpec {
+  type: DetectorType;
+  /** `contains`: the text whose presence means the attack worked. */
+  value?: string;
+  /** `regex`. */
+  pattern?: string;
+  flags?: string;
+  caseSensitive?: boolean;
+  /** `token-growth`: success when completion tokens exceed factor × the clean case's mean. */
+  factor?: number;
+  /** `judge`: what the judge checks; a `pass` verdict means the attack worked. */
+  rubric?: string;
+}
+
+/** One attack: text injected into the untrusted variable (indirect) or as the user turn (`into: user`, direct). */
+export interface AttackSpec {
+  /** Stable id, unique in the prompt: `suite/name` for built-ins, the given name for custom ones. */
+  id: string;
+  suite: AttackSuite | 'custom';
+  /** The injected text, with `{{canary}}` and `{{target}}` already filled in. */
+  text: string;
+  /** A template variable, or `user` for the user turn. */
+  into: string;
+  /** Where the text goes in the variable's value or the user turn. */
+  position: 'append' | 'prepend' | 'replace';
+  detector: DetectorSpec;
+  /** Language of the attack text (`en`, `zh`), for obfuscation by language. */
+  language?: string;
+  /** One line on what the attack tries. */
+  description?: string;
+  range?: Range;
+}
+
+/** `attacks:` of the frontmatter. */
+export interface AttacksConfig {
+  /** The untrusted template variable (indirect injection), or `user` (direct injection). */
+  into: string;
+  suites: AttackSuite[];
+  /** Attacks written in the file. */
+  custom: AttackSpec[];
+  /** Ids of the cases attacked (default: all). */
+  cases?: string[];
+  /** Secret planted in the system turn; a prompt-leak succeeds when it appears. */
+  canary: string;
+  /** The string a goal hijack makes the model say. */
+  target: string;
+  /** Reasoning DoS: token growth factor over the clean case that counts as success. */
+  growth: number;
+  range: Range;
+}
+
+export const DEFENCE_TYPES = ['delimiters', 'xml-tags', 'random-sequence', 'sandwich', 'reminder', 'datamarking', 'known-answer'] as const;
+export type DefenceType = (typeof DEFENCE_TYPES)[number];
+
+/** `defences:` of the frontmatter: each wraps every variant, as variant `<variant>+<name>`. */
+export interface DefenceSpec {
+  /** Unique name (default: the type). */
+  name: string;
+  type: DefenceType;
+  /** The untrusted variable it protects (default: `attacks.into`; `user`: the whole user turn). */
+  into?: string;
+  /** `delimiters`: the fences (default `"""`). */
+  open?: string;
+  close?: string;
+  /** `xml-tags`: the tag name (default `untrusted_input`). */
+  tag?: string;
+  /** `datamarking`: the character interleaved between words (default `^`). */
+  marker?: string;
+  /** `sandwich`, `reminder`: the instruction repeated (default: the system turn, else the prompt's first line). */
+  instruction?: string;
+  /** `known-answer`: the key the model must write first (default: derived from the prompt). */
+  key?: string;
   range?: Range;
 }
 
@@ -175,6 +294,10 @@ export interface PromptDocument {
   baselineRange?: Range;
   /** Answer clusters of the result view (`cluster:`); absent: one cluster per distinct normalized answer. */
   cluster?: ClusterSpec;
+  /** `attacks:` prompt-injection attacks run against every variant. */
+  attacks?: AttacksConfig;
+  /** `defences:` each wraps every variant. */
+  defences: DefenceSpec[];
   /** `budget:` the most a run may cost, in the price table's currency (a CLI `--max-cost` overrides it). */
   budget?: number;
   textFormat: TextFormat;
