@@ -47,7 +47,7 @@ export class PromptCodeLenses implements vscode.CodeLensProvider {
       );
     }
     if (!parsed.variantsDefaulted) {
-      for (const variant of parsed.variants) {
+      for (const variant of parsed.variants.filter((candidate) => candidate.base === undefined)) {
         lenses.push(
           new vscode.CodeLens(toRange(variant.range), {
             title: '▶ This variant',

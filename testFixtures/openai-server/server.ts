@@ -72,6 +72,12 @@ export interface CannedAnswer {
 
 export interface FakeServerOptions {
   answers?: CannedAnswer[];
+  /**
+   * A scripted model, asked before `answers`: it sees the request's turns (chat) or prompt (text), and its answer,
+   * when it gives one, goes to every choice. For behaviour that depends on the whole prompt (an injection obeyed
+   * unless a defence is there).
+   */
+  respond?: (request: { model: string; messages?: { role: string; content: string }[]; prompt: string }) => string | undefined;
   /** The key the server expects; requests with another key get 401. */
   apiKey?: string;
   /** Milliseconds between streamed chunks. */
@@ -345,7 +351,8 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
 
       const choices = fault?.kind === 'ignore-n' ? 1 : n;
       const seed = body.seed ?? 0;
-      const texts = Array.from({ length: choices }, (_, choice) => answer(matchText, seed, choice));
+      const scripted = options.respond?.({ model: body.model ?? '', ...(body.messages ? { messages: body.messages } : {}), prompt });
+      const texts = Array.from({ length: choices }, (_, choice) => scripted ?? answer(matchText, seed, choice));
       const canned = options.answers?.find((entry) => matchText.includes(entry.match));
       const cannedUsage = canned?.usage;
       const promptTokens = cannedUsage?.promptTokens ?? tokens(prompt);

@@ -48,7 +48,7 @@ export async function estimateRun(
   let promptTokens = 0;
   for (const variant of variants) {
     for (const testCase of cases) {
-      const rendered = await renderVariant(document, variant, testCase.input);
+      const rendered = await renderVariant(document, variant, testCase.input, testCase.attack?.spec);
       promptTokens += options.input === 'chat' ? countChatTokens(rendered.messages, encoding) : countTokens(rendered.text, encoding);
     }
   }

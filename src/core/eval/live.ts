@@ -13,7 +13,7 @@ import {
   type CustomScores,
   type Prices,
   type RunResult,
-  withComparisons,
+  finishResult,
 } from './results';
 import type { AdjustmentRecord, CompletionRecord, EndRecord, ParsedRunFile, RunHeader } from './store';
 
@@ -102,8 +102,11 @@ export class LiveSummary {
       const column = Math.floor(index / this.header.cases.length);
       const after = this.summarize(this.header.variants[column] as string, this.header.cases[this.rowOf(index)] as string, cell);
       const totals = this.totals[column] as VariantTotals;
-      if (cell.counted) totals.add(cell.counted, -1);
-      totals.add(after);
+      // Attacked copies of cases are no accuracy cases (summarizeRun leaves them out too).
+      if (!this.casesById.get(after.caseId)?.attack) {
+        if (cell.counted) totals.add(cell.counted, -1);
+        totals.add(after);
+      }
       cell.counted = after;
       cell.result = after;
     }
@@ -169,11 +172,11 @@ export class LiveSummary {
     const totals = this.header.variants.map(() => new VariantTotals(this.header.samples));
     for (let index = 0; index < this.size; index++) {
       const cell = this.cellAt(index);
-      (totals[Math.floor(index / this.header.cases.length)] as VariantTotals).add(cell);
+      if (!this.casesById.get(cell.caseId)?.attack) (totals[Math.floor(index / this.header.cases.length)] as VariantTotals).add(cell);
       cells.push(cell);
     }
     const overview = summarizeOverview(this.document, this.header, this.end, this.adjustments, totals, this.prices);
-    return withComparisons({ ...overview, cells }, this.document, this.header);
+    return finishResult({ ...overview, cells }, this.document, this.cases, this.header);
   }
 
   /** The latest record of every sample, as a run file (what summarizeRun would keep of the original). */

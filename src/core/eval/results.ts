@@ -23,6 +23,8 @@ import type { MergedInfo, ShardInfo } from './shard';
 import { sentSampling } from '../backends/parameters';
 import { compareVariants, type PairComparison } from './paired';
 import { answerClusters, type AnswerCluster } from './clusters';
+import { knownAnswerCheck, summarizeSecurity } from '../security/summary';
+import type { SecurityResult } from '../security/types';
 
 export type { AnswerCluster, Divergence } from './clusters';
 
@@ -77,6 +79,8 @@ export interface ChainResult extends Omit<CompletionRecord, 'type' | 'variant' |
    * (never read for the answer). Absent when the model showed none.
    */
   reasoning?: string;
+  /** On an attacked case: whether the attack worked in this chain (absent: undecided), and why. */
+  attack?: { success?: boolean; reason: string };
 }
 
 export interface CellResult {
@@ -111,6 +115,10 @@ export interface CellResult {
   missing: number;
   /** Adaptive runs: the chain count at which the vote settled and sampling stopped (absent: it did not stop early). */
   settledAt?: number;
+  /** An attacked copy of a case (`<case>~<attack>`): the attack, its suite and the clean case. */
+  attack?: { id: string; suite: string; baseCase: string };
+  /** A defended variant's defence (`<variant>+<defence>`). */
+  defence?: string;
 }
 
 export interface VariantSummary {
@@ -194,6 +202,8 @@ export interface RunResult {
   variants: VariantSummary[];
   /** Variants compared pairwise on the cases both answered (src/core/eval/paired.ts); absent with fewer than two variants. */
   comparisons?: PairComparison[];
+  /** Prompt attacks and defences (`attacks:`, `defences:`): the attack × defence matrix and each defence's utility cost. */
+  security?: SecurityResult;
   cells: CellResult[];
   /**
    * Remote backends, filled in by the CLI: each endpoint's requests (attempts) during this run, one entry per
@@ -270,6 +280,14 @@ export async function scoreWithCustomScorer(
   return scores;
 }
 
+function knownAnswerOf(document: PromptDocument, record: Pick<CompletionRecord, 'variant' | 'text'>): ReturnType<typeof knownAnswerCheck> {
+  return knownAnswerCheck(
+    document,
+    document.variants.find((variant) => variant.name === record.variant),
+    record.text,
+  );
+}
+
 /** Whether `record` takes the place of `previous` for its sample: a resumed retry replaces a failure, never a success. */
 export function replacesRecord(previous: CompletionRecord | undefined, record: CompletionRecord): boolean {
   return !previous || previous.error !== undefined || !record.error;
@@ -306,17 +324,28 @@ export function summarizeRun(
       const testCase = casesById.get(caseId);
       const records = (byCell.get(cellKey(variantName, caseId)) ?? []).sort((a, b) => a.sample - b.sample);
       const cell = summarizeCell(document, variantName, caseId, testCase, records, header, customScores);
-      variantTotals.add(cell);
+      // Attacked copies of cases are judged by their detectors (result.security), not counted in accuracy.
+      if (!testCase?.attack) variantTotals.add(cell);
       cells.push(cell);
     }
     totals.push(variantTotals);
   }
   const batches = summarizeBatches(run.batches);
-  return withComparisons(
+  return finishResult(
     { ...summarizeOverview(document, header, run.end, run.adjustments, totals, prices), ...(batches ? { batches } : {}), cells },
     document,
+    cases,
     header,
   );
+}
+
+/**
+ * The final result's parts that look across cells: the attack × defence matrix (which also marks attacked chains and
+ * cells), then the paired comparisons of the prompt's own variants on its normal cases.
+ */
+export function finishResult(result: RunResult, document: PromptDocument, cases: readonly Case[], header: RunHeader): RunResult {
+  const security = summarizeSecurity(document, cases, result.cells, header.seed);
+  return withComparisons(security ? { ...result, security } : result, document, header);
 }
 
 export interface BatchSummary {
@@ -349,8 +378,11 @@ export function summarizeBatches(records: readonly BatchRecord[] | undefined): B
  * The result with its pairs of variants compared (each against the prompt's `baseline`, else every pair),
  * the bootstrap seeded from the run's seed: the final result only, never the live overview.
  */
-export function withComparisons(result: RunResult, document: Pick<PromptDocument, 'baseline'>, header: RunHeader): RunResult {
-  const comparisons = compareVariants(header.variants, result.cells, {
+export function withComparisons(result: RunResult, document: Pick<PromptDocument, 'baseline' | 'variants'>, header: RunHeader): RunResult {
+  // Defended variants are compared with theirs in result.security.utility; attacked cases are no accuracy cases.
+  const defended = new Set(document.variants.filter((variant) => variant.base !== undefined).map((variant) => variant.name));
+  const cells = defended.size > 0 || result.security ? result.cells.filter((cell) => !cell.attack) : result.cells;
+  const comparisons = compareVariants(header.variants.filter((name) => !defended.has(name)), cells, {
     ...(header.seed !== undefined ? { seed: header.seed } : {}),
     ...(document.baseline !== undefined ? { baseline: document.baseline } : {}),
   });
@@ -432,8 +464,15 @@ export function scoreChain(
   record: CompletionRecord,
   customScores?: CustomScores,
 ): ChainResult {
-  const read = record.error ? undefined : extractChain(record, document.extract);
-  const extracted: ExtractedAnswer = read ? read.extracted : { valid: false, reason: `request failed: ${record.error ?? ''}` };
+  // A known-answer defence withholds an output without its key, and reads the rest without the key line.
+  const checked = record.error || document.defences.length === 0 ? undefined : knownAnswerOf(document, record);
+  const read =
+    record.error || (checked && 'withheld' in checked)
+      ? undefined
+      : extractChain(checked ? { ...record, text: checked.rest } : record, document.extract);
+  const extracted: ExtractedAnswer = read
+    ? read.extracted
+    : { valid: false, reason: checked && 'withheld' in checked ? checked.withheld : `request failed: ${record.error ?? ''}` };
   const reasoning = read?.reasoning ?? record.reasoning;
   const scored =
     document.scorer.type === 'custom' && !record.error
@@ -463,10 +502,12 @@ export function scoreChain(
 /** The answer a completion votes for: its extracted answer, normalized as the vote compares them; undefined without one. */
 export function voteKey(
   document: PromptDocument,
-  record: Pick<CompletionRecord, 'text' | 'answerText' | 'error' | 'reasoning' | 'finishReason'>,
+  record: Pick<CompletionRecord, 'variant' | 'text' | 'answerText' | 'error' | 'reasoning' | 'finishReason'>,
 ): string | undefined {
   if (record.error) return undefined;
-  const { extracted } = extractChain(record, document.extract);
+  const checked = document.defences.length === 0 ? undefined : knownAnswerOf(document, record);
+  if (checked && 'withheld' in checked) return undefined;
+  const { extracted } = extractChain(checked ? { ...record, text: checked.rest } : record, document.extract);
   return extracted.valid ? normalizeAnswer(extracted.value, { caseSensitive: voteIsCaseSensitive(document) }) : undefined;
 }
 

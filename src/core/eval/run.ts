@@ -442,7 +442,7 @@ async function planCells(loaded: LoadedPrompt, header: RunHeader, done: Readonly
       if (!testCase) throw new RunSetupError(`Case '${caseId}' of this run is no longer in the prompt file.`);
       const missing: number[] = [];
       for (let sample = 0; sample < header.samples; sample++) if (!done.has(sampleKey(variantName, caseId, sample))) missing.push(sample);
-      if (missing.length > 0) cells.push({ variant, testCase, rendered: await renderVariant(document, variant, testCase.input), missing });
+      if (missing.length > 0) cells.push({ variant, testCase, rendered: await renderVariant(document, variant, testCase.input, testCase.attack?.spec), missing });
       await yielder.maybeYield();
     }
   }

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
+import { expandAttacks } from '../security/expand';
 import { parsePrompt } from './parse';
 import { didYouMean, encodingProblem } from './text';
 import { checkChoiceDefault, checkEmptyPrompts } from './traps';
@@ -66,7 +67,11 @@ export async function loadPrompt(file: string, text: string, fs: FileSystem): Pr
   const choice = checkChoiceDefault(parsed.document, cases, text);
   if (choice) diagnostics.push(choice);
   for (const diagnostic of await checkEmptyPrompts(parsed.document, cases)) diagnostics.push(diagnostic);
-  return { file, document: parsed.document, diagnostics, cases };
+  if (!parsed.document.attacks && parsed.document.defences.length === 0) return { file, document: parsed.document, diagnostics, cases };
+  // Attacks and defences run as variants and cases of their own (src/core/security/expand.ts).
+  const expansion = expandAttacks(parsed.document, cases);
+  for (const diagnostic of expansion.diagnostics) diagnostics.push(diagnostic);
+  return { file, document: { ...parsed.document, variants: expansion.variants }, diagnostics, cases: expansion.cases };
 }
 
 interface DatasetResult {

@@ -6,13 +6,21 @@ import { backtrackingRisk, REGEX_TIME_LIMIT_MS } from '../eval/userRegex';
 import { STOP_DEFAULTS } from '../eval/adaptive';
 import { closestMatch, didYouMean, encodingProblem, LineIndex } from './text';
 import { examplesFor, exampleAnswer } from './examples';
+import { defaultCanary } from '../security/token';
 import {
+  ATTACK_SUITES,
+  DEFENCE_TYPES,
+  DETECTOR_TYPES,
   EXTRACTOR_TYPES,
   SCORER_TYPES,
   SCORERS_NEEDING_EXPECTED,
   VARIANT_KINDS,
+  type AttacksConfig,
+  type AttackSpec,
   type Case,
   type DatasetRef,
+  type DefenceSpec,
+  type DetectorSpec,
   type Diagnostic,
   type Example,
   type ExtractorSpec,
@@ -62,6 +70,9 @@ const EVAL_KEYS = [
   'baseline',
   'cluster',
   'budget',
+  'attacks',
+  'defences',
+  'defenses',
 ];
 export const TOP_LEVEL_KEYS = [...DOTPROMPT_KEYS, ...EVAL_KEYS];
 
@@ -89,6 +100,13 @@ export const DATASET_KEYS = ['path', 'expected', 'input', 'limit'];
 export const EXTRACT_KEYS = ['type', 'pattern', 'flags', 'group', 'match', 'path', 'choices'];
 export const SCORER_KEYS = ['type', 'tolerance', 'pattern', 'case_sensitive', 'file'];
 export const CLUSTER_KEYS = ['similarity'];
+export const ATTACKS_KEYS = ['into', 'suites', 'custom', 'cases', 'canary', 'target', 'growth'];
+export const ATTACK_KEYS = ['name', 'text', 'into', 'position', 'detect', 'language', 'description'];
+export const DETECTOR_KEYS = ['type', 'value', 'pattern', 'flags', 'case_sensitive', 'factor', 'rubric'];
+export const DEFENCE_KEYS = ['type', 'name', 'into', 'open', 'close', 'tag', 'marker', 'instruction', 'key'];
+/** Default string a goal hijack makes the model say, and the token growth that counts as reasoning DoS. */
+export const DEFAULT_ATTACK_TARGET = 'PWNED';
+export const DEFAULT_ATTACK_GROWTH = 3;
 export const TEXT_FORMAT_KEYS = ['input_prefix', 'output_prefix', 'separator'];
 
 export const DEFAULT_TRIGGER = "Let's think step by step.";
@@ -273,6 +291,12 @@ class PromptParser {
     if (cluster) this.readCluster(cluster.value, document);
     const budget = get('budget');
     if (budget) this.readBudget(budget.key, budget.value, document);
+    const attacks = get('attacks');
+    if (attacks) this.readAttacks(attacks.value, document);
+    const defences = get('defences') ?? get('defenses');
+    if (get('defences') && get('defenses'))
+      this.report(this.nodeRange(get('defenses')?.key), 'error', 'duplicate-key', "Give either 'defences' or 'defenses', not both.");
+    if (defences) document.defences = this.readDefences(defences.value);
 
     const variants = get('variants');
     if (variants) {
@@ -694,6 +718,246 @@ class PromptParser {
       );
   }
 
+  /**
+   * `attacks:` a mapping (`into`, `suites`, `custom`, `cases`, `canary`, `target`, `growth`), or a list of suite names and
+   * custom attacks. `into` defaults to the template's only variable, else `user` (direct injection).
+   */
+  private readAttacks(node: YamlNode | null, document: PromptDocument): void {
+    const range = this.nodeRange(node);
+    const variables = this.uniqueVariables(document);
+    const config: AttacksConfig = {
+      into: variables.length === 1 ? (variables[0] as string) : 'user',
+      suites: [],
+      custom: [],
+      canary: defaultCanary(document.name ?? document.template),
+      target: DEFAULT_ATTACK_TARGET,
+      growth: DEFAULT_ATTACK_GROWTH,
+      range,
+    };
+    let suiteNodes: YamlNode[] = [];
+    let customNodes: YamlNode[] = [];
+    if (isSeq(node)) {
+      // The list form: suite names and custom attacks side by side.
+      suiteNodes = node.items.filter((item): item is YamlNode => isScalar(item));
+      customNodes = node.items.filter((item): item is YamlNode => !!item && !isScalar(item));
+    } else {
+      const entries = this.entries(this.map(node, 'attacks'), ATTACKS_KEYS, 'attacks key');
+      const into = entries.get('into');
+      if (into) config.into = this.string(into.value, 'into') ?? config.into;
+      const suites = entries.get('suites');
+      if (suites) {
+        if (isScalar(suites.value) && suites.value.value === 'all') config.suites = [...ATTACK_SUITES];
+        else suiteNodes = this.seq(suites.value, 'suites')?.items.filter((item): item is YamlNode => !!item) ?? [];
+      }
+      const custom = entries.get('custom');
+      if (custom) customNodes = this.seq(custom.value, 'custom')?.items.filter((item): item is YamlNode => !!item) ?? [];
+      const cases = entries.get('cases');
+      if (cases) {
+        const ids = this.stringList(cases.value, 'cases');
+        if (ids) config.cases = ids;
+      }
+      const canary = entries.get('canary');
+      if (canary) config.canary = this.string(canary.value, 'canary') ?? config.canary;
+      const target = entries.get('target');
+      if (target) config.target = this.string(target.value, 'target') ?? config.target;
+      const growth = entries.get('growth');
+      if (growth) config.growth = this.number(growth.value, 'growth', 1, 1000) ?? config.growth;
+    }
+    for (const item of suiteNodes) {
+      const suite = this.oneOf(item, ATTACK_SUITES, 'attack suite');
+      if (!suite) continue;
+      if (config.suites.includes(suite))
+        this.report(this.nodeRange(item), 'warning', 'duplicate-suite', `Suite '${suite}' is listed twice.`);
+      else config.suites.push(suite);
+    }
+    const ids = new Set<string>();
+    for (const item of customNodes) {
+      const attack = this.readAttack(item, config);
+      if (!attack) continue;
+      if (ids.has(attack.id)) {
+        this.report(this.nodeRange(item), 'error', 'duplicate-attack', `Another attack is also named '${attack.id}'.`);
+        continue;
+      }
+      ids.add(attack.id);
+      config.custom.push(attack);
+    }
+    this.checkInto(config.into, range, document);
+    if (config.suites.length === 0 && config.custom.length === 0)
+      this.report(
+        range,
+        'warning',
+        'empty',
+        `'attacks' lists no suite and no attack: nothing is attacked. Suites: ${ATTACK_SUITES.join(', ')}.`,
+      );
+    document.attacks = config;
+  }
+
+  private readAttack(node: YamlNode, config: AttacksConfig): AttackSpec | undefined {
+    const range = this.nodeRange(node);
+    const map = this.map(node, 'attack');
+    if (!map) return undefined;
+    const entries = this.entries(map, ATTACK_KEYS, 'attack key');
+    const name = entries.get('name') ? this.string(entries.get('name')?.value, 'name') : undefined;
+    const textEntry = entries.get('text');
+    if (!name) this.report(range, 'error', 'missing-key', "An attack needs a 'name'.");
+    if (!textEntry) this.report(range, 'error', 'missing-key', "An attack needs the 'text' it injects.");
+    const text = textEntry ? this.string(textEntry.value, 'text') : undefined;
+    if (!name || text === undefined) return undefined;
+    const fill = (value: string): string => value.replaceAll('{{canary}}', config.canary).replaceAll('{{target}}', config.target);
+    const position = entries.get('position')
+      ? this.oneOf(entries.get('position')?.value, ['append', 'prepend', 'replace'] as const, 'position')
+      : undefined;
+    const into = entries.get('into') ? this.string(entries.get('into')?.value, 'into') : undefined;
+    const detectEntry = entries.get('detect');
+    const detector: DetectorSpec = detectEntry
+      ? (this.readDetector(detectEntry.value) ?? { type: 'contains', value: config.target })
+      : { type: 'contains', value: config.target };
+    if (detector.value !== undefined) detector.value = fill(detector.value);
+    const language = entries.get('language') ? this.string(entries.get('language')?.value, 'language') : undefined;
+    const description = entries.get('description') ? this.string(entries.get('description')?.value, 'description') : undefined;
+    return {
+      id: name,
+      suite: 'custom',
+      text: fill(text),
+      into: into ?? config.into,
+      position: position ?? 'append',
+      detector,
+      ...(language !== undefined ? { language } : {}),
+      ...(description !== undefined ? { description } : {}),
+      range,
+    };
+  }
+
+  /** `detect: canary` or `detect: {type: contains, value: PWNED}`. */
+  private readDetector(node: YamlNode | null): DetectorSpec | undefined {
+    if (isScalar(node)) {
+      const type = this.oneOf(node, DETECTOR_TYPES, 'detector');
+      if (!type) return undefined;
+      if (type === 'contains' || type === 'regex' || type === 'judge') {
+        this.report(
+          this.nodeRange(node),
+          'error',
+          'missing-key',
+          `A '${type}' detector needs its ${type === 'contains' ? "'value'" : type === 'regex' ? "'pattern'" : "'rubric'"}: write it as a mapping.`,
+        );
+        return undefined;
+      }
+      return type === 'token-growth' ? { type, factor: DEFAULT_ATTACK_GROWTH } : { type };
+    }
+    const range = this.nodeRange(node);
+    const entries = this.entries(this.map(node, 'detect'), DETECTOR_KEYS, 'detector key');
+    const typeEntry = entries.get('type');
+    if (!typeEntry) {
+      this.report(range, 'error', 'missing-key', `'detect' needs a 'type': one of ${DETECTOR_TYPES.join(', ')}.`);
+      return undefined;
+    }
+    const type = this.oneOf(typeEntry.value, DETECTOR_TYPES, 'detector');
+    if (!type) return undefined;
+    const detector: DetectorSpec = { type };
+    const value = entries.get('value');
+    if (value) detector.value = this.string(value.value, 'value');
+    const pattern = entries.get('pattern');
+    const flags = entries.get('flags');
+    if (flags) detector.flags = this.string(flags.value, 'flags');
+    if (pattern) {
+      detector.pattern = this.string(pattern.value, 'pattern');
+      if (detector.pattern !== undefined) this.checkRegex(detector.pattern, detector.flags, pattern.value);
+    }
+    const caseSensitive = entries.get('case_sensitive');
+    if (caseSensitive) detector.caseSensitive = this.boolean(caseSensitive.value, 'case_sensitive');
+    const factor = entries.get('factor');
+    if (factor) detector.factor = this.number(factor.value, 'factor', 1, 1000);
+    if (type === 'token-growth') detector.factor ??= DEFAULT_ATTACK_GROWTH;
+    const rubric = entries.get('rubric');
+    if (rubric) detector.rubric = this.string(rubric.value, 'rubric');
+    const needs = {
+      contains: ['value', detector.value],
+      regex: ['pattern', detector.pattern],
+      judge: ['rubric', detector.rubric],
+    } as const;
+    const need = type in needs ? needs[type as keyof typeof needs] : undefined;
+    if (need && need[1] === undefined) {
+      this.report(range, 'error', 'missing-key', `A '${type}' detector needs '${need[0]}'.`);
+      return undefined;
+    }
+    return detector;
+  }
+
+  /** `defences: [sandwich, {type: delimiters, open: '<<<', close: '>>>'}]`. */
+  private readDefences(node: YamlNode | null): DefenceSpec[] {
+    const seq = this.seq(node, 'defences');
+    if (!seq) return [];
+    const defences: DefenceSpec[] = [];
+    const names = new Set<string>();
+    for (const item of seq.items) {
+      const range = this.nodeRange(item);
+      let defence: DefenceSpec | undefined;
+      if (isScalar(item)) {
+        const type = this.oneOf(item, DEFENCE_TYPES, 'defence');
+        if (type) defence = { name: type, type, range };
+      } else if (isMap(item)) {
+        const entries = this.entries(item, DEFENCE_KEYS, 'defence key');
+        const typeEntry = entries.get('type');
+        if (!typeEntry) this.report(range, 'error', 'missing-key', `A defence needs a 'type': one of ${DEFENCE_TYPES.join(', ')}.`);
+        const type = typeEntry ? this.oneOf(typeEntry.value, DEFENCE_TYPES, 'defence') : undefined;
+        if (type) {
+          defence = { name: type, type, range };
+          for (const key of ['name', 'into', 'open', 'close', 'tag', 'marker', 'instruction', 'key'] as const) {
+            const entry = entries.get(key);
+            if (!entry) continue;
+            const value = this.string(entry.value, key);
+            if (value !== undefined) defence[key] = value;
+          }
+          const usedBy: Record<string, readonly DefenceSpec['type'][]> = {
+            open: ['delimiters'],
+            close: ['delimiters'],
+            tag: ['xml-tags'],
+            marker: ['datamarking'],
+            instruction: ['sandwich', 'reminder'],
+            key: ['known-answer'],
+          };
+          for (const [key, types] of Object.entries(usedBy)) {
+            const entry = entries.get(key);
+            if (entry && !types.includes(type))
+              this.report(this.nodeRange(entry.key), 'warning', 'ignored-key', `'${key}' only applies to ${types.join(', ')} defences.`);
+          }
+        }
+      } else {
+        this.report(range, 'error', 'type', 'A defence is a name (e.g. sandwich) or a mapping with a type.');
+      }
+      if (!defence) continue;
+      if (defence.name === 'none' || defence.name.includes('+')) {
+        this.report(
+          range,
+          'error',
+          'defence-name',
+          `A defence cannot be named '${defence.name}' ('none' is the undefended column; '+' joins names).`,
+        );
+        continue;
+      }
+      if (names.has(defence.name)) {
+        this.report(range, 'error', 'duplicate-defence', `Defence name '${defence.name}' is used twice: give one a 'name'.`);
+        continue;
+      }
+      names.add(defence.name);
+      defences.push(defence);
+    }
+    return defences;
+  }
+
+  /** The untrusted variable must be one the template reads (or `user`). */
+  private checkInto(into: string, range: Range, document: PromptDocument): void {
+    if (into === 'user') return;
+    const variables = this.uniqueVariables(document);
+    if (!variables.includes(into))
+      this.report(
+        range,
+        'error',
+        'unknown-variable',
+        `'into: ${into}' is not a variable of the template${didYouMean(into, [...variables, 'user'])}`,
+      );
+  }
+
   /** `budget: 5`: the most the run may cost, in the price table's currency; it needs max_tokens to bound each request. */
   private readBudget(key: YamlNode, node: YamlNode | null, document: PromptDocument): void {
     if (!(isScalar(node) && typeof node.value === 'number' && Number.isFinite(node.value))) {
@@ -753,6 +1017,26 @@ class PromptParser {
     this.checkVariablesDefined(document);
     this.checkExpected(document);
     this.checkSampling(document);
+    this.checkDefencesInto(document);
+  }
+
+  /** A defence protects the attacks' untrusted variable unless it names its own. */
+  private checkDefencesInto(document: PromptDocument): void {
+    for (const defence of document.defences) {
+      if (defence.into !== undefined) this.checkInto(defence.into, defence.range ?? zeroRange(), document);
+      else if (
+        !document.attacks &&
+        this.uniqueVariables(document).length !== 1 &&
+        defence.type !== 'reminder' &&
+        defence.type !== 'known-answer'
+      )
+        this.report(
+          defence.range ?? zeroRange(),
+          'warning',
+          'defence-into',
+          `Which input is untrusted? Give this defence 'into: <variable>' (or 'attacks: {into: …}'); it wraps the whole user turn until then.`,
+        );
+    }
   }
 
   /**

@@ -1,6 +1,10 @@
 import { Dotprompt, type Message, type PromptFunction } from 'dotprompt';
 import { exampleAnswer, examplesFor } from './examples';
-import type { Case, Example, PromptDocument, Variant, Vars } from './types';
+import type { AttackSpec, Case, DefenceSpec, Example, PromptDocument, Variant, Vars } from './types';
+import { defaultInstruction, defendInput, defendMessages } from '../security/defences';
+import { injectAttack } from '../security/expand';
+import { securitySeed } from '../security/token';
+import { canarySentence } from '../security/suites';
 
 export { exampleAnswer, examplesFor };
 
@@ -49,8 +53,16 @@ function toChatMessage(message: Message): ChatMessage {
  * Renders one variant for one case. Examples become user/assistant turns before the final user turn;
  * the plain-text form lays the same turns out as `Q: … / A: …` blocks (configurable in `text_format`).
  */
-export async function renderVariant(document: PromptDocument, variant: Variant, vars: Vars): Promise<RenderedPrompt> {
-  const withDefaults = (input: Vars): Vars => ({ ...document.inputDefaults, ...input });
+export async function renderVariant(document: PromptDocument, variant: Variant, vars: Vars, attack?: AttackSpec): Promise<RenderedPrompt> {
+  const defence = variant.defence;
+  const seedText = securitySeed(document);
+  const untrusted = defence ? (defence.into ?? document.attacks?.into ?? soleVariable(document)) : undefined;
+  // A defence wraps the untrusted variable (here, in examples too, so they look like the query) or the user turn (below).
+  const withDefaults = (input: Vars): Vars => {
+    const all = { ...document.inputDefaults, ...input };
+    if (!defence || untrusted === undefined || untrusted === 'user' || !(untrusted in all)) return all;
+    return { ...all, [untrusted]: defendInput(defence, textOf(all[untrusted]), seedText) };
+  };
   const messages = await renderTemplate(document.template, withDefaults(vars));
   const examples = examplesFor(document, variant);
 
@@ -63,9 +75,22 @@ export async function renderVariant(document: PromptDocument, variant: Variant, 
     }
   }
   if (queryIndex < 0) queryIndex = messages.length - 1;
-  const preamble = queryIndex >= 0 ? messages.slice(0, queryIndex) : [];
-  const query = queryIndex >= 0 ? (messages[queryIndex] as ChatMessage) : { role: 'user' as const, content: '' };
-  const after = queryIndex >= 0 ? messages.slice(queryIndex + 1) : [];
+  let preamble = queryIndex >= 0 ? messages.slice(0, queryIndex) : [];
+  let query = queryIndex >= 0 ? (messages[queryIndex] as ChatMessage) : { role: 'user' as const, content: '' };
+  let after = queryIndex >= 0 ? messages.slice(queryIndex + 1) : [];
+  // Direct injection: the attacker writes the user turn.
+  if (attack?.into === 'user') query = { ...query, content: injectAttack(query.content, attack) };
+  if (defence && untrusted === 'user') query = { ...query, content: defendInput(defence, query.content, seedText) };
+  if (document.attacks || defence) {
+    // The canary sits in the system turn of every attacked prompt's cells, clean ones too, so they compare.
+    const secured = secureTurns([...preamble, query, ...after], preamble.length, {
+      ...(document.attacks ? { canary: document.attacks.canary } : {}),
+      ...(defence ? { defence, into: untrusted ?? 'user', seedText } : {}),
+    });
+    preamble = secured.messages.slice(0, secured.queryIndex);
+    query = secured.messages[secured.queryIndex] as ChatMessage;
+    after = secured.messages.slice(secured.queryIndex + 1);
+  }
 
   const exampleTurns: ChatMessage[] = [];
   for (const example of examples) {
@@ -82,6 +107,50 @@ export async function renderVariant(document: PromptDocument, variant: Variant, 
   const chat = [...preamble, ...exampleTurns, finalQuery, ...after];
 
   return { variant, messages: chat, text: toPlainText(document, preamble, exampleTurns, query, after, trigger), examples };
+}
+
+function soleVariable(document: PromptDocument): string | undefined {
+  const names = [...new Set(document.templateVariables.map((variable) => variable.name))];
+  return names.length === 1 ? names[0] : undefined;
+}
+
+function textOf(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/**
+ * The turns with the canary planted in the system turn and the defence's own turns (its note in the system turn,
+ * a sandwich after the query), and where the query turn ended up (a system turn may have been added first).
+ */
+function secureTurns(
+  turns: ChatMessage[],
+  queryIndex: number,
+  options: { canary?: string; defence?: DefenceSpec; into?: string; seedText?: string },
+): { messages: ChatMessage[]; queryIndex: number } {
+  let messages = turns;
+  let index = queryIndex;
+  if (options.canary !== undefined) {
+    const system = messages.findIndex((message) => message.role === 'system');
+    const sentence = canarySentence(options.canary);
+    if (system >= 0)
+      messages = messages.map((message, i) => (i === system ? { ...message, content: `${message.content}\n\n${sentence}` } : message));
+    else {
+      messages = [{ role: 'system', content: sentence }, ...messages];
+      index++;
+    }
+  }
+  if (options.defence) {
+    const before = messages.length;
+    messages = defendMessages(options.defence, messages, {
+      into: options.into ?? 'user',
+      instruction: options.defence.instruction ?? defaultInstruction(turns),
+      seedText: options.seedText ?? '',
+    });
+    // A defence adds at most a system turn at the start; the query stays the last user turn.
+    index += messages.length - before;
+  }
+  return { messages, queryIndex: index };
 }
 
 function toPlainText(
@@ -145,7 +214,7 @@ export async function renderCellPrompt(
   const testCase = cases.find((candidate) => candidate.id === caseId);
   if (!testCase) return { input, error: `The prompt file has no case '${caseId}' any more.` };
   try {
-    const rendered = await renderVariant(document, variant, testCase.input);
+    const rendered = await renderVariant(document, variant, testCase.input, testCase.attack?.spec);
     return {
       input,
       ...(input === 'chat' ? { messages: rendered.messages } : { text: rendered.text }),

@@ -106,7 +106,7 @@ export async function tokenReport(
     let totalPrompt = 0;
     let first: { prompt: number; chat: number; text: number; examples: number } | undefined;
     for (const testCase of measured) {
-      const rendered = await renderVariant(document, variant, testCase.input);
+      const rendered = await renderVariant(document, variant, testCase.input, testCase.attack?.spec);
       const chat = counter.chat(rendered.messages);
       const prompt = counter.prompt(rendered);
       totalChat += chat;
