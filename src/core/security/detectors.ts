@@ -120,6 +120,7 @@ function detectRegex(detector: DetectorSpec, answer: string): Detection {
   let flags = detector.flags ?? '';
   if (detector.caseSensitive === false && !flags.includes('i')) flags += 'i';
   try {
+    // `g` and `y` would make the shared compiled pattern remember where it stopped.
     const matched = userRegex(detector.pattern, flags.replace(/[gy]/g, '')).test(answer, 'this output');
     if (typeof matched !== 'boolean') return { success: undefined, reason: matched.failed };
     return { success: matched, reason: `${matched ? 'matches' : 'does not match'} /${detector.pattern}/${flags}` };
