@@ -24,7 +24,7 @@ import { sentSampling } from '../backends/parameters';
 import { compareVariants, type PairComparison } from './paired';
 import { answerClusters, type AnswerCluster } from './clusters';
 import { knownAnswerCheck, summarizeSecurity } from '../security/summary';
-import type { SecurityResult } from '../security/types';
+import type { JudgeVerdict, SecurityResult } from '../security/types';
 
 export type { AnswerCluster, Divergence } from './clusters';
 
@@ -79,6 +79,8 @@ export interface ChainResult extends Omit<CompletionRecord, 'type' | 'variant' |
    * (never read for the answer). Absent when the model showed none.
    */
   reasoning?: string;
+  /** The judge's verdicts on this chain (`scorer: {type: judge}`, or an attack's judge detector). */
+  judge?: JudgeVerdict[];
   /** On an attacked case: whether the attack worked in this chain (absent: undecided), and why. */
   attack?: { success?: boolean; reason: string };
 }
@@ -382,10 +384,14 @@ export function withComparisons(result: RunResult, document: Pick<PromptDocument
   // Defended variants are compared with theirs in result.security.utility; attacked cases are no accuracy cases.
   const defended = new Set(document.variants.filter((variant) => variant.base !== undefined).map((variant) => variant.name));
   const cells = defended.size > 0 || result.security ? result.cells.filter((cell) => !cell.attack) : result.cells;
-  const comparisons = compareVariants(header.variants.filter((name) => !defended.has(name)), cells, {
-    ...(header.seed !== undefined ? { seed: header.seed } : {}),
-    ...(document.baseline !== undefined ? { baseline: document.baseline } : {}),
-  });
+  const comparisons = compareVariants(
+    header.variants.filter((name) => !defended.has(name)),
+    cells,
+    {
+      ...(header.seed !== undefined ? { seed: header.seed } : {}),
+      ...(document.baseline !== undefined ? { baseline: document.baseline } : {}),
+    },
+  );
   return comparisons.length > 0 ? { ...result, comparisons } : result;
 }
 

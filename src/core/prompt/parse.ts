@@ -6,7 +6,7 @@ import { backtrackingRisk, REGEX_TIME_LIMIT_MS } from '../eval/userRegex';
 import { STOP_DEFAULTS } from '../eval/adaptive';
 import { closestMatch, didYouMean, encodingProblem, LineIndex } from './text';
 import { examplesFor, exampleAnswer } from './examples';
-import { defaultCanary } from '../security/token';
+import { defaultCanary, DEFAULT_GROWTH, DEFAULT_TARGET } from '../security/suites';
 import {
   ATTACK_SUITES,
   DEFENCE_TYPES,
@@ -104,9 +104,7 @@ export const ATTACKS_KEYS = ['into', 'suites', 'custom', 'cases', 'canary', 'tar
 export const ATTACK_KEYS = ['name', 'text', 'into', 'position', 'detect', 'language', 'description'];
 export const DETECTOR_KEYS = ['type', 'value', 'pattern', 'flags', 'case_sensitive', 'factor', 'rubric'];
 export const DEFENCE_KEYS = ['type', 'name', 'into', 'open', 'close', 'tag', 'marker', 'instruction', 'key'];
-/** Default string a goal hijack makes the model say, and the token growth that counts as reasoning DoS. */
-export const DEFAULT_ATTACK_TARGET = 'PWNED';
-export const DEFAULT_ATTACK_GROWTH = 3;
+
 export const TEXT_FORMAT_KEYS = ['input_prefix', 'output_prefix', 'separator'];
 
 export const DEFAULT_TRIGGER = "Let's think step by step.";
@@ -730,8 +728,8 @@ class PromptParser {
       suites: [],
       custom: [],
       canary: defaultCanary(document.name ?? document.template),
-      target: DEFAULT_ATTACK_TARGET,
-      growth: DEFAULT_ATTACK_GROWTH,
+      target: DEFAULT_TARGET,
+      growth: DEFAULT_GROWTH,
       range,
     };
     let suiteNodes: YamlNode[] = [];
@@ -842,7 +840,7 @@ class PromptParser {
         );
         return undefined;
       }
-      return type === 'token-growth' ? { type, factor: DEFAULT_ATTACK_GROWTH } : { type };
+      return type === 'token-growth' ? { type, factor: DEFAULT_GROWTH } : { type };
     }
     const range = this.nodeRange(node);
     const entries = this.entries(this.map(node, 'detect'), DETECTOR_KEYS, 'detector key');
@@ -867,7 +865,7 @@ class PromptParser {
     if (caseSensitive) detector.caseSensitive = this.boolean(caseSensitive.value, 'case_sensitive');
     const factor = entries.get('factor');
     if (factor) detector.factor = this.number(factor.value, 'factor', 1, 1000);
-    if (type === 'token-growth') detector.factor ??= DEFAULT_ATTACK_GROWTH;
+    if (type === 'token-growth') detector.factor ??= DEFAULT_GROWTH;
     const rubric = entries.get('rubric');
     if (rubric) detector.rubric = this.string(rubric.value, 'rubric');
     const needs = {

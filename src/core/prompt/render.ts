@@ -2,9 +2,8 @@ import { Dotprompt, type Message, type PromptFunction } from 'dotprompt';
 import { exampleAnswer, examplesFor } from './examples';
 import type { AttackSpec, Case, DefenceSpec, Example, PromptDocument, Variant, Vars } from './types';
 import { defaultInstruction, defendInput, defendMessages } from '../security/defences';
-import { injectAttack } from '../security/expand';
-import { securitySeed } from '../security/token';
-import { canarySentence } from '../security/suites';
+import { securitySeed } from '../security/seeded';
+import { applyAttack, canarySentence } from '../security/suites';
 
 export { exampleAnswer, examplesFor };
 
@@ -79,7 +78,7 @@ export async function renderVariant(document: PromptDocument, variant: Variant, 
   let query = queryIndex >= 0 ? (messages[queryIndex] as ChatMessage) : { role: 'user' as const, content: '' };
   let after = queryIndex >= 0 ? messages.slice(queryIndex + 1) : [];
   // Direct injection: the attacker writes the user turn.
-  if (attack?.into === 'user') query = { ...query, content: injectAttack(query.content, attack) };
+  if (attack?.into === 'user') query = { ...query, content: applyAttack(query.content, attack) };
   if (defence && untrusted === 'user') query = { ...query, content: defendInput(defence, query.content, seedText) };
   if (document.attacks || defence) {
     // The canary sits in the system turn of every attacked prompt's cells, clean ones too, so they compare.

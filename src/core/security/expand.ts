@@ -2,7 +2,7 @@
 // scores them like any other: each defence wraps every variant (`<variant>+<defence>`), each attack makes an
 // attacked copy of each attacked case (`<case>~<attack>`) that keeps the clean case's expected answer.
 import type { AttackSpec, AttacksConfig, Case, DefenceSpec, Diagnostic, PromptDocument, Variant, Vars } from '../prompt/types';
-import { builtInAttacks } from './suites';
+import { applyAttack, builtInAttacks } from './suites';
 
 /** Every attack of the prompt: the built-in suites' in suite order, then the file's own. */
 export function attacksOf(document: Pick<PromptDocument, 'attacks' | 'defences'>): AttackSpec[] {
@@ -26,13 +26,6 @@ function closerOf(defence: DefenceSpec): string | undefined {
   return undefined;
 }
 
-/** `text` with the attack put in as its position says. */
-export function injectAttack(text: string, attack: Pick<AttackSpec, 'text' | 'position'>): string {
-  if (attack.position === 'replace') return attack.text;
-  if (attack.position === 'prepend') return `${attack.text}\n${text}`;
-  return text ? `${text}\n${attack.text}` : attack.text;
-}
-
 export interface Expansion {
   variants: Variant[];
   cases: Case[];
@@ -48,7 +41,8 @@ export function expandAttacks(document: PromptDocument, cases: readonly Case[]):
   const variants: Variant[] = [];
   for (const variant of document.variants) {
     variants.push(variant);
-    for (const defence of document.defences) variants.push({ ...variant, name: `${variant.name}+${defence.name}`, defence, base: variant.name });
+    for (const defence of document.defences)
+      variants.push({ ...variant, name: `${variant.name}+${defence.name}`, defence, base: variant.name });
   }
   const config = document.attacks;
   if (!config) return { variants, cases: [...cases], diagnostics };
@@ -80,7 +74,8 @@ function attackedCases(config: AttacksConfig, cases: readonly Case[], diagnostic
 
 function attackedCopy(testCase: Case, attack: AttackSpec, vars: Vars): Case {
   // Indirect injection rides in the untrusted variable; direct injection is put into the user turn at render time.
-  const input = attack.into === 'user' ? testCase.input : { ...testCase.input, [attack.into]: injectAttack(asText(vars[attack.into]), attack) };
+  const input =
+    attack.into === 'user' ? testCase.input : { ...testCase.input, [attack.into]: applyAttack(asText(vars[attack.into]), attack) };
   return {
     ...testCase,
     id: `${testCase.id}~${attack.id}`,

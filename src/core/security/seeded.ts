@@ -20,3 +20,8 @@ export function seededToken(seedText: string, length: number, alphabet: string =
   for (let i = 0; i < length; i++) token += alphabet[Math.floor(next() * alphabet.length)];
   return token;
 }
+
+/** What a prompt's canary, keys and fences derive from: they differ between prompts and stay put between runs. */
+export function securitySeed(document: { name?: string; template: string }): string {
+  return document.name ?? document.template;
+}

@@ -6,7 +6,7 @@ import type { Case, DefenceSpec, PromptDocument, Variant } from '../prompt/types
 import { checkKnownAnswer, describeDefence, knownAnswerKey } from './defences';
 import { describeDetector, detectAttack } from './detectors';
 import { attacksOf } from './expand';
-import { securitySeed } from './token';
+import { securitySeed } from './seeded';
 import type { AttackRate, SecurityResult, UtilityCost } from './types';
 
 /** The column of undefended variants. */
@@ -224,7 +224,9 @@ function utilityCosts(
       defended: variant.name,
       without: accuracyOf(without),
       with: accuracyOf(withDefence),
-      ...(paired > 0 ? { paired: comparePair(variant.name, variant.base, aOnly, bOnly, paired, pairSeed(seed, variant.name, variant.base)) } : {}),
+      ...(paired > 0
+        ? { paired: comparePair(variant.name, variant.base, aOnly, bOnly, paired, pairSeed(seed, variant.name, variant.base)) }
+        : {}),
     });
   }
   return costs;
