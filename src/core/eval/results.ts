@@ -23,6 +23,7 @@ import type { MergedInfo, ShardInfo } from './shard';
 import { sentSampling } from '../backends/parameters';
 import { compareVariants, type PairComparison } from './paired';
 import { answerClusters, type AnswerCluster } from './clusters';
+import type { JudgeSummary, JudgeVerdict, SecurityResult } from '../security/types';
 
 export type { AnswerCluster, Divergence } from './clusters';
 
@@ -77,6 +78,10 @@ export interface ChainResult extends Omit<CompletionRecord, 'type' | 'variant' |
    * (never read for the answer). Absent when the model showed none.
    */
   reasoning?: string;
+  /** With a judge scorer: its verdicts on this chain, one per repeat; their majority decides `pass`. */
+  judge?: JudgeVerdict[];
+  /** An attacked chain: whether the detector found the attack worked (absent: undecided, e.g. a failed request) and why. */
+  attack?: { success?: boolean; reason: string };
 }
 
 export interface CellResult {
@@ -111,6 +116,10 @@ export interface CellResult {
   missing: number;
   /** Adaptive runs: the chain count at which the vote settled and sampling stopped (absent: it did not stop early). */
   settledAt?: number;
+  /** An attacked case (`<case>~<attack id>`): the attack, its suite and the case it was made from. */
+  attack?: { id: string; suite: string; baseCase: string };
+  /** A defended variant (`<variant>+<defence>`): the defence's name; `none` on the undefended variants of a run with defences. */
+  defence?: string;
 }
 
 export interface VariantSummary {
@@ -202,6 +211,10 @@ export interface RunResult {
   endpoints?: EndpointStats[];
   /** A Batch API run's batches (from its run file), each as it last stood: submitted, or finished with its status and counts. */
   batches?: BatchSummary[];
+  /** A run with `attacks:` or `defences:`: attack success by variant × defence × attack, and each defence's utility cost. */
+  security?: SecurityResult;
+  /** A run scored by a judge model: its repeats, invalid verdicts, self-agreement and agreement with human labels. */
+  judge?: JudgeSummary;
 }
 
 export interface Coverage {
