@@ -15,6 +15,12 @@ function signedPoints(value: number): string {
   return `${rounded > 0 ? '+' : rounded < 0 ? '−' : ''}${Math.abs(rounded).toFixed(1)}`;
 }
 
+/** Whole signed points, for an interval's ends where the tenths would only widen the column: +8, −22, 0. */
+function signedWhole(value: number): string {
+  const rounded = Math.round(value * 100);
+  return `${rounded > 0 ? '+' : rounded < 0 ? '−' : ''}${Math.abs(rounded)}`;
+}
+
 function formatP(p: number): string {
   return p < 0.001 ? '<0.001' : String(Number(p.toFixed(p < 0.01 ? 3 : 2)));
 }
@@ -75,7 +81,7 @@ function utilityCell(cost: UtilityCost): HTMLElement {
       ? h(
           'span',
           { class: `ci ${direction}` },
-          `${signedPoints(paired.difference)} pt [${signedPoints(paired.low)}, ${signedPoints(paired.high)}] p ${formatP(paired.pValue)}`,
+          `${signedPoints(paired.difference)} pt [${signedWhole(paired.low)}, ${signedWhole(paired.high)}] p ${formatP(paired.pValue)}`,
         )
       : h('span', { class: 'ci' }, 'not paired'),
   );
@@ -254,7 +260,9 @@ export function judgeSection(judge: JudgeSummary | undefined): HTMLElement[] {
             ...row('Verdicts per chain', String(judge.repeats)),
             ...row('Chains judged', String(judge.chains)),
             ...row('Invalid verdicts', `${judge.invalidVerdicts} of ${judge.verdicts}${invalid}`, 'verdicts that could not be read'),
-            ...(judge.invalidChains > 0 ? row('No valid verdict', `${judge.invalidChains} chains`) : []),
+            ...(judge.invalidChains > 0
+              ? row('No valid verdict', `${judge.invalidChains} chain${judge.invalidChains === 1 ? '' : 's'}`)
+              : []),
             ...row(
               'Self-agreement',
               judge.selfAgreement === null ? '—' : percent(judge.selfAgreement),
