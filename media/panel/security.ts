@@ -271,6 +271,11 @@ export function judgeSection(judge: JudgeSummary | undefined): HTMLElement[] {
                 : "share of a chain's verdicts agreeing with its majority, over chains with ≥ 2 valid verdicts",
             ),
             ...row("Fleiss' κ", kappaText(judge.fleissKappa), 'agreement of the repeats beyond chance'),
+            ...row(
+              'Tokens',
+              (judge.promptTokens + judge.completionTokens).toLocaleString('en-US'),
+              `${judge.promptTokens.toLocaleString('en-US')} prompt, ${judge.completionTokens.toLocaleString('en-US')} output`,
+            ),
           ),
         ),
         labels
