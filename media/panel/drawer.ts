@@ -134,6 +134,7 @@ export class Drawer {
       h('code', { 'data-testid': 'expected' }, expected === undefined ? '—' : formatValue(expected)),
       reveal ? ' · ' : null,
       reveal,
+      attackLine(summary?.attack ?? content.cell?.attack, summary?.defence ?? content.cell?.defence),
     );
     const tabs = caseAcrossVariants(content.siblings, content.variant, (variant) => this.callbacks.onSwitch(variant));
     const stats = summary ?? content.cell;
@@ -431,9 +432,49 @@ export function chainCard(chain: ChainResult, diverge?: number): HTMLElement {
       ),
     ),
     chain.error ? h('p', { class: 'error' }, chain.error) : null,
+    attackOutcome(chain.attack),
     reasoningBlock(chain),
     body,
     h('p', { class: 'reason' }, chain.reason),
+    judgeVerdicts(chain.judge),
+  );
+}
+
+/** An attacked case's attack and the defence of its variant, after the case line. */
+function attackLine(attack: CellResult['attack'], defence: string | undefined): HTMLElement | null {
+  if (!attack && (defence === undefined || defence === 'none')) return null;
+  return h(
+    'span',
+    { class: 'drawer-attack', 'data-testid': 'drawer-attack' },
+    attack ? ` · attack ${attack.id} (${attack.suite}) on case ${attack.baseCase}` : null,
+    defence !== undefined && defence !== 'none' ? ` · defence ${defence}` : null,
+  );
+}
+
+/** Whether the attack worked in this chain, and the detector's reason. */
+function attackOutcome(attack: ChainResult['attack']): HTMLElement | null {
+  if (!attack) return null;
+  const outcome = attack.success === undefined ? 'undecided' : attack.success ? 'worked' : 'blocked';
+  return h(
+    'p',
+    { class: `attack-outcome attack-${outcome}`, 'data-testid': 'chain-attack', 'data-outcome': outcome },
+    h('span', { class: 'attack-verdict' }, `attack ${outcome}`),
+    `: ${attack.reason}`,
+  );
+}
+
+/** The judge's verdicts on this chain, one per repeat: pass, fail or invalid, with its reason. */
+function judgeVerdicts(verdicts: ChainResult['judge']): HTMLElement | null {
+  if (!verdicts || verdicts.length === 0) return null;
+  return h(
+    'ol',
+    { class: 'judge-verdicts', 'data-testid': 'judge-verdicts', title: 'The judge’s verdicts on this chain; their majority decides' },
+    ...verdicts.map((verdict) => {
+      const kind = verdict.invalid !== undefined || verdict.pass === undefined ? 'invalid' : verdict.pass ? 'pass' : 'fail';
+      const score = verdict.score !== undefined ? ` ${verdict.score.toFixed(2)}` : '';
+      const why = kind === 'invalid' ? (verdict.invalid ?? '') : (verdict.reason ?? '');
+      return h('li', { 'data-verdict': kind }, h('span', { class: `verdict-${kind}` }, `judge: ${kind}${score}`), why ? ` — ${why}` : null);
+    }),
   );
 }
 

@@ -24,6 +24,7 @@ import {
 import { columnChooser, describeInterval, formatDuration, h, percent } from './dom';
 import { Drawer } from './drawer';
 import { costAccuracyChart } from './costAccuracy';
+import { judgeSection, securitySection } from './security';
 import { Matrix, isFilterKey, isSortKey, type MatrixControls } from './matrix';
 
 export { describeInterval, h } from './dom';
@@ -461,7 +462,13 @@ export class ResultsView {
     this.header.hidden = false;
     this.updateHeader(overview, run);
     this.noteDrawn();
-    this.summarySlot.replaceChildren(this.cards(overview, run), this.summary(overview, run), ...pairsSection(overview.comparisons));
+    this.summarySlot.replaceChildren(
+      this.cards(overview, run),
+      this.summary(overview, run),
+      ...pairsSection(overview.comparisons),
+      ...securitySection(overview.security),
+      ...judgeSection(overview.judge),
+    );
     this.drawChart(overview);
     this.costSlot.replaceChildren(costAccuracyChart(overview) ?? '');
   }

@@ -21,6 +21,7 @@ import { loadPrompt, nodeFileSystem } from '../core/prompt/load';
 import { formatDiagnostic } from './check';
 import { ALPHA } from '../core/eval/paired';
 import { didYouMean } from '../core/prompt/text';
+import type { AttackRate, SecurityResult, UtilityCost } from '../core/security/types';
 import { shardRange, type Shard } from '../core/eval/shard';
 
 export type { EvalReport } from '../core/eval/report';
@@ -250,6 +251,143 @@ export function pairsBlock(result: Pick<RunResult, 'comparisons'>): string[] {
     );
     if (pair.warning) lines.push(`    ${pair.warning}`);
   });
+  return lines;
+}
+
+/** A share as whole percent: 42%. */
+function wholePercent(value: number): string {
+  return `${Math.round(value * 100)}%`;
+}
+
+/** A signed difference in whole points with a real minus: +4, −10, 0. */
+function signedWholePoints(value: number): string {
+  const rounded = Math.round(value * 100);
+  return `${rounded > 0 ? '+' : rounded < 0 ? '−' : ''}${Math.abs(rounded)}`;
+}
+
+/** The base variants of a security result, in the order the result lists them. */
+function baseVariants(security: SecurityResult): string[] {
+  return [...new Set([...security.overall, ...security.suites].map((rate) => rate.variant))];
+}
+
+/** `none` first, then the defences in the order the prompt declares them, those the variant has rates for. */
+function defenceColumns(security: SecurityResult, variant: string): string[] {
+  const present = new Set([...security.overall, ...security.suites].filter((rate) => rate.variant === variant).map((rate) => rate.defence));
+  const declared = ['none', ...security.defences.map((defence) => defence.name)];
+  return [...declared.filter((name) => present.has(name)), ...[...present].filter((name) => !declared.includes(name))];
+}
+
+/** One cell of the attack table in parts aligned apart: `42%`, `[30–55]` and, when `counts`, `5/12`; `—` without a decided chain. */
+function attackCellParts(rate: AttackRate | undefined, counts: boolean): string[] {
+  const parts =
+    !rate || rate.trials === 0 ? ['—', ''] : [wholePercent(rate.rate), `[${Math.round(rate.low * 100)}–${Math.round(rate.high * 100)}]`];
+  return counts ? [...parts, rate && rate.trials > 0 ? `${rate.successes}/${rate.trials}` : ''] : parts;
+}
+
+/** Widest line the attack table keeps its counts within; wider, the counts go (they are in the JSON). */
+const NARROW_TABLE = 80;
+
+/**
+ * Under the pairs: the prompt-attack results (RunResult.security). Per base variant, a table of attack success
+ * rates (rows: suites, then all attacks; columns: `none` and each defence) with their 95% intervals, then each
+ * defence's cost on the normal cases, paired on cases. The per-attack rows are left to the JSON.
+ */
+export function securityBlock(result: Pick<RunResult, 'security'>): string[] {
+  const security = result.security;
+  if (!security || security.overall.length === 0) return [];
+  const lines = [
+    `prompt attacks into ${security.into} (${security.attacks.length} attack${security.attacks.length === 1 ? '' : 's'}; share of attacked chains the attack worked in, lower is better; 95% Wilson intervals clustered by attacked case):`,
+  ];
+  for (const variant of baseVariants(security)) {
+    const columns = defenceColumns(security, variant);
+    const suites = [...new Set(security.suites.filter((rate) => rate.variant === variant).map((rate) => rate.suite ?? ''))];
+    const rowOf = (rates: AttackRate[], suite: string | undefined): (AttackRate | undefined)[] =>
+      columns.map((defence) =>
+        rates.find((rate) => rate.variant === variant && rate.defence === defence && (suite === undefined || rate.suite === suite)),
+      );
+    const rows = [
+      ...suites.map((suite) => ({ name: suite, rates: rowOf(security.suites, suite) })),
+      { name: 'all attacks', rates: rowOf(security.overall, undefined) },
+    ];
+    const table = (counts: boolean): string[] => {
+      const parts = rows.map((row) => row.rates.map((rate) => attackCellParts(rate, counts)));
+      // The interval (the second part) is aligned left, the rate and the counts right.
+      const partWidths = columns.map((_, column) =>
+        (parts[0]?.[column] ?? []).map((_, part) => Math.max(...parts.map((cells) => (cells[column]?.[part] ?? '').length))),
+      );
+      const cell = (cellParts: string[], column: number): string =>
+        cellParts
+          .map((part, k) => (k === 1 ? part.padEnd(partWidths[column]?.[k] ?? 0) : part.padStart(partWidths[column]?.[k] ?? 0)))
+          .join(' ');
+      const header = [variant, ...columns.map((defence) => (defence === 'none' ? 'none' : `+${defence}`))];
+      const body = rows.map((row, r) => [row.name, ...columns.map((_, column) => cell(parts[r]?.[column] ?? [], column))]);
+      const widths = header.map((_, i) => Math.max(...[header, ...body].map((cells) => (cells[i] as string).length)));
+      return [header, ...body].map((cells) =>
+        `  ${cells.map((text, i) => (i === 0 ? text.padEnd(widths[i] as number) : text.padStart(widths[i] as number))).join('  ')}`.trimEnd(),
+      );
+    };
+    const withCounts = table(true);
+    lines.push(...(Math.max(...withCounts.map((line) => line.length)) <= NARROW_TABLE ? withCounts : table(false)));
+    for (const cost of security.utility.filter((entry) => entry.variant === variant)) lines.push(`    ${utilityLine(cost)}`);
+  }
+  const undecided = security.overall.reduce((sum, rate) => sum + rate.undecided, 0);
+  if (undecided > 0)
+    lines.push(
+      `  ${undecided} attacked chain${undecided === 1 ? '' : 's'} undecided (failed requests, invalid judge verdicts): left out of the rates`,
+    );
+  lines.push('  per attack: security.matrix in the --json report');
+  return lines;
+}
+
+/** "+sandwich: accuracy 83% → 80% (−3 pts, 95% CI −10…+4, p=0.62, 30 cases)". */
+export function utilityLine(cost: UtilityCost): string {
+  const accuracy = `+${cost.defence}: accuracy ${wholePercent(cost.without.value)} → ${wholePercent(cost.with.value)}`;
+  const paired = cost.paired;
+  if (!paired) return `${accuracy} (no case answered by both: no paired difference)`;
+  const p = pValue(paired.pValue);
+  return (
+    `${accuracy} (${signedWholePoints(paired.difference)} pts, 95% CI ${signedWholePoints(paired.low)}…${signedWholePoints(paired.high)}, ` +
+    `p${p.startsWith('<') ? '' : '='}${p}, ${paired.cases} cases)`
+  );
+}
+
+/** A kappa to two decimals with a real minus, or why there is none. */
+function formatKappa(kappa: number | null): string {
+  return kappa === null ? 'undefined (one class only)' : `${kappa < 0 ? '−' : ''}${Math.abs(kappa).toFixed(2)}`;
+}
+
+/** A share that may be undefined (no chain to take it over). */
+function optionalPercent(value: number | null): string {
+  return value === null ? '—' : percent(value);
+}
+
+/** How the judge behaved (RunResult.judge): its repeats and invalid verdicts, its agreement with itself and with human labels. */
+export function judgeBlock(result: Pick<RunResult, 'judge'>): string[] {
+  const judge = result.judge;
+  if (!judge) return [];
+  const invalidShare = judge.verdicts > 0 ? ` (${percent(judge.invalidVerdicts / judge.verdicts)})` : '';
+  const lines = [
+    `judge ${judge.model}: ${judge.repeats} verdict${judge.repeats === 1 ? '' : 's'} per chain; ${judge.chains} chains, ` +
+      `${judge.verdicts} verdicts, ${judge.invalidVerdicts} invalid${invalidShare}` +
+      (judge.invalidChains > 0 ? `; ${judge.invalidChains} chain${judge.invalidChains === 1 ? '' : 's'} without a valid verdict` : ''),
+  ];
+  lines.push(
+    judge.selfAgreement === null
+      ? '  self-agreement: — (one verdict per chain: set judge.repeats ≥ 2 to measure it)'
+      : `  self-agreement ${percent(judge.selfAgreement)} (share of a chain's verdicts agreeing with its majority); Fleiss' kappa ${formatKappa(judge.fleissKappa)}`,
+  );
+  const labels = judge.labels;
+  if (labels) {
+    const { truePositive, falsePositive, trueNegative, falseNegative } = labels.confusion;
+    lines.push(
+      `  vs human labels: ${labels.chains} chains, agreement ${percent(labels.agreement)}, Cohen's kappa ${formatKappa(labels.kappa)}, ` +
+        `TPR ${optionalPercent(labels.truePositiveRate)}, FPR ${optionalPercent(labels.falsePositiveRate)}`,
+      `    confusion (judge vs label): ${truePositive} pass/pass, ${falsePositive} pass/fail, ${trueNegative} fail/fail, ${falseNegative} fail/pass`,
+    );
+  }
+  lines.push(
+    `  judge tokens: ${judge.promptTokens.toLocaleString('en-US')} prompt, ${judge.completionTokens.toLocaleString('en-US')} output`,
+  );
   return lines;
 }
 
@@ -546,6 +684,8 @@ export function describeResult(
   const spent = spentLine(result);
   if (spent) lines.push(`  ${spent}`);
   for (const line of pairsBlock(result)) lines.push(`  ${line}`);
+  for (const line of securityBlock(result)) lines.push(`  ${line}`);
+  for (const line of judgeBlock(result)) lines.push(`  ${line}`);
   // One line per cause: a reasoning model's fixed settings share one.
   for (const message of new Set(result.adjustments.map((adjustment) => adjustment.message))) lines.push(`  note: ${message}`);
   const failures = result.cells.filter((cell) => cell.errors > 0);

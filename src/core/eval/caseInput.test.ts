@@ -63,4 +63,20 @@ describe('splitResult', () => {
       ],
     );
   });
+
+  it("carries an attacked cell's attack and a defended cell's defence to its summary, and leaves them off other cells", () => {
+    const base = { input: {}, location: { file: 'a.prompt', line: 0 }, chains: [], majorityPass: false, agreement: 0, entropy: 0 };
+    const attack = { id: 'prompt-leak/repeat', suite: 'prompt-leak', baseCase: 'c1' };
+    const result = {
+      cells: [
+        { ...base, variant: 'cot', caseId: 'c1' },
+        { ...base, variant: 'cot+sandwich', caseId: 'c1~prompt-leak/repeat', attack, defence: 'sandwich' },
+      ],
+    } as unknown as RunResult;
+    const [plain, attacked] = splitResult(result).cells;
+    assert.equal(plain?.attack, undefined);
+    assert.equal(plain !== undefined && 'defence' in plain, false);
+    assert.deepEqual(attacked?.attack, attack);
+    assert.equal(attacked?.defence, 'sandwich');
+  });
 });

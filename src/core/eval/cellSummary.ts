@@ -30,6 +30,10 @@ export interface CellSummary {
   firstError?: string;
   /** Against the compared run: right then and wrong now (regressed), or the reverse (fixed). */
   change?: 'fixed' | 'regressed';
+  /** An attacked case: its attack (CellResult.attack), so the drawer names it before the chains arrive. */
+  attack?: CellResult['attack'];
+  /** A defended variant's defence (CellResult.defence). */
+  defence?: string;
 }
 
 /** A run's result without its cells: the headline numbers, sent whole. */
@@ -56,6 +60,8 @@ export function summarizeCellBrief(cell: CellResult, row: number, preview = inpu
     errors: cell.errors,
     missing: cell.missing,
     ...(firstError !== undefined ? { firstError } : {}),
+    ...(cell.attack !== undefined ? { attack: cell.attack } : {}),
+    ...(cell.defence !== undefined ? { defence: cell.defence } : {}),
   };
 }
 

@@ -24,7 +24,7 @@ import { sentSampling } from '../backends/parameters';
 import { compareVariants, type PairComparison } from './paired';
 import { answerClusters, type AnswerCluster } from './clusters';
 import { knownAnswerCheck, summarizeSecurity } from '../security/summary';
-import type { JudgeVerdict, SecurityResult } from '../security/types';
+import type { JudgeSummary, JudgeVerdict, SecurityResult } from '../security/types';
 
 export type { AnswerCluster, Divergence } from './clusters';
 
@@ -81,7 +81,7 @@ export interface ChainResult extends Omit<CompletionRecord, 'type' | 'variant' |
   reasoning?: string;
   /** The judge's verdicts on this chain (`scorer: {type: judge}`, or an attack's judge detector). */
   judge?: JudgeVerdict[];
-  /** On an attacked case: whether the attack worked in this chain (absent: undecided), and why. */
+  /** An attacked chain: whether the detector found the attack worked (absent: undecided, e.g. a failed request) and why. */
   attack?: { success?: boolean; reason: string };
 }
 
@@ -204,8 +204,6 @@ export interface RunResult {
   variants: VariantSummary[];
   /** Variants compared pairwise on the cases both answered (src/core/eval/paired.ts); absent with fewer than two variants. */
   comparisons?: PairComparison[];
-  /** Prompt attacks and defences (`attacks:`, `defences:`): the attack × defence matrix and each defence's utility cost. */
-  security?: SecurityResult;
   cells: CellResult[];
   /**
    * Remote backends, filled in by the CLI: each endpoint's requests (attempts) during this run, one entry per
@@ -214,6 +212,10 @@ export interface RunResult {
   endpoints?: EndpointStats[];
   /** A Batch API run's batches (from its run file), each as it last stood: submitted, or finished with its status and counts. */
   batches?: BatchSummary[];
+  /** A run with `attacks:` or `defences:`: attack success by variant × defence × attack, and each defence's utility cost. */
+  security?: SecurityResult;
+  /** A run scored by a judge model: its repeats, invalid verdicts, self-agreement and agreement with human labels. */
+  judge?: JudgeSummary;
 }
 
 export interface Coverage {

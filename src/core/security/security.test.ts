@@ -68,7 +68,7 @@ describe('prompt attacks and defences, end to end against the test server', func
         assert.ok(defended.high < 0.2, `${variant}+${defence}: the interval of 0/${defended.trials} stays low`);
       }
       // The suite rows split the same chains.
-      const suites = security.suites.filter((row) => row.variant === variant && row.defence === 'none');
+      const suites: AttackRate[] = security.suites.filter((row) => row.variant === variant && row.defence === 'none');
       assert.equal(
         suites.reduce((sum, row) => sum + row.trials, 0),
         undefended.trials,
