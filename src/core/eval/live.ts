@@ -103,7 +103,10 @@ export class LiveSummary {
       const after = this.summarize(this.header.variants[column] as string, this.header.cases[this.rowOf(index)] as string, cell);
       const totals = this.totals[column] as VariantTotals;
       // Attacked copies of cases are no accuracy cases (summarizeRun leaves them out too).
-      if (!this.casesById.get(after.caseId)?.attack) {
+      if (this.casesById.get(after.caseId)?.attack) {
+        if (cell.counted) totals.addAttacked(cell.counted, -1);
+        totals.addAttacked(after);
+      } else {
         if (cell.counted) totals.add(cell.counted, -1);
         totals.add(after);
       }
@@ -172,7 +175,9 @@ export class LiveSummary {
     const totals = this.header.variants.map(() => new VariantTotals(this.header.samples));
     for (let index = 0; index < this.size; index++) {
       const cell = this.cellAt(index);
-      if (!this.casesById.get(cell.caseId)?.attack) (totals[Math.floor(index / this.header.cases.length)] as VariantTotals).add(cell);
+      const column = totals[Math.floor(index / this.header.cases.length)] as VariantTotals;
+      if (this.casesById.get(cell.caseId)?.attack) column.addAttacked(cell);
+      else column.add(cell);
       cells.push(cell);
     }
     const overview = summarizeOverview(this.document, this.header, this.end, this.adjustments, totals, this.prices);

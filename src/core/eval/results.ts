@@ -329,7 +329,8 @@ export function summarizeRun(
       const records = (byCell.get(cellKey(variantName, caseId)) ?? []).sort((a, b) => a.sample - b.sample);
       const cell = summarizeCell(document, variantName, caseId, testCase, records, header, customScores);
       // Attacked copies of cases are judged by their detectors (result.security), not counted in accuracy.
-      if (!testCase?.attack) variantTotals.add(cell);
+      if (testCase?.attack) variantTotals.addAttacked(cell);
+      else variantTotals.add(cell);
       cells.push(cell);
     }
     totals.push(variantTotals);
@@ -445,9 +446,9 @@ function coverageOf(totals: readonly VariantTotals[], expected: number): Coverag
   let failed = 0;
   let cached = 0;
   for (const variant of totals) {
-    failed += variant.errors;
-    finished += variant.chains - variant.errors;
-    cached += variant.cached;
+    failed += variant.errors + variant.attackedErrors;
+    finished += variant.chains - variant.errors + variant.attackedChains - variant.attackedErrors;
+    cached += variant.cached + variant.attackedCached;
   }
   return { expected, finished, failed, missing: Math.max(0, expected - finished - failed), cached };
 }
@@ -626,6 +627,10 @@ export class VariantTotals {
   errors = 0;
   cached = 0;
   invalid = 0;
+  /** Chains of attacked cases (judged by their detectors, not in accuracy): counted for coverage only. */
+  attackedChains = 0;
+  attackedErrors = 0;
+  attackedCached = 0;
   /** Adaptive runs: cases whose vote settled before max, and the chains they did not draw. */
   settled = 0;
   saved = 0;
@@ -654,6 +659,13 @@ export class VariantTotals {
   constructor(readonly samples: number) {
     this.majAtK = Array.from({ length: samples }, emptyClusterSums);
     this.majAtKChains = Array.from({ length: samples }, () => 0);
+  }
+
+  /** Adds an attacked cell to the coverage counts only (sign −1: takes it out). */
+  addAttacked(cell: CellResult, sign: 1 | -1 = 1): void {
+    this.attackedChains += sign * cell.chains.length;
+    this.attackedErrors += sign * cell.errors;
+    for (const chain of cell.chains) if (chain.cached) this.attackedCached += sign;
   }
 
   /** Adds a cell's terms (sign −1: takes them out). O(chains of the cell). */
