@@ -4,6 +4,7 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { gullibleModel } from '../../../testFixtures/openai-server/gullible';
 import { startFakeServer, type FakeServer } from '../../../testFixtures/openai-server/server';
 import type { RunResult } from '../../core/eval/results';
 import type { ChainscopeApi } from '../../extension/extension';
@@ -185,6 +186,42 @@ suite('Evaluating from the editor', () => {
     } finally {
       await config.update('compatible.baseUrl', server.url, vscode.ConfigurationTarget.Global);
       await reasoning.close();
+    }
+  });
+
+  test('prompt attacks run from the editor: the panel shows attack success per defence and what each defence costs', async () => {
+    const gullible = await startFakeServer({ respond: gullibleModel() });
+    const config = vscode.workspace.getConfiguration('chainscope');
+    try {
+      await config.update('compatible.baseUrl', gullible.url, vscode.ConfigurationTarget.Global);
+      const result = await vscode.commands.executeCommand<RunResult>('chainscope.evaluate', fixtureUri('attacks.prompt'));
+      assert.equal(result.status, 'completed');
+      const security = result.security;
+      assert.ok(security);
+      assert.equal(security.attacks.length, 8);
+      // 2 clean cases and 2 × 8 attacked ones, under zero-shot and its two defences.
+      assert.equal(result.cells.length, 18 * 3);
+      const overall = (defence: string) => security.overall.find((row) => row.variant === 'zero-shot' && row.defence === defence);
+      assert.equal(overall('none')?.rate, 1);
+      assert.equal(overall('xml-tags')?.rate, 0);
+      assert.equal(overall('sandwich')?.rate, 0);
+      // Accuracy counts the 2 clean cases only.
+      assert.ok(result.variants.every((variant) => variant.cases === 2));
+      const verdict = await verifyPanel('attacks', {
+        runId: result.runId,
+        variants: panelNumbers(result),
+        shows: [
+          { testId: 'security', includes: '8 attacks into sentence' },
+          { testId: 'overall-row', includes: 'All attacks' },
+          { testId: 'overall-row', includes: '100%' },
+          { testId: 'utility-row', includes: 'Accuracy, normal cases' },
+        ],
+        screenshot: 'panel-attacks.png',
+      });
+      if (verdict !== 'no-browser') assert.equal(verdict, 'ok');
+    } finally {
+      await config.update('compatible.baseUrl', server.url, vscode.ConfigurationTarget.Global);
+      await gullible.close();
     }
   });
 
