@@ -777,6 +777,7 @@ class PromptParser {
         continue;
       }
       ids.add(attack.id);
+      if (attack.into !== config.into) this.checkInto(attack.into, attack.range ?? range, document);
       config.custom.push(attack);
     }
     this.checkInto(config.into, range, document);
@@ -800,16 +801,16 @@ class PromptParser {
     if (!name) this.report(range, 'error', 'missing-key', "An attack needs a 'name'.");
     if (!textEntry) this.report(range, 'error', 'missing-key', "An attack needs the 'text' it injects.");
     const text = textEntry ? this.string(textEntry.value, 'text') : undefined;
+    const detectEntry = entries.get('detect');
+    const detector: DetectorSpec = detectEntry
+      ? (this.readDetector(detectEntry.value) ?? { type: 'contains', value: config.target })
+      : { type: 'contains', value: config.target };
     if (!name || text === undefined) return undefined;
     const fill = (value: string): string => value.replaceAll('{{canary}}', config.canary).replaceAll('{{target}}', config.target);
     const position = entries.get('position')
       ? this.oneOf(entries.get('position')?.value, ['append', 'prepend', 'replace'] as const, 'position')
       : undefined;
     const into = entries.get('into') ? this.string(entries.get('into')?.value, 'into') : undefined;
-    const detectEntry = entries.get('detect');
-    const detector: DetectorSpec = detectEntry
-      ? (this.readDetector(detectEntry.value) ?? { type: 'contains', value: config.target })
-      : { type: 'contains', value: config.target };
     if (detector.value !== undefined) detector.value = fill(detector.value);
     const language = entries.get('language') ? this.string(entries.get('language')?.value, 'language') : undefined;
     const description = entries.get('description') ? this.string(entries.get('description')?.value, 'description') : undefined;
