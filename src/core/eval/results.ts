@@ -23,6 +23,8 @@ import type { MergedInfo, ShardInfo } from './shard';
 import { sentSampling } from '../backends/parameters';
 import { compareVariants, type PairComparison } from './paired';
 import { answerClusters, type AnswerCluster } from './clusters';
+import { summarizeJudge, verdictOf } from './judge';
+import type { JudgeSummary } from '../security/types';
 
 export type { AnswerCluster, Divergence } from './clusters';
 
@@ -194,6 +196,8 @@ export interface RunResult {
   variants: VariantSummary[];
   /** Variants compared pairwise on the cases both answered (src/core/eval/paired.ts); absent with fewer than two variants. */
   comparisons?: PairComparison[];
+  /** `scorer: {type: judge}`: how the judge behaved on the unattacked cases' chains. */
+  judge?: JudgeSummary;
   cells: CellResult[];
   /**
    * Remote backends, filled in by the CLI: each endpoint's requests (attempts) during this run, one entry per
@@ -312,11 +316,31 @@ export function summarizeRun(
     totals.push(variantTotals);
   }
   const batches = summarizeBatches(run.batches);
+  const overview = summarizeOverview(document, header, run.end, run.adjustments, totals, prices);
+  const judge = judgeOfRun(document, casesById, latest.values(), `${overview.backend.id}:${overview.backend.model}`);
   return withComparisons(
-    { ...summarizeOverview(document, header, run.end, run.adjustments, totals, prices), ...(batches ? { batches } : {}), cells },
+    { ...overview, ...(judge ? { judge } : {}), ...(batches ? { batches } : {}), cells },
     document,
     header,
   );
+}
+
+/** The judge scorer's behaviour over the judged chains of unattacked cases, with the cases' labels. */
+function judgeOfRun(
+  document: PromptDocument,
+  casesById: ReadonlyMap<string, Case>,
+  records: Iterable<CompletionRecord>,
+  runModel: string,
+): JudgeSummary | undefined {
+  const spec = document.scorer.type === 'judge' ? document.scorer.judge : undefined;
+  if (!spec) return undefined;
+  const chains: { verdicts: CompletionRecord['judge'] & object; label?: boolean }[] = [];
+  for (const record of records) {
+    const testCase = casesById.get(record.caseId);
+    if (record.error || !record.judge || testCase?.attack) continue;
+    chains.push({ verdicts: record.judge, ...(testCase?.label !== undefined ? { label: testCase.label } : {}) });
+  }
+  return summarizeJudge(chains, spec.model ?? runModel, spec.repeats);
 }
 
 export interface BatchSummary {
@@ -438,7 +462,9 @@ export function scoreChain(
   const scored =
     document.scorer.type === 'custom' && !record.error
       ? (customScores?.get(keyOfSample(record)) ?? { pass: false, score: 0, reason: 'the custom scorer has not run on this chain yet' })
-      : scoreAnswer(extracted, testCase?.expected, document.scorer, document.threshold);
+      : document.scorer.type === 'judge' && !record.error && !testCase?.attack
+        ? judgeScore(record)
+        : scoreAnswer(extracted, testCase?.expected, document.scorer, document.threshold);
   return {
     sample: record.sample,
     text: record.text,
@@ -456,7 +482,17 @@ export function scoreChain(
     latencyMs: record.latencyMs,
     ...(record.error ? { error: record.error } : {}),
     ...(record.cached ? { cached: true } : {}),
+    ...(record.judge ? { judge: record.judge } : {}),
   };
+}
+
+/** A chain under the judge scorer: its verdicts' majority, or a fail that says why there is none. */
+function judgeScore(record: CompletionRecord): { pass: boolean; score: number; reason: string } {
+  const verdicts = record.judge ?? [];
+  const verdict = verdictOf(verdicts);
+  if (verdict) return verdict;
+  const why = verdicts.find((entry) => entry.invalid !== undefined)?.invalid ?? 'the chain has not been judged';
+  return { pass: false, score: 0, reason: `the judge gave no valid verdict: ${why}` };
 }
 
 /** A cell from its scored chains (in sample order): the vote, its agreement and entropy, maj@k. */
@@ -492,8 +528,9 @@ export function summarizeCellChains(
   const spelling = (key: string): string => chains[keys.indexOf(key)]?.answer ?? key;
   const majority = voted.majority === undefined ? undefined : spelling(voted.majority);
   // A custom scorer cannot be re-run here: the majority answer scores as the first chain that gave it.
+  // A custom scorer or a judge scores chains, not answers: the majority answer gets its first chain's verdict.
   const customMajority =
-    document.scorer.type === 'custom' && voted.majority !== undefined ? chains[keys.indexOf(voted.majority)] : undefined;
+    (document.scorer.type === 'custom' || (document.scorer.type === 'judge' && !testCase?.attack)) && voted.majority !== undefined ? chains[keys.indexOf(voted.majority)] : undefined;
   const majorityScore = customMajority
     ? { pass: customMajority.pass, score: customMajority.score, reason: customMajority.reason }
     : majority === undefined
