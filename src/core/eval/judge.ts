@@ -153,12 +153,13 @@ function lastJsonObject(text: string): { start: number; end: number } | undefine
 function parseErrorWhere(error: unknown, text: string, offset: number): string {
   const message = (error instanceof Error ? error.message : String(error)).replace(/\s*\(line \d+ column \d+\)/, '');
   const position = /at position (\d+)/.exec(message)?.[1];
-  if (position === undefined) return message;
-  const at = offset + Number(position);
-  const before = text.slice(0, at);
-  const line = before.split('\n').length;
-  const column = at - before.lastIndexOf('\n');
-  return `${message.replace(/\s*in JSON at position \d+/, '').replace(/\s*at position \d+/, '')} at line ${line} column ${column}`;
+  const where = (at: number): string => {
+    const before = text.slice(0, at);
+    return `line ${before.split('\n').length} column ${at - before.lastIndexOf('\n')}`;
+  };
+  // Newer engines quote the text instead of giving a position: then at least say where the object starts.
+  if (position === undefined) return `${message} (the object starts at ${where(offset)})`;
+  return `${message.replace(/\s*in JSON at position \d+/, '').replace(/\s*at position \d+/, '')} at ${where(offset + Number(position))}`;
 }
 
 /** Asks the judge `spec.repeats` times about one chain; a failed request is an invalid verdict, never an error. */
