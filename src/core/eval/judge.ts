@@ -1,6 +1,8 @@
 // The model-graded scorer (`scorer: {type: judge}`, attack detectors of type judge): a rubric prompt sent to a
 // judge backend, its structured answer read strictly, its repeats voted on, and its agreement measured.
 import type { Backend, CompletionRequest } from '../backend';
+import type { BackendOptions } from '../backends';
+import { parseModelReference } from '../backends/reference';
 import type { ChatMessage } from '../prompt/render';
 import type { Case, JudgeSpec, PromptDocument } from '../prompt/types';
 import type { JudgeSummary, JudgeVerdict, LabelAgreement } from '../security/types';
@@ -217,6 +219,37 @@ export function judgeSpecFor(document: PromptDocument, testCase: Case | undefine
     return { ...(document.scorer.judge ?? DEFAULT_JUDGE), rubric: detector.rubric };
   }
   return document.scorer.type === 'judge' ? document.scorer.judge : undefined;
+}
+
+/**
+ * The backend options of a judge on model `reference` (`openai:gpt-4o`, or a bare model of the run's provider),
+ * from the run's own: the run's base URL is kept only for a judge of the same provider. No Batch API: a judge
+ * answers as chains finish.
+ */
+export function judgeBackendOptions<T extends Pick<BackendOptions, 'backend' | 'model' | 'baseUrl' | 'modelReference' | 'batch'>>(
+  options: T,
+  reference: string,
+): T {
+  const { batch: _batch, ...unbatched } = options;
+  const judge = parseModelReference(reference);
+  // A bare model name: the run's provider and endpoint, another model.
+  if (judge.provider === undefined) return { ...unbatched, model: judge.model } as T;
+  const { backend: _backend, model: _model, baseUrl, ...rest } = unbatched;
+  const runProvider = options.backend ?? parseModelReference(options.modelReference).provider;
+  return { ...rest, modelReference: reference, ...(judge.provider === runProvider && baseUrl !== undefined ? { baseUrl } : {}) } as T;
+}
+
+/** Whether the judge on `reference` is another model than the run's backend (then it needs a backend of its own). */
+export function isOtherModel(reference: string | undefined, backend: Pick<Backend, 'id' | 'model'>): reference is string {
+  if (reference === undefined) return false;
+  const judge = parseModelReference(reference);
+  return judge.model !== backend.model || (judge.provider !== undefined && judge.provider !== backend.id);
+}
+
+/** The judge's full model reference (`provider:model`, the run's provider for a bare name) when it is another model; else undefined. */
+export function judgeModelReference(reference: string | undefined, backend: Pick<Backend, 'id' | 'model'>): string | undefined {
+  if (!isOtherModel(reference, backend)) return undefined;
+  return parseModelReference(reference).provider === undefined ? `${backend.id}:${reference}` : reference;
 }
 
 /** How the judge behaved over a run's chains: validity, self-agreement, Fleiss' kappa, and agreement with labels. */
