@@ -389,7 +389,10 @@ export class OpenAIBackend implements Backend {
     const body = wireParameters(this.id, this.model, this.input, settings, this.lessons).body;
     // A server that refused structured output once is sent none again: the judge's parser reads plain JSON too.
     if (responseFormat && this.input === 'chat' && !this.lessons.omit.has('response_format'))
-      body.response_format = { type: 'json_schema', json_schema: { name: responseFormat.name, schema: responseFormat.schema, strict: true } };
+      body.response_format = {
+        type: 'json_schema',
+        json_schema: { name: responseFormat.name, schema: responseFormat.schema, strict: true },
+      };
     return body;
   }
 

@@ -10,6 +10,8 @@ import type { JudgeSpec } from '../prompt/types';
 import type { JudgeVerdict } from '../security/types';
 import {
   fleissKappa,
+  judgeBackendOptions,
+  judgeModelReference,
   judgeRequest,
   judgeSpecFor,
   labelAgreement,
@@ -19,6 +21,7 @@ import {
   verdictOf,
   JUDGE_VERDICT_SCHEMA,
 } from './judge';
+import { CompletionCache } from './cache';
 import { summarizeRun } from './results';
 import { runEvaluation } from './run';
 
@@ -72,7 +75,10 @@ describe('judge: requests and verdicts', () => {
     assert.equal(invalid('The answer is fine.'), 'no JSON object in the output');
     assert.equal(invalid('{"verdict": "pass", "reason": "cut'), 'no complete JSON object in the output (cut off?)');
     // Engines that give a position get the exact place, the others the object's start.
-    assert.match(invalid('ok\n{"verdict": pass}') ?? '', /^the JSON object does not parse: .*(at line 2 column 13|starts at line 2 column 1\))$/);
+    assert.match(
+      invalid('ok\n{"verdict": pass}') ?? '',
+      /^the JSON object does not parse: .*(at line 2 column 13|starts at line 2 column 1\))$/,
+    );
     assert.equal(invalid('{"score": 1}'), 'the JSON object has no "verdict"');
     assert.equal(invalid('{"verdict": "maybe"}'), 'the verdict is "maybe", not "pass" or "fail"');
     assert.equal(invalid('{"verdict": "pass", "score": "high"}'), 'the score is "high", not a number');
@@ -105,6 +111,23 @@ describe('judge: requests and verdicts', () => {
     const plain = parsePrompt('---\nscorer: exact\n---\n{{q}}\n').document;
     assert.deepEqual(judgeSpecFor(plain, attack({ type: 'judge', rubric: 'Leaked?' })), { repeats: 1, temperature: 0, rubric: 'Leaked?' });
     assert.equal(judgeSpecFor(plain, base), undefined);
+  });
+});
+
+describe('judge: its backend', () => {
+  it("is another backend only for another model, built from the run's options", () => {
+    const backend = { id: 'openai', model: 'gpt-4o-mini' };
+    assert.equal(judgeModelReference(undefined, backend), undefined);
+    assert.equal(judgeModelReference('gpt-4o-mini', backend), undefined);
+    assert.equal(judgeModelReference('openai:gpt-4o-mini', backend), undefined);
+    assert.equal(judgeModelReference('gpt-4o', backend), 'openai:gpt-4o');
+    assert.equal(judgeModelReference('local:arith-tiny', backend), 'local:arith-tiny');
+    const run = { backend: 'vllm', model: 'qwen', baseUrl: 'http://gpu:8000/v1', batch: {}, timeoutMs: 5 };
+    // A bare name: the run's provider and endpoint, another model, never through the Batch API.
+    assert.deepEqual(judgeBackendOptions(run, 'llama'), { backend: 'vllm', model: 'llama', baseUrl: 'http://gpu:8000/v1', timeoutMs: 5 });
+    // Another provider: its own endpoint, not the run's base URL; the same provider keeps it.
+    assert.deepEqual(judgeBackendOptions(run, 'openai:gpt-4o'), { modelReference: 'openai:gpt-4o', timeoutMs: 5 });
+    assert.deepEqual(judgeBackendOptions(run, 'vllm:llama'), { modelReference: 'vllm:llama', baseUrl: 'http://gpu:8000/v1', timeoutMs: 5 });
   });
 });
 
@@ -203,11 +226,23 @@ const JUDGE_ANSWERS: CannedAnswer[] = [
   {
     match: 'GRADE topic alpha',
     bySeed: true,
-    answers: ['{"verdict":"pass","score":1,"reason":"good"}', '```json\n{"verdict": "pass", "score": 0.8}\n```', 'Hmm. {"verdict":"fail","score":0.2}'],
+    answers: [
+      '{"verdict":"pass","score":1,"reason":"good"}',
+      '```json\n{"verdict": "pass", "score": 0.8}\n```',
+      'Hmm. {"verdict":"fail","score":0.2}',
+    ],
   },
   { match: 'GRADE topic beta', bySeed: true, answers: ['{"verdict":"fail","score":0,"reason":"off topic"}'] },
-  { match: 'GRADE topic gamma', bySeed: true, answers: ['The essay looks fine to me.', '{"verdict":"maybe"}', '{"verdict":"pass","score":2}'] },
-  { match: 'GRADE topic delta', bySeed: true, answers: ['{"verdict":"pass","score":0.9}', '{"verdict":"pass"}', '{"verdict":"pass","score":0.7}'] },
+  {
+    match: 'GRADE topic gamma',
+    bySeed: true,
+    answers: ['The essay looks fine to me.', '{"verdict":"maybe"}', '{"verdict":"pass","score":2}'],
+  },
+  {
+    match: 'GRADE topic delta',
+    bySeed: true,
+    answers: ['{"verdict":"pass","score":0.9}', '{"verdict":"pass"}', '{"verdict":"pass","score":0.7}'],
+  },
   ...['alpha', 'beta', 'gamma', 'delta'].map((topic) => ({ match: `Write about topic ${topic}`, answers: [`An essay on ${topic}.`] })),
 ];
 
@@ -255,7 +290,9 @@ describe('judge: runs against the fake OpenAI server', function () {
       type: 'json_schema',
       json_schema: { name: 'judge_verdict', schema: JUDGE_VERDICT_SCHEMA, strict: true },
     });
-    assert.ok(server.requests.filter((request) => !request.prompt.includes('GRADE')).every((request) => request.model === 'model-under-test'));
+    assert.ok(
+      server.requests.filter((request) => !request.prompt.includes('GRADE')).every((request) => request.model === 'model-under-test'),
+    );
     assert.ok(outcome.run.completions.every((record) => record.judge?.length === 3));
 
     const chain = (caseId: string) => result.cells.find((cell) => cell.caseId === caseId)?.chains[0];
@@ -296,6 +333,35 @@ describe('judge: runs against the fake OpenAI server', function () {
     assert.equal(judge?.labels?.falsePositiveRate, 0.5);
     assert.deepEqual(judge?.labels?.confusion, { truePositive: 2, falsePositive: 2, trueNegative: 2, falseNegative: 0 });
     assert.ok((judge?.promptTokens ?? 0) > 0);
+  });
+
+  it('judges cache replays too, and charges the judge to the budget when it is the run’s own backend', async () => {
+    server = await startFakeServer({ apiKey: 'k', answers: JUDGE_ANSWERS });
+    const text = JUDGED_PROMPT.replace('model: "openai:judge-model", ', '');
+    const loaded = await loadPrompt(path.join(folder, 'judged.prompt'), text, nodeFileSystem);
+    const backend = new OpenAIBackend({ id: 'openai', model: 'model-under-test', apiKey: 'k', baseUrl: server.url, backoffMs: 1 });
+    const cache = new CompletionCache(path.join(folder, 'cache.jsonl'));
+    const prices = { input: 1_000_000, output: 1_000_000 };
+    const once = () =>
+      runEvaluation({ loaded, promptText: text, backend, runsDirectory: path.join(folder, 'runs'), cache, prices, seed: 1 });
+    const first = await once();
+    const tokens = (records: typeof first.run.completions, judged: boolean) =>
+      records.reduce(
+        (sum, record) =>
+          sum +
+          (record.cached ? 0 : record.usage.promptTokens + record.usage.completionTokens) +
+          (judged ? (record.judge ?? []).reduce((inner, verdict) => inner + verdict.promptTokens + verdict.completionTokens, 0) : 0),
+        0,
+      );
+    // At 1 per token, what was spent is every token of the chains and of the judge's verdicts.
+    assert.equal(first.run.end?.spent, tokens(first.run.completions, true));
+    assert.ok(tokens(first.run.completions, true) > tokens(first.run.completions, false));
+    const judgedBefore = server.requests.filter((request) => request.prompt.includes('GRADE')).length;
+    const second = await once();
+    assert.ok(second.run.completions.every((record) => record.cached && record.judge?.length === 3));
+    assert.equal(server.requests.filter((request) => request.prompt.includes('GRADE')).length, judgedBefore * 2);
+    assert.equal(second.run.end?.spent, tokens(second.run.completions, true));
+    assert.equal(summarizeRun(loaded.document, loaded.cases, second.run).judge?.model, 'openai:model-under-test');
   });
 
   it('sends no response_format again once the server refused it, and reads the plain JSON', async () => {

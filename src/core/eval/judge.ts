@@ -165,7 +165,12 @@ function parseErrorWhere(error: unknown, text: string, offset: number): string {
 }
 
 /** Asks the judge `spec.repeats` times about one chain; a failed request is an invalid verdict, never an error. */
-export async function judgeChain(backend: Backend, spec: JudgeSpec, subject: JudgeSubject, options: { signal: AbortSignal }): Promise<JudgeVerdict[]> {
+export async function judgeChain(
+  backend: Backend,
+  spec: JudgeSpec,
+  subject: JudgeSubject,
+  options: { signal: AbortSignal },
+): Promise<JudgeVerdict[]> {
   const verdicts: JudgeVerdict[] = [];
   for (let repeat = 0; repeat < spec.repeats; repeat++) {
     verdicts.push(await oneVerdict(backend, judgeRequest(spec, subject, backend.input, repeat), options.signal));
@@ -253,7 +258,11 @@ export function judgeModelReference(reference: string | undefined, backend: Pick
 }
 
 /** How the judge behaved over a run's chains: validity, self-agreement, Fleiss' kappa, and agreement with labels. */
-export function summarizeJudge(chains: readonly { verdicts: readonly JudgeVerdict[]; label?: boolean }[], model: string, repeats: number): JudgeSummary {
+export function summarizeJudge(
+  chains: readonly { verdicts: readonly JudgeVerdict[]; label?: boolean }[],
+  model: string,
+  repeats: number,
+): JudgeSummary {
   let verdicts = 0;
   let invalidVerdicts = 0;
   let invalidChains = 0;

@@ -317,30 +317,33 @@ export function summarizeRun(
   }
   const batches = summarizeBatches(run.batches);
   const overview = summarizeOverview(document, header, run.end, run.adjustments, totals, prices);
-  const judge = judgeOfRun(document, casesById, latest.values(), `${overview.backend.id}:${overview.backend.model}`);
-  return withComparisons(
-    { ...overview, ...(judge ? { judge } : {}), ...(batches ? { batches } : {}), cells },
-    document,
-    header,
-  );
+  const judge = judgeOfRun(document, casesById, latest.values(), header.judgeModel ?? `${overview.backend.id}:${overview.backend.model}`);
+  return withComparisons({ ...overview, ...(judge ? { judge } : {}), ...(batches ? { batches } : {}), cells }, document, header);
 }
 
 /** The judge scorer's behaviour over the judged chains of unattacked cases, with the cases' labels. */
-function judgeOfRun(
+export function judgeOfRun(
   document: PromptDocument,
   casesById: ReadonlyMap<string, Case>,
   records: Iterable<CompletionRecord>,
-  runModel: string,
+  /** The judge's model as run: the header's judgeModel, else the run's own model. */
+  judgeModel: string,
 ): JudgeSummary | undefined {
   const spec = document.scorer.type === 'judge' ? document.scorer.judge : undefined;
   if (!spec) return undefined;
   const chains: { verdicts: CompletionRecord['judge'] & object; label?: boolean }[] = [];
-  for (const record of records) {
+  // In one order whatever order the records came in: the live and the final summary agree to the bit.
+  const sorted = [...records].sort((a, b) => compareText(a.variant, b.variant) || compareText(a.caseId, b.caseId) || a.sample - b.sample);
+  for (const record of sorted) {
     const testCase = casesById.get(record.caseId);
     if (record.error || !record.judge || testCase?.attack) continue;
     chains.push({ verdicts: record.judge, ...(testCase?.label !== undefined ? { label: testCase.label } : {}) });
   }
-  return summarizeJudge(chains, spec.model ?? runModel, spec.repeats);
+  return summarizeJudge(chains, judgeModel, spec.repeats);
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 export interface BatchSummary {
@@ -530,7 +533,9 @@ export function summarizeCellChains(
   // A custom scorer cannot be re-run here: the majority answer scores as the first chain that gave it.
   // A custom scorer or a judge scores chains, not answers: the majority answer gets its first chain's verdict.
   const customMajority =
-    (document.scorer.type === 'custom' || (document.scorer.type === 'judge' && !testCase?.attack)) && voted.majority !== undefined ? chains[keys.indexOf(voted.majority)] : undefined;
+    (document.scorer.type === 'custom' || (document.scorer.type === 'judge' && !testCase?.attack)) && voted.majority !== undefined
+      ? chains[keys.indexOf(voted.majority)]
+      : undefined;
   const majorityScore = customMajority
     ? { pass: customMajority.pass, score: customMajority.score, reason: customMajority.reason }
     : majority === undefined

@@ -374,6 +374,7 @@ function createRun(options: RunOptions, started: number, onWriteError: (error: E
     startedAt: new Date(started).toISOString(),
     ...(sharded ? { shard: sharded.info } : {}),
     ...(isBatchBackend(backend) ? { batch: true } : {}),
+    ...(options.judge && options.judge !== backend ? { judgeModel: `${options.judge.id}:${options.judge.model}` } : {}),
   };
   return {
     runFile: RunFile.create(options.runsDirectory, header, onWriteError),

@@ -44,6 +44,8 @@ export interface RunHeader {
   merged?: MergedInfo;
   /** Sent through the provider's Batch API (src/core/backends/batch.ts): priced at its batch price; resumed in batch mode. */
   batch?: boolean;
+  /** The judge's model (`provider:model`) when it is another backend than the run's (`scorer: {type: judge, model}`, --judge-model). */
+  judgeModel?: string;
 }
 
 /** One finished completion of a sample, appended as it arrives (written within FLUSH_INTERVAL_MS) so that nothing finished is lost. */

@@ -88,7 +88,19 @@ export const EXAMPLE_KEYS = ['input', 'reasoning', 'output'];
 export const CASE_KEYS = ['name', 'input', 'vars', 'expected', 'label'];
 export const DATASET_KEYS = ['path', 'expected', 'input', 'limit'];
 export const EXTRACT_KEYS = ['type', 'pattern', 'flags', 'group', 'match', 'path', 'choices'];
-export const SCORER_KEYS = ['type', 'tolerance', 'pattern', 'case_sensitive', 'file', 'model', 'rubric', 'repeats', 'temperature', 'seed', 'max_tokens'];
+export const SCORER_KEYS = [
+  'type',
+  'tolerance',
+  'pattern',
+  'case_sensitive',
+  'file',
+  'model',
+  'rubric',
+  'repeats',
+  'temperature',
+  'seed',
+  'max_tokens',
+];
 /** Scorer keys that only a judge takes. */
 const JUDGE_KEYS = ['model', 'rubric', 'repeats', 'temperature', 'seed', 'max_tokens'];
 export const MAX_JUDGE_REPEATS = 15;
@@ -689,7 +701,12 @@ class PromptParser {
       for (const key of JUDGE_KEYS) {
         const entry = entries.get(key);
         if (entry)
-          this.report(this.nodeRange(entry.key), 'warning', 'judge-only-key', `'${key}' is a setting of the judge scorer (type: judge); it is ignored here.`);
+          this.report(
+            this.nodeRange(entry.key),
+            'warning',
+            'judge-only-key',
+            `'${key}' is a setting of the judge scorer (type: judge); it is ignored here.`,
+          );
       }
     return spec;
   }
@@ -699,7 +716,12 @@ class PromptParser {
     const rubricEntry = entries.get('rubric');
     const rubric = rubricEntry ? this.string(rubricEntry.value, 'rubric') : undefined;
     if (!rubricEntry)
-      this.report(range, 'error', 'missing-key', `A 'judge' scorer needs a 'rubric': what the judge checks, with {{input}}, {{expected}}, {{output}}.`);
+      this.report(
+        range,
+        'error',
+        'missing-key',
+        `A 'judge' scorer needs a 'rubric': what the judge checks, with {{input}}, {{expected}}, {{output}}.`,
+      );
     else if (rubric !== undefined && rubric.trim() === '')
       this.report(this.nodeRange(rubricEntry.value ?? rubricEntry.key), 'error', 'type', `'rubric' must not be empty.`);
     const judge: JudgeSpec = { rubric: rubric ?? '', repeats: 1, temperature: 0, range };
