@@ -205,6 +205,9 @@ describe('judge: agreement statistics', () => {
   });
 });
 
+/** At 1 per token: room for some cases' chains and verdicts, not for all four. */
+const BUDGET = 3000;
+
 const JUDGED_PROMPT = `---
 name: judged
 samples: 2
@@ -362,6 +365,25 @@ describe('judge: runs against the fake OpenAI server', function () {
     assert.equal(server.requests.filter((request) => request.prompt.includes('GRADE')).length, judgedBefore * 2);
     assert.equal(second.run.end?.spent, tokens(second.run.completions, true));
     assert.equal(summarizeRun(loaded.document, loaded.cases, second.run).judge?.model, 'openai:model-under-test');
+  });
+
+  it("books the judge's worst case with its chain's: a budget is never passed", async () => {
+    server = await startFakeServer({ apiKey: 'k', answers: JUDGE_ANSWERS });
+    const text = JUDGED_PROMPT.replace('model: "openai:judge-model", ', '').replace('seed: 5}', 'seed: 5, max_tokens: 20}');
+    const loaded = await loadPrompt(path.join(folder, 'judged.prompt'), text, nodeFileSystem);
+    const backend = new OpenAIBackend({ id: 'openai', model: 'model-under-test', apiKey: 'k', baseUrl: server.url, backoffMs: 1 });
+    const outcome = await runEvaluation({
+      loaded,
+      promptText: text,
+      backend,
+      runsDirectory: path.join(folder, 'runs'),
+      prices: { input: 1_000_000, output: 1_000_000 },
+      maxCost: BUDGET,
+      concurrency: 1,
+    });
+    assert.equal(outcome.status, 'budget');
+    assert.ok(outcome.run.completions.length > 0 && outcome.run.completions.every((record) => record.judge?.length === 3));
+    assert.ok((outcome.run.end?.spent ?? Infinity) <= BUDGET);
   });
 
   it('sends no response_format again once the server refused it, and reads the plain JSON', async () => {

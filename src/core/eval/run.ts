@@ -6,7 +6,7 @@ import { renderVariant, type RenderedPrompt } from '../prompt/render';
 import type { Case, PromptDocument, Sampling, StopRule, Variant } from '../prompt/types';
 import { apiSeed, chainSeed, freshRunSeed } from '../random';
 import { completionKey, type CompletionCache } from './cache';
-import { judgeChain, judgeSpecFor } from './judge';
+import { JUDGE_ANSWER_INSTRUCTION, JUDGE_DEFAULT_MAX_TOKENS, JUDGE_SYSTEM_PROMPT, judgeChain, judgeSpecFor } from './judge';
 import { cellKey, keyOfSample, sampleKey, type CellKey, type SampleKey } from './keys';
 import { nextRound } from './adaptive';
 import { voteKey, type Prices } from './results';
@@ -655,7 +655,6 @@ async function executeRequest({ cell, samples }: CellRequest, context: Execution
       const answerText = completion.error
         ? undefined
         : await answerStage(backend, cell, completion, request, signal, (usage) => context.meter?.charge(usage));
-      if (reservation) context.meter?.release(reservation, share);
       const entry: CompletionRecord = {
         type: 'completion',
         variant: cell.variant.name,
@@ -663,9 +662,14 @@ async function executeRequest({ cell, samples }: CellRequest, context: Execution
         ...completion,
         ...(answerText !== undefined ? { answerText } : {}),
       };
+      // A chain's share of the booking covers its verdicts too: released once they are charged.
+      const finish = (finished: CompletionRecord): void => {
+        if (reservation) context.meter?.release(reservation, share);
+        context.record(finished);
+      };
       if (judgeSpecFor(context.document, cell.testCase) && !completion.error && completion.finishReason !== 'cancelled')
-        judging.push(withJudge(cell, entry, context).then(context.record));
-      else context.record(entry);
+        judging.push(withJudge(cell, entry, context).then(finish));
+      else finish(entry);
       if (!completion.error && completion.finishReason !== 'cancelled' && !needsAnswerStage(cell.variant)) {
         context.cache?.put({
           key: cacheKeyOf(context, cell, completion.sample),
@@ -723,6 +727,17 @@ function reserveRequest(cell: Cell, n: number, context: ExecutionContext): Reser
     const answerTokens = backend.id !== 'local' && isReasoningModel(backend.model) ? maxTokens : ANSWER_STAGE_MAX_TOKENS;
     const stagePrompt = promptTokens + maxTokens + countTokens(cell.variant.answerPrompt ?? '', encodingForModel(backend.model)) + 8;
     worst += n * costOf({ promptTokens: stagePrompt, completionTokens: answerTokens }, meter.prices);
+  }
+  const judge = judgeSpecFor(context.document, cell.testCase);
+  if (judge && context.judge === backend) {
+    // Each chain's verdicts: the rubric with the case's input and the whole chain, answered within the judge's limit.
+    const judgePrompt =
+      promptTokens +
+      maxTokens +
+      countTokens(`${JUDGE_SYSTEM_PROMPT}${judge.rubric}${JUDGE_ANSWER_INSTRUCTION}`, encodingForModel(backend.model)) +
+      16;
+    const judgeAnswer = judge.maxTokens ?? JUDGE_DEFAULT_MAX_TOKENS;
+    worst += n * judge.repeats * costOf({ promptTokens: judgePrompt, completionTokens: judgeAnswer }, meter.prices);
   }
   const reservation = meter.reserve(worst);
   if (reservation) return reservation;
