@@ -442,6 +442,51 @@ describe('chainscope eval (CLI against a real OpenAI-compatible HTTP server)', f
     }
   });
 
+  it('judges chains on --judge-model, another model of the same server, and reports the judge', async () => {
+    server = await startFakeServer({
+      answers: [
+        { match: 'GRADE', bySeed: true, answers: ['{"verdict": "pass", "score": 1}', '{"verdict": "fail", "score": 0}'] },
+        { match: 'Write about', answers: ['An essay.'] },
+      ],
+    });
+    const prompt = path.join(folder, 'judged.prompt');
+    fs.writeFileSync(
+      prompt,
+      '---\nsamples: 1\nvariants: [zero-shot]\ncases:\n  - {input: dogs, label: pass}\n  - {input: cats, label: fail}\n' +
+        'extract: text\nscorer: {type: judge, repeats: 2, rubric: "GRADE {{output}}"}\n---\nWrite about {{q}}\n',
+    );
+    const json = path.join(folder, 'judged.json');
+    const finished = await runCli([
+      'eval',
+      prompt,
+      '--backend',
+      server.url,
+      '--model',
+      'model-under-test',
+      '--judge-model',
+      'judge-model',
+      '--runs-dir',
+      path.join(folder, 'runs'),
+      '--json',
+      json,
+      '--no-cache',
+    ]);
+    assert.ok(finished.code === 0 || finished.code === 1, finished.stderr);
+    const judged = server.requests.filter((request) => request.prompt.includes('GRADE'));
+    assert.equal(judged.length, 4);
+    assert.ok(judged.every((request) => request.model === 'judge-model'));
+    assert.ok(
+      server.requests.filter((request) => !request.prompt.includes('GRADE')).every((request) => request.model === 'model-under-test'),
+    );
+    const run = (JSON.parse(fs.readFileSync(json, 'utf8')) as EvalReport).runs[0] as RunResult;
+    // Each chain: seed 0 pass, seed 1 fail: a 1–1 tie, a fail; self-agreement 1/2 per chain.
+    assert.ok(run.cells.every((cell) => cell.chains[0]?.pass === false && /a tie counts as fail/.test(cell.chains[0]?.reason ?? '')));
+    assert.equal(run.judge?.verdicts, 4);
+    assert.match(run.judge?.model ?? '', /:judge-model$/);
+    assert.equal(run.judge?.selfAgreement, 0.5);
+    assert.deepEqual(run.judge?.labels?.confusion, { truePositive: 0, falsePositive: 0, trueNegative: 1, falseNegative: 1 });
+  });
+
   it('samples adaptively: a unanimous case stops after its first round, a split one keeps sampling to max', async () => {
     server = await startFakeServer({
       answers: [

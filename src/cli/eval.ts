@@ -6,6 +6,7 @@ import type { Backend } from '../core/backend';
 import type { LocalPrecision } from '../core/local/modelFolder';
 import { createBackend, endpointStatsSince, type BackendOptions } from '../core/backends';
 import { CompletionCache } from '../core/eval/cache';
+import { isOtherModel, judgeBackendOptions } from '../core/eval/judge';
 import { comparisonDifferences, formatDelta, type Comparison } from '../core/eval/compare';
 import type { RunEstimate } from '../core/eval/estimate';
 import { junitReport } from '../core/eval/junit';
@@ -31,6 +32,8 @@ export interface EvalArguments {
   backend?: string;
   model?: string;
   baseUrl?: string;
+  /** The judge's model reference (`--judge-model`), over the prompt's `scorer.model`. */
+  judgeModel?: string;
   variants?: string[];
   cases?: string[];
   samples?: number;
@@ -470,6 +473,11 @@ export async function runEval(args: EvalArguments, out: Out, err: Out, signal: A
         loaded.document.baseline = args.baseline;
       }
       const backend = await backendFor(args, loaded.document.model, file, backends, err, batchOptions);
+      // A judge on another model gets its own backend, from the same options but that model.
+      const judgeModel = args.judgeModel ?? loaded.document.scorer.judge?.model;
+      const judge = isOtherModel(judgeModel, backend)
+        ? await backendFor(args, loaded.document.model, file, backends, err, undefined, judgeModel)
+        : undefined;
       const progress = progressReporter(label, args.quiet === true);
       let outcome: SessionOutcome;
       try {
@@ -477,6 +485,7 @@ export async function runEval(args: EvalArguments, out: Out, err: Out, signal: A
           loaded,
           promptText: text,
           backend,
+          ...(judge ? { judge } : {}),
           runsDirectory: args.runsDir,
           ...(args.variants ? { variants: args.variants } : {}),
           ...(args.cases ? { cases: args.cases } : {}),
@@ -577,8 +586,9 @@ async function backendFor(
   backends: Map<string, Backend>,
   err: Out,
   batch?: BatchSettings,
+  judgeModel?: string,
 ): Promise<Backend> {
-  const options: BackendOptions = {
+  const runOptions: BackendOptions = {
     ...(args.backend ? { backend: args.backend } : {}),
     ...(args.model ? { model: args.model } : {}),
     ...(args.baseUrl ? { baseUrl: args.baseUrl } : {}),
@@ -596,6 +606,7 @@ async function backendFor(
     env: process.env,
     log: (message) => err(message),
   };
+  const options = judgeModel !== undefined ? judgeBackendOptions(runOptions, judgeModel) : runOptions;
   const key = JSON.stringify({ ...options, env: undefined, log: undefined, promptDirectory: undefined });
   let backend = backends.get(key);
   if (!backend) {

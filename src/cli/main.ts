@@ -37,6 +37,7 @@ const EVAL_OPTIONS = `      --backend NAME         openai | azure | ollama | vll
       --precision auto|fp32|q8|q4
                              local models: which export to run (onnx/model.onnx, model_quantized.onnx, model_q4.onnx;
                              default auto: model.onnx, else a quantized one); scripts/model/quantize.py makes them
+      --judge-model REF      the judge's model (scorer type judge), over the prompt's scorer.model (openai:gpt-4o)
       --timeout SECONDS      seconds without a byte from the server before a request is retried (default 60)
       --max-attempts N       attempts per request, retries included (default 4)
       --prices FILE          JSON {model: {input, output, cachedInput?}} in $ per million tokens (adds to the built-in table)
@@ -250,6 +251,7 @@ async function runCommand(
         backend: { type: 'string' },
         model: { type: 'string' },
         'base-url': { type: 'string', multiple: true },
+        'judge-model': { type: 'string' },
         variants: { type: 'string' },
         cases: { type: 'string' },
         samples: { type: 'string' },
@@ -308,6 +310,7 @@ async function runCommand(
             ...(values.backend ? { backend: values.backend } : {}),
             ...(values.model ? { model: values.model } : {}),
             ...(values['base-url']?.length ? { baseUrl: [values['base-url']].flat().join(',') } : {}),
+            ...(values['judge-model'] ? { judgeModel: values['judge-model'] } : {}),
             ...(list(values.variants) ? { variants: list(values.variants) } : {}),
             ...(list(values.cases) ? { cases: list(values.cases) } : {}),
             ...(samples !== undefined ? { samples } : {}),

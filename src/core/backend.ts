@@ -15,6 +15,8 @@ export interface CompletionRequest extends Sampling {
   seeds?: number[];
   /** The request's stable name in its run (variant, case, samples): a batch backend maps its results back by it. */
   requestId?: string;
+  /** Structured output: the answer should match this JSON schema (OpenAI's `response_format`); backends without it ignore it. */
+  responseFormat?: { name: string; schema: Record<string, unknown> };
 }
 
 /** A setting that was not sent as the prompt file asked, and why. */

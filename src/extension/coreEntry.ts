@@ -9,6 +9,7 @@ export { RunSetupError } from '../core/eval/run';
 export { compareWithRunFile, InvalidPromptError } from '../core/eval/session';
 export { markChanges } from '../core/eval/compare';
 export { startSession } from '../core/eval/liveSession';
+export { judgeModelReference } from '../core/eval/judge';
 export { ThreadedSession } from '../core/eval/sessionThread';
 export { completionsAt } from '../core/prompt/complete';
 export { loadPrompt } from '../core/prompt/load';

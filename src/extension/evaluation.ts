@@ -315,6 +315,17 @@ export class Evaluations implements vscode.Disposable {
       // Custom scorers run the workspace's code: only in a trusted workspace (the scorer refuses otherwise).
       trusted: vscode.workspace.isTrusted,
     };
+    // A judge on another model than the run's gets a backend of its own, built the way the run's is.
+    const judgeReference = core().judgeModelReference(loaded.document.scorer.judge?.model, backend);
+    // In this thread a local judge is a backend of its own: the cache holds one local model, the run's.
+    const localJudge =
+      !threaded && judgeReference && core().parseModelReference(judgeReference).isLocal
+        ? await core().createBackend({
+            ...(await this.backends.options(judgeReference)),
+            env: process.env,
+            log: (message) => this.log.info('backend', message),
+          })
+        : undefined;
     const live: LiveSession = threaded
       ? new (core().ThreadedSession)(
           {
@@ -325,13 +336,25 @@ export class Evaluations implements vscode.Disposable {
               ...(await this.backends.options(this.models.resolve(loaded.document))),
               ...(request.batch ? { batch: {} } : {}),
             },
+            ...(judgeReference ? { judge: await this.backends.options(judgeReference) } : {}),
             runsDirectory,
             background: true,
           },
           onEvent,
           controller.signal,
         )
-      : core().startSession({ ...selection, loaded, promptText: text, backend, runsDirectory, signal: controller.signal }, onEvent);
+      : core().startSession(
+          {
+            ...selection,
+            loaded,
+            promptText: text,
+            backend,
+            ...(judgeReference ? { judge: localJudge ?? (await this.backends.forModel(judgeReference)) } : {}),
+            runsDirectory,
+            signal: controller.signal,
+          },
+          onEvent,
+        );
 
     // Everything the user sees of a live run moves on this clock, never per record: the notification,
     // the panel's overview, its changed cells (while it keeps up) and the heartbeat that says the run lives.
@@ -393,6 +416,7 @@ export class Evaluations implements vscode.Disposable {
       throw error;
     } finally {
       clearInterval(clock);
+      void localJudge?.dispose?.();
       this.live.delete(runFile);
       this.controllers.delete(controller);
       cancellation.dispose();

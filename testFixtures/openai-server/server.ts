@@ -40,6 +40,8 @@ export interface ReceivedRequest {
   max_tokens?: number;
   max_completion_tokens?: number;
   reasoning_effort?: string;
+  /** Structured output asked for (`response_format`), as sent. */
+  response_format?: unknown;
   prompt: string;
   /** The field a 400 refused (`reasoningModels`, `refuse`), when the request was refused for one. */
   refused?: string;
@@ -58,6 +60,8 @@ export interface CannedAnswer {
   match: string;
   /** Candidate completions, sampled with equal weight (a seeded draw per choice). */
   answers: string[];
+  /** Script the answers instead of drawing them: a request with seed s gets `answers[s % answers.length]` (every choice). */
+  bySeed?: boolean;
   /** Reasoning sent apart from each choice's answer, as vLLM and DeepSeek send it: `reasoning_content`. */
   reasoning?: string;
   /** Every choice's finish reason (default `stop`): `length` for a chain cut at max_tokens. */
@@ -125,6 +129,7 @@ interface ChatBody {
   max_tokens?: number;
   max_completion_tokens?: number;
   reasoning_effort?: string;
+  response_format?: unknown;
   stream_options?: { include_usage?: boolean };
 }
 
@@ -162,6 +167,7 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
   const answer = (prompt: string, seed: number, choice: number): string => {
     const canned = options.answers?.find((entry) => prompt.includes(entry.match));
     if (!canned || canned.answers.length === 0) return "I don't know.";
+    if (canned.bySeed) return canned.answers[seed % canned.answers.length] ?? '';
     const draw = seededRandom(seed * 1_000_003 + choice * 7919 + hash(prompt))();
     return canned.answers[Math.floor(draw * canned.answers.length)] ?? '';
   };
@@ -219,6 +225,7 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
         ...(body.max_tokens !== undefined ? { max_tokens: body.max_tokens } : {}),
         ...(body.max_completion_tokens !== undefined ? { max_completion_tokens: body.max_completion_tokens } : {}),
         ...(body.reasoning_effort !== undefined ? { reasoning_effort: body.reasoning_effort } : {}),
+        ...(body.response_format !== undefined ? { response_format: body.response_format } : {}),
         ...(request.headers.authorization ? { authorization: request.headers.authorization } : {}),
         ...(/\?.*$/.exec(request.url ?? '') ? { query: /\?.*$/.exec(request.url ?? '')?.[0] ?? '' } : {}),
         ...(fault ? { fault: fault.kind } : {}),

@@ -385,8 +385,15 @@ export class OpenAIBackend implements Backend {
 
   /** The request's settings under the names this provider and model take, less what they refuse. */
   private wire(request: CompletionRequest): WireParameters {
-    const { messages: _messages, text: _text, firstSample: _first, seeds: _seeds, ...settings } = request;
-    return wireParameters(this.id, this.model, this.input, settings, this.lessons).body;
+    const { messages: _messages, text: _text, firstSample: _first, seeds: _seeds, responseFormat, ...settings } = request;
+    const body = wireParameters(this.id, this.model, this.input, settings, this.lessons).body;
+    // A server that refused structured output once is sent none again: the judge's parser reads plain JSON too.
+    if (responseFormat && this.input === 'chat' && !this.lessons.omit.has('response_format'))
+      body.response_format = {
+        type: 'json_schema',
+        json_schema: { name: responseFormat.name, schema: responseFormat.schema, strict: true },
+      };
+    return body;
   }
 
   /** Learns from a 400 that names a field the attempt sent; true when the request should be sent again without it. */

@@ -2,6 +2,7 @@ import type { Case, PromptDocument } from '../prompt/types';
 import { inputPreview } from './caseInput';
 import { summarizeCellBrief, type CellSummary, type RunOverview } from './cellSummary';
 import {
+  judgeOfRun,
   replacesRecord,
   scoreChain,
   summarizeCellChains,
@@ -181,7 +182,14 @@ export class LiveSummary {
       cells.push(cell);
     }
     const overview = summarizeOverview(this.document, this.header, this.end, this.adjustments, totals, this.prices);
-    return finishResult({ ...overview, cells }, this.document, this.cases, this.header);
+    const records = [...this.cells.values()].flatMap((cell) => [...cell.records.values()]);
+    const judge = judgeOfRun(
+      this.document,
+      this.casesById,
+      records,
+      this.header.judgeModel ?? `${overview.backend.id}:${overview.backend.model}`,
+    );
+    return finishResult({ ...overview, ...(judge ? { judge } : {}), cells }, this.document, this.cases, this.header);
   }
 
   /** The latest record of every sample, as a run file (what summarizeRun would keep of the original). */

@@ -25,6 +25,7 @@ import { compareVariants, type PairComparison } from './paired';
 import { answerClusters, type AnswerCluster } from './clusters';
 import { knownAnswerCheck, summarizeSecurity } from '../security/summary';
 import type { JudgeSummary, JudgeVerdict, SecurityResult } from '../security/types';
+import { summarizeJudge, verdictOf } from './judge';
 
 export type { AnswerCluster, Divergence } from './clusters';
 
@@ -336,12 +337,34 @@ export function summarizeRun(
     totals.push(variantTotals);
   }
   const batches = summarizeBatches(run.batches);
-  return finishResult(
-    { ...summarizeOverview(document, header, run.end, run.adjustments, totals, prices), ...(batches ? { batches } : {}), cells },
-    document,
-    cases,
-    header,
-  );
+  const overview = summarizeOverview(document, header, run.end, run.adjustments, totals, prices);
+  const judge = judgeOfRun(document, casesById, latest.values(), header.judgeModel ?? `${overview.backend.id}:${overview.backend.model}`);
+  return finishResult({ ...overview, ...(judge ? { judge } : {}), ...(batches ? { batches } : {}), cells }, document, cases, header);
+}
+
+/** The judge scorer's behaviour over the judged chains of unattacked cases, with the cases' labels. */
+export function judgeOfRun(
+  document: PromptDocument,
+  casesById: ReadonlyMap<string, Case>,
+  records: Iterable<CompletionRecord>,
+  /** The judge's model as run: the header's judgeModel, else the run's own model. */
+  judgeModel: string,
+): JudgeSummary | undefined {
+  const spec = document.scorer.type === 'judge' ? document.scorer.judge : undefined;
+  if (!spec) return undefined;
+  const chains: { verdicts: CompletionRecord['judge'] & object; label?: boolean }[] = [];
+  // In one order whatever order the records came in: the live and the final summary agree to the bit.
+  const sorted = [...records].sort((a, b) => compareText(a.variant, b.variant) || compareText(a.caseId, b.caseId) || a.sample - b.sample);
+  for (const record of sorted) {
+    const testCase = casesById.get(record.caseId);
+    if (record.error || !record.judge || testCase?.attack) continue;
+    chains.push({ verdicts: record.judge, ...(testCase?.label !== undefined ? { label: testCase.label } : {}) });
+  }
+  return summarizeJudge(chains, judgeModel, spec.repeats);
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**
@@ -486,7 +509,9 @@ export function scoreChain(
   const scored =
     document.scorer.type === 'custom' && !record.error
       ? (customScores?.get(keyOfSample(record)) ?? { pass: false, score: 0, reason: 'the custom scorer has not run on this chain yet' })
-      : scoreAnswer(extracted, testCase?.expected, document.scorer, document.threshold);
+      : document.scorer.type === 'judge' && !record.error && !testCase?.attack
+        ? judgeScore(record)
+        : scoreAnswer(extracted, testCase?.expected, document.scorer, document.threshold);
   return {
     sample: record.sample,
     text: record.text,
@@ -504,7 +529,17 @@ export function scoreChain(
     latencyMs: record.latencyMs,
     ...(record.error ? { error: record.error } : {}),
     ...(record.cached ? { cached: true } : {}),
+    ...(record.judge ? { judge: record.judge } : {}),
   };
+}
+
+/** A chain under the judge scorer: its verdicts' majority, or a fail that says why there is none. */
+function judgeScore(record: CompletionRecord): { pass: boolean; score: number; reason: string } {
+  const verdicts = record.judge ?? [];
+  const verdict = verdictOf(verdicts);
+  if (verdict) return verdict;
+  const why = verdicts.find((entry) => entry.invalid !== undefined)?.invalid ?? 'the chain has not been judged';
+  return { pass: false, score: 0, reason: `the judge gave no valid verdict: ${why}` };
 }
 
 /** A cell from its scored chains (in sample order): the vote, its agreement and entropy, maj@k. */
@@ -542,8 +577,11 @@ export function summarizeCellChains(
   const spelling = (key: string): string => chains[keys.indexOf(key)]?.answer ?? key;
   const majority = voted.majority === undefined ? undefined : spelling(voted.majority);
   // A custom scorer cannot be re-run here: the majority answer scores as the first chain that gave it.
+  // A custom scorer or a judge scores chains, not answers: the majority answer gets its first chain's verdict.
   const customMajority =
-    document.scorer.type === 'custom' && voted.majority !== undefined ? chains[keys.indexOf(voted.majority)] : undefined;
+    (document.scorer.type === 'custom' || (document.scorer.type === 'judge' && !testCase?.attack)) && voted.majority !== undefined
+      ? chains[keys.indexOf(voted.majority)]
+      : undefined;
   const majorityScore = customMajority
     ? { pass: customMajority.pass, score: customMajority.score, reason: customMajority.reason }
     : majority === undefined

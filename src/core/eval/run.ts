@@ -3,9 +3,10 @@ import { batchRequestId, isBatchBackend } from '../backends/batch';
 import { isReasoningModel, sentSampling } from '../backends/parameters';
 import type { LoadedPrompt } from '../prompt/load';
 import { renderVariant, type RenderedPrompt } from '../prompt/render';
-import type { Case, Sampling, StopRule, Variant } from '../prompt/types';
+import type { Case, PromptDocument, Sampling, StopRule, Variant } from '../prompt/types';
 import { apiSeed, chainSeed, freshRunSeed } from '../random';
 import { completionKey, type CompletionCache } from './cache';
+import { JUDGE_ANSWER_INSTRUCTION, JUDGE_DEFAULT_MAX_TOKENS, JUDGE_SYSTEM_PROMPT, judgeChain, judgeSpecFor } from './judge';
 import { cellKey, keyOfSample, sampleKey, type CellKey, type SampleKey } from './keys';
 import { nextRound } from './adaptive';
 import { voteKey, type Prices } from './results';
@@ -63,6 +64,8 @@ export interface RunOptions extends RunSelection {
   /** The prompt file's text, hashed into the run header. */
   promptText: string;
   backend: Backend;
+  /** The judge's backend (`scorer: {type: judge}`, judge detectors); absent: the run's backend. */
+  judge?: Backend;
   /** Folder of run files (`.chainscope/runs`). */
   runsDirectory: string;
   concurrency?: number;
@@ -214,6 +217,8 @@ export async function runEvaluation(options: RunOptions): Promise<RunOutcome> {
   const runSeed = header.seed ?? header.sampling.seed;
   const context: ExecutionContext = {
     backend: options.backend,
+    document: options.loaded.document,
+    judge: options.judge ?? options.backend,
     parameters,
     ...(runSeed !== undefined ? { runSeed } : {}),
     signal,
@@ -369,6 +374,7 @@ function createRun(options: RunOptions, started: number, onWriteError: (error: E
     startedAt: new Date(started).toISOString(),
     ...(sharded ? { shard: sharded.info } : {}),
     ...(isBatchBackend(backend) ? { batch: true } : {}),
+    ...(options.judge && options.judge !== backend ? { judgeModel: `${options.judge.id}:${options.judge.model}` } : {}),
   };
   return {
     runFile: RunFile.create(options.runsDirectory, header, onWriteError),
@@ -442,7 +448,8 @@ async function planCells(loaded: LoadedPrompt, header: RunHeader, done: Readonly
       if (!testCase) throw new RunSetupError(`Case '${caseId}' of this run is no longer in the prompt file.`);
       const missing: number[] = [];
       for (let sample = 0; sample < header.samples; sample++) if (!done.has(sampleKey(variantName, caseId, sample))) missing.push(sample);
-      if (missing.length > 0) cells.push({ variant, testCase, rendered: await renderVariant(document, variant, testCase.input, testCase.attack?.spec), missing });
+      if (missing.length > 0)
+        cells.push({ variant, testCase, rendered: await renderVariant(document, variant, testCase.input, testCase.attack?.spec), missing });
       await yielder.maybeYield();
     }
   }
@@ -519,6 +526,9 @@ class ProgressTracker {
 
 interface ExecutionContext {
   backend: Backend;
+  document: PromptDocument;
+  /** Asks the judge about chains whose case has one (judgeSpecFor). */
+  judge: Backend;
   parameters: Parameters;
   /** Seeds every chain (absent only when resuming a first-release run file without a seed). */
   runSeed?: number;
@@ -563,7 +573,7 @@ async function executeRound({ cell, samples }: CellRequest, context: ExecutionCo
     // Two-stage chains are never cached: the answer stage would have to be cached with them.
     const hit = needsAnswerStage(cell.variant) ? undefined : context.cache?.get(cacheKeyOf(context, cell, sample));
     if (hit && !context.signal.aborted) {
-      context.record({
+      const replayed: CompletionRecord = {
         type: 'completion',
         variant: cell.variant.name,
         caseId: cell.testCase.id,
@@ -574,7 +584,9 @@ async function executeRound({ cell, samples }: CellRequest, context: ExecutionCo
         usage: hit.usage,
         latencyMs: 0,
         cached: true,
-      });
+      };
+      // A replayed chain is judged again: the judge may be another model, or have another rubric, than when it was cached.
+      context.record(await withJudge(cell, replayed, context));
     } else {
       uncached.push(sample);
     }
@@ -631,6 +643,8 @@ async function executeRequest({ cell, samples }: CellRequest, context: Execution
   if (reservation === null) return;
   const share = reservation ? reservation.left / samples.length : 0;
   const pending = new Set(samples);
+  // Chains are recorded once judged; the stream goes on meanwhile (an unread stream would hit its idle timeout).
+  const judging: Promise<void>[] = [];
   try {
     const onDelta = (sample: number, text: string): void =>
       context.progress.streamed(sampleKey(cell.variant.name, cell.testCase.id, sample), text);
@@ -642,14 +656,21 @@ async function executeRequest({ cell, samples }: CellRequest, context: Execution
       const answerText = completion.error
         ? undefined
         : await answerStage(backend, cell, completion, request, signal, (usage) => context.meter?.charge(usage));
-      if (reservation) context.meter?.release(reservation, share);
-      context.record({
+      const entry: CompletionRecord = {
         type: 'completion',
         variant: cell.variant.name,
         caseId: cell.testCase.id,
         ...completion,
         ...(answerText !== undefined ? { answerText } : {}),
-      });
+      };
+      // A chain's share of the booking covers its verdicts too: released once they are charged.
+      const finish = (finished: CompletionRecord): void => {
+        if (reservation) context.meter?.release(reservation, share);
+        context.record(finished);
+      };
+      if (judgeSpecFor(context.document, cell.testCase) && !completion.error && completion.finishReason !== 'cancelled')
+        judging.push(withJudge(cell, entry, context).then(finish));
+      else finish(entry);
       if (!completion.error && completion.finishReason !== 'cancelled' && !needsAnswerStage(cell.variant)) {
         context.cache?.put({
           key: cacheKeyOf(context, cell, completion.sample),
@@ -667,10 +688,28 @@ async function executeRequest({ cell, samples }: CellRequest, context: Execution
     for (const sample of pending) context.record(failedRecord(cell, sample, message));
     return;
   } finally {
+    await Promise.all(judging);
     if (reservation) context.meter?.release(reservation);
   }
   if (signal.aborted) return;
   for (const sample of pending) context.record(failedRecord(cell, sample, `the backend returned no completion for sample ${sample}`));
+}
+
+/**
+ * The chain with the judge's verdicts when its case has a judge and it did not fail. A failing judge request is an
+ * invalid verdict, never a failed chain. The judge's tokens are charged when it is the run's own backend.
+ */
+async function withJudge(cell: Cell, entry: CompletionRecord, context: ExecutionContext): Promise<CompletionRecord> {
+  const spec = judgeSpecFor(context.document, cell.testCase);
+  if (!spec || entry.error || entry.finishReason === 'cancelled') return entry;
+  const subject = {
+    input: cell.testCase.input,
+    ...(cell.testCase.expected !== undefined ? { expected: cell.testCase.expected } : {}),
+    output: entry.answerText !== undefined ? `${entry.text}\n${entry.answerText}` : entry.text,
+  };
+  const verdicts = await judgeChain(context.judge, spec, subject, { signal: context.signal });
+  if (context.judge === context.backend) for (const verdict of verdicts) context.meter?.charge(verdict);
+  return { ...entry, judge: verdicts };
 }
 
 /**
@@ -689,6 +728,17 @@ function reserveRequest(cell: Cell, n: number, context: ExecutionContext): Reser
     const answerTokens = backend.id !== 'local' && isReasoningModel(backend.model) ? maxTokens : ANSWER_STAGE_MAX_TOKENS;
     const stagePrompt = promptTokens + maxTokens + countTokens(cell.variant.answerPrompt ?? '', encodingForModel(backend.model)) + 8;
     worst += n * costOf({ promptTokens: stagePrompt, completionTokens: answerTokens }, meter.prices);
+  }
+  const judge = judgeSpecFor(context.document, cell.testCase);
+  if (judge && context.judge === backend) {
+    // Each chain's verdicts: the rubric with the case's input and the whole chain, answered within the judge's limit.
+    const judgePrompt =
+      promptTokens +
+      maxTokens +
+      countTokens(`${JUDGE_SYSTEM_PROMPT}${judge.rubric}${JUDGE_ANSWER_INSTRUCTION}`, encodingForModel(backend.model)) +
+      16;
+    const judgeAnswer = judge.maxTokens ?? JUDGE_DEFAULT_MAX_TOKENS;
+    worst += n * judge.repeats * costOf({ promptTokens: judgePrompt, completionTokens: judgeAnswer }, meter.prices);
   }
   const reservation = meter.reserve(worst);
   if (reservation) return reservation;

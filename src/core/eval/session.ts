@@ -37,6 +37,8 @@ export interface SessionOptions extends RunSelection {
   /** The prompt file's text as evaluated (the editor's buffer may be unsaved). */
   promptText: string;
   backend: Backend;
+  /** The judge's backend when it is another model than `backend` (`scorer: {type: judge, model}`). */
+  judge?: Backend;
   runsDirectory: string;
   concurrency?: number;
   cache?: CompletionCache;
@@ -196,6 +198,7 @@ export class EvaluationSession {
       loaded,
       promptText: this.options.promptText,
       backend,
+      ...(this.options.judge ? { judge: this.options.judge } : {}),
       runsDirectory: this.options.runsDirectory,
       ...(this.options.variants ? { variants: this.options.variants } : {}),
       ...(this.options.cases ? { cases: this.options.cases } : {}),

@@ -17,6 +17,8 @@ export interface SessionThreadOptions extends RunSelection {
   promptText: string;
   /** The backend, built in the thread (`env` is the thread's copy of the process's). */
   backend: Omit<BackendOptions, 'log' | 'env'>;
+  /** The judge's backend when it is another model (`scorer: {type: judge, model}`), built in the thread too. */
+  judge?: Omit<BackendOptions, 'log' | 'env'>;
   runsDirectory: string;
   resume?: string;
   force?: boolean;

@@ -72,6 +72,7 @@ port.on('message', (message: ToSessionThread) => {
 
 async function main(options: SessionThreadOptions): Promise<void> {
   let backend: Backend | undefined;
+  let judge: Backend | undefined;
   try {
     const loaded = await loadPrompt(options.promptFile, options.promptText, nodeFileSystem);
     backend = await createBackend({
@@ -79,10 +80,17 @@ async function main(options: SessionThreadOptions): Promise<void> {
       env: process.env,
       log: (message) => send({ type: 'event', event: { type: 'log', message } }),
     });
+    if (options.judge)
+      judge = await createBackend({
+        ...options.judge,
+        env: process.env,
+        log: (message) => send({ type: 'event', event: { type: 'log', message } }),
+      });
     session = new EvaluationSession({
       loaded,
       promptText: options.promptText,
       backend,
+      ...(judge ? { judge } : {}),
       runsDirectory: options.runsDirectory,
       ...(options.variants ? { variants: options.variants } : {}),
       ...(options.cases ? { cases: options.cases } : {}),
@@ -105,6 +113,7 @@ async function main(options: SessionThreadOptions): Promise<void> {
     send({ type: 'failed', error: toThreadError(error) });
   } finally {
     await backend?.dispose?.();
+    await judge?.dispose?.();
   }
 }
 

@@ -5,6 +5,7 @@ import type { Adjustment, Completion } from '../backend';
 import type { Sampling, StopRule } from '../prompt/types';
 import { cellKey, type CellKey } from './keys';
 import type { MergedInfo, ShardInfo } from './shard';
+import type { JudgeVerdict } from '../security/types';
 
 export const RUN_FILE_SCHEMA = 'chainscope.runfile/2';
 /** Buffered records reach the file this soon, or as soon as this many bytes are waiting. */
@@ -43,6 +44,8 @@ export interface RunHeader {
   merged?: MergedInfo;
   /** Sent through the provider's Batch API (src/core/backends/batch.ts): priced at its batch price; resumed in batch mode. */
   batch?: boolean;
+  /** The judge's model (`provider:model`) when it is another backend than the run's (`scorer: {type: judge, model}`, --judge-model). */
+  judgeModel?: string;
 }
 
 /** One finished completion of a sample, appended as it arrives (written within FLUSH_INTERVAL_MS) so that nothing finished is lost. */
@@ -54,6 +57,8 @@ export interface CompletionRecord extends Completion {
   answerText?: string;
   /** Replayed from the completion cache, not requested. */
   cached?: boolean;
+  /** The judge's verdicts on this chain (`scorer: {type: judge}`, a judge detector), one per repeat. */
+  judge?: JudgeVerdict[];
 }
 
 export interface EndRecord {

@@ -155,6 +155,7 @@ function valueCompletions(key: string, parent: string): CompletionItem[] {
   if (key === 'extract' || (key === 'type' && parent === 'extract')) return values(EXTRACTOR_TYPES);
   if (key === 'variants' || (key === 'type' && parent === 'variants')) return values(VARIANT_KINDS);
   if (key === 'match') return values(['last', 'first']);
+  if (key === 'label' && parent === 'cases') return values(['pass', 'fail']);
   return [];
 }
 

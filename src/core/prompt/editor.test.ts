@@ -44,6 +44,8 @@ describe('completion', () => {
     assert.deepEqual(labels('---\nvariants:\n  - |\n---\nx\n'), ['zero-shot', 'one-shot', 'few-shot', 'zero-shot-cot', 'few-shot-cot']);
     assert.ok(labels('---\nvariants: [zero-shot, f|]\n---\nx\n').includes('few-shot-cot'));
     assert.ok(labels('---\nscorer: |\n---\nx\n').includes('field-f1'));
+    assert.ok(labels('---\nscorer:\n  type: judge\n  rub|\n---\nx\n').includes('rubric'));
+    assert.deepEqual(labels('---\ncases:\n  - input: a\n    label: |\n---\nx\n'), ['pass', 'fail']);
     assert.ok(labels('---\nscorer:\n  type: |\n---\nx\n').includes('numeric'));
     assert.ok(labels('---\nextract: |\n---\nx\n').includes('number'));
     // baseline: the file's own variant names.

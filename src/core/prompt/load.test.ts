@@ -31,6 +31,25 @@ describe('loadPrompt', () => {
     );
   });
 
+  it("reads a row's label column as its human verdict, not as input", async () => {
+    const text = '---\nscorer: {type: judge, rubric: R}\ndataset: d.csv\n---\n{{question}}\n';
+    const fs = memoryFs({ '/w/d.csv': 'question,label\nq1,pass\nq2,FALSE\nq3,\nq4,maybe\n' });
+    const loaded = await loadPrompt('/w/a.prompt', text, fs);
+    assert.deepEqual(
+      loaded.cases.map((c) => [c.input, c.label]),
+      [
+        [{ question: 'q1' }, true],
+        [{ question: 'q2' }, false],
+        [{ question: 'q3' }, undefined],
+        [{ question: 'q4' }, undefined],
+      ],
+    );
+    // A template variable named label stays input.
+    const asInput = await loadPrompt('/w/b.prompt', '---\ndataset: d.csv\n---\n{{question}} {{label}}\n', fs);
+    assert.deepEqual(asInput.cases[0]?.input, { question: 'q1', label: 'pass' });
+    assert.equal(asInput.cases[0]?.label, undefined);
+  });
+
   it('loads CSV with quoted fields and picks the answer column by default', async () => {
     const text = '---\ndataset: d.csv\nlimit: 1\n---\n{{question}}\n';
     const fs = memoryFs({ '/w/d.csv': 'question,answer\n"Hello, world",hi\nsecond,2\n' });

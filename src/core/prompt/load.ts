@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { expandAttacks } from '../security/expand';
-import { parsePrompt } from './parse';
+import { labelValue, parsePrompt } from './parse';
 import { didYouMean, encodingProblem } from './text';
 import { checkChoiceDefault, checkEmptyPrompts } from './traps';
 import { SCORERS_NEEDING_EXPECTED, type Case, type DatasetRef, type Diagnostic, type ParseResult, type Range, type Vars } from './types';
@@ -143,9 +143,14 @@ async function loadDataset(dataset: DatasetRef, directory: string, fs: FileSyste
       if (column in row.values) input[variable] = row.values[column];
     }
     // Columns that no variable reads still travel along, for custom scorers and reports.
-    for (const [column, value] of Object.entries(row.values)) if (!(column in input) && column !== expectedKey) input[column] = value;
+    // A `label` column no variable reads is the row's human verdict (to measure a judge against), not input.
+    const labelKey = 'label' in input ? undefined : 'label';
+    for (const [column, value] of Object.entries(row.values))
+      if (!(column in input) && column !== expectedKey && column !== labelKey) input[column] = value;
     const testCase: Case = { id: `${relative}:${row.line}`, input, range: dataset.range, origin: { file, line: row.line } };
     if (expectedKey !== undefined && row.values[expectedKey] !== undefined) testCase.expected = row.values[expectedKey];
+    const label = labelKey !== undefined ? labelValue(row.values[labelKey]) : undefined;
+    if (label !== undefined) testCase.label = label;
     cases.push(testCase);
   };
   if (extension === '.csv') readCsvRows(content, bad, take);

@@ -367,4 +367,43 @@ describe('parsePrompt', () => {
       );
     });
   });
+
+  describe('the judge scorer and labels', () => {
+    it('reads scorer: {type: judge} with its defaults and settings', () => {
+      const plain = parsePrompt('---\nscorer: {type: judge, rubric: "Fair? {{output}}"}\n---\n{{q}}\n');
+      assert.deepEqual(plain.diagnostics, []);
+      const { range: _range, ...judge } = plain.document.scorer.judge ?? { range: undefined };
+      assert.deepEqual(judge, { rubric: 'Fair? {{output}}', repeats: 1, temperature: 0 });
+      const full = parsePrompt(
+        '---\nscorer: {type: judge, rubric: R, model: "openai:gpt-4o", repeats: 5, temperature: 0.7, seed: 3, max_tokens: 99}\n---\n{{q}}\n',
+      );
+      assert.deepEqual(full.diagnostics, []);
+      const spec = full.document.scorer.judge;
+      assert.deepEqual([spec?.model, spec?.repeats, spec?.temperature, spec?.seed, spec?.maxTokens], ['openai:gpt-4o', 5, 0.7, 3, 99]);
+    });
+
+    it('locates a missing rubric, bad repeats, and judge settings on another scorer', () => {
+      assert.deepEqual(located(parsePrompt('---\nscorer: {type: judge}\n---\n{{q}}\n').diagnostics), ['2:9-2:22 error missing-key']);
+      assert.deepEqual(located(parsePrompt('---\nscorer: judge\n---\n{{q}}\n').diagnostics), ['2:9-2:14 error missing-key']);
+      const repeats = parsePrompt('---\nscorer: {type: judge, rubric: R, repeats: 16}\n---\n{{q}}\n').diagnostics;
+      assert.deepEqual(located(repeats), ['2:43-2:45 error range']);
+      assert.equal(parsePrompt('---\nscorer: {type: judge, rubric: R, repeats: 0}\n---\n{{q}}\n').document.scorer.judge?.repeats, 1);
+      const other = parsePrompt('---\nscorer: {type: exact, rubric: R}\n---\n{{q}}\n').diagnostics;
+      assert.deepEqual(
+        other.map((d) => [d.code, d.severity]),
+        [['judge-only-key', 'warning']],
+      );
+    });
+
+    it("reads a case's label as true/false/pass/fail and refuses anything else", () => {
+      const parsed = parsePrompt(
+        '---\nscorer: {type: judge, rubric: R}\ncases:\n  - {input: a, label: pass}\n  - {input: b, label: false}\n  - {input: c}\n  - {input: d, label: maybe}\n---\n{{q}}\n',
+      );
+      assert.deepEqual(
+        parsed.document.cases.map((testCase) => testCase.label),
+        [true, false, undefined, undefined],
+      );
+      assert.deepEqual(located(parsed.diagnostics), ['7:23-7:28 error type']);
+    });
+  });
 });

@@ -29,6 +29,7 @@ import {
   type PromptDocument,
   type Range,
   type Sampling,
+  type JudgeSpec,
   type ScorerSpec,
   type Severity,
   type StopRule,
@@ -95,10 +96,35 @@ export const CONFIG_KEYS = Object.keys(SAMPLING_ALIASES);
 
 export const VARIANT_KEYS = ['type', 'name', 'k', 'trigger', 'answer_prompt'];
 export const EXAMPLE_KEYS = ['input', 'reasoning', 'output'];
-export const CASE_KEYS = ['name', 'input', 'vars', 'expected'];
+export const CASE_KEYS = ['name', 'input', 'vars', 'expected', 'label'];
 export const DATASET_KEYS = ['path', 'expected', 'input', 'limit'];
 export const EXTRACT_KEYS = ['type', 'pattern', 'flags', 'group', 'match', 'path', 'choices'];
-export const SCORER_KEYS = ['type', 'tolerance', 'pattern', 'case_sensitive', 'file'];
+export const SCORER_KEYS = [
+  'type',
+  'tolerance',
+  'pattern',
+  'case_sensitive',
+  'file',
+  'model',
+  'rubric',
+  'repeats',
+  'temperature',
+  'seed',
+  'max_tokens',
+];
+/** Scorer keys that only a judge takes. */
+const JUDGE_KEYS = ['model', 'rubric', 'repeats', 'temperature', 'seed', 'max_tokens'];
+export const MAX_JUDGE_REPEATS = 15;
+
+/** A human label (`label:` of a case, a dataset row's `label`): true/false, pass/fail; undefined for anything else. */
+export function labelValue(value: unknown): boolean | undefined {
+  if (typeof value === 'boolean') return value;
+  if (typeof value !== 'string') return undefined;
+  const word = value.trim().toLowerCase();
+  if (word === 'true' || word === 'pass') return true;
+  if (word === 'false' || word === 'fail') return false;
+  return undefined;
+}
 export const CLUSTER_KEYS = ['similarity'];
 export const ATTACKS_KEYS = ['into', 'suites', 'custom', 'cases', 'canary', 'target', 'growth'];
 export const ATTACK_KEYS = ['name', 'text', 'into', 'position', 'detect', 'language', 'description'];
@@ -486,6 +512,13 @@ class PromptParser {
       const testCase: Case = { id, input: input ?? {}, range };
       if (name !== undefined) testCase.name = name;
       if (expectedEntry) testCase.expected = this.toData(expectedEntry.value) ?? null;
+      const labelEntry = entries.get('label');
+      if (labelEntry) {
+        const label = labelValue(this.toData(labelEntry.value));
+        if (label === undefined)
+          this.report(this.nodeRange(labelEntry.value ?? labelEntry.key), 'error', 'type', `'label' must be true, false, pass or fail.`);
+        else testCase.label = label;
+      }
       cases.push(testCase);
     });
     return cases;
@@ -662,7 +695,12 @@ class PromptParser {
 
   private readScorer(node: YamlNode | null): ScorerSpec {
     const range = this.nodeRange(node);
-    if (isScalar(node)) return { type: this.oneOf(node, SCORER_TYPES, 'scorer') ?? 'exact', range };
+    if (isScalar(node)) {
+      const type = this.oneOf(node, SCORER_TYPES, 'scorer') ?? 'exact';
+      if (type === 'judge')
+        this.report(range, 'error', 'missing-key', `A 'judge' scorer needs a 'rubric': write it as scorer: {type: judge, rubric: ...}.`);
+      return { type, range };
+    }
     const entries = this.entries(this.map(node, 'scorer'), SCORER_KEYS, 'scorer key');
     const spec: ScorerSpec = { type: 'exact', range };
     const typeEntry = entries.get('type');
@@ -680,7 +718,62 @@ class PromptParser {
     const file = entries.get('file');
     if (file) spec.file = this.string(file.value, 'file');
     this.requireFor(spec.type, 'custom', 'file', spec.file, range);
+    if (spec.type === 'judge') this.readJudge(entries, spec, range);
+    else
+      for (const key of JUDGE_KEYS) {
+        const entry = entries.get(key);
+        if (entry)
+          this.report(
+            this.nodeRange(entry.key),
+            'warning',
+            'judge-only-key',
+            `'${key}' is a setting of the judge scorer (type: judge); it is ignored here.`,
+          );
+      }
     return spec;
+  }
+
+  /** `scorer: {type: judge, rubric, model?, repeats?, temperature?, seed?, max_tokens?}`. */
+  private readJudge(entries: Map<string, { key: YamlNode; value: YamlNode | null }>, spec: ScorerSpec, range: Range): void {
+    const rubricEntry = entries.get('rubric');
+    const rubric = rubricEntry ? this.string(rubricEntry.value, 'rubric') : undefined;
+    if (!rubricEntry)
+      this.report(
+        range,
+        'error',
+        'missing-key',
+        `A 'judge' scorer needs a 'rubric': what the judge checks, with {{input}}, {{expected}}, {{output}}.`,
+      );
+    else if (rubric !== undefined && rubric.trim() === '')
+      this.report(this.nodeRange(rubricEntry.value ?? rubricEntry.key), 'error', 'type', `'rubric' must not be empty.`);
+    const judge: JudgeSpec = { rubric: rubric ?? '', repeats: 1, temperature: 0, range };
+    const model = entries.get('model');
+    if (model) {
+      const reference = this.string(model.value, 'model');
+      if (reference !== undefined) judge.model = reference;
+    }
+    const repeats = entries.get('repeats');
+    if (repeats) judge.repeats = this.integer(repeats.value, 'repeats', 1, MAX_JUDGE_REPEATS) ?? 1;
+    const temperature = entries.get('temperature');
+    if (temperature) judge.temperature = this.number(temperature.value, 'temperature', 0, 2) ?? 0;
+    const seed = entries.get('seed');
+    if (seed) {
+      const value = this.integer(seed.value, 'seed', 0, Number.MAX_SAFE_INTEGER);
+      if (value !== undefined) judge.seed = value;
+    }
+    const maxTokens = entries.get('max_tokens');
+    if (maxTokens) {
+      const value = this.integer(maxTokens.value, 'max_tokens', 1, 1_000_000);
+      if (value !== undefined) judge.maxTokens = value;
+    }
+    if (judge.repeats > 1 && judge.temperature === 0 && judge.seed === undefined)
+      this.report(
+        this.nodeRange(repeats?.value ?? null),
+        'hint',
+        'judge-repeats-greedy',
+        `The judge's repeats at temperature 0 differ only by seed; raise its temperature to measure its self-agreement.`,
+      );
+    spec.judge = judge;
   }
 
   /** `cluster: {similarity: 0.8}`: groups near-identical free-text answers in the result view (the vote is unchanged). */
