@@ -2,7 +2,7 @@
 import { comparePair, pairSeed } from '../eval/paired';
 import type { CellResult, ChainResult } from '../eval/results';
 import { clusteredMean, wilson, type Cluster } from '../eval/stats';
-import type { Case, DefenceSpec, PromptDocument, Variant } from '../prompt/types';
+import type { Case, PromptDocument, Variant } from '../prompt/types';
 import { checkKnownAnswer, describeDefence, knownAnswerKey } from './defences';
 import { describeDetector, detectAttack } from './detectors';
 import { attacksOf } from './expand';
@@ -220,7 +220,7 @@ function utilityCosts(
     }
     costs.push({
       variant: variant.base,
-      defence: (variant.defence as DefenceSpec).name,
+      defence: variant.defence.name,
       defended: variant.name,
       without: accuracyOf(without),
       with: accuracyOf(withDefence),
