@@ -20,7 +20,6 @@ Extract the people.
 {{sentence}}
 `;
 
-
 describe('attacks: and defences: in the frontmatter', () => {
   it('reads the mapping form: suites, custom attacks with their detectors, and the defaults', () => {
     const { document, diagnostics } = parsePrompt(
