@@ -89,7 +89,11 @@ function utilityCell(cost: UtilityCost): HTMLElement {
 
 /** One base variant's matrix: a row per suite (opening to its attacks), all attacks, then accuracy on the normal cases. */
 function variantMatrix(security: SecurityResult, variant: string): HTMLElement {
-  const columns = defenceColumns(security, variant);
+  const attacked = security.overall.some((rate) => rate.variant === variant);
+  // Defences without attacks: only what each costs on the normal cases.
+  const columns = attacked
+    ? defenceColumns(security, variant)
+    : ['none', ...security.utility.filter((cost) => cost.variant === variant).map((cost) => cost.defence)];
   const describe = new Map(security.defences.map((defence) => [defence.name, `${defence.type}: ${defence.description}`]));
   const head = h(
     'tr',
@@ -148,14 +152,15 @@ function variantMatrix(security: SecurityResult, variant: string): HTMLElement {
       ...attackRows,
     );
   }
-  rows.push(
-    h(
-      'tr',
-      { class: 'overall-row', 'data-testid': 'overall-row' },
-      h('th', { scope: 'row' }, 'All attacks'),
-      ...columns.map((defence) => rateCell(find(security.overall, defence, () => true))),
-    ),
-  );
+  if (attacked)
+    rows.push(
+      h(
+        'tr',
+        { class: 'overall-row', 'data-testid': 'overall-row' },
+        h('th', { scope: 'row' }, 'All attacks'),
+        ...columns.map((defence) => rateCell(find(security.overall, defence, () => true))),
+      ),
+    );
   const costs = security.utility.filter((cost) => cost.variant === variant);
   if (costs.length > 0) {
     const without = (costs[0] as UtilityCost).without;
@@ -203,21 +208,23 @@ function variantMatrix(security: SecurityResult, variant: string): HTMLElement {
  * defence, with 95% intervals, and each defence's accuracy on the normal cases, paired on cases.
  */
 export function securitySection(security: SecurityResult | undefined): HTMLElement[] {
-  if (!security || security.overall.length === 0) return [];
-  const variants = [...new Set(security.overall.map((rate) => rate.variant))];
+  if (!security || (security.overall.length === 0 && security.utility.length === 0)) return [];
+  const variants = [...new Set([...security.overall, ...security.utility].map((entry) => entry.variant))];
   return [
     h(
       'section',
       { class: 'summary security', 'data-testid': 'security' },
       h('h2', {}, 'Prompt attacks'),
-      h(
-        'p',
-        { class: 'interval-note' },
-        `${security.attacks.length} attack${security.attacks.length === 1 ? '' : 's'} into `,
-        h('code', {}, security.into),
-        '. Each cell: the share of attacked chains the attack worked in (lower is better) and its 95% interval, ',
-        'Wilson at the effective sample size, clustered by attacked case. Open a suite for its attacks.',
-      ),
+      security.attacks.length === 0
+        ? h('p', { class: 'interval-note' }, 'No attacks in this run: what each defence costs on the cases.')
+        : h(
+            'p',
+            { class: 'interval-note' },
+            `${security.attacks.length} attack${security.attacks.length === 1 ? '' : 's'} into `,
+            h('code', {}, security.into),
+            '. Each cell: the share of attacked chains the attack worked in (lower is better) and its 95% interval, ',
+            'Wilson at the effective sample size, clustered by attacked case. Open a suite for its attacks.',
+          ),
       ...variants.map((variant) => variantMatrix(security, variant)),
       security.utility.length > 0
         ? h(

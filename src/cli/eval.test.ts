@@ -970,6 +970,15 @@ describe('securityBlock (prompt attacks under the summary table)', () => {
     assert.equal(utilityLine(cost), '+sandwich: accuracy 83% → 73% (no case answered by both: no paired difference)');
     assert.deepEqual(securityBlock({}), []);
   });
+
+  it('prints only the utility cost of defences run without attacks', () => {
+    const security = { ...securityFixture(), attacks: [], matrix: [], suites: [], overall: [] };
+    const cost = security.utility[0] as UtilityCost;
+    assert.deepEqual(securityBlock({ security }), [
+      'defences (no attacks run): majority-vote accuracy with and without each, paired on cases:',
+      `  cot${utilityLine(cost)}`,
+    ]);
+  });
 });
 
 describe('judgeBlock (how the judge behaved)', () => {

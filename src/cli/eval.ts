@@ -297,7 +297,13 @@ const NARROW_TABLE = 80;
  */
 export function securityBlock(result: Pick<RunResult, 'security'>): string[] {
   const security = result.security;
-  if (!security || security.overall.length === 0) return [];
+  if (!security || (security.overall.length === 0 && security.utility.length === 0)) return [];
+  if (security.overall.length === 0)
+    // Defences without attacks: only what each costs on the cases.
+    return [
+      'defences (no attacks run): majority-vote accuracy with and without each, paired on cases:',
+      ...security.utility.map((cost) => `  ${cost.variant}${utilityLine(cost)}`),
+    ];
   const lines = [
     `prompt attacks into ${security.into} (${security.attacks.length} attack${security.attacks.length === 1 ? '' : 's'}; share of attacked chains the attack worked in, lower is better; 95% Wilson intervals clustered by attacked case):`,
   ];
