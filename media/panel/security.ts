@@ -126,7 +126,8 @@ function variantMatrix(security: SecurityResult, variant: string): HTMLElement {
       return h(
         'tr',
         { class: 'attack-row', 'data-testid': 'attack-row', 'data-attack': id, hidden: !openSuites.has(key) },
-        h('th', { scope: 'row', title }, id),
+        // Under its suite's row the suite prefix says nothing: the short name, the full id in the tooltip.
+        h('th', { scope: 'row', title: title ? `${id}\n${title}` : id }, id.startsWith(`${suite}/`) ? id.slice(suite.length + 1) : id),
         ...columns.map((defence) => rateCell(find(security.matrix, defence, (rate) => rate.attack === id))),
       );
     });

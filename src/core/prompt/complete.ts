@@ -1,7 +1,9 @@
 import { BACKEND_NAMES } from '../backends/endpoints';
 import {
+  ATTACKS_KEYS,
   CASE_KEYS,
   CONFIG_KEYS,
+  DEFENCE_KEYS,
   DATASET_KEYS,
   EXAMPLE_KEYS,
   EXTRACT_KEYS,
@@ -12,7 +14,17 @@ import {
   VARIANT_KEYS,
 } from './parse';
 import { LineIndex } from './text';
-import { EXTRACTOR_TYPES, SCORER_TYPES, VARIANT_KINDS, type Position, type PromptDocument, type Range } from './types';
+import {
+  ATTACK_SUITES,
+  DEFENCE_TYPES,
+  DETECTOR_TYPES,
+  EXTRACTOR_TYPES,
+  SCORER_TYPES,
+  VARIANT_KINDS,
+  type Position,
+  type PromptDocument,
+  type Range,
+} from './types';
 
 export type CompletionKind = 'property' | 'value' | 'variable' | 'function';
 
@@ -39,6 +51,9 @@ const KEYS_BY_PARENT: Record<string, readonly string[]> = {
   scorer: SCORER_KEYS,
   text_format: TEXT_FORMAT_KEYS,
   cluster: CLUSTER_KEYS,
+  attacks: ATTACKS_KEYS,
+  defences: DEFENCE_KEYS,
+  defenses: DEFENCE_KEYS,
 };
 
 const KEY_DETAILS: Record<string, string> = {
@@ -56,6 +71,9 @@ const KEY_DETAILS: Record<string, string> = {
   text_format: 'Q:/A: layout for base models',
   cluster: 'group near-identical free-text answers in the results (similarity: 0–1)',
   budget: 'the most the run may cost, in the price table currency; needs config.max_tokens',
+  attacks: 'prompt-injection attacks run against every variant: built-in suites and your own',
+  defences: 'defences, each wrapping every variant as <variant>+<defence>',
+  defenses: 'defences, each wrapping every variant as <variant>+<defence>',
 };
 
 /** An example of each top-level key, shown as the completion's documentation under its detail. */
@@ -74,6 +92,8 @@ const KEY_EXAMPLES: Record<string, string> = {
   text_format: 'text_format: {input_prefix: "Q: ", output_prefix: "A:"}',
   cluster: 'cluster: {similarity: 0.8}',
   budget: 'budget: 5  # stops before passing $5; needs config.max_tokens',
+  attacks: 'attacks:\n  into: document   # the untrusted variable, or user\n  suites: all      # or [instruction-override, prompt-leak, …]',
+  defences: 'defences: [xml-tags, sandwich, datamarking]',
 };
 
 function keyDocumentation(key: string): string | undefined {
@@ -155,6 +175,12 @@ function valueCompletions(key: string, parent: string): CompletionItem[] {
   if (key === 'extract' || (key === 'type' && parent === 'extract')) return values(EXTRACTOR_TYPES);
   if (key === 'variants' || (key === 'type' && parent === 'variants')) return values(VARIANT_KINDS);
   if (key === 'match') return values(['last', 'first']);
+  if ((key === 'suites' && parent === 'attacks') || key === 'attacks')
+    return values([...ATTACK_SUITES, ...(key === 'suites' ? ['all'] : [])]);
+  if (key === 'defences' || key === 'defenses' || (key === 'type' && (parent === 'defences' || parent === 'defenses')))
+    return values(DEFENCE_TYPES);
+  if (key === 'detect' || (key === 'type' && parent === 'detect')) return values(DETECTOR_TYPES);
+  if (key === 'position') return values(['append', 'prepend', 'replace']);
   if (key === 'label' && parent === 'cases') return values(['pass', 'fail']);
   return [];
 }

@@ -48,6 +48,12 @@ describe('completion', () => {
     assert.deepEqual(labels('---\ncases:\n  - input: a\n    label: |\n---\nx\n'), ['pass', 'fail']);
     assert.ok(labels('---\nscorer:\n  type: |\n---\nx\n').includes('numeric'));
     assert.ok(labels('---\nextract: |\n---\nx\n').includes('number'));
+    // Attacks and defences: suites, detectors and defence types by name, and their keys.
+    assert.ok(labels('---\nattacks:\n  suites: [prompt-leak, |]\n---\nx\n').includes('obfuscation'));
+    assert.ok(labels('---\nattacks:\n  suites: |\n---\nx\n').includes('all'));
+    assert.ok(labels('---\nattacks:\n  gr|\n---\nx\n').includes('growth'));
+    assert.ok(labels('---\ndefences: [xml-tags, |]\n---\nx\n').includes('datamarking'));
+    assert.ok(labels('---\nattacks:\n  custom:\n    - detect: |\n---\nx\n').includes('token-growth'));
     // baseline: the file's own variant names.
     assert.deepEqual(labels('---\nvariants: [zero-shot, {type: zero-shot-cot, name: cot}]\nbaseline: |\n---\nx\n'), ['zero-shot', 'cot']);
   });
