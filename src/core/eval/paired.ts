@@ -170,6 +170,24 @@ export function comparePair(a: string, b: string, aOnly: number, bOnly: number, 
   };
 }
 
+/** The 2×2 table of two variants' verdicts by case: the cases both have, and those only one got right. */
+export function pairedCounts(
+  ofA: ReadonlyMap<string, boolean>,
+  ofB: ReadonlyMap<string, boolean>,
+): { cases: number; aOnly: number; bOnly: number } {
+  let cases = 0;
+  let aOnly = 0;
+  let bOnly = 0;
+  for (const [caseId, passA] of ofA) {
+    const passB = ofB.get(caseId);
+    if (passB === undefined) continue;
+    cases++;
+    if (passA && !passB) aOnly++;
+    else if (passB && !passA) bOnly++;
+  }
+  return { cases, aOnly, bOnly };
+}
+
 /**
  * The pairs of a run: each variant against `baseline` when it is one of the run's variants, otherwise each
  * variant against each one listed before it (a − b, a the later). Pairs without a case both variants have a
@@ -191,18 +209,7 @@ export function compareVariants(
   }
   const comparisons: PairComparison[] = [];
   for (const [a, b] of pairs) {
-    const ofA = verdicts.get(a) as Map<string, boolean>;
-    const ofB = verdicts.get(b) as Map<string, boolean>;
-    let cases = 0;
-    let aOnly = 0;
-    let bOnly = 0;
-    for (const [caseId, passA] of ofA) {
-      const passB = ofB.get(caseId);
-      if (passB === undefined) continue;
-      cases++;
-      if (passA && !passB) aOnly++;
-      else if (passB && !passA) bOnly++;
-    }
+    const { cases, aOnly, bOnly } = pairedCounts(verdicts.get(a) as Map<string, boolean>, verdicts.get(b) as Map<string, boolean>);
     if (cases > 0) comparisons.push(comparePair(a, b, aOnly, bOnly, cases, pairSeed(options.seed, a, b)));
   }
   const adjusted = holm(comparisons.map((comparison) => comparison.pValue));

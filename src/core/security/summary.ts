@@ -1,5 +1,5 @@
 // The attack × defence matrix and each defence's utility cost, from the scored cells of a run.
-import { comparePair, pairSeed } from '../eval/paired';
+import { comparePair, pairedCounts, pairSeed } from '../eval/paired';
 import type { CellResult, ChainResult } from '../eval/results';
 import { clusteredMean, wilson, type Cluster } from '../eval/stats';
 import type { Case, PromptDocument, Variant } from '../prompt/types';
@@ -208,16 +208,7 @@ function utilityCosts(
     if (!variant.base || !variant.defence) continue;
     const without = verdicts.get(variant.base) ?? new Map<string, boolean>();
     const withDefence = verdicts.get(variant.name) ?? new Map<string, boolean>();
-    let paired = 0;
-    let aOnly = 0;
-    let bOnly = 0;
-    for (const [caseId, pass] of withDefence) {
-      const basePass = without.get(caseId);
-      if (basePass === undefined) continue;
-      paired++;
-      if (pass && !basePass) aOnly++;
-      else if (basePass && !pass) bOnly++;
-    }
+    const { cases: paired, aOnly, bOnly } = pairedCounts(withDefence, without);
     costs.push({
       variant: variant.base,
       defence: variant.defence.name,
