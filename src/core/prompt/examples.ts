@@ -1,11 +1,16 @@
-import type { Example, PromptDocument, Variant } from './types';
+import type { Example, PromptDocument, PromptKind, Variant } from './types';
 
 // Which examples a variant shows and how their answers read: shared by the renderer and the parser's
 // identical-variants check, without pulling Dotprompt into the parser.
 
+/** The prompting style a variant's requests are rendered in: its own kind, or a reasoning shape's base. */
+export function promptKindOf(variant: Pick<Variant, 'kind' | 'shape'>): PromptKind {
+  return variant.shape?.base ?? (variant.kind as PromptKind);
+}
+
 /** The examples a variant shows, in file order. */
 export function examplesFor(document: PromptDocument, variant: Variant): Example[] {
-  switch (variant.kind) {
+  switch (promptKindOf(variant)) {
     case 'zero-shot':
     case 'zero-shot-cot':
       return [];
@@ -22,6 +27,6 @@ export function examplesFor(document: PromptDocument, variant: Variant): Example
 
 /** What an example's answer turn says: its output, preceded by its reasoning in chain-of-thought variants. */
 export function exampleAnswer(example: Example, variant: Variant): string {
-  if (variant.kind === 'few-shot-cot' && example.reasoning) return `${example.reasoning.trim()} ${example.output.trim()}`;
+  if (promptKindOf(variant) === 'few-shot-cot' && example.reasoning) return `${example.reasoning.trim()} ${example.output.trim()}`;
   return example.output.trim();
 }

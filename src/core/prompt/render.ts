@@ -1,5 +1,5 @@
 import { Dotprompt, type Message, type PromptFunction } from 'dotprompt';
-import { exampleAnswer, examplesFor } from './examples';
+import { exampleAnswer, examplesFor, promptKindOf } from './examples';
 import type { AttackSpec, Case, DefenceSpec, Example, PromptDocument, Variant, Vars } from './types';
 import { defaultInstruction, defendInput, defendMessages } from '../security/defences';
 import { securitySeed } from '../security/seeded';
@@ -101,7 +101,7 @@ export async function renderVariant(document: PromptDocument, variant: Variant, 
     );
   }
 
-  const trigger = variant.kind === 'zero-shot-cot' ? (variant.trigger ?? '').trim() : '';
+  const trigger = promptKindOf(variant) === 'zero-shot-cot' ? (variant.trigger ?? '').trim() : '';
   const finalQuery: ChatMessage = trigger ? { role: query.role, content: `${query.content}\n\n${trigger}` } : query;
   const chat = [...preamble, ...exampleTurns, finalQuery, ...after];
 

@@ -32,8 +32,64 @@ export interface Fix {
   replacement: string;
 }
 
-export const VARIANT_KINDS = ['zero-shot', 'one-shot', 'few-shot', 'zero-shot-cot', 'few-shot-cot'] as const;
+/** Prompting styles: one request per chain. */
+export const PROMPT_KINDS = ['zero-shot', 'one-shot', 'few-shot', 'zero-shot-cot', 'few-shot-cot'] as const;
+export type PromptKind = (typeof PROMPT_KINDS)[number];
+/** Reasoning shapes: several requests per chain, on top of a prompting style (src/core/shapes/). */
+export const SHAPE_KINDS = ['tree-of-thought', 'graph-of-thought', 'universal-self-consistency', 'self-verification', 'step-back'] as const;
+export type ShapeKind = (typeof SHAPE_KINDS)[number];
+export const VARIANT_KINDS = [...PROMPT_KINDS, ...SHAPE_KINDS] as const;
 export type VariantKind = (typeof VARIANT_KINDS)[number];
+
+export const TOT_EVALUATORS = ['vote', 'value', 'scorer'] as const;
+export type TotEvaluator = (typeof TOT_EVALUATORS)[number];
+
+/**
+ * A reasoning shape's settings (`variants: [{type: tree-of-thought, breadth: 3, …}]`); each has a default
+ * (src/core/shapes/defaults.ts), and every prompt it uses can be overridden.
+ */
+export interface ShapeOptions {
+  /** The prompting style its requests are rendered in (default: few-shot-cot when examples have reasoning, else zero-shot-cot). */
+  base: PromptKind;
+  /** tree-of-thought: candidate thoughts proposed from each kept state (k). */
+  breadth?: number;
+  /** tree-of-thought: states kept at each depth (b). */
+  beam?: number;
+  /** tree-of-thought: thoughts before the answer (d). */
+  depth?: number;
+  /** tree-of-thought: what ends a thought in a sampled continuation (default: a new line; `. ` for sentence steps). */
+  delimiter?: string;
+  /** tree-of-thought: how candidates are rated. */
+  evaluator?: TotEvaluator;
+  /** tree-of-thought: a prompt that proposes next thoughts (default: sampled continuations of the state). */
+  proposePrompt?: string;
+  /** tree-of-thought, evaluator vote: a prompt that votes for the best candidate (default: how often a thought was proposed). */
+  votePrompt?: string;
+  /** tree-of-thought, evaluator value: the prompt that rates a state (sure / likely / impossible). */
+  valuePrompt?: string;
+  /** tree-of-thought, evaluator value: ratings sampled per state. */
+  valueSamples?: number;
+  /** tree-of-thought, evaluator scorer: a CommonJS file rating partial states (score(state, context) → 0…1). */
+  scorerFile?: string;
+  /** graph-of-thought, universal-self-consistency, self-verification: chains generated first (k or n). */
+  chains?: number;
+  /** graph-of-thought: the prompt merging chains into one improved solution. */
+  aggregatePrompt?: string;
+  /** graph-of-thought: refinements of the aggregate (r). */
+  refinements?: number;
+  /** graph-of-thought: the prompt refining a solution. */
+  refinePrompt?: string;
+  /** universal-self-consistency: the prompt asking which response is most consistent with the others. */
+  pickPrompt?: string;
+  /** self-verification: the prompt checking one chain's answer. */
+  verifyPrompt?: string;
+  /** self-verification: verification samples per chain. */
+  verifySamples?: number;
+  /** step-back: the prompt asking for the principle behind the question. */
+  stepBackPrompt?: string;
+  /** step-back: how the principle is put before the question. */
+  principlePrompt?: string;
+}
 
 export const EXTRACTOR_TYPES = ['auto', 'text', 'line', 'number', 'choice', 'regex', 'json', 'answer'] as const;
 export type ExtractorType = (typeof EXTRACTOR_TYPES)[number];
@@ -65,6 +121,8 @@ export interface Variant {
   trigger?: string;
   /** Optional second prompt that pulls the answer out of a chain (Kojima et al.). */
   answerPrompt?: string;
+  /** A reasoning shape's settings; set exactly when `kind` is one of SHAPE_KINDS. */
+  shape?: ShapeOptions;
   /** Set on a defended variant (`<base>+<defence>`), made from `defences:`. */
   defence?: DefenceSpec;
   /** The variant a defended one wraps. */
