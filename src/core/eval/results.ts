@@ -25,6 +25,7 @@ import { compareVariants, type PairComparison } from './paired';
 import { answerClusters, type AnswerCluster } from './clusters';
 import { knownAnswerCheck, summarizeSecurity } from '../security/summary';
 import type { JudgeSummary, JudgeVerdict, SecurityResult } from '../security/types';
+import type { TraceNode } from '../shapes/types';
 import { summarizeJudge, verdictOf } from './judge';
 
 export type { AnswerCluster, Divergence } from './clusters';
@@ -82,6 +83,8 @@ export interface ChainResult extends Omit<CompletionRecord, 'type' | 'variant' |
   reasoning?: string;
   /** The judge's verdicts on this chain (`scorer: {type: judge}`, or an attack's judge detector). */
   judge?: JudgeVerdict[];
+  /** A reasoning shape's chain: every request it made, as nodes (src/core/shapes/types.ts). */
+  trace?: TraceNode[];
   /** An attacked chain: whether the detector found the attack worked (absent: undecided, e.g. a failed request) and why. */
   attack?: { success?: boolean; reason: string };
 }
@@ -530,6 +533,7 @@ export function scoreChain(
     ...(record.error ? { error: record.error } : {}),
     ...(record.cached ? { cached: true } : {}),
     ...(record.judge ? { judge: record.judge } : {}),
+    ...(record.trace ? { trace: record.trace } : {}),
   };
 }
 

@@ -1,10 +1,14 @@
-import { BackendError, type Adjustment, type Backend, type Completion, type CompletionRequest } from '../backend';
+import { BackendError, type Adjustment, type Backend, type Completion, type CompletionRequest, type Usage } from '../backend';
 import { batchRequestId, isBatchBackend } from '../backends/batch';
 import { isReasoningModel, sentSampling } from '../backends/parameters';
 import type { LoadedPrompt } from '../prompt/load';
 import { renderVariant, type RenderedPrompt } from '../prompt/render';
 import type { Case, PromptDocument, Sampling, StopRule, Variant } from '../prompt/types';
 import { apiSeed, chainSeed, freshRunSeed } from '../random';
+import type { ShapeOutput } from '../shapes/types';
+import * as path from 'node:path';
+import { loadCustomScorer, type LoadedCustomScorer } from './score';
+import { isShape, nodeKey, runShapeChain } from './shapeChain';
 import { completionKey, type CompletionCache } from './cache';
 import { JUDGE_ANSWER_INSTRUCTION, JUDGE_DEFAULT_MAX_TOKENS, JUDGE_SYSTEM_PROMPT, judgeChain, judgeSpecFor } from './judge';
 import { cellKey, keyOfSample, sampleKey, type CellKey, type SampleKey } from './keys';
@@ -23,6 +27,7 @@ import {
   type AdjustmentRecord,
   type CompletionRecord,
   type EndRecord,
+  type NodeRecord,
   type ParsedRunFile,
   type RunHeader,
 } from './store';
@@ -75,6 +80,8 @@ export interface RunOptions extends RunSelection {
   resume?: string;
   /** Resume even when the prompt file is another one, or changed, since the run started. */
   force?: boolean;
+  /** Whether the prompt's own code (a tree-of-thought scorer file) may run: the editor passes workspace trust. */
+  trusted?: boolean;
   onProgress?: (event: ProgressEvent) => void;
   /**
    * Called once the run file exists, with what it holds: a live mirror that grows with every record and
@@ -226,7 +233,14 @@ export async function runEvaluation(options: RunOptions): Promise<RunOutcome> {
     record,
     progress,
     ...(meter ? { meter, onBudgetStop: () => stop.abort() } : {}),
+    replay: replayOf(run.nodes),
+    recordNode: (node) => {
+      runFile.append(node);
+      (run.nodes ??= []).push(node);
+    },
+    rateState: stateRater(options, () => scorers),
   };
+  const scorers = new Map<string, { scorer: Promise<LoadedCustomScorer>; queue: Promise<unknown> }>();
   // The next round of a cell, once its last one is in: none when it settled, failed or was stopped.
   const nextRoundOf = ({ cell, samples }: CellRequest): CellRequest | undefined => {
     const stopRule = header.stop;
@@ -265,6 +279,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunOutcome> {
     status = signal.aborted ? 'cancelled' : 'failed';
     failure = error instanceof Error ? error.message : String(error);
   }
+  for (const entry of scorers.values()) await (await entry.scorer.catch(() => undefined))?.dispose();
   noteAdjustments();
   const { reason: budgetReason, ...costs } = meter?.end() ?? {};
   if (status === 'budget') failure = budgetReason;
@@ -540,6 +555,12 @@ interface ExecutionContext {
   meter?: CostMeter;
   /** The budget refused a request: no more are started. */
   onBudgetStop?: () => void;
+  /** Reasoning shapes: requests answered in earlier sessions, by chain (nodeKey) and request id. */
+  replay: ReadonlyMap<string, ReadonlyMap<string, ShapeOutput[]>>;
+  /** Appends a shape's answered request to the run file. */
+  recordNode: (node: NodeRecord) => void;
+  /** Tree of thought's scorer evaluator: the scorer file's rating of a partial state. */
+  rateState?: (file: string, state: string, caseId: string) => Promise<number>;
 }
 
 function promptOf(backend: Backend, rendered: RenderedPrompt): Pick<CompletionRequest, 'messages' | 'text'> {
@@ -568,6 +589,11 @@ function cacheKeyOf(context: ExecutionContext, cell: Cell, sample: number): stri
  * contiguous run of samples). Without adaptive sampling a cell has one round: all its missing samples.
  */
 async function executeRound({ cell, samples }: CellRequest, context: ExecutionContext): Promise<void> {
+  if (isShape(cell.variant)) {
+    // A shape's chains are independent searches: they run side by side, each making its own requests.
+    await Promise.all(samples.map((sample) => executeShapeChain(cell, sample, context)));
+    return;
+  }
   const uncached: number[] = [];
   for (const sample of samples) {
     // Two-stage chains are never cached: the answer stage would have to be cached with them.
@@ -595,6 +621,64 @@ async function executeRound({ cell, samples }: CellRequest, context: ExecutionCo
     if (context.signal.aborted) return;
     await executeRequest({ cell, samples: run }, context);
   }
+}
+
+/** One chain of a reasoning shape: its requests replayed, cached or sent; recorded (and judged) once it has its answer. */
+async function executeShapeChain(cell: Cell, sample: number, context: ExecutionContext): Promise<void> {
+  if (context.signal.aborted) return;
+  const scorerFile = cell.variant.shape?.scorerFile;
+  const entry = await runShapeChain({
+    backend: context.backend,
+    parameters: context.parameters,
+    document: context.document,
+    variant: cell.variant,
+    testCase: cell.testCase,
+    rendered: cell.rendered,
+    sample,
+    ...(context.runSeed !== undefined ? { runSeed: context.runSeed } : {}),
+    signal: context.signal,
+    ...(context.cache ? { cache: context.cache } : {}),
+    replay: context.replay.get(nodeKey(cell.variant.name, cell.testCase.id, sample)) ?? new Map(),
+    onNode: context.recordNode,
+    ...(context.meter ? { charge: (usage: Usage) => context.meter?.charge(usage) } : {}),
+    ...(scorerFile && context.rateState
+      ? { rateState: (state: string) => (context.rateState as NonNullable<ExecutionContext['rateState']>)(scorerFile, state, cell.testCase.id) }
+      : {}),
+  });
+  if (context.signal.aborted && entry.error !== undefined) return;
+  context.record(await withJudge(cell, entry, context));
+}
+
+/** A resumed run's shape requests by chain, the last answer of each request winning (a retry after a failure). */
+function replayOf(nodes: readonly NodeRecord[] | undefined): Map<string, Map<string, ShapeOutput[]>> {
+  const byChain = new Map<string, Map<string, ShapeOutput[]>>();
+  for (const node of nodes ?? []) {
+    const key = nodeKey(node.variant, node.caseId, node.sample);
+    const requests = byChain.get(key) ?? new Map<string, ShapeOutput[]>();
+    requests.set(node.request, node.outputs);
+    byChain.set(key, requests);
+  }
+  return byChain;
+}
+
+/** Tree of thought's scorer evaluator: the scorer file (relative to the prompt) loaded once per run, as the custom scorer is. */
+function stateRater(
+  options: RunOptions,
+  scorers: () => Map<string, { scorer: Promise<LoadedCustomScorer>; queue: Promise<unknown> }>,
+): (file: string, state: string, caseId: string) => Promise<number> {
+  return (file, state, caseId) => {
+    const resolved = path.resolve(path.dirname(options.loaded.file), file);
+    let entry = scorers().get(resolved);
+    if (!entry) {
+      entry = { scorer: loadCustomScorer(resolved, options.trusted ?? false, options.loaded.document.threshold), queue: Promise.resolve() };
+      scorers().set(resolved, entry);
+    }
+    // The scorer's thread takes one chain at a time: chains searching side by side queue for it.
+    const loaded = entry.scorer;
+    const rating = entry.queue.then(async () => (await (await loaded)(state, undefined, { completion: state, caseId })).score);
+    entry.queue = rating.catch(() => undefined);
+    return rating;
+  };
 }
 
 /** The samples of a cell's next round under its stop rule, from its answers by sample (null: not there yet). */

@@ -200,6 +200,7 @@ export class EvaluationSession {
       backend,
       ...(this.options.judge ? { judge: this.options.judge } : {}),
       runsDirectory: this.options.runsDirectory,
+      trusted: this.options.trusted,
       ...(this.options.variants ? { variants: this.options.variants } : {}),
       ...(this.options.cases ? { cases: this.options.cases } : {}),
       ...(this.options.samples ? { samples: this.options.samples } : {}),

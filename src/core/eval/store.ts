@@ -1,3 +1,4 @@
+import type { ShapeOutput, TraceNode } from '../shapes/types';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -53,6 +54,8 @@ export interface CompletionRecord extends Completion {
   type: 'completion';
   variant: string;
   caseId: string;
+  /** A reasoning shape's chain (tree of thought, …): every request it made, as nodes (src/core/shapes/types.ts). */
+  trace?: TraceNode[];
   /** The second-stage answer of zero-shot CoT with an answer prompt. */
   answerText?: string;
   /** Replayed from the completion cache, not requested. */
@@ -97,6 +100,20 @@ export interface VerdictsRecord {
 }
 
 /**
+ * One request of a reasoning shape's chain, appended as soon as it is answered: a resumed run replays it instead of
+ * asking again, so a tree cut off halfway goes on from where it was.
+ */
+export interface NodeRecord {
+  type: 'node';
+  variant: string;
+  caseId: string;
+  sample: number;
+  /** The request's id within the chain (ShapeRequest.id). */
+  request: string;
+  outputs: ShapeOutput[];
+}
+
+/**
  * A batch of the run's requests at the provider (Batch API): `submitted` is appended as soon as the batch
  * exists, so a resume polls it instead of paying for its requests twice; `finished` once its results are
  * handed on. A batch submitted and never finished is still the provider's to answer.
@@ -118,7 +135,7 @@ export interface BatchRecord {
   at: string;
 }
 
-export type RunRecord = RunHeader | CompletionRecord | AdjustmentRecord | EndRecord | VerdictsRecord | BatchRecord;
+export type RunRecord = RunHeader | CompletionRecord | AdjustmentRecord | EndRecord | VerdictsRecord | BatchRecord | NodeRecord;
 
 export function hashText(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
@@ -184,7 +201,7 @@ export class RunFile {
     return true;
   }
 
-  append(record: CompletionRecord | AdjustmentRecord | EndRecord | BatchRecord): void {
+  append(record: CompletionRecord | AdjustmentRecord | EndRecord | BatchRecord | NodeRecord): void {
     const line = `${JSON.stringify(record)}\n`;
     this.pending.push(line);
     this.pendingBytes += line.length;
@@ -239,6 +256,8 @@ export interface ParsedRunFile {
   end?: EndRecord;
   /** Batch API runs: their batches as submitted and finished, in order; absent from other runs. */
   batches?: BatchRecord[];
+  /** Reasoning shapes: each request of each chain, in order; absent from other runs. */
+  nodes?: NodeRecord[];
   /** The last verdicts record: absent until a session scored the run (and in files written before they were). */
   verdicts?: VerdictsRecord;
   /** Lines that could not be read: a crash can cut the last line short, an editor can mangle any. */
@@ -266,6 +285,7 @@ export function parseRunFile(content: string, name = 'run file'): ParsedRunFile 
   const completions: CompletionRecord[] = [];
   const adjustments: AdjustmentRecord[] = [];
   const batches: BatchRecord[] = [];
+  const nodes: NodeRecord[] = [];
   const skipped: SkippedLine[] = [];
   let end: EndRecord | undefined;
   let verdicts: VerdictsRecord | undefined;
@@ -314,6 +334,15 @@ export function parseRunFile(content: string, name = 'run file'): ParsedRunFile 
       (record.event === 'submitted' || record.event === 'finished')
     ) {
       batches.push(record as unknown as BatchRecord);
+    } else if (
+      record.type === 'node' &&
+      typeof record.variant === 'string' &&
+      typeof record.caseId === 'string' &&
+      typeof record.sample === 'number' &&
+      typeof record.request === 'string' &&
+      Array.isArray(record.outputs)
+    ) {
+      nodes.push(record as unknown as NodeRecord);
     } else {
       skipped.push({ line: lineNumber, reason: `an unknown record type ${JSON.stringify(record.type)}` });
     }
@@ -324,6 +353,7 @@ export function parseRunFile(content: string, name = 'run file'): ParsedRunFile 
     completions,
     ...(adjustments.length > 0 ? { adjustments } : {}),
     ...(batches.length > 0 ? { batches } : {}),
+    ...(nodes.length > 0 ? { nodes } : {}),
     ...(end ? { end } : {}),
     ...(verdicts ? { verdicts } : {}),
     skipped,
