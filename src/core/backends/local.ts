@@ -15,6 +15,8 @@ export interface LocalBackendOptions {
   precision?: LocalPrecision;
   deviceId?: number;
   threads?: number;
+  /** Bytes of prefilled prompts the worker keeps for reuse (default 64 MiB); false keeps none (benchmarks compare). */
+  prefixCache?: false | number;
   log?: (level: 'info' | 'warn', message: string) => void;
 }
 
@@ -108,6 +110,7 @@ export class LocalBackend implements Backend {
         precision: this.options.precision ?? 'auto',
         ...(this.options.deviceId !== undefined ? { deviceId: this.options.deviceId } : {}),
         ...(this.options.threads !== undefined ? { threads: this.options.threads } : {}),
+        ...(this.options.prefixCache !== undefined ? { prefixCache: this.options.prefixCache } : {}),
       },
     });
     this.loading.then(
@@ -203,7 +206,8 @@ export class LocalBackend implements Backend {
             sample: chain.sample,
             text: chain.text,
             finishReason: chain.finishReason,
-            usage: { promptTokens: chain.promptTokens, completionTokens: chain.completionTokens },
+            // As OpenAI reports prompt tokens served from its prompt cache: here, from the prefix cache.
+            usage: { promptTokens: chain.promptTokens, completionTokens: chain.completionTokens, cachedTokens: chain.cachedTokens },
             latencyMs: chain.latencyMs,
           };
         } else if (message.type === 'done') {

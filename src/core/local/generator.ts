@@ -8,6 +8,7 @@ import type * as Ort from 'onnxruntime-node';
 import { GrowingCache } from './kvCache';
 import { checkModelInputs, ModelFolderError, readModelFolder, type ModelFolder, type ModelPrecision } from './modelFolder';
 import { exposeCacheUpdates, type SamplingHead } from './onnxGraph';
+import { DEFAULT_PREFIX_CACHE_BYTES, PrefixCache } from './prefixCache';
 import { chainSeed, freshRunSeed, seededRandom } from '../random';
 import { Sampler, type SamplingParameters } from './sampler';
 import { LocalTokenizer, type ModelPrompt } from './tokenizer';
@@ -25,6 +26,8 @@ export interface LoadOptions {
   readWholeCache?: boolean;
   /** Record onnxruntime's own profile (per-operator kernel times) from load on; `endProfiling()` stops it and says where it is. */
   profile?: boolean;
+  /** Bytes of prefilled prompts kept for reuse by later prompts that share their start (default 64 MiB); false keeps none. */
+  prefixCache?: false | number;
 }
 
 export interface LoadedInfo {
@@ -64,6 +67,8 @@ export interface GeneratedChain {
   text: string;
   finishReason: 'stop' | 'length';
   promptTokens: number;
+  /** Of `promptTokens`, those whose cache came from an earlier prompt's prefill rather than being computed. */
+  cachedTokens: number;
   completionTokens: number;
   latencyMs: number;
 }
@@ -73,15 +78,6 @@ export interface StepTrace {
   onLogits?: (step: number, rows: { sample: number; logits: Float32Array }[]) => void;
 }
 
-interface PrefixEntry {
-  ids: number[];
-  /** One row: [1, kvHeads, ids.length, headDim] per cache input. */
-  cache: Record<string, Float32Array>;
-  lastLogits: Float32Array;
-  used: number;
-}
-
-const PREFIX_CACHE_ENTRIES = 4;
 /**
  * Empty cache slots added at a time while decoding: the whole cache moves once every this many steps
  * instead of at every step, for at most this many masked positions more in each step's attention.
@@ -89,9 +85,6 @@ const PREFIX_CACHE_ENTRIES = 4;
 const DECODING_SLACK = 16;
 
 export class LocalModel {
-  private readonly prefixes: PrefixEntry[] = [];
-  private uses = 0;
-
   private constructor(
     private readonly ort: typeof Ort,
     private readonly session: Ort.InferenceSession,
@@ -103,6 +96,7 @@ export class LocalModel {
     /** The last position's logits and softmax, added to the graph; absent: read `logits` whole. */
     private readonly head: SamplingHead | undefined,
     readonly info: LoadedInfo,
+    private readonly prefixes: PrefixCache,
   ) {
     const { layers } = folder.config;
     this.cacheNames = Array.from({ length: layers }, (_, layer) => [
@@ -200,7 +194,9 @@ export class LocalModel {
       cacheReads: cacheUpdates ? 'new-positions' : 'present',
       sampling: head ? 'graph-softmax' : 'javascript',
     };
-    const model = new LocalModel(ort, session, folder, tokenizer, inputs.positionIds, cacheUpdates, head, info);
+    const prefixBytes = options.prefixCache === false ? 0 : (options.prefixCache ?? DEFAULT_PREFIX_CACHE_BYTES);
+    const prefixes = new PrefixCache(prefixBytes);
+    const model = new LocalModel(ort, session, folder, tokenizer, inputs.positionIds, cacheUpdates, head, info, prefixes);
     model.profileDirectory = profileDirectory;
     return model;
   }
@@ -313,40 +309,27 @@ export class LocalModel {
    * Prefills the prompt once, reusing the longest cached prefix (few-shot variants share their examples
    * across cases), and returns its cache and the logits of its last position.
    */
-  private async prefill(ids: number[]): Promise<{ cache: Record<string, Float32Array>; lastLogits: Float32Array; reused: number }> {
-    let best: PrefixEntry | undefined;
-    let bestLength = 0;
-    for (const entry of this.prefixes) {
-      let common = 0;
-      const limit = Math.min(entry.ids.length, ids.length);
-      while (common < limit && entry.ids[common] === ids[common]) common++;
-      if (common > bestLength) {
-        best = entry;
-        bestLength = common;
-      }
-    }
+  private async prefill(
+    ids: number[],
+  ): Promise<{ cache: Readonly<Record<string, Float32Array>>; lastLogits: Float32Array; reused: number }> {
+    const match = this.prefixes.longest(ids);
     const vocab = this.folder.config.vocabSize;
-    if (best && bestLength === ids.length && best.ids.length === ids.length) {
-      best.used = ++this.uses;
-      return { cache: best.cache, lastLogits: best.lastLogits, reused: bestLength };
-    }
+    if (match && match.shared === ids.length && match.entry.ids.length === ids.length)
+      return { cache: match.entry.cache, lastLogits: match.entry.lastLogits, reused: ids.length };
     // The last prompt token must always be run: its logits pick the first new token.
-    const reuse = best ? Math.min(bestLength, ids.length - 1) : 0;
+    const reuse = match ? Math.min(match.shared, ids.length - 1) : 0;
     const building = this.newCache();
-    building.start(best?.cache, best?.ids.length ?? 0, reuse, 1, ids.length);
+    building.start(match?.entry.cache, match?.entry.ids.length ?? 0, reuse, 1, ids.length);
     const { values } = await this.forward([ids.slice(reuse)], building);
     const lastLogits = values.length === vocab ? values : Float32Array.from(values.subarray(0, vocab));
     const cache = building.take();
-    this.remember({ ids: [...ids], cache, lastLogits, used: ++this.uses });
+    this.prefixes.remember({ ids: [...ids], cache, lastLogits });
     return { cache, lastLogits, reused: reuse };
   }
 
-  private remember(entry: PrefixEntry): void {
-    this.prefixes.push(entry);
-    if (this.prefixes.length > PREFIX_CACHE_ENTRIES) {
-      const oldest = this.prefixes.reduce((a, b) => (a.used <= b.used ? a : b));
-      this.prefixes.splice(this.prefixes.indexOf(oldest), 1);
-    }
+  /** What the prefix cache holds now: entries and bytes (the bench and tests read it). */
+  prefixCacheUse(): { entries: number; bytes: number; budgetBytes: number } {
+    return { entries: this.prefixes.size, bytes: this.prefixes.bytes, budgetBytes: this.prefixes.budgetBytes };
   }
 
   /**
@@ -405,6 +388,7 @@ export class LocalModel {
         text,
         finishReason: reason,
         promptTokens: promptLength,
+        cachedTokens: reused,
         completionTokens: row.tokens.length,
         latencyMs: performance.now() - started,
       });
@@ -472,7 +456,7 @@ export class LocalModel {
   }
 
   async dispose(): Promise<void> {
-    this.prefixes.length = 0;
+    this.prefixes.clear();
     await this.session.release();
   }
 }
