@@ -19,7 +19,13 @@ export function scriptedContext(
   setup: { input?: 'chat' | 'text'; options?: Partial<ShapeOptions>; rateState?: (state: string) => Promise<number> } = {},
 ): ScriptedContext {
   const question = 'What is 12 + 5 - 3?';
-  const variant: Variant = { name: kind, kind, shape: { base: 'zero-shot-cot', ...setup.options }, trigger: "Let's think step by step.", range: RANGE };
+  const variant: Variant = {
+    name: kind,
+    kind,
+    shape: { base: 'zero-shot-cot', ...setup.options },
+    trigger: "Let's think step by step.",
+    range: RANGE,
+  };
   const rendered: RenderedPrompt = {
     variant,
     messages: [

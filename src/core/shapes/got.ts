@@ -29,7 +29,8 @@ export const runGraphOfThought: ShapeRunner = async (context) => {
     merged[0]?.error ? '' : (merged[0]?.text ?? ''),
   );
   trace.push(last);
-  if (last.error || merged.length === 0) throw new ShapeFailure(`Graph of thought: the aggregate failed: ${last.error ?? 'no output'}`, trace);
+  if (last.error || merged.length === 0)
+    throw new ShapeFailure(`Graph of thought: the aggregate failed: ${last.error ?? 'no output'}`, trace);
 
   const path = [...good.map((node) => node.id), last.id];
   for (let step = 1; step <= refinements; step++) {

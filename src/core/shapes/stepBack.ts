@@ -13,7 +13,8 @@ export const runStepBack: ShapeRunner = async (context) => {
   const abstractNode = requestNode(abstracted, 'abstract', 'abstract', [], principle);
   abstractNode.onPath = true;
   trace.push(abstractNode);
-  if (abstractNode.error || !principle) throw new ShapeFailure(`Step-back: no principle came back${abstractNode.error ? `: ${abstractNode.error}` : ''}.`, trace);
+  if (abstractNode.error || !principle)
+    throw new ShapeFailure(`Step-back: no principle came back${abstractNode.error ? `: ${abstractNode.error}` : ''}.`, trace);
 
   const answered = await context.generate({ id: 'answer', ...withPrinciple(context, principle), n: 1 });
   const text = answered[0]?.error ? '' : (answered[0]?.text ?? '');
@@ -38,7 +39,8 @@ export function withPrinciple(context: ShapeContext, principle: string): Pick<Sh
       last = i;
       break;
     }
-  if (last < 0) return { messages: [...messages, { role: 'user', content: fillPrompt(principlePrompt, { principle, question: context.question }) }] };
+  if (last < 0)
+    return { messages: [...messages, { role: 'user', content: fillPrompt(principlePrompt, { principle, question: context.question }) }] };
   const turn = messages[last] as ChatMessage;
   messages[last] = { ...turn, content: fillPrompt(principlePrompt, { principle, question: turn.content }) };
   return { messages };

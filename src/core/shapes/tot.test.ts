@@ -127,7 +127,10 @@ describe('tree of thought', () => {
     );
     const vote = context.requests[1];
     assert.equal(vote?.n, 3);
-    assert.equal(vote?.messages?.[0]?.content, 'Question: What is 12 + 5 - 3?\nChoice 1:\n12 + 5 = 17\n\nChoice 2:\n12 + 5 = 18\nWhich is best?');
+    assert.equal(
+      vote?.messages?.[0]?.content,
+      'Question: What is 12 + 5 - 3?\nChoice 1:\n12 + 5 = 17\n\nChoice 2:\n12 + 5 = 18\nWhich is best?',
+    );
     assert.equal(byId(result.trace, 'd1.0.1').score, 2);
     assert.equal(byId(result.trace, 'd1.0.0').score, 1);
     assert.equal(byId(result.trace, 'd1.0.0').kept, false);
