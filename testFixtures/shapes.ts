@@ -44,13 +44,13 @@ export function scriptedContext(
     question,
     stop: ['\n\nQ:'],
     requests,
-    async generate(request) {
+    generate(request) {
       requests.push(request);
       const answer = typeof script === 'function' ? script(request) : script[request.id];
-      if (answer === undefined) throw new Error(`unscripted request ${request.id}`);
+      if (answer === undefined) return Promise.reject(new Error(`unscripted request ${request.id}`));
       const samples: (string | Partial<ShapeOutput>)[] =
         'fail' in answer ? Array.from({ length: request.n }, (): Partial<ShapeOutput> => ({ error: answer.fail })) : answer;
-      return samples.map((sample) => {
+      const outputs = samples.map((sample): ShapeOutput => {
         const output = typeof sample === 'string' ? { text: sample } : sample;
         return {
           text: output.error ? '' : (output.text ?? ''),
@@ -60,6 +60,7 @@ export function scriptedContext(
           ...(output.error ? { error: output.error } : {}),
         };
       });
+      return Promise.resolve(outputs);
     },
     answerOf: (text) => /The answer is (\d+)/i.exec(text)?.[1],
     ...(setup.rateState ? { rateState: setup.rateState } : {}),

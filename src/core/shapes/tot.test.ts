@@ -168,9 +168,9 @@ describe('tree of thought', () => {
       { 'propose-d1-s0': ['12 + 5 = 17', '12 + 5 = 18'], answer: ['The answer is 14.'] },
       {
         options: { breadth: 2, beam: 1, depth: 1, evaluator: 'scorer', scorerFile: 'rate.js' },
-        rateState: async (state) => {
+        rateState: (state) => {
           rated.push(state);
-          return state.includes('17') ? 0.9 : 0.1;
+          return Promise.resolve(state.includes('17') ? 0.9 : 0.1);
         },
       },
     );
