@@ -19,7 +19,9 @@ import {
   DEFENCE_TYPES,
   DETECTOR_TYPES,
   EXTRACTOR_TYPES,
+  PROMPT_KINDS,
   SCORER_TYPES,
+  TOT_EVALUATORS,
   VARIANT_KINDS,
   type Position,
   type PromptDocument,
@@ -74,6 +76,17 @@ const KEY_DETAILS: Record<string, string> = {
   attacks: 'prompt-injection attacks run against every variant: built-in suites and your own',
   defences: 'defences, each wrapping every variant as <variant>+<defence>',
   defenses: 'defences, each wrapping every variant as <variant>+<defence>',
+  // Reasoning shapes' keys (variants); defaults in docs/prompt-format.md, "Reasoning shapes".
+  base: 'the prompting style a reasoning shape renders its requests in (default: few-shot-cot with worked examples, else zero-shot-cot)',
+  breadth: 'tree-of-thought: candidate thoughts per kept state (default 3)',
+  beam: 'tree-of-thought: states kept per depth (default 2)',
+  depth: 'tree-of-thought: thoughts before the answer (default 3)',
+  delimiter: 'tree-of-thought: what ends a thought (default a new line; ". " for sentences)',
+  evaluator: 'tree-of-thought: vote, value or scorer (default vote)',
+  chains: 'graph-of-thought 3, universal-self-consistency 5, self-verification 5: chains generated first',
+  refinements: 'graph-of-thought: refinements of the merged solution (default 1)',
+  value_samples: 'tree-of-thought: ratings per state, or samples of a vote prompt (default 3)',
+  verify_samples: 'self-verification: checks per chain (default 1)',
 };
 
 /** An example of each top-level key, shown as the completion's documentation under its detail. */
@@ -171,6 +184,10 @@ export function completionsAt(text: string, position: Position, document: Prompt
 
 function valueCompletions(key: string, parent: string): CompletionItem[] {
   const values = (list: readonly string[]): CompletionItem[] => list.map((label) => ({ label, kind: 'value' }));
+  // A tree of thought's `scorer` is a file, not a scorer type.
+  if (key === 'scorer' && parent === 'variants') return [];
+  if (key === 'base' && parent === 'variants') return values(PROMPT_KINDS);
+  if (key === 'evaluator' && parent === 'variants') return values(TOT_EVALUATORS);
   if (key === 'scorer' || (key === 'type' && parent === 'scorer')) return values(SCORER_TYPES);
   if (key === 'extract' || (key === 'type' && parent === 'extract')) return values(EXTRACTOR_TYPES);
   if (key === 'variants' || (key === 'type' && parent === 'variants')) return values(VARIANT_KINDS);

@@ -5,6 +5,7 @@ import { BACKEND_NAMES } from '../backends/endpoints';
 import { completionsAt } from './complete';
 import { foldingRanges, outline } from './outline';
 import { parsePrompt } from './parse';
+import { PROMPT_KINDS, VARIANT_KINDS } from './types';
 
 const root = path.resolve(__dirname, '../../..');
 
@@ -41,7 +42,11 @@ describe('completion', () => {
   });
 
   it('offers names of variants, scorers and extractors', () => {
-    assert.deepEqual(labels('---\nvariants:\n  - |\n---\nx\n'), ['zero-shot', 'one-shot', 'few-shot', 'zero-shot-cot', 'few-shot-cot']);
+    assert.deepEqual(labels('---\nvariants:\n  - |\n---\nx\n'), [...VARIANT_KINDS]);
+    // Reasoning shapes: their keys and the values of base and evaluator.
+    assert.ok(labels('---\nvariants:\n  - type: tree-of-thought\n    bre|\n---\nx\n').includes('breadth'));
+    assert.deepEqual(labels('---\nvariants:\n  - type: step-back\n    base: |\n---\nx\n'), [...PROMPT_KINDS]);
+    assert.deepEqual(labels('---\nvariants:\n  - type: tree-of-thought\n    evaluator: |\n---\nx\n'), ['vote', 'value', 'scorer']);
     assert.ok(labels('---\nvariants: [zero-shot, f|]\n---\nx\n').includes('few-shot-cot'));
     assert.ok(labels('---\nscorer: |\n---\nx\n').includes('field-f1'));
     assert.ok(labels('---\nscorer:\n  type: judge\n  rub|\n---\nx\n').includes('rubric'));

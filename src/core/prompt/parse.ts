@@ -5,14 +5,18 @@ import { parseModelReference } from '../backends/reference';
 import { backtrackingRisk, REGEX_TIME_LIMIT_MS } from '../eval/userRegex';
 import { STOP_DEFAULTS } from '../eval/adaptive';
 import { closestMatch, didYouMean, encodingProblem, LineIndex } from './text';
-import { examplesFor, exampleAnswer } from './examples';
+import { examplesFor, exampleAnswer, promptKindOf } from './examples';
+import { defaultShapeBase } from '../shapes/defaults';
 import { defaultCanary, DEFAULT_GROWTH, DEFAULT_TARGET } from '../security/suites';
 import {
   ATTACK_SUITES,
   DEFENCE_TYPES,
   DETECTOR_TYPES,
   EXTRACTOR_TYPES,
+  PROMPT_KINDS,
   SCORER_TYPES,
+  SHAPE_KINDS,
+  TOT_EVALUATORS,
   SCORERS_NEEDING_EXPECTED,
   VARIANT_KINDS,
   type AttacksConfig,
@@ -32,6 +36,8 @@ import {
   type JudgeSpec,
   type ScorerSpec,
   type Severity,
+  type ShapeKind,
+  type ShapeOptions,
   type StopRule,
   type TextFormat,
   type Variant,
@@ -94,7 +100,49 @@ const SAMPLING_ALIASES: Record<string, keyof Sampling> = {
 };
 export const CONFIG_KEYS = Object.keys(SAMPLING_ALIASES);
 
-export const VARIANT_KEYS = ['type', 'name', 'k', 'trigger', 'answer_prompt'];
+/** Keys every reasoning shape takes, then each shape's own (snake_case in YAML). */
+const SHAPE_KEYS_BY_KIND: Record<ShapeKind, readonly string[]> = {
+  'tree-of-thought': [
+    'breadth',
+    'beam',
+    'depth',
+    'delimiter',
+    'evaluator',
+    'propose_prompt',
+    'vote_prompt',
+    'value_prompt',
+    'value_samples',
+    'scorer',
+  ],
+  'graph-of-thought': ['chains', 'aggregate_prompt', 'refinements', 'refine_prompt'],
+  'universal-self-consistency': ['chains', 'pick_prompt'],
+  'self-verification': ['chains', 'verify_prompt', 'verify_samples'],
+  'step-back': ['step_back_prompt', 'principle_prompt'],
+};
+export const SHAPE_KEYS = ['base', ...new Set(Object.values(SHAPE_KEYS_BY_KIND).flat())];
+export const VARIANT_KEYS = ['type', 'name', 'k', 'trigger', 'answer_prompt', ...SHAPE_KEYS];
+/** Shape keys holding prompts, and the option each fills. */
+const SHAPE_PROMPT_KEYS = {
+  propose_prompt: 'proposePrompt',
+  vote_prompt: 'votePrompt',
+  value_prompt: 'valuePrompt',
+  aggregate_prompt: 'aggregatePrompt',
+  refine_prompt: 'refinePrompt',
+  pick_prompt: 'pickPrompt',
+  verify_prompt: 'verifyPrompt',
+  step_back_prompt: 'stepBackPrompt',
+  principle_prompt: 'principlePrompt',
+} as const satisfies Record<string, keyof ShapeOptions>;
+/** Whole-number shape keys, the option each fills, and its range. */
+const SHAPE_COUNT_KEYS = {
+  breadth: ['breadth', 1, 16],
+  beam: ['beam', 1, 16],
+  depth: ['depth', 1, 16],
+  chains: ['chains', 2, 32],
+  refinements: ['refinements', 0, 8],
+  value_samples: ['valueSamples', 1, 16],
+  verify_samples: ['verifySamples', 1, 16],
+} as const satisfies Record<string, readonly [keyof ShapeOptions, number, number]>;
 export const EXAMPLE_KEYS = ['input', 'reasoning', 'output'];
 export const CASE_KEYS = ['name', 'input', 'vars', 'expected', 'label'];
 export const DATASET_KEYS = ['path', 'expected', 'input', 'limit'];
@@ -132,6 +180,10 @@ export const DETECTOR_KEYS = ['type', 'value', 'pattern', 'flags', 'case_sensiti
 export const DEFENCE_KEYS = ['type', 'name', 'into', 'open', 'close', 'tag', 'marker', 'instruction', 'key'];
 
 export const TEXT_FORMAT_KEYS = ['input_prefix', 'output_prefix', 'separator'];
+
+function isShapeKind(kind: VariantKind): kind is ShapeKind {
+  return (SHAPE_KINDS as readonly string[]).includes(kind);
+}
 
 export const DEFAULT_TRIGGER = "Let's think step by step.";
 export const DEFAULT_TEXT_FORMAT: TextFormat = { inputPrefix: 'Q: ', outputPrefix: 'A:', separator: '\n\n' };
@@ -324,7 +376,7 @@ class PromptParser {
 
     const variants = get('variants');
     if (variants) {
-      document.variants = this.readVariants(variants.value);
+      document.variants = this.readVariants(variants.value, document);
       document.variantsDefaulted = false;
     }
   }
@@ -404,7 +456,7 @@ class PromptParser {
     if (separator) document.textFormat.separator = this.string(separator.value, 'separator', true) ?? document.textFormat.separator;
   }
 
-  private readVariants(node: YamlNode | null): Variant[] {
+  private readVariants(node: YamlNode | null, document: PromptDocument): Variant[] {
     const seq = this.seq(node, 'variants');
     if (!seq) return [];
     const variants: Variant[] = [];
@@ -428,13 +480,23 @@ class PromptParser {
         if (trigger) variant.trigger = this.string(trigger.value, 'trigger');
         const answerPrompt = entries.get('answer_prompt');
         if (answerPrompt) variant.answerPrompt = this.string(answerPrompt.value, 'answer_prompt');
-        if (kind && kind !== 'zero-shot-cot') {
+        if (kind && isShapeKind(kind)) variant.shape = this.readShapeOptions(kind, entries, document);
+        else if (kind)
+          for (const key of SHAPE_KEYS) {
+            const entry = entries.get(key);
+            if (entry) this.report(this.nodeRange(entry.key), 'warning', 'ignored-key', `'${key}' only applies to reasoning shapes.`);
+          }
+        // A shape's requests are rendered in its base style, so the base decides which of these apply.
+        const style = kind ? promptKindOf({ kind, ...(variant.shape ? { shape: variant.shape } : {}) }) : undefined;
+        if (style && style !== 'zero-shot-cot') {
           for (const key of ['trigger', 'answer_prompt'] as const) {
             const entry = entries.get(key);
             if (entry) this.report(this.nodeRange(entry.key), 'warning', 'ignored-key', `'${key}' only applies to zero-shot-cot variants.`);
           }
+        } else if (kind && isShapeKind(kind) && answerPrompt) {
+          this.report(this.nodeRange(answerPrompt.key), 'warning', 'ignored-key', "'answer_prompt' does not apply to reasoning shapes.");
         }
-        if (kind && !kind.startsWith('few-shot') && k) {
+        if (style && !style.startsWith('few-shot') && k) {
           this.report(this.nodeRange(k.key), 'warning', 'ignored-key', "'k' only applies to few-shot variants.");
         }
       } else {
@@ -442,7 +504,10 @@ class PromptParser {
       }
       if (!kind) continue;
       variant.kind = kind;
-      if (kind === 'zero-shot-cot') variant.trigger ??= DEFAULT_TRIGGER;
+      if (isShapeKind(kind)) variant.shape ??= { base: defaultShapeBase(document.examples) };
+      if (promptKindOf({ kind, ...(variant.shape ? { shape: variant.shape } : {}) }) === 'zero-shot-cot')
+        variant.trigger ??= DEFAULT_TRIGGER;
+      if (variant.shape && variant.answerPrompt !== undefined) delete variant.answerPrompt;
       variant.name ??= kind;
       if (names.has(variant.name)) {
         this.report(range, 'error', 'duplicate-variant', `Variant name '${variant.name}' is used twice: give one a 'name'.`);
@@ -455,6 +520,65 @@ class PromptParser {
       this.report(this.nodeRange(seq), 'warning', 'empty', 'No variants listed: nothing will be evaluated.');
     }
     return variants;
+  }
+
+  /** A shape's own keys (others warn), ranges checked; options not written stay unset (defaults come at run time). */
+  private readShapeOptions(
+    kind: ShapeKind,
+    entries: Map<string, { key: YamlNode; value: YamlNode | null }>,
+    document: PromptDocument,
+  ): ShapeOptions {
+    const own = SHAPE_KEYS_BY_KIND[kind];
+    const base = entries.get('base');
+    const options: ShapeOptions = { base: (base && this.oneOf(base.value, PROMPT_KINDS, 'base')) || defaultShapeBase(document.examples) };
+    for (const key of SHAPE_KEYS) {
+      const entry = entries.get(key);
+      if (!entry || key === 'base') continue;
+      if (!own.includes(key)) {
+        const takers = SHAPE_KINDS.filter((shape) => SHAPE_KEYS_BY_KIND[shape].includes(key));
+        this.report(this.nodeRange(entry.key), 'warning', 'ignored-key', `'${key}' only applies to ${takers.join(', ')} variants.`);
+        continue;
+      }
+      if (key in SHAPE_PROMPT_KEYS) {
+        const value = this.string(entry.value, key);
+        if (value !== undefined) options[SHAPE_PROMPT_KEYS[key as keyof typeof SHAPE_PROMPT_KEYS]] = value;
+      } else if (key in SHAPE_COUNT_KEYS) {
+        const [field, min, max] = SHAPE_COUNT_KEYS[key as keyof typeof SHAPE_COUNT_KEYS];
+        const value = this.integer(entry.value, key, min, max);
+        if (value !== undefined) options[field] = value;
+      } else if (key === 'delimiter') {
+        const value = this.string(entry.value, key);
+        if (value !== undefined) options.delimiter = value;
+      } else if (key === 'evaluator') {
+        const value = this.oneOf(entry.value, TOT_EVALUATORS, 'evaluator');
+        if (value !== undefined) options.evaluator = value;
+      } else if (key === 'scorer') {
+        const value = this.string(entry.value, key);
+        if (value !== undefined) options.scorerFile = value;
+      }
+    }
+    const evaluator = entries.get('evaluator');
+    const scorer = entries.get('scorer');
+    if (evaluator && options.evaluator === 'scorer' && options.scorerFile === undefined && !scorer)
+      this.report(
+        this.nodeRange(evaluator.value ?? evaluator.key),
+        'error',
+        'missing-key',
+        "The scorer evaluator needs 'scorer': a file that rates partial states.",
+      );
+    if (scorer && options.scorerFile !== undefined && options.evaluator !== 'scorer')
+      this.report(this.nodeRange(scorer.key), 'warning', 'ignored-key', "'scorer' only applies with 'evaluator: scorer'.");
+    const votePrompt = entries.get('vote_prompt');
+    if (votePrompt && options.votePrompt !== undefined && (options.evaluator ?? 'vote') !== 'vote')
+      this.report(this.nodeRange(votePrompt.key), 'warning', 'ignored-key', "'vote_prompt' only applies with 'evaluator: vote'.");
+    for (const key of ['value_prompt', 'value_samples'] as const) {
+      const entry = entries.get(key);
+      // value_samples also sets how often a vote prompt is sampled.
+      const used = options.evaluator === 'value' || (key === 'value_samples' && options.votePrompt !== undefined);
+      if (entry && own.includes(key) && !used)
+        this.report(this.nodeRange(entry.key), 'warning', 'ignored-key', `'${key}' only applies with 'evaluator: value'.`);
+    }
+    return options;
   }
 
   private variantKind(node: YamlNode | null | undefined): VariantKind | undefined {
@@ -1176,15 +1300,18 @@ class PromptParser {
     const seen = new Map<string, Variant>();
     for (const variant of document.variants) {
       const shown = examplesFor(document, variant);
+      const style = promptKindOf(variant);
       // A one-shot or few-shot variant without examples is already an error (needs-examples).
-      if ((variant.kind === 'one-shot' || variant.kind === 'few-shot') && document.examples.length === 0) continue;
-      const cot = variant.kind === 'zero-shot-cot';
+      if ((style === 'one-shot' || style === 'few-shot') && document.examples.length === 0) continue;
+      const cot = style === 'zero-shot-cot';
       const trigger = cot ? (variant.trigger ?? '').trim() : '';
       const key = JSON.stringify([
         shown.map((example) => document.examples.indexOf(example)),
         shown.map((example) => exampleAnswer(example, variant)),
         trigger,
         cot ? (variant.answerPrompt ?? '') : '',
+        // A shape sends its base prompt and more: it matches only the same shape with the same settings.
+        variant.shape ? [variant.kind, Object.entries(variant.shape).sort(([a], [b]) => a.localeCompare(b))] : null,
       ]);
       const earlier = seen.get(key);
       if (!earlier) {
@@ -1226,10 +1353,12 @@ class PromptParser {
     const withReasoning = document.examples.filter((example) => example.reasoning !== undefined).length;
     for (const variant of document.variants) {
       if (document.variantsDefaulted) continue;
-      if ((variant.kind === 'one-shot' || variant.kind === 'few-shot') && examples === 0) {
+      // A shape's base style needs what that style needs.
+      const style = promptKindOf(variant);
+      if ((style === 'one-shot' || style === 'few-shot') && examples === 0) {
         this.report(variant.range, 'error', 'needs-examples', `Variant '${variant.name}' needs at least one entry in 'examples'.`);
       }
-      if (variant.kind === 'few-shot-cot') {
+      if (style === 'few-shot-cot') {
         if (withReasoning === 0)
           this.report(variant.range, 'error', 'needs-reasoning', `Variant '${variant.name}' needs examples with 'reasoning'.`);
         else if (withReasoning < examples)
@@ -1240,7 +1369,7 @@ class PromptParser {
             `Only ${withReasoning} of ${examples} examples have 'reasoning'; '${variant.name}' uses just those.`,
           );
       }
-      const available = variant.kind === 'few-shot-cot' ? withReasoning : examples;
+      const available = style === 'few-shot-cot' ? withReasoning : examples;
       if (variant.k !== undefined && variant.k > available && available > 0) {
         this.report(variant.range, 'warning', 'k-too-large', `k = ${variant.k} but only ${available} examples can be used.`);
       }
