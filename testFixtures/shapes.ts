@@ -63,6 +63,7 @@ export function scriptedContext(
       return Promise.resolve(outputs);
     },
     answerOf: (text) => /The answer is (\d+)/i.exec(text)?.[1],
+    isFinal: (text) => /The answer is \d+/i.test(text),
     ...(setup.rateState ? { rateState: setup.rateState } : {}),
     signal: new AbortController().signal,
   };

@@ -73,6 +73,11 @@ export async function runShapeChain(options: ShapeChainOptions): Promise<Complet
       const { extracted } = extractChain({ text, finishReason: 'stop' }, document.extract);
       return extracted.valid ? normalizeAnswer(extracted.value, { caseSensitive: document.scorer.caseSensitive === true }) : undefined;
     },
+    isFinal: (text) => {
+      // An explicit answer phrase, or what the prompt's own extractor reads when it reads only deliberate answers.
+      const spec = ['regex', 'json', 'choice'].includes(document.extract.type) ? document.extract : { type: 'answer' as const };
+      return extractChain({ text, finishReason: 'stop' }, spec).extracted.valid;
+    },
     ...(options.rateState ? { rateState: options.rateState } : {}),
     signal: options.signal,
   };

@@ -62,7 +62,7 @@ export const runTreeOfThought: ShapeRunner = async (context) => {
           state: { text, path: [...state.path, node.id] },
           count: group.count,
           score: 0,
-          terminal: context.answerOf(text) !== undefined,
+          terminal: context.isFinal(text),
           order: candidates.length + index,
         };
       });

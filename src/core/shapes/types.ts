@@ -75,6 +75,11 @@ export interface ShapeContext {
   generate(request: ShapeRequest): Promise<ShapeOutput[]>;
   /** The answer the prompt's extractor reads in a text, normalized for voting; undefined when it finds none. */
   answerOf(text: string): string | undefined;
+  /**
+   * Whether a partial solution already states its final answer ("The answer is 14.", "Answer:", \boxed{}): a number
+   * extractor reads 17 in "12 + 5 = 17." too, so a tree would stop after its first thought on answerOf alone.
+   */
+  isFinal(text: string): boolean;
   /** Tree of thought with the scorer evaluator: the scorer file's rating of a partial state, 0…1. */
   rateState?(state: string): Promise<number>;
   signal: AbortSignal;
