@@ -23,6 +23,7 @@ import { splitResult } from '../src/core/eval/cellSummary';
 import { compareVariants } from '../src/core/eval/paired';
 import { compareRuns, sideOfResult, type Comparison } from '../src/core/eval/compare';
 import type { FromWebview, SavedPanelState, ToWebview } from '../src/shared/protocol';
+import type { TraceNode } from '../src/core/shapes/types';
 
 const CASES = 5000;
 const SAMPLES = 5;
@@ -85,6 +86,8 @@ function syntheticRun(): RunResult {
             completionTokens: 12,
             // A reasoning model's thoughts, with markup that must stay text.
             ...(i === 0 && sample === 1 ? { reasoning: REASONING } : {}),
+            // A tree of thought's trace, with markup that must stay text.
+            ...(i === 0 && variant === 'cot' && sample === 2 ? { trace: TRACE } : {}),
           };
         }),
         majority,
@@ -189,6 +192,56 @@ function syntheticComparison(result: RunResult): Comparison {
 
 const REASONING = '<b>Think</b> first: 0 + 1 = 1, so the answer is 1.';
 
+/** Two depths of a tree of thought: one branch kept, one pruned with a child of its own, an answer merging both. */
+const TRACE: TraceNode[] = [
+  {
+    id: 'd1.1',
+    parents: [],
+    role: 'propose',
+    text: '<b>Add</b> one',
+    score: 0.9,
+    kept: true,
+    onPath: true,
+    depth: 1,
+    promptTokens: 20,
+    completionTokens: 4,
+  },
+  { id: 'd1.2', parents: [], role: 'propose', text: 'Guess', score: 0.1, kept: false, depth: 1, promptTokens: 0, completionTokens: 4 },
+  {
+    id: 'd2.1',
+    parents: ['d1.1'],
+    role: 'propose',
+    text: '0 + 1 = 1',
+    score: 1,
+    kept: true,
+    onPath: true,
+    depth: 2,
+    promptTokens: 24,
+    completionTokens: 5,
+  },
+  {
+    id: 'd2.2',
+    parents: ['d1.1'],
+    role: 'propose',
+    text: '0 + 1 = 2',
+    score: 0,
+    kept: false,
+    depth: 2,
+    promptTokens: 0,
+    completionTokens: 5,
+  },
+  { id: 'd2.3', parents: ['d1.2'], role: 'propose', text: 'Maybe 3', kept: false, depth: 2, promptTokens: 24, completionTokens: 3 },
+  {
+    id: 'answer',
+    parents: ['d2.1', 'd1.2'],
+    role: 'answer',
+    text: 'The answer is 1.',
+    onPath: true,
+    promptTokens: 30,
+    completionTokens: 6,
+  },
+];
+
 const failures: string[] = [];
 const check = (ok: boolean, what: string): void => {
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
@@ -258,6 +311,24 @@ async function main(): Promise<void> {
     check(
       reasoning === REASONING && reasoningMarkup === null,
       `a chain's reasoning is in the drawer, folded, its markup as text (${String(reasoning)})`,
+    );
+    const trace = '[data-testid="cell-drawer"] [data-testid="chain"][data-sample="2"] [data-testid="chain-trace"]';
+    const traceNode = (id: string): string => `${trace} [data-testid="trace-node"][data-node="${id}"]`;
+    const merges = (await page.textContent(`${traceNode('answer')} .trace-text`)) ?? '';
+    check(
+      (await page.$$(`${trace} [data-testid="trace-node"]`)).length === TRACE.length &&
+        (await page.$$(`${trace} [data-testid="trace-pruned"]`)).length === 3 &&
+        (await page.$(`${trace} b`)) === null &&
+        merges.includes('merges d2.1, d1.2') &&
+        (await page.isVisible(traceNode('d2.3'))),
+      `a shape's chain shows its trace in full: every node once, pruned ones marked, a merge named, markup as text (${merges})`,
+    );
+    await page.click(`${trace} [data-testid="trace-collapse"]`);
+    const collapsed = [await page.isVisible(traceNode('d2.2')), await page.isVisible(traceNode('d2.3'))];
+    await page.click(`${trace} [data-testid="trace-expand"]`);
+    check(
+      collapsed[0] === true && collapsed[1] === false && (await page.isVisible(traceNode('d2.3'))),
+      `Collapse to path closes the branches off the path, Expand all opens them (${collapsed.join(', ')})`,
     );
     const spent = (await page.textContent('[data-testid="run-coverage"]')) ?? '';
     check(/spent \$1\.25\d* of a \$2(\.0+)? budget/.test(spent), `the run says what it spent against its budget (${spent})`);

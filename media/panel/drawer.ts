@@ -5,6 +5,7 @@ import type { CellPrompt, CellSummary } from '../../src/shared/protocol';
 import { cellKey } from '../../src/core/eval/keys';
 import { formatValue, h, percent } from './dom';
 import { cellState } from './matrix';
+import { traceBlock } from './trace';
 
 export interface DrawerContent {
   variant: string;
@@ -418,7 +419,11 @@ export function chainCard(chain: ChainResult, diverge?: number): HTMLElement {
   }
   return h(
     'article',
-    { class: `chain ${chain.pass ? 'chain-pass' : 'chain-fail'}`, 'data-testid': 'chain', 'data-sample': chain.sample },
+    {
+      class: `chain ${chain.pass ? 'chain-pass' : 'chain-fail'}${chain.trace?.length ? ' chain-traced' : ''}`,
+      'data-testid': 'chain',
+      'data-sample': chain.sample,
+    },
     h(
       'header',
       {},
@@ -437,6 +442,7 @@ export function chainCard(chain: ChainResult, diverge?: number): HTMLElement {
     body,
     h('p', { class: 'reason' }, chain.reason),
     judgeVerdicts(chain.judge),
+    traceBlock(chain.trace),
   );
 }
 

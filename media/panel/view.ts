@@ -6,6 +6,7 @@ import uPlot from 'uplot';
 import type { Accuracy, CellResult, VariantSummary } from '../../src/core/eval/results';
 import { ALPHA, type PairComparison } from '../../src/core/eval/paired';
 import { cellKey } from '../../src/core/eval/keys';
+import { SHAPE_KINDS } from '../../src/core/prompt/types';
 import { comparisonDifferences, describeSignificance, formatDelta, type VariantComparison } from '../../src/core/eval/compare';
 import {
   MAX_HIDDEN_COLUMNS,
@@ -674,6 +675,7 @@ export class ResultsView {
       {
         key: 'tokens',
         title: 'Tokens',
+        tip: 'Prompt + output tokens of all cases: every request, a reasoning shape’s many requests included',
         cell: (variant) =>
           h(
             'td',
@@ -681,8 +683,25 @@ export class ResultsView {
             (variant.promptTokens + variant.completionTokens).toLocaleString('en-US'),
           ),
       },
+      {
+        key: 'perCase',
+        title: 'Per case',
+        tip: 'Tokens (and cost, when priced) per case: all its chains, every request a reasoning shape made included',
+        cell: perCaseCell,
+      },
+      {
+        key: 'perCorrect',
+        title: 'Per ✓',
+        tip: 'Tokens (and cost, when priced) per case the majority vote gets right',
+        cell: perCorrectCell,
+      },
       { key: 'latency', title: 'Latency', cell: (variant) => h('td', {}, `${Math.round(variant.meanLatencyMs)} ms`) },
-      { key: 'cost', title: 'Cost', cell: (variant) => h('td', {}, variant.cost === null ? '—' : `$${variant.cost.toFixed(4)}`) },
+      {
+        key: 'cost',
+        title: 'Cost',
+        tip: 'Estimated cost of all cases',
+        cell: (variant) => h('td', {}, variant.cost === null ? '—' : `$${variant.cost.toFixed(4)}`),
+      },
       ...(state.comparison
         ? [{ key: 'delta', title: 'vs. compared run', cell: (variant: VariantSummary) => comparisonCell(previous.get(variant.name)) }]
         : []),
@@ -712,13 +731,15 @@ export class ResultsView {
       'tr',
       {},
       h('th', { scope: 'col' }, 'Variant'),
-      ...columns.map((column) => h('th', { scope: 'col', 'data-column': column.key, hidden: hidden.has(column.key) }, column.title)),
+      ...columns.map((column) =>
+        h('th', { scope: 'col', 'data-column': column.key, hidden: hidden.has(column.key), title: column.tip }, column.title),
+      ),
     );
     const rows = result.variants.map((variant) =>
       h(
         'tr',
         { 'data-testid': 'variant-row', 'data-variant': variant.name },
-        h('th', { scope: 'row', class: 'variant-name', title: variant.name }, variant.name),
+        variantNameCell(variant),
         ...columns.map((column) => {
           const cell = column.cell(variant);
           cell.dataset.column = column.key;
@@ -953,7 +974,43 @@ export class ResultsView {
 interface TableColumn {
   key: string;
   title: string;
+  /** What the column counts, as the header's tooltip. */
+  tip?: string;
   cell: (variant: VariantSummary) => HTMLElement;
+}
+
+/** A reasoning shape's kind beside its variant's name, so the table says which rows are trees or graphs of thought. */
+function variantNameCell(variant: VariantSummary): HTMLElement {
+  const shape = (SHAPE_KINDS as readonly string[]).includes(variant.kind) && variant.kind !== variant.name;
+  return h(
+    'th',
+    { scope: 'row', class: 'variant-name', title: shape ? `${variant.name} (${variant.kind})` : variant.name },
+    variant.name,
+    shape ? h('span', { class: 'variant-kind', 'data-testid': 'variant-kind' }, variant.kind) : null,
+  );
+}
+
+/** Tokens (and cost, when priced) per case: every request of a case's chains, a shape's many requests included. */
+function perCaseCell(variant: VariantSummary): HTMLElement {
+  const cases = Math.max(1, variant.cases);
+  const tokens = Math.round((variant.promptTokens + variant.completionTokens) / cases);
+  return h(
+    'td',
+    { 'data-testid': 'per-case', 'data-value': tokens },
+    `${tokens.toLocaleString('en-US')} tok`,
+    variant.cost ? h('span', { class: 'ci' }, `$${(variant.cost / cases).toFixed(4)}`) : null,
+  );
+}
+
+/** Tokens (and cost) per case the majority vote gets right. */
+function perCorrectCell(variant: VariantSummary): HTMLElement {
+  if (variant.tokensPerCorrect === null) return h('td', { title: 'The majority vote gets no case right' }, '—');
+  return h(
+    'td',
+    { 'data-testid': 'per-correct', 'data-value': variant.tokensPerCorrect },
+    `${Math.round(variant.tokensPerCorrect).toLocaleString('en-US')} tok`,
+    variant.costPerCorrect ? h('span', { class: 'ci' }, `$${variant.costPerCorrect.toFixed(4)}`) : null,
+  );
 }
 
 /** One variant's headline numbers: accuracies with their intervals, agreement, the change since the compared run, tokens and cost. */

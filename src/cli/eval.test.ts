@@ -5,9 +5,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { root, runCli, type CliRun } from '../../testFixtures/cli';
 import { startFakeServer, type FakeServer } from '../../testFixtures/openai-server/server';
-import type { RunResult } from '../core/eval/results';
+import type { Accuracy, RunResult, VariantSummary } from '../core/eval/results';
 import { parseRunFile } from '../core/eval/store';
-import { comparisonBlock, endpointsBlock, judgeBlock, pairsBlock, securityBlock, utilityLine, type EvalReport } from './eval';
+import { comparisonBlock, endpointsBlock, judgeBlock, pairsBlock, securityBlock, summaryTable, utilityLine, type EvalReport } from './eval';
 import type { VariantComparison } from '../core/eval/compare';
 import { mcnemarExact, PAIRED_METHOD, type PairComparison } from '../core/eval/paired';
 import { wilson } from '../core/eval/stats';
@@ -1031,5 +1031,61 @@ describe('judgeBlock (how the judge behaved)', () => {
     assert.match(lines[1] ?? '', /self-agreement: — \(one verdict per chain/);
     assert.equal(lines.length, 3, 'no label line without labels');
     assert.deepEqual(judgeBlock({}), []);
+  });
+});
+
+describe('summaryTable (tokens per case for each variant, shapes named by kind)', () => {
+  const accuracy = (value: number): Accuracy => ({
+    value,
+    successes: value * 2,
+    trials: 2,
+    low: 0,
+    high: 1,
+    method: 'wilson',
+    se: null,
+    cases: 2,
+    effectiveTrials: 2,
+  });
+  const variant = (name: string, kind: string, tokens: [number, number], cost: number | null): VariantSummary => ({
+    name,
+    kind,
+    cases: 2,
+    chains: 2,
+    singleChain: accuracy(0.5),
+    majorityVote: accuracy(0.5),
+    majAtK: [0.5],
+    majAtKIntervals: [accuracy(0.5)],
+    meanScore: 0.5,
+    meanScoreInterval: accuracy(0.5),
+    meanAgreement: 1,
+    meanEntropy: 0,
+    invalidRate: 0,
+    promptTokens: tokens[0],
+    completionTokens: tokens[1],
+    reasoningTokens: 0,
+    meanLatencyMs: 100,
+    cost,
+    settledEarly: 0,
+    chainsUsed: 2,
+    chainsSaved: 0,
+    tokensSaved: 0,
+    costSaved: null,
+    tokensPerCorrect: tokens[0] + tokens[1],
+    costPerCorrect: cost,
+  });
+
+  it('gives each variant its tokens and cost per case, and a shape variant its kind', () => {
+    const lines = summaryTable({
+      scorer: 'exact',
+      samples: 1,
+      variants: [variant('cot', 'zero-shot-cot', [100, 200], 0.003), variant('tot', 'tree-of-thought', [2000, 1001], null)],
+    } as RunResult);
+    const [header, , cot, tot] = lines;
+    assert.match(header ?? '', / tokens +per case +latency /);
+    assert.match(cot ?? '', /^cot +\d/, 'a prompt variant is named as it is');
+    assert.match(cot ?? '', / 300 +150 tok \$0\.0015 /);
+    assert.match(tot ?? '', /^tot \(tree-of-thought\) /);
+    assert.match(tot ?? '', / 3001 +1501 tok /, 'no price: tokens per case only, rounded');
+    assert.ok(lines.some((line) => line.startsWith('tokens: all cases; per case:')));
   });
 });

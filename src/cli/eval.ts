@@ -22,6 +22,7 @@ import { loadPrompt, nodeFileSystem } from '../core/prompt/load';
 import { formatDiagnostic } from './check';
 import { ALPHA } from '../core/eval/paired';
 import { didYouMean } from '../core/prompt/text';
+import { SHAPE_KINDS } from '../core/prompt/types';
 import type { AttackRate, SecurityResult, UtilityCost } from '../core/security/types';
 import { shardRange, type Shard } from '../core/eval/shard';
 
@@ -152,12 +153,13 @@ export function summaryTable(result: RunResult): string[] {
     'invalid',
     ...(showScore ? ['mean F1'] : []),
     'tokens',
+    'per case',
     'latency',
     'cost',
     'per ✓',
   ];
   const rows = result.variants.map((variant) => [
-    variant.name,
+    variantLabel(variant),
     `${percent(variant.singleChain.value)} [${percent(variant.singleChain.low)}–${percent(variant.singleChain.high)}]`,
     `${percent(variant.majorityVote.value)} [${percent(variant.majorityVote.low)}–${percent(variant.majorityVote.high)}]` +
       ` (${variant.majorityVote.successes}/${variant.majorityVote.trials})`,
@@ -168,6 +170,7 @@ export function summaryTable(result: RunResult): string[] {
     ...(showScore ? [variant.meanScore.toFixed(3)] : []),
     String(variant.promptTokens + variant.completionTokens) +
       (variant.reasoningTokens > 0 ? ` (${variant.reasoningTokens} reasoning)` : ''),
+    perCase(variant),
     `${Math.round(variant.meanLatencyMs)} ms`,
     variant.cost === null ? '—' : `$${variant.cost.toFixed(4)}`,
     perCorrect(variant),
@@ -181,8 +184,24 @@ export function summaryTable(result: RunResult): string[] {
     ...rows.map(line),
     ...adaptiveNotes(result),
     ...intervalNotes(result),
+    perCaseNote,
     perCorrectNote,
   ];
+}
+
+/** A reasoning shape's variant names its kind: "tot (tree-of-thought)". */
+function variantLabel(variant: Pick<VariantSummary, 'name' | 'kind'>): string {
+  const shape = (SHAPE_KINDS as readonly string[]).includes(variant.kind) && variant.kind !== variant.name;
+  return shape ? `${variant.name} (${variant.kind})` : variant.name;
+}
+
+const perCaseNote = 'tokens: all cases; per case: tokens (and cost, when priced) per case, every request of its chains included';
+
+/** Tokens (and cost, when priced) per case: a shape's chains count every request they made. */
+export function perCase(variant: Pick<VariantSummary, 'promptTokens' | 'completionTokens' | 'cost' | 'cases'>): string {
+  const cases = Math.max(1, variant.cases);
+  const tokens = `${Math.round((variant.promptTokens + variant.completionTokens) / cases)} tok`;
+  return variant.cost === null ? tokens : `${tokens} $${(variant.cost / cases).toFixed(4)}`;
 }
 
 /** Adaptive runs: how many chains each variant drew, and what stopping early saved. */

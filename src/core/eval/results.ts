@@ -27,6 +27,7 @@ import { knownAnswerCheck, summarizeSecurity } from '../security/summary';
 import type { JudgeSummary, JudgeVerdict, SecurityResult } from '../security/types';
 import type { TraceNode } from '../shapes/types';
 import { summarizeJudge, verdictOf } from './judge';
+import type { TraceNode } from '../shapes/types';
 
 export type { AnswerCluster, Divergence } from './clusters';
 
@@ -87,6 +88,11 @@ export interface ChainResult extends Omit<CompletionRecord, 'type' | 'variant' |
   trace?: TraceNode[];
   /** An attacked chain: whether the detector found the attack worked (absent: undecided, e.g. a failed request) and why. */
   attack?: { success?: boolean; reason: string };
+  /**
+   * A reasoning shape's chain (tree or graph of thought, self-verification, …): every node its requests made, parents
+   * before children, with the path to the answer marked; each node holds its share of its request's tokens. Absent for a plain chain.
+   */
+  trace?: TraceNode[];
 }
 
 export interface CellResult {
