@@ -27,7 +27,6 @@ import { knownAnswerCheck, summarizeSecurity } from '../security/summary';
 import type { JudgeSummary, JudgeVerdict, SecurityResult } from '../security/types';
 import type { TraceNode } from '../shapes/types';
 import { summarizeJudge, verdictOf } from './judge';
-import type { TraceNode } from '../shapes/types';
 
 export type { AnswerCluster, Divergence } from './clusters';
 
@@ -84,8 +83,6 @@ export interface ChainResult extends Omit<CompletionRecord, 'type' | 'variant' |
   reasoning?: string;
   /** The judge's verdicts on this chain (`scorer: {type: judge}`, or an attack's judge detector). */
   judge?: JudgeVerdict[];
-  /** A reasoning shape's chain: every request it made, as nodes (src/core/shapes/types.ts). */
-  trace?: TraceNode[];
   /** An attacked chain: whether the detector found the attack worked (absent: undecided, e.g. a failed request) and why. */
   attack?: { success?: boolean; reason: string };
   /**
