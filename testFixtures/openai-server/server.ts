@@ -78,10 +78,10 @@ export interface FakeServerOptions {
   answers?: CannedAnswer[];
   /**
    * A scripted model, asked before `answers`: it sees the request's turns (chat) or prompt (text), and its answer,
-   * when it gives one, goes to every choice. For behaviour that depends on the whole prompt (an injection obeyed
+   * when it gives one, is that choice's (0-based). For behaviour that depends on the whole prompt (an injection obeyed
    * unless a defence is there).
    */
-  respond?: (request: { model: string; messages?: { role: string; content: string }[]; prompt: string }) => string | undefined;
+  respond?: (request: { model: string; messages?: { role: string; content: string }[]; prompt: string }, choice: number) => string | undefined;
   /** The key the server expects; requests with another key get 401. */
   apiKey?: string;
   /** Milliseconds between streamed chunks. */
@@ -358,8 +358,9 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
 
       const choices = fault?.kind === 'ignore-n' ? 1 : n;
       const seed = body.seed ?? 0;
-      const scripted = options.respond?.({ model: body.model ?? '', ...(body.messages ? { messages: body.messages } : {}), prompt });
-      const texts = Array.from({ length: choices }, (_, choice) => scripted ?? answer(matchText, seed, choice));
+      const scripted = (choice: number): string | undefined =>
+        options.respond?.({ model: body.model ?? '', ...(body.messages ? { messages: body.messages } : {}), prompt }, choice);
+      const texts = Array.from({ length: choices }, (_, choice) => scripted(choice) ?? answer(matchText, seed, choice));
       const canned = options.answers?.find((entry) => matchText.includes(entry.match));
       const cannedUsage = canned?.usage;
       const promptTokens = cannedUsage?.promptTokens ?? tokens(prompt);

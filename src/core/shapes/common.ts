@@ -18,9 +18,12 @@ export function followUp(context: ShapeContext, prompt: string): Pick<ShapeReque
   return { messages: [...context.rendered.messages, turn] };
 }
 
-/** Prompt tokens of a request: every sample reports them, they are paid once. */
+/**
+ * Prompt tokens of a request as its backend counts them: the sum over its samples (an OpenAI-style server splits the
+ * request's prompt tokens over its choices; the local backend counts each row's), so a trace sums to its chain's usage.
+ */
 export function requestPromptTokens(outputs: readonly ShapeOutput[]): number {
-  return outputs.reduce((most, output) => Math.max(most, output.promptTokens), 0);
+  return outputs.reduce((sum, output) => sum + output.promptTokens, 0);
 }
 
 /** One node per sample of a request, its prompt tokens on the first node only. */

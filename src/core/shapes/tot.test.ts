@@ -60,8 +60,8 @@ describe('tree of thought', () => {
       result.trace.filter((node) => node.onPath).map((node) => node.id),
       ['d1.0.0', 'd2.0.0', 'd3.0.0'],
     );
-    // Tokens: the request's prompt tokens on its first node, each candidate its samples' completion tokens.
-    assert.equal(byId(result.trace, 'd1.0.0').promptTokens, 10);
+    // Tokens: the request's prompt tokens (the sum its 3 samples report) on its first node, each candidate its samples' completion tokens.
+    assert.equal(byId(result.trace, 'd1.0.0').promptTokens, 30);
     assert.equal(byId(result.trace, 'd1.0.1').promptTokens, 0);
     assert.equal(byId(result.trace, 'd1.0.0').completionTokens, 4);
   });
