@@ -8,7 +8,7 @@ import type { Case, PromptDocument, ShapeKind, Variant } from '../prompt/types';
 import { apiSeed, chainSeed } from '../random';
 import { runnerFor } from '../shapes';
 import { resolveShapeOptions } from '../shapes/defaults';
-import { ShapeFailure, type ShapeContext, type ShapeOutput, type ShapeRequest, type TraceNode } from '../shapes/types';
+import { ShapeFailure, type ShapeContext, type ShapeOutput, type ShapeRequest } from '../shapes/types';
 import { completionKey, type CompletionCache } from './cache';
 import { normalizeAnswer } from './normalize';
 import { extractChain } from './reasoning';

@@ -171,7 +171,7 @@ describe('reasoning shapes through the engine, against the test server', functio
     const firstRequests = server.requests.length;
     assert.equal(firstRequests, 2);
     const runFile = first.result.runFile;
-    assert.equal(new RunFile(runFile).read().nodes?.length, 2);
+    assert.equal(RunFile.open(runFile).read().nodes?.length, 2);
 
     // The server is back: the resumed run asks for depth 2 onwards only; depth 1 is replayed from the run file.
     server.clearFaults();
