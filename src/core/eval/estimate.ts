@@ -1,4 +1,7 @@
 import type { LoadedPrompt } from '../prompt/load';
+import type { ShapeKind } from '../prompt/types';
+import { resolveShapeOptions } from '../shapes/defaults';
+import { shapeWork } from '../shapes/work';
 import { renderVariant } from '../prompt/render';
 import { isReasoningModel } from '../backends/parameters';
 import { countChatTokens, countTokens, encodingForModel } from '../tokens';
@@ -46,18 +49,26 @@ export async function estimateRun(
   const variants = document.variants.filter((variant) => !options.variants || options.variants.includes(variant.name));
   const cases = loaded.cases.filter((testCase) => !options.cases || options.cases.includes(testCase.id));
   let promptTokens = 0;
+  let requests = 0;
+  let generations = 0;
   for (const variant of variants) {
+    // A reasoning shape makes several requests per chain: each bills about its case's prompt, and generates up to max_tokens.
+    const work = variant.shape
+      ? shapeWork(variant.kind as ShapeKind, resolveShapeOptions(variant.kind as ShapeKind, variant.shape, document))
+      : undefined;
     for (const testCase of cases) {
       const rendered = await renderVariant(document, variant, testCase.input, testCase.attack?.spec);
-      promptTokens += options.input === 'chat' ? countChatTokens(rendered.messages, encoding) : countTokens(rendered.text, encoding);
+      const tokens = options.input === 'chat' ? countChatTokens(rendered.messages, encoding) : countTokens(rendered.text, encoding);
+      promptTokens += work ? tokens * work.requests * samples : tokens;
+      requests += work ? work.requests * samples : 1;
+      generations += work ? work.generations * samples : samples;
     }
   }
-  const requests = variants.length * cases.length;
-  const chains = requests * samples;
+  const chains = variants.length * cases.length * samples;
   const maxTokens = document.sampling.maxTokens;
   const estimate: RunEstimate = { chains, requests, promptTokens, ...(isReasoningModel(options.model) ? { reasoning: true } : {}) };
   if (maxTokens !== undefined) {
-    estimate.maxCompletionTokens = chains * maxTokens;
+    estimate.maxCompletionTokens = generations * maxTokens;
     // Reasoning is billed as output and bounded by the same limit, so the bound holds for reasoning models too.
     if (options.prices)
       estimate.maxCost = (promptTokens * options.prices.input + estimate.maxCompletionTokens * options.prices.output) / 1_000_000;
