@@ -30,7 +30,10 @@ function prompt(variant: 'tot-vote' | 'few-shot-cot', samples: number): string {
     .replace(/^name: .*$/m, `name: heldout-${variant}`)
     .replace(/^ {2}seed: \d+$/m, `  seed: ${seed}`)
     .replace(/^samples: \d+$/m, `samples: ${samples}`)
-    .replace(/^ {2}path: data\/arithmetic\.jsonl$/m, `  path: ${path.join(root, 'testFixtures/uncertainty/heldout-500.jsonl')}\n  limit: ${limit}`);
+    .replace(
+      /^ {2}path: data\/arithmetic\.jsonl$/m,
+      `  path: ${path.join(root, 'testFixtures/uncertainty/heldout-500.jsonl')}\n  limit: ${limit}`,
+    );
 }
 
 function run(folder: string, variant: 'tot-vote' | 'few-shot-cot', samples: number): EvalReport['runs'][number] {
@@ -84,7 +87,10 @@ try {
   // Each problem's vote over its first k chains, read as the run read them (normalized numbers).
   const firstK = (id: string): boolean => {
     const cell = cotCells.get(id);
-    const chains = (cell?.chains ?? []).slice().sort((a, b) => a.sample - b.sample).slice(0, k);
+    const chains = (cell?.chains ?? [])
+      .slice()
+      .sort((a, b) => a.sample - b.sample)
+      .slice(0, k);
     const keys = chains.map((chain) => (chain.answer === undefined ? undefined : normalizeAnswer(chain.answer)));
     const voted = vote(keys).majority;
     return voted !== undefined && chains.find((chain, i) => keys[i] === voted)?.pass === true;
@@ -99,8 +105,12 @@ try {
   const cases = ids.length;
   console.log(`${cases} held-out problems, seed ${seed}, arith-tiny on ${os.cpus().length} CPU cores (${os.cpus()[0]?.model ?? 'cpu'})`);
   console.log(`  one chain (few-shot CoT)        ${interval(count(singlePass), cases)}   ${chainGenerated.toFixed(1)} generated tokens`);
-  console.log(`  tree of thought (vote, b=1,k=5)  ${interval(count(totPass), cases)}   ${totGenerated.toFixed(1)} generated tokens, ${totPrompt.toFixed(0)} prompt tokens (${totReused.toFixed(0)} from the prefix cache)`);
-  console.log(`  majority of ${k} chains            ${interval(count(votePass), cases)}   ${(k * chainGenerated).toFixed(1)} generated tokens`);
+  console.log(
+    `  tree of thought (vote, b=1,k=5)  ${interval(count(totPass), cases)}   ${totGenerated.toFixed(1)} generated tokens, ${totPrompt.toFixed(0)} prompt tokens (${totReused.toFixed(0)} from the prefix cache)`,
+  );
+  console.log(
+    `  majority of ${k} chains            ${interval(count(votePass), cases)}   ${(k * chainGenerated).toFixed(1)} generated tokens`,
+  );
   console.log(
     `  ToT − maj@${k}: ${(100 * paired.difference).toFixed(1)} pt [${(100 * paired.low).toFixed(1)}, ${(100 * paired.high).toFixed(1)}], exact McNemar p=${paired.pValue.toPrecision(2)} (${totOnly} vs ${voteOnly} problems)`,
   );

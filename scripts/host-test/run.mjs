@@ -251,6 +251,14 @@ async function verifyPanel(page, expected) {
     const text = await frame.textContent(chainText);
     if (text !== expected.chain.text)
       throw new Error(`chain ${expected.chain.sample} reads ${JSON.stringify(text)}, the run has ${JSON.stringify(expected.chain.text)}`);
+    // What the open chain's card must show besides its text (a reasoning shape's trace).
+    for (const { testId, includes } of expected.chainShows ?? []) {
+      const selector = `[data-testid="cell-drawer"] [data-testid="chain"][data-sample="${expected.chain.sample}"] [data-testid="${testId}"]`;
+      await frame.waitForSelector(selector, { timeout: 10_000 });
+      const shown = (await frame.textContent(selector)) ?? '';
+      if (!shown.includes(includes))
+        throw new Error(`the open chain's ${testId} reads ${JSON.stringify(shown)}, without ${JSON.stringify(includes)}`);
+    }
   }
   if (expected.prompt) {
     // Show prompt asks the extension to render the open cell's prompt; it comes back as text, turn by turn.

@@ -27,6 +27,39 @@ describe('chainscope eval (CLI against a real OpenAI-compatible HTTP server)', f
     fs.rmSync(folder, { recursive: true, force: true });
   });
 
+  it('runs the shipped tree-of-thought prompt on the embedded model: the shape in the table, tokens per case, the trace in the JSON', async () => {
+    // The run is local; the server only keeps this suite's teardown uniform.
+    server = await startFakeServer({});
+    const json = path.join(folder, 'tot.json');
+    const finished = await runCli([
+      'eval',
+      'prompts/arithmetic-tot.prompt',
+      '--runs-dir',
+      path.join(folder, 'runs'),
+      '--json',
+      json,
+      '--no-cache',
+    ]);
+    assert.ok(finished.code === 0 || finished.code === 1, finished.stderr);
+    assert.match(finished.stdout, /^\s+tot-vote \(tree-of-thought\)\s+\d+\.\d%/m);
+    assert.match(finished.stdout, /per case/);
+    const run = (JSON.parse(fs.readFileSync(json, 'utf8')) as EvalReport).runs[0] as RunResult;
+    const trees = run.cells.filter((cell) => cell.variant === 'tot-vote').map((cell) => cell.chains[0]);
+    assert.equal(trees.length, 40);
+    for (const chain of trees) {
+      const path = chain?.trace?.filter((node) => node.onPath) ?? [];
+      assert.ok(path.length > 0, 'a path to the answer');
+      // The chain's text is its path's thoughts (and an answer continuation when the path had none).
+      assert.ok(chain?.text.startsWith(path[0]?.text ?? '?'), chain?.text);
+    }
+    const tot = run.variants.find((variant) => variant.name === 'tot-vote');
+    const cot = run.variants.find((variant) => variant.name === 'few-shot-cot');
+    assert.equal(tot?.kind, 'tree-of-thought');
+    assert.ok((tot?.completionTokens ?? 0) > 3 * (cot?.completionTokens ?? Infinity), 'five proposals a step cost more than one chain');
+    // The local prefix cache served most of the tree's prompts.
+    assert.ok(trees.every((chain) => (chain?.cachedTokens ?? 0) > 0));
+  });
+
   it('evaluates the NER prompt: per-variant accuracy and field F1, and every chain in the JSON', async () => {
     const answers = JSON.parse(fs.readFileSync(path.join(root, 'testFixtures/openai-server/ner-answers.json'), 'utf8')) as {
       match: string;

@@ -81,7 +81,10 @@ export interface FakeServerOptions {
    * when it gives one, is that choice's (0-based). For behaviour that depends on the whole prompt (an injection obeyed
    * unless a defence is there).
    */
-  respond?: (request: { model: string; messages?: { role: string; content: string }[]; prompt: string }, choice: number) => string | undefined;
+  respond?: (
+    request: { model: string; messages?: { role: string; content: string }[]; prompt: string },
+    choice: number,
+  ) => string | undefined;
   /** The key the server expects; requests with another key get 401. */
   apiKey?: string;
   /** Milliseconds between streamed chunks. */

@@ -642,7 +642,10 @@ async function executeShapeChain(cell: Cell, sample: number, context: ExecutionC
     onNode: context.recordNode,
     ...(context.meter ? { charge: (usage: Usage) => context.meter?.charge(usage) } : {}),
     ...(scorerFile && context.rateState
-      ? { rateState: (state: string) => (context.rateState as NonNullable<ExecutionContext['rateState']>)(scorerFile, state, cell.testCase.id) }
+      ? {
+          rateState: (state: string) =>
+            (context.rateState as NonNullable<ExecutionContext['rateState']>)(scorerFile, state, cell.testCase.id),
+        }
       : {}),
   });
   if (context.signal.aborted && entry.error !== undefined) return;

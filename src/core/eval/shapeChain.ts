@@ -149,7 +149,8 @@ export async function runShapeChain(options: ShapeChainOptions): Promise<Complet
         });
       }
     }
-    if (!chain.signal.aborted) chain.onNode({ type: 'node', variant: variant.name, caseId: testCase.id, sample: chain.sample, request: request.id, outputs });
+    if (!chain.signal.aborted)
+      chain.onNode({ type: 'node', variant: variant.name, caseId: testCase.id, sample: chain.sample, request: request.id, outputs });
     return outputs;
   }
 
@@ -205,4 +206,3 @@ function promptOf(backend: Backend, request: ShapeRequest): Pick<CompletionReque
 function lastUserTurn(messages: readonly ChatMessage[]): string {
   return [...messages].reverse().find((message) => message.role === 'user')?.content ?? messages.at(-1)?.content ?? '';
 }
-

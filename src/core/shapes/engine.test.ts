@@ -25,6 +25,11 @@ function scriptedModel(request: { messages?: { role: string; content: string }[]
     // The first step: two votes for the right one, one for a wrong one that the beam prunes.
     return ['12 + 5 = 17.', '12 - 5 = 7.', '12 + 5 = 17.'][choice] ?? '12 + 5 = 17.';
   }
+  if (user.includes('Evaluate whether this partial solution')) {
+    const state = /Partial solution:\n([\s\S]*?)\n\nReply with one word/.exec(user)?.[1] ?? '';
+    if (state.includes('12 - 5 = 7.') || state.includes('17 + 3 = 20.')) return 'impossible';
+    return choice === 0 ? 'likely' : 'sure';
+  }
   if (user.includes('Merge them into one improved solution')) return 'Merged: 12 + 5 = 17. 17 - 3 = 14. The answer is 14.';
   if (user.includes('Check it for mistakes')) return 'Refined: 12 + 5 = 17, then 17 - 3 = 14. The answer is 14.';
   if (user.includes('Select the most consistent response')) return 'The most consistent response is Response 3.';
@@ -46,6 +51,7 @@ samples: 1
 variants:
   - zero-shot-cot
   - {name: tot, type: tree-of-thought, breadth: 3, beam: 1, depth: 4}
+  - {name: tot-value, type: tree-of-thought, breadth: 3, beam: 1, depth: 4, evaluator: value, value_samples: 2}
   - {name: got, type: graph-of-thought, chains: 3, refinements: 1}
   - {name: usc, type: universal-self-consistency, chains: 3}
   - {name: verify, type: self-verification, chains: 3}
@@ -106,7 +112,7 @@ describe('reasoning shapes through the engine, against the test server', functio
   it('runs every shape: answers, traces with their roles and parents, and tokens that add up', async () => {
     server = await startFakeServer({ respond: scriptedModel });
     const { result } = await evaluate();
-    for (const variant of ['tot', 'got', 'usc', 'verify', 'step-back']) {
+    for (const variant of ['tot', 'tot-value', 'got', 'usc', 'verify', 'step-back']) {
       const chain = chainOf(result, variant);
       assert.equal(chain.pass, true, `${variant}: ${chain.reason}`);
       assert.equal(chain.answer, '14');
@@ -130,6 +136,12 @@ describe('reasoning shapes through the engine, against the test server', functio
     assert.equal(tot.find((node) => node.id === 'd1.0.0')?.score, 2 / 3);
     assert.deepEqual(tot.find((node) => node.id === 'd2.0.0')?.parents, ['d1.0.0']);
     assert.equal(chainOf(result, 'tot').text, '12 + 5 = 17.\n17 - 3 = 14.\nThe answer is 14.');
+    // The value evaluator: each candidate state rated twice (sure 1, likely 0.5, impossible 0), the mean its score.
+    const valued = chainOf(result, 'tot-value').trace ?? [];
+    assert.equal(valued.find((node) => node.id === 'd1.0.0')?.score, 0.75);
+    assert.equal(valued.find((node) => node.id === 'd1.0.1')?.score, 0);
+    assert.equal(valued.find((node) => node.id === 'd1.0.1')?.kept, false);
+    assert.ok(valued.some((node) => node.role === 'evaluate'));
     // Graph of thought: three chains merged into one, refined once; the answer is the last node.
     const got = chainOf(result, 'got').trace ?? [];
     const aggregate = got.find((node) => node.role === 'aggregate');

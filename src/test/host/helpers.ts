@@ -155,6 +155,8 @@ export interface PanelExpectation {
   prompt?: { role?: 'system' | 'user' | 'assistant'; includes: string }[];
   /** Elements (by data-testid) whose text must include the given text. */
   shows?: { testId: string; includes: string }[];
+  /** With `chain`: elements (by data-testid) of the open chain's card whose text must include the given text. */
+  chainShows?: { testId: string; includes: string }[];
   /** Texts that must appear literally (model output and expected values are never markup). */
   literals?: string[];
   screenshot?: string;

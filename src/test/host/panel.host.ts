@@ -189,6 +189,43 @@ suite('Evaluating from the editor', () => {
     }
   });
 
+  test('a tree of thought runs on the embedded model from its CodeLens, and the drawer draws its trace', async () => {
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    const document = await vscode.workspace.openTextDocument(path.join(extension().extensionPath, 'prompts', 'arithmetic-tot.prompt'));
+    await vscode.window.showTextDocument(document);
+    const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', document.uri, 1);
+    const evaluate = lenses.find((lens) => lens.command?.command === 'chainscope.evaluate');
+    assert.ok(evaluate?.command);
+    assert.match(evaluate.command.title, /^▶ Evaluate \(40 cases × 2 variants × 1 chains, ≈[\d,]+ prompt tokens\) on local:arith-tiny$/);
+    const result = await vscode.commands.executeCommand<RunResult>(
+      evaluate.command.command,
+      ...((evaluate.command.arguments ?? []) as unknown[]),
+    );
+    assert.equal(result.status, 'completed');
+    const tot = result.cells.filter((cell) => cell.variant === 'tot-vote');
+    assert.equal(tot.length, 40);
+    assert.ok(tot.every((cell) => (cell.chains[0]?.trace?.length ?? 0) > 0));
+    // A tree with a pruned candidate, so the drawer has something dimmed to show.
+    const cell = tot.find((candidate) => candidate.chains[0]?.trace?.some((node) => node.kept === false)) ?? tot[0];
+    const chain = cell?.chains[0];
+    assert.ok(cell && chain);
+    const onPath = chain.trace?.find((node) => node.onPath)?.text ?? '';
+    const tokens = (name: string) => result.variants.find((variant) => variant.name === name)?.completionTokens ?? 0;
+    assert.ok(tokens('tot-vote') > tokens('few-shot-cot'), 'a tree generates more than one chain');
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+    const verdict = await verifyPanel('tot', {
+      runId: result.runId,
+      variants: panelNumbers(result),
+      chain: { variant: cell.variant, caseId: cell.caseId, sample: chain.sample, text: chain.text },
+      chainShows: [
+        { testId: 'chain-trace', includes: 'on path' },
+        { testId: 'trace-tree', includes: onPath },
+      ],
+      screenshot: 'panel-tot.png',
+    });
+    if (verdict !== 'no-browser') assert.equal(verdict, 'ok');
+  });
+
   test('prompt attacks run from the editor: the panel shows attack success per defence and what each defence costs', async () => {
     const gullible = await startFakeServer({ respond: gullibleModel() });
     const config = vscode.workspace.getConfiguration('chainscope');
