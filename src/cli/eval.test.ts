@@ -7,7 +7,7 @@ import { root, runCli, type CliRun } from '../../testFixtures/cli';
 import { startFakeServer, type FakeServer } from '../../testFixtures/openai-server/server';
 import type { Accuracy, RunResult, VariantSummary } from '../core/eval/results';
 import { parseRunFile } from '../core/eval/store';
-import { comparisonBlock, endpointsBlock, judgeBlock, pairsBlock, securityBlock, summaryTable, utilityLine, type EvalReport } from './eval';
+import { comparisonBlock, endpointsBlock, judgeBlock, pairsBlock, securityBlock, spentLine, summaryTable, utilityLine, type EvalReport } from './eval';
 import type { VariantComparison } from '../core/eval/compare';
 import { mcnemarExact, PAIRED_METHOD, type PairComparison } from '../core/eval/paired';
 import { wilson } from '../core/eval/stats';
@@ -1120,5 +1120,20 @@ describe('summaryTable (tokens per case for each variant, shapes named by kind)'
     assert.match(tot ?? '', /^tot \(tree-of-thought\) /);
     assert.match(tot ?? '', / 3001 +1501 tok /, 'no price: tokens per case only, rounded');
     assert.ok(lines.some((line) => line.startsWith('tokens: all cases; per case:')));
+  });
+});
+
+describe('spentLine (what a run cost)', () => {
+  const variants = [{ cachedTokens: 1200 }, { cachedTokens: 34 }] as RunResult['variants'];
+  it('names cached prompt tokens as a provider bills them, and as the local prefix cache serves them', () => {
+    assert.equal(
+      spentLine({ spent: 0.0123, status: 'completed', variants, backend: { id: 'openai', model: 'gpt-4o-mini' } }),
+      'spent: $0.0123; 1,234 prompt tokens at the cached-input price',
+    );
+    assert.equal(
+      spentLine({ spent: 0, status: 'completed', variants, backend: { id: 'local', model: 'arith-tiny' } }),
+      'spent: $0.00; 1,234 prompt tokens served from the local prefix cache',
+    );
+    assert.equal(spentLine({ status: 'completed', variants }), undefined);
   });
 });

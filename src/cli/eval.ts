@@ -749,12 +749,16 @@ function describeShard(shard: Shard & { totalCases: number }): string {
 }
 
 /** What the run's requests cost (every session of a resumed run), against its budget when it had one. */
-export function spentLine(result: Pick<RunResult, 'spent' | 'budget' | 'status' | 'variants'>): string | undefined {
+export function spentLine(
+  result: Pick<RunResult, 'spent' | 'budget' | 'status' | 'variants'> & { backend?: RunResult['backend'] },
+): string | undefined {
   if (result.spent === undefined) return undefined;
   const cached = result.variants.reduce((sum, variant) => sum + (variant.cachedTokens ?? 0), 0);
   const budget =
     result.budget === undefined ? '' : ` of a ${money(result.budget)} budget${result.status === 'budget' ? ' (stopped by it)' : ''}`;
-  return `spent: ${money(result.spent)}${budget}${cached > 0 ? `; ${cached.toLocaleString('en-US')} prompt tokens at the cached-input price` : ''}`;
+  // A local model's cached tokens are prompts it did not prefill again, not a provider's discount.
+  const where = result.backend?.id === 'local' ? 'served from the local prefix cache' : 'at the cached-input price';
+  return `spent: ${money(result.spent)}${budget}${cached > 0 ? `; ${cached.toLocaleString('en-US')} prompt tokens ${where}` : ''}`;
 }
 
 /** Each endpoint's requests in this run: shown with several replicas, or when rate limits held requests back. */
