@@ -81,6 +81,22 @@ describe('chainscope eval --batch (CLI against the fake server’s Batch API)', 
     );
   });
 
+  it('refuses a reasoning shape on --batch before submitting anything, naming it', async () => {
+    server = await startFakeServer({ apiKey: 'test-key', answers: [], batch: { pollsToComplete: 1 } });
+    fs.writeFileSync(
+      prompt,
+      PROMPT.replace('variants: [zero-shot, zero-shot-cot]', 'variants: [zero-shot, {name: tot, type: tree-of-thought}]'),
+    );
+    const finished = await runBatchCli(['eval', prompt, ...common(), '--batch']);
+    assert.notEqual(finished.code, 0);
+    assert.match(finished.stderr, /'tot' is a reasoning shape \(tree-of-thought\): each request depends on the answers before it/);
+    assert.equal(server.batches.length, 0);
+    // Without the shape the same prompt goes as a batch.
+    const plain = await runBatchCli(['eval', prompt, ...common(), '--batch', '--variants', 'zero-shot']);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.equal(server.batches.length, 1);
+  });
+
   it('survives a kill right after submission: --resume polls the same batch and submits nothing again', async () => {
     server = await startFakeServer({
       apiKey: 'test-key',

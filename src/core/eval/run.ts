@@ -157,6 +157,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunOutcome> {
     stop.abort();
   };
   checkBudget(options);
+  checkShapesOnBatch(options);
   const { runFile, run, previousEnd } = options.resume ? resumeRun(options, onWriteError) : createRun(options, started, onWriteError);
   const { header } = run;
   // A budget covers the whole run: what earlier sessions spent counts against it.
@@ -335,6 +336,18 @@ function checkBudget(options: RunOptions): void {
   if (options.loaded.document.sampling.maxTokens === undefined)
     throw new RunSetupError(
       `A budget needs config.max_tokens in ${options.loaded.file}: without it a request's cost has no upper bound, so the run could pass the budget.`,
+    );
+}
+
+/** A shape's next request depends on its last answers: a batch answered within 24 hours would take a day a step. */
+function checkShapesOnBatch(options: RunOptions): void {
+  if (!isBatchBackend(options.backend)) return;
+  const shapes = options.loaded.document.variants.filter(
+    (variant) => isShape(variant) && (!options.variants || options.variants.includes(variant.name)),
+  );
+  if (shapes.length > 0)
+    throw new RunSetupError(
+      `${shapes.map((variant) => `'${variant.name}'`).join(', ')} ${shapes.length === 1 ? 'is a reasoning shape' : 'are reasoning shapes'} (${shapes[0]?.kind ?? ''}): each request depends on the answers before it, so they cannot go through a Batch API. Run them without --batch, or leave them out with --variants.`,
     );
 }
 
