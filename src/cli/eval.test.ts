@@ -7,7 +7,17 @@ import { root, runCli, type CliRun } from '../../testFixtures/cli';
 import { startFakeServer, type FakeServer } from '../../testFixtures/openai-server/server';
 import type { Accuracy, RunResult, VariantSummary } from '../core/eval/results';
 import { parseRunFile } from '../core/eval/store';
-import { comparisonBlock, endpointsBlock, judgeBlock, pairsBlock, securityBlock, spentLine, summaryTable, utilityLine, type EvalReport } from './eval';
+import {
+  comparisonBlock,
+  endpointsBlock,
+  judgeBlock,
+  pairsBlock,
+  securityBlock,
+  spentLine,
+  summaryTable,
+  utilityLine,
+  type EvalReport,
+} from './eval';
 import type { VariantComparison } from '../core/eval/compare';
 import { mcnemarExact, PAIRED_METHOD, type PairComparison } from '../core/eval/paired';
 import { wilson } from '../core/eval/stats';
