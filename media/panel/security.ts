@@ -1,35 +1,17 @@
 // The summary's "Prompt attacks" matrix (RunResult.security) and "Judge" card (RunResult.judge). Every name
 // and text from the prompt or a model is set as text (h() makes text nodes), never parsed as HTML.
 import type { AttackRate, JudgeSummary, SecurityResult, UtilityCost } from '../../src/core/security/types';
-import { ALPHA } from '../../src/core/eval/paired';
+import { ALPHA, formatP } from '../../src/core/eval/paired';
+import { baseVariants, defenceColumns, signedWholePoints, wholePercent } from '../../src/core/security/layout';
 import { h, percent } from './dom';
 
 /** Suites the reader opened (variant + suite), kept across the redraws of a live overview. */
 const openSuites = new Set<string>();
 
-const wholePercent = (value: number): string => `${Math.round(value * 100)}%`;
-
 /** A signed difference in points with a real minus: +7.5, −2.5, 0.0. */
 function signedPoints(value: number): string {
   const rounded = Number((value * 100).toFixed(1));
   return `${rounded > 0 ? '+' : rounded < 0 ? '−' : ''}${Math.abs(rounded).toFixed(1)}`;
-}
-
-/** Whole signed points, for an interval's ends where the tenths would only widen the column: +8, −22, 0. */
-function signedWhole(value: number): string {
-  const rounded = Math.round(value * 100);
-  return `${rounded > 0 ? '+' : rounded < 0 ? '−' : ''}${Math.abs(rounded)}`;
-}
-
-function formatP(p: number): string {
-  return p < 0.001 ? '<0.001' : String(Number(p.toFixed(p < 0.01 ? 3 : 2)));
-}
-
-/** `none` first, then the defences as the prompt declares them, of those the variant has rates for. */
-function defenceColumns(security: SecurityResult, variant: string): string[] {
-  const present = new Set([...security.overall, ...security.suites].filter((rate) => rate.variant === variant).map((rate) => rate.defence));
-  const declared = ['none', ...security.defences.map((defence) => defence.name)];
-  return [...declared.filter((name) => present.has(name)), ...[...present].filter((name) => !declared.includes(name))];
 }
 
 /** What a rate rests on, for its tooltip. */
@@ -81,7 +63,7 @@ function utilityCell(cost: UtilityCost): HTMLElement {
       ? h(
           'span',
           { class: `ci ${direction}` },
-          `${signedPoints(paired.difference)} pt [${signedWhole(paired.low)}, ${signedWhole(paired.high)}] p ${formatP(paired.pValue)}`,
+          `${signedPoints(paired.difference)} pt [${signedWholePoints(paired.low)}, ${signedWholePoints(paired.high)}] p ${formatP(paired.pValue)}`,
         )
       : h('span', { class: 'ci' }, 'not paired'),
   );
@@ -210,7 +192,7 @@ function variantMatrix(security: SecurityResult, variant: string): HTMLElement {
  */
 export function securitySection(security: SecurityResult | undefined): HTMLElement[] {
   if (!security || (security.overall.length === 0 && security.utility.length === 0)) return [];
-  const variants = [...new Set([...security.overall, ...security.utility].map((entry) => entry.variant))];
+  const variants = baseVariants(security);
   return [
     h(
       'section',

@@ -4,7 +4,7 @@
 // Model output and case data are only ever set as text (the h() helper), never parsed as HTML.
 import uPlot from 'uplot';
 import type { Accuracy, CellResult, VariantSummary } from '../../src/core/eval/results';
-import { ALPHA, type PairComparison } from '../../src/core/eval/paired';
+import { ALPHA, formatP, type PairComparison } from '../../src/core/eval/paired';
 import { cellKey } from '../../src/core/eval/keys';
 import { SHAPE_KINDS } from '../../src/core/prompt/types';
 import { comparisonDifferences, describeSignificance, formatDelta, type VariantComparison } from '../../src/core/eval/compare';
@@ -1066,10 +1066,6 @@ function variantCard(variant: VariantSummary, compared: VariantComparison | unde
 function signedPoints(value: number): string {
   const rounded = Number((value * 100).toFixed(1));
   return `${rounded > 0 ? '+' : rounded < 0 ? '−' : '±'}${Math.abs(rounded).toFixed(1)}`;
-}
-
-function formatP(p: number): string {
-  return p < 0.001 ? '<0.001' : String(Number(p.toFixed(p < 0.01 ? 3 : 2)));
 }
 
 /**

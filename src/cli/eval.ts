@@ -20,10 +20,11 @@ import { EvaluationSession, InvalidPromptError, type SessionOutcome } from '../c
 import { renderHtmlReport } from '../core/report/html';
 import { loadPrompt, nodeFileSystem } from '../core/prompt/load';
 import { formatDiagnostic } from './check';
-import { ALPHA } from '../core/eval/paired';
+import { ALPHA, formatP } from '../core/eval/paired';
 import { didYouMean } from '../core/prompt/text';
 import { SHAPE_KINDS } from '../core/prompt/types';
-import type { AttackRate, SecurityResult, UtilityCost } from '../core/security/types';
+import { baseVariants, defenceColumns, signedWholePoints, wholePercent } from '../core/security/layout';
+import type { AttackRate, UtilityCost } from '../core/security/types';
 import { shardRange, type Shard } from '../core/eval/shard';
 
 export type { EvalReport } from '../core/eval/report';
@@ -248,10 +249,6 @@ function signedPoints(value: number): string {
   return `${rounded > 0 ? '+' : rounded < 0 ? '−' : '±'}${Math.abs(rounded).toFixed(1)}`;
 }
 
-function pValue(p: number): string {
-  return p < 0.001 ? '<0.001' : String(Number(p.toFixed(p < 0.01 ? 3 : 2)));
-}
-
 /**
  * Under the table: "is A better than B?" for the run's pairs of variants (RunResult.comparisons): the
  * majority-vote difference on the paired cases, its paired-bootstrap interval, the exact McNemar p and
@@ -269,34 +266,11 @@ export function pairsBlock(result: Pick<RunResult, 'comparisons'>): string[] {
     const significant = pair.pAdjusted < ALPHA ? ' *' : '';
     lines.push(
       `  ${(names[i] as string).padEnd(width(names))}  ${(differences[i] as string).padStart(width(differences))} ${(intervals[i] as string).padEnd(width(intervals))}` +
-        `  p${pValue(pair.pValue).startsWith('<') ? '' : '='}${pValue(pair.pValue)} (Holm ${pValue(pair.pAdjusted)})  ${pair.aOnly} vs ${pair.bOnly} cases${significant}`,
+        `  p${formatP(pair.pValue).startsWith('<') ? '' : '='}${formatP(pair.pValue)} (Holm ${formatP(pair.pAdjusted)})  ${pair.aOnly} vs ${pair.bOnly} cases${significant}`,
     );
     if (pair.warning) lines.push(`    ${pair.warning}`);
   });
   return lines;
-}
-
-/** A share as whole percent: 42%. */
-function wholePercent(value: number): string {
-  return `${Math.round(value * 100)}%`;
-}
-
-/** A signed difference in whole points with a real minus: +4, −10, 0. */
-function signedWholePoints(value: number): string {
-  const rounded = Math.round(value * 100);
-  return `${rounded > 0 ? '+' : rounded < 0 ? '−' : ''}${Math.abs(rounded)}`;
-}
-
-/** The base variants of a security result, in the order the result lists them. */
-function baseVariants(security: SecurityResult): string[] {
-  return [...new Set([...security.overall, ...security.suites].map((rate) => rate.variant))];
-}
-
-/** `none` first, then the defences in the order the prompt declares them, those the variant has rates for. */
-function defenceColumns(security: SecurityResult, variant: string): string[] {
-  const present = new Set([...security.overall, ...security.suites].filter((rate) => rate.variant === variant).map((rate) => rate.defence));
-  const declared = ['none', ...security.defences.map((defence) => defence.name)];
-  return [...declared.filter((name) => present.has(name)), ...[...present].filter((name) => !declared.includes(name))];
 }
 
 /** One cell of the attack table in parts aligned apart: `42%`, `[30–55]` and, when `counts`, `5/12`; `—` without a decided chain. */
@@ -372,7 +346,7 @@ export function utilityLine(cost: UtilityCost): string {
   const accuracy = `+${cost.defence}: accuracy ${wholePercent(cost.without.value)} → ${wholePercent(cost.with.value)}`;
   const paired = cost.paired;
   if (!paired) return `${accuracy} (no case answered by both: no paired difference)`;
-  const p = pValue(paired.pValue);
+  const p = formatP(paired.pValue);
   return (
     `${accuracy} (${signedWholePoints(paired.difference)} pts, 95% CI ${signedWholePoints(paired.low)}…${signedWholePoints(paired.high)}, ` +
     `p${p.startsWith('<') ? '' : '='}${p}, ${paired.cases} cases)`
@@ -695,7 +669,7 @@ export function comparisonBlock(comparison: Comparison): string[] {
     lines.push(
       `  ${variant.name}: ${percent(variant.before)} → ${percent(variant.after)} (${formatDelta(variant)}, ${verdict}; ` +
         `${variant.cases} shared cases, ${variant.fixed} fixed, ${variant.regressed} regressed, ` +
-        `95% [${signedPoints(variant.low)}, ${signedPoints(variant.high)}] pt, p${pValue(variant.pAdjusted).startsWith('<') ? '' : '='}${pValue(variant.pAdjusted)})`,
+        `95% [${signedPoints(variant.low)}, ${signedPoints(variant.high)}] pt, p${formatP(variant.pAdjusted).startsWith('<') ? '' : '='}${formatP(variant.pAdjusted)})`,
     );
   }
   const differs = comparisonDifferences(comparison);

@@ -43,6 +43,11 @@ export interface PairedCell {
   chains: readonly unknown[];
 }
 
+/** A p-value as the CLI and the panel print it: `<0.001`, else 2 significant decimals (3 under 0.01). */
+export function formatP(p: number): string {
+  return p < 0.001 ? '<0.001' : String(Number(p.toFixed(p < 0.01 ? 3 : 2)));
+}
+
 /** Significance level the panel and the CLI mark a Holm-adjusted p-value against. */
 export const ALPHA = 0.05;
 

@@ -223,6 +223,8 @@ export async function runEvaluation(options: RunOptions): Promise<RunOutcome> {
   // A fatal error stops new requests through `stop`; requests in flight finish on their own.
   const signal = options.signal ?? new AbortController().signal;
   const runSeed = header.seed ?? header.sampling.seed;
+  // Tree of thought's scorer files, loaded on first use and disposed when the run ends.
+  const scorers = new Map<string, { scorer: Promise<LoadedCustomScorer>; queue: Promise<unknown> }>();
   const context: ExecutionContext = {
     backend: options.backend,
     document: options.loaded.document,
@@ -239,9 +241,8 @@ export async function runEvaluation(options: RunOptions): Promise<RunOutcome> {
       runFile.append(node);
       (run.nodes ??= []).push(node);
     },
-    rateState: stateRater(options, () => scorers),
+    rateState: stateRater(options, scorers),
   };
-  const scorers = new Map<string, { scorer: Promise<LoadedCustomScorer>; queue: Promise<unknown> }>();
   // The next round of a cell, once its last one is in: none when it settled, failed or was stopped.
   const nextRoundOf = ({ cell, samples }: CellRequest): CellRequest | undefined => {
     const stopRule = header.stop;
@@ -680,14 +681,14 @@ function replayOf(nodes: readonly NodeRecord[] | undefined): Map<string, Map<str
 /** Tree of thought's scorer evaluator: the scorer file (relative to the prompt) loaded once per run, as the custom scorer is. */
 function stateRater(
   options: RunOptions,
-  scorers: () => Map<string, { scorer: Promise<LoadedCustomScorer>; queue: Promise<unknown> }>,
+  scorers: Map<string, { scorer: Promise<LoadedCustomScorer>; queue: Promise<unknown> }>,
 ): (file: string, state: string, caseId: string) => Promise<number> {
   return (file, state, caseId) => {
     const resolved = path.resolve(path.dirname(options.loaded.file), file);
-    let entry = scorers().get(resolved);
+    let entry = scorers.get(resolved);
     if (!entry) {
       entry = { scorer: loadCustomScorer(resolved, options.trusted ?? false, options.loaded.document.threshold), queue: Promise.resolve() };
-      scorers().set(resolved, entry);
+      scorers.set(resolved, entry);
     }
     // The scorer's thread takes one chain at a time: chains searching side by side queue for it.
     const loaded = entry.scorer;

@@ -1,5 +1,6 @@
 import { Dotprompt, type Message, type PromptFunction } from 'dotprompt';
 import { exampleAnswer, examplesFor, promptKindOf } from './examples';
+import { variableText } from './text';
 import type { AttackSpec, Case, DefenceSpec, Example, PromptDocument, Variant, Vars } from './types';
 import { defaultInstruction, defendInput, defendMessages } from '../security/defences';
 import { securitySeed } from '../security/seeded';
@@ -60,7 +61,7 @@ export async function renderVariant(document: PromptDocument, variant: Variant, 
   const withDefaults = (input: Vars): Vars => {
     const all = { ...document.inputDefaults, ...input };
     if (!defence || untrusted === undefined || untrusted === 'user' || !(untrusted in all)) return all;
-    return { ...all, [untrusted]: defendInput(defence, textOf(all[untrusted]), seedText) };
+    return { ...all, [untrusted]: defendInput(defence, variableText(all[untrusted]), seedText) };
   };
   const messages = await renderTemplate(document.template, withDefaults(vars));
   const examples = examplesFor(document, variant);
@@ -111,11 +112,6 @@ export async function renderVariant(document: PromptDocument, variant: Variant, 
 function soleVariable(document: PromptDocument): string | undefined {
   const names = [...new Set(document.templateVariables.map((variable) => variable.name))];
   return names.length === 1 ? names[0] : undefined;
-}
-
-function textOf(value: unknown): string {
-  if (value === undefined || value === null) return '';
-  return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
 /**

@@ -49,6 +49,12 @@ export class LineIndex {
   }
 }
 
+/** A template variable's value as the text a prompt shows: strings as they are, other values as JSON, none as empty. */
+export function variableText(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
 export function editDistance(a: string, b: string): number {
   const previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {

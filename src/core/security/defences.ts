@@ -18,6 +18,13 @@ export const DEFENCE_DEFAULTS = {
   'known-answer': { prefix: 'KA-', length: 6 },
 } as const;
 
+/** The fence a delimiter-escape attack closes: none for a random sequence, which an attacker cannot guess. */
+export function closingFence(defence: DefenceSpec): string | undefined {
+  if (defence.type === 'delimiters') return delimiters(defence).close;
+  if (defence.type === 'xml-tags') return `</${defence.tag ?? DEFENCE_DEFAULTS['xml-tags'].tag}>`;
+  return undefined;
+}
+
 /** The untrusted text, enclosed or marked as the defence says; defences that only change the turns leave it as it is. */
 export function defendInput(defence: DefenceSpec, value: string, seedText: string): string {
   switch (defence.type) {

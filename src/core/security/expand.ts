@@ -1,7 +1,9 @@
 // `attacks:` and `defences:` become ordinary variants and cases, so the engine runs, caches, resumes and
 // scores them like any other: each defence wraps every variant (`<variant>+<defence>`), each attack makes an
 // attacked copy of each attacked case (`<case>~<attack>`) that keeps the clean case's expected answer.
-import type { AttackSpec, AttacksConfig, Case, DefenceSpec, Diagnostic, PromptDocument, Variant, Vars } from '../prompt/types';
+import type { AttackSpec, AttacksConfig, Case, Diagnostic, PromptDocument, Variant, Vars } from '../prompt/types';
+import { variableText } from '../prompt/text';
+import { closingFence } from './defences';
 import { applyAttack, builtInAttacks } from './suites';
 
 /** Every attack of the prompt: the built-in suites' in suite order, then the file's own. */
@@ -14,16 +16,9 @@ export function attacksOf(document: Pick<PromptDocument, 'attacks' | 'defences'>
     target: config.target,
     growth: config.growth,
     // Delimiter escapes close the fences this prompt's defences put around its input.
-    closers: [...new Set(document.defences.map(closerOf).filter((closer): closer is string => closer !== undefined))],
+    closers: [...new Set(document.defences.map(closingFence).filter((closer): closer is string => closer !== undefined))],
   };
   return [...config.suites.flatMap((suite) => builtInAttacks(suite, context)), ...config.custom];
-}
-
-/** The fence a delimiter-escape attack closes: none for random sequences, which an attacker cannot guess. */
-function closerOf(defence: DefenceSpec): string | undefined {
-  if (defence.type === 'delimiters') return defence.close ?? defence.open ?? '"""';
-  if (defence.type === 'xml-tags') return `</${defence.tag ?? 'untrusted_input'}>`;
-  return undefined;
 }
 
 export interface Expansion {
@@ -75,7 +70,7 @@ function attackedCases(config: AttacksConfig, cases: readonly Case[], diagnostic
 function attackedCopy(testCase: Case, attack: AttackSpec, vars: Vars): Case {
   // Indirect injection rides in the untrusted variable; direct injection is put into the user turn at render time.
   const input =
-    attack.into === 'user' ? testCase.input : { ...testCase.input, [attack.into]: applyAttack(asText(vars[attack.into]), attack) };
+    attack.into === 'user' ? testCase.input : { ...testCase.input, [attack.into]: applyAttack(variableText(vars[attack.into]), attack) };
   return {
     ...testCase,
     id: `${testCase.id}~${attack.id}`,
@@ -83,9 +78,4 @@ function attackedCopy(testCase: Case, attack: AttackSpec, vars: Vars): Case {
     input,
     attack: { spec: attack, baseCase: testCase.id },
   };
-}
-
-function asText(value: unknown): string {
-  if (value === undefined || value === null) return '';
-  return typeof value === 'string' ? value : JSON.stringify(value);
 }
