@@ -2,7 +2,7 @@
 import { comparePair, pairedCounts, pairSeed } from '../eval/paired';
 import type { CellResult, ChainResult } from '../eval/results';
 import { clusteredMean, wilson, type Cluster } from '../eval/stats';
-import type { Case, PromptDocument, Variant } from '../prompt/types';
+import type { AttackSpec, Case, PromptDocument, Variant } from '../prompt/types';
 import { checkKnownAnswer, describeDefence, knownAnswerKey } from './defences';
 import { describeDetector, detectAttack } from './detectors';
 import { attacksOf } from './expand';
@@ -103,9 +103,9 @@ export function summarizeSecurity(
   }
 
   const rates = [...tallies.values()].map(rateOf);
-  const order = columnOrder(document);
-  const sorted = (rows: AttackRate[]): AttackRate[] => rows.sort((a, b) => order(a) - order(b));
   const attacks = attacksOf(document);
+  const order = columnOrder(document, attacks);
+  const sorted = (rows: AttackRate[]): AttackRate[] => rows.sort((a, b) => order(a) - order(b));
   return {
     into: document.attacks?.into ?? document.defences.find((defence) => defence.into)?.into ?? 'user',
     attacks: attacks.map((attack) => ({
@@ -178,10 +178,9 @@ function rateOf(tally: Tally): AttackRate {
 }
 
 /** Rows in the prompt's order: variants, then `none` before the defences in theirs, then suites and attacks as listed. */
-function columnOrder(document: PromptDocument): (rate: AttackRate) => number {
+function columnOrder(document: PromptDocument, attacks: readonly AttackSpec[]): (rate: AttackRate) => number {
   const variants = document.variants.filter((variant) => !variant.base).map((variant) => variant.name);
   const defences = [NO_DEFENCE, ...document.defences.map((defence) => defence.name)];
-  const attacks = attacksOf(document);
   const suites = [...new Set(attacks.map((attack) => attack.suite))];
   const ids = attacks.map((attack) => attack.id);
   return (rate) =>
